@@ -1,0 +1,111 @@
+// The kernel table: one function pointer per kernel, filled once at start from the
+// best ISA this CPU runs (or the one EDGELLM_ISA forces). Hot loops never test CPU features.
+// Not where kernels live: ref/ holds the scalar twins, simd/ the xsimd bodies, arch/ the ISA builds.
+//
+// Dimension vocabulary: B batch, T tokens, C channels, V vocab, NH heads, KVH kv heads, HD head dim.
+// Backward kernels accumulate (+=) into gradients; callers zero them explicitly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace edgellm {
+
+// Ordered from least to most capable within a family; tables overlay in this order.
+enum class Isa { Scalar, Avx2, Avx512, Neon };
+
+// How RoPE pairs the dims of a head. Interleaved rotates (2i, 2i+1): llama.cpp's "normal" mode
+// and GGUF llama files. NeoX rotates (i, i + HD/2): Hugging Face's rotate_half, qwen2 GGUFs.
+enum class RopePairing { Interleaved, NeoX };
+
+// ---- kernel signatures (name##_fn) ----------------------------------------------------
+// dtype conversions, n elements
+using f16_to_f32_fn = void(float* y, const uint16_t* x, int64_t n);
+using f32_to_f16_fn = void(uint16_t* y, const float* x, int64_t n);
+using bf16_to_f32_fn = void(float* y, const uint16_t* x, int64_t n);
+using f32_to_bf16_fn = void(uint16_t* y, const float* x, int64_t n);
+
+// elementwise, all buffers (n)
+using add_forward_fn = void(float* y, const float* a, const float* b, int64_t n);
+using add_backward_fn = void(float* da, float* db, const float* dy, int64_t n);
+using mul_forward_fn = void(float* y, const float* a, const float* b, int64_t n);
+using mul_backward_fn = void(float* da, float* db, const float* dy, const float* a, const float* b, int64_t n);
+using scale_forward_fn = void(float* y, const float* x, float s, int64_t n);
+using scale_backward_fn = void(float* dx, const float* dy, float s, int64_t n);
+using silu_forward_fn = void(float* y, const float* x, int64_t n);
+using silu_backward_fn = void(float* dx, const float* dy, const float* x, int64_t n);
+// gelu is the tanh approximation (gelu_pytorch_tanh)
+using gelu_forward_fn = void(float* y, const float* x, int64_t n);
+using gelu_backward_fn = void(float* dx, const float* dy, const float* x, int64_t n);
+// swiglu: y = silu(gate) * up
+using swiglu_forward_fn = void(float* y, const float* gate, const float* up, int64_t n);
+using swiglu_backward_fn = void(float* dgate, float* dup, const float* dy, const float* gate, const float* up,
+                                int64_t n);
+
+// rmsnorm over rows: y, x, dy, dx (rows, C); w, dw (C); rstd (rows), saved by forward (may be null there)
+using rmsnorm_forward_fn = void(float* y, float* rstd, const float* x, const float* w, int64_t rows, int64_t C,
+                                float eps);
+using rmsnorm_backward_fn = void(float* dx, float* dw, const float* dy, const float* x, const float* w,
+                                 const float* rstd, int64_t rows, int64_t C);
+
+// softmax over rows: (rows, C); backward uses the forward's output y
+using softmax_forward_fn = void(float* y, const float* x, int64_t rows, int64_t C);
+using softmax_backward_fn = void(float* dx, const float* dy, const float* y, int64_t rows, int64_t C);
+
+// rope: x, y, dx, dy (T, NH, HD); cos, sin (T, HD/2) for the angle of pair i at token t.
+// y may alias x. Backward rotates by the negative angle and accumulates into dx.
+using rope_forward_fn = void(float* y, const float* x, const float* cos, const float* sin, int64_t T, int64_t NH,
+                             int64_t HD, RopePairing pairing);
+using rope_backward_fn = void(float* dx, const float* dy, const float* cos, const float* sin, int64_t T, int64_t NH,
+                              int64_t HD, RopePairing pairing);
+
+#define EDGELLM_KERNELS(X)                                                                                      \
+  X(f16_to_f32) X(f32_to_f16) X(bf16_to_f32) X(f32_to_bf16) X(add_forward) X(add_backward) X(mul_forward)    \
+  X(mul_backward) X(scale_forward) X(scale_backward) X(silu_forward) X(silu_backward) X(gelu_forward)          \
+  X(gelu_backward) X(swiglu_forward) X(swiglu_backward) X(rmsnorm_forward) X(rmsnorm_backward)                \
+  X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward)
+
+struct KernelTable {
+  Isa isa = Isa::Scalar;  // the ISA this table was built up to
+#define EDGELLM_KERNEL_FIELD(name) \
+  name##_fn* name = nullptr;       \
+  const char* name##_isa = "none";
+  EDGELLM_KERNELS(EDGELLM_KERNEL_FIELD)
+#undef EDGELLM_KERNEL_FIELD
+};
+
+// Sets entry `name` of table `t` to `fn`, recording the ISA that provides it.
+#define EDGELLM_SET_KERNEL(t, name, fn, isa_str) \
+  do {                                           \
+    (t).name = (fn);                             \
+    (t).name##_isa = (isa_str);                  \
+  } while (0)
+
+// The active table: the best ISA the CPU runs, or EDGELLM_ISA's choice. Throws Error if
+// EDGELLM_ISA names an ISA that is unknown, not compiled in, or that this CPU lacks.
+const KernelTable& kernels();
+Isa active_isa();
+// The table built up to `isa`, or nullptr if that ISA is not compiled in or the CPU lacks it.
+const KernelTable* kernels_for(Isa isa);
+// Compiled-in and supported by this CPU, scalar first: what tests iterate over.
+std::vector<Isa> available_isas();
+bool isa_compiled(Isa isa);
+bool isa_supported(Isa isa);
+const char* isa_name(Isa isa);
+Isa isa_from_name(const std::string& name);  // throws Error on an unknown name
+std::string compiled_isas_string();
+// (kernel name, ISA that fills it) for every entry, for `edgellm info`.
+std::vector<std::pair<std::string, std::string>> kernel_isa_list(const KernelTable& t);
+
+namespace detail {
+// One filler per arch folder; each overlays only the kernels that ISA has.
+void fill_scalar(KernelTable& t);
+void fill_avx2(KernelTable& t);
+void fill_avx512(KernelTable& t);
+void fill_neon(KernelTable& t);
+void fill_neon_dotprod(KernelTable& t);
+}  // namespace detail
+
+}  // namespace edgellm

@@ -1,0 +1,41 @@
+// Scalar reference of RMSNorm, forward and backward (Llama's: y = x · rstd · w).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace edgellm::ref {
+
+// y, x (rows, C); w (C); rstd (rows) or null
+template <class T, class Tag = void>
+void rmsnorm_forward(T* y, T* rstd, const T* x, const T* w, int64_t rows, int64_t C, T eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * C;
+    T ss = 0;
+    for (int64_t i = 0; i < C; ++i) ss += xr[i] * xr[i];
+    const T rs = T(1) / std::sqrt(ss / T(C) + eps);
+    if (rstd) rstd[r] = rs;
+    for (int64_t i = 0; i < C; ++i) y[r * C + i] = xr[i] * rs * w[i];
+  }
+}
+
+// With r = (mean(x²) + eps)^(−½):
+//   dw_i += dy_i · x_i · r
+//   dx_j += r · w_j · dy_j − (r³ / C) · x_j · Σ_i dy_i · w_i · x_i
+template <class T, class Tag = void>
+void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T* rstd, int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * C;
+    const T* dyr = dy + r * C;
+    const T rs = rstd[r];
+    T dot = 0;
+    for (int64_t i = 0; i < C; ++i) dot += dyr[i] * w[i] * xr[i];
+    const T k = rs * rs * rs * dot / T(C);
+    for (int64_t i = 0; i < C; ++i) {
+      dx[r * C + i] += rs * w[i] * dyr[i] - k * xr[i];
+      dw[i] += dyr[i] * xr[i] * rs;
+    }
+  }
+}
+
+}  // namespace edgellm::ref

@@ -1,0 +1,36 @@
+// Read-only memory mapping of a whole file, the way weights are loaded.
+// Not a writer: files are written through runtime/atomic_file.h.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace edgellm {
+
+class MappedFile {
+ public:
+  // Maps `path` read-only; throws Error naming the file if it cannot be opened or mapped.
+  static std::shared_ptr<MappedFile> open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  // Re-reads the file's size: a file truncated under us is reported before a SIGBUS.
+  bool still_whole() const;
+
+ private:
+  MappedFile() = default;
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Reads a whole (small) file into a string; throws Error naming the file.
+std::string read_file(const std::string& path);
+
+}  // namespace edgellm

@@ -1,0 +1,16 @@
+// doctest's main, shared by every test binary; it also prints which kernel ISA is
+// active so that logs (qemu, CI) show what actually ran.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <cstdio>
+
+#include "kernels/kernel_table.h"
+
+int main(int argc, char** argv) {
+  std::printf("edgellm tests: active ISA %s (compiled: %s)\n", edgellm::isa_name(edgellm::active_isa()),
+              edgellm::compiled_isas_string().c_str());
+  doctest::Context ctx;
+  ctx.applyCommandLine(argc, argv);
+  return ctx.run();
+}

@@ -1,0 +1,45 @@
+// edgellm's command line: `edgellm VERB [options]`; `edgellm VERB --help` for each verb.
+#include <cstdio>
+
+#include "runtime/arena.h"
+#include "runtime/error.h"
+#include "runtime/parallel.h"
+#include "tools/edgellm/commands.h"
+
+namespace edgellm::cli {
+
+GlobalOptions& global_options() {
+  static GlobalOptions g;
+  return g;
+}
+
+void apply_global_options() {
+  const auto& g = global_options();
+  set_num_threads(g.threads);
+  if (!g.mem_budget.empty()) default_arena().set_budget(parse_bytes(g.mem_budget));
+}
+
+}  // namespace edgellm::cli
+
+int main(int argc, char** argv) {
+  using namespace edgellm;
+  CLI::App app{"edgellm: run and personalize LLMs on edge CPUs"};
+  app.require_subcommand(1);
+  auto& g = cli::global_options();
+  app.add_option("-t,--threads", g.threads, "Threads for parallel kernels (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--mem-budget", g.mem_budget, "Memory budget, e.g. 512M or 2G (default: unlimited)");
+  cli::add_info_command(app);
+  cli::add_bench_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "edgellm: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgellm: internal error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}
