@@ -61,11 +61,38 @@ using rope_forward_fn = void(float* y, const float* x, const float* cos, const f
 using rope_backward_fn = void(float* dx, const float* dy, const float* cos, const float* sin, int64_t T, int64_t NH,
                               int64_t HD, RopePairing pairing);
 
+// ---- quantized blocks (h-quant): GGUF formats, kernels/quant/ + kernels/ref/quant_*.cpp --------------
+// quantize_*: activation rows to 8-bit blocks, x (n) -> y blocks; dequantize_*: blocks -> y (n).
+// vec_dot_W_A: s[j*s_stride] = dot(w row (K), activation row j at x + j*x_stride bytes), j < nx.
+using quant_row_fn = void(void* y, const float* x, int64_t n);
+using dequant_row_fn = void(float* y, const void* x, int64_t n);
+using quant_vec_dot_fn = void(float* s, int64_t s_stride, const void* w, const void* x, int64_t x_stride,
+                              int64_t nx, int64_t K);
+#define EDGELLM_QUANT_ACT(X) X(quantize_q8_0) X(quantize_q8_1) X(quantize_q8_k)
+#define EDGELLM_QUANT_DEQUANT(X)                                                                               \
+  X(dequantize_q4_0) X(dequantize_q4_1) X(dequantize_q5_0) X(dequantize_q5_1) X(dequantize_q8_0)              \
+  X(dequantize_q8_1) X(dequantize_q2_k) X(dequantize_q3_k) X(dequantize_q4_k) X(dequantize_q5_k)              \
+  X(dequantize_q6_k) X(dequantize_q8_k)
+#define EDGELLM_QUANT_DOT(X)                                                                                   \
+  X(vec_dot_q4_0_q8_0) X(vec_dot_q4_1_q8_1) X(vec_dot_q5_0_q8_0) X(vec_dot_q5_1_q8_1) X(vec_dot_q8_0_q8_0)   \
+  X(vec_dot_q2_k_q8_k) X(vec_dot_q3_k_q8_k) X(vec_dot_q4_k_q8_k) X(vec_dot_q5_k_q8_k) X(vec_dot_q6_k_q8_k)
+#define EDGELLM_QUANT_USING_ACT(name) using name##_fn = quant_row_fn;
+#define EDGELLM_QUANT_USING_DEQ(name) using name##_fn = dequant_row_fn;
+#define EDGELLM_QUANT_USING_DOT(name) using name##_fn = quant_vec_dot_fn;
+EDGELLM_QUANT_ACT(EDGELLM_QUANT_USING_ACT)
+EDGELLM_QUANT_DEQUANT(EDGELLM_QUANT_USING_DEQ)
+EDGELLM_QUANT_DOT(EDGELLM_QUANT_USING_DOT)
+#undef EDGELLM_QUANT_USING_ACT
+#undef EDGELLM_QUANT_USING_DEQ
+#undef EDGELLM_QUANT_USING_DOT
+#define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X)
+// ---- end quantized blocks ------------------------------------------------------------------------------
+
 #define EDGELLM_KERNELS(X)                                                                                      \
   X(f16_to_f32) X(f32_to_f16) X(bf16_to_f32) X(f32_to_bf16) X(add_forward) X(add_backward) X(mul_forward)    \
   X(mul_backward) X(scale_forward) X(scale_backward) X(silu_forward) X(silu_backward) X(gelu_forward)          \
   X(gelu_backward) X(swiglu_forward) X(swiglu_backward) X(rmsnorm_forward) X(rmsnorm_backward)                \
-  X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward)
+  X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward) EDGELLM_QUANT_KERNELS(X)
 
 struct KernelTable {
   Isa isa = Isa::Scalar;  // the ISA this table was built up to
@@ -106,6 +133,12 @@ void fill_avx2(KernelTable& t);
 void fill_avx512(KernelTable& t);
 void fill_neon(KernelTable& t);
 void fill_neon_dotprod(KernelTable& t);
+// quantized blocks (h-quant)
+void fill_scalar_quant(KernelTable& t);
+void fill_avx2_quant(KernelTable& t);
+void fill_avx512_quant(KernelTable& t);
+void fill_neon_quant(KernelTable& t);
+void fill_neon_dotprod_quant(KernelTable& t);
 }  // namespace detail
 
 }  // namespace edgellm

@@ -1,0 +1,256 @@
+// x86 integer dot kernels of the GGUF formats against 8-bit activations, shared by arch/avx2 (maddubs +
+// madd) and arch/avx512 (VNNI dpbusd on 256-bit lanes); included ONLY from those two folders' .cpp files.
+// Everything is in an anonymous namespace so each ISA build keeps its own copy (no ODR mixing).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/quant/blocks.h"
+
+namespace edgellm::x86q {
+namespace {
+using namespace edgellm::quant;
+
+inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// 8 int32 lanes, each the sum of 4 adjacent u8*s8 products.
+template <bool kVnni>
+inline __m256i dot_us(__m256i u, __m256i s) {
+  if constexpr (kVnni) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+  } else {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+  }
+}
+// Signed x signed through the sign trick: |a| * (b * sign(a)).
+template <bool kVnni>
+inline __m256i dot_ss(__m256i a, __m256i b) {
+  return dot_us<kVnni>(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+}
+
+// 16 packed bytes -> 32 nibbles: low nibbles in bytes 0..15, high nibbles in 16..31.
+inline __m256i nibbles(const uint8_t* p) {
+  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+  return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+// 32 bits -> 32 bytes of 0xFF (bit set) or 0x00.
+inline __m256i bits_to_bytes(uint32_t bits) {
+  const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+  const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), shuf);
+  const __m256i m = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
+}
+
+// ---- legacy formats: one weight block unpacked to 32 codes, then R activation rows ----------------
+// kSigned: codes are signed (dot_ss); else unsigned (dot_us) with m * s_x added from Q8_1.
+struct Q4_0W {
+  using W = block_q4_0;
+  using A = block_q8_0;
+  static constexpr bool kSigned = true;
+  static __m256i codes(const W& b) { return _mm256_sub_epi8(nibbles(b.qs), _mm256_set1_epi8(8)); }
+};
+struct Q8_0W {
+  using W = block_q8_0;
+  using A = block_q8_0;
+  static constexpr bool kSigned = true;
+  static __m256i codes(const W& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)); }
+};
+struct Q5_0W {
+  using W = block_q5_0;
+  using A = block_q8_0;
+  static constexpr bool kSigned = true;
+  // nibble + 16*h - 16: where h is clear, OR in 0xF0 (= nibble - 16 as int8).
+  static __m256i codes(const W& b) {
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    const __m256i hi = _mm256_andnot_si256(bits_to_bytes(qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
+    return _mm256_or_si256(nibbles(b.qs), hi);
+  }
+};
+struct Q4_1W {
+  using W = block_q4_1;
+  using A = block_q8_1;
+  static constexpr bool kSigned = false;
+  static __m256i codes(const W& b) { return nibbles(b.qs); }
+};
+struct Q5_1W {
+  using W = block_q5_1;
+  using A = block_q8_1;
+  static constexpr bool kSigned = false;
+  static __m256i codes(const W& b) {
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    return _mm256_or_si256(nibbles(b.qs), _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
+  }
+};
+
+template <class T, bool kVnni, int R>
+void legacy_rows(float* s, int64_t ss, const typename T::W* w, const uint8_t* x, int64_t xs, int64_t nb) {
+  __m256 acc[R];
+  float msum[R];
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm256_setzero_ps();
+    msum[r] = 0.0f;
+  }
+  for (int64_t i = 0; i < nb; ++i) {
+    const __m256i q = T::codes(w[i]);
+    const float dw = h2f(w[i].d);
+    // For signed codes the |q| half of the sign trick is shared by all rows.
+    const __m256i uq = T::kSigned ? _mm256_sign_epi8(q, q) : q;
+    for (int r = 0; r < R; ++r) {
+      const auto& a = reinterpret_cast<const typename T::A*>(x + r * xs)[i];
+      __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
+      if constexpr (T::kSigned) qx = _mm256_sign_epi8(qx, q);
+      const __m256i p = dot_us<kVnni>(uq, qx);
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * h2f(a.d)), acc[r]);
+      if constexpr (!T::kSigned) msum[r] += h2f(w[i].m) * h2f(a.s);
+    }
+  }
+  for (int r = 0; r < R; ++r) s[r * ss] = hsum(acc[r]) + msum[r];
+}
+
+template <class T, bool kVnni>
+void legacy_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int64_t nx, int64_t K) {
+  const auto* wb = static_cast<const typename T::W*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  const int64_t nb = K / QK;
+  int64_t r = 0;
+  for (; r + 4 <= nx; r += 4) legacy_rows<T, kVnni, 4>(s + r * ss, ss, wb, xb + r * xs, xs, nb);
+  for (; r < nx; ++r) legacy_rows<T, kVnni, 1>(s + r * ss, ss, wb, xb + r * xs, xs, nb);
+}
+
+// ---- K-quants against Q8_K --------------------------------------------------------------------
+// Sum over one 32-element sub-block of u8 codes * s8 activations, weighted per 16-lane half by the
+// int16 scales in `sc` (low half scale for elements 0..15, high half for 16..31): 8 int32 lanes.
+inline __m256i scaled_dot(__m256i q, __m256i x, __m256i sc) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), sc);
+}
+inline __m256i scale_pair(int lo, int hi) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(hi)), _mm_set1_epi16(static_cast<short>(lo)));
+}
+
+// Q4_K / Q5_K: 8 sub-blocks of 32, element 64g + 32h + l = nibble h of qs[32g + l] (+ qh bit 2g+h).
+template <bool kQ5, int R>
+void k45_rows(float* s, int64_t ss, const void* wv, const uint8_t* x, int64_t xs, int64_t nb) {
+  __m256 acc[R];
+  float macc[R];
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm256_setzero_ps();
+    macc[r] = 0.0f;
+  }
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t *qs, *scales, *qh = nullptr;
+    uint16_t d16, dmin16;
+    if constexpr (kQ5) {
+      const auto& b = static_cast<const block_q5_K*>(wv)[i];
+      qs = b.qs, scales = b.scales, qh = b.qh, d16 = b.d, dmin16 = b.dmin;
+    } else {
+      const auto& b = static_cast<const block_q4_K*>(wv)[i];
+      qs = b.qs, scales = b.scales, d16 = b.d, dmin16 = b.dmin;
+    }
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) get_scale_min_k4(j, scales, &sc[j], &mn[j]);
+    __m256i q[8];
+    __m256i hbits = kQ5 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)) : _mm256_setzero_si256();
+    for (int g = 0; g < 4; ++g) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * g));
+      q[2 * g] = _mm256_and_si256(raw, low4);
+      q[2 * g + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+      if constexpr (kQ5) {
+        // bit 2g of qh[l] -> 16 for the low sub-block, bit 2g+1 for the high one.
+        const __m256i one = _mm256_set1_epi8(1);
+        q[2 * g] = _mm256_or_si256(q[2 * g], _mm256_slli_epi16(_mm256_and_si256(hbits, one), 4));
+        q[2 * g + 1] = _mm256_or_si256(q[2 * g + 1], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
+        hbits = _mm256_srli_epi16(hbits, 2);
+      }
+    }
+    const float d = h2f(d16), dmin = h2f(dmin16);
+    for (int r = 0; r < R; ++r) {
+      const auto& a = reinterpret_cast<const block_q8_K*>(x + r * xs)[i];
+      __m256i sumi = _mm256_setzero_si256();
+      for (int j = 0; j < 8; ++j) {
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * j));
+        sumi = _mm256_add_epi32(sumi, scaled_dot(q[j], qx, _mm256_set1_epi16(sc[j])));
+      }
+      int summ = 0;
+      for (int j = 0; j < 8; ++j) summ += mn[j] * (a.bsums[2 * j] + a.bsums[2 * j + 1]);
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(a.d * d), acc[r]);
+      macc[r] += a.d * dmin * static_cast<float>(summ);
+    }
+  }
+  for (int r = 0; r < R; ++r) s[r * ss] = hsum(acc[r]) - macc[r];
+}
+
+// Q6_K: per 128-half h and quarter c, 32 elements 128h + 32c + l; codes 0..63, minus 32 via bsums.
+template <int R>
+void k6_rows(float* s, int64_t ss, const block_q6_K* w, const uint8_t* x, int64_t xs, int64_t nb) {
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  const __m256i low4 = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+  for (int64_t i = 0; i < nb; ++i) {
+    const block_q6_K& b = w[i];
+    __m256i q[8], scv[8];
+    for (int h = 0; h < 2; ++h) {
+      const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h));
+      const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32));
+      const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h));
+      const __m256i lo[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
+                             _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                             _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
+      for (int c = 0; c < 4; ++c) {
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * c), three);
+        q[4 * h + c] = _mm256_or_si256(lo[c], _mm256_slli_epi16(hi, 4));
+        scv[4 * h + c] = scale_pair(b.scales[8 * h + 2 * c], b.scales[8 * h + 2 * c + 1]);
+      }
+    }
+    int scsum[16];
+    for (int g = 0; g < 16; ++g) scsum[g] = b.scales[g];
+    const float d = h2f(b.d);
+    for (int r = 0; r < R; ++r) {
+      const auto& a = reinterpret_cast<const block_q8_K*>(x + r * xs)[i];
+      __m256i sumi = _mm256_setzero_si256();
+      for (int j = 0; j < 8; ++j) {
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * j));
+        sumi = _mm256_add_epi32(sumi, scaled_dot(q[j], qx, scv[j]));
+      }
+      int corr = 0;
+      for (int g = 0; g < 16; ++g) corr += scsum[g] * a.bsums[g];
+      // sum sc*(q-32)*x = sum sc*q*x - 32 * sum sc*bsum; folded into lane 0.
+      sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * corr, 0, 0, 0, 0, 0, 0, 0));
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(a.d * d), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) s[r * ss] = hsum(acc[r]);
+}
+
+template <int kType>  // 4: Q4_K, 5: Q5_K, 6: Q6_K
+void kquant_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int64_t nx, int64_t K) {
+  const auto* xb = static_cast<const uint8_t*>(x);
+  const int64_t nb = K / QK_K;
+  auto run = [&](auto rows, int64_t r) {
+    constexpr int R = decltype(rows)::value;
+    if constexpr (kType == 6)
+      k6_rows<R>(s + r * ss, ss, static_cast<const block_q6_K*>(w), xb + r * xs, xs, nb);
+    else
+      k45_rows<kType == 5, R>(s + r * ss, ss, w, xb + r * xs, xs, nb);
+  };
+  int64_t r = 0;
+  for (; r + 4 <= nx; r += 4) run(std::integral_constant<int, 4>{}, r);
+  for (; r < nx; ++r) run(std::integral_constant<int, 1>{}, r);
+}
+
+}  // namespace
+}  // namespace edgellm::x86q
