@@ -85,7 +85,10 @@ EDGELLM_QUANT_DOT(EDGELLM_QUANT_USING_DOT)
 #undef EDGELLM_QUANT_USING_ACT
 #undef EDGELLM_QUANT_USING_DEQ
 #undef EDGELLM_QUANT_USING_DOT
-#define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X)
+// GINT (kernels/quant/gint.h): s[r*s_stride] = dot(dequantized GINT row w (K), x + r*x_stride floats), r < nx.
+using gint_dot_fn = void(float* s, int64_t s_stride, const uint8_t* w, const float* x, int64_t x_stride,
+                         int64_t nx, int64_t K, int bits, int group);
+#define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot)
 // ---- end quantized blocks ------------------------------------------------------------------------------
 
 #define EDGELLM_KERNELS(X)                                                                                      \
@@ -139,6 +142,9 @@ void fill_avx2_quant(KernelTable& t);
 void fill_avx512_quant(KernelTable& t);
 void fill_neon_quant(KernelTable& t);
 void fill_neon_dotprod_quant(KernelTable& t);
+void fill_avx2_gint(KernelTable& t);    // called from fill_avx2_quant
+void fill_avx512_gint(KernelTable& t);  // called from fill_avx512_quant
+void fill_neon_gint(KernelTable& t);    // called from fill_neon_quant
 }  // namespace detail
 
 }  // namespace edgellm

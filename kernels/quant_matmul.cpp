@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "kernels/quant/gint.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 
@@ -72,6 +73,20 @@ void matmul_quant(float* y, const float* x, const void* w, DType wtype, int64_t 
   std::vector<uint8_t> xq;
   quantize_activations(xq, x, M, K, ops);
   matmul_quant_prequantized(y, xq.data(), w, wtype, M, N, K, ops);
+}
+
+void matmul_gint(float* y, const float* x, const uint8_t* w, int bits, int group, int64_t M, int64_t N, int64_t K,
+                 const KernelTable& t) {
+  const quant::GintParams p{bits, group};
+  quant::gint_check(p, K);
+  const int64_t rb = quant::gint_row_bytes(p, K);
+  constexpr int64_t kMTile = 64;
+  parallel_for(N, 16, [&](int64_t n0, int64_t n1) {
+    for (int64_t m0 = 0; m0 < M; m0 += kMTile) {
+      const int64_t mt = std::min(kMTile, M - m0);
+      for (int64_t n = n0; n < n1; ++n) t.gint_dot(y + m0 * N + n, N, w + n * rb, x + m0 * K, K, mt, K, bits, group);
+    }
+  });
 }
 
 }  // namespace edgellm

@@ -35,3 +35,10 @@ void matmul_quant_prequantized(float* y, const uint8_t* xq, const void* w, DType
                                int64_t K, const QuantOps& ops);
 
 }  // namespace edgellm
+
+namespace edgellm {
+// y (M, N) = x (M, K) · Wᵀ for a GINT weight (N rows of quant::gint_row_bytes each, kernels/quant/gint.h).
+// Activations stay f32; each weight group is decoded once per call. Parallel over N.
+void matmul_gint(float* y, const float* x, const uint8_t* w, int bits, int group, int64_t M, int64_t N, int64_t K,
+                 const KernelTable& t = kernels());
+}  // namespace edgellm

@@ -18,6 +18,7 @@ void fill_scalar_quant(KernelTable& t) {
 #define EDGELLM_SET_DOT(W, A) EDGELLM_SET_KERNEL(t, vec_dot_##W##_##A, ref::vec_dot_##W##_##A##_ref, s);
   EDGELLM_VEC_DOT_PAIRS(EDGELLM_SET_DOT)
 #undef EDGELLM_SET_DOT
+  EDGELLM_SET_KERNEL(t, gint_dot, ref::gint_dot_ref, s);
 }
 
 }  // namespace edgellm::detail

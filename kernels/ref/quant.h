@@ -24,3 +24,9 @@ EDGELLM_VEC_DOT_PAIRS(EDGELLM_DECLARE_VEC_DOT)
 #undef EDGELLM_DECLARE_VEC_DOT
 
 }  // namespace edgellm::ref
+
+namespace edgellm::ref {
+// GINT fused dot: s[r*s_stride] = dot(dequantized GINT row w (K), x + r*x_stride (floats)), r < nx.
+void gint_dot_ref(float* s, int64_t s_stride, const uint8_t* w, const float* x, int64_t x_stride, int64_t nx,
+                  int64_t K, int bits, int group);
+}  // namespace edgellm::ref

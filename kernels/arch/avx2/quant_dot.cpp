@@ -8,6 +8,7 @@ namespace edgellm::detail {
 void fill_avx2_quant(KernelTable& t) {
   using namespace x86q;
   const char* s = "avx2";
+  fill_avx2_gint(t);
   EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, (legacy_dot<Q4_0W, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, (legacy_dot<Q8_0W, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (legacy_dot<Q5_0W, false>), s);

@@ -8,6 +8,7 @@ namespace edgellm::detail {
 
 void fill_avx512_quant(KernelTable& t) {
   using namespace x86q;
+  fill_avx512_gint(t);
   if (!cpu_features().avx512vnni) return;
   const char* s = "avx512vnni";
   EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, (legacy_dot<Q4_0W, true>), s);
