@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "kernels/cpu_features.h"
 #include "kernels/kernel_table.h"
 #include "kernels/quant_matmul.h"
 #include "quant_test_util.h"
@@ -133,4 +134,25 @@ TEST_CASE("matmul_quant rejects K off the block and non-block types") {
   CHECK_THROWS_AS(matmul_quant(y.data(), x.data(), w.data(), DType::Q4_0, 1, 1, 48), Error);
   CHECK_THROWS_AS(matmul_quant(y.data(), x.data(), w.data(), DType::Q4_K, 1, 1, 32), Error);
   CHECK_THROWS_AS(matmul_quant(y.data(), x.data(), w.data(), DType::F32, 1, 1, 32), Error);
+}
+
+TEST_CASE("quant vec_dot: each ISA table installs its own integer-dot kernels") {
+  for (Isa isa : available_isas()) {
+    const KernelTable& t = *kernels_for(isa);
+    const std::string q40 = t.vec_dot_q4_0_q8_0_isa, q4k = t.vec_dot_q4_k_q8_k_isa;
+    MESSAGE(std::string(isa_name(isa)), ": q4_0 ", q40, ", q4_k ", q4k, ", q6_k ", std::string(t.vec_dot_q6_k_q8_k_isa),
+            ", gint ", std::string(t.gint_dot_isa));
+    switch (isa) {
+      case Isa::Scalar: CHECK(q40 == "scalar"); break;
+      case Isa::Avx2: CHECK(q40 == "avx2"); CHECK(q4k == "avx2"); break;
+      case Isa::Avx512:
+        CHECK(q40 == (cpu_features().avx512vnni ? "avx512vnni" : "avx2"));
+        CHECK(q4k == "avx2");
+        break;
+      case Isa::Neon:
+        CHECK(q40 == (cpu_features().dotprod ? "neon_dotprod" : "neon"));
+        CHECK(q4k == q40);
+        break;
+    }
+  }
 }
