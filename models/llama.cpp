@@ -13,6 +13,52 @@
 
 namespace edgellm {
 
+const char* peft_module_name(LinearKind k) {
+  static const char* names[kNumLinearKinds] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  return names[static_cast<int>(k)];
+}
+
+LinearKind linear_kind_from_peft(const std::string& name) {
+  for (int i = 0; i < kNumLinearKinds; ++i)
+    if (name == peft_module_name(static_cast<LinearKind>(i))) return static_cast<LinearKind>(i);
+  fail("unknown target module '{}': expected q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj or down_proj", name);
+}
+
+const Tensor& LlamaLayer::weight(LinearKind k) const {
+  switch (k) {
+    case LinearKind::Q: return wq;
+    case LinearKind::K: return wk;
+    case LinearKind::V: return wv;
+    case LinearKind::O: return wo;
+    case LinearKind::Gate: return w_gate;
+    case LinearKind::Up: return w_up;
+    case LinearKind::Down: return w_down;
+  }
+  return wq;
+}
+Tensor& LlamaLayer::weight(LinearKind k) { return const_cast<Tensor&>(static_cast<const LlamaLayer*>(this)->weight(k)); }
+
+const Tensor& LlamaLayer::bias(LinearKind k) const {
+  static const Tensor none;
+  switch (k) {
+    case LinearKind::Q: return bq;
+    case LinearKind::K: return bk;
+    case LinearKind::V: return bv;
+    default: return none;
+  }
+}
+
+void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& bias, const LoraPair& lora, int64_t M) {
+  linear_forward(y, x, W, bias.defined() ? bias.data<float>() : nullptr, M);
+  if (!lora.defined()) return;
+  const int64_t r = lora.A.shape()[0], N = W.shape().rows();
+  Tensor u = Tensor::empty({M, r}), delta = Tensor::empty({M, N});
+  linear_forward(u.data<float>(), x, lora.A, nullptr, M);
+  linear_forward(delta.data<float>(), u.data<float>(), lora.B, nullptr, M);
+  const auto& k = kernels();
+  k.scale_backward(y, delta.data<float>(), lora.scale, M * N);  // y += scale · delta
+}
+
 void LlamaModel::validate() const {
   const LlamaConfig& c = config;
   auto check = [&](const Tensor& t, const std::string& name, Shape want) {
@@ -160,21 +206,21 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
 
     // ---- attention ----
     k.rmsnorm_forward(xnp, nullptr, xp, L.attn_norm.data<float>(), T, C, c.rms_eps);
-    linear_forward(qp, xnp, L.wq, L.bq.defined() ? L.bq.data<float>() : nullptr, T);
-    linear_forward(kn, xnp, L.wk, L.bk.defined() ? L.bk.data<float>() : nullptr, T);
-    linear_forward(vn, xnp, L.wv, L.bv.defined() ? L.bv.data<float>() : nullptr, T);
+    linear_with_lora(qp, xnp, L.wq, L.bq, L.lora[0], T);
+    linear_with_lora(kn, xnp, L.wk, L.bk, L.lora[1], T);
+    linear_with_lora(vn, xnp, L.wv, L.bv, L.lora[2], T);
     k.rope_forward(qp, qp, cosb.data<float>(), sinb.data<float>(), T, NH, HD, c.rope_pairing);
     k.rope_forward(kn, kn, cosb.data<float>(), sinb.data<float>(), T, KVH, HD, c.rope_pairing);
     attend(ap, qp, kc, vc, T, pos0, NH, KVH, HD);
-    linear_forward(tp, ap, L.wo, nullptr, T);
+    linear_with_lora(tp, ap, L.wo, Tensor(), L.lora[3], T);
     k.add_forward(xp, xp, tp, T * C);
 
     // ---- MLP: down(silu(gate(x)) ∘ up(x)) ----
     k.rmsnorm_forward(xnp, nullptr, xp, L.ffn_norm.data<float>(), T, C, c.rms_eps);
-    linear_forward(gp, xnp, L.w_gate, nullptr, T);
-    linear_forward(up_, xnp, L.w_up, nullptr, T);
+    linear_with_lora(gp, xnp, L.w_gate, Tensor(), L.lora[4], T);
+    linear_with_lora(up_, xnp, L.w_up, Tensor(), L.lora[5], T);
     k.swiglu_forward(gp, gp, up_, T * F);
-    linear_forward(tp, gp, L.w_down, nullptr, T);
+    linear_with_lora(tp, gp, L.w_down, Tensor(), L.lora[6], T);
     k.add_forward(xp, xp, tp, T * C);
     if (observer) (*observer)("layer" + std::to_string(l) + "_out", xp, T, C);
   }

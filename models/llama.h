@@ -13,6 +13,19 @@
 
 namespace edgellm {
 
+// A LoRA adapter on one linear layer: y += scale · (x·Aᵀ)·Bᵀ, A (r, in), B (out, r), scale = alpha / r.
+struct LoraPair {
+  Tensor A, B;
+  float scale = 0;
+  bool defined() const { return A.defined(); }
+};
+
+// The seven linear layers of a block, by PEFT's module names.
+enum class LinearKind { Q, K, V, O, Gate, Up, Down };
+constexpr int kNumLinearKinds = 7;
+const char* peft_module_name(LinearKind k);  // q_proj k_proj v_proj o_proj gate_proj up_proj down_proj
+LinearKind linear_kind_from_peft(const std::string& name);  // throws Error on an unknown name
+
 // Weight names follow GGUF's (blk.N.attn_q.weight ...); shapes are row-major (out, in).
 struct LlamaLayer {
   Tensor attn_norm;          // (C)
@@ -21,6 +34,11 @@ struct LlamaLayer {
   Tensor ffn_norm;           // (C)
   Tensor w_gate, w_up;       // (F, C)
   Tensor w_down;             // (C, F)
+  LoraPair lora[kNumLinearKinds];  // optional adapters, applied unmerged
+
+  const Tensor& weight(LinearKind k) const;
+  Tensor& weight(LinearKind k);
+  const Tensor& bias(LinearKind k) const;  // undefined for layers without one
 };
 
 struct LlamaWeights {
@@ -52,6 +70,9 @@ struct KvCache {
 
 // Called with intermediate activations: "embed", "layer<i>_out", "final_norm_out"; (rows, cols).
 using ActivationObserver = std::function<void(const std::string& name, const float* data, int64_t rows, int64_t cols)>;
+
+// y (M, out) = x (M, in)·Wᵀ + b, plus the layer's LoRA adapter when it has one.
+void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& bias, const LoraPair& lora, int64_t M);
 
 // Evaluates tokens ids (T) after the cache's contents and appends their keys/values.
 // logits: (T, V) when all_logits, else (1, V) for the last token. Throws Error if the cache is full.
