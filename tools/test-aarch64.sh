@@ -13,5 +13,5 @@ cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DXSIMD_INCLUDE_DIR=$PWD/$B/xinclude -DFMT_INCLUDE_DIR=$PWD/$B/xinclude -DDOCTEST_INCLUDE_DIR=$PWD/$B/xinclude >/dev/null
 cmake --build $B -j"$(nproc)"
 file $B/tests/test_kernels | sed 's/,.*static/: static/'
-ctest --test-dir $B --output-on-failure -V 2>&1 | grep -E "edgellm tests: active ISA|ISA under test|test cases|Test +#|tests passed|tests failed|FAILED|ERROR" | uniq
+ctest --test-dir $B --output-on-failure -V 2>&1 | grep -E "edgellm tests: active ISA|vs scalar|test cases|Test +#|tests passed|tests failed|FAILED|ERROR" | uniq
 ctest --test-dir $B --output-on-failure >/dev/null
