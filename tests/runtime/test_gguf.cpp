@@ -10,6 +10,7 @@
 #include "runtime/gguf.h"
 #include "runtime/mmap_file.h"
 #include "runtime/safetensors.h"
+#include "sha256.h"
 
 using namespace edgellm;
 namespace fs = std::filesystem;
@@ -29,6 +30,14 @@ bool same_bytes(const Tensor& a, const Tensor& b) {
 }
 
 }  // namespace
+
+TEST_CASE("gguf: the test's sha256 is right") {
+  CHECK(test::sha256_hex("", 0) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(test::sha256_hex("abc", 3) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string m56 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  CHECK(test::sha256_hex(m56.data(), m56.size()) ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
 
 TEST_CASE("gguf: tiny-llama-f32 metadata") {
   const GgufFile f = GgufFile::open(fixture("tiny-llama/gguf/tiny-llama-f32.gguf"));
@@ -171,7 +180,9 @@ TEST_CASE("gguf: kquant files match dequant.json (names, types, ne, bytes)") {
         CHECK(ti->shape[static_cast<int>(ne.size() - 1 - d)] == ne[d]);
       }
       CHECK(ti->nbytes == t["n_bytes"].get<uint64_t>());
-      CHECK(g.tensor(*ti).nbytes() == ti->nbytes);
+      const Tensor view = g.tensor(*ti);
+      CHECK(view.nbytes() == ti->nbytes);
+      CHECK(test::sha256_hex(view.raw(), view.nbytes()) == t["sha256"].get<std::string>());
     }
     ++files;
   }

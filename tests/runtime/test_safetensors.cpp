@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
@@ -163,4 +164,36 @@ TEST_CASE("safetensors: bad input names the file and the field") {
                       "data_offsets");
   expect_format_error(make_file("meta.safetensors", R"({"__metadata__":{"a":1}})", 0), "__metadata__.a");
   expect_format_error(make_file("entry.safetensors", R"({"x":[1,2]})", 0), "x");
+}
+
+TEST_CASE("safetensors: random corruptions of a valid header never crash") {
+  std::vector<float> a(12, 1.0f);
+  std::vector<uint16_t> h(5, 0x3c00);
+  SafetensorsWriter w;
+  w.set_metadata("format", "pt");
+  w.add("model.a", Tensor::external(a.data(), Shape{3, 4}, DType::F32));
+  w.add("model.h", Tensor::external(h.data(), Shape{5}, DType::F16));
+  const std::string good = temp_path("fuzz_src.safetensors");
+  w.write(good);
+  const std::string bytes = read_file(good);
+  const size_t header = static_cast<size_t>(SafetensorsFile::open(good).data_offset());
+  std::mt19937 rng(99);
+  int refused = 0;
+  const char interesting[] = "{}[],:\"0123456789-e ";
+  for (int it = 0; it < 5000; ++it) {
+    std::string b = bytes;
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k) {
+      const size_t at = rng() % header;
+      b[at] = rng() % 2 ? static_cast<char>(rng()) : interesting[rng() % (sizeof(interesting) - 1)];
+    }
+    if (rng() % 8 == 0) b.resize(rng() % b.size());
+    try {
+      const SafetensorsFile f = SafetensorsFile::parse(MappedFile::from_memory("memory:fuzz.safetensors", b));
+      for (const auto& t : f.tensors()) (void)f.tensor(t);
+    } catch (const FormatError& e) {
+      CHECK(std::string(e.what()).find("memory:fuzz.safetensors") != std::string::npos);
+      ++refused;
+    }
+  }
+  CHECK(refused > 2500);
 }
