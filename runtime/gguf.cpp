@@ -386,6 +386,14 @@ Tensor GgufFile::tensor(std::string_view name) const {
   return tensor(*t);
 }
 
+Tensor GgufFile::tensor(std::string_view name, const Shape& expect) const {
+  Tensor t = tensor(name);
+  if (t.shape() != expect)
+    fail_format(path(), std::string(name), "shape {} (ne reversed) disagrees with the expected {}", t.shape().str(),
+                expect.str());
+  return t;
+}
+
 Tensor GgufFile::tensor(const GgufTensorInfo& info) const {
   Tensor t = Tensor::mapped(file_, static_cast<size_t>(data_offset_ + info.offset), info.shape, info.dtype);
   t.name = info.name;

@@ -157,6 +157,9 @@ class GgufFile {
   // A read-only view into the mapping; throws FormatError(file, name) if there is no such tensor.
   Tensor tensor(std::string_view name) const;
   Tensor tensor(const GgufTensorInfo& info) const;
+  // As tensor(name), also throwing FormatError(file, name) when the shape is not `expect`
+  // (row-major), e.g. a shape that disagrees with the hyperparameters.
+  Tensor tensor(std::string_view name, const Shape& expect) const;
   const uint8_t* tensor_data(const GgufTensorInfo& info) const { return file_->data() + data_offset_ + info.offset; }
 
  private:

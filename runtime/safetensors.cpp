@@ -170,6 +170,13 @@ Tensor SafetensorsFile::tensor(const SafetensorsInfo& info) const {
   return t;
 }
 
+Tensor SafetensorsFile::tensor(std::string_view name, const Shape& expect) const {
+  Tensor t = tensor(name);
+  if (t.shape() != expect)
+    fail_format(path(), std::string(name), "shape {} disagrees with the expected {}", t.shape().str(), expect.str());
+  return t;
+}
+
 // ---- writer -------------------------------------------------------------------------------
 
 void SafetensorsWriter::add(const std::string& name, const Tensor& t) {

@@ -54,6 +54,8 @@ class SafetensorsFile {
   // Read-only mapped view; throws FormatError(file, name) if missing.
   Tensor tensor(std::string_view name) const;
   Tensor tensor(const SafetensorsInfo& info) const;
+  // As tensor(name), also throwing FormatError(file, name) when the shape is not `expect`.
+  Tensor tensor(std::string_view name, const Shape& expect) const;
   // The "__metadata__" string map (empty when absent).
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
@@ -63,6 +65,29 @@ class SafetensorsFile {
   std::vector<SafetensorsInfo> tensors_;
   std::unordered_map<std::string, size_t> index_;
   std::map<std::string, std::string> metadata_;
+};
+
+// The safetensors files of a Hugging Face directory as one name space: the shards that
+// model.safetensors.index.json lists when present, otherwise every *.safetensors file.
+class SafetensorsDir {
+ public:
+  // Throws FormatError naming the file and tensor for a name found in two shards, or an
+  // index entry whose shard or tensor is missing; Error when there is no safetensors file.
+  static SafetensorsDir open(const std::string& dir);
+  const std::string& dir() const { return dir_; }
+  const std::vector<SafetensorsFile>& files() const { return files_; }
+  bool has(std::string_view name) const { return index_.count(std::string(name)) != 0; }
+  // The file holding `name`, or nullptr.
+  const SafetensorsFile* file_of(std::string_view name) const;
+  // Throws FormatError(dir, name) when missing (or when the shape is not `expect`).
+  Tensor tensor(std::string_view name) const;
+  Tensor tensor(std::string_view name, const Shape& expect) const;
+  size_t size() const { return index_.size(); }
+
+ private:
+  std::string dir_;
+  std::vector<SafetensorsFile> files_;
+  std::unordered_map<std::string, size_t> index_;  // tensor name -> files_ index
 };
 
 // Writes tensors (referenced until write()) in insertion order; the header is padded with

@@ -244,3 +244,15 @@ TEST_CASE("gguf: writer round trip keeps metadata and tensor bytes") {
     CHECK(std::memcmp(a.file()->data(), b.file()->data(), hdr) == 0);
   }
 }
+
+TEST_CASE("gguf: a tensor shape that disagrees with the expected one names the tensor") {
+  const GgufFile g = GgufFile::open(fixture("tiny-llama/gguf/tiny-llama-f32.gguf"));
+  CHECK(g.tensor("blk.0.attn_k.weight", Shape{32, 64}).dtype() == DType::F32);
+  try {
+    g.tensor("blk.0.attn_k.weight", Shape{64, 64});
+    FAIL("expected a shape error");
+  } catch (const FormatError& e) {
+    CHECK(e.field() == "blk.0.attn_k.weight");
+    CHECK(std::string(e.what()).find("[32, 64]") != std::string::npos);
+  }
+}

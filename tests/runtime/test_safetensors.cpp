@@ -197,3 +197,55 @@ TEST_CASE("safetensors: random corruptions of a valid header never crash") {
   }
   CHECK(refused > 2500);
 }
+
+TEST_CASE("safetensors: a sharded directory with an index, and its errors") {
+  const fs::path dir = fs::path(temp_path("shards"));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::vector<float> a(4, 1.0f), b(6, 2.0f);
+  SafetensorsWriter w1, w2;
+  w1.add("model.a", Tensor::external(a.data(), Shape{2, 2}, DType::F32));
+  w2.add("model.b", Tensor::external(b.data(), Shape{6}, DType::F32));
+  w1.write((dir / "model-00001-of-00002.safetensors").string());
+  w2.write((dir / "model-00002-of-00002.safetensors").string());
+  const auto write_index = [&](const std::string& text) {
+    std::ofstream((dir / "model.safetensors.index.json").string(), std::ios::trunc) << text;
+  };
+  write_index(R"({"metadata":{},"weight_map":{"model.a":"model-00001-of-00002.safetensors",
+                 "model.b":"model-00002-of-00002.safetensors"}})");
+  const SafetensorsDir d = SafetensorsDir::open(dir.string());
+  CHECK(d.size() == 2);
+  CHECK(d.files().size() == 2);
+  CHECK(d.tensor("model.b").shape() == Shape{6});
+  CHECK(d.tensor("model.a", Shape{2, 2}).data<float>()[3] == 1.0f);
+  // A missing tensor and a shape that disagrees name the tensor.
+  CHECK_THROWS_AS(d.tensor("model.c"), FormatError);
+  try {
+    d.tensor("model.a", Shape{4});
+    FAIL("expected a shape error");
+  } catch (const FormatError& e) {
+    CHECK(e.field() == "model.a");
+    CHECK(std::string(e.what()).find("model-00001-of-00002.safetensors") != std::string::npos);
+  }
+  // An index entry pointing at the wrong shard, or at a missing file.
+  write_index(R"({"weight_map":{"model.a":"model-00002-of-00002.safetensors"}})");
+  CHECK_THROWS_AS(SafetensorsDir::open(dir.string()), FormatError);
+  write_index(R"({"weight_map":{"model.a":"nope.safetensors"}})");
+  CHECK_THROWS_AS(SafetensorsDir::open(dir.string()), FormatError);
+  write_index(R"({"weight_map":{"model.a":"../x.safetensors"}})");
+  CHECK_THROWS_AS(SafetensorsDir::open(dir.string()), FormatError);
+  write_index("{not json");
+  CHECK_THROWS_AS(SafetensorsDir::open(dir.string()), FormatError);
+  // Without an index every shard is read; a name in two shards is an error.
+  fs::remove(dir / "model.safetensors.index.json");
+  CHECK(SafetensorsDir::open(dir.string()).size() == 2);
+  SafetensorsWriter w3;
+  w3.add("model.a", Tensor::external(a.data(), Shape{4}, DType::F32));
+  w3.write((dir / "model-extra.safetensors").string());
+  try {
+    SafetensorsDir::open(dir.string());
+    FAIL("expected a duplicate error");
+  } catch (const FormatError& e) {
+    CHECK(e.field() == "model.a");
+  }
+}

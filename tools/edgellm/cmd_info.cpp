@@ -121,16 +121,13 @@ static void print_hf_dir(const std::string& dir) {
   fmt::print("| bos ids | {} |\n| eos ids | {} |\n| dtype | {} |\n", ids(c.bos_token_ids), ids(c.eos_token_ids),
              c.torch_dtype.empty() ? "-" : c.torch_dtype);
 
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && e.path().extension() == ".safetensors") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) fail("{}: no *.safetensors files in the directory", dir);
-  fmt::print("\n## tensors ({} file{})\n\n", files.size(), files.size() == 1 ? "" : "s");
-  const bool many = files.size() > 1;
+  const SafetensorsDir st = SafetensorsDir::open(dir);
+  const size_t nf = st.files().size();
+  fmt::print("\n## tensors ({} in {} file{})\n\n", st.size(), nf, nf == 1 ? "" : "s");
+  const bool many = nf > 1;
   fmt::print("| name | type | shape | bytes |{}\n|---|---|---|---|{}\n", many ? " file |" : "", many ? "---|" : "");
   Totals tot;
-  for (const auto& f : files) print_safetensors_tensors(SafetensorsFile::open(f), tot, many);
+  for (const auto& f : st.files()) print_safetensors_tensors(f, tot, many);
   tot.print();
 }
 
