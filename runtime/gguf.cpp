@@ -214,10 +214,14 @@ class GgufParser {
     if (t.ne[0] % info.block != 0)
       fail_format(file_, f + ".ne[0]", "{} is not a multiple of {}'s block size {}", t.ne[0], info.name, info.block);
     // Bytes: rows * row bytes, with the row count and product checked against overflow.
-    const uint64_t row_bytes = static_cast<uint64_t>(t.ne[0] / info.block) * static_cast<uint64_t>(info.block_bytes);
+    const uint64_t blocks = static_cast<uint64_t>(t.ne[0] / info.block);
+    const uint64_t block_bytes = static_cast<uint64_t>(info.block_bytes);
+    if (blocks > std::numeric_limits<uint64_t>::max() / block_bytes)
+      fail_format(file_, f + ".ne[0]", "a row of {} elements of {} overflows 64 bits of bytes", t.ne[0], info.name);
+    const uint64_t row_bytes = blocks * block_bytes;
     const uint64_t rows = numel / static_cast<uint64_t>(t.ne[0]);
-    if (row_bytes != 0 && rows > std::numeric_limits<uint64_t>::max() / row_bytes)
-      fail_format(file_, f, "byte size overflows 64 bits");
+    if (rows > std::numeric_limits<uint64_t>::max() / row_bytes)
+      fail_format(file_, fmt::format("{}.ne[{}]", f, t.n_dims - 1), "the tensor's byte size overflows 64 bits");
     t.nbytes = rows * row_bytes;
     t.offset = read<uint64_t>(f + ".offset");
     if (t.offset % f_.alignment_ != 0)

@@ -239,6 +239,11 @@ TEST_CASE("gguf bad input: tensor infos") {
   expect_error(s, "overflow.gguf", "a.weight.ne[1]");
   s.tensors[0].ne = {uint64_t{1} << 63};
   expect_error(s, "hugedim.gguf", "a.weight.ne[0]");
+  // Element counts that fit in 64 bits but whose byte sizes do not.
+  s.tensors[0] = {"a.weight", {uint64_t{1} << 62}, 28, 0};  // F64: 2^65 bytes
+  expect_error(s, "bytes_row.gguf", "a.weight.ne[0]");
+  s.tensors[0] = {"a.weight", {uint64_t{1} << 30, uint64_t{1} << 32}, 0, 0};  // F32: 2^64 bytes
+  expect_error(s, "bytes_rows.gguf", "a.weight.ne[1]");
   s = Spec{};
   s.tensors[0].type = 16;  // IQ2_XXS: a real ggml type edgellm does not read
   expect_error(s, "iq2.gguf", "a.weight.type");
