@@ -154,3 +154,29 @@ TEST_CASE("spm: malformed tokenizer.model input is reported with file and field"
   v.model = "bert";
   CHECK_THROWS_AS(make_tokenizer(v), FormatError);
 }
+
+TEST_CASE("spm: built from GGUF-style vectors (what a GGUF loader passes) gives the fixture ids") {
+  const TokenizerVocab parsed = parse_sentencepiece_model(read_file(kFix + "/tokenizer/tokenizer.model"), "m");
+  TokenizerVocab v;  // only what tokenizer.ggml.* holds for tiny-llama-f32.gguf
+  v.model = "llama";
+  v.pre = "default";
+  v.tokens = parsed.tokens;
+  v.scores = parsed.scores;
+  v.types = parsed.types;
+  v.bos_id = 1, v.eos_id = 2, v.unk_id = 0;
+  v.add_bos = true;
+  v.source = "tiny-llama-f32.gguf";
+  auto tok = make_tokenizer(v);
+  check_fixture_strings(*tok);
+  CHECK(tok->encode("Hello world", {.add_bos = tok->add_bos_default()}).front() == 1);
+}
+
+TEST_CASE("spm: the older Llama tokenizer.json form (Prepend + Replace normalizer) loads the same way") {
+  json j = json::parse(read_file(kFix + "/tiny-llama/model/tokenizer.json"));
+  j["pre_tokenizer"] = nullptr;
+  j["normalizer"] = json::parse(R"({"type": "Sequence", "normalizers": [
+      {"type": "Prepend", "prepend": "\u2581"},
+      {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]})");
+  auto tok = make_tokenizer(parse_hf_tokenizer_json(j.dump(), "legacy.json"));
+  check_fixture_strings(*tok);
+}

@@ -37,7 +37,7 @@ if (missing.length > 0) {
   process.exit(77);
 }
 
-// ---- test strings: hand-picked edge cases, then seeded random mixtures (mulberry32, fixed seed)
+// ---- test strings: hand-picked edge cases, seeded random mixtures, small-alphabet fuzz (mulberry32, fixed seed)
 const fixed = [
   '', ' ', '  ', '   ', 'a', 'Hello world', 'Hello, world!', ' Hello', '  two leading spaces', 'trailing spaces   ',
   'multiple     spaces   inside', 'tabs\tand\ttabs', '\t\tindent', 'line one\nline two\n\nline four', '\n', '\n\n\n',
@@ -90,8 +90,18 @@ function randomString() {
   }
   return parts.join(rand() < 0.5 ? '' : ' ');
 }
+// Small-alphabet fuzz: runs of mixed whitespace, digits, apostrophes and case, where the split rules bite.
+const alphabet = [' ', ' ', ' ', '\n', '\n', '\t', '\r', '\'', 's', 'S', 'l', 'L', 'd', 't', 'a', '1', '2', '9', '٣',
+  '.', ',', '!', '#', 'é', '日', '😀', '\u00a0', '\u200b', '\u3000', '_', '-', 'x', 'X'];
+function fuzzString() {
+  let s = '';
+  const n = 1 + Math.floor(rand() * 30);
+  for (let i = 0; i < n; i++) s += pick(alphabet);
+  return s;
+}
 const strings = [...fixed];
 while (strings.length < 320) strings.push(randomString());
+while (strings.length < 420) strings.push(fuzzString());
 
 // ---- run the three tokenizers
 fs.mkdirSync(outDir, { recursive: true });
