@@ -39,16 +39,27 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
       fail("{}: cannot mmap {} bytes: {}", path, f->size_, std::strerror(e));
     }
     f->data_ = static_cast<const uint8_t*>(p);
+    f->mapped_ = true;
   }
   ::close(fd);
   return f;
 }
 
+std::shared_ptr<MappedFile> MappedFile::from_memory(std::string name, std::string bytes) {
+  std::shared_ptr<MappedFile> f(new MappedFile());
+  f->path_ = std::move(name);
+  f->owned_ = std::move(bytes);
+  f->size_ = f->owned_.size();
+  f->data_ = f->size_ ? reinterpret_cast<const uint8_t*>(f->owned_.data()) : nullptr;
+  return f;
+}
+
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (mapped_ && data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 bool MappedFile::still_whole() const {
+  if (!mapped_) return true;
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) return false;
   return static_cast<size_t>(st.st_size) >= size_;

@@ -13,6 +13,9 @@ class MappedFile {
  public:
   // Maps `path` read-only; throws Error naming the file if it cannot be opened or mapped.
   static std::shared_ptr<MappedFile> open(const std::string& path);
+  // Bytes already in memory, presented like a mapped file named `name` (fuzz targets,
+  // in-memory models, tests); the MappedFile owns them.
+  static std::shared_ptr<MappedFile> from_memory(std::string name, std::string bytes);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -28,6 +31,8 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool mapped_ = false;  // true: data_ is an mmap to unmap; false: it points into owned_
+  std::string owned_;
 };
 
 // Reads a whole (small) file into a string; throws Error naming the file.

@@ -18,7 +18,8 @@ template <class F>
 void parallel_for(int64_t n, int64_t grain, F&& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  const int64_t max_chunks = (n + grain - 1) / grain;
+  // floor(n / grain) chunks at most, so that every chunk holds at least `grain` items.
+  const int64_t max_chunks = std::max<int64_t>(n / grain, 1);
   const int threads = static_cast<int>(std::min<int64_t>(num_threads(), max_chunks));
   if (threads <= 1 || omp_in_parallel()) {
     fn(int64_t{0}, n);

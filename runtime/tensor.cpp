@@ -159,6 +159,15 @@ Tensor Tensor::contiguous(MemoryArena* arena) const {
   return out;
 }
 
+Tensor Tensor::clone(MemoryArena* arena) const {
+  const Tensor src = contiguous(arena);
+  if (src.storage_ != storage_) return src;  // contiguous() already copied
+  Tensor out = empty(shape_, dtype_, arena);
+  if (nbytes()) std::memcpy(out.raw(), raw(), nbytes());
+  out.name = name;
+  return out;
+}
+
 Tensor Tensor::to(DType dtype, MemoryArena* arena) const {
   if (dtype == dtype_) return *this;
   const Tensor src = contiguous(arena);

@@ -70,6 +70,8 @@ class Tensor {
   Tensor row(int64_t i) const { return slice(0, i, i + 1); }
 
   Tensor contiguous(MemoryArena* arena = nullptr) const;
+  // A deep, writable, contiguous copy (of a mapped tensor too).
+  Tensor clone(MemoryArena* arena = nullptr) const;
   // Converts between f32, f16 and bf16 (and dequantizes when a kernel for it exists).
   Tensor to(DType dtype, MemoryArena* arena = nullptr) const;
 

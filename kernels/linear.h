@@ -1,0 +1,24 @@
+// y = x·Wᵀ (+ b) for a weight of any dtype: the one entry point models and training use,
+// dispatching on W's dtype to the f32 GEMM, the f16/bf16-weight GEMM or the fused quantized matmul.
+// Not a general GEMM (kernels/gemm.h is): W is always (N, K) row-major, as in PyTorch and GGUF.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/tensor.h"
+
+namespace edgellm {
+
+// y (M, N) = x (M, K) · W (N, K)ᵀ + bias (N, may be null). Overwrites y.
+void linear_forward(float* y, const float* x, const Tensor& W, const float* bias, int64_t M);
+
+// dx (M, K) += dy (M, N) · W (N, K): the input gradient, for any W dtype (a frozen quantized base too).
+void linear_backward_input(float* dx, const float* dy, const Tensor& W, int64_t M);
+
+// dW (N, K) += dy (M, N)ᵀ · x (M, K), for an f32 weight gradient.
+void linear_backward_weight(float* dW, const float* dy, const float* x, int64_t M, int64_t N, int64_t K);
+
+// Row r of W as f32 (K): embedding lookups from a table of any dtype.
+void dequantize_row(float* out, const Tensor& W, int64_t r);
+
+}  // namespace edgellm

@@ -1,0 +1,175 @@
+// config.json parsing with nlohmann_json: every required field is checked for presence,
+// type and range, and every error names the file and the field.
+// Not validation against the weights: shapes are checked where tensors are loaded.
+#include "models/hf_config.h"
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.h"
+#include "runtime/mmap_file.h"
+
+namespace edgellm {
+namespace {
+
+using json = nlohmann::json;
+
+// Largest values accepted for sizes read from an untrusted config (far above real models).
+constexpr int64_t kMaxDim = int64_t{1} << 20;           // hidden, ffn, heads, head_dim, layers
+constexpr int64_t kMaxVocab = int64_t{1} << 24;         // 16M tokens
+constexpr int64_t kMaxContext = int64_t{1} << 24;       // 16M positions
+
+struct Reader {
+  const json& j;
+  const std::string& path;
+
+  const json* find(const json& obj, const char* key) const {
+    const auto it = obj.find(key);
+    return it == obj.end() || it->is_null() ? nullptr : &*it;
+  }
+
+  int64_t integer(const json& v, const std::string& field, int64_t lo, int64_t hi) const {
+    if (!v.is_number_integer()) fail_format(path, field, "expected an integer, got {}", v.dump());
+    const int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)
+                          ? INT64_MAX
+                          : v.get<int64_t>();
+    if (x < lo || x > hi) fail_format(path, field, "{} is out of range [{}, {}]", x, lo, hi);
+    return x;
+  }
+  int64_t required_int(const char* key, int64_t lo, int64_t hi) const {
+    const json* v = find(j, key);
+    if (!v) fail_format(path, key, "required field is missing");
+    return integer(*v, key, lo, hi);
+  }
+  int64_t optional_int(const char* key, int64_t def, int64_t lo, int64_t hi) const {
+    const json* v = find(j, key);
+    return v ? integer(*v, key, lo, hi) : def;
+  }
+  double number(const json& v, const std::string& field) const {
+    if (!v.is_number()) fail_format(path, field, "expected a number, got {}", v.dump());
+    const double x = v.get<double>();
+    if (!(x > 0) || !std::isfinite(x)) fail_format(path, field, "{} must be a positive finite number", x);
+    return x;
+  }
+  double optional_number(const json& obj, const char* key, double def, const std::string& field) const {
+    const json* v = find(obj, key);
+    return v ? number(*v, field) : def;
+  }
+  bool optional_bool(const char* key, bool def) const {
+    const json* v = find(j, key);
+    if (!v) return def;
+    if (!v->is_boolean()) fail_format(path, key, "expected true or false, got {}", v->dump());
+    return v->get<bool>();
+  }
+  std::vector<int64_t> token_ids(const char* key) const {
+    const json* v = find(j, key);
+    if (!v) return {};
+    if (v->is_array()) {
+      std::vector<int64_t> out;
+      for (size_t i = 0; i < v->size(); ++i) out.push_back(integer((*v)[i], fmt::format("{}[{}]", key, i), 0, kMaxVocab));
+      return out;
+    }
+    return {integer(*v, key, 0, kMaxVocab)};
+  }
+};
+
+}  // namespace
+
+HFConfig parse_hf_config(const std::string& text, const std::string& path) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    fail_format(path, "config", "not valid JSON: {}", e.what());
+  }
+  if (!j.is_object()) fail_format(path, "config", "expected a JSON object");
+  const Reader r{j, path};
+  HFConfig c;
+  c.path = path;
+  const json* mt = r.find(j, "model_type");
+  if (!mt || !mt->is_string()) fail_format(path, "model_type", "required string field is missing");
+  c.model_type = mt->get<std::string>();
+  if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2")
+    fail_format(path, "model_type", "'{}' is not supported (llama, mistral, qwen2)", c.model_type);
+  if (const json* a = r.find(j, "architectures")) {
+    if (!a->is_array()) fail_format(path, "architectures", "expected an array of strings");
+    for (const auto& x : *a) {
+      if (!x.is_string()) fail_format(path, "architectures", "expected an array of strings");
+      c.architectures.push_back(x.get<std::string>());
+    }
+  }
+  c.hidden_size = r.required_int("hidden_size", 1, kMaxDim);
+  c.intermediate_size = r.required_int("intermediate_size", 1, kMaxDim);
+  c.num_hidden_layers = r.required_int("num_hidden_layers", 1, kMaxDim);
+  c.num_attention_heads = r.required_int("num_attention_heads", 1, kMaxDim);
+  c.num_key_value_heads = r.optional_int("num_key_value_heads", c.num_attention_heads, 1, kMaxDim);
+  c.vocab_size = r.required_int("vocab_size", 1, kMaxVocab);
+  c.max_position_embeddings = r.optional_int("max_position_embeddings", 2048, 1, kMaxContext);
+  if (c.num_attention_heads % c.num_key_value_heads != 0)
+    fail_format(path, "num_key_value_heads", "{} does not divide num_attention_heads = {}", c.num_key_value_heads,
+                c.num_attention_heads);
+  if (r.find(j, "head_dim")) {
+    c.head_dim = r.required_int("head_dim", 1, kMaxDim);
+  } else {
+    if (c.hidden_size % c.num_attention_heads != 0)
+      fail_format(path, "num_attention_heads", "{} does not divide hidden_size = {} and head_dim is absent",
+                  c.num_attention_heads, c.hidden_size);
+    c.head_dim = c.hidden_size / c.num_attention_heads;
+  }
+  if (c.head_dim % 2 != 0) fail_format(path, "head_dim", "{} is odd; RoPE needs an even head dimension", c.head_dim);
+  c.rms_norm_eps = r.optional_number(j, "rms_norm_eps", 1e-6, "rms_norm_eps");
+
+  // RoPE: transformers 4 writes rope_theta and rope_scaling; transformers 5 writes both
+  // into rope_parameters (rope_type "default" meaning no scaling).
+  const json* rp = r.find(j, "rope_parameters");
+  if (rp && !rp->is_object()) fail_format(path, "rope_parameters", "expected an object");
+  const json* rs = r.find(j, "rope_scaling");
+  if (rs && !rs->is_object()) fail_format(path, "rope_scaling", "expected an object or null");
+  c.rope_theta = r.optional_number(j, "rope_theta", 10000.0, "rope_theta");
+  if (rp) c.rope_theta = r.optional_number(*rp, "rope_theta", c.rope_theta, "rope_parameters.rope_theta");
+  const json* scaling = rs ? rs : rp;
+  const std::string sname = rs ? "rope_scaling" : "rope_parameters";
+  if (scaling) {
+    const json* t = r.find(*scaling, "rope_type");
+    if (!t) t = r.find(*scaling, "type");
+    if (t && !t->is_string()) fail_format(path, sname + ".rope_type", "expected a string");
+    const std::string type = t ? t->get<std::string>() : "";
+    if (!type.empty() && type != "default") {
+      RopeScaling& s = c.rope_scaling;
+      s.type = type;
+      s.factor = r.optional_number(*scaling, "factor", 1.0, sname + ".factor");
+      if (type == "llama3") {
+        s.low_freq_factor = r.optional_number(*scaling, "low_freq_factor", 1.0, sname + ".low_freq_factor");
+        s.high_freq_factor = r.optional_number(*scaling, "high_freq_factor", 4.0, sname + ".high_freq_factor");
+        if (s.high_freq_factor <= s.low_freq_factor)
+          fail_format(path, sname + ".high_freq_factor", "{} must exceed low_freq_factor = {}", s.high_freq_factor,
+                      s.low_freq_factor);
+        const json* o = r.find(*scaling, "original_max_position_embeddings");
+        if (!o) fail_format(path, sname + ".original_max_position_embeddings", "required for llama3 rope scaling");
+        s.original_max_position_embeddings =
+            r.integer(*o, sname + ".original_max_position_embeddings", 1, kMaxContext);
+      }
+    }
+  }
+
+  c.tie_word_embeddings = r.optional_bool("tie_word_embeddings", false);
+  c.attention_bias = r.optional_bool("attention_bias", false);
+  c.mlp_bias = r.optional_bool("mlp_bias", false);
+  c.qkv_bias = c.model_type == "qwen2" || c.attention_bias;
+  c.o_bias = c.model_type != "qwen2" && c.attention_bias;
+  c.bos_token_ids = r.token_ids("bos_token_id");
+  c.eos_token_ids = r.token_ids("eos_token_id");
+  for (const char* key : {"dtype", "torch_dtype"})
+    if (const json* d = r.find(j, key); d && d->is_string() && c.torch_dtype.empty()) c.torch_dtype = d->get<std::string>();
+  return c;
+}
+
+HFConfig load_hf_config(const std::string& path) {
+  std::string file = path;
+  if (std::filesystem::is_directory(path)) file = (std::filesystem::path(path) / "config.json").string();
+  return parse_hf_config(read_file(file), file);
+}
+
+}  // namespace edgellm

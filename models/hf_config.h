@@ -1,0 +1,53 @@
+// Hugging Face config.json for Llama-family models (llama, mistral, qwen2): the
+// hyperparameters a loader needs, with clear errors naming the file and the field.
+// Not a general config parser: unknown fields are ignored, other model types refused.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgellm {
+
+// RoPE scaling. type "" = none; "linear" (factor); "llama3" (factor, low/high_freq_factor,
+// original_max_position_embeddings); other types ("yarn", "dynamic") are kept by name for
+// the model to refuse or handle.
+struct RopeScaling {
+  std::string type;
+  double factor = 1.0;
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
+  int64_t original_max_position_embeddings = 0;
+};
+
+struct HFConfig {
+  std::string path;         // the config.json read
+  std::string model_type;   // "llama", "mistral", "qwen2"
+  std::vector<std::string> architectures;
+  int64_t hidden_size = 0;
+  int64_t intermediate_size = 0;
+  int64_t num_hidden_layers = 0;
+  int64_t num_attention_heads = 0;
+  int64_t num_key_value_heads = 0;  // defaults to num_attention_heads
+  int64_t head_dim = 0;             // defaults to hidden_size / num_attention_heads
+  int64_t vocab_size = 0;
+  int64_t max_position_embeddings = 0;
+  double rms_norm_eps = 1e-6;
+  double rope_theta = 10000.0;      // from rope_theta or (transformers 5) rope_parameters.rope_theta
+  RopeScaling rope_scaling;
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;      // llama/mistral: bias on q, k, v and o
+  bool qkv_bias = false;            // bias on q, k, v (qwen2 always; llama when attention_bias)
+  bool o_bias = false;              // bias on o_proj (llama when attention_bias)
+  bool mlp_bias = false;
+  std::vector<int64_t> bos_token_ids;  // bos_token_id (int, list or null)
+  std::vector<int64_t> eos_token_ids;  // eos_token_id (int, list or null)
+  std::string torch_dtype;          // "dtype" or "torch_dtype", "" if absent
+};
+
+// Parses JSON text; `path` is used in errors. Throws FormatError(path, field, ...).
+HFConfig parse_hf_config(const std::string& json_text, const std::string& path);
+// Reads `path`, which is a config.json or a directory containing one.
+HFConfig load_hf_config(const std::string& path);
+
+}  // namespace edgellm

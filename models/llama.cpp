@@ -1,0 +1,235 @@
+// The Llama-family forward pass, read top to bottom: embed → N × (attention, MLP) → norm → logits.
+// Not the training path (train/ keeps activations for backward); this one keeps only the KV cache.
+#include "models/llama.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+#include "kernels/linear.h"
+#include "runtime/error.h"
+#include "runtime/parallel.h"
+
+namespace edgellm {
+
+const char* peft_module_name(LinearKind k) {
+  static const char* names[kNumLinearKinds] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  return names[static_cast<int>(k)];
+}
+
+LinearKind linear_kind_from_peft(const std::string& name) {
+  for (int i = 0; i < kNumLinearKinds; ++i)
+    if (name == peft_module_name(static_cast<LinearKind>(i))) return static_cast<LinearKind>(i);
+  fail("unknown target module '{}': expected q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj or down_proj", name);
+}
+
+const Tensor& LlamaLayer::weight(LinearKind k) const {
+  switch (k) {
+    case LinearKind::Q: return wq;
+    case LinearKind::K: return wk;
+    case LinearKind::V: return wv;
+    case LinearKind::O: return wo;
+    case LinearKind::Gate: return w_gate;
+    case LinearKind::Up: return w_up;
+    case LinearKind::Down: return w_down;
+  }
+  return wq;
+}
+Tensor& LlamaLayer::weight(LinearKind k) { return const_cast<Tensor&>(static_cast<const LlamaLayer*>(this)->weight(k)); }
+
+const Tensor& LlamaLayer::bias(LinearKind k) const {
+  static const Tensor none;
+  switch (k) {
+    case LinearKind::Q: return bq;
+    case LinearKind::K: return bk;
+    case LinearKind::V: return bv;
+    default: return none;
+  }
+}
+
+void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& bias, const LoraPair& lora, int64_t M) {
+  linear_forward(y, x, W, bias.defined() ? bias.data<float>() : nullptr, M);
+  if (!lora.defined()) return;
+  const int64_t r = lora.A.shape()[0], N = W.shape().rows();
+  Tensor u = Tensor::empty({M, r}), delta = Tensor::empty({M, N});
+  linear_forward(u.data<float>(), x, lora.A, nullptr, M);
+  linear_forward(delta.data<float>(), u.data<float>(), lora.B, nullptr, M);
+  const auto& k = kernels();
+  k.scale_backward(y, delta.data<float>(), lora.scale, M * N);  // y += scale · delta
+}
+
+void LlamaModel::validate() const {
+  const LlamaConfig& c = config;
+  auto check = [&](const Tensor& t, const std::string& name, Shape want) {
+    if (!t.defined()) fail_format(source, name, "required tensor is missing");
+    if (t.shape() != want)
+      fail_format(source, name, "shape {} disagrees with the hyperparameters, which need {}", t.shape().str(),
+                  want.str());
+  };
+  check(weights.tok_embd, "token_embd.weight", {c.vocab, c.dim});
+  check(weights.out_norm, "output_norm.weight", {c.dim});
+  check(weights.output, "output.weight", {c.vocab, c.dim});
+  EDGE_CHECK(static_cast<int64_t>(weights.layers.size()) == c.n_layers, "{}: {} layers loaded, config says {}",
+             source, weights.layers.size(), c.n_layers);
+  for (int64_t i = 0; i < c.n_layers; ++i) {
+    const LlamaLayer& L = weights.layers[static_cast<size_t>(i)];
+    const std::string p = "blk." + std::to_string(i) + ".";
+    check(L.attn_norm, p + "attn_norm.weight", {c.dim});
+    check(L.wq, p + "attn_q.weight", {c.q_dim(), c.dim});
+    check(L.wk, p + "attn_k.weight", {c.kv_dim(), c.dim});
+    check(L.wv, p + "attn_v.weight", {c.kv_dim(), c.dim});
+    check(L.wo, p + "attn_output.weight", {c.dim, c.q_dim()});
+    check(L.ffn_norm, p + "ffn_norm.weight", {c.dim});
+    check(L.w_gate, p + "ffn_gate.weight", {c.ffn_dim, c.dim});
+    check(L.w_up, p + "ffn_up.weight", {c.ffn_dim, c.dim});
+    check(L.w_down, p + "ffn_down.weight", {c.dim, c.ffn_dim});
+    if (c.qkv_bias) {
+      check(L.bq, p + "attn_q.bias", {c.q_dim()});
+      check(L.bk, p + "attn_k.bias", {c.kv_dim()});
+      check(L.bv, p + "attn_v.bias", {c.kv_dim()});
+    }
+    for (const Tensor* t : {&L.attn_norm, &L.ffn_norm, &L.bq, &L.bk, &L.bv})
+      if (t->defined() && t->dtype() != DType::F32)
+        fail_format(source, t->name, "norms and biases must be f32, got {}", dtype_name(t->dtype()));
+  }
+  if (weights.out_norm.dtype() != DType::F32)
+    fail_format(source, "output_norm.weight", "must be f32, got {}", dtype_name(weights.out_norm.dtype()));
+}
+
+int64_t LlamaModel::n_params() const {
+  int64_t n = weights.tok_embd.numel() + weights.out_norm.numel();
+  if (!config.tied_embeddings) n += weights.output.numel();
+  for (const auto& L : weights.layers)
+    for (const Tensor* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.ffn_norm, &L.w_gate,
+                            &L.w_up, &L.w_down})
+      if (t->defined()) n += t->numel();
+  return n;
+}
+
+size_t LlamaModel::weight_bytes() const {
+  size_t n = weights.tok_embd.nbytes() + weights.out_norm.nbytes();
+  if (!config.tied_embeddings) n += weights.output.nbytes();
+  for (const auto& L : weights.layers)
+    for (const Tensor* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.ffn_norm, &L.w_gate,
+                            &L.w_up, &L.w_down})
+      if (t->defined()) n += t->nbytes();
+  return n;
+}
+
+KvCache::KvCache(const LlamaConfig& c, int64_t cap, MemoryArena* arena) : capacity(cap) {
+  EDGE_CHECK(cap > 0, "KV cache capacity must be positive, got {}", cap);
+  k = Tensor::empty({c.n_layers, cap, c.n_kv_heads, c.head_dim}, DType::F32, arena);
+  v = Tensor::empty({c.n_layers, cap, c.n_kv_heads, c.head_dim}, DType::F32, arena);
+}
+
+void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, float* sin) {
+  const std::vector<float> inv = c.rope_inv_freq();
+  const int64_t half = c.head_dim / 2;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < half; ++i) {
+      // In f32, as Hugging Face computes position × inv_freq.
+      const float ang = static_cast<float>(pos0 + t) * inv[static_cast<size_t>(i)];
+      cos[t * half + i] = std::cos(ang);
+      sin[t * half + i] = std::sin(ang);
+    }
+}
+
+namespace {
+
+// Causal GQA attention over the cache: o, q (T, NH, HD); kc, vc (pos0+T, KVH, HD).
+void attend(float* o, const float* q, const float* kc, const float* vc, int64_t T, int64_t pos0, int64_t NH,
+            int64_t KVH, int64_t HD) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
+  const int64_t group = NH / KVH;
+  parallel_for(T * NH, 1, [&](int64_t r0, int64_t r1) {
+    std::vector<float> s(static_cast<size_t>(pos0 + T));
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t t = r / NH, h = r % NH, kvh = h / group, S = pos0 + t + 1;
+      const float* qr = q + r * HD;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < S; ++j) {
+        const float* kr = kc + (j * KVH + kvh) * HD;
+        float d = 0;
+        for (int64_t i = 0; i < HD; ++i) d += qr[i] * kr[i];
+        s[static_cast<size_t>(j)] = d * scale;
+        mx = std::max(mx, s[static_cast<size_t>(j)]);
+      }
+      float sum = 0;
+      for (int64_t j = 0; j < S; ++j) sum += (s[static_cast<size_t>(j)] = std::exp(s[static_cast<size_t>(j)] - mx));
+      float* orow = o + r * HD;
+      std::fill(orow, orow + HD, 0.0f);
+      for (int64_t j = 0; j < S; ++j) {
+        const float p = s[static_cast<size_t>(j)] / sum;
+        const float* vr = vc + (j * KVH + kvh) * HD;
+        for (int64_t i = 0; i < HD; ++i) orow[i] += p * vr[i];
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t T, float* logits,
+                   bool all_logits, const ActivationObserver* observer) {
+  const LlamaConfig& c = m.config;
+  const auto& k = kernels();
+  const int64_t C = c.dim, F = c.ffn_dim, V = c.vocab, NH = c.n_heads, KVH = c.n_kv_heads, HD = c.head_dim;
+  const int64_t pos0 = cache.len;
+  if (T <= 0) return;
+  if (pos0 + T > cache.capacity)
+    fail("context full: {} cached + {} new tokens exceed the KV cache's {} positions", pos0, T, cache.capacity);
+  for (int64_t t = 0; t < T; ++t)
+    if (ids[t] < 0 || ids[t] >= V) fail("token id {} at position {} is outside the vocabulary of {}", ids[t], t, V);
+
+  // Activations for this call only: (T, ·)
+  Tensor x = Tensor::empty({T, C}), xn = Tensor::empty({T, C});
+  Tensor q = Tensor::empty({T, NH * HD}), att = Tensor::empty({T, NH * HD});
+  Tensor gate = Tensor::empty({T, F}), up = Tensor::empty({T, F});
+  Tensor tmp = Tensor::empty({T, C});
+  Tensor cosb = Tensor::empty({T, HD / 2}), sinb = Tensor::empty({T, HD / 2});
+  float *xp = x.data<float>(), *xnp = xn.data<float>(), *qp = q.data<float>(), *ap = att.data<float>();
+  float *gp = gate.data<float>(), *up_ = up.data<float>(), *tp = tmp.data<float>();
+  rope_tables(c, pos0, T, cosb.data<float>(), sinb.data<float>());
+
+  for (int64_t t = 0; t < T; ++t) dequantize_row(xp + t * C, m.weights.tok_embd, ids[t]);
+  if (observer) (*observer)("embed", xp, T, C);
+
+  const int64_t kv_row = KVH * HD;
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const LlamaLayer& L = m.weights.layers[static_cast<size_t>(l)];
+    // Keys and values of the new tokens go straight into the cache: (T, KVH, HD) at pos0.
+    float* kc = cache.k.data<float>() + (l * cache.capacity) * kv_row;
+    float* vc = cache.v.data<float>() + (l * cache.capacity) * kv_row;
+    float* kn = kc + pos0 * kv_row;
+    float* vn = vc + pos0 * kv_row;
+
+    // ---- attention ----
+    k.rmsnorm_forward(xnp, nullptr, xp, L.attn_norm.data<float>(), T, C, c.rms_eps);
+    linear_with_lora(qp, xnp, L.wq, L.bq, L.lora[0], T);
+    linear_with_lora(kn, xnp, L.wk, L.bk, L.lora[1], T);
+    linear_with_lora(vn, xnp, L.wv, L.bv, L.lora[2], T);
+    k.rope_forward(qp, qp, cosb.data<float>(), sinb.data<float>(), T, NH, HD, c.rope_pairing);
+    k.rope_forward(kn, kn, cosb.data<float>(), sinb.data<float>(), T, KVH, HD, c.rope_pairing);
+    attend(ap, qp, kc, vc, T, pos0, NH, KVH, HD);
+    linear_with_lora(tp, ap, L.wo, Tensor(), L.lora[3], T);
+    k.add_forward(xp, xp, tp, T * C);
+
+    // ---- MLP: down(silu(gate(x)) ∘ up(x)) ----
+    k.rmsnorm_forward(xnp, nullptr, xp, L.ffn_norm.data<float>(), T, C, c.rms_eps);
+    linear_with_lora(gp, xnp, L.w_gate, Tensor(), L.lora[4], T);
+    linear_with_lora(up_, xnp, L.w_up, Tensor(), L.lora[5], T);
+    k.swiglu_forward(gp, gp, up_, T * F);
+    linear_with_lora(tp, gp, L.w_down, Tensor(), L.lora[6], T);
+    k.add_forward(xp, xp, tp, T * C);
+    if (observer) (*observer)("layer" + std::to_string(l) + "_out", xp, T, C);
+  }
+  cache.len = pos0 + T;
+
+  k.rmsnorm_forward(xnp, nullptr, xp, m.weights.out_norm.data<float>(), T, C, c.rms_eps);
+  if (observer) (*observer)("final_norm_out", xnp, T, C);
+  if (all_logits) linear_forward(logits, xnp, m.weights.output, nullptr, T);
+  else linear_forward(logits, xnp + (T - 1) * C, m.weights.output, nullptr, 1);
+}
+
+}  // namespace edgellm

@@ -1,0 +1,85 @@
+// The Llama-family decoder (Llama 1/2/3, TinyLlama, SmolLM, Mistral, Qwen2) for inference:
+// weights, KV cache, and a batched forward pass over T new tokens. Training lives in train/.
+#pragma once
+
+#include <any>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "models/llama_config.h"
+#include "runtime/tensor.h"
+
+namespace edgellm {
+
+// A LoRA adapter on one linear layer: y += scale · (x·Aᵀ)·Bᵀ, A (r, in), B (out, r), scale = alpha / r.
+struct LoraPair {
+  Tensor A, B;
+  float scale = 0;
+  bool defined() const { return A.defined(); }
+};
+
+// The seven linear layers of a block, by PEFT's module names.
+enum class LinearKind { Q, K, V, O, Gate, Up, Down };
+constexpr int kNumLinearKinds = 7;
+const char* peft_module_name(LinearKind k);  // q_proj k_proj v_proj o_proj gate_proj up_proj down_proj
+LinearKind linear_kind_from_peft(const std::string& name);  // throws Error on an unknown name
+
+// Weight names follow GGUF's (blk.N.attn_q.weight ...); shapes are row-major (out, in).
+struct LlamaLayer {
+  Tensor attn_norm;          // (C)
+  Tensor wq, wk, wv, wo;     // (NH·HD, C), (KVH·HD, C), (KVH·HD, C), (C, NH·HD)
+  Tensor bq, bk, bv;         // qwen2 only: (NH·HD), (KVH·HD), (KVH·HD)
+  Tensor ffn_norm;           // (C)
+  Tensor w_gate, w_up;       // (F, C)
+  Tensor w_down;             // (C, F)
+  LoraPair lora[kNumLinearKinds];  // optional adapters, applied unmerged
+
+  const Tensor& weight(LinearKind k) const;
+  Tensor& weight(LinearKind k);
+  const Tensor& bias(LinearKind k) const;  // undefined for layers without one
+};
+
+struct LlamaWeights {
+  Tensor tok_embd;  // (V, C)
+  std::vector<LlamaLayer> layers;
+  Tensor out_norm;  // (C)
+  Tensor output;    // (V, C); the same tensor as tok_embd when tied
+};
+
+struct LlamaModel {
+  LlamaConfig config;
+  LlamaWeights weights;
+  std::string source;            // the file or directory it came from
+  std::vector<std::any> keep;    // keeps mapped files (and the like) alive
+  // Checks every tensor's presence and shape against the config; throws FormatError naming source.
+  void validate() const;
+  int64_t n_params() const;
+  size_t weight_bytes() const;
+};
+
+// Keys and values of every layer: (n_layers, capacity, KVH, HD) each, f32.
+struct KvCache {
+  KvCache(const LlamaConfig& c, int64_t capacity, MemoryArena* arena = nullptr);
+  Tensor k, v;
+  int64_t len = 0;
+  int64_t capacity = 0;
+  void clear() { len = 0; }
+};
+
+// Called with intermediate activations: "embed", "layer<i>_out", "final_norm_out"; (rows, cols).
+using ActivationObserver = std::function<void(const std::string& name, const float* data, int64_t rows, int64_t cols)>;
+
+// y (M, out) = x (M, in)·Wᵀ + b, plus the layer's LoRA adapter when it has one.
+void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& bias, const LoraPair& lora, int64_t M);
+
+// Evaluates tokens ids (T) after the cache's contents and appends their keys/values.
+// logits: (T, V) when all_logits, else (1, V) for the last token. Throws Error if the cache is full.
+void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t T, float* logits,
+                   bool all_logits, const ActivationObserver* observer = nullptr);
+
+// cos, sin (T, HD/2) for absolute positions pos0 .. pos0+T−1.
+void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, float* sin);
+
+}  // namespace edgellm

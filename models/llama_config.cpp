@@ -1,0 +1,52 @@
+// Consistency checks and the RoPE frequency table (with Llama 3's piecewise scaling).
+#include "models/llama_config.h"
+
+#include <cmath>
+
+#include "runtime/error.h"
+
+namespace edgellm {
+
+void LlamaConfig::validate(const std::string& source) const {
+  auto need = [&](bool ok, const char* field, int64_t v) {
+    if (!ok) fail_format(source, field, "invalid value {}", v);
+  };
+  need(vocab > 0 && vocab < (int64_t{1} << 31), "vocab_size", vocab);
+  need(dim > 0 && dim < (int64_t{1} << 20), "hidden_size", dim);
+  need(ffn_dim > 0 && ffn_dim < (int64_t{1} << 22), "intermediate_size", ffn_dim);
+  need(n_layers > 0 && n_layers < 4096, "num_hidden_layers", n_layers);
+  need(n_heads > 0 && n_heads <= dim, "num_attention_heads", n_heads);
+  need(n_kv_heads > 0 && n_kv_heads <= n_heads && n_heads % n_kv_heads == 0, "num_key_value_heads", n_kv_heads);
+  need(head_dim > 0 && head_dim % 2 == 0 && head_dim <= 1024, "head_dim", head_dim);
+  need(max_ctx > 0 && max_ctx <= (int64_t{1} << 24), "max_position_embeddings", max_ctx);
+  if (!(rms_eps > 0 && rms_eps < 1)) fail_format(source, "rms_norm_eps", "invalid value {}", rms_eps);
+  if (!(rope_theta > 0)) fail_format(source, "rope_theta", "invalid value {}", rope_theta);
+}
+
+std::vector<float> LlamaConfig::rope_inv_freq() const {
+  const int64_t half = head_dim / 2;
+  std::vector<float> f(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i) {
+    double inv = std::pow(static_cast<double>(rope_theta), -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
+    if (rope_scaling == RopeScaling::Linear) {
+      inv /= rope_factor;
+    } else if (rope_scaling == RopeScaling::Llama3) {
+      // Long wavelengths are slowed by `factor`, short ones kept, the band between interpolated.
+      const double low_wavelen = rope_orig_ctx / rope_low_freq_factor;
+      const double high_wavelen = rope_orig_ctx / rope_high_freq_factor;
+      const double wavelen = 2 * M_PI / inv;
+      if (wavelen > low_wavelen) {
+        inv /= rope_factor;
+      } else if (wavelen >= high_wavelen) {
+        const double smooth = (rope_orig_ctx / wavelen - rope_low_freq_factor) /
+                              (rope_high_freq_factor - rope_low_freq_factor);
+        inv = (1 - smooth) * inv / rope_factor + smooth * inv;
+      }
+    }
+    if (!rope_freq_factors.empty()) inv /= rope_freq_factors[static_cast<size_t>(i)];
+    f[static_cast<size_t>(i)] = static_cast<float>(inv);
+  }
+  return f;
+}
+
+}  // namespace edgellm

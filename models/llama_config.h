@@ -1,0 +1,47 @@
+// Hyperparameters of a Llama-family model (Llama 1/2/3, TinyLlama, SmolLM, Mistral, Qwen2),
+// whichever file they came from. Not a loader: models/load_*.cpp fill it and validate it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+
+namespace edgellm {
+
+enum class RopeScaling { None, Linear, Llama3 };
+
+struct LlamaConfig {
+  std::string arch = "llama";  // llama | mistral | qwen2 (as GGUF's general.architecture)
+  std::string name;
+  int64_t vocab = 0;       // V
+  int64_t dim = 0;         // C
+  int64_t ffn_dim = 0;     // hidden size of the SwiGLU MLP
+  int64_t n_layers = 0;
+  int64_t n_heads = 0;     // NH
+  int64_t n_kv_heads = 0;  // KVH
+  int64_t head_dim = 0;    // HD
+  int64_t max_ctx = 2048;
+  float rms_eps = 1e-5f;
+  float rope_theta = 10000.0f;
+  RopePairing rope_pairing = RopePairing::NeoX;
+  RopeScaling rope_scaling = RopeScaling::None;
+  float rope_factor = 1.0f;             // linear and llama3
+  float rope_low_freq_factor = 1.0f;    // llama3
+  float rope_high_freq_factor = 4.0f;   // llama3
+  int64_t rope_orig_ctx = 8192;         // llama3: original_max_position_embeddings
+  std::vector<float> rope_freq_factors;  // GGUF rope_freqs.weight: inv_freq[i] /= factor[i] (HD/2)
+  bool qkv_bias = false;
+  bool tied_embeddings = false;
+  int32_t bos_id = 1, eos_id = 2;
+
+  int64_t q_dim() const { return n_heads * head_dim; }
+  int64_t kv_dim() const { return n_kv_heads * head_dim; }
+  // Throws Error naming `source` and the field if the numbers are inconsistent.
+  void validate(const std::string& source) const;
+  // inv_freq[i] = θ^(−2i/HD), with linear or Llama 3 scaling applied; (HD/2)
+  std::vector<float> rope_inv_freq() const;
+};
+
+}  // namespace edgellm

@@ -1,0 +1,82 @@
+// SafetensorsDir: a Hugging Face checkpoint split over shards, found through
+// model.safetensors.index.json when present. Not a name mapper: HF names stay as they are.
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.h"
+#include "runtime/safetensors.h"
+
+namespace edgellm {
+namespace fs = std::filesystem;
+
+SafetensorsDir SafetensorsDir::open(const std::string& dir) {
+  SafetensorsDir d;
+  d.dir_ = dir;
+  if (!fs::is_directory(dir)) fail("{}: not a directory", dir);
+  const fs::path index_path = fs::path(dir) / "model.safetensors.index.json";
+  nlohmann::json weight_map;
+  std::vector<std::string> shards;
+  if (fs::exists(index_path)) {
+    const std::string ip = index_path.string();
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_file(ip));
+    } catch (const nlohmann::json::exception& e) {
+      fail_format(ip, "index", "not valid JSON: {}", e.what());
+    }
+    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
+      fail_format(ip, "weight_map", "missing or not an object");
+    weight_map = j["weight_map"];
+    for (auto it = weight_map.begin(); it != weight_map.end(); ++it) {
+      if (!it.value().is_string()) fail_format(ip, "weight_map." + it.key(), "expected a file name");
+      const std::string shard = it.value().get<std::string>();
+      if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == "..")
+        fail_format(ip, "weight_map." + it.key(), "'{}' is not a file name in the directory", shard);
+      if (std::find(shards.begin(), shards.end(), shard) == shards.end()) shards.push_back(shard);
+    }
+  } else {
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_regular_file() && e.path().extension() == ".safetensors") shards.push_back(e.path().filename().string());
+  }
+  std::sort(shards.begin(), shards.end());
+  if (shards.empty()) fail("{}: no *.safetensors files in the directory", dir);
+  for (const auto& name : shards) {
+    const std::string path = (fs::path(dir) / name).string();
+    if (!fs::exists(path)) fail_format(index_path.string(), "weight_map", "shard '{}' does not exist", name);
+    d.files_.push_back(SafetensorsFile::open(path));
+    const size_t fi = d.files_.size() - 1;
+    for (const auto& t : d.files_.back().tensors()) {
+      const auto [it, inserted] = d.index_.emplace(t.name, fi);
+      if (!inserted)
+        fail_format(path, t.name, "tensor also present in {}", d.files_[it->second].path());
+    }
+  }
+  // Every index entry must name the shard that really holds the tensor.
+  for (auto it = weight_map.begin(); it != weight_map.end(); ++it) {
+    const SafetensorsFile* f = d.file_of(it.key());
+    const std::string shard = it.value().get<std::string>();
+    if (!f || fs::path(f->path()).filename() != shard)
+      fail_format(index_path.string(), "weight_map." + it.key(), "tensor is not in shard '{}'", shard);
+  }
+  return d;
+}
+
+const SafetensorsFile* SafetensorsDir::file_of(std::string_view name) const {
+  const auto it = index_.find(std::string(name));
+  return it == index_.end() ? nullptr : &files_[it->second];
+}
+
+Tensor SafetensorsDir::tensor(std::string_view name) const {
+  const SafetensorsFile* f = file_of(name);
+  if (!f) fail_format(dir_, std::string(name), "required tensor is missing from the safetensors files");
+  return f->tensor(name);
+}
+
+Tensor SafetensorsDir::tensor(std::string_view name, const Shape& expect) const {
+  const SafetensorsFile* f = file_of(name);
+  if (!f) fail_format(dir_, std::string(name), "required tensor is missing from the safetensors files");
+  return f->tensor(name, expect);
+}
+
+}  // namespace edgellm

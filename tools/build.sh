@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds the native Release tree in build/ (idempotent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/deps.sh build bench
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"

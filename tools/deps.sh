@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a step needs, only those missing (apt-get as root, or via sudo).
+# Usage: tools/deps.sh build|bench|cross|fuzz   (several groups may be given)
+set -euo pipefail
+declare -A groups=(
+  [build]="cmake ninja-build g++ libxsimd-dev libfmt-dev doctest-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev"
+  [bench]="libopenblas-dev"
+  [cross]="g++-aarch64-linux-gnu qemu-user"
+  [npm]="nodejs npm"
+)
+want=()
+for g in "$@"; do
+  [[ -n "${groups[$g]:-}" ]] || { echo "tools/deps.sh: unknown group '$g'" >&2; exit 2; }
+  for p in ${groups[$g]}; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want+=("$p")
+  done
+done
+if ((${#want[@]})); then
+  echo "installing: ${want[*]}"
+  sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+fi

@@ -1,0 +1,170 @@
+// AdamW, SGD, clipping and schedules. Updates are elementwise per parameter, parallel over elements.
+#include "train/optimizer.h"
+
+#include <cmath>
+
+#include "runtime/error.h"
+#include "runtime/parallel.h"
+
+namespace edgellm {
+namespace {
+
+constexpr int64_t kGrain = 1 << 14;
+
+Tensor zeros_like_param(const Param& p) { return Tensor::zeros({p.n}, DType::F32); }
+
+void check_same_params(const std::vector<std::string>& names, const std::vector<Param>& params, const char* who) {
+  EDGE_CHECK(names.size() == params.size(), "{}: {} parameters now, {} when the state was made", who, params.size(),
+             names.size());
+  for (size_t i = 0; i < params.size(); ++i)
+    EDGE_CHECK(names[i] == params[i].name, "{}: parameter {} is '{}', the state holds '{}'", who, i, params[i].name,
+               names[i]);
+}
+
+const Tensor& find_state(const std::vector<std::pair<std::string, Tensor>>& s, const std::string& name, int64_t n) {
+  for (const auto& [k, t] : s)
+    if (k == name) {
+      EDGE_CHECK(t.dtype() == DType::F32 && t.numel() == n, "optimizer state '{}': expected {} f32 values, got {} {}",
+                 name, n, t.numel(), dtype_name(t.dtype()));
+      return t;
+    }
+  fail("optimizer state '{}' is missing", name);
+}
+
+}  // namespace
+
+void AdamW::init(const std::vector<Param>& params) {
+  if (names_.empty() && m_.empty()) {
+    for (const Param& p : params) {
+      names_.push_back(p.name);
+      m_.push_back(zeros_like_param(p));
+      v_.push_back(zeros_like_param(p));
+    }
+  }
+  check_same_params(names_, params, "AdamW");
+}
+
+void AdamW::step(std::vector<Param>& params, float lr) {
+  init(params);
+  ++step_;
+  const double bc1 = 1.0 - std::pow(static_cast<double>(c_.beta1), static_cast<double>(step_));
+  const double bc2 = 1.0 - std::pow(static_cast<double>(c_.beta2), static_cast<double>(step_));
+  const float step_size = static_cast<float>(lr / bc1);
+  const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+  const float decay = 1.0f - lr * c_.weight_decay;
+  const float b1 = c_.beta1, b2 = c_.beta2, eps = c_.eps;
+  for (size_t i = 0; i < params.size(); ++i) {
+    Param& p = params[i];
+    float* m = m_[i].data<float>();
+    float* v = v_[i].data<float>();
+    parallel_for(p.n, kGrain, [&](int64_t a, int64_t b) {
+      for (int64_t j = a; j < b; ++j) {
+        const float g = p.grad[j];
+        p.value[j] *= decay;
+        m[j] = b1 * m[j] + (1.0f - b1) * g;
+        v[j] = b2 * v[j] + (1.0f - b2) * g * g;
+        p.value[j] -= step_size * m[j] / (std::sqrt(v[j]) / bc2_sqrt + eps);
+      }
+    });
+  }
+}
+
+std::vector<std::pair<std::string, Tensor>> AdamW::state() const {
+  std::vector<std::pair<std::string, Tensor>> s;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    s.emplace_back("exp_avg." + names_[i], m_[i]);
+    s.emplace_back("exp_avg_sq." + names_[i], v_[i]);
+  }
+  return s;
+}
+
+void AdamW::load_state(const std::vector<std::pair<std::string, Tensor>>& s, int64_t steps) {
+  EDGE_CHECK(!names_.empty(), "AdamW::load_state: call init(params) first");
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const int64_t n = m_[i].numel();
+    const Tensor& m = find_state(s, "exp_avg." + names_[i], n);
+    const Tensor& v = find_state(s, "exp_avg_sq." + names_[i], n);
+    std::copy(m.data<float>(), m.data<float>() + n, m_[i].data<float>());
+    std::copy(v.data<float>(), v.data<float>() + n, v_[i].data<float>());
+  }
+  step_ = steps;
+}
+
+void Sgd::init(const std::vector<Param>& params) {
+  if (names_.empty()) {
+    for (const Param& p : params) {
+      names_.push_back(p.name);
+      buf_.push_back(zeros_like_param(p));
+    }
+  }
+  check_same_params(names_, params, "SGD");
+}
+
+void Sgd::step(std::vector<Param>& params, float lr) {
+  init(params);
+  const bool first = step_ == 0;
+  ++step_;
+  for (size_t i = 0; i < params.size(); ++i) {
+    Param& p = params[i];
+    float* buf = buf_[i].data<float>();
+    parallel_for(p.n, kGrain, [&](int64_t a, int64_t b) {
+      for (int64_t j = a; j < b; ++j) {
+        float g = p.grad[j] + c_.weight_decay * p.value[j];
+        if (c_.momentum != 0.0f) {
+          buf[j] = first ? g : c_.momentum * buf[j] + (1.0f - c_.dampening) * g;
+          g = c_.nesterov ? g + c_.momentum * buf[j] : buf[j];
+        }
+        p.value[j] -= lr * g;
+      }
+    });
+  }
+}
+
+std::vector<std::pair<std::string, Tensor>> Sgd::state() const {
+  std::vector<std::pair<std::string, Tensor>> s;
+  for (size_t i = 0; i < names_.size(); ++i) s.emplace_back("momentum_buffer." + names_[i], buf_[i]);
+  return s;
+}
+
+void Sgd::load_state(const std::vector<std::pair<std::string, Tensor>>& s, int64_t steps) {
+  EDGE_CHECK(!names_.empty(), "SGD::load_state: call init(params) first");
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const int64_t n = buf_[i].numel();
+    const Tensor& b = find_state(s, "momentum_buffer." + names_[i], n);
+    std::copy(b.data<float>(), b.data<float>() + n, buf_[i].data<float>());
+  }
+  step_ = steps;
+}
+
+double clip_grad_norm(std::vector<Param>& params, double max_norm) {
+  double ss = 0;
+  for (const Param& p : params)
+    for (int64_t j = 0; j < p.n; ++j) ss += static_cast<double>(p.grad[j]) * p.grad[j];
+  const double norm = std::sqrt(ss);
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef < 1.0)
+    for (Param& p : params)
+      for (int64_t j = 0; j < p.n; ++j) p.grad[j] = static_cast<float>(p.grad[j] * coef);
+  return norm;
+}
+
+void zero_grads(std::vector<Param>& params) {
+  for (Param& p : params) std::fill(p.grad, p.grad + p.n, 0.0f);
+}
+
+LrSchedule lr_schedule_from_name(const std::string& name) {
+  if (name == "constant") return LrSchedule::Constant;
+  if (name == "linear") return LrSchedule::Linear;
+  if (name == "cosine") return LrSchedule::Cosine;
+  fail("unknown learning-rate schedule '{}': expected constant, linear or cosine", name);
+}
+
+float lr_at(LrSchedule s, float base_lr, float min_lr, int64_t step, int64_t warmup, int64_t total) {
+  if (warmup > 0 && step < warmup) return base_lr * static_cast<float>(step + 1) / static_cast<float>(warmup);
+  if (s == LrSchedule::Constant || total <= warmup) return base_lr;
+  const double progress = std::min(1.0, static_cast<double>(step - warmup) / static_cast<double>(total - warmup));
+  if (s == LrSchedule::Linear) return static_cast<float>(base_lr + (min_lr - base_lr) * progress);
+  return static_cast<float>(min_lr + 0.5 * (base_lr - min_lr) * (1.0 + std::cos(M_PI * progress)));
+}
+
+}  // namespace edgellm
