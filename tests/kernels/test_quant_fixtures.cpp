@@ -1,14 +1,16 @@
 // GGUF fixture checks of the block formats: our dequantization of llama.cpp's files equals gguf-py's
 // (kquant/dequant.safetensors), and our quantizers reproduce llama.cpp's Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 bytes.
-// Reads the files with a test-local mini reader (gguf_mini.h), not the runtime's GGUF loader.
+// Reads the files with the runtime's GgufFile / SafetensorsFile readers.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
-#include "gguf_mini.h"
 #include "quant_test_util.h"
+#include "runtime/gguf.h"
+#include "runtime/safetensors.h"
 
 using namespace edgellm;
 using namespace edgellm::test;
@@ -23,35 +25,53 @@ bool have(const std::string& rel) {
   return false;
 }
 
-int64_t elements(const MiniTensor& t) {
-  int64_t n = 1;
-  for (auto d : t.ne) n *= static_cast<int64_t>(d);
-  return n;
+int64_t elements(const GgufTensorInfo& t) { return t.ne[0] * t.ne[1] * t.ne[2] * t.ne[3]; }
+
+std::vector<uint8_t> bytes_of(const GgufFile& f, const GgufTensorInfo& t) {
+  const uint8_t* p = f.tensor_data(t);
+  return std::vector<uint8_t>(p, p + t.nbytes);
 }
 
-std::vector<float> f32_of(const MiniTensor& t) {
+const GgufTensorInfo& info(const GgufFile& f, const std::string& name) {
+  const GgufTensorInfo* t = f.find_tensor(name);
+  REQUIRE_MESSAGE(t != nullptr, f.path(), ": no tensor ", name);
+  return *t;
+}
+
+std::vector<float> f32_of(const GgufFile& f, const GgufTensorInfo& t) {
+  REQUIRE(t.dtype == DType::F32);
   std::vector<float> v(static_cast<size_t>(elements(t)));
-  std::memcpy(v.data(), t.bytes.data(), v.size() * 4);
+  std::memcpy(v.data(), f.tensor_data(t), v.size() * 4);
+  return v;
+}
+
+std::vector<float> safetensors_f32(const std::string& path, const std::string& key) {
+  const SafetensorsFile sf = SafetensorsFile::open(path);
+  const SafetensorsInfo* t = sf.find(key);
+  REQUIRE_MESSAGE(t != nullptr, path, ": no tensor ", key);
+  REQUIRE(t->dtype == DType::F32);
+  std::vector<float> v((t->end - t->begin) / 4);
+  std::memcpy(v.data(), sf.file()->data() + sf.data_offset() + t->begin, v.size() * 4);
   return v;
 }
 
 // Quantizes every F32 tensor of `f32_file` whose counterpart in `q_file` has a type in `types` and
 // requires byte equality. Returns the number of tensors compared.
 int check_requantize(const std::string& f32_file, const std::string& q_file, std::vector<DType> types) {
-  const MiniGguf src(kFix + "/" + f32_file), dst(kFix + "/" + q_file);
+  const GgufFile src = GgufFile::open(kFix + "/" + f32_file), dst = GgufFile::open(kFix + "/" + q_file);
   int compared = 0;
-  for (const auto& name : dst.names()) {
-    const MiniTensor& q = dst.at(name);
-    const auto t = static_cast<DType>(q.type);
+  for (const GgufTensorInfo& q : dst.tensors()) {
+    const std::string& name = q.name;
+    const DType t = q.dtype;
     if (std::find(types.begin(), types.end(), t) == types.end()) continue;
-    const MiniTensor& f = src.at(name);
-    REQUIRE(f.type == 0);
-    const int64_t cols = static_cast<int64_t>(f.ne[0]), rows = elements(f) / cols;
-    const auto ours = quantize(qtype(t), f32_of(f), rows, cols);
-    REQUIRE(q.bytes.size() >= ours.size());
+    const GgufTensorInfo& f = info(src, name);
+    const int64_t cols = f.ne[0], rows = elements(f) / cols;
+    const auto ours = quantize(qtype(t), f32_of(src, f), rows, cols);
+    const auto theirs = bytes_of(dst, q);
+    REQUIRE(theirs.size() == ours.size());
     size_t first_diff = ours.size();
     for (size_t i = 0; i < ours.size(); ++i)
-      if (ours[i] != q.bytes[i]) {
+      if (ours[i] != theirs[i]) {
         first_diff = i;
         break;
       }
@@ -82,14 +102,14 @@ TEST_CASE("fixtures: Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 quantizers reproduce kquan
 
 TEST_CASE("fixtures: dequantization of every kquant type equals gguf-py's to 1e-6 relative") {
   if (!have("kquant/dequant.safetensors")) return;
-  const MiniGguf f32(kFix + "/kquant/model-f32.gguf");
+  const GgufFile f32 = GgufFile::open(kFix + "/kquant/model-f32.gguf");
   for (std::string file : {"q2_k", "q3_k_m", "q4_0", "q4_1", "q4_k_m", "q5_0", "q5_1", "q5_k_m", "q6_k", "q8_0"}) {
-    const MiniGguf g(kFix + "/kquant/model-" + file + ".gguf");
+    const GgufFile g = GgufFile::open(kFix + "/kquant/model-" + file + ".gguf");
     const std::string name = "blk.0.attn_q.weight";
-    const MiniTensor& q = g.at(name);
-    const QType& qt = qtype(static_cast<DType>(q.type));
-    const int64_t cols = static_cast<int64_t>(q.ne[0]), rows = elements(q) / cols;
-    const auto ours = dequantize(qt, q.bytes, rows, cols);
+    const GgufTensorInfo& q = info(g, name);
+    const QType& qt = qtype(q.dtype);
+    const int64_t cols = q.ne[0], rows = elements(q) / cols;
+    const auto ours = dequantize(qt, bytes_of(g, q), rows, cols);
     const auto want = safetensors_f32(kFix + "/kquant/dequant.safetensors", file + "." + name);
     REQUIRE(want.size() == ours.size());
     float amax = 0;
@@ -99,13 +119,13 @@ TEST_CASE("fixtures: dequantization of every kquant type equals gguf-py's to 1e-
     INFO(file, " ", dtype_name(qt.t), " max |diff| ", worst, " max |ref| ", amax);
     CHECK(worst <= 1e-6 * amax);
     // Every other 2-D tensor of the file decodes to something close to the f32 original.
-    for (const auto& tn : g.names()) {
-      const MiniTensor& t = g.at(tn);
-      if (t.ne.size() != 2 || t.type == 0) continue;
-      const QType& tt = qtype(static_cast<DType>(t.type));
-      const int64_t c = static_cast<int64_t>(t.ne[0]), r = elements(t) / c;
-      const auto y = dequantize(tt, t.bytes, r, c);
-      const auto x = f32_of(f32.at(tn));
+    for (const GgufTensorInfo& t : g.tensors()) {
+      if (t.n_dims != 2 || t.dtype == DType::F32) continue;
+      const std::string& tn = t.name;
+      const QType& tt = qtype(t.dtype);
+      const int64_t c = t.ne[0], r = elements(t) / c;
+      const auto y = dequantize(tt, bytes_of(g, t), r, c);
+      const auto x = f32_of(f32, info(f32, tn));
       double e = 0, s = 0;
       for (size_t i = 0; i < x.size(); ++i) {
         e += double(x[i] - y[i]) * (x[i] - y[i]);
@@ -119,13 +139,13 @@ TEST_CASE("fixtures: dequantization of every kquant type equals gguf-py's to 1e-
 
 TEST_CASE("fixtures: K-quant quantizers against llama.cpp (reported, not required to be byte-equal)") {
   if (!have("kquant/model-f32.gguf")) return;
-  const MiniGguf f32(kFix + "/kquant/model-f32.gguf");
+  const GgufFile f32 = GgufFile::open(kFix + "/kquant/model-f32.gguf");
   for (std::string file : {"q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k"}) {
-    const MiniGguf g(kFix + "/kquant/model-" + file + ".gguf");
-    const MiniTensor& q = g.at("blk.0.attn_q.weight");
-    const QType& qt = qtype(static_cast<DType>(q.type));
-    const auto x = f32_of(f32.at("blk.0.attn_q.weight"));
-    const auto theirs = dequantize(qt, q.bytes, 256, 256);
+    const GgufFile g = GgufFile::open(kFix + "/kquant/model-" + file + ".gguf");
+    const GgufTensorInfo& q = info(g, "blk.0.attn_q.weight");
+    const QType& qt = qtype(q.dtype);
+    const auto x = f32_of(f32, info(f32, "blk.0.attn_q.weight"));
+    const auto theirs = dequantize(qt, bytes_of(g, q), 256, 256);
     const auto ours = dequantize(qt, quantize(qt, x, 256, 256), 256, 256);
     double e_t = 0, e_o = 0, s = 0;
     for (size_t i = 0; i < x.size(); ++i) {
