@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/quant/gint.h"
 #include "kernels/quant_matmul.h"
 #include "kernels/ref/quant.h"
 #include "runtime/parallel.h"
@@ -97,6 +98,36 @@ void quant_triad_reference(benchmark::State& st) {
   set_num_threads(0);
 }
 
+// GINT 4-bit, group 128 (a GPTQ/AWQ-style weight): args threads, M.
+void quant_gint(benchmark::State& st) {
+  const int threads = static_cast<int>(st.range(0));
+  const int64_t M = st.range(1);
+  const quant::GintParams p{4, 128};
+  const int64_t rb = quant::gint_row_bytes(p, kK);
+  static std::vector<uint8_t> w;
+  if (w.empty()) {
+    std::mt19937 rng(1);
+    std::normal_distribution<float> nd(0.0f, 0.02f);
+    std::vector<float> row(kK);
+    w.resize(static_cast<size_t>(kN * rb));
+    for (int64_t n = 0; n < kN; ++n) {
+      for (auto& v : row) v = nd(rng);
+      quant::quantize_row_gint_ref(w.data() + n * rb, row.data(), kK, p, false);
+    }
+  }
+  set_num_threads(threads);
+  std::vector<float> x(static_cast<size_t>(M * kK), 0.5f), y(static_cast<size_t>(M * kN));
+  for (auto _ : st) {
+    matmul_gint(y.data(), x.data(), w.data(), 4, 128, M, kN, kK);
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.SetBytesProcessed(st.iterations() * kN * rb);
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(static_cast<double>(st.iterations()) * 2.0 * M * kN * kK * 1e-9, benchmark::Counter::kIsRate);
+  st.SetLabel(std::string("gint4 g128 ") + kernels().gint_dot_isa);
+  set_num_threads(0);
+}
+
 void gemv_args(benchmark::internal::Benchmark* b) {
   for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
     for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), threads, 1, 64});
@@ -115,4 +146,5 @@ void mm64_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(quant_matmul)->Name("quant_gemv_4096")->Apply(gemv_args)->ArgNames({"type", "thr", "M", "copies"})->UseRealTime();
 BENCHMARK(quant_matmul)->Name("quant_gemv_4096_hot")->Apply(gemv_hot_args)->ArgNames({"type", "thr", "M", "copies"})->UseRealTime();
 BENCHMARK(quant_matmul)->Name("quant_mm64_4096")->Apply(mm64_args)->ArgNames({"type", "thr", "M", "copies"})->UseRealTime();
+BENCHMARK(quant_gint)->Name("quant_gint4_g128_4096")->Args({1, 1})->Args({2, 1})->Args({1, 64})->ArgNames({"thr", "M"})->UseRealTime();
 BENCHMARK(quant_triad_reference)->Arg(1)->Arg(2)->UseRealTime();

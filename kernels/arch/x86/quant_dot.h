@@ -96,15 +96,16 @@ struct Q5_1W {
   }
 };
 
+// Two accumulators per row (even / odd blocks) so one row's FMA chain does not bound the loop.
 template <class T, bool kVnni, int R>
 void legacy_rows(float* s, int64_t ss, const typename T::W* w, const uint8_t* x, int64_t xs, int64_t nb) {
-  __m256 acc[R];
+  __m256 acc[R][2];
   float msum[R];
   for (int r = 0; r < R; ++r) {
-    acc[r] = _mm256_setzero_ps();
+    acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     msum[r] = 0.0f;
   }
-  for (int64_t i = 0; i < nb; ++i) {
+  auto block = [&](int64_t i, int par) {
     const __m256i q = T::codes(w[i]);
     const float dw = h2f(w[i].d);
     // For signed codes the |q| half of the sign trick is shared by all rows.
@@ -114,11 +115,17 @@ void legacy_rows(float* s, int64_t ss, const typename T::W* w, const uint8_t* x,
       __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
       if constexpr (T::kSigned) qx = _mm256_sign_epi8(qx, q);
       const __m256i p = dot_us<kVnni>(uq, qx);
-      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * h2f(a.d)), acc[r]);
+      acc[r][par] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * h2f(a.d)), acc[r][par]);
       if constexpr (!T::kSigned) msum[r] += h2f(w[i].m) * h2f(a.s);
     }
+  };
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    block(i, 0);
+    block(i + 1, 1);
   }
-  for (int r = 0; r < R; ++r) s[r * ss] = hsum(acc[r]) + msum[r];
+  if (i < nb) block(i, 0);
+  for (int r = 0; r < R; ++r) s[r * ss] = hsum(_mm256_add_ps(acc[r][0], acc[r][1])) + msum[r];
 }
 
 template <class T, bool kVnni>
