@@ -63,11 +63,12 @@ using rope_backward_fn = void(float* dx, const float* dy, const float* cos, cons
 
 // ---- quantized blocks (h-quant): GGUF formats, kernels/quant/ + kernels/ref/quant_*.cpp --------------
 // quantize_*: activation rows to 8-bit blocks, x (n) -> y blocks; dequantize_*: blocks -> y (n).
-// vec_dot_W_A: s[j*s_stride] = dot(w row (K), activation row j at x + j*x_stride bytes), j < nx.
+// vec_dot_W_A: a tile of nw weight rows (row c at w + c*w_stride bytes, K elements each) against nx activation
+// rows (row j at x + j*x_stride bytes): s[j*s_stride + c] = dot(w_c, x_j). Kernels may tile both ways.
 using quant_row_fn = void(void* y, const float* x, int64_t n);
 using dequant_row_fn = void(float* y, const void* x, int64_t n);
-using quant_vec_dot_fn = void(float* s, int64_t s_stride, const void* w, const void* x, int64_t x_stride,
-                              int64_t nx, int64_t K);
+using quant_vec_dot_fn = void(float* s, int64_t s_stride, const void* w, int64_t w_stride, int64_t nw, const void* x,
+                              int64_t x_stride, int64_t nx, int64_t K);
 #define EDGELLM_QUANT_ACT(X) X(quantize_q8_0) X(quantize_q8_1) X(quantize_q8_k)
 #define EDGELLM_QUANT_DEQUANT(X)                                                                               \
   X(dequantize_q4_0) X(dequantize_q4_1) X(dequantize_q5_0) X(dequantize_q5_1) X(dequantize_q8_0)              \

@@ -54,12 +54,13 @@ void matmul_quant_prequantized(float* y, const uint8_t* xq, const void* w, DType
   const int64_t wrb = dtype_row_bytes(wtype, K), xrb = dtype_row_bytes(ops.act, K);
   const auto* wb = static_cast<const uint8_t*>(w);
   // Rows of x in tiles of up to 64 so the tile (<= 64 * xrb bytes) stays in L2 while W streams once.
-  constexpr int64_t kMTile = 64;
+  constexpr int64_t kMTile = 64, kNTile = 8;
   parallel_for(N, 16, [&](int64_t n0, int64_t n1) {
     for (int64_t m0 = 0; m0 < M; m0 += kMTile) {
       const int64_t mt = std::min(kMTile, M - m0);
-      for (int64_t n = n0; n < n1; ++n)
-        ops.vec_dot(y + m0 * N + n, N, wb + n * wrb, xq + m0 * xrb, xrb, mt, K);
+      // Weight rows in tiles of kNTile: the kernel may reuse each activation load across them.
+      for (int64_t n = n0; n < n1; n += kNTile)
+        ops.vec_dot(y + m0 * N + n, N, wb + n * wrb, wrb, std::min(kNTile, n1 - n), xq + m0 * xrb, xrb, mt, K);
     }
   });
 }

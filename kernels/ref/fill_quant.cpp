@@ -1,6 +1,7 @@
 // Fills the quantized-block entries of the table with the scalar references.
 // Weight quantizers (quantize_row_*_ref) are not table entries: they run offline, once per tensor.
 #include "kernels/kernel_table.h"
+#include "kernels/quant/rows.h"
 #include "kernels/ref/quant.h"
 
 namespace edgellm::detail {
@@ -15,7 +16,7 @@ void fill_scalar_quant(KernelTable& t) {
   EDGELLM_SET_DEQ(q8_1) EDGELLM_SET_DEQ(q2_k) EDGELLM_SET_DEQ(q3_k) EDGELLM_SET_DEQ(q4_k) EDGELLM_SET_DEQ(q5_k)
   EDGELLM_SET_DEQ(q6_k) EDGELLM_SET_DEQ(q8_k)
 #undef EDGELLM_SET_DEQ
-#define EDGELLM_SET_DOT(W, A) EDGELLM_SET_KERNEL(t, vec_dot_##W##_##A, ref::vec_dot_##W##_##A##_ref, s);
+#define EDGELLM_SET_DOT(W, A) EDGELLM_SET_KERNEL(t, vec_dot_##W##_##A, quant::dot_tile_by_rows<ref::vec_dot_##W##_##A##_ref>, s);
   EDGELLM_VEC_DOT_PAIRS(EDGELLM_SET_DOT)
 #undef EDGELLM_SET_DOT
   EDGELLM_SET_KERNEL(t, gint_dot, ref::gint_dot_ref, s);

@@ -20,24 +20,26 @@ const DType kWeightTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1
                               DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 struct Case {
-  int64_t K, nx;
+  int64_t K, nx, nw;
   std::vector<uint8_t> w, xq;
   std::vector<float> wf, xf;  // dequantized
 };
 
-Case make_case(DType wt, int64_t nblocks, int64_t nx, uint32_t seed) {
+// nw weight rows (K) and nx activation rows (K), quantized and dequantized.
+Case make_case(DType wt, int64_t nblocks, int64_t nx, uint32_t seed, int64_t nw = 1) {
   const QuantOps ops = quant_ops(wt, *kernels_for(Isa::Scalar));
   Case c;
   c.K = nblocks * dtype_info(wt).block;
   c.nx = nx;
+  c.nw = nw;
   const QType& qw = qtype(wt);
   const QType& qa = qtype(ops.act);
-  const auto w = random_weights(c.K, seed, 0.05f);
+  const auto w = random_weights(nw * c.K, seed, 0.05f);
   auto x = random_weights(nx * c.K, seed + 1, 1.0f);
   if (seed % 2) x[0] = 0.0f, x[1] = -x[1];
-  c.w = quantize(qw, w, 1, c.K);
+  c.w = quantize(qw, w, nw, c.K);
   c.xq = quantize(qa, x, nx, c.K);
-  c.wf = dequantize(qw, c.w, 1, c.K);
+  c.wf = dequantize(qw, c.w, nw, c.K);
   c.xf = dequantize(qa, c.xq, nx, c.K);
   return c;
 }
@@ -50,7 +52,7 @@ TEST_CASE("quant vec_dot: scalar reference equals the float dot of the dequantiz
     for (int64_t nb : {1, 3, 17}) {
       const Case c = make_case(wt, nb, 3, static_cast<uint32_t>(nb * 31 + static_cast<int>(wt)));
       std::vector<float> s(3);
-      ops.vec_dot(s.data(), 1, c.w.data(), c.xq.data(), dtype_row_bytes(ops.act, c.K), 3, c.K);
+      ops.vec_dot(s.data(), 1, c.w.data(), 0, 1, c.xq.data(), dtype_row_bytes(ops.act, c.K), 3, c.K);
       for (int r = 0; r < 3; ++r) {
         double ref = 0, mag = 0;
         for (int64_t k = 0; k < c.K; ++k) {
@@ -72,20 +74,25 @@ TEST_CASE("quant vec_dot: every ISA matches the scalar reference on ragged sizes
     const KernelTable& t = *kernels_for(isa);
     for (DType wt : kWeightTypes) {
       const QuantOps ops = quant_ops(wt, t), ref_ops = quant_ops(wt, scalar);
-      for (int64_t nb : {1, 3, 17}) {
+      for (int64_t nb : {1, 2, 3, 8, 17}) {
         for (int64_t nx : {1, 4, 5, 9}) {
-          const Case c = make_case(wt, nb, nx, static_cast<uint32_t>(nb * 7 + nx + static_cast<int>(wt)));
-          const int64_t xs = dtype_row_bytes(ops.act, c.K);
-          // Strided output: s[r * 3], to exercise s_stride.
-          std::vector<float> got(static_cast<size_t>(3 * nx), -1.0f), want(static_cast<size_t>(3 * nx), -1.0f);
-          ops.vec_dot(got.data(), 3, c.w.data(), c.xq.data(), xs, nx, c.K);
-          ref_ops.vec_dot(want.data(), 3, c.w.data(), c.xq.data(), xs, nx, c.K);
+          const int64_t nw = nx == 5 ? 3 : (nx == 9 ? 5 : 1);  // tiles of several weight rows too
+          const Case c = make_case(wt, nb, nx, static_cast<uint32_t>(nb * 7 + nx + static_cast<int>(wt)), nw);
+          const int64_t xs = dtype_row_bytes(ops.act, c.K), ws = dtype_row_bytes(wt, c.K);
+          // Output s[r * ss + col] with ss = nw + 1: the gap column must stay untouched.
+          const int64_t ss = nw + 1;
+          std::vector<float> got(static_cast<size_t>(ss * nx), -1.0f), want(static_cast<size_t>(ss * nx), -1.0f);
+          ops.vec_dot(got.data(), ss, c.w.data(), ws, nw, c.xq.data(), xs, nx, c.K);
+          ref_ops.vec_dot(want.data(), ss, c.w.data(), ws, nw, c.xq.data(), xs, nx, c.K);
           for (int64_t r = 0; r < nx; ++r) {
-            double mag = 0;
-            for (int64_t k = 0; k < c.K; ++k) mag += std::fabs(double(c.wf[k]) * c.xf[r * c.K + k]);
-            INFO(isa_name(isa), " ", dtype_name(wt), " (", ops.vec_dot_isa, ") blocks ", nb, " nx ", nx, " row ", r);
-            CHECK(std::fabs(got[r * 3] - want[r * 3]) <= 1e-5 * mag + 1e-6);
-            CHECK(got[r * 3 + 1] == -1.0f);  // untouched between strided outputs
+            for (int64_t col = 0; col < nw; ++col) {
+              double mag = 0;
+              for (int64_t k = 0; k < c.K; ++k) mag += std::fabs(double(c.wf[col * c.K + k]) * c.xf[r * c.K + k]);
+              INFO(isa_name(isa), " ", dtype_name(wt), " (", ops.vec_dot_isa, ") blocks ", nb, " nx ", nx, " row ", r,
+                   " weight row ", col);
+              CHECK(std::fabs(got[r * ss + col] - want[r * ss + col]) <= 1e-5 * mag + 1e-6);
+            }
+            CHECK(got[r * ss + nw] == -1.0f);  // untouched between strided outputs
           }
         }
       }

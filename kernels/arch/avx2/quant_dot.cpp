@@ -2,6 +2,7 @@
 // Q2_K and Q3_K keep their scalar references; activation quantizers stay scalar (cheap next to the dot).
 #include "kernels/arch/x86/quant_dot.h"
 #include "kernels/kernel_table.h"
+#include "kernels/quant/rows.h"
 
 namespace edgellm::detail {
 
@@ -9,14 +10,14 @@ void fill_avx2_quant(KernelTable& t) {
   using namespace x86q;
   const char* s = "avx2";
   fill_avx2_gint(t);
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, (legacy_dot<Q4_0W, false>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, (legacy_dot<Q8_0W, false>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (legacy_dot<Q5_0W, false>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_1_q8_1, (legacy_dot<Q4_1W, false>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (legacy_dot<Q5_1W, false>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, kquant_dot<4>, s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, kquant_dot<5>, s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, kquant_dot<6>, s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q4_0W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q8_0W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q5_0W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q4_1W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q5_1W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (quant::dot_tile_by_rows<kquant_dot<4>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (quant::dot_tile_by_rows<kquant_dot<5>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (quant::dot_tile_by_rows<kquant_dot<6>>), s);
 }
 
 }  // namespace edgellm::detail
