@@ -36,42 +36,65 @@ inline __m512i pair_codes(const block_q4_0* w, int64_t i) {
 }
 
 // sum_k w_k x_k = vpdpbusd(x ^ 0x80, w) - 128 * sum_k w_k: the bias term depends on W only, so it is
-// computed once per block pair and seeds every row's accumulator.
-template <class WB, int R>
-void pair_rows(float* s, int64_t ss, const WB* w, const uint8_t* x, int64_t xs, int64_t nb) {
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+// computed once per block pair and seeds every row's accumulator. A CW x R tile (weight rows x
+// activation rows) reuses each activation load CW times and each weight decode R times.
+template <class WB, int CW, int R>
+void pair_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t* x, int64_t xs, int64_t nb) {
+  __m512 acc[CW][R];
+  for (int c = 0; c < CW; ++c)
+    for (int r = 0; r < R; ++r) acc[c][r] = _mm512_setzero_ps();
   const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
   int64_t i = 0;
   for (; i + 2 <= nb; i += 2) {
-    const __m512i q = pair_codes(w, i);
-    const __m512i seed = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, q));
-    const __m512 dw = pair_scale(w[i].d, w[i + 1].d);
+    __m512i q[CW], seed[CW];
+    __m512 dw[CW];
+    for (int c = 0; c < CW; ++c) {
+      const auto* wb = reinterpret_cast<const WB*>(w + c * ws);
+      q[c] = pair_codes(wb, i);
+      seed[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, q[c]));
+      dw[c] = pair_scale(wb[i].d, wb[i + 1].d);
+    }
     for (int r = 0; r < R; ++r) {
       const auto* a = reinterpret_cast<const block_q8_0*>(x + r * xs) + i;
       const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[0].qs));
       const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[1].qs));
       const __m512i xu = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1), bias);
-      const __m512i p = _mm512_dpbusd_epi32(seed, xu, q);
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, pair_scale(a[0].d, a[1].d)), acc[r]);
+      const __m512 dx = pair_scale(a[0].d, a[1].d);
+      for (int c = 0; c < CW; ++c) {
+        const __m512i p = _mm512_dpbusd_epi32(seed[c], xu, q[c]);
+        acc[c][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[c], dx), acc[c][r]);
+      }
     }
   }
-  float tail[R] = {};
-  if (i < nb) {  // odd block count: the last block through the 256-bit body
-    using T = std::conditional_t<std::is_same_v<WB, block_q8_0>, Q8_0W, Q4_0W>;
-    for (int r = 0; r < R; ++r) legacy_rows<T, true, 1>(&tail[r], 1, w + i, x + r * xs + i * sizeof(block_q8_0), xs, 1);
-  }
-  for (int r = 0; r < R; ++r) s[r * ss] = _mm512_reduce_add_ps(acc[r]) + tail[r];
+  for (int c = 0; c < CW; ++c)
+    for (int r = 0; r < R; ++r) {
+      float tail = 0.0f;
+      if (i < nb) {  // odd block count: the last block through the 256-bit body
+        using T = std::conditional_t<std::is_same_v<WB, block_q8_0>, Q8_0W, Q4_0W>;
+        legacy_rows<T, true, 1>(&tail, 1, reinterpret_cast<const WB*>(w + c * ws) + i,
+                                x + r * xs + i * static_cast<int64_t>(sizeof(block_q8_0)), xs, 1);
+      }
+      s[r * ss + c] = _mm512_reduce_add_ps(acc[c][r]) + tail;
+    }
 }
 
 template <class WB>
-void pair_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int64_t nx, int64_t K) {
-  const auto* wb = static_cast<const WB*>(w);
+void pair_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t nw, const void* x, int64_t xs, int64_t nx,
+              int64_t K) {
+  const auto* wb = static_cast<const uint8_t*>(w);
   const auto* xb = static_cast<const uint8_t*>(x);
   const int64_t nb = K / QK;
-  int64_t r = 0;
-  for (; r + 4 <= nx; r += 4) pair_rows<WB, 4>(s + r * ss, ss, wb, xb + r * xs, xs, nb);
-  for (; r < nx; ++r) pair_rows<WB, 1>(s + r * ss, ss, wb, xb + r * xs, xs, nb);
+  int64_t c = 0;
+  for (; c + 2 <= nw; c += 2) {
+    int64_t r = 0;
+    for (; r + 4 <= nx; r += 4) pair_tile<WB, 2, 4>(s + r * ss + c, ss, wb + c * ws, ws, xb + r * xs, xs, nb);
+    for (; r < nx; ++r) pair_tile<WB, 2, 1>(s + r * ss + c, ss, wb + c * ws, ws, xb + r * xs, xs, nb);
+  }
+  for (; c < nw; ++c) {
+    int64_t r = 0;
+    for (; r + 4 <= nx; r += 4) pair_tile<WB, 1, 4>(s + r * ss + c, ss, wb + c * ws, ws, xb + r * xs, xs, nb);
+    for (; r < nx; ++r) pair_tile<WB, 1, 1>(s + r * ss + c, ss, wb + c * ws, ws, xb + r * xs, xs, nb);
+  }
 }
 
 }  // namespace
@@ -80,8 +103,8 @@ void fill_avx512_quant(KernelTable& t) {
   fill_avx512_gint(t);
   if (!cpu_features().avx512vnni) return;
   const char* s = "avx512vnni";
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, quant::dot_tile_by_rows<pair_dot<block_q4_0>>, s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, quant::dot_tile_by_rows<pair_dot<block_q8_0>>, s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, pair_dot<block_q4_0>, s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, pair_dot<block_q8_0>, s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q5_0W, true>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q4_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q4_1W, true>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q5_1W, true>>), s);
