@@ -15,9 +15,9 @@ void fill_avx2_quant(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q5_0W, false>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q4_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q4_1W, false>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q5_1W, false>>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (quant::dot_tile_by_rows<kquant_dot<4>>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (quant::dot_tile_by_rows<kquant_dot<5>>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (quant::dot_tile_by_rows<kquant_dot<6>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (kquant_dot<4, 1, false>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (kquant_dot<5, 1, false>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (kquant_dot<6, 1, false>), s);
 }
 
 }  // namespace edgellm::detail

@@ -141,122 +141,142 @@ void legacy_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, 
 // ---- K-quants against Q8_K --------------------------------------------------------------------
 // Sum over one 32-element sub-block of u8 codes * s8 activations, weighted per 16-lane half by the
 // int16 scales in `sc` (low half scale for elements 0..15, high half for 16..31): 8 int32 lanes.
-inline __m256i scaled_dot(__m256i q, __m256i x, __m256i sc) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), sc);
+// acc + that sum; with VNNI the int16 x scale products accumulate in one vpdpwssd.
+template <bool kVnni>
+inline __m256i scaled_dot_acc(__m256i acc, __m256i q, __m256i x, __m256i sc) {
+  if constexpr (kVnni) {
+    return _mm256_dpwssd_epi32(acc, _mm256_maddubs_epi16(q, x), sc);
+  } else {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), sc));
+  }
 }
 inline __m256i scale_pair(int lo, int hi) {
   return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(hi)), _mm_set1_epi16(static_cast<short>(lo)));
 }
 
+// One K-quant super-block decoded for the integer dot: 8 vectors of 32 unsigned codes (sub-block j =
+// elements 32j..32j+31), the int16 scale vector of each, and what the bsums correction needs.
+struct KDecoded {
+  __m256i q[8], sc[8];
+  __m256i mn;  // 16 x int16, per 16-group: the min (Q4_K/Q5_K) or 32 * scale (Q6_K), dotted with bsums
+  float d, dmin;
+};
+
 // Q4_K / Q5_K: 8 sub-blocks of 32, element 64g + 32h + l = nibble h of qs[32g + l] (+ qh bit 2g+h).
-template <bool kQ5, int R>
-void k45_rows(float* s, int64_t ss, const void* wv, const uint8_t* x, int64_t xs, int64_t nb) {
-  __m256 acc[R];
-  float macc[R];
-  for (int r = 0; r < R; ++r) {
-    acc[r] = _mm256_setzero_ps();
-    macc[r] = 0.0f;
+template <bool kQ5>
+inline void decode_k45(const void* wv, int64_t i, KDecoded& k) {
+  const uint8_t *qs, *scales, *qh = nullptr;
+  uint16_t d16, dmin16;
+  if constexpr (kQ5) {
+    const auto& b = static_cast<const block_q5_K*>(wv)[i];
+    qs = b.qs, scales = b.scales, qh = b.qh, d16 = b.d, dmin16 = b.dmin;
+  } else {
+    const auto& b = static_cast<const block_q4_K*>(wv)[i];
+    qs = b.qs, scales = b.scales, d16 = b.d, dmin16 = b.dmin;
   }
   const __m256i low4 = _mm256_set1_epi8(0x0F);
-  for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t *qs, *scales, *qh = nullptr;
-    uint16_t d16, dmin16;
+  __m256i hbits = kQ5 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)) : _mm256_setzero_si256();
+  for (int g = 0; g < 4; ++g) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * g));
+    k.q[2 * g] = _mm256_and_si256(raw, low4);
+    k.q[2 * g + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
     if constexpr (kQ5) {
-      const auto& b = static_cast<const block_q5_K*>(wv)[i];
-      qs = b.qs, scales = b.scales, qh = b.qh, d16 = b.d, dmin16 = b.dmin;
-    } else {
-      const auto& b = static_cast<const block_q4_K*>(wv)[i];
-      qs = b.qs, scales = b.scales, d16 = b.d, dmin16 = b.dmin;
-    }
-    uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) get_scale_min_k4(j, scales, &sc[j], &mn[j]);
-    __m256i q[8];
-    __m256i hbits = kQ5 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)) : _mm256_setzero_si256();
-    for (int g = 0; g < 4; ++g) {
-      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * g));
-      q[2 * g] = _mm256_and_si256(raw, low4);
-      q[2 * g + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
-      if constexpr (kQ5) {
-        // bit 2g of qh[l] -> 16 for the low sub-block, bit 2g+1 for the high one.
-        const __m256i one = _mm256_set1_epi8(1);
-        q[2 * g] = _mm256_or_si256(q[2 * g], _mm256_slli_epi16(_mm256_and_si256(hbits, one), 4));
-        q[2 * g + 1] = _mm256_or_si256(q[2 * g + 1], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
-        hbits = _mm256_srli_epi16(hbits, 2);
-      }
-    }
-    const float d = h2f(d16), dmin = h2f(dmin16);
-    for (int r = 0; r < R; ++r) {
-      const auto& a = reinterpret_cast<const block_q8_K*>(x + r * xs)[i];
-      __m256i sumi = _mm256_setzero_si256();
-      for (int j = 0; j < 8; ++j) {
-        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * j));
-        sumi = _mm256_add_epi32(sumi, scaled_dot(q[j], qx, _mm256_set1_epi16(sc[j])));
-      }
-      int summ = 0;
-      for (int j = 0; j < 8; ++j) summ += mn[j] * (a.bsums[2 * j] + a.bsums[2 * j + 1]);
-      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(a.d * d), acc[r]);
-      macc[r] += a.d * dmin * static_cast<float>(summ);
+      // bit 2g of qh[l] -> 16 for the low sub-block, bit 2g+1 for the high one.
+      const __m256i one = _mm256_set1_epi8(1);
+      k.q[2 * g] = _mm256_or_si256(k.q[2 * g], _mm256_slli_epi16(_mm256_and_si256(hbits, one), 4));
+      k.q[2 * g + 1] =
+          _mm256_or_si256(k.q[2 * g + 1], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
+      hbits = _mm256_srli_epi16(hbits, 2);
     }
   }
-  for (int r = 0; r < R; ++r) s[r * ss] = hsum(acc[r]) - macc[r];
+  alignas(32) int16_t mn[16];
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc, m;
+    get_scale_min_k4(j, scales, &sc, &m);
+    k.sc[j] = _mm256_set1_epi16(sc);
+    mn[2 * j] = mn[2 * j + 1] = m;
+  }
+  k.mn = _mm256_load_si256(reinterpret_cast<const __m256i*>(mn));
+  k.d = h2f(d16);
+  k.dmin = h2f(dmin16);
 }
 
-// Q6_K: per 128-half h and quarter c, 32 elements 128h + 32c + l; codes 0..63, minus 32 via bsums.
-template <int R>
-void k6_rows(float* s, int64_t ss, const block_q6_K* w, const uint8_t* x, int64_t xs, int64_t nb) {
-  __m256 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+// Q6_K: per 128-half h and quarter c, 32 elements 128h + 32c + l; codes 0..63, the -32 comes from bsums.
+inline void decode_k6(const void* wv, int64_t i, KDecoded& k) {
+  const block_q6_K& b = static_cast<const block_q6_K*>(wv)[i];
   const __m256i low4 = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
-  for (int64_t i = 0; i < nb; ++i) {
-    const block_q6_K& b = w[i];
-    __m256i q[8], scv[8];
-    for (int h = 0; h < 2; ++h) {
-      const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h));
-      const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32));
-      const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h));
-      const __m256i lo[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
-                             _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                             _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
-      for (int c = 0; c < 4; ++c) {
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * c), three);
-        q[4 * h + c] = _mm256_or_si256(lo[c], _mm256_slli_epi16(hi, 4));
-        scv[4 * h + c] = scale_pair(b.scales[8 * h + 2 * c], b.scales[8 * h + 2 * c + 1]);
-      }
-    }
-    int scsum[16];
-    for (int g = 0; g < 16; ++g) scsum[g] = b.scales[g];
-    const float d = h2f(b.d);
-    for (int r = 0; r < R; ++r) {
-      const auto& a = reinterpret_cast<const block_q8_K*>(x + r * xs)[i];
-      __m256i sumi = _mm256_setzero_si256();
-      for (int j = 0; j < 8; ++j) {
-        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * j));
-        sumi = _mm256_add_epi32(sumi, scaled_dot(q[j], qx, scv[j]));
-      }
-      int corr = 0;
-      for (int g = 0; g < 16; ++g) corr += scsum[g] * a.bsums[g];
-      // sum sc*(q-32)*x = sum sc*q*x - 32 * sum sc*bsum; folded into lane 0.
-      sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * corr, 0, 0, 0, 0, 0, 0, 0));
-      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(a.d * d), acc[r]);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h));
+    const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql + 64 * h + 32));
+    const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h));
+    const __m256i lo[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
+                           _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                           _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
+    for (int c = 0; c < 4; ++c) {
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * c), three);
+      k.q[4 * h + c] = _mm256_or_si256(lo[c], _mm256_slli_epi16(hi, 4));
+      k.sc[4 * h + c] = scale_pair(b.scales[8 * h + 2 * c], b.scales[8 * h + 2 * c + 1]);
     }
   }
-  for (int r = 0; r < R; ++r) s[r * ss] = hsum(acc[r]);
+  // 32 * scale as int16: sign-extend the 16 int8 scales, shift by 5.
+  k.mn = _mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales))), 5);
+  k.d = h2f(b.d);
+  k.dmin = 1.0f;  // Q6_K: the correction is sumi - sum mn*bsums, folded below with the same d
 }
 
-template <int kType>  // 4: Q4_K, 5: Q5_K, 6: Q6_K
-void kquant_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int64_t nx, int64_t K) {
+// CW weight rows x R activation rows per pass: each Q8_K row block is loaded once for CW weight rows.
+// Per super-block and pair: d_x * (d * sum_j sc_j q_j.x_j - dmin * sum_g mn_g bsum_g); for Q6_K the
+// second term is d * sum_g 32 sc_g bsum_g.
+template <int kType, int CW, int R, bool kVnni>
+void k_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t* x, int64_t xs, int64_t nb) {
+  __m256 acc[CW][R];
+  for (int c = 0; c < CW; ++c)
+    for (int r = 0; r < R; ++r) acc[c][r] = _mm256_setzero_ps();
+  KDecoded k[CW];
+  for (int64_t i = 0; i < nb; ++i) {
+    for (int c = 0; c < CW; ++c) {
+      if constexpr (kType == 6)
+        decode_k6(w + c * ws, i, k[c]);
+      else
+        decode_k45<kType == 5>(w + c * ws, i, k[c]);
+    }
+    for (int r = 0; r < R; ++r) {
+      const auto& a = reinterpret_cast<const block_q8_K*>(x + r * xs)[i];
+      __m256i sumi[CW];
+      for (int c = 0; c < CW; ++c) sumi[c] = _mm256_setzero_si256();
+      for (int j = 0; j < 8; ++j) {
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * j));
+        for (int c = 0; c < CW; ++c) sumi[c] = scaled_dot_acc<kVnni>(sumi[c], k[c].q[j], qx, k[c].sc[j]);
+      }
+      const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums));
+      for (int c = 0; c < CW; ++c) {
+        const __m256i summ = _mm256_madd_epi16(bsums, k[c].mn);  // 8 lanes of pairs of groups
+        acc[c][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[c]), _mm256_set1_ps(a.d * k[c].d), acc[c][r]);
+        acc[c][r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(a.d * (kType == 6 ? k[c].d : k[c].dmin)), acc[c][r]);
+      }
+    }
+  }
+  for (int c = 0; c < CW; ++c)
+    for (int r = 0; r < R; ++r) s[r * ss + c] = hsum(acc[c][r]);
+}
+
+// The table entry: weight rows in pairs (kCW = 2) or singly, activation rows in fours.
+template <int kType, int kCW, bool kVnni>  // kType 4: Q4_K, 5: Q5_K, 6: Q6_K
+void kquant_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t nw, const void* x, int64_t xs, int64_t nx,
+                int64_t K) {
+  const auto* wb = static_cast<const uint8_t*>(w);
   const auto* xb = static_cast<const uint8_t*>(x);
   const int64_t nb = K / QK_K;
-  auto run = [&](auto rows, int64_t r) {
-    constexpr int R = decltype(rows)::value;
-    if constexpr (kType == 6)
-      k6_rows<R>(s + r * ss, ss, static_cast<const block_q6_K*>(w), xb + r * xs, xs, nb);
-    else
-      k45_rows<kType == 5, R>(s + r * ss, ss, w, xb + r * xs, xs, nb);
+  int64_t c = 0;
+  auto rows = [&](auto cw) {
+    constexpr int CW = decltype(cw)::value;
+    int64_t r = 0;
+    for (; r + 4 <= nx; r += 4) k_tile<kType, CW, 4, kVnni>(s + r * ss + c, ss, wb + c * ws, ws, xb + r * xs, xs, nb);
+    for (; r < nx; ++r) k_tile<kType, CW, 1, kVnni>(s + r * ss + c, ss, wb + c * ws, ws, xb + r * xs, xs, nb);
   };
-  int64_t r = 0;
-  for (; r + 4 <= nx; r += 4) run(std::integral_constant<int, 4>{}, r);
-  for (; r < nx; ++r) run(std::integral_constant<int, 1>{}, r);
+  if constexpr (kCW == 2)
+    for (; c + 2 <= nw; c += 2) rows(std::integral_constant<int, 2>{});
+  for (; c < nw; ++c) rows(std::integral_constant<int, 1>{});
 }
 
 }  // namespace
