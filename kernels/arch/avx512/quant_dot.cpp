@@ -50,6 +50,8 @@ void pair_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t
     __m512 dw[CW];
     for (int c = 0; c < CW; ++c) {
       const auto* wb = reinterpret_cast<const WB*>(w + c * ws);
+      // ~1 KiB ahead on the weight stream: GEMV is bound by how early the lines arrive.
+      _mm_prefetch(reinterpret_cast<const char*>(wb + i) + 1024, _MM_HINT_T0);
       q[c] = pair_codes(wb, i);
       seed[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, q[c]));
       dw[c] = pair_scale(wb[i].d, wb[i + 1].d);

@@ -1,6 +1,6 @@
 // x86 integer dot kernels of the GGUF formats against 8-bit activations, shared by arch/avx2 (maddubs +
-// madd) and arch/avx512 (VNNI dpbusd on 256-bit lanes); included ONLY from those two folders' .cpp files.
-// Everything is in an anonymous namespace so each ISA build keeps its own copy (no ODR mixing).
+// madd) and arch/avx512 (VNNI: vpdpbusd for the legacy blocks, vpdpwssd for the K-quant scales); included
+// ONLY from those two folders' .cpp files. Anonymous namespace: each ISA build keeps its own copy (no ODR mixing).
 #pragma once
 
 #include <immintrin.h>
@@ -233,8 +233,10 @@ void k_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t* x
   for (int c = 0; c < CW; ++c)
     for (int r = 0; r < R; ++r) acc[c][r] = _mm256_setzero_ps();
   KDecoded k[CW];
+  constexpr int64_t kBlockBytes = kType == 4 ? sizeof(block_q4_K) : kType == 5 ? sizeof(block_q5_K) : sizeof(block_q6_K);
   for (int64_t i = 0; i < nb; ++i) {
     for (int c = 0; c < CW; ++c) {
+      _mm_prefetch(reinterpret_cast<const char*>(w + c * ws + i * kBlockBytes) + 1024, _MM_HINT_T0);  // weight stream
       if constexpr (kType == 6)
         decode_k6(w + c * ws, i, k[c]);
       else
