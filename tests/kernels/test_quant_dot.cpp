@@ -151,7 +151,12 @@ TEST_CASE("quant vec_dot: each ISA table installs its own integer-dot kernels") 
             ", gint ", std::string(t.gint_dot_isa));
     switch (isa) {
       case Isa::Scalar: CHECK(q40 == "scalar"); break;
-      case Isa::Avx2: CHECK(q40 == "avx2"); CHECK(q4k == "avx2"); break;
+      case Isa::Avx2:
+        CHECK(q40 == "avx2");
+        CHECK(q4k == "avx2");
+        CHECK(std::string(t.vec_dot_q2_k_q8_k_isa) == "avx2");
+        CHECK(std::string(t.vec_dot_q3_k_q8_k_isa) == "avx2");
+        break;
       case Isa::Avx512:
         CHECK(q40 == (cpu_features().avx512vnni ? "avx512vnni" : "avx2"));
         CHECK(q4k == (cpu_features().avx512vnni ? "avx512vnni" : "avx2"));

@@ -1,5 +1,5 @@
-// AVX2 integer dots of the GGUF formats (maddubs + madd) for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K.
-// Q2_K and Q3_K keep their scalar references; activation quantizers stay scalar (cheap next to the dot).
+// AVX2 integer dots (maddubs + madd) of every GGUF weight format: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K.
+// Not here: activation quantizers (scalar; cheap next to the dot) and any 512-bit code (arch/avx512).
 #include "kernels/arch/x86/quant_dot.h"
 #include "kernels/kernel_table.h"
 #include "kernels/quant/rows.h"
@@ -15,6 +15,8 @@ void fill_avx2_quant(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q5_0W, false>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q4_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q4_1W, false>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q5_1W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q2_k_q8_k, (kquant_dot<2, 1, false>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q3_k_q8_k, (kquant_dot<3, 1, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (kquant_dot<4, 1, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (kquant_dot<5, 1, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (kquant_dot<6, 1, false>), s);

@@ -107,6 +107,8 @@ void fill_avx512_quant(KernelTable& t) {
   const char* s = "avx512vnni";
   // K-quants: maddubs, then vpdpwssd folds the sub-block scale multiply and the accumulate.
   // (kquant_dot<T, 2, true>, 2 weight rows per tile, measured ~15% slower here: the decoded blocks spill.)
+  EDGELLM_SET_KERNEL(t, vec_dot_q2_k_q8_k, (kquant_dot<2, 1, true>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q3_k_q8_k, (kquant_dot<3, 1, true>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (kquant_dot<4, 1, true>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (kquant_dot<5, 1, true>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (kquant_dot<6, 1, true>), s);

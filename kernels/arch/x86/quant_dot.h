@@ -224,6 +224,50 @@ inline void decode_k6(const void* wv, int64_t i, KDecoded& k) {
   k.dmin = 1.0f;  // Q6_K: the correction is sumi - sum mn*bsums, folded below with the same d
 }
 
+// Q2_K: element 128n + 32j + l is bits 2j of qs[32n + l]; sub-block j' = 4n + j; scale/min per 16-group.
+inline void decode_k2(const void* wv, int64_t i, KDecoded& k) {
+  const block_q2_K& b = static_cast<const block_q2_K*>(wv)[i];
+  const __m256i three = _mm256_set1_epi8(3);
+  for (int n = 0; n < 2; ++n) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * n));
+    for (int j = 0; j < 4; ++j) {
+      k.q[4 * n + j] = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * j), three);
+      const int sj = 4 * n + j;
+      k.sc[sj] = scale_pair(b.scales[2 * sj] & 0xF, b.scales[2 * sj + 1] & 0xF);
+    }
+  }
+  alignas(32) int16_t mn[16];
+  for (int g = 0; g < 16; ++g) mn[g] = static_cast<int16_t>(b.scales[g] >> 4);
+  k.mn = _mm256_load_si256(reinterpret_cast<const __m256i*>(mn));
+  k.d = h2f(b.d);
+  k.dmin = h2f(b.dmin);
+}
+
+// Q3_K: code q = lo2 - 4 * !h in [-4, 3]; the kernel uses u = lo2 + 4h in [0, 7] and subtracts
+// 4 * sum_g sc_g bsum_g (mn = 4 * sc, with d as the correction's scale, as for Q6_K).
+inline void decode_k3(const void* wv, int64_t i, KDecoded& k) {
+  const block_q3_K& b = static_cast<const block_q3_K*>(wv)[i];
+  const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  const __m256i hm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.hmask));
+  int8_t sc[16];
+  unpack_q3_k_scales(b.scales, sc);
+  for (int n = 0; n < 2; ++n) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * n));
+    for (int j = 0; j < 4; ++j) {
+      const int sj = 4 * n + j;
+      const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * j), three);
+      const __m256i h = _mm256_and_si256(_mm256_srli_epi16(hm, sj), one);
+      k.q[sj] = _mm256_or_si256(lo, _mm256_slli_epi16(h, 2));
+      k.sc[sj] = scale_pair(sc[2 * sj] - 32, sc[2 * sj + 1] - 32);
+    }
+  }
+  alignas(32) int16_t mn[16];
+  for (int g = 0; g < 16; ++g) mn[g] = static_cast<int16_t>(4 * (sc[g] - 32));
+  k.mn = _mm256_load_si256(reinterpret_cast<const __m256i*>(mn));
+  k.d = h2f(b.d);
+  k.dmin = 1.0f;
+}
+
 // CW weight rows x R activation rows per pass: each Q8_K row block is loaded once for CW weight rows.
 // Per super-block and pair: d_x * (d * sum_j sc_j q_j.x_j - dmin * sum_g mn_g bsum_g); for Q6_K the
 // second term is d * sum_g 32 sc_g bsum_g.
@@ -233,12 +277,20 @@ void k_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t* x
   for (int c = 0; c < CW; ++c)
     for (int r = 0; r < R; ++r) acc[c][r] = _mm256_setzero_ps();
   KDecoded k[CW];
-  constexpr int64_t kBlockBytes = kType == 4 ? sizeof(block_q4_K) : kType == 5 ? sizeof(block_q5_K) : sizeof(block_q6_K);
+  constexpr int64_t kBlockBytes = kType == 2   ? sizeof(block_q2_K)
+                                  : kType == 3 ? sizeof(block_q3_K)
+                                  : kType == 4 ? sizeof(block_q4_K)
+                                  : kType == 5 ? sizeof(block_q5_K)
+                                               : sizeof(block_q6_K);
   for (int64_t i = 0; i < nb; ++i) {
     for (int c = 0; c < CW; ++c) {
       _mm_prefetch(reinterpret_cast<const char*>(w + c * ws + i * kBlockBytes) + 1024, _MM_HINT_T0);  // weight stream
       if constexpr (kType == 6)
         decode_k6(w + c * ws, i, k[c]);
+      else if constexpr (kType == 3)
+        decode_k3(w + c * ws, i, k[c]);
+      else if constexpr (kType == 2)
+        decode_k2(w + c * ws, i, k[c]);
       else
         decode_k45<kType == 5>(w + c * ws, i, k[c]);
     }
@@ -254,7 +306,7 @@ void k_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t* x
       for (int c = 0; c < CW; ++c) {
         const __m256i summ = _mm256_madd_epi16(bsums, k[c].mn);  // 8 lanes of pairs of groups
         acc[c][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[c]), _mm256_set1_ps(a.d * k[c].d), acc[c][r]);
-        acc[c][r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(a.d * (kType == 6 ? k[c].d : k[c].dmin)), acc[c][r]);
+        acc[c][r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(a.d * (kType == 6 || kType == 3 ? k[c].d : k[c].dmin)), acc[c][r]);
       }
     }
   }
@@ -263,7 +315,7 @@ void k_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t* x
 }
 
 // The table entry: weight rows in pairs (kCW = 2) or singly, activation rows in fours.
-template <int kType, int kCW, bool kVnni>  // kType 4: Q4_K, 5: Q5_K, 6: Q6_K
+template <int kType, int kCW, bool kVnni>  // kType 2..6: Q2_K .. Q6_K
 void kquant_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t nw, const void* x, int64_t xs, int64_t nx,
                 int64_t K) {
   const auto* wb = static_cast<const uint8_t*>(w);
