@@ -27,6 +27,8 @@ void quantize_into(DType t, uint8_t* dst, const std::vector<float>& w) {
       case DType::Q4_K: ref::quantize_row_q4_k_ref(dst + n * rb, row, kK); break;
       case DType::Q6_K: ref::quantize_row_q6_k_ref(dst + n * rb, row, kK); break;
       case DType::Q5_K: ref::quantize_row_q5_k_ref(dst + n * rb, row, kK); break;
+      case DType::Q2_K: ref::quantize_row_q2_k_ref(dst + n * rb, row, kK); break;
+      case DType::Q3_K: ref::quantize_row_q3_k_ref(dst + n * rb, row, kK); break;
       default: break;
     }
   }
@@ -133,11 +135,11 @@ void gemv_args(benchmark::internal::Benchmark* b) {
     for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), threads, 1, 64});
 }
 void gemv_hot_args(benchmark::internal::Benchmark* b) {
-  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K})
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K})
     for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), threads, 1, 1});
 }
 void mm64_args(benchmark::internal::Benchmark* b) {
-  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K})
     for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), threads, 64, 1});
 }
 
