@@ -8,11 +8,17 @@
 #include "kernels/quant/blocks.h"
 #include "kernels/ref/quant.h"
 #include "runtime/dtype.h"
+#include "runtime/error.h"
 
 namespace edgellm::ref {
 using namespace edgellm::quant;
 
 namespace {
+
+// Rows are whole blocks; anything else is a caller bug that would silently drop the tail.
+void check_row(int64_t n, const char* type) {
+  if (n < 0 || n % QK_K != 0) fail("{}: row length {} is not a multiple of the {}-element block", type, n, QK_K);
+}
 
 int nearest(float v) { return static_cast<int>(std::lrintf(v)); }
 
@@ -118,6 +124,7 @@ void codes_asym(const float* x, int n, float ds, float dm, int nmax, uint8_t* L)
 
 // ---- Q2_K -------------------------------------------------------------------------------------
 void quantize_row_q2_k_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q2_k");
   auto* y = static_cast<block_q2_K*>(vy);
   for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
     float sc[16], mn[16];
@@ -134,6 +141,7 @@ void quantize_row_q2_k_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q2_k(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q2_k");
   const auto* b = static_cast<const block_q2_K*>(vx);
   for (int64_t i = 0; i < n / QK_K; ++i, y += QK_K) {
     const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
@@ -147,6 +155,7 @@ void dequantize_row_q2_k(float* y, const void* vx, int64_t n) {
 
 // ---- Q3_K -------------------------------------------------------------------------------------
 void quantize_row_q3_k_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q3_k");
   auto* y = static_cast<block_q3_K*>(vy);
   for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
     float sc[16], amax = 0, max = 0;
@@ -179,6 +188,7 @@ void quantize_row_q3_k_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q3_k(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q3_k");
   const auto* b = static_cast<const block_q3_K*>(vx);
   for (int64_t i = 0; i < n / QK_K; ++i, y += QK_K) {
     const float d = f16_to_f32(b[i].d);
@@ -223,6 +233,7 @@ void quantize_k4_codes(const float* x, int nmax, uint16_t* d16, uint16_t* dmin16
 }  // namespace
 
 void quantize_row_q4_k_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q4_k");
   auto* y = static_cast<block_q4_K*>(vy);
   for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
     uint8_t L[QK_K];
@@ -233,6 +244,7 @@ void quantize_row_q4_k_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q4_k(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q4_k");
   const auto* b = static_cast<const block_q4_K*>(vx);
   for (int64_t i = 0; i < n / QK_K; ++i, y += QK_K) {
     const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
@@ -247,6 +259,7 @@ void dequantize_row_q4_k(float* y, const void* vx, int64_t n) {
 }
 
 void quantize_row_q5_k_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q5_k");
   auto* y = static_cast<block_q5_K*>(vy);
   for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
     uint8_t L[QK_K];
@@ -261,6 +274,7 @@ void quantize_row_q5_k_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q5_k(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q5_k");
   const auto* b = static_cast<const block_q5_K*>(vx);
   for (int64_t i = 0; i < n / QK_K; ++i, y += QK_K) {
     const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
@@ -276,6 +290,7 @@ void dequantize_row_q5_k(float* y, const void* vx, int64_t n) {
 
 // ---- Q6_K: 16 sub-blocks of 16, int8 scales, 6-bit codes biased by 32 --------------------------
 void quantize_row_q6_k_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q6_k");
   auto* y = static_cast<block_q6_K*>(vy);
   for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
     float sc[16], amax = 0, max = 0;
@@ -308,6 +323,7 @@ void quantize_row_q6_k_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q6_k(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q6_k");
   const auto* b = static_cast<const block_q6_K*>(vx);
   for (int64_t i = 0; i < n / QK_K; ++i, y += QK_K) {
     const float d = f16_to_f32(b[i].d);
@@ -323,6 +339,7 @@ void dequantize_row_q6_k(float* y, const void* vx, int64_t n) {
 
 // ---- Q8_K: d = signed absmax / -127 (ggml's convention), bsums over 16-element groups ----------
 void quantize_row_q8_k_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q8_k");
   auto* y = static_cast<block_q8_K*>(vy);
   for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
     float amax = 0, max = 0;
@@ -344,6 +361,7 @@ void quantize_row_q8_k_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q8_k(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q8_k");
   const auto* b = static_cast<const block_q8_K*>(vx);
   for (int64_t i = 0; i < n / QK_K; ++i, y += QK_K)
     for (int j = 0; j < QK_K; ++j) y[j] = b[i].d * static_cast<float>(b[i].qs[j]);

@@ -9,11 +9,17 @@
 #include "kernels/quant/blocks.h"
 #include "kernels/ref/quant.h"
 #include "runtime/dtype.h"
+#include "runtime/error.h"
 
 namespace edgellm::ref {
 using namespace edgellm::quant;
 
 namespace {
+
+// Rows are whole blocks; anything else is a caller bug that would silently drop the tail.
+void check_row(int64_t n, const char* type) {
+  if (n < 0 || n % QK != 0) fail("{}: row length {} is not a multiple of the {}-element block", type, n, QK);
+}
 
 // The element of largest magnitude, keeping its sign (first one on ties).
 float signed_absmax(const float* x, int n) {
@@ -46,6 +52,7 @@ uint32_t load_u32(const uint8_t* p) {
 
 // ---- Q4_0: d = signed absmax / -8, q = min(15, trunc(x/d + 8.5)) ------------------------
 void quantize_row_q4_0_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q4_0");
   auto* y = static_cast<block_q4_0*>(vy);
   for (int64_t i = 0; i < n / QK; ++i, x += QK) {
     const float d = signed_absmax(x, QK) / -8;
@@ -60,6 +67,7 @@ void quantize_row_q4_0_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q4_0(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q4_0");
   const auto* b = static_cast<const block_q4_0*>(vx);
   for (int64_t i = 0; i < n / QK; ++i, y += QK) {
     const float d = f16_to_f32(b[i].d);
@@ -72,6 +80,7 @@ void dequantize_row_q4_0(float* y, const void* vx, int64_t n) {
 
 // ---- Q4_1: d = (max - min) / 15, m = min, q = min(15, trunc((x - min)/d + 0.5)) -----------
 void quantize_row_q4_1_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q4_1");
   auto* y = static_cast<block_q4_1*>(vy);
   for (int64_t i = 0; i < n / QK; ++i, x += QK) {
     float mn, mx;
@@ -88,6 +97,7 @@ void quantize_row_q4_1_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q4_1(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q4_1");
   const auto* b = static_cast<const block_q4_1*>(vx);
   for (int64_t i = 0; i < n / QK; ++i, y += QK) {
     const float d = f16_to_f32(b[i].d), m = f16_to_f32(b[i].m);
@@ -100,6 +110,7 @@ void dequantize_row_q4_1(float* y, const void* vx, int64_t n) {
 
 // ---- Q5_0: d = signed absmax / -16, q = min(31, trunc(x/d + 16.5)) -----------------------
 void quantize_row_q5_0_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q5_0");
   auto* y = static_cast<block_q5_0*>(vy);
   for (int64_t i = 0; i < n / QK; ++i, x += QK) {
     const float d = signed_absmax(x, QK) / -16;
@@ -117,6 +128,7 @@ void quantize_row_q5_0_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q5_0(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q5_0");
   const auto* b = static_cast<const block_q5_0*>(vx);
   for (int64_t i = 0; i < n / QK; ++i, y += QK) {
     const float d = f16_to_f32(b[i].d);
@@ -132,6 +144,7 @@ void dequantize_row_q5_0(float* y, const void* vx, int64_t n) {
 
 // ---- Q5_1: d = (max - min) / 31, q = trunc((x - min)/d + 0.5) (llama.cpp does not clamp) --
 void quantize_row_q5_1_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q5_1");
   auto* y = static_cast<block_q5_1*>(vy);
   for (int64_t i = 0; i < n / QK; ++i, x += QK) {
     float mn, mx;
@@ -152,6 +165,7 @@ void quantize_row_q5_1_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q5_1(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q5_1");
   const auto* b = static_cast<const block_q5_1*>(vx);
   for (int64_t i = 0; i < n / QK; ++i, y += QK) {
     const float d = f16_to_f32(b[i].d), m = f16_to_f32(b[i].m);
@@ -167,6 +181,7 @@ void dequantize_row_q5_1(float* y, const void* vx, int64_t n) {
 
 // ---- Q8_0 / Q8_1: d = absmax / 127, q = roundf(x/d) (half away from zero) ------------------
 void quantize_row_q8_0_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q8_0");
   auto* y = static_cast<block_q8_0*>(vy);
   for (int64_t i = 0; i < n / QK; ++i, x += QK) {
     float amax = 0.0f;
@@ -178,6 +193,7 @@ void quantize_row_q8_0_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q8_0(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q8_0");
   const auto* b = static_cast<const block_q8_0*>(vx);
   for (int64_t i = 0; i < n / QK; ++i, y += QK) {
     const float d = f16_to_f32(b[i].d);
@@ -185,6 +201,7 @@ void dequantize_row_q8_0(float* y, const void* vx, int64_t n) {
   }
 }
 void quantize_row_q8_1_ref(void* vy, const float* x, int64_t n) {
+  check_row(n, "quantize_row_q8_1");
   auto* y = static_cast<block_q8_1*>(vy);
   for (int64_t i = 0; i < n / QK; ++i, x += QK) {
     float amax = 0.0f;
@@ -201,6 +218,7 @@ void quantize_row_q8_1_ref(void* vy, const float* x, int64_t n) {
   }
 }
 void dequantize_row_q8_1(float* y, const void* vx, int64_t n) {
+  check_row(n, "dequantize_row_q8_1");
   const auto* b = static_cast<const block_q8_1*>(vx);
   for (int64_t i = 0; i < n / QK; ++i, y += QK) {
     const float d = f16_to_f32(b[i].d);

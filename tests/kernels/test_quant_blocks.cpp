@@ -8,6 +8,7 @@
 
 #include "kernels/quant/blocks.h"
 #include "quant_test_util.h"
+#include "runtime/error.h"
 
 using namespace edgellm;
 using namespace edgellm::test;
@@ -123,5 +124,17 @@ TEST_CASE("quant: K-quant scale packing round-trips (Q4_K 6-bit pairs, Q3_K 6-bi
       INFO(dtype_name(t), " group ", g);
       CHECK(std::sqrt(e / s) < (t == DType::Q2_K ? 0.35 : 0.15));
     }
+  }
+}
+
+TEST_CASE("quant: rows that are not whole blocks are rejected, not truncated") {
+  std::vector<float> x(512, 1.0f);
+  std::vector<uint8_t> buf(4096);
+  for (const auto& q : all_qtypes()) {
+    const int64_t block = dtype_info(q.t).block;
+    INFO(dtype_name(q.t));
+    CHECK_THROWS_AS(q.quantize(buf.data(), x.data(), block + 16), Error);
+    CHECK_THROWS_AS(q.dequantize(x.data(), buf.data(), block - 1), Error);
+    CHECK_NOTHROW(q.quantize(buf.data(), x.data(), block));
   }
 }
