@@ -248,12 +248,12 @@ void dequantize_row_q4_k(float* y, const void* vx, int64_t n) {
   const auto* b = static_cast<const block_q4_K*>(vx);
   for (int64_t i = 0; i < n / QK_K; ++i, y += QK_K) {
     const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
-    for (int e = 0; e < QK_K; ++e) {
+    for (int j = 0; j < 8; ++j) {  // sub-block j: elements 32j.., nibble j%2 of qs[32(j/2) + l]
       uint8_t sc, m;
-      get_scale_min_k4(e / 32, b[i].scales, &sc, &m);
-      const int g = e / 64, l = e % 32, hi = (e / 32) & 1;
-      const int q = (b[i].qs[32 * g + l] >> (4 * hi)) & 0xF;
-      y[e] = (d * static_cast<float>(sc)) * static_cast<float>(q) - dmin * static_cast<float>(m);
+      get_scale_min_k4(j, b[i].scales, &sc, &m);
+      const float ds = d * static_cast<float>(sc), dm = dmin * static_cast<float>(m);
+      const uint8_t* q = b[i].qs + 32 * (j / 2);
+      for (int l = 0; l < 32; ++l) y[32 * j + l] = ds * static_cast<float>((q[l] >> (4 * (j % 2))) & 0xF) - dm;
     }
   }
 }
@@ -278,12 +278,15 @@ void dequantize_row_q5_k(float* y, const void* vx, int64_t n) {
   const auto* b = static_cast<const block_q5_K*>(vx);
   for (int64_t i = 0; i < n / QK_K; ++i, y += QK_K) {
     const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
-    for (int e = 0; e < QK_K; ++e) {
+    for (int j = 0; j < 8; ++j) {  // as Q4_K, plus bit j of qh[l]
       uint8_t sc, m;
-      get_scale_min_k4(e / 32, b[i].scales, &sc, &m);
-      const int g = e / 64, l = e % 32, hi = (e / 32) & 1;
-      const int q = ((b[i].qs[32 * g + l] >> (4 * hi)) & 0xF) | (((b[i].qh[l] >> (e / 32)) & 1) << 4);
-      y[e] = (d * static_cast<float>(sc)) * static_cast<float>(q) - dmin * static_cast<float>(m);
+      get_scale_min_k4(j, b[i].scales, &sc, &m);
+      const float ds = d * static_cast<float>(sc), dm = dmin * static_cast<float>(m);
+      const uint8_t* q = b[i].qs + 32 * (j / 2);
+      for (int l = 0; l < 32; ++l) {
+        const int v = ((q[l] >> (4 * (j % 2))) & 0xF) | (((b[i].qh[l] >> j) & 1) << 4);
+        y[32 * j + l] = ds * static_cast<float>(v) - dm;
+      }
     }
   }
 }
