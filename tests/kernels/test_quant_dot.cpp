@@ -164,6 +164,8 @@ TEST_CASE("quant vec_dot: each ISA table installs its own integer-dot kernels") 
       case Isa::Neon:
         CHECK(q40 == (cpu_features().dotprod ? "neon_dotprod" : "neon"));
         CHECK(q4k == q40);
+        CHECK(std::string(t.vec_dot_q5_0_q8_0_isa) == q40);
+        CHECK(std::string(t.vec_dot_q5_1_q8_1_isa) == q40);
         break;
     }
   }

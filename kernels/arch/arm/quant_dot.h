@@ -1,6 +1,6 @@
-// AArch64 integer dots of Q4_0, Q4_1, Q8_0, Q4_K, Q5_K and Q6_K against 8-bit activations, shared by
+// AArch64 integer dots of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K against 8-bit activations, shared by
 // arch/neon_dotprod (sdot) and arch/neon (vmull + pairwise add); included ONLY from those folders.
-// Anonymous namespace: each ISA build keeps its own copy. Q5_0/Q5_1/Q2_K/Q3_K stay scalar on ARM.
+// Anonymous namespace: each ISA build keeps its own copy. Q2_K/Q3_K stay scalar on ARM.
 #pragma once
 
 #include <arm_neon.h>
@@ -54,6 +54,38 @@ struct Q8_0A {
   static void codes(const W& b, int8x16_t* lo, int8x16_t* hi) {
     *lo = vld1q_s8(b.qs);
     *hi = vld1q_s8(b.qs + 16);
+  }
+};
+
+// 16 bits of qh (from bit `first`) -> 16 bytes of 0x10 (bit set) or 0.
+inline uint8x16_t high_bits16(uint32_t qh, int first) {
+  const uint32_t b = qh >> first;
+  const uint8x16_t v = vcombine_u8(vdup_n_u8(static_cast<uint8_t>(b & 0xFF)), vdup_n_u8(static_cast<uint8_t>((b >> 8) & 0xFF)));
+  static const uint8_t kBit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+  return vandq_u8(vtstq_u8(v, vld1q_u8(kBit)), vdupq_n_u8(0x10));
+}
+struct Q5_0A {
+  using W = block_q5_0;
+  using A = block_q8_0;
+  static constexpr bool kMin = false;
+  static void codes(const W& b, int8x16_t* lo, int8x16_t* hi) {
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    const uint8x16_t v = vld1q_u8(b.qs);
+    *lo = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(v, vdupq_n_u8(0x0F)), high_bits16(qh, 0))), vdupq_n_s8(16));
+    *hi = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v, 4), high_bits16(qh, 16))), vdupq_n_s8(16));
+  }
+};
+struct Q5_1A {
+  using W = block_q5_1;
+  using A = block_q8_1;
+  static constexpr bool kMin = true;
+  static void codes(const W& b, int8x16_t* lo, int8x16_t* hi) {
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    const uint8x16_t v = vld1q_u8(b.qs);
+    *lo = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(v, vdupq_n_u8(0x0F)), high_bits16(qh, 0)));
+    *hi = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v, 4), high_bits16(qh, 16)));
   }
 };
 
