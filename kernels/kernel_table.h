@@ -83,7 +83,7 @@ struct AttentionDims {
 // Tile sizes of the tiled kernels: a tile is up to kAttnRows (query token, head) rows against
 // kAttnKeys keys. The work buffer a tile kernel needs is attention_work_floats(HD) (kernels/attention.h):
 // a function of these and HD only, never of T or S.
-inline constexpr int64_t kAttnRows = 32;
+inline constexpr int64_t kAttnRows = 128;
 inline constexpr int64_t kAttnKeys = 64;
 
 // Forward of query tokens [t0, t1) for all NH/KVH query heads of kv head g: writes their o rows and L.

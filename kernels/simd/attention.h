@@ -50,20 +50,21 @@ struct Attention {
   static int64_t iclamp(int64_t x, int64_t lo, int64_t hi) { return x < lo ? lo : (x > hi ? hi : x); }
   static float fmax1(float a, float b) { return a > b ? a : b; }
 
-  // Kt[d, c] = row c of `base` (pitch `stride`), element d, for c < n; zero for n <= c < K.
+  // Kt[d, c] = row c of `base` (pitch `stride`), element d, for c < n; zero up to n rounded up to CB.
   static void pack_t(float* Kt, const float* base, int64_t stride, int64_t n, int64_t HD) {
     for (int64_t c = 0; c < n; ++c) {
       const float* row = base + c * stride;
       for (int64_t i = 0; i < HD; ++i) Kt[i * K + c] = row[i];
     }
-    if (n < K)
-      for (int64_t i = 0; i < HD; ++i) zero(Kt + i * K + n, K - n);
+    const int64_t nc = (n + CB - 1) / CB * CB;  // the score kernel reads columns up to here
+    if (n < nc)
+      for (int64_t i = 0; i < HD; ++i) zero(Kt + i * K + n, nc - n);
   }
 
-  // S[r, c] = X_r · Kt[:, c] for the NR rows X[0..NR), all K columns.
+  // S[r, c] = X_r · Kt[:, c] for the NR rows X[0..NR), columns [0, nc) rounded up to CB.
   template <int NR>
-  static void score_rows(float* S, const float* const* X, const float* Kt, int64_t HD) {
-    for (int64_t c0 = 0; c0 < K; c0 += CB) {
+  static void score_rows(float* S, const float* const* X, const float* Kt, int64_t HD, int64_t nc) {
+    for (int64_t c0 = 0; c0 < nc; c0 += CB) {
       B acc[NR][4];
       for (int i = 0; i < NR; ++i)
         for (int j = 0; j < 4; ++j) acc[i][j] = B(0.0f);
@@ -83,10 +84,44 @@ struct Attention {
         for (int j = 0; j < 4; ++j) acc[i][j].store_unaligned(S + i * K + c0 + j * W);
     }
   }
-  static void scores(float* S, const float* const* X, int64_t nr, const float* Kt, int64_t HD) {
+  static void scores(float* S, const float* const* X, int64_t nr, const float* Kt, int64_t HD, int64_t nc) {
     int64_t r = 0;
-    for (; r + 2 <= nr; r += 2) score_rows<2>(S + r * K, X + r, Kt, HD);
-    if (r < nr) score_rows<1>(S + r * K, X + r, Kt, HD);
+    for (; r + 2 <= nr; r += 2) score_rows<2>(S + r * K, X + r, Kt, HD, nc);
+    if (r < nr) score_rows<1>(S + r * K, X + r, Kt, HD, nc);
+  }
+
+  // Decode-sized tiles (a few rows): S[r, c] = X_r · k_c straight from the key rows (pitch `stride`), one
+  // horizontal sum per score, because transposing a key tile would cost more than the few rows that use it.
+  static constexpr int64_t kDirectRows = 8;
+  template <int NR>
+  static void score_direct_rows(float* S, const float* const* X, const float* kbase, int64_t stride, int64_t nk,
+                                int64_t HD) {
+    for (int64_t c = 0; c < nk; ++c) {
+      const float* kc = kbase + c * stride;
+      B acc[NR];
+      for (int i = 0; i < NR; ++i) acc[i] = B(0.0f);
+      int64_t dd = 0;
+      for (; dd + W <= HD; dd += W) {
+        const B kv = B::load_unaligned(kc + dd);
+        for (int i = 0; i < NR; ++i) acc[i] = xsimd::fma(B::load_unaligned(X[i] + dd), kv, acc[i]);
+      }
+      for (int i = 0; i < NR; ++i) {
+        float sum = xsimd::hadd(acc[i]);
+        for (int64_t e = dd; e < HD; ++e) sum += X[i][e] * kc[e];
+        S[i * K + c] = sum;
+      }
+    }
+  }
+  static void scores_direct(float* S, const float* const* X, int64_t nr, const float* kbase, int64_t stride,
+                            int64_t nk, int64_t HD) {
+    int64_t r = 0;
+    for (; r + 4 <= nr; r += 4) score_direct_rows<4>(S + r * K, X + r, kbase, stride, nk, HD);
+    switch (nr - r) {
+      case 3: score_direct_rows<3>(S + r * K, X + r, kbase, stride, nk, HD); break;
+      case 2: score_direct_rows<2>(S + r * K, X + r, kbase, stride, nk, HD); break;
+      case 1: score_direct_rows<1>(S + r * K, X + r, kbase, stride, nk, HD); break;
+      default: break;
+    }
   }
 
   // Y_i[d0 .. d0 + NV·W) += Σ_{j < nj} C[i·ci + j·cj] · Z_j[same] for the NR rows Y[0..NR).
@@ -194,8 +229,12 @@ struct Attention {
       const int64_t smax = lim[nr - 1];  // the last row sees the most keys
       for (int64_t s0 = 0; s0 <= smax; s0 += K) {
         const int64_t nk = imin(K, smax + 1 - s0);
-        pack_t(w.Kt, k + s0 * d.k_stride + g * HD, d.k_stride, nk, HD);
-        scores(w.S, X, nr, w.Kt, HD);
+        if (nr <= kDirectRows) {
+          scores_direct(w.S, X, nr, k + s0 * d.k_stride + g * HD, d.k_stride, nk, HD);
+        } else {
+          pack_t(w.Kt, k + s0 * d.k_stride + g * HD, d.k_stride, nk, HD);
+          scores(w.S, X, nr, w.Kt, HD, nk);
+        }
         for (int64_t r = 0; r < nr; ++r) {  // online softmax: rescale what was summed so far
           float* Sr = w.S + r * K;
           const int64_t valid = iclamp(lim[r] + 1 - s0, 0, nk);
@@ -249,8 +288,8 @@ struct Attention {
         const int64_t nk = imin(K, smax + 1 - s0);
         pack_t(w.Kt, k + s0 * d.k_stride + g * HD, d.k_stride, nk, HD);
         pack_t(w.Vt, v + s0 * d.v_stride + g * HD, d.v_stride, nk, HD);
-        scores(w.S, Xq, nr, w.Kt, HD);   // q·k
-        scores(w.dP, Xg, nr, w.Vt, HD);  // dP = dO·v
+        scores(w.S, Xq, nr, w.Kt, HD, nk);   // q·k
+        scores(w.dP, Xg, nr, w.Vt, HD, nk);  // dP = dO·v
         const B sv(scale);
         for (int64_t r = 0; r < nr; ++r) {  // P = exp(scale·q·k − L), dS·scale = P·(dP − D)·scale
           float *Sr = w.S + r * K, *Gr = w.dP + r * K;

@@ -134,6 +134,11 @@ std::vector<Shape> ragged_shapes() {
       v.push_back({T, b[0], b[1], HD, 5 + 17 * (i % 4), (i % 2) * 3});  // after a cache prefix
       ++i;
     }
+  // HD that is not a multiple of any vector width: the scalar tails of every micro-kernel
+  v.push_back({7, 4, 2, 12, 3, 1});
+  v.push_back({40, 2, 1, 20, 0, 0});
+  v.push_back({3, 8, 8, 5, 9, 2});
+  v.push_back({150, 2, 2, 36, 70, 0});
   return v;
 }
 
