@@ -21,6 +21,9 @@ struct Attention {
   static constexpr int64_t W = static_cast<int64_t>(B::size);
   static constexpr int64_t R = kAttnRows, K = kAttnKeys;
   static constexpr int64_t CB = 4 * W;  // score columns per micro-kernel pass
+  // Rows per micro-kernel pass: 4 rows × 4 vectors = 16 accumulators where there are 32 vector registers
+  // (AVX-512, NEON), 2 rows where there are 16 (AVX2).
+  static constexpr int MR = W == 8 ? 2 : 4;
   static_assert(K % CB == 0, "the key tile must be a multiple of four vectors");
 
   // Work layout (floats): Kt (HD, K) | Vt (HD, K) | S (R, K) | dP (R, K) | acc (R, HD) | m, l, D (R each).
@@ -86,6 +89,7 @@ struct Attention {
   }
   static void scores(float* S, const float* const* X, int64_t nr, const float* Kt, int64_t HD, int64_t nc) {
     int64_t r = 0;
+    for (; r + MR <= nr; r += MR) score_rows<MR>(S + r * K, X + r, Kt, HD, nc);
     for (; r + 2 <= nr; r += 2) score_rows<2>(S + r * K, X + r, Kt, HD, nc);
     if (r < nr) score_rows<1>(S + r * K, X + r, Kt, HD, nc);
   }
@@ -146,6 +150,7 @@ struct Attention {
   static void accum_cols(float* const* Y, int64_t ni, const float* const* Z, int64_t nj, const float* C,
                          int64_t ci, int64_t cj, int64_t d0) {
     int64_t i = 0;
+    for (; i + MR <= ni; i += MR) accum_block<MR, NV>(Y + i, Z, nj, C + i * ci, ci, cj, d0);
     for (; i + 2 <= ni; i += 2) accum_block<2, NV>(Y + i, Z, nj, C + i * ci, ci, cj, d0);
     if (i < ni) accum_block<1, NV>(Y + i, Z, nj, C + i * ci, ci, cj, d0);
   }
