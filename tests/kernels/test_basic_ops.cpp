@@ -57,14 +57,14 @@ TEST_CASE("every kernel is filled in every usable ISA table, basic ops by that I
     const KernelTable* k = kernels_for(isa);
     REQUIRE(k != nullptr);
     CHECK(k->isa == isa);
-#define EDGELLM_CHECK_FILLED(name) CHECK_MESSAGE(bool(k->name != nullptr), #name " is null in " << isa_name(isa));
+#define EDGELLM_CHECK_FILLED(name) CHECK_MESSAGE(bool(k->name != nullptr), #name " is null in " << std::string(isa_name(isa)));
     EDGELLM_KERNELS(EDGELLM_CHECK_FILLED)
 #undef EDGELLM_CHECK_FILLED
     for (const auto& [name, who] : kernel_isa_list(*k)) {
       if (isa == Isa::Scalar) CHECK_MESSAGE(who == "scalar", name << " is " << who << " in the scalar table");
       for (const char* op : kBasicOps)
         if (isa != Isa::Scalar && name == op)
-          CHECK_MESSAGE(who == isa_name(isa), name << " in the " << isa_name(isa) << " table comes from " << who);
+          CHECK_MESSAGE(who == isa_name(isa), name << " in the " << std::string(isa_name(isa)) << " table comes from " << who);
     }
   }
 }

@@ -84,7 +84,8 @@ TEST_CASE("to(F16) and to(BF16) round-trip, matching the scalar conversions") {
   t.data<float>()[0] = 1.5f;      // exact in both
   t.data<float>()[1] = 65504.0f;  // max half
   for (DType dt : {DType::F16, DType::BF16}) {
-    CAPTURE(dtype_name(dt));
+    const std::string dt_name(dtype_name(dt));
+    CAPTURE(dt_name);
     Tensor h = t.to(dt);
     CHECK(h.dtype() == dt);
     CHECK(h.shape() == t.shape());
