@@ -1,5 +1,4 @@
-// f16/bf16 <-> f32 conversions: every ISA bitwise against scalar, and the scalar against independent
-// references (GCC's _Float16 on x86_64, and a double-based round-to-nearest-even everywhere).
+// f16/bf16 <-> f32 conversions: every ISA bitwise against scalar; scalar against _Float16 (x86_64) and a double RNE.
 // Not a check of NaN payloads: any NaN in gives some NaN out, which is all edgellm relies on.
 #include <doctest/doctest.h>
 
