@@ -235,6 +235,24 @@ TEST_CASE("rope: both pairings, out of place and in place, forward and accumulat
   });
 }
 
+TEST_CASE("rope: a head dim past the SIMD bodies' stack buffers (HD = 2048) still matches scalar") {
+  test::for_each_simd_isa("rope HD=2048", [](Isa, const KernelTable& k, const KernelTable& s) {
+    const int64_t T = 2, NH = 1, HD = 2048;
+    const size_t N = static_cast<size_t>(T * NH * HD), H = static_cast<size_t>(T * HD / 2);
+    const auto x = uniform(N, -2, 2), c = uniform(H, -1, 1), sn = uniform(H, -1, 1), g0 = uniform(N, -1, 1);
+    for (RopePairing p : {RopePairing::Interleaved, RopePairing::NeoX}) {
+      std::vector<float> y1(N), y2(N);
+      s.rope_forward(y1.data(), x.data(), c.data(), sn.data(), T, NH, HD, p);
+      k.rope_forward(y2.data(), x.data(), c.data(), sn.data(), T, NH, HD, p);
+      check_close("rope_forward HD=2048", y2, y1, kRopeRtol, kRopeAtol);
+      auto d1 = g0, d2 = g0;
+      s.rope_backward(d1.data(), x.data(), c.data(), sn.data(), T, NH, HD, p);
+      k.rope_backward(d2.data(), x.data(), c.data(), sn.data(), T, NH, HD, p);
+      check_close("rope_backward HD=2048", d2, d1, kRopeRtol, kRopeAtol);
+    }
+  });
+}
+
 TEST_CASE("rope: scalar in place equals scalar out of place, and backward inverts forward") {
   const KernelTable& s = *kernels_for(Isa::Scalar);
   for (RopePairing p : {RopePairing::Interleaved, RopePairing::NeoX}) {
