@@ -200,6 +200,27 @@ TEST_CASE("softmax: forward and accumulating backward match scalar, and stay sta
   });
 }
 
+TEST_CASE("softmax: -inf entries (an attention mask) get exactly zero weight") {
+  test::for_each_simd_isa("softmax masked", [](Isa, const KernelTable& k, const KernelTable& s) {
+    for (int64_t C : kRaggedSizes) {
+      const int64_t rows = 2;
+      const size_t N = static_cast<size_t>(rows * C);
+      auto x = uniform(N, -5, 5);
+      // Mask the upper triangle of a causal row pattern: keep the first half(+1) of each row.
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = C / 2 + 1; i < C; ++i) x[static_cast<size_t>(r * C + i)] = -INFINITY;
+      std::vector<float> y1(N), y2(N);
+      s.softmax_forward(y1.data(), x.data(), rows, C);
+      k.softmax_forward(y2.data(), x.data(), rows, C);
+      check_close(at_rc("softmax masked", rows, C), y2, y1, kRowRtol, kRowAtol);
+      int nonzero_masked = 0;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = C / 2 + 1; i < C; ++i) nonzero_masked += y2[static_cast<size_t>(r * C + i)] != 0.0f;
+      CHECK(nonzero_masked == 0);
+    }
+  });
+}
+
 TEST_CASE("rope: both pairings, out of place and in place, forward and accumulating backward match scalar") {
   const std::vector<int64_t> dims = {2, 6, 16, 64, 128};
   test::for_each_simd_isa("rope", [&](Isa, const KernelTable& k, const KernelTable& s) {
