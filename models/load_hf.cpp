@@ -1,8 +1,6 @@
 // Hugging Face directory → LlamaModel: config.json, then model.safetensors or the shards that
 // model.safetensors.index.json names. HF keeps q/k rows in rotate-half order, so RoPE pairs (i, i+HD/2).
 #include <filesystem>
-#include <map>
-#include <nlohmann/json.hpp>
 
 #include "models/hf_config.h"
 #include "models/load_model.h"
@@ -49,63 +47,17 @@ LlamaConfig llama_config_from_hf(const std::string& dir) {
   return c;
 }
 
-namespace {
-
-// Every tensor name → the shard that holds it.
-struct Shards {
-  std::vector<SafetensorsFile> files;
-  std::map<std::string, size_t> where;
-};
-
-Shards open_shards(const std::string& dir) {
-  namespace fs = std::filesystem;
-  Shards s;
-  const fs::path index = fs::path(dir) / "model.safetensors.index.json";
-  std::vector<std::string> names;
-  if (fs::exists(index)) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(index.string()));
-    } catch (const nlohmann::json::exception& e) {
-      fail_format(index.string(), "(json)", "not valid JSON: {}", e.what());
-    }
-    if (!j.contains("weight_map") || !j["weight_map"].is_object())
-      fail_format(index.string(), "weight_map", "missing or not an object");
-    std::map<std::string, size_t> file_index;
-    for (const auto& [tensor, file] : j["weight_map"].items()) {
-      if (!file.is_string()) fail_format(index.string(), "weight_map." + tensor, "not a file name");
-      const std::string f = file.get<std::string>();
-      if (f.find('/') != std::string::npos || f.find("..") != std::string::npos)
-        fail_format(index.string(), "weight_map." + tensor, "'{}' is not a file in this directory", f);
-      if (!file_index.count(f)) {
-        file_index[f] = s.files.size();
-        s.files.push_back(SafetensorsFile::open((fs::path(dir) / f).string()));
-      }
-      s.where[tensor] = file_index[f];
-    }
-  } else {
-    const fs::path single = fs::path(dir) / "model.safetensors";
-    if (!fs::exists(single)) fail("{}: neither model.safetensors nor model.safetensors.index.json is here", dir);
-    s.files.push_back(SafetensorsFile::open(single.string()));
-    for (const auto& t : s.files[0].tensors()) s.where[t.name] = 0;
-  }
-  return s;
-}
-
-}  // namespace
-
 LlamaModel load_llama_hf(const std::string& dir) {
   LlamaModel m;
   m.config = llama_config_from_hf(dir);
   m.source = dir;
-  const Shards shards = open_shards(dir);
-  for (const auto& f : shards.files) m.keep.emplace_back(f.file());
+  const SafetensorsDir shards = SafetensorsDir::open(dir);
+  for (const auto& f : shards.files()) m.keep.emplace_back(f.file());
   auto get = [&](const std::string& hf, const std::string& gguf_name) {
-    auto it = shards.where.find(hf);
-    if (it == shards.where.end()) fail_format(dir, hf, "required tensor is missing");
-    Tensor t = shards.files[it->second].tensor(hf);
+    if (!shards.has(hf)) fail_format(dir, hf, "required tensor is missing");
+    Tensor t = shards.tensor(hf);
     if (t.dtype() != DType::F32 && t.dtype() != DType::F16 && t.dtype() != DType::BF16)
-      fail_format(shards.files[it->second].path(), hf, "dtype {} is not a float type", dtype_name(t.dtype()));
+      fail_format(shards.file_of(hf)->path(), hf, "dtype {} is not a float type", dtype_name(t.dtype()));
     t.name = gguf_name;
     return t;
   };
