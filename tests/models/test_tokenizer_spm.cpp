@@ -69,7 +69,8 @@ TEST_CASE("spm: tokenizer.json (Metaspace + ByteFallback) gives the same ids as 
   CHECK(from_json->eos_id() == 2);
   CHECK(from_json->unk_id() == 0);
   check_fixture_strings(*from_json);
-  for (const json& c : encodings()["cases"]) {
+  const json enc = encodings();
+  for (const json& c : enc["cases"]) {
     const std::string text = c["text"];
     CHECK(from_json->encode(text, {.add_bos = true}) == from_model->encode(text, {.add_bos = true}));
   }
