@@ -29,25 +29,30 @@ constexpr std::array<Isa, 4> kAllIsas = {Isa::Scalar, Isa::Avx2, Isa::Avx512, Is
 KernelTable build(Isa isa) {
   KernelTable t;
   detail::fill_scalar(t);
+  detail::fill_scalar_gemm(t);
   switch (isa) {
     case Isa::Scalar:
       break;
     case Isa::Avx512:
 #if EDGELLM_HAVE_AVX2
       detail::fill_avx2(t);
+      detail::fill_avx2_gemm(t);
 #endif
 #if EDGELLM_HAVE_AVX512
       detail::fill_avx512(t);
+      detail::fill_avx512_gemm(t);
 #endif
       break;
     case Isa::Avx2:
 #if EDGELLM_HAVE_AVX2
       detail::fill_avx2(t);
+      detail::fill_avx2_gemm(t);
 #endif
       break;
     case Isa::Neon:
 #if EDGELLM_HAVE_NEON
       detail::fill_neon(t);
+      detail::fill_neon_gemm(t);
 #endif
 #if EDGELLM_HAVE_NEON_DOTPROD
       if (cpu_features().dotprod) detail::fill_neon_dotprod(t);

@@ -1,0 +1,36 @@
+// AVX-512 build of the GEMM family: a 14x32 sgemm micro-kernel (28 zmm accumulators) and the row
+// GEMVs with F16C/shift widening of 16-bit weights. Compiled with the avx512 folder's flags only.
+#include <immintrin.h>
+
+#include "kernels/simd/gemm_microkernel.h"
+#include "runtime/dtype.h"
+
+namespace edgellm::detail {
+namespace {
+
+using A512 = xsimd::avx512bw;
+
+struct LoadF16x16 {
+  using Wt = uint16_t;
+  static xsimd::batch<float, A512> load(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static float scalar(uint16_t w) { return f16_to_f32(w); }
+};
+struct LoadBF16x16 {
+  using Wt = uint16_t;
+  static xsimd::batch<float, A512> load(const uint16_t* p) {
+    const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+  }
+  static float scalar(uint16_t w) { return bf16_to_f32(w); }
+};
+
+}  // namespace
+
+void fill_avx512_gemm(KernelTable& t) {
+  // B micro-panel (kc, 32) = 32 KiB stays in L1; A block (mc, kc) in L2 (see bench/RESULTS.md).
+  simd::fill_gemm<A512, 14, 2, LoadF16x16, LoadBF16x16>(t, "avx512", 256, 168, 4096);
+}
+
+}  // namespace edgellm::detail

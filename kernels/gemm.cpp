@@ -1,0 +1,310 @@
+// The GEMM driver (GotoBLAS/BLIS loops): split C over threads, pack B panels (kc, nc) and A blocks
+// (mc, kc), call the table's micro-kernel per (MR, NR) tile; M == 1 goes to the row GEMV instead.
+// Not here: anything ISA-specific (kernels/simd/gemm_microkernel.h, kernels/arch/<isa>/gemm.cpp).
+#include "kernels/gemm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "runtime/error.h"
+#include "runtime/parallel.h"
+
+namespace edgellm {
+namespace {
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Growable 64-byte-aligned scratch, one set per thread (OpenMP threads persist between calls).
+struct Scratch {
+  float* p = nullptr;
+  int64_t cap = 0;
+  float* get(int64_t n) {
+    if (n > cap) {
+      std::free(p);
+      p = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(round_up(n * 4, 64))));
+      if (!p) fail("gemm: cannot allocate {} bytes of packing buffer", n * 4);
+      cap = n;
+    }
+    return p;
+  }
+  ~Scratch() { std::free(p); }
+};
+thread_local Scratch tl_apack, tl_bpack, tl_widen, tl_x;
+
+// op(B)'s storage: f32, or 16-bit weights widened while packing.
+struct BSrc {
+  const void* p;
+  int64_t ld;
+  Trans t;
+  DType dt;  // F32, F16 or BF16
+};
+
+// Converter from the table for 16-bit weights: n elements.
+using WidenFn = void(float*, const uint16_t*, int64_t);
+WidenFn* widen_fn(const KernelTable& kt, DType dt) { return dt == DType::F16 ? kt.f16_to_f32 : kt.bf16_to_f32; }
+
+// Packs op(A)[i0 : i0+mcl, p0 : p0+kcl] * alpha into micro-panels (kcl, MR), k-major, rows past
+// the edge zeroed. ap (ceil(mcl / MR) * MR * kcl).
+void pack_a(float* ap, const float* A, int64_t lda, Trans ta, int64_t i0, int64_t mcl, int64_t p0, int64_t kcl,
+            float alpha, int MR) {
+  for (int64_t ir = 0; ir < mcl; ir += MR) {
+    const int64_t mr = std::min<int64_t>(MR, mcl - ir);
+    float* dst = ap + ir * kcl;
+    if (ta == Trans::N) {
+      for (int64_t i = 0; i < mr; ++i) {
+        const float* src = A + (i0 + ir + i) * lda + p0;
+        for (int64_t k = 0; k < kcl; ++k) dst[k * MR + i] = alpha * src[k];
+      }
+      for (int64_t i = mr; i < MR; ++i)
+        for (int64_t k = 0; k < kcl; ++k) dst[k * MR + i] = 0.0f;
+    } else {
+      for (int64_t k = 0; k < kcl; ++k) {
+        const float* src = A + (p0 + k) * lda + i0 + ir;
+        for (int64_t i = 0; i < mr; ++i) dst[k * MR + i] = alpha * src[i];
+        for (int64_t i = mr; i < MR; ++i) dst[k * MR + i] = 0.0f;
+      }
+    }
+  }
+}
+
+// Packs one micro-panel: f32 op(B)[p0 : p0+kcl, j0 : j0+nr] into dst (kcl, NR), pad columns zeroed.
+void pack_b_panel_f32(float* dst, const float* B, int64_t ldb, Trans tb, int64_t p0, int64_t kcl, int64_t j0,
+                      int64_t nr, int NR) {
+  if (tb == Trans::N) {
+    for (int64_t k = 0; k < kcl; ++k) {
+      const float* src = B + (p0 + k) * ldb + j0;
+      float* d = dst + k * NR;
+      std::memcpy(d, src, static_cast<size_t>(nr) * 4);
+      for (int64_t j = nr; j < NR; ++j) d[j] = 0.0f;
+    }
+    return;
+  }
+  // Bᵀ (the x·Wᵀ case): column j of the panel is row j0+j of W; 4 rows at a time keep 4 read streams.
+  int64_t j = 0;
+  for (; j + 4 <= nr; j += 4) {
+    const float* s0 = B + (j0 + j) * ldb + p0;
+    const float *s1 = s0 + ldb, *s2 = s1 + ldb, *s3 = s2 + ldb;
+    for (int64_t k = 0; k < kcl; ++k) {
+      float* d = dst + k * NR + j;
+      d[0] = s0[k];
+      d[1] = s1[k];
+      d[2] = s2[k];
+      d[3] = s3[k];
+    }
+  }
+  for (; j < nr; ++j) {
+    const float* s = B + (j0 + j) * ldb + p0;
+    for (int64_t k = 0; k < kcl; ++k) dst[k * NR + j] = s[k];
+  }
+  for (j = nr; j < NR; ++j)
+    for (int64_t k = 0; k < kcl; ++k) dst[k * NR + j] = 0.0f;
+}
+
+// Packs op(B)[p0 : p0+kcl, j0 : j0+ncl] into micro-panels (kcl, NR); bp (ceil(ncl / NR) * NR * kcl).
+// 16-bit weights are first widened into a small f32 copy of the micro-panel's source (L1-sized).
+void pack_b(const KernelTable& kt, float* bp, const BSrc& b, int64_t p0, int64_t kcl, int64_t j0, int64_t ncl,
+            int NR) {
+  for (int64_t jr = 0; jr < ncl; jr += NR) {
+    const int64_t nr = std::min<int64_t>(NR, ncl - jr);
+    float* dst = bp + jr * kcl;
+    if (b.dt == DType::F32) {
+      pack_b_panel_f32(dst, static_cast<const float*>(b.p), b.ld, b.t, p0, kcl, j0 + jr, nr, NR);
+      continue;
+    }
+    WidenFn* widen = widen_fn(kt, b.dt);
+    const auto* src = static_cast<const uint16_t*>(b.p);
+    float* tmp = tl_widen.get(kcl * NR);
+    if (b.t == Trans::T) {  // nr rows of W, kcl contiguous each
+      for (int64_t j = 0; j < nr; ++j) widen(tmp + j * kcl, src + (j0 + jr + j) * b.ld + p0, kcl);
+      pack_b_panel_f32(dst, tmp, kcl, Trans::T, 0, kcl, 0, nr, NR);
+    } else {  // kcl rows of B, nr contiguous each
+      for (int64_t k = 0; k < kcl; ++k) widen(tmp + k * nr, src + (p0 + k) * b.ld + j0 + jr, nr);
+      pack_b_panel_f32(dst, tmp, nr, Trans::N, 0, kcl, 0, nr, NR);
+    }
+  }
+}
+
+struct GemmArgs {
+  Trans ta;
+  const float* A;
+  int64_t lda;
+  BSrc b;
+  int64_t K;
+  float alpha, beta;
+  float* C;
+  int64_t ldc;
+};
+
+// C = beta * C on rows [i0, i1), columns [j0, j1); beta == 0 writes zeros without reading.
+void scale_c(float* C, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1, float beta) {
+  if (beta == 1.0f) return;
+  for (int64_t i = i0; i < i1; ++i) {
+    float* c = C + i * ldc;
+    for (int64_t j = j0; j < j1; ++j) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
+  }
+}
+
+// One thread's block of C, rows [i0, i1) and columns [j0, j1): the five GotoBLAS loops.
+void gemm_block(const KernelTable& kt, const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const GemmBlocking& bl = kt.sgemm_block;
+  const int MR = bl.mr, NR = bl.nr;
+  const int64_t kc = bl.kc, mc = round_up(bl.mc, MR), nc = round_up(bl.nc, NR);
+  if (g.beta != 0.0f) scale_c(g.C, g.ldc, i0, i1, j0, j1, g.beta);
+  float* bp = tl_bpack.get(round_up(std::min(nc, j1 - j0), NR) * kc);
+  float* ap = tl_apack.get(round_up(std::min(mc, i1 - i0), MR) * kc);
+  for (int64_t jc = j0; jc < j1; jc += nc) {
+    const int64_t ncl = std::min(nc, j1 - jc);
+    for (int64_t pc = 0; pc < g.K; pc += kc) {
+      const int64_t kcl = std::min(kc, g.K - pc);
+      const bool accumulate = pc > 0 || g.beta != 0.0f;
+      pack_b(kt, bp, g.b, pc, kcl, jc, ncl, NR);
+      for (int64_t ic = i0; ic < i1; ic += mc) {
+        const int64_t mcl = std::min(mc, i1 - ic);
+        pack_a(ap, g.A, g.lda, g.ta, ic, mcl, pc, kcl, g.alpha, MR);
+        for (int64_t jr = 0; jr < ncl; jr += NR) {
+          const int64_t nr = std::min<int64_t>(NR, ncl - jr);
+          for (int64_t ir = 0; ir < mcl; ir += MR) {
+            kt.sgemm_ukernel(kcl, ap + ir * kcl, bp + jr * kcl, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
+                             std::min<int64_t>(MR, mcl - ir), nr, accumulate);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Splits C into tm x tn blocks for nt threads, keeping each block close to square (fewer repacks);
+// ties split N, which keeps every thread's share of W (the large operand in LLM layers) disjoint.
+void pick_grid(int nt, int64_t M, int64_t N, int MR, int NR, int& tm, int& tn) {
+  tm = 1;
+  tn = 1;
+  double best = 1e300;
+  for (int d = 1; d <= nt; ++d) {
+    if (nt % d) continue;
+    const int m = nt / d, n = d;
+    if (m > (M + MR - 1) / MR || n > (N + NR - 1) / NR) continue;
+    const double score = std::fabs(std::log((static_cast<double>(M) / m) / (static_cast<double>(N) / n)));
+    if (score <= best) {
+      best = score;
+      tm = m;
+      tn = n;
+    }
+  }
+}
+
+// M == 1: y (N) = alpha * x (K) · op(B) + beta * y, streaming B once, threads over N.
+void gemv(const KernelTable& kt, const GemmArgs& g, int64_t N) {
+  const float* x = g.A;
+  if (g.ta == Trans::T && g.lda != 1) {  // op(A) (1, K) is a column of A (K, 1; lda)
+    float* xs = tl_x.get(g.K);
+    for (int64_t k = 0; k < g.K; ++k) xs[k] = g.A[k * g.lda];
+    x = xs;
+  }
+  const BSrc& b = g.b;
+  if (b.t == Trans::T) {  // rows of W: dot products
+    const int64_t grain = std::max<int64_t>(16, 65536 / std::max<int64_t>(g.K, 1));
+    parallel_for(N, grain, [&](int64_t n0, int64_t n1) {
+      float* y = g.C + n0;
+      if (b.dt == DType::F32)
+        kt.sgemv_rows(y, x, static_cast<const float*>(b.p) + n0 * b.ld, n1 - n0, g.K, b.ld, g.alpha, g.beta);
+      else if (b.dt == DType::F16)
+        kt.sgemv_rows_f16(y, x, static_cast<const uint16_t*>(b.p) + n0 * b.ld, n1 - n0, g.K, b.ld, g.alpha, g.beta);
+      else
+        kt.sgemv_rows_bf16(y, x, static_cast<const uint16_t*>(b.p) + n0 * b.ld, n1 - n0, g.K, b.ld, g.alpha, g.beta);
+    });
+    return;
+  }
+  // B (K, N) row-major: y += (alpha x[k]) * B[k, :], over column chunks that stay in L1.
+  constexpr int64_t kChunk = 1024;
+  parallel_for(N, 256, [&](int64_t n0, int64_t n1) {
+    for (int64_t c0 = n0; c0 < n1; c0 += kChunk) {
+      const int64_t len = std::min(kChunk, n1 - c0);
+      scale_c(g.C, 0, 0, 1, c0, c0 + len, g.beta);
+      float* tmp = b.dt == DType::F32 ? nullptr : tl_widen.get(len);
+      for (int64_t k = 0; k < g.K; ++k) {
+        const float* row;
+        if (b.dt == DType::F32) {
+          row = static_cast<const float*>(b.p) + k * b.ld + c0;
+        } else {
+          widen_fn(kt, b.dt)(tmp, static_cast<const uint16_t*>(b.p) + k * b.ld + c0, len);
+          row = tmp;
+        }
+        kt.scale_backward(g.C + c0, row, g.alpha * x[k], len);
+      }
+    }
+  });
+}
+
+void check_args(const char* fn, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb,
+                int64_t ldc) {
+  if (M < 0 || N < 0 || K < 0) fail("{}: negative size M={} N={} K={}", fn, M, N, K);
+  const int64_t a_cols = ta == Trans::N ? K : M, b_cols = tb == Trans::N ? N : K;
+  if (lda < std::max<int64_t>(1, a_cols)) fail("{}: lda={} < {} columns of A", fn, lda, a_cols);
+  if (ldb < std::max<int64_t>(1, b_cols)) fail("{}: ldb={} < {} columns of B", fn, ldb, b_cols);
+  if (ldc < std::max<int64_t>(1, N)) fail("{}: ldc={} < N={}", fn, ldc, N);
+}
+
+void run_gemm(const KernelTable& kt, Trans ta, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+              int64_t lda, const BSrc& b, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == 0.0f) {  // C = beta * C (BLAS: no product is formed)
+    scale_c(C, ldc, 0, M, 0, N, beta);
+    return;
+  }
+  const GemmArgs g{ta, A, lda, b, K, alpha, beta, C, ldc};
+  if (M == 1) {
+    gemv(kt, g, N);
+    return;
+  }
+  const int MR = kt.sgemm_block.mr, NR = kt.sgemm_block.nr;
+  // Below about 2^18 multiply-adds per thread the fork costs more than it saves.
+  const int64_t work = M * N * K;
+  int nt = omp_in_parallel() ? 1 : static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, work >> 18)));
+  int tm = 1, tn = 1;
+  pick_grid(nt, M, N, MR, NR, tm, tn);
+  nt = tm * tn;
+  if (nt == 1) {
+    gemm_block(kt, g, 0, M, 0, N);
+    return;
+  }
+  const int64_t mblocks = (M + MR - 1) / MR, nblocks = (N + NR - 1) / NR;
+  parallel_for(nt, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t ti = t / tn, tj = t % tn;
+      const int64_t i0 = std::min(M, mblocks * ti / tm * MR), i1 = std::min(M, mblocks * (ti + 1) / tm * MR);
+      const int64_t j0 = std::min(N, nblocks * tj / tn * NR), j1 = std::min(N, nblocks * (tj + 1) / tn * NR);
+      if (i0 < i1 && j0 < j1) gemm_block(kt, g, i0, i1, j0, j1);
+    }
+  });
+}
+
+}  // namespace
+
+void gemm_f32(const KernelTable& kt, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha,
+              const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  check_args("gemm_f32", ta, tb, M, N, K, lda, ldb, ldc);
+  run_gemm(kt, ta, M, N, K, alpha, A, lda, BSrc{B, ldb, tb, DType::F32}, beta, C, ldc);
+}
+
+void gemm_f32(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  gemm_f32(kernels(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_f32_w16(const KernelTable& kt, DType wtype, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float* A, int64_t lda, const uint16_t* B, int64_t ldb, float beta, float* C,
+                  int64_t ldc) {
+  if (wtype != DType::F16 && wtype != DType::BF16)
+    fail("gemm_f32_w16: weight type {} is not f16 or bf16", dtype_name(wtype));
+  check_args("gemm_f32_w16", ta, tb, M, N, K, lda, ldb, ldc);
+  run_gemm(kt, ta, M, N, K, alpha, A, lda, BSrc{B, ldb, tb, wtype}, beta, C, ldc);
+}
+
+void gemm_f32_w16(DType wtype, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                  int64_t lda, const uint16_t* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  gemm_f32_w16(kernels(), wtype, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace edgellm
