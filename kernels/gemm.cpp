@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -70,36 +71,19 @@ void pack_a(float* ap, const float* A, int64_t lda, Trans ta, int64_t i0, int64_
 }
 
 // Packs one micro-panel: f32 op(B)[p0 : p0+kcl, j0 : j0+nr] into dst (kcl, NR), pad columns zeroed.
-void pack_b_panel_f32(float* dst, const float* B, int64_t ldb, Trans tb, int64_t p0, int64_t kcl, int64_t j0,
-                      int64_t nr, int NR) {
-  if (tb == Trans::N) {
-    for (int64_t k = 0; k < kcl; ++k) {
-      const float* src = B + (p0 + k) * ldb + j0;
-      float* d = dst + k * NR;
-      std::memcpy(d, src, static_cast<size_t>(nr) * 4);
-      for (int64_t j = nr; j < NR; ++j) d[j] = 0.0f;
-    }
+// Bᵀ (the x·Wᵀ case) is a transpose, done by the table's sgemm_pack_bt.
+void pack_b_panel_f32(const KernelTable& kt, float* dst, const float* B, int64_t ldb, Trans tb, int64_t p0,
+                      int64_t kcl, int64_t j0, int64_t nr, int NR) {
+  if (tb == Trans::T) {
+    kt.sgemm_pack_bt(dst, B + j0 * ldb + p0, ldb, kcl, nr);
     return;
   }
-  // Bᵀ (the x·Wᵀ case): column j of the panel is row j0+j of W; 4 rows at a time keep 4 read streams.
-  int64_t j = 0;
-  for (; j + 4 <= nr; j += 4) {
-    const float* s0 = B + (j0 + j) * ldb + p0;
-    const float *s1 = s0 + ldb, *s2 = s1 + ldb, *s3 = s2 + ldb;
-    for (int64_t k = 0; k < kcl; ++k) {
-      float* d = dst + k * NR + j;
-      d[0] = s0[k];
-      d[1] = s1[k];
-      d[2] = s2[k];
-      d[3] = s3[k];
-    }
+  for (int64_t k = 0; k < kcl; ++k) {
+    const float* src = B + (p0 + k) * ldb + j0;
+    float* d = dst + k * NR;
+    std::memcpy(d, src, static_cast<size_t>(nr) * 4);
+    for (int64_t j = nr; j < NR; ++j) d[j] = 0.0f;
   }
-  for (; j < nr; ++j) {
-    const float* s = B + (j0 + j) * ldb + p0;
-    for (int64_t k = 0; k < kcl; ++k) dst[k * NR + j] = s[k];
-  }
-  for (j = nr; j < NR; ++j)
-    for (int64_t k = 0; k < kcl; ++k) dst[k * NR + j] = 0.0f;
 }
 
 // Packs op(B)[p0 : p0+kcl, j0 : j0+ncl] into micro-panels (kcl, NR); bp (ceil(ncl / NR) * NR * kcl).
@@ -110,7 +94,7 @@ void pack_b(const KernelTable& kt, float* bp, const BSrc& b, int64_t p0, int64_t
     const int64_t nr = std::min<int64_t>(NR, ncl - jr);
     float* dst = bp + jr * kcl;
     if (b.dt == DType::F32) {
-      pack_b_panel_f32(dst, static_cast<const float*>(b.p), b.ld, b.t, p0, kcl, j0 + jr, nr, NR);
+      pack_b_panel_f32(kt, dst, static_cast<const float*>(b.p), b.ld, b.t, p0, kcl, j0 + jr, nr, NR);
       continue;
     }
     WidenFn* widen = widen_fn(kt, b.dt);
@@ -118,10 +102,10 @@ void pack_b(const KernelTable& kt, float* bp, const BSrc& b, int64_t p0, int64_t
     float* tmp = tl_widen.get(kcl * NR);
     if (b.t == Trans::T) {  // nr rows of W, kcl contiguous each
       for (int64_t j = 0; j < nr; ++j) widen(tmp + j * kcl, src + (j0 + jr + j) * b.ld + p0, kcl);
-      pack_b_panel_f32(dst, tmp, kcl, Trans::T, 0, kcl, 0, nr, NR);
+      pack_b_panel_f32(kt, dst, tmp, kcl, Trans::T, 0, kcl, 0, nr, NR);
     } else {  // kcl rows of B, nr contiguous each
       for (int64_t k = 0; k < kcl; ++k) widen(tmp + k * nr, src + (p0 + k) * b.ld + j0 + jr, nr);
-      pack_b_panel_f32(dst, tmp, nr, Trans::N, 0, kcl, 0, nr, NR);
+      pack_b_panel_f32(kt, dst, tmp, nr, Trans::N, 0, kcl, 0, nr, NR);
     }
   }
 }
@@ -146,9 +130,27 @@ void scale_c(float* C, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t 
   }
 }
 
+// EDGELLM_GEMM_BLOCKING="kc,mc,nc" overrides the table's cache blocking (for tuning runs only).
+GemmBlocking blocking(const KernelTable& kt) {
+  static const int64_t* over = [] {
+    static int64_t v[3] = {0, 0, 0};
+    if (const char* e = std::getenv("EDGELLM_GEMM_BLOCKING"); e && *e)
+      if (std::sscanf(e, "%ld,%ld,%ld", &v[0], &v[1], &v[2]) != 3 || v[0] < 1 || v[1] < 1 || v[2] < 1)
+        fail("EDGELLM_GEMM_BLOCKING='{}': expected three positive integers kc,mc,nc", e);
+    return v;
+  }();
+  GemmBlocking b = kt.sgemm_block;
+  if (over[0] > 0) {
+    b.kc = over[0];
+    b.mc = over[1];
+    b.nc = over[2];
+  }
+  return b;
+}
+
 // One thread's block of C, rows [i0, i1) and columns [j0, j1): the five GotoBLAS loops.
 void gemm_block(const KernelTable& kt, const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-  const GemmBlocking& bl = kt.sgemm_block;
+  const GemmBlocking bl = blocking(kt);
   const int MR = bl.mr, NR = bl.nr;
   const int64_t kc = bl.kc, mc = round_up(bl.mc, MR), nc = round_up(bl.nc, NR);
   if (g.beta != 0.0f) scale_c(g.C, g.ldc, i0, i1, j0, j1, g.beta);
@@ -170,6 +172,40 @@ void gemm_block(const KernelTable& kt, const GemmArgs& g, int64_t i0, int64_t i1
                              std::min<int64_t>(MR, mcl - ir), nr, accumulate);
           }
         }
+      }
+    }
+  }
+}
+
+// All nt threads of a parallel region together (BLIS's jr-loop split): each thread owns a slice of
+// every B panel's micro-panels, packs it into its own buffer (it stays in that core's L2) and
+// computes those columns; the A block is packed once, cooperatively, into `ap` shared by all, with a
+// barrier either side of its use. Every thread runs the same loop counts so the barriers match.
+void gemm_shared_a(const KernelTable& kt, const GemmArgs& g, int64_t M, int64_t N, int tid, int nt, float* ap) {
+  const GemmBlocking bl = blocking(kt);
+  const int MR = bl.mr, NR = bl.nr;
+  const int64_t kc = bl.kc, mc = round_up(bl.mc, MR), ncg = round_up(bl.nc, NR) * nt;
+  float* bp = tl_bpack.get(round_up(bl.nc, NR) * kc);
+  for (int64_t jc = 0; jc < N; jc += ncg) {
+    const int64_t ncl = std::min(ncg, N - jc), nb = (ncl + NR - 1) / NR;
+    const int64_t my0 = std::min(ncl, nb * tid / nt * NR), my1 = std::min(ncl, nb * (tid + 1) / nt * NR);
+    if (g.beta != 0.0f) scale_c(g.C, g.ldc, 0, M, jc + my0, jc + my1, g.beta);
+    for (int64_t pc = 0; pc < g.K; pc += kc) {
+      const int64_t kcl = std::min(kc, g.K - pc);
+      const bool accumulate = pc > 0 || g.beta != 0.0f;
+      if (my0 < my1) pack_b(kt, bp, g.b, pc, kcl, jc + my0, my1 - my0, NR);
+      for (int64_t ic = 0; ic < M; ic += mc) {
+        const int64_t mcl = std::min(mc, M - ic), mb = (mcl + MR - 1) / MR;
+        const int64_t a0 = mb * tid / nt * MR, a1 = std::min(mcl, mb * (tid + 1) / nt * MR);
+        if (a0 < a1) pack_a(ap + a0 * kcl, g.A, g.lda, g.ta, ic + a0, a1 - a0, pc, kcl, g.alpha, MR);
+#pragma omp barrier
+        for (int64_t jr = my0; jr < my1; jr += NR) {
+          const int64_t nr = std::min<int64_t>(NR, my1 - jr);
+          for (int64_t ir = 0; ir < mcl; ir += MR)
+            kt.sgemm_ukernel(kcl, ap + ir * kcl, bp + (jr - my0) * kcl, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
+                             std::min<int64_t>(MR, mcl - ir), nr, accumulate);
+        }
+#pragma omp barrier
       }
     }
   }
@@ -262,6 +298,13 @@ void run_gemm(const KernelTable& kt, Trans ta, int64_t M, int64_t N, int64_t K, 
   // Below about 2^18 multiply-adds per thread the fork costs more than it saves.
   const int64_t work = M * N * K;
   int nt = omp_in_parallel() ? 1 : static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, work >> 18)));
+  if (nt > 1 && N >= static_cast<int64_t>(nt) * NR * 2) {  // wide enough: threads share A, own columns
+    const GemmBlocking bl = blocking(kt);
+    float* ap = tl_apack.get(round_up(std::min(round_up(bl.mc, MR), M), MR) * bl.kc);
+#pragma omp parallel num_threads(nt)
+    gemm_shared_a(kt, g, M, N, omp_get_thread_num(), omp_get_num_threads(), ap);
+    return;
+  }
   int tm = 1, tn = 1;
   pick_grid(nt, M, N, MR, NR, tm, tn);
   nt = tm * tn;

@@ -40,6 +40,15 @@ void sgemm_ukernel(int64_t kc, const float* ap, const float* bp, float* c, int64
     for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
+// The scalar sgemm_pack_bt for an NR-wide micro-panel (see kernel_table.h); also the tail of the SIMD ones.
+template <int NR, class Tag = void>
+void sgemm_pack_bt(float* dst, const float* w, int64_t ldw, int64_t kc, int64_t nr) {
+  for (int64_t j = 0; j < nr; ++j)
+    for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = w[j * ldw + k];
+  for (int64_t j = nr; j < NR; ++j)
+    for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = 0.0f;
+}
+
 // How a weight element of type W becomes a float (f32 as is, f16 and bf16 widened).
 struct WidenF32 {
   static float get(float w) { return w; }

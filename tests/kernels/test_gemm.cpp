@@ -117,18 +117,26 @@ TEST_CASE("gemm_f32 matches the naive reference on every ISA, transpose, alpha/b
   }
 }
 
-TEST_CASE("gemm_f32 on a large x·Wᵀ shape splits over threads without seams") {
+TEST_CASE("gemm_f32 on larger shapes splits over 2 threads without seams (shared-A and grid paths)") {
   ThreadsGuard guard;
   set_num_threads(2);
   std::mt19937 rng(7);
+  // x·Wᵀ, wide N (threads share packed A); M > mc and K > kc; tall and narrow N (grid split over M).
+  const Case big[] = {{70, 300, 530, Trans::N, Trans::T, 1.0f, 0.0f, 0},
+                      {200, 300, 300, Trans::T, Trans::N, 0.5f, -1.0f, 3},
+                      {300, 40, 100, Trans::N, Trans::N, 1.0f, 1.0f, 0}};
   for (Isa isa : available_isas()) {
     if (isa == Isa::Scalar) continue;
-    CAPTURE(isa_name(isa));
     const KernelTable& kt = *kernels_for(isa);
-    check_case({70, 300, 530, Trans::N, Trans::T, 1.0f, 0.0f, 0}, rng,
-               [&](const float* A, int64_t lda, const std::vector<float>& B, int64_t ldb, float* C, int64_t ldc) {
-                 gemm_f32(kt, Trans::N, Trans::T, 70, 300, 530, 1.0f, A, lda, B.data(), ldb, 0.0f, C, ldc);
-               });
+    for (const Case& c : big) {
+      CAPTURE(isa_name(isa));
+      CAPTURE(c.M);
+      CAPTURE(c.N);
+      check_case(c, rng, [&](const float* A, int64_t lda, const std::vector<float>& B, int64_t ldb, float* C,
+                             int64_t ldc) {
+        gemm_f32(kt, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A, lda, B.data(), ldb, c.beta, C, ldc);
+      });
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 // GEMVs with F16C/shift widening of 16-bit weights. Compiled with -mavx2 -mfma -mf16c only.
 #include <immintrin.h>
 
+#include "kernels/arch/avx2/pack_x86.h"
 #include "kernels/simd/gemm_microkernel.h"
 #include "runtime/dtype.h"
 
@@ -29,7 +30,7 @@ struct LoadBF16x8 {
 }  // namespace
 
 void fill_avx2_gemm(KernelTable& t) {
-  simd::fill_gemm<A256, 6, 2, LoadF16x8, LoadBF16x8>(t, "avx2", 256, 120, 4096);
+  simd::fill_gemm<A256, 6, 2, LoadF16x8, LoadBF16x8>(t, "avx2", pack_bt_avx<16, A256>, 256, 120, 4096);
 }
 
 }  // namespace edgellm::detail
