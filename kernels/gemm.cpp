@@ -48,18 +48,13 @@ WidenFn* widen_fn(const KernelTable& kt, DType dt) { return dt == DType::F16 ? k
 
 // Packs op(A)[i0 : i0+mcl, p0 : p0+kcl] * alpha into micro-panels (kcl, MR), k-major, rows past
 // the edge zeroed. ap (ceil(mcl / MR) * MR * kcl).
-void pack_a(float* ap, const float* A, int64_t lda, Trans ta, int64_t i0, int64_t mcl, int64_t p0, int64_t kcl,
-            float alpha, int MR) {
+void pack_a(const KernelTable& kt, float* ap, const float* A, int64_t lda, Trans ta, int64_t i0, int64_t mcl,
+            int64_t p0, int64_t kcl, float alpha, int MR) {
   for (int64_t ir = 0; ir < mcl; ir += MR) {
     const int64_t mr = std::min<int64_t>(MR, mcl - ir);
     float* dst = ap + ir * kcl;
-    if (ta == Trans::N) {
-      for (int64_t i = 0; i < mr; ++i) {
-        const float* src = A + (i0 + ir + i) * lda + p0;
-        for (int64_t k = 0; k < kcl; ++k) dst[k * MR + i] = alpha * src[k];
-      }
-      for (int64_t i = mr; i < MR; ++i)
-        for (int64_t k = 0; k < kcl; ++k) dst[k * MR + i] = 0.0f;
+    if (ta == Trans::N) {  // a transpose: the table's sgemm_pack_an
+      kt.sgemm_pack_an(dst, A + (i0 + ir) * lda + p0, lda, kcl, mr, alpha);
     } else {
       for (int64_t k = 0; k < kcl; ++k) {
         const float* src = A + (p0 + k) * lda + i0 + ir;
@@ -164,7 +159,7 @@ void gemm_block(const KernelTable& kt, const GemmArgs& g, int64_t i0, int64_t i1
       pack_b(kt, bp, g.b, pc, kcl, jc, ncl, NR);
       for (int64_t ic = i0; ic < i1; ic += mc) {
         const int64_t mcl = std::min(mc, i1 - ic);
-        pack_a(ap, g.A, g.lda, g.ta, ic, mcl, pc, kcl, g.alpha, MR);
+        pack_a(kt, ap, g.A, g.lda, g.ta, ic, mcl, pc, kcl, g.alpha, MR);
         for (int64_t jr = 0; jr < ncl; jr += NR) {
           const int64_t nr = std::min<int64_t>(NR, ncl - jr);
           for (int64_t ir = 0; ir < mcl; ir += MR) {
@@ -197,7 +192,7 @@ void gemm_shared_a(const KernelTable& kt, const GemmArgs& g, int64_t M, int64_t 
       for (int64_t ic = 0; ic < M; ic += mc) {
         const int64_t mcl = std::min(mc, M - ic), mb = (mcl + MR - 1) / MR;
         const int64_t a0 = mb * tid / nt * MR, a1 = std::min(mcl, mb * (tid + 1) / nt * MR);
-        if (a0 < a1) pack_a(ap + a0 * kcl, g.A, g.lda, g.ta, ic + a0, a1 - a0, pc, kcl, g.alpha, MR);
+        if (a0 < a1) pack_a(kt, ap + a0 * kcl, g.A, g.lda, g.ta, ic + a0, a1 - a0, pc, kcl, g.alpha, MR);
 #pragma omp barrier
         for (int64_t jr = my0; jr < my1; jr += NR) {
           const int64_t nr = std::min<int64_t>(NR, my1 - jr);

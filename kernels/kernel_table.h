@@ -70,6 +70,9 @@ using sgemm_ukernel_fn = void(int64_t kc, const float* ap, const float* bp, floa
 // Packs one B micro-panel of the x·Wᵀ case: dst (kc, NR) k-major, dst[k*NR + j] = w[j*ldw + k] for
 // the nr <= NR rows of W (kc contiguous each); columns nr..NR are zeroed. NR is the table's sgemm_block.nr.
 using sgemm_pack_bt_fn = void(float* dst, const float* w, int64_t ldw, int64_t kc, int64_t nr);
+// Packs one A micro-panel from A (M, K) row-major: dst (kc, MR) k-major, dst[k*MR + i] = alpha *
+// a[i*lda + k] for the mr <= MR rows; rows mr..MR are zeroed. MR is the table's sgemm_block.mr.
+using sgemm_pack_an_fn = void(float* dst, const float* a, int64_t lda, int64_t kc, int64_t mr, float alpha);
 // GEMV over the rows of W, the M=1 case of y = x·Wᵀ: y (N) = alpha * W (N, K; row stride ldw) · x (K)
 // + beta * y. beta == 0 never reads y. The _f16/_bf16 forms convert W on the fly, accumulating in f32.
 using sgemv_rows_fn = void(float* y, const float* x, const float* w, int64_t N, int64_t K, int64_t ldw, float alpha,
@@ -78,7 +81,7 @@ using sgemv_rows_f16_fn = void(float* y, const float* x, const uint16_t* w, int6
                                float alpha, float beta);
 using sgemv_rows_bf16_fn = void(float* y, const float* x, const uint16_t* w, int64_t N, int64_t K, int64_t ldw,
                                 float alpha, float beta);
-#define EDGELLM_GEMM_KERNELS(X) X(sgemm_ukernel) X(sgemm_pack_bt) X(sgemv_rows) X(sgemv_rows_f16) X(sgemv_rows_bf16)
+#define EDGELLM_GEMM_KERNELS(X) X(sgemm_ukernel) X(sgemm_pack_bt) X(sgemm_pack_an) X(sgemv_rows) X(sgemv_rows_f16) X(sgemv_rows_bf16)
 
 // Register tile and cache blocking that go with the table's sgemm_ukernel (set with it).
 struct GemmBlocking {

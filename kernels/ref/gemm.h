@@ -49,6 +49,16 @@ void sgemm_pack_bt(float* dst, const float* w, int64_t ldw, int64_t kc, int64_t 
     for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = 0.0f;
 }
 
+// The scalar sgemm_pack_an for an MR-row micro-panel of A (M, K) row-major: dst[k*MR + i] =
+// alpha * a[i*lda + k] for the mr <= MR rows, rows mr..MR zeroed.
+template <int MR, class Tag = void>
+void sgemm_pack_an(float* dst, const float* a, int64_t lda, int64_t kc, int64_t mr, float alpha) {
+  for (int64_t i = 0; i < mr; ++i)
+    for (int64_t k = 0; k < kc; ++k) dst[k * MR + i] = alpha * a[i * lda + k];
+  for (int64_t i = mr; i < MR; ++i)
+    for (int64_t k = 0; k < kc; ++k) dst[k * MR + i] = 0.0f;
+}
+
 // How a weight element of type W becomes a float (f32 as is, f16 and bf16 widened).
 struct WidenF32 {
   static float get(float w) { return w; }

@@ -133,12 +133,14 @@ struct SgemvRows {
 };
 
 // Sets the GEMM family of table `t` from one architecture's micro-kernel and loaders.
-// PackBt is the arch's sgemm_pack_bt for NR = NV * W columns.
+// pack_bt / pack_an are the arch's packers for NR = NV * W columns and MR rows.
 template <class A, int MR, int NV, class LoadF16, class LoadBF16>
-void fill_gemm(KernelTable& t, const char* isa, sgemm_pack_bt_fn* pack_bt, int64_t kc, int64_t mc, int64_t nc) {
+void fill_gemm(KernelTable& t, const char* isa, sgemm_pack_bt_fn* pack_bt, sgemm_pack_an_fn* pack_an, int64_t kc,
+               int64_t mc, int64_t nc) {
   using U = SgemmMicro<A, MR, NV>;
   EDGELLM_SET_KERNEL(t, sgemm_ukernel, U::run, isa);
   EDGELLM_SET_KERNEL(t, sgemm_pack_bt, pack_bt, isa);
+  EDGELLM_SET_KERNEL(t, sgemm_pack_an, pack_an, isa);
   EDGELLM_SET_KERNEL(t, sgemv_rows, (SgemvRows<A, LoadF32<A>>::run), isa);
   EDGELLM_SET_KERNEL(t, sgemv_rows_f16, (SgemvRows<A, LoadF16>::run), isa);
   EDGELLM_SET_KERNEL(t, sgemv_rows_bf16, (SgemvRows<A, LoadBF16>::run), isa);

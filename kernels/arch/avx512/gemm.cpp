@@ -31,7 +31,8 @@ struct LoadBF16x16 {
 
 void fill_avx512_gemm(KernelTable& t) {
   // B micro-panel (kc, 32) = 32 KiB stays in L1; A block (mc, kc) in L2 (see bench/RESULTS.md).
-  simd::fill_gemm<A512, 14, 2, LoadF16x16, LoadBF16x16>(t, "avx512", pack_bt_avx<32, A512>, 256, 168, 4096);
+  simd::fill_gemm<A512, 14, 2, LoadF16x16, LoadBF16x16>(t, "avx512", pack_bt_avx<32, A512>,
+                                                         pack_an_avx<14, A512>, 256, 168, 4096);
 }
 
 }  // namespace edgellm::detail

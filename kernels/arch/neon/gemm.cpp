@@ -26,7 +26,8 @@ struct LoadBF16x4 {
 }  // namespace
 
 void fill_neon_gemm(KernelTable& t) {
-  simd::fill_gemm<ANeon, 8, 3, LoadF16x4, LoadBF16x4>(t, "neon", ref::sgemm_pack_bt<12, ANeon>, 256, 128, 4096);
+  simd::fill_gemm<ANeon, 8, 3, LoadF16x4, LoadBF16x4>(t, "neon", ref::sgemm_pack_bt<12, ANeon>,
+                                                      ref::sgemm_pack_an<8, ANeon>, 256, 128, 4096);
 }
 
 }  // namespace edgellm::detail
