@@ -4,6 +4,7 @@
 #include "kernels/gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -124,6 +125,16 @@ void scale_c(float* C, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t 
     for (int64_t j = j0; j < j1; ++j) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
   }
 }
+
+// EDGELLM_GEMM_SHARED_A=1 (or detail::gemm_set_shared_a) selects the shared-A thread split.
+std::atomic<int>& shared_a_flag() {
+  static std::atomic<int> f{[] {
+    const char* e = std::getenv("EDGELLM_GEMM_SHARED_A");
+    return e && *e == '1' ? 1 : 0;
+  }()};
+  return f;
+}
+bool shared_a_mode() { return shared_a_flag().load(std::memory_order_relaxed) != 0; }
 
 // EDGELLM_GEMM_BLOCKING="kc,mc,nc" overrides the table's cache blocking (for tuning runs only).
 GemmBlocking blocking(const KernelTable& kt) {
@@ -293,7 +304,10 @@ void run_gemm(const KernelTable& kt, Trans ta, int64_t M, int64_t N, int64_t K, 
   // Below about 2^18 multiply-adds per thread the fork costs more than it saves.
   const int64_t work = M * N * K;
   int nt = omp_in_parallel() ? 1 : static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, work >> 18)));
-  if (nt > 1 && N >= static_cast<int64_t>(nt) * NR * 2) {  // wide enough: threads share A, own columns
+  // Shared A needs two barriers per A block: on a busy machine a preempted thread stalls the others
+  // for a whole time slice (measured: 4 vs 44 GFLOP/s at load 10 on 2 cores), so it is opt-in.
+  // The default splits C into independent blocks, each thread packing its own A (cheap: vectorized).
+  if (shared_a_mode() && nt > 1 && N >= static_cast<int64_t>(nt) * NR * 2) {  // wide enough: threads share A, own columns
     const GemmBlocking bl = blocking(kt);
     float* ap = tl_apack.get(round_up(std::min(round_up(bl.mc, MR), M), MR) * bl.kc);
 #pragma omp parallel num_threads(nt)
@@ -319,6 +333,8 @@ void run_gemm(const KernelTable& kt, Trans ta, int64_t M, int64_t N, int64_t K, 
 }
 
 }  // namespace
+
+void detail::gemm_set_shared_a(bool on) { shared_a_flag().store(on ? 1 : 0); }
 
 void gemm_f32(const KernelTable& kt, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha,
               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {

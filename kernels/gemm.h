@@ -34,4 +34,11 @@ void gemm_f32_w16(const KernelTable& kt, DType wtype, Trans ta, Trans tb, int64_
                   float alpha, const float* A, int64_t lda, const uint16_t* B, int64_t ldb, float beta, float* C,
                   int64_t ldc);
 
+namespace detail {
+// Thread split for M > 1: false (default) gives each thread an independent block of C; true makes
+// threads share one packed A block behind barriers (faster on an idle machine, fragile on a busy
+// one). Also set by EDGELLM_GEMM_SHARED_A=1. For tests and benchmarks.
+void gemm_set_shared_a(bool on);
+}  // namespace detail
+
 }  // namespace edgellm

@@ -43,8 +43,7 @@ int64_t stored_cols(Trans t, int64_t r, int64_t c) { return t == Trans::N ? c : 
 // The tolerance scales with sqrt(K): f32 sums in blocked order vs a double sum.
 template <class Run>
 void check_case(const Case& c, std::mt19937& rng, Run&& run, const std::vector<float>* b_override = nullptr) {
-  const int64_t lda = stored_cols(c.ta, c.M, c.K) + c.pad, ldb = stored_cols(c.tb, c.K, c.N) + c.pad,
-                ldc = c.N + c.pad;
+  const int64_t lda = stored_cols(c.ta, c.M, c.K) + c.pad, ldb = stored_cols(c.tb, c.K, c.N) + c.pad, ldc = c.N + c.pad;
   const auto A = randv(static_cast<size_t>(stored_rows(c.ta, c.M, c.K) * lda), rng);
   const auto B = b_override ? *b_override : randv(static_cast<size_t>(stored_rows(c.tb, c.K, c.N) * ldb), rng);
   auto C = randv(static_cast<size_t>(c.M * ldc), rng);
@@ -77,7 +76,7 @@ std::vector<Case> cases(std::mt19937& rng) {
   for (Trans ta : tr)
     for (Trans tb : tr) {
       cs.push_back({7, 33, 257, ta, tb, 1.0f, 0.0f, 0});
-      cs.push_back({1, 257, 33, ta, tb, 0.5f, 1.0f, 3});   // GEMV path
+      cs.push_back({1, 257, 33, ta, tb, 0.5f, 1.0f, 3});  // GEMV path
       cs.push_back({33, 1, 100, ta, tb, 1.0f, 0.5f, 1});
       cs.push_back({47, 65, 300, ta, tb, -1.5f, 1.0f, 5});  // K crosses kc = 256
       cs.push_back({150, 70, 20, ta, tb, 1.0f, 0.0f, 0});   // several MR tiles, M > mc for the scalar table
@@ -108,10 +107,10 @@ TEST_CASE("gemm_f32 matches the naive reference on every ISA, transpose, alpha/b
         CAPTURE(static_cast<int>(c.ta));
         CAPTURE(static_cast<int>(c.tb));
         CAPTURE(c.beta);
-        check_case(c, rng, [&](const float* A, int64_t lda, const std::vector<float>& B, int64_t ldb, float* C,
-                               int64_t ldc) {
-          gemm_f32(kt, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A, lda, B.data(), ldb, c.beta, C, ldc);
-        });
+        check_case(c, rng,
+                   [&](const float* A, int64_t lda, const std::vector<float>& B, int64_t ldb, float* C, int64_t ldc) {
+                     gemm_f32(kt, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A, lda, B.data(), ldb, c.beta, C, ldc);
+                   });
       }
     }
   }
@@ -125,19 +124,24 @@ TEST_CASE("gemm_f32 on larger shapes splits over 2 threads without seams (shared
   const Case big[] = {{70, 300, 530, Trans::N, Trans::T, 1.0f, 0.0f, 0},
                       {200, 300, 300, Trans::T, Trans::N, 0.5f, -1.0f, 3},
                       {300, 40, 100, Trans::N, Trans::N, 1.0f, 1.0f, 0}};
-  for (Isa isa : available_isas()) {
-    if (isa == Isa::Scalar) continue;
-    const KernelTable& kt = *kernels_for(isa);
-    for (const Case& c : big) {
-      CAPTURE(isa_name(isa));
-      CAPTURE(c.M);
-      CAPTURE(c.N);
-      check_case(c, rng, [&](const float* A, int64_t lda, const std::vector<float>& B, int64_t ldb, float* C,
-                             int64_t ldc) {
-        gemm_f32(kt, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A, lda, B.data(), ldb, c.beta, C, ldc);
-      });
+  for (bool shared_a : {false, true}) {
+    detail::gemm_set_shared_a(shared_a);
+    for (Isa isa : available_isas()) {
+      if (isa == Isa::Scalar) continue;
+      const KernelTable& kt = *kernels_for(isa);
+      for (const Case& c : big) {
+        CAPTURE(shared_a);
+        CAPTURE(isa_name(isa));
+        CAPTURE(c.M);
+        CAPTURE(c.N);
+        check_case(c, rng,
+                   [&](const float* A, int64_t lda, const std::vector<float>& B, int64_t ldb, float* C, int64_t ldc) {
+                     gemm_f32(kt, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A, lda, B.data(), ldb, c.beta, C, ldc);
+                   });
+      }
     }
   }
+  detail::gemm_set_shared_a(false);
 }
 
 TEST_CASE("gemm_f32_w16 with f16 and bf16 weights matches the reference on the widened weights") {
