@@ -26,6 +26,11 @@ struct SgemmMicro {
   template <int M>
   static void tile(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc,
                    int64_t n, bool accumulate) {
+    // C comes back from L2/L3 after kc steps; start fetching it now (GCC/Clang builtin, any ISA).
+    for (int i = 0; i < M; ++i) {
+      __builtin_prefetch(c + i * ldc, 1);
+      __builtin_prefetch(c + i * ldc + NR - 1, 1);
+    }
     B acc[M][NV];
 #pragma GCC unroll 32
     for (int i = 0; i < M; ++i)

@@ -31,7 +31,7 @@ struct LoadBF16x8 {
 
 void fill_avx2_gemm(KernelTable& t) {
   simd::fill_gemm<A256, 6, 2, LoadF16x8, LoadBF16x8>(t, "avx2", pack_bt_avx<16, A256>, pack_an_avx<6, A256>,
-                                                     256, 120, 4096);
+                                                     256, 120, 1024);
 }
 
 }  // namespace edgellm::detail

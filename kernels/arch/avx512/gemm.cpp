@@ -30,9 +30,9 @@ struct LoadBF16x16 {
 }  // namespace
 
 void fill_avx512_gemm(KernelTable& t) {
-  // B micro-panel (kc, 32) = 32 KiB stays in L1; A block (mc, kc) in L2 (see bench/RESULTS.md).
+  // Blocking measured on Sapphire Rapids (48 KiB L1d, 2 MiB L2): kc 256, mc 84, nc 1024 (bench/RESULTS.md).
   simd::fill_gemm<A512, 14, 2, LoadF16x16, LoadBF16x16>(t, "avx512", pack_bt_avx<32, A512>,
-                                                         pack_an_avx<14, A512>, 256, 168, 4096);
+                                                         pack_an_avx<14, A512>, 256, 84, 1024);
 }
 
 }  // namespace edgellm::detail

@@ -27,7 +27,7 @@ struct LoadBF16x4 {
 
 void fill_neon_gemm(KernelTable& t) {
   simd::fill_gemm<ANeon, 8, 3, LoadF16x4, LoadBF16x4>(t, "neon", ref::sgemm_pack_bt<12, ANeon>,
-                                                      ref::sgemm_pack_an<8, ANeon>, 256, 128, 4096);
+                                                      ref::sgemm_pack_an<8, ANeon>, 256, 128, 1024);
 }
 
 }  // namespace edgellm::detail
