@@ -107,6 +107,14 @@ double triad_gbs(int threads, int reps) {
   return st.median;
 }
 
+// The 1/5/15-minute load averages: how busy the (shared) machine was around the run.
+std::string loadavg() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
 struct Shape {
   std::string name;
   int64_t M, N, K;
@@ -129,7 +137,8 @@ int main(int argc, char** argv) {
   std::string out;
   bool quick = false;
   std::string cmd;
-  for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(i ? argv[i] : "build/bench/bench_compare_blas");
+  for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
+  const std::string load_before = loadavg();
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -221,6 +230,7 @@ int main(int argc, char** argv) {
      << " MiB; OpenBLAS " << openblas_get_config() << " (core " << openblas_get_corename() << "); edgellm ISA "
      << isa_name(active_isa()) << "\n\n";
   md << "Command: `" << cmd << "`\n\n";
+  md << "Load average (1/5/15 min) before: " << load_before << ", after: " << loadavg() << "\n\n";
   md << "Triad bandwidth (a = b + s·c, 3 arrays of " << (l3 * 2 >> 20) << " MiB):";
   for (size_t i = 0; i < thread_counts.size(); ++i)
     md << " " << thread_counts[i] << " thread" << (thread_counts[i] > 1 ? "s" : "") << " " << triad[i] << " GB/s;";
