@@ -191,3 +191,55 @@ TEST_CASE("gemm_f32 rejects bad sizes and strides with an Error naming the field
   gemm_f32(Trans::N, Trans::N, 1, 1, 0, 1.0f, a, 1, b, 1, 0.5f, c, 1);
   CHECK(c[0] == 1.0f);
 }
+
+TEST_CASE("sgemm micro-kernel and packers of every ISA match their definitions on edge tiles") {
+  std::mt19937 rng(5);
+  for (Isa isa : available_isas()) {
+    const KernelTable& kt = *kernels_for(isa);
+    const int MR = kt.sgemm_block.mr, NR = kt.sgemm_block.nr;
+    for (int64_t kc : {1, 7, 259}) {
+      // Packers: rows of W into (kc, NR), rows of A into (kc, MR), alpha applied, padding zeroed.
+      const int64_t ld = kc + 5;
+      const auto w = randv(static_cast<size_t>(NR * ld), rng);
+      for (int64_t rows : {int64_t{1}, int64_t{NR - 1}, int64_t{NR}}) {
+        std::vector<float> bp(static_cast<size_t>(kc * NR), -7.0f);
+        kt.sgemm_pack_bt(bp.data(), w.data(), ld, kc, rows);
+        int bad = 0;
+        for (int64_t k = 0; k < kc; ++k)
+          for (int64_t j = 0; j < NR; ++j) bad += bp[k * NR + j] != (j < rows ? w[j * ld + k] : 0.0f);
+        CHECK_MESSAGE(bad == 0, isa_name(isa) << " sgemm_pack_bt kc=" << kc << " rows=" << rows);
+      }
+      for (int64_t rows : {int64_t{1}, int64_t{MR - 1}, int64_t{MR}}) {
+        std::vector<float> ap(static_cast<size_t>(kc * MR), -7.0f);
+        kt.sgemm_pack_an(ap.data(), w.data(), ld, kc, rows, 0.5f);
+        int bad = 0;
+        for (int64_t k = 0; k < kc; ++k)
+          for (int64_t i = 0; i < MR; ++i) bad += ap[k * MR + i] != (i < rows ? 0.5f * w[i * ld + k] : 0.0f);
+        CHECK_MESSAGE(bad == 0, isa_name(isa) << " sgemm_pack_an kc=" << kc << " rows=" << rows);
+      }
+      // Micro-kernel: every (m, n) edge, overwrite and accumulate, C columns past n untouched.
+      const auto ap = randv(static_cast<size_t>(kc * MR), rng), bp = randv(static_cast<size_t>(kc * NR), rng);
+      for (int64_t m : {int64_t{1}, int64_t{MR - 1}, int64_t{MR}})
+        for (int64_t n : {int64_t{1}, int64_t{NR - 1}, int64_t{NR}})
+          for (bool acc : {false, true}) {
+            const int64_t ldc = NR + 3;
+            auto c = randv(static_cast<size_t>(MR * ldc), rng);
+            const auto c0 = c;
+            kt.sgemm_ukernel(kc, ap.data(), bp.data(), c.data(), ldc, m, n, acc);
+            int bad = 0;
+            for (int64_t i = 0; i < MR; ++i)
+              for (int64_t j = 0; j < ldc; ++j) {
+                double want = c0[i * ldc + j];
+                if (i < m && j < n) {
+                  double s = 0;
+                  for (int64_t k = 0; k < kc; ++k) s += double(ap[k * MR + i]) * bp[k * NR + j];
+                  want = acc ? want + s : s;
+                }
+                bad += std::fabs(c[i * ldc + j] - want) > 1e-5 * (1.0 + std::fabs(want)) * std::sqrt(double(kc));
+              }
+            CHECK_MESSAGE(bad == 0, isa_name(isa) << " sgemm_ukernel kc=" << kc << " m=" << m << " n=" << n
+                                                  << " acc=" << acc);
+          }
+    }
+  }
+}
