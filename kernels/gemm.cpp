@@ -236,6 +236,23 @@ void pick_grid(int nt, int64_t M, int64_t N, int MR, int NR, int& tm, int& tn) {
   }
 }
 
+// Calls fn(n0, n1) over [0, N) in chunks of `chunk`, handed out from a shared counter to up to
+// num_threads() threads: a thread that the OS delays (busy machine) just takes fewer chunks
+// instead of holding everyone at the end, as a static split would.
+template <class F>
+void dynamic_chunks(int64_t N, int64_t chunk, F&& fn) {
+  const int64_t nchunks = (N + chunk - 1) / chunk;
+  const int nt = omp_in_parallel() ? 1 : static_cast<int>(std::min<int64_t>(num_threads(), nchunks));
+  if (nt <= 1) {
+    fn(int64_t{0}, N);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+#pragma omp parallel num_threads(nt)
+  for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;)
+    fn(c * chunk, std::min(N, (c + 1) * chunk));
+}
+
 // M == 1: y (N) = alpha * x (K) · op(B) + beta * y, streaming B once, threads over N.
 void gemv(const KernelTable& kt, const GemmArgs& g, int64_t N) {
   const float* x = g.A;
@@ -246,8 +263,10 @@ void gemv(const KernelTable& kt, const GemmArgs& g, int64_t N) {
   }
   const BSrc& b = g.b;
   if (b.t == Trans::T) {  // rows of W: dot products
-    const int64_t grain = std::max<int64_t>(16, 65536 / std::max<int64_t>(g.K, 1));
-    parallel_for(N, grain, [&](int64_t n0, int64_t n1) {
+    // Chunks of >= 256 KiB of W (or 8 per thread), rows in fours for the 4-row kernel.
+    const int64_t min_rows = std::max<int64_t>(16, (256 << 10) / (4 * std::max<int64_t>(g.K, 1)));
+    const int64_t chunk = round_up(std::max(min_rows, N / (8 * static_cast<int64_t>(num_threads()))), 4);
+    dynamic_chunks(N, chunk, [&](int64_t n0, int64_t n1) {
       float* y = g.C + n0;
       if (b.dt == DType::F32)
         kt.sgemv_rows(y, x, static_cast<const float*>(b.p) + n0 * b.ld, n1 - n0, g.K, b.ld, g.alpha, g.beta);
@@ -260,7 +279,7 @@ void gemv(const KernelTable& kt, const GemmArgs& g, int64_t N) {
   }
   // B (K, N) row-major: y += (alpha x[k]) * B[k, :], over column chunks that stay in L1.
   constexpr int64_t kChunk = 1024;
-  parallel_for(N, 256, [&](int64_t n0, int64_t n1) {
+  dynamic_chunks(N, kChunk, [&](int64_t n0, int64_t n1) {
     for (int64_t c0 = n0; c0 < n1; c0 += kChunk) {
       const int64_t len = std::min(kChunk, n1 - c0);
       scale_c(g.C, 0, 0, 1, c0, c0 + len, g.beta);

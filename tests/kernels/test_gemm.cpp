@@ -123,7 +123,10 @@ TEST_CASE("gemm_f32 on larger shapes splits over 2 threads without seams (shared
   // x·Wᵀ, wide N (threads share packed A); M > mc and K > kc; tall and narrow N (grid split over M).
   const Case big[] = {{70, 300, 530, Trans::N, Trans::T, 1.0f, 0.0f, 0},
                       {200, 300, 300, Trans::T, Trans::N, 0.5f, -1.0f, 3},
-                      {300, 40, 100, Trans::N, Trans::N, 1.0f, 1.0f, 0}};
+                      {300, 40, 100, Trans::N, Trans::N, 1.0f, 1.0f, 0},
+                      // GEMV over threads in dynamic chunks: rows of W, and columns of B (K, N)
+                      {1, 3001, 300, Trans::N, Trans::T, 1.0f, 0.5f, 0},
+                      {1, 3001, 300, Trans::T, Trans::N, 2.0f, 0.0f, 2}};
   for (bool shared_a : {false, true}) {
     detail::gemm_set_shared_a(shared_a);
     for (Isa isa : available_isas()) {
