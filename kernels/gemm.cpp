@@ -167,6 +167,19 @@ void gemm_block(const KernelTable& kt, const GemmArgs& g, int64_t i0, int64_t i1
     for (int64_t pc = 0; pc < g.K; pc += kc) {
       const int64_t kcl = std::min(kc, g.K - pc);
       const bool accumulate = pc > 0 || g.beta != 0.0f;
+      if (i1 - i0 <= mc) {
+        // One A block (small M, e.g. a batch of tokens): each B micro-panel is used right after it
+        // is packed, while it is still in L1, instead of making a round trip through L2.
+        pack_a(kt, ap, g.A, g.lda, g.ta, i0, i1 - i0, pc, kcl, g.alpha, MR);
+        for (int64_t jr = 0; jr < ncl; jr += NR) {
+          const int64_t nr = std::min<int64_t>(NR, ncl - jr);
+          pack_b(kt, bp, g.b, pc, kcl, jc + jr, nr, NR);
+          for (int64_t ir = 0; ir < i1 - i0; ir += MR)
+            kt.sgemm_ukernel(kcl, ap + ir * kcl, bp, g.C + (i0 + ir) * g.ldc + jc + jr, g.ldc,
+                             std::min<int64_t>(MR, i1 - i0 - ir), nr, accumulate);
+        }
+        continue;
+      }
       pack_b(kt, bp, g.b, pc, kcl, jc, ncl, NR);
       for (int64_t ic = i0; ic < i1; ic += mc) {
         const int64_t mcl = std::min(mc, i1 - ic);
