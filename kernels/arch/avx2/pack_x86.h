@@ -85,7 +85,13 @@ void pack_bt_avx(float* dst, const float* w, int64_t ldw, int64_t kc, int64_t nr
   const int64_t k8 = kc / 8 * 8;
   for (int j = 0; j < NR; j += 8) {
     const float* src = w + j * ldw;
-    for (int64_t k = 0; k < k8; k += 8) transpose8x8(src + k, ldw, dst + k * NR + j, NR);
+    for (int64_t k = 0; k < k8; k += 8) {
+      // W comes from DRAM: fetch the same lines of the next micro-panel (the next NR rows) into L2
+      // while this one is transposed and used, so its memory time overlaps the micro-kernel's.
+      if ((k & 15) == 0)
+        for (int r = 0; r < 8; ++r) _mm_prefetch(reinterpret_cast<const char*>(src + (NR + r) * ldw + k), _MM_HINT_T1);
+      transpose8x8(src + k, ldw, dst + k * NR + j, NR);
+    }
     for (int r = 0; r < 8; ++r)
       for (int64_t k = k8; k < kc; ++k) dst[k * NR + j + r] = src[r * ldw + k];
   }
