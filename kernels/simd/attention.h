@@ -263,7 +263,7 @@ struct Attention {
         float* ot = o + t * d.o_stride + h * HD;
         const float inv = 1.0f / w.l[r];
         for (int64_t i = 0; i < HD; ++i) ot[i] = Y[r][i] * inv;
-        L[t * d.NH + h] = w.m[r] + std::log(w.l[r]);
+        if (L) L[t * d.NH + h] = w.m[r] + std::log(w.l[r]);
       }
     }
   }

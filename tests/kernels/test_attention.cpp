@@ -247,6 +247,9 @@ TEST_CASE("attention: views into one fused QKV buffer give the separate-buffer r
   attention_forward(o2.data(), L2.data(), q.data(), k.data(), v.data(), sep);
   CHECK(o1 == o2);
   CHECK(L1 == L2);
+  std::vector<float> o3(T * NH * HD);  // inference: no L
+  attention_forward(o3.data(), nullptr, q.data(), k.data(), v.data(), sep);
+  CHECK(o3 == o2);
 }
 
 TEST_CASE("attention: scratch is O(tile x HD) and independent of T") {
