@@ -1,6 +1,6 @@
-// Threaded drivers of causal grouped-query attention (layout: AttentionDims in kernels/kernel_table.h):
-// they check the dims, split the work with runtime/parallel.h and give each worker its scratch.
+// Threaded drivers of causal grouped-query attention: check the dims, split the work, give each worker scratch.
 // Not the math: that is kernels/ref/attention.h (scalar) and kernels/simd/attention.h (tiled, SIMD).
+// Layout: AttentionDims in kernels/kernel_table.h.
 #pragma once
 
 #include <cstdint>
