@@ -210,7 +210,8 @@ TEST_CASE("attention: every ISA's forward and backward match the scalar referenc
     ref.ref_backward();
     for (Isa isa : available_isas()) {
       const KernelTable& kt = *kernels_for(isa);
-      CAPTURE(isa_name(isa));
+      const std::string isa_str = isa_name(isa);
+      CAPTURE(isa_str);
       Problem<float> got(d, 3, nan);
       attention_forward(got.o.data(), got.L.data(), got.q.data(), got.k.data(), got.v.data(), d, nullptr, kt);
       CHECK(max_rel(got.o, ref.o, d.T, d.o_stride, qw) < 1e-5);
