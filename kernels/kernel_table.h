@@ -86,7 +86,8 @@ struct AttentionDims {
 inline constexpr int64_t kAttnRows = 128;
 inline constexpr int64_t kAttnKeys = 64;
 
-// Forward of query tokens [t0, t1) for all NH/KVH query heads of kv head g: writes their o rows and L.
+// Forward of query tokens [t0, t1) for all NH/KVH query heads of kv head g: writes their o rows and L
+// (L may be null when no backward follows).
 using attention_forward_fn = void(float* o, float* L, const float* q, const float* k, const float* v,
                                   const AttentionDims& d, int64_t g, int64_t t0, int64_t t1, float* work);
 // Backward for kv head g (every query head of its group, every token): dq, dk, dv +=. Recomputes the
