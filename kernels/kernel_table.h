@@ -61,6 +61,60 @@ using rope_forward_fn = void(float* y, const float* x, const float* cos, const f
 using rope_backward_fn = void(float* dx, const float* dy, const float* cos, const float* sin, int64_t T, int64_t NH,
                               int64_t HD, RopePairing pairing);
 
+// ---- attention, cross-entropy, embedding (h-attn) ----------------------------------------
+// Causal self-attention with grouped-query heads over one sequence, possibly after a KV-cache prefix.
+// Layout (all f32, row = one token):
+//   q  (T, NH, HD)  element (t, h, d)  at q[t * q_stride + h * HD + d]      (q_stride >= NH * HD)
+//   k  (S, KVH, HD) element (s, g, d)  at k[s * k_stride + g * HD + d]      (k_stride >= KVH * HD)
+//   v  (S, KVH, HD) element (s, g, d)  at v[s * v_stride + g * HD + d]      (v_stride >= KVH * HD)
+//   o  (T, NH, HD)  element (t, h, d)  at o[t * o_stride + h * HD + d]      (o_stride >= NH * HD)
+//   L  (T, NH)      contiguous, L[t * NH + h]: the row's logsumexp of scale * q·k, saved for backward
+// Gradients share their primal's layout: dq like q, dk like k, dv like v, dO like o.
+// The strides let a model pass views into a fused QKV buffer (q_stride = k_stride = v_stride =
+// (NH + 2·KVH)·HD) or into a KV cache whose capacity exceeds S (rows are tokens, so capacity only
+// changes where rows end, not the stride). Query t sits at absolute position pos0 + t and attends keys
+// 0 .. pos0 + t; S >= pos0 + T (keys past pos0 + T − 1 are never read). Query head h uses kv head
+// h / (NH / KVH). Training: S = T, pos0 = 0.
+struct AttentionDims {
+  int64_t T = 0, S = 0, NH = 0, KVH = 0, HD = 0, pos0 = 0;
+  int64_t q_stride = 0, k_stride = 0, v_stride = 0, o_stride = 0;
+  double scale = 0;  // usually 1/sqrt(HD); double so the reference runs exactly in double
+};
+// Tile sizes of the tiled kernels: a tile is up to kAttnRows (query token, head) rows against
+// kAttnKeys keys. The work buffer a tile kernel needs is attention_work_floats(HD) (kernels/attention.h):
+// a function of these and HD only, never of T or S.
+inline constexpr int64_t kAttnRows = 128;
+inline constexpr int64_t kAttnKeys = 64;
+
+// Forward of query tokens [t0, t1) for all NH/KVH query heads of kv head g: writes their o rows and L
+// (L may be null when no backward follows).
+using attention_forward_fn = void(float* o, float* L, const float* q, const float* k, const float* v,
+                                  const AttentionDims& d, int64_t g, int64_t t0, int64_t t1, float* work);
+// Backward for kv head g (every query head of its group, every token): dq, dk, dv +=. Recomputes the
+// softmax from q, k and L. Only kv head g's dk/dv columns and its query heads' dq columns are written,
+// so different g may run in parallel.
+using attention_backward_fn = void(float* dq, float* dk, float* dv, const float* dO, const float* q,
+                                   const float* k, const float* v, const float* o, const float* L,
+                                   const AttentionDims& d, int64_t g, float* work);
+
+// Cross-entropy over rows of logits (T, V) with targets (T); rows whose target is ignore_index are
+// masked. Forward writes loss (T) (0 on masked rows) and lse (T), the row logsumexp saved for backward.
+// Backward: dlogits (T, V) += (softmax − onehot) · g on unmasked rows (g = dloss / n_unmasked for a
+// mean). Targets are validated by the driver (kernels/cross_entropy.h), not here.
+using cross_entropy_forward_fn = void(float* loss, float* lse, const float* logits, const int32_t* targets,
+                                      int64_t T, int64_t V, int32_t ignore_index);
+using cross_entropy_backward_fn = void(float* dlogits, const float* logits, const float* lse,
+                                       const int32_t* targets, float g, int64_t T, int64_t V,
+                                       int32_t ignore_index);
+
+// Embedding rows of width C at row pitch `stride` (>= C; a column slice of a wider matrix):
+// out row t = table row ids[t]; backward dtable row ids[t] += dout row t (duplicates accumulate).
+// ids are validated by the driver (kernels/embedding.h).
+using embedding_forward_fn = void(float* out, const float* table, const int32_t* ids, int64_t T, int64_t C,
+                                  int64_t stride);
+using embedding_backward_fn = void(float* dtable, const float* dout, const int32_t* ids, int64_t T, int64_t C,
+                                   int64_t stride);
+// ---- end attention, cross-entropy, embedding (h-attn) -------------------------------------
 // ---- quantized blocks (h-quant): GGUF formats, kernels/quant/ + kernels/ref/quant_*.cpp --------------
 // quantize_*: activation rows to 8-bit blocks, x (n) -> y blocks; dequantize_*: blocks -> y (n).
 // vec_dot_W_A: a tile of nw weight rows (row c at w + c*w_stride bytes, K elements each) against nx activation
@@ -91,12 +145,42 @@ using gint_dot_fn = void(float* s, int64_t s_stride, const uint8_t* w, const flo
                          int64_t nx, int64_t K, int bits, int group);
 #define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot)
 // ---- end quantized blocks ------------------------------------------------------------------------------
+// ---- GEMM family (kernels/gemm.h drives these; see kernels/simd/gemm_microkernel.h) -----
+// sgemm micro-kernel on packed panels. ap: A micro-panel (kc, MR) k-major, alpha already applied;
+// bp: B micro-panel (kc, NR) k-major; c: (m, n) with row stride ldc, m <= MR, n <= NR.
+// c = ap·bp when accumulate is false (c is not read), c += ap·bp when true.
+using sgemm_ukernel_fn = void(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int64_t m,
+                              int64_t n, bool accumulate);
+// Packs one B micro-panel of the x·Wᵀ case: dst (kc, NR) k-major, dst[k*NR + j] = w[j*ldw + k] for
+// the nr <= NR rows of W (kc contiguous each); columns nr..NR are zeroed. NR is the table's sgemm_block.nr.
+using sgemm_pack_bt_fn = void(float* dst, const float* w, int64_t ldw, int64_t kc, int64_t nr);
+// Packs one A micro-panel from A (M, K) row-major: dst (kc, MR) k-major, dst[k*MR + i] = alpha *
+// a[i*lda + k] for the mr <= MR rows; rows mr..MR are zeroed. MR is the table's sgemm_block.mr.
+using sgemm_pack_an_fn = void(float* dst, const float* a, int64_t lda, int64_t kc, int64_t mr, float alpha);
+// GEMV over the rows of W, the M=1 case of y = x·Wᵀ: y (N) = alpha * W (N, K; row stride ldw) · x (K)
+// + beta * y. beta == 0 never reads y. The _f16/_bf16 forms convert W on the fly, accumulating in f32.
+using sgemv_rows_fn = void(float* y, const float* x, const float* w, int64_t N, int64_t K, int64_t ldw, float alpha,
+                           float beta);
+using sgemv_rows_f16_fn = void(float* y, const float* x, const uint16_t* w, int64_t N, int64_t K, int64_t ldw,
+                               float alpha, float beta);
+using sgemv_rows_bf16_fn = void(float* y, const float* x, const uint16_t* w, int64_t N, int64_t K, int64_t ldw,
+                                float alpha, float beta);
+#define EDGELLM_GEMM_KERNELS(X) X(sgemm_ukernel) X(sgemm_pack_bt) X(sgemm_pack_an) X(sgemv_rows) X(sgemv_rows_f16) X(sgemv_rows_bf16)
+
+// Register tile and cache blocking that go with the table's sgemm_ukernel (set with it).
+struct GemmBlocking {
+  int mr = 4, nr = 4;                   // micro-kernel tile (rows of A, columns of B)
+  int64_t kc = 256, mc = 64, nc = 1024;  // packed A block (mc, kc) ~ L2, B panel (kc, nc) ~ L3
+};
 
 #define EDGELLM_KERNELS(X)                                                                                      \
   X(f16_to_f32) X(f32_to_f16) X(bf16_to_f32) X(f32_to_bf16) X(add_forward) X(add_backward) X(mul_forward)    \
   X(mul_backward) X(scale_forward) X(scale_backward) X(silu_forward) X(silu_backward) X(gelu_forward)          \
   X(gelu_backward) X(swiglu_forward) X(swiglu_backward) X(rmsnorm_forward) X(rmsnorm_backward)                \
-  X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward) EDGELLM_QUANT_KERNELS(X)
+  X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward)                                 \
+  X(attention_forward) X(attention_backward) X(cross_entropy_forward)                                      \
+  X(cross_entropy_backward) X(embedding_forward) X(embedding_backward)                                     \
+  EDGELLM_GEMM_KERNELS(X) EDGELLM_QUANT_KERNELS(X)
 
 struct KernelTable {
   Isa isa = Isa::Scalar;  // the ISA this table was built up to
@@ -105,6 +189,7 @@ struct KernelTable {
   const char* name##_isa = "none";
   EDGELLM_KERNELS(EDGELLM_KERNEL_FIELD)
 #undef EDGELLM_KERNEL_FIELD
+  GemmBlocking sgemm_block;  // goes with sgemm_ukernel
 };
 
 // Sets entry `name` of table `t` to `fn`, recording the ISA that provides it.
@@ -137,6 +222,23 @@ void fill_avx2(KernelTable& t);
 void fill_avx512(KernelTable& t);
 void fill_neon(KernelTable& t);
 void fill_neon_dotprod(KernelTable& t);
+// h-attn: attention, cross-entropy and embedding (scalar in kernels/ref/fill_scalar_attention.cpp).
+void fill_scalar_attention(KernelTable& t);
+void fill_avx2_attention(KernelTable& t);
+void fill_avx2_cross_entropy(KernelTable& t);
+void fill_avx2_embedding(KernelTable& t);
+void fill_avx512_attention(KernelTable& t);
+void fill_avx512_cross_entropy(KernelTable& t);
+void fill_avx512_embedding(KernelTable& t);
+void fill_neon_attention(KernelTable& t);
+void fill_neon_cross_entropy(KernelTable& t);
+void fill_neon_embedding(KernelTable& t);
+// end h-attn
+// GEMM family, one per arch folder (kernels/arch/<isa>/gemm.cpp); scalar in kernels/ref/fill_gemm.cpp.
+void fill_scalar_gemm(KernelTable& t);
+void fill_avx2_gemm(KernelTable& t);
+void fill_avx512_gemm(KernelTable& t);
+void fill_neon_gemm(KernelTable& t);
 // quantized blocks (h-quant)
 void fill_scalar_quant(KernelTable& t);
 void fill_avx2_quant(KernelTable& t);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/attention.h"
 #include "kernels/kernel_table.h"
 #include "kernels/linear.h"
 #include "runtime/error.h"
@@ -135,41 +136,6 @@ void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, floa
     }
 }
 
-namespace {
-
-// Causal GQA attention over the cache: o, q (T, NH, HD); kc, vc (pos0+T, KVH, HD).
-void attend(float* o, const float* q, const float* kc, const float* vc, int64_t T, int64_t pos0, int64_t NH,
-            int64_t KVH, int64_t HD) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
-  const int64_t group = NH / KVH;
-  parallel_for(T * NH, 1, [&](int64_t r0, int64_t r1) {
-    std::vector<float> s(static_cast<size_t>(pos0 + T));
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t t = r / NH, h = r % NH, kvh = h / group, S = pos0 + t + 1;
-      const float* qr = q + r * HD;
-      float mx = -INFINITY;
-      for (int64_t j = 0; j < S; ++j) {
-        const float* kr = kc + (j * KVH + kvh) * HD;
-        float d = 0;
-        for (int64_t i = 0; i < HD; ++i) d += qr[i] * kr[i];
-        s[static_cast<size_t>(j)] = d * scale;
-        mx = std::max(mx, s[static_cast<size_t>(j)]);
-      }
-      float sum = 0;
-      for (int64_t j = 0; j < S; ++j) sum += (s[static_cast<size_t>(j)] = std::exp(s[static_cast<size_t>(j)] - mx));
-      float* orow = o + r * HD;
-      std::fill(orow, orow + HD, 0.0f);
-      for (int64_t j = 0; j < S; ++j) {
-        const float p = s[static_cast<size_t>(j)] / sum;
-        const float* vr = vc + (j * KVH + kvh) * HD;
-        for (int64_t i = 0; i < HD; ++i) orow[i] += p * vr[i];
-      }
-    }
-  });
-}
-
-}  // namespace
-
 void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t T, float* logits,
                    bool all_logits, const ActivationObserver* observer) {
   const LlamaConfig& c = m.config;
@@ -188,6 +154,7 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
   Tensor gate = Tensor::empty({T, F}), up = Tensor::empty({T, F});
   Tensor tmp = Tensor::empty({T, C});
   Tensor cosb = Tensor::empty({T, HD / 2}), sinb = Tensor::empty({T, HD / 2});
+  Tensor lse = Tensor::empty({T, NH});
   float *xp = x.data<float>(), *xnp = xn.data<float>(), *qp = q.data<float>(), *ap = att.data<float>();
   float *gp = gate.data<float>(), *up_ = up.data<float>(), *tp = tmp.data<float>();
   rope_tables(c, pos0, T, cosb.data<float>(), sinb.data<float>());
@@ -211,7 +178,11 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
     linear_with_lora(vn, xnp, L.wv, L.bv, L.lora[2], T);
     k.rope_forward(qp, qp, cosb.data<float>(), sinb.data<float>(), T, NH, HD, c.rope_pairing);
     k.rope_forward(kn, kn, cosb.data<float>(), sinb.data<float>(), T, KVH, HD, c.rope_pairing);
-    attend(ap, qp, kc, vc, T, pos0, NH, KVH, HD);
+    AttentionDims d;
+    d.T = T, d.S = pos0 + T, d.NH = NH, d.KVH = KVH, d.HD = HD, d.pos0 = pos0;
+    d.q_stride = NH * HD, d.k_stride = kv_row, d.v_stride = kv_row, d.o_stride = NH * HD;
+    d.scale = 1.0 / std::sqrt(static_cast<double>(HD));
+    attention_forward(ap, lse.data<float>(), qp, kc, vc, d);
     linear_with_lora(tp, ap, L.wo, Tensor(), L.lora[3], T);
     k.add_forward(xp, xp, tp, T * C);
 

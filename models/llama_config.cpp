@@ -28,9 +28,9 @@ std::vector<float> LlamaConfig::rope_inv_freq() const {
   std::vector<float> f(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) {
     double inv = std::pow(static_cast<double>(rope_theta), -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
-    if (rope_scaling == RopeScaling::Linear) {
+    if (rope_scaling == RopeScalingKind::Linear) {
       inv /= rope_factor;
-    } else if (rope_scaling == RopeScaling::Llama3) {
+    } else if (rope_scaling == RopeScalingKind::Llama3) {
       // Long wavelengths are slowed by `factor`, short ones kept, the band between interpolated.
       const double low_wavelen = rope_orig_ctx / rope_low_freq_factor;
       const double high_wavelen = rope_orig_ctx / rope_high_freq_factor;

@@ -10,7 +10,7 @@
 
 namespace edgellm {
 
-enum class RopeScaling { None, Linear, Llama3 };
+enum class RopeScalingKind { None, Linear, Llama3 };
 
 struct LlamaConfig {
   std::string arch = "llama";  // llama | mistral | qwen2 (as GGUF's general.architecture)
@@ -26,7 +26,7 @@ struct LlamaConfig {
   float rms_eps = 1e-5f;
   float rope_theta = 10000.0f;
   RopePairing rope_pairing = RopePairing::NeoX;
-  RopeScaling rope_scaling = RopeScaling::None;
+  RopeScalingKind rope_scaling = RopeScalingKind::None;
   float rope_factor = 1.0f;             // linear and llama3
   float rope_low_freq_factor = 1.0f;    // llama3
   float rope_high_freq_factor = 4.0f;   // llama3

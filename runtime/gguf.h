@@ -154,7 +154,8 @@ class GgufFile {
   // ---- tensors, in file order ----
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(std::string_view name) const;
-  // A read-only view into the mapping; throws FormatError(file, name) if there is no such tensor.
+  // A read-only view into the mapping (an aligned copy if a small general.alignment leaves an
+  // f32/f16/int tensor misaligned; quantized blocks are never copied); throws FormatError(file, name) if there is no such tensor.
   Tensor tensor(std::string_view name) const;
   Tensor tensor(const GgufTensorInfo& info) const;
   // As tensor(name), also throwing FormatError(file, name) when the shape is not `expect`

@@ -25,6 +25,19 @@ constexpr DTypeName kNames[] = {{DType::F32, "F32"}, {DType::F16, "F16"}, {DType
 
 using json = nlohmann::json;
 
+// Kernels read float/int elements through typed pointers, so a view whose address is not a
+// multiple of its element size (possible in files written by other tools with a small
+// alignment) is copied once into aligned memory instead of being handed out misaligned.
+Tensor aligned_view(Tensor t) {
+  const DTypeInfo& info = dtype_info(t.dtype());
+  if (info.quantized || t.nbytes() == 0 || reinterpret_cast<uintptr_t>(t.raw()) % static_cast<uintptr_t>(info.block_bytes) == 0)
+    return t;
+  Tensor copy = Tensor::empty(t.shape(), t.dtype());
+  std::memcpy(copy.raw(), t.raw(), t.nbytes());
+  copy.name = t.name;
+  return copy;
+}
+
 }  // namespace
 
 DType safetensors_dtype(std::string_view name) {
@@ -167,7 +180,7 @@ Tensor SafetensorsFile::tensor(std::string_view name) const {
 Tensor SafetensorsFile::tensor(const SafetensorsInfo& info) const {
   Tensor t = Tensor::mapped(file_, static_cast<size_t>(data_offset_ + info.begin), info.shape, info.dtype);
   t.name = info.name;
-  return t;
+  return aligned_view(std::move(t));
 }
 
 Tensor SafetensorsFile::tensor(std::string_view name, const Shape& expect) const {
@@ -194,8 +207,16 @@ void SafetensorsWriter::write(const std::string& path) const {
     for (const auto& [k, v] : metadata_) m[k] = v;
     h["__metadata__"] = m;
   }
+  // Like the reference writer, larger elements go first (stable otherwise), so that with
+  // the 8-byte-aligned header every tensor's data is aligned to its element size.
+  std::vector<const std::pair<std::string, Tensor>*> order;
+  for (const auto& e : tensors_) order.push_back(&e);
+  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+    return dtype_info(a->second.dtype()).block_bytes > dtype_info(b->second.dtype()).block_bytes;
+  });
   uint64_t offset = 0;
-  for (const auto& [name, t] : tensors_) {
+  for (const auto* e : order) {
+    const auto& [name, t] = *e;
     auto shape = nlohmann::ordered_json::array();
     for (int d = 0; d < t.ndim(); ++d) shape.push_back(t.dim(d));
     const uint64_t n = t.nbytes();
@@ -208,7 +229,7 @@ void SafetensorsWriter::write(const std::string& path) const {
   const uint64_t len = text.size();
   f.write(&len, 8);
   f.write(text);
-  for (const auto& [name, t] : tensors_) f.write(t.raw(), t.nbytes());
+  for (const auto* e : order) f.write(e->second.raw(), e->second.nbytes());
   f.commit();
 }
 

@@ -51,7 +51,8 @@ class SafetensorsFile {
   const std::vector<SafetensorsInfo>& tensors() const { return tensors_; }
   const SafetensorsInfo* find(std::string_view name) const;
   bool has(std::string_view name) const { return find(name) != nullptr; }
-  // Read-only mapped view; throws FormatError(file, name) if missing.
+  // Read-only mapped view (an aligned copy if the file leaves it misaligned for its dtype);
+  // throws FormatError(file, name) if missing.
   Tensor tensor(std::string_view name) const;
   Tensor tensor(const SafetensorsInfo& info) const;
   // As tensor(name), also throwing FormatError(file, name) when the shape is not `expect`.
@@ -90,8 +91,9 @@ class SafetensorsDir {
   std::unordered_map<std::string, size_t> index_;  // tensor name -> files_ index
 };
 
-// Writes tensors (referenced until write()) in insertion order; the header is padded with
-// spaces to a multiple of 8 bytes so that data starts aligned. Atomic (temp + fsync + rename).
+// Writes tensors (referenced until write()), larger element sizes first and otherwise in
+// insertion order; the header is padded with spaces to a multiple of 8 bytes, so every
+// tensor's data is aligned to its element size. Atomic (temp + fsync + rename).
 class SafetensorsWriter {
  public:
   void set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }

@@ -23,8 +23,13 @@ struct Shape {
   int64_t& operator[](int i) { return dims[static_cast<size_t>(i < 0 ? i + ndim : i)]; }
   // Product of dims; throws Error if it overflows int64 or a dim is negative.
   int64_t numel() const;
-  // Rows = product of all dims but the last (1 for a scalar or vector).
-  int64_t rows() const { return ndim <= 1 ? 1 : numel() / dims[static_cast<size_t>(ndim - 1)]; }
+  // Rows = product of all dims but the last (1 for a scalar or vector). Computed as a product,
+  // not numel() / cols(), so that a zero last dim (an empty tensor) does not divide by zero.
+  int64_t rows() const {
+    Shape lead = *this;
+    lead.ndim = ndim <= 1 ? 0 : ndim - 1;
+    return lead.numel();
+  }
   int64_t cols() const { return ndim == 0 ? 1 : dims[static_cast<size_t>(ndim - 1)]; }
   bool operator==(const Shape& o) const;
   bool operator!=(const Shape& o) const { return !(*this == o); }

@@ -8,8 +8,13 @@
 #include "kernels/kernel_table.h"
 
 int main(int argc, char** argv) {
-  std::printf("edgellm tests: active ISA %s (compiled: %s)\n", edgellm::isa_name(edgellm::active_isa()),
-              edgellm::compiled_isas_string().c_str());
+  try {
+    std::printf("edgellm tests: active ISA %s (compiled: %s)\n", edgellm::isa_name(edgellm::active_isa()),
+                edgellm::compiled_isas_string().c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgellm tests: %s\n", e.what());
+    return 2;
+  }
   doctest::Context ctx;
   ctx.applyCommandLine(argc, argv);
   return ctx.run();

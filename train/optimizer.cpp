@@ -51,8 +51,9 @@ void AdamW::step(std::vector<Param>& params, float lr) {
   const double bc2 = 1.0 - std::pow(static_cast<double>(c_.beta2), static_cast<double>(step_));
   const float step_size = static_cast<float>(lr / bc1);
   const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-  const float decay = 1.0f - lr * c_.weight_decay;
-  const float b1 = c_.beta1, b2 = c_.beta2, eps = c_.eps;
+  const float decay = static_cast<float>(1.0 - lr * c_.weight_decay);
+  const float b1 = static_cast<float>(c_.beta1), b2 = static_cast<float>(c_.beta2), eps = static_cast<float>(c_.eps);
+  const float one_m_b1 = static_cast<float>(1.0 - c_.beta1), one_m_b2 = static_cast<float>(1.0 - c_.beta2);
   for (size_t i = 0; i < params.size(); ++i) {
     Param& p = params[i];
     float* m = m_[i].data<float>();
@@ -61,8 +62,8 @@ void AdamW::step(std::vector<Param>& params, float lr) {
       for (int64_t j = a; j < b; ++j) {
         const float g = p.grad[j];
         p.value[j] *= decay;
-        m[j] = b1 * m[j] + (1.0f - b1) * g;
-        v[j] = b2 * v[j] + (1.0f - b2) * g * g;
+        m[j] = b1 * m[j] + one_m_b1 * g;
+        v[j] = b2 * v[j] + one_m_b2 * g * g;
         p.value[j] -= step_size * m[j] / (std::sqrt(v[j]) / bc2_sqrt + eps);
       }
     });

@@ -53,7 +53,7 @@ void for_each_simd_isa(const char* what, F&& f) {
     REQUIRE(k != nullptr);
     std::printf("test_kernels: %s: %s vs scalar\n", what, isa_name(isa));
     std::fflush(stdout);
-    INFO("ISA " << isa_name(isa));
+    INFO("ISA " << std::string(isa_name(isa)));
     any = true;
     f(isa, *k, *ref);
   }

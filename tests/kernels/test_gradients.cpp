@@ -1,6 +1,5 @@
-// Every backward of the basic ops against central finite differences, all in double through the
-// templated scalar references (kernels/ref/*.h). Not a cross-ISA check: test_basic_ops.cpp ties
-// every SIMD kernel to these same references.
+// Every backward of the basic ops against central finite differences, in double through kernels/ref/*.h.
+// Not a cross-ISA check: test_basic_ops.cpp ties every SIMD kernel to these same references.
 #include <doctest/doctest.h>
 
 #include <cmath>

@@ -81,6 +81,18 @@ TEST_CASE("hf_config: Llama 3.1 style rope scaling and eos lists") {
   CHECK(c.rope_scaling.original_max_position_embeddings == 8192);
   CHECK(c.eos_token_ids == std::vector<int64_t>{128001, 128008, 128009});
   CHECK(c.torch_dtype == "bfloat16");
+  // transformers 5 writes the same scaling into rope_parameters.
+  const HFConfig t5 = parse_hf_config(R"({"model_type":"llama","hidden_size":2048,"intermediate_size":8192,
+    "num_hidden_layers":16,"num_attention_heads":32,"num_key_value_heads":8,"vocab_size":128256,
+    "rope_parameters":{"rope_type":"llama3","rope_theta":500000.0,"factor":32.0,"low_freq_factor":1.0,
+    "high_freq_factor":4.0,"original_max_position_embeddings":8192},"tie_word_embeddings":true})",
+                                      "llama32/config.json");
+  CHECK(t5.head_dim == 64);
+  CHECK(t5.rope_theta == 500000.0);
+  CHECK(t5.rope_scaling.type == "llama3");
+  CHECK(t5.rope_scaling.factor == 32.0);
+  CHECK(t5.rope_scaling.original_max_position_embeddings == 8192);
+  CHECK(t5.tie_word_embeddings);
   // Mistral with explicit head_dim different from hidden/heads, and defaults.
   const HFConfig m = parse_hf_config(R"({"model_type":"mistral","hidden_size":5120,"intermediate_size":14336,
     "num_hidden_layers":40,"num_attention_heads":32,"num_key_value_heads":8,"head_dim":128,"vocab_size":131072,

@@ -26,7 +26,8 @@ TEST_CASE("dtype_info: block and byte sizes match ggml's for GGUF types") {
       {DType::Q6_K, "q6_k", 256, 210, true}, {DType::Q8_K, "q8_k", 256, 292, true},
   };
   for (const auto& w : want) {
-    CAPTURE(w.name);
+    const std::string name = w.name;
+    CAPTURE(name);
     const DTypeInfo& info = dtype_info(w.t);
     CHECK(info.name == w.name);
     CHECK(info.block == w.block);

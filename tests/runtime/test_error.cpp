@@ -23,7 +23,8 @@ TEST_CASE("parse_bytes reads plain numbers and K/M/G/T units, binary multiples")
 
 TEST_CASE("parse_bytes raises Error on junk, naming the text") {
   for (const char* junk : {"", "abc", "12Q", "-1", "-5M", "nan", "inf", "5 M", "M", "1e30G", "2GG"}) {
-    CAPTURE(junk);
+    const std::string text = junk;
+    CAPTURE(text);
     CHECK_THROWS_AS(parse_bytes(junk), Error);
   }
   CHECK_THROWS_WITH(parse_bytes("12Q"), doctest::Contains("'12Q'"));

@@ -256,3 +256,31 @@ TEST_CASE("gguf: a tensor shape that disagrees with the expected one names the t
     CHECK(std::string(e.what()).find("[32, 64]") != std::string::npos);
   }
 }
+
+TEST_CASE("gguf: F16 files hold the round-to-nearest f16 of the F32 files") {
+  for (const char* m : {"tiny-llama", "tiny-qwen2"}) {
+    CAPTURE(m);
+    const GgufFile a = GgufFile::open(fixture(std::string(m) + "/gguf/" + m + "-f32.gguf"));
+    const GgufFile b = GgufFile::open(fixture(std::string(m) + "/gguf/" + m + "-f16.gguf"));
+    REQUIRE(a.tensors().size() == b.tensors().size());
+    int f16 = 0;
+    for (const auto& ta : a.tensors()) {
+      CAPTURE(ta.name);
+      const GgufTensorInfo* tb = b.find_tensor(ta.name);
+      REQUIRE(tb);
+      CHECK(tb->shape == ta.shape);
+      const Tensor x = a.tensor(ta), y = b.tensor(*tb);
+      if (tb->dtype == DType::F32) {
+        CHECK(ta.n_dims == 1);  // only 1-D norms and biases stay f32
+        CHECK(same_bytes(x, y));
+        continue;
+      }
+      REQUIRE(tb->dtype == DType::F16);
+      ++f16;
+      int64_t bad = 0;
+      for (int64_t i = 0; i < x.numel(); ++i) bad += f32_to_f16(x.data<float>()[i]) != y.data<uint16_t>()[i];
+      CHECK(bad == 0);
+    }
+    CHECK(f16 == (std::string(m) == "tiny-llama" ? 16 : 15));  // qwen2: tied, no output.weight
+  }
+}

@@ -190,3 +190,25 @@ TEST_CASE("gguf: random corruptions of a valid file never crash") {
   MESSAGE("corruptions accepted: " << accepted << ", refused: " << refused);
   CHECK(refused > 10000);
 }
+
+TEST_CASE("gguf: alignment 1 leaves data misaligned; float views come back aligned copies") {
+  Sample s;
+  s.w.set_alignment(1);
+  s.w.set_string("general.name", "x");  // shifts the header end to an odd byte
+  const std::string path = temp_path("align1.gguf");
+  s.w.write(path);
+  const GgufFile f = GgufFile::open(path);
+  CHECK(f.alignment() == 1);
+  bool any_copied = false;
+  for (const auto& info : f.tensors()) {
+    CAPTURE(info.name);
+    const Tensor t = f.tensor(info);
+    CHECK(std::memcmp(t.raw(), f.tensor_data(info), t.nbytes()) == 0);
+    if (!dtype_info(t.dtype()).quantized) {
+      CHECK(reinterpret_cast<uintptr_t>(t.raw()) % static_cast<uintptr_t>(dtype_info(t.dtype()).block_bytes) == 0);
+      any_copied = any_copied || t.storage()->kind() != Storage::Kind::Mapped;
+    }
+  }
+  CHECK(any_copied);
+  CHECK(std::memcmp(f.tensor("w.f32").raw(), s.f32.data(), s.f32.size() * 4) == 0);
+}

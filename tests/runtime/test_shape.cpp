@@ -21,6 +21,9 @@ TEST_CASE("numel, rows, cols and str") {
   CHECK(Shape{}.str() == "[]");
   CHECK(Shape{5}.rows() == 1);
   CHECK(Shape{7, 0, 3}.numel() == 0);
+  CHECK(Shape{7, 0, 3}.rows() == 0);
+  CHECK(Shape{3, 0}.rows() == 3);  // an empty last dim: used to divide by zero
+  CHECK(Shape{2, 5, 0}.rows() == 10);
   CHECK(Shape{2, 3} == Shape{2, 3});
   CHECK(Shape{2, 3} != Shape{3, 2});
   CHECK(Shape{2, 3} != Shape{2, 3, 1});

@@ -84,7 +84,8 @@ TEST_CASE("to(F16) and to(BF16) round-trip, matching the scalar conversions") {
   t.data<float>()[0] = 1.5f;      // exact in both
   t.data<float>()[1] = 65504.0f;  // max half
   for (DType dt : {DType::F16, DType::BF16}) {
-    CAPTURE(dtype_name(dt));
+    const std::string dt_name(dtype_name(dt));
+    CAPTURE(dt_name);
     Tensor h = t.to(dt);
     CHECK(h.dtype() == dt);
     CHECK(h.shape() == t.shape());
@@ -149,4 +150,8 @@ TEST_CASE("external tensors wrap caller memory; quantized views keep whole rows"
   CHECK_THROWS_AS(q.reshape({8, 16}), Error);  // splits a block
   CHECK(q.reshape({2, 128}).shape() == Shape{2, 128});
   CHECK_THROWS_AS(Tensor::empty({3, 33}, DType::Q4_0), Error);
+  Tensor empty = Tensor::empty({3, 0});  // empty tensors are legal and own no bytes
+  CHECK(empty.nbytes() == 0);
+  CHECK(empty.shape().rows() == 3);
+  CHECK(empty.contiguous().numel() == 0);
 }

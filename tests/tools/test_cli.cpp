@@ -138,6 +138,23 @@ TEST_CASE("an ISA this build lacks, or an unknown one, is refused with exit 1 an
   CHECK(has(r.err, "scalar"));  // says what it expected
 }
 
+TEST_CASE("EDGELLM_ISA=each ISA: used if compiled and supported, refused (exit 1) naming it otherwise") {
+  using namespace edgellm;
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon}) {
+    const std::string name = isa_name(isa);
+    CAPTURE(name);
+    const Result r = run_cli({"info"}, name);
+    if (isa_compiled(isa) && isa_supported(isa)) {
+      CHECK(r.code == 0);
+      CHECK(has(r.out, "active ISA:     " + name + " (forced by EDGELLM_ISA)"));
+    } else {
+      CHECK(r.code == 1);
+      CHECK(has(r.err, "EDGELLM_ISA=" + name));
+      CHECK(has(r.err, isa_compiled(isa) ? "lacks" : "has no"));
+    }
+  }
+}
+
 TEST_CASE("edgellm bench --min-time 0.001 prints a markdown table") {
   const Result r = run_cli({"bench", "--min-time", "0.001"});
   INFO(r.err);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <random>
+#include <sstream>
 #include <vector>
 
 #include "kernels/cpu_features.h"
@@ -109,12 +110,24 @@ void run_kernel_bench(double min_seconds) {
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("bench", "Benchmark this CPU's kernels (no model needed)");
+  auto* cmd = app.add_subcommand("bench", "Benchmark this CPU's kernels, or a model's speed with -m (llama-bench style)");
   static double min_seconds = 0.05;
+  static ModelBenchOptions mo;
+  static std::string threads;
   cmd->add_option("--min-time", min_seconds, "Seconds to time each kernel per ISA")->check(CLI::PositiveNumber);
+  cmd->add_option("-m,--model", mo.model, "Model (.gguf, HF directory or builtin:<preset>) to benchmark");
+  cmd->add_option("-p,--n-prompt", mo.n_prompt, "Prompt tokens for the pp test (0 = skip)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-n,--n-gen", mo.n_gen, "Generated tokens for the tg test (0 = skip)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-r,--repetitions", mo.reps, "Repetitions of each test")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads-list", threads, "Comma-separated thread counts to test, e.g. 1,2");
   cmd->callback([] {
     apply_global_options();
-    run_kernel_bench(min_seconds);
+    if (mo.model.empty()) return run_kernel_bench(min_seconds);
+    std::stringstream ss(threads);
+    std::string item;
+    while (std::getline(ss, item, ','))
+      if (!item.empty()) mo.threads.push_back(std::stoi(item));
+    run_model_bench(mo);
   });
 }
 

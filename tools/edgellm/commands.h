@@ -17,5 +17,16 @@ void apply_global_options();
 
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+// tokenize, generate, logits, perplexity
+void add_model_commands(CLI::App& app);
+
+// `edgellm bench -m MODEL`: llama-bench-style table.
+struct ModelBenchOptions {
+  std::string model;
+  int64_t n_prompt = 512, n_gen = 128;
+  int reps = 5;
+  std::vector<int> threads;  // empty: the -t setting
+};
+void run_model_bench(const ModelBenchOptions& o);
 
 }  // namespace edgellm::cli

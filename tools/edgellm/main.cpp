@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--mem-budget", g.mem_budget, "Memory budget, e.g. 512M or 2G (default: unlimited)");
   cli::add_info_command(app);
   cli::add_bench_command(app);
+  cli::add_model_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

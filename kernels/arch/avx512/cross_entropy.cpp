@@ -1,0 +1,9 @@
+// AVX-512 build of the cross-entropy kernels (bodies in kernels/simd/cross_entropy.h).
+// Nothing but the instantiation: no intrinsics, no helpers that could leak across ISA files.
+#include "kernels/simd/fill_attention.h"
+
+namespace edgellm::detail {
+
+void fill_avx512_cross_entropy(KernelTable& t) { simd::fill_cross_entropy<xsimd::avx512bw>(t, "avx512"); }
+
+}  // namespace edgellm::detail

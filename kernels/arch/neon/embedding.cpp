@@ -1,0 +1,9 @@
+// NEON (aarch64) build of the embedding kernels (bodies in kernels/simd/embedding.h).
+// Nothing but the instantiation: no intrinsics, no helpers that could leak across ISA files.
+#include "kernels/simd/fill_attention.h"
+
+namespace edgellm::detail {
+
+void fill_neon_embedding(KernelTable& t) { simd::fill_embedding<xsimd::neon64>(t, "neon"); }
+
+}  // namespace edgellm::detail

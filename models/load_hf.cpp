@@ -1,0 +1,100 @@
+// Hugging Face directory → LlamaModel: config.json, then model.safetensors or the shards that
+// model.safetensors.index.json names. HF keeps q/k rows in rotate-half order, so RoPE pairs (i, i+HD/2).
+#include <filesystem>
+
+#include "models/hf_config.h"
+#include "models/load_model.h"
+#include "runtime/error.h"
+#include "runtime/safetensors.h"
+
+namespace edgellm {
+
+LlamaConfig llama_config_from_hf(const std::string& dir) {
+  const HFConfig h = load_hf_config(dir);
+  LlamaConfig c;
+  c.arch = h.model_type == "qwen2" ? "qwen2" : h.model_type == "mistral" ? "mistral" : "llama";
+  c.name = std::filesystem::path(dir).filename().string();
+  c.vocab = h.vocab_size;
+  c.dim = h.hidden_size;
+  c.ffn_dim = h.intermediate_size;
+  c.n_layers = h.num_hidden_layers;
+  c.n_heads = h.num_attention_heads;
+  c.n_kv_heads = h.num_key_value_heads;
+  c.head_dim = h.head_dim;
+  c.max_ctx = h.max_position_embeddings > 0 ? h.max_position_embeddings : 2048;
+  c.rms_eps = static_cast<float>(h.rms_norm_eps);
+  c.rope_theta = static_cast<float>(h.rope_theta);
+  c.rope_pairing = RopePairing::NeoX;
+  if (h.rope_scaling.type == "linear") {
+    c.rope_scaling = RopeScalingKind::Linear;
+    c.rope_factor = static_cast<float>(h.rope_scaling.factor);
+  } else if (h.rope_scaling.type == "llama3") {
+    c.rope_scaling = RopeScalingKind::Llama3;
+    c.rope_factor = static_cast<float>(h.rope_scaling.factor);
+    c.rope_low_freq_factor = static_cast<float>(h.rope_scaling.low_freq_factor);
+    c.rope_high_freq_factor = static_cast<float>(h.rope_scaling.high_freq_factor);
+    c.rope_orig_ctx = h.rope_scaling.original_max_position_embeddings;
+  } else if (!h.rope_scaling.type.empty() && h.rope_scaling.type != "default") {
+    fail_format(h.path, "rope_scaling.type", "rope scaling '{}' is not supported", h.rope_scaling.type);
+  }
+  if (h.o_bias) fail_format(h.path, "attention_bias", "a bias on o_proj is not supported");
+  if (h.mlp_bias) fail_format(h.path, "mlp_bias", "biases in the MLP are not supported");
+  c.qkv_bias = h.qkv_bias;
+  c.tied_embeddings = h.tie_word_embeddings;
+  if (!h.bos_token_ids.empty()) c.bos_id = static_cast<int32_t>(h.bos_token_ids[0]);
+  if (!h.eos_token_ids.empty()) c.eos_id = static_cast<int32_t>(h.eos_token_ids[0]);
+  c.validate(h.path);
+  return c;
+}
+
+LlamaModel load_llama_hf(const std::string& dir) {
+  LlamaModel m;
+  m.config = llama_config_from_hf(dir);
+  m.source = dir;
+  const SafetensorsDir shards = SafetensorsDir::open(dir);
+  for (const auto& f : shards.files()) m.keep.emplace_back(f.file());
+  auto get = [&](const std::string& hf, const std::string& gguf_name) {
+    if (!shards.has(hf)) fail_format(dir, hf, "required tensor is missing");
+    Tensor t = shards.tensor(hf);
+    if (t.dtype() != DType::F32 && t.dtype() != DType::F16 && t.dtype() != DType::BF16)
+      fail_format(shards.file_of(hf)->path(), hf, "dtype {} is not a float type", dtype_name(t.dtype()));
+    t.name = gguf_name;
+    return t;
+  };
+  // Norms and biases are kept in f32 (the forward pass reads them as f32).
+  auto get_f32 = [&](const std::string& hf, const std::string& gguf_name) {
+    Tensor t = get(hf, gguf_name);
+    if (t.dtype() != DType::F32) {
+      t = t.to(DType::F32);
+      t.name = gguf_name;
+    }
+    return t;
+  };
+  m.weights.tok_embd = get("model.embed_tokens.weight", "token_embd.weight");
+  m.weights.out_norm = get_f32("model.norm.weight", "output_norm.weight");
+  m.weights.output = m.config.tied_embeddings ? m.weights.tok_embd : get("lm_head.weight", "output.weight");
+  for (int64_t l = 0; l < m.config.n_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const std::string g = "blk." + std::to_string(l) + ".";
+    LlamaLayer L;
+    L.attn_norm = get_f32(p + "input_layernorm.weight", g + "attn_norm.weight");
+    L.wq = get(p + "self_attn.q_proj.weight", g + "attn_q.weight");
+    L.wk = get(p + "self_attn.k_proj.weight", g + "attn_k.weight");
+    L.wv = get(p + "self_attn.v_proj.weight", g + "attn_v.weight");
+    L.wo = get(p + "self_attn.o_proj.weight", g + "attn_output.weight");
+    if (m.config.qkv_bias) {
+      L.bq = get_f32(p + "self_attn.q_proj.bias", g + "attn_q.bias");
+      L.bk = get_f32(p + "self_attn.k_proj.bias", g + "attn_k.bias");
+      L.bv = get_f32(p + "self_attn.v_proj.bias", g + "attn_v.bias");
+    }
+    L.ffn_norm = get_f32(p + "post_attention_layernorm.weight", g + "ffn_norm.weight");
+    L.w_gate = get(p + "mlp.gate_proj.weight", g + "ffn_gate.weight");
+    L.w_up = get(p + "mlp.up_proj.weight", g + "ffn_up.weight");
+    L.w_down = get(p + "mlp.down_proj.weight", g + "ffn_down.weight");
+    m.weights.layers.push_back(std::move(L));
+  }
+  m.validate();
+  return m;
+}
+
+}  // namespace edgellm

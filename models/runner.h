@@ -1,0 +1,48 @@
+// A model ready for inference: the decoder, its tokenizer and the usual loops over them
+// (generation with a callback, all-position logits, llama.cpp-compatible perplexity).
+// Not a server: one sequence at a time, one KV cache.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/llama.h"
+#include "models/sampler.h"
+#include "models/tokenizer.h"
+
+namespace edgellm {
+
+struct Model {
+  LlamaModel llama;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+
+// `spec` is a .gguf file, a Hugging Face directory, or "builtin:<preset>[:seed]" (tiny, small, 110m, 1.1b).
+Model load_model(const std::string& spec);
+
+// Generates up to n tokens after `prompt` (ids), feeding the prompt as one batch. on_token gets each new id
+// and returns false to stop. Stops at the EOS id unless ignore_eos. Returns the new ids.
+std::vector<int32_t> generate(const Model& m, KvCache& cache, const std::vector<int32_t>& prompt, int n,
+                              Sampler& sampler, const std::function<bool(int32_t)>& on_token = {},
+                              bool ignore_eos = false);
+
+// Logits of every position of `ids`, (T, V), evaluated in one batch from an empty cache.
+std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids);
+
+struct PerplexityResult {
+  double ppl = 0, ppl_err = 0;  // exp(mean NLL) and its ± (standard error of the mean, scaled by ppl)
+  int64_t chunks = 0, scored = 0;
+  std::vector<double> running;  // PPL after each chunk, as llama-perplexity prints them
+};
+// llama-perplexity's method: tokenize with BOS, cut into chunks of n_ctx tokens, put BOS first in each,
+// score the second half of each chunk (positions n_ctx/2 .. n_ctx−2 predicting the next token).
+PerplexityResult perplexity(const Model& m, const std::string& text, int64_t n_ctx,
+                            const std::function<void(const PerplexityResult&)>& progress = {});
+
+// A byte-fallback SentencePiece-style vocabulary for built-in models: <unk> <s> </s>, then the 256 byte
+// pieces, then filler pieces up to `vocab` (so any text encodes, as bytes).
+std::unique_ptr<Tokenizer> builtin_tokenizer(int64_t vocab);
+
+}  // namespace edgellm

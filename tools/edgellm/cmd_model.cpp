@@ -1,0 +1,157 @@
+// Model verbs: tokenize, generate, logits (.npy) and perplexity. MODEL is a .gguf file, a Hugging Face
+// directory, or builtin:<preset>.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "models/runner.h"
+#include "runtime/atomic_file.h"
+#include "runtime/error.h"
+#include "tools/edgellm/commands.h"
+
+namespace edgellm::cli {
+namespace {
+
+std::vector<int32_t> parse_ids(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::istringstream in(text);
+  std::string tok;
+  while (in >> tok) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(tok, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != tok.size() || v < 0 || v > INT32_MAX) fail("--ids: '{}' is not a token id", tok);
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  if (ids.empty()) fail("--ids: no token ids given");
+  return ids;
+}
+
+// float32 .npy, C order, shape (rows, cols): NumPy's format 1.0 with a 64-byte aligned header.
+void write_npy(const std::string& path, const float* data, int64_t rows, int64_t cols) {
+  std::string header = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", rows, cols);
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header.push_back('\n');
+  AtomicFile f(path);
+  const uint16_t hlen = static_cast<uint16_t>(header.size());
+  f.write("\x93NUMPY\x01\x00", 8);
+  const uint8_t len_le[2] = {static_cast<uint8_t>(hlen & 0xff), static_cast<uint8_t>(hlen >> 8)};
+  f.write(len_le, 2);
+  f.write(header);
+  f.write(data, static_cast<size_t>(rows * cols) * sizeof(float));
+  f.commit();
+}
+
+}  // namespace
+
+void add_model_commands(CLI::App& app) {
+  {
+    auto* cmd = app.add_subcommand("tokenize", "Print the token ids of a text, space-separated");
+    static std::string model, text;
+    static bool bos = false, special = false;
+    cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
+    cmd->add_option("text", text, "Text to tokenize")->required();
+    cmd->add_flag("--bos", bos, "Prepend the BOS token");
+    cmd->add_flag("--parse-special", special, "Match special tokens such as <s> in the text");
+    cmd->callback([] {
+      apply_global_options();
+      Model m = load_model(model);
+      EncodeOptions opt;
+      opt.add_bos = bos;
+      opt.parse_special = special;
+      std::string out;
+      for (int32_t id : m.tokenizer->encode(text, opt)) out += (out.empty() ? "" : " ") + std::to_string(id);
+      fmt::print("{}\n", out);
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("generate", "Generate text after a prompt");
+    static std::string model, prompt;
+    static int n = 64;
+    static SamplerParams sp;
+    static bool greedy = false, ignore_eos = false;
+    cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
+    cmd->add_option("-p,--prompt", prompt, "Prompt text")->required();
+    cmd->add_option("-n,--n-predict", n, "Tokens to generate")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--temp", sp.temperature, "Temperature (0 = greedy)");
+    cmd->add_option("--top-k", sp.top_k, "Top-k (0 = off)");
+    cmd->add_option("--top-p", sp.top_p, "Top-p (1 = off)");
+    cmd->add_option("--min-p", sp.min_p, "Min-p (0 = off)");
+    cmd->add_option("--repeat-penalty", sp.repeat_penalty, "Repetition penalty (1 = off)");
+    cmd->add_option("--repeat-last-n", sp.repeat_last_n, "Tokens the penalty looks back over");
+    cmd->add_option("-s,--seed", sp.seed, "Sampling seed");
+    cmd->add_flag("--greedy", greedy, "Greedy decoding (same as --temp 0)");
+    cmd->add_flag("--ignore-eos", ignore_eos, "Keep generating past the end-of-sequence token");
+    cmd->callback([] {
+      apply_global_options();
+      Model m = load_model(model);
+      if (greedy) sp.temperature = 0;
+      EncodeOptions opt;
+      opt.add_bos = m.tokenizer->add_bos_default();
+      const std::vector<int32_t> ids = m.tokenizer->encode(prompt, opt);
+      KvCache cache(m.llama.config, std::min<int64_t>(m.llama.config.max_ctx, static_cast<int64_t>(ids.size()) + n));
+      Sampler sampler(sp);
+      fmt::print("{}", prompt);
+      std::fflush(stdout);
+      std::vector<int32_t> out;
+      std::string shown;
+      const auto t0 = std::chrono::steady_clock::now();
+      generate(m, cache, ids, n, sampler, [&](int32_t id) {
+        out.push_back(id);
+        // Decode the whole continuation so multi-byte characters split across tokens print whole.
+        const std::string text = m.tokenizer->decode(out);
+        if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
+          fmt::print("{}", text.substr(shown.size()));
+          std::fflush(stdout);
+          shown = text;
+        }
+        return true;
+      }, ignore_eos);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      fmt::print("\n");
+      std::fprintf(stderr, "[%zu prompt tokens, %zu generated in %.2f s]\n", ids.size(), out.size(), s);
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("logits", "Write the logits of every position as float32 .npy (tokens, vocab)");
+    static std::string model, ids_text, out_path;
+    cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
+    cmd->add_option("--ids", ids_text, "Token ids, space-separated, e.g. \"1 2 3\"")->required();
+    cmd->add_option("-o,--output", out_path, "Output .npy file")->required();
+    cmd->callback([] {
+      apply_global_options();
+      Model m = load_model(model);
+      const std::vector<int32_t> ids = parse_ids(ids_text);
+      const std::vector<float> logits = all_logits(m, ids);
+      write_npy(out_path, logits.data(), static_cast<int64_t>(ids.size()), m.llama.config.vocab);
+      fmt::print("wrote {} ({} x {} float32)\n", out_path, ids.size(), m.llama.config.vocab);
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("perplexity", "Perplexity of a text file, computed as llama-perplexity does");
+    static std::string model, file;
+    static int64_t n_ctx = 512;
+    cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
+    cmd->add_option("-f,--file", file, "Text file")->required();
+    cmd->add_option("-c,--ctx-size", n_ctx, "Tokens per chunk")->check(CLI::Range(int64_t{4}, int64_t{1} << 20));
+    cmd->callback([] {
+      apply_global_options();
+      Model m = load_model(model);
+      const std::string text = read_file(file);
+      const PerplexityResult r = perplexity(m, text, n_ctx, [](const PerplexityResult& p) {
+        fmt::print("[{}]{:.4f},", p.chunks, p.running.back());
+        std::fflush(stdout);
+      });
+      fmt::print("\nFinal estimate: PPL = {:.4f} +/- {:.5f}\n", r.ppl, r.ppl_err);
+    });
+  }
+}
+
+}  // namespace edgellm::cli

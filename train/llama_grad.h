@@ -1,0 +1,86 @@
+// Forward with saved activations and the full backward of the Llama-family decoder, for full
+// fine-tuning (every weight an f32 parameter) or LoRA (adapters on a frozen base of any dtype).
+// Not the training loop (train/trainer.h): this computes a loss and accumulates gradients.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/llama.h"
+#include "train/optimizer.h"
+
+namespace edgellm {
+
+struct LoraConfig {
+  int rank = 8;
+  float alpha = 16;
+  float dropout = 0;
+  std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  uint64_t seed = 0;
+};
+
+struct GradSetup {
+  bool lora = false;          // false: full fine-tuning
+  LoraConfig lora_config;
+  bool checkpointing = false;  // keep only each block's input; recompute the block in backward
+  int64_t logits_chunk = 256;  // rows of (rows, V) logits alive at once
+};
+
+struct LossSum {
+  double sum = 0;     // Σ per-token cross-entropy over unmasked targets
+  int64_t count = 0;  // unmasked targets
+  double mean() const { return count ? sum / static_cast<double>(count) : 0.0; }
+};
+
+class LlamaGrad {
+ public:
+  // Full fine-tuning replaces every weight of `m` by a writable f32 copy (the model then trains in place);
+  // LoRA attaches fresh adapters (A Kaiming-uniform as PEFT does, B zero) to the targeted linears.
+  LlamaGrad(LlamaModel& m, const GradSetup& setup);
+  LlamaGrad(const LlamaGrad&) = delete;
+  LlamaGrad& operator=(const LlamaGrad&) = delete;
+
+  // Trainable parameters under Hugging Face names (full) or PEFT adapter names (LoRA).
+  std::vector<Param>& params() { return params_; }
+  LlamaModel& model() { return m_; }
+  const GradSetup& setup() const { return setup_; }
+
+  // ids, targets (B, T); a negative target is masked (no loss). Accumulates loss_scale · d(Σ loss)/dθ
+  // into the gradients (pass 1/N for the mean over the N unmasked targets of an optimizer step).
+  LossSum forward_backward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale);
+  // The loss alone (no activations kept, no gradients).
+  LossSum forward_loss(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T);
+  // Seeds LoRA dropout masks for the next forward_backward (the trainer passes its step).
+  void set_dropout_step(uint64_t step) { dropout_step_ = step; }
+
+  // Bytes of activations forward_backward keeps for (B, T): what budgets plan with.
+  size_t activation_bytes(int64_t B, int64_t T) const;
+
+ private:
+  struct LayerActs;
+  struct GradTensors;
+  void layer_forward(int64_t l, const float* x_in, float* x_out, LayerActs& a, int64_t B, int64_t T);
+  void layer_backward(int64_t l, float* dx, const float* x_in, const LayerActs& a, int64_t B, int64_t T);
+  LossSum run(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale, bool backward);
+  void add_param(const std::string& name, Tensor& value);
+
+  LlamaModel& m_;
+  GradSetup setup_;
+  std::vector<Param> params_;
+  std::vector<Tensor> grads_;  // owns the gradient buffers of params_
+  uint64_t dropout_step_ = 0;
+  // Gradients by weight, for the backward to find: (layer, kind) → Param index, or −1 if frozen.
+  std::vector<std::array<int, kNumLinearKinds>> w_index_, lora_a_index_, lora_b_index_;
+  std::vector<std::array<int, 3>> bias_index_;
+  std::vector<std::array<int, 2>> norm_index_;
+  int embed_index_ = -1, out_norm_index_ = -1, output_index_ = -1;
+};
+
+// The Hugging Face name of a weight ("model.layers.0.self_attn.q_proj.weight") and PEFT's name of
+// an adapter tensor ("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").
+std::string hf_weight_name(int64_t layer, LinearKind k);
+std::string peft_lora_name(int64_t layer, LinearKind k, char which);
+
+}  // namespace edgellm
