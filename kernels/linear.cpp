@@ -6,6 +6,8 @@
 
 #include "kernels/gemm.h"
 #include "kernels/kernel_table.h"
+#include "kernels/quant_convert.h"
+#include "kernels/quant_matmul.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 
@@ -38,8 +40,13 @@ void dequantize_row(float* out, const Tensor& W, int64_t r) {
     case DType::BF16:
       k.bf16_to_f32(out, W.data<uint16_t>() + r * K, K);
       return;
-    default:
-      fail("no dequantization for tensor '{}' of type {}", W.name, dtype_name(W.dtype()));
+    default: {
+      if (!dtype_info(W.dtype()).quantized || W.dtype() == DType::GINT)
+        fail("no dequantization for tensor '{}' of type {}", W.name, dtype_name(W.dtype()));
+      const int64_t rb = dtype_row_bytes(W.dtype(), K);
+      if (quant_matmul_supported(W.dtype())) return quant_ops(W.dtype()).dequantize(out, W.raw() + r * rb, K);
+      dequantize_row_from(W.dtype(), out, W.raw() + r * rb, K);
+    }
   }
 }
 
@@ -55,7 +62,9 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
       gemm_f32_w16(W.dtype(), Trans::N, Trans::T, M, N, K, 1.0f, x, K, W.data<uint16_t>(), K, 0.0f, y, N);
       break;
     default:
-      fail("linear: no matmul for weight '{}' of type {}", W.name, dtype_name(W.dtype()));
+      if (!quant_matmul_supported(W.dtype()))
+        fail("linear: no matmul for weight '{}' of type {}", W.name, dtype_name(W.dtype()));
+      matmul_quant(y, x, W.raw(), W.dtype(), M, N, K);
   }
   if (bias)
     for (int64_t m = 0; m < M; ++m)
