@@ -87,6 +87,9 @@ void pair_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t nw, const
   const auto* xb = static_cast<const uint8_t*>(x);
   const int64_t nb = K / QK;
   int64_t c = 0;
+  if (nx < 4)  // GEMV-like: four weight rows in flight (cold GEMV ~5% faster CPU-time, noisy box)
+    for (; c + 4 <= nw; c += 4)
+      for (int64_t r = 0; r < nx; ++r) pair_tile<WB, 4, 1>(s + r * ss + c, ss, wb + c * ws, ws, xb + r * xs, xs, nb);
   for (; c + 2 <= nw; c += 2) {
     int64_t r = 0;
     for (; r + 4 <= nx; r += 4) pair_tile<WB, 2, 4>(s + r * ss + c, ss, wb + c * ws, ws, xb + r * xs, xs, nb);
