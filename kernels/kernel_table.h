@@ -86,7 +86,8 @@ struct AttentionDims {
 inline constexpr int64_t kAttnRows = 128;
 inline constexpr int64_t kAttnKeys = 64;
 
-// Forward of query tokens [t0, t1) for all NH/KVH query heads of kv head g: writes their o rows and L.
+// Forward of query tokens [t0, t1) for all NH/KVH query heads of kv head g: writes their o rows and L
+// (L may be null when no backward follows).
 using attention_forward_fn = void(float* o, float* L, const float* q, const float* k, const float* v,
                                   const AttentionDims& d, int64_t g, int64_t t0, int64_t t1, float* work);
 // Backward for kv head g (every query head of its group, every token): dq, dk, dv +=. Recomputes the
@@ -114,14 +115,72 @@ using embedding_forward_fn = void(float* out, const float* table, const int32_t*
 using embedding_backward_fn = void(float* dtable, const float* dout, const int32_t* ids, int64_t T, int64_t C,
                                    int64_t stride);
 // ---- end attention, cross-entropy, embedding (h-attn) -------------------------------------
+// ---- quantized blocks (h-quant): GGUF formats, kernels/quant/ + kernels/ref/quant_*.cpp --------------
+// quantize_*: activation rows to 8-bit blocks, x (n) -> y blocks; dequantize_*: blocks -> y (n).
+// vec_dot_W_A: a tile of nw weight rows (row c at w + c*w_stride bytes, K elements each) against nx activation
+// rows (row j at x + j*x_stride bytes): s[j*s_stride + c] = dot(w_c, x_j). Kernels may tile both ways.
+using quant_row_fn = void(void* y, const float* x, int64_t n);
+using dequant_row_fn = void(float* y, const void* x, int64_t n);
+using quant_vec_dot_fn = void(float* s, int64_t s_stride, const void* w, int64_t w_stride, int64_t nw, const void* x,
+                              int64_t x_stride, int64_t nx, int64_t K);
+#define EDGELLM_QUANT_ACT(X) X(quantize_q8_0) X(quantize_q8_1) X(quantize_q8_k)
+#define EDGELLM_QUANT_DEQUANT(X)                                                                               \
+  X(dequantize_q4_0) X(dequantize_q4_1) X(dequantize_q5_0) X(dequantize_q5_1) X(dequantize_q8_0)              \
+  X(dequantize_q8_1) X(dequantize_q2_k) X(dequantize_q3_k) X(dequantize_q4_k) X(dequantize_q5_k)              \
+  X(dequantize_q6_k) X(dequantize_q8_k)
+#define EDGELLM_QUANT_DOT(X)                                                                                   \
+  X(vec_dot_q4_0_q8_0) X(vec_dot_q4_1_q8_1) X(vec_dot_q5_0_q8_0) X(vec_dot_q5_1_q8_1) X(vec_dot_q8_0_q8_0)   \
+  X(vec_dot_q2_k_q8_k) X(vec_dot_q3_k_q8_k) X(vec_dot_q4_k_q8_k) X(vec_dot_q5_k_q8_k) X(vec_dot_q6_k_q8_k)
+#define EDGELLM_QUANT_USING_ACT(name) using name##_fn = quant_row_fn;
+#define EDGELLM_QUANT_USING_DEQ(name) using name##_fn = dequant_row_fn;
+#define EDGELLM_QUANT_USING_DOT(name) using name##_fn = quant_vec_dot_fn;
+EDGELLM_QUANT_ACT(EDGELLM_QUANT_USING_ACT)
+EDGELLM_QUANT_DEQUANT(EDGELLM_QUANT_USING_DEQ)
+EDGELLM_QUANT_DOT(EDGELLM_QUANT_USING_DOT)
+#undef EDGELLM_QUANT_USING_ACT
+#undef EDGELLM_QUANT_USING_DEQ
+#undef EDGELLM_QUANT_USING_DOT
+// GINT (kernels/quant/gint.h): s[r*s_stride] = dot(dequantized GINT row w (K), x + r*x_stride floats), r < nx.
+using gint_dot_fn = void(float* s, int64_t s_stride, const uint8_t* w, const float* x, int64_t x_stride,
+                         int64_t nx, int64_t K, int bits, int group);
+#define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot)
+// ---- end quantized blocks ------------------------------------------------------------------------------
+// ---- GEMM family (kernels/gemm.h drives these; see kernels/simd/gemm_microkernel.h) -----
+// sgemm micro-kernel on packed panels. ap: A micro-panel (kc, MR) k-major, alpha already applied;
+// bp: B micro-panel (kc, NR) k-major; c: (m, n) with row stride ldc, m <= MR, n <= NR.
+// c = ap·bp when accumulate is false (c is not read), c += ap·bp when true.
+using sgemm_ukernel_fn = void(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int64_t m,
+                              int64_t n, bool accumulate);
+// Packs one B micro-panel of the x·Wᵀ case: dst (kc, NR) k-major, dst[k*NR + j] = w[j*ldw + k] for
+// the nr <= NR rows of W (kc contiguous each); columns nr..NR are zeroed. NR is the table's sgemm_block.nr.
+using sgemm_pack_bt_fn = void(float* dst, const float* w, int64_t ldw, int64_t kc, int64_t nr);
+// Packs one A micro-panel from A (M, K) row-major: dst (kc, MR) k-major, dst[k*MR + i] = alpha *
+// a[i*lda + k] for the mr <= MR rows; rows mr..MR are zeroed. MR is the table's sgemm_block.mr.
+using sgemm_pack_an_fn = void(float* dst, const float* a, int64_t lda, int64_t kc, int64_t mr, float alpha);
+// GEMV over the rows of W, the M=1 case of y = x·Wᵀ: y (N) = alpha * W (N, K; row stride ldw) · x (K)
+// + beta * y. beta == 0 never reads y. The _f16/_bf16 forms convert W on the fly, accumulating in f32.
+using sgemv_rows_fn = void(float* y, const float* x, const float* w, int64_t N, int64_t K, int64_t ldw, float alpha,
+                           float beta);
+using sgemv_rows_f16_fn = void(float* y, const float* x, const uint16_t* w, int64_t N, int64_t K, int64_t ldw,
+                               float alpha, float beta);
+using sgemv_rows_bf16_fn = void(float* y, const float* x, const uint16_t* w, int64_t N, int64_t K, int64_t ldw,
+                                float alpha, float beta);
+#define EDGELLM_GEMM_KERNELS(X) X(sgemm_ukernel) X(sgemm_pack_bt) X(sgemm_pack_an) X(sgemv_rows) X(sgemv_rows_f16) X(sgemv_rows_bf16)
+
+// Register tile and cache blocking that go with the table's sgemm_ukernel (set with it).
+struct GemmBlocking {
+  int mr = 4, nr = 4;                   // micro-kernel tile (rows of A, columns of B)
+  int64_t kc = 256, mc = 64, nc = 1024;  // packed A block (mc, kc) ~ L2, B panel (kc, nc) ~ L3
+};
 
 #define EDGELLM_KERNELS(X)                                                                                      \
   X(f16_to_f32) X(f32_to_f16) X(bf16_to_f32) X(f32_to_bf16) X(add_forward) X(add_backward) X(mul_forward)    \
   X(mul_backward) X(scale_forward) X(scale_backward) X(silu_forward) X(silu_backward) X(gelu_forward)          \
   X(gelu_backward) X(swiglu_forward) X(swiglu_backward) X(rmsnorm_forward) X(rmsnorm_backward)                \
   X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward)                                 \
-  /* h-attn */ X(attention_forward) X(attention_backward) X(cross_entropy_forward)                          \
-  X(cross_entropy_backward) X(embedding_forward) X(embedding_backward)
+  X(attention_forward) X(attention_backward) X(cross_entropy_forward)                                      \
+  X(cross_entropy_backward) X(embedding_forward) X(embedding_backward)                                     \
+  EDGELLM_GEMM_KERNELS(X) EDGELLM_QUANT_KERNELS(X)
 
 struct KernelTable {
   Isa isa = Isa::Scalar;  // the ISA this table was built up to
@@ -130,6 +189,7 @@ struct KernelTable {
   const char* name##_isa = "none";
   EDGELLM_KERNELS(EDGELLM_KERNEL_FIELD)
 #undef EDGELLM_KERNEL_FIELD
+  GemmBlocking sgemm_block;  // goes with sgemm_ukernel
 };
 
 // Sets entry `name` of table `t` to `fn`, recording the ISA that provides it.
@@ -174,6 +234,20 @@ void fill_neon_attention(KernelTable& t);
 void fill_neon_cross_entropy(KernelTable& t);
 void fill_neon_embedding(KernelTable& t);
 // end h-attn
+// GEMM family, one per arch folder (kernels/arch/<isa>/gemm.cpp); scalar in kernels/ref/fill_gemm.cpp.
+void fill_scalar_gemm(KernelTable& t);
+void fill_avx2_gemm(KernelTable& t);
+void fill_avx512_gemm(KernelTable& t);
+void fill_neon_gemm(KernelTable& t);
+// quantized blocks (h-quant)
+void fill_scalar_quant(KernelTable& t);
+void fill_avx2_quant(KernelTable& t);
+void fill_avx512_quant(KernelTable& t);
+void fill_neon_quant(KernelTable& t);
+void fill_neon_dotprod_quant(KernelTable& t);
+void fill_avx2_gint(KernelTable& t);    // called from fill_avx2_quant
+void fill_avx512_gint(KernelTable& t);  // called from fill_avx512_quant
+void fill_neon_gint(KernelTable& t);    // called from fill_neon_quant
 }  // namespace detail
 
 }  // namespace edgellm
