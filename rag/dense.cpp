@@ -1,14 +1,13 @@
 // Embedding by mean pooling of final hidden states, int8 vector storage, exact dot-product top-k.
-// Not a kernel file: the f32 dot products go through kernels' linear_forward (the GEMM).
+// Not a kernel file: the f32 dot products go through kernels/gemm.h; int8 has only its scalar reference.
 #include "rag/dense.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/linear.h"
+#include "kernels/gemm.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
-#include "runtime/tensor.h"
 
 namespace edgellm::rag {
 
@@ -118,8 +117,8 @@ std::vector<std::vector<Scored>> dense_search(const DenseStore& s, const float* 
     const int64_t nb = std::min(kBlock, N - c0);
     scores.resize(static_cast<size_t>(Q * nb));  // (Q, nb)
     if (!s.int8) {
-      Tensor W = Tensor::external(const_cast<float*>(s.f32 + c0 * C), Shape{nb, C}, DType::F32);
-      linear_forward(scores.data(), queries, W, nullptr, Q);
+      // scores (Q, nb) = queries (Q, C) · vectors (nb, C)ᵀ; Q == 1 is the GEMM's streaming GEMV path.
+      gemm_f32(Trans::N, Trans::T, Q, nb, C, 1.0f, queries, C, s.f32 + c0 * C, C, 0.0f, scores.data(), nb);
     } else {
       parallel_for(nb, 256, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i)

@@ -1,5 +1,5 @@
 // Dense retrieval: chunk embeddings from a loaded model's own hidden states, and exact top-k by dot
-// products (the f32 GEMM behind linear_forward; an int8 path with per-vector scales). Not approximate
+// products (the f32 GEMM of kernels/gemm.h; an int8 path with per-vector scales). Not approximate
 // (no HNSW/IVF) and not a trained embedding model: quality is whatever the LM's states give.
 #pragma once
 
