@@ -54,7 +54,8 @@ void quantize_rows_int8(int8_t* q, float* scale, const float* v, int64_t rows, i
 float dot_f32_i8_ref(const float* x, const int8_t* q, int64_t C);
 
 // The k best chunks for each query (Q, C), by dot product (cosine, for unit vectors). f32: one GEMM of
-// the queries against all vectors, in blocks of chunks; int8: scale·dot_f32_i8_ref, threaded over chunks.
+// the queries against all vectors, in blocks of chunks; int8: blocks of rows widened to f32 (scale·q),
+// then the same GEMM; equal to scale·dot_f32_i8_ref up to float rounding.
 std::vector<std::vector<Scored>> dense_search(const DenseStore& s, const float* queries, int64_t Q, size_t k);
 
 }  // namespace edgellm::rag
