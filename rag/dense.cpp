@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 
 #include "kernels/gemm.h"
 #include "runtime/error.h"
@@ -110,38 +111,47 @@ void DenseStore::row(int64_t i, float* out) const {
 
 std::vector<std::vector<Scored>> dense_search(const DenseStore& s, const float* queries, int64_t Q, size_t k) {
   const int64_t C = s.dim, N = s.n;
-  // Chunks per GEMM: f32 streams big blocks; int8 widens 1024 rows at a time (3 MiB at C = 768, near cache).
-  const int64_t kBlock = s.int8 ? 1024 : 16384;
   std::vector<std::vector<Scored>> best(static_cast<size_t>(Q));
-  std::vector<float> scores, deq;
-  for (int64_t c0 = 0; c0 < N; c0 += kBlock) {
-    const int64_t nb = std::min(kBlock, N - c0);
-    scores.resize(static_cast<size_t>(Q * nb));  // (Q, nb)
-    if (!s.int8) {
-      // scores (Q, nb) = queries (Q, C) · vectors (nb, C)ᵀ; Q == 1 is the GEMM's streaming GEMV path.
-      gemm_f32(Trans::N, Trans::T, Q, nb, C, 1.0f, queries, C, s.f32 + c0 * C, C, 0.0f, scores.data(), nb);
-    } else {
-      // int8: widen the block's rows to f32 with their scales (v = scale·q, vectorizable, no reduction),
-      // then the same GEMM. Memory traffic is the int8 bytes; dot_f32_i8_ref is the scalar twin.
-      deq.resize(static_cast<size_t>(nb * C));  // (nb, C)
-      parallel_for(nb, 512, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {
+  if (N == 0 || Q == 0) return best;
+  // Blocks of chunks; one parallel region over blocks (the GEMM runs single-threaded inside it), so a
+  // search costs one fork/join however many blocks there are. int8 blocks are widened to f32 first.
+  const int64_t kBlock = s.int8 ? 1024 : 4096;
+  const int64_t n_blocks = (N + kBlock - 1) / kBlock;
+  std::mutex mu;
+  parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<float> scores, deq;
+    std::vector<std::vector<Scored>> mine(static_cast<size_t>(Q));
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t c0 = blk * kBlock, nb = std::min(kBlock, N - c0);
+      scores.resize(static_cast<size_t>(Q * nb));  // (Q, nb)
+      const float* rows = s.f32 ? s.f32 + c0 * C : nullptr;
+      if (s.int8) {
+        // v = scale·q row by row (vectorizable, no reduction); dot_f32_i8_ref is the scalar twin.
+        deq.resize(static_cast<size_t>(nb * C));  // (nb, C)
+        for (int64_t i = 0; i < nb; ++i) {
           const int8_t* qr = s.q + (c0 + i) * C;
           const float sc = s.scale[c0 + i];
           float* dr = deq.data() + i * C;
           for (int64_t j = 0; j < C; ++j) dr[j] = sc * static_cast<float>(qr[j]);
         }
-      });
-      gemm_f32(Trans::N, Trans::T, Q, nb, C, 1.0f, queries, C, deq.data(), C, 0.0f, scores.data(), nb);
+        rows = deq.data();
+      }
+      // scores (Q, nb) = queries (Q, C) · rows (nb, C)ᵀ
+      gemm_f32(Trans::N, Trans::T, Q, nb, C, 1.0f, queries, C, rows, C, 0.0f, scores.data(), nb);
+      for (int64_t qi = 0; qi < Q; ++qi) {
+        auto top = top_k_dense(scores.data() + qi * nb, static_cast<uint32_t>(nb), k);
+        for (auto& t : top) t.chunk += static_cast<uint32_t>(c0);
+        auto& m = mine[qi];
+        m.insert(m.end(), top.begin(), top.end());
+        keep_top_k(m, k);
+      }
     }
+    std::lock_guard<std::mutex> lock(mu);
     for (int64_t qi = 0; qi < Q; ++qi) {
-      auto top = top_k_dense(scores.data() + qi * nb, static_cast<uint32_t>(nb), k);
-      for (auto& t : top) t.chunk += static_cast<uint32_t>(c0);
-      auto& b = best[qi];
-      b.insert(b.end(), top.begin(), top.end());
-      keep_top_k(b, k);
+      best[qi].insert(best[qi].end(), mine[qi].begin(), mine[qi].end());
+      keep_top_k(best[qi], k);
     }
-  }
+  });
   return best;
 }
 

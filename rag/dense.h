@@ -53,9 +53,9 @@ void quantize_rows_int8(int8_t* q, float* scale, const float* v, int64_t rows, i
 // Σ_j x[j]·q[j] in float: the scalar reference of the int8 path; (C).
 float dot_f32_i8_ref(const float* x, const int8_t* q, int64_t C);
 
-// The k best chunks for each query (Q, C), by dot product (cosine, for unit vectors). f32: one GEMM of
-// the queries against all vectors, in blocks of chunks; int8: blocks of rows widened to f32 (scale·q),
-// then the same GEMM; equal to scale·dot_f32_i8_ref up to float rounding.
+// The k best chunks for each query (Q, C), by dot product (cosine, for unit vectors): a GEMM of the
+// queries against each block of chunk vectors, blocks spread over threads; int8 blocks are widened to
+// f32 (scale·q) first, so scores equal scale·dot_f32_i8_ref up to float rounding.
 std::vector<std::vector<Scored>> dense_search(const DenseStore& s, const float* queries, int64_t Q, size_t k);
 
 }  // namespace edgellm::rag
