@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -274,4 +275,27 @@ TEST_CASE("prompt builder: chunks in rank order under the token budget, plain or
   CHECK(chat.text.rfind("<|im_start|>user\n", 0) == 0);
   CHECK(chat.text.find("<|im_start|>assistant\n") != std::string::npos);
   CHECK(model_chat_template("builtin:tiny") == std::nullopt);
+}
+
+TEST_CASE("model_chat_template: recognised from tokenizer_config.json; chunking with a real BPE tokenizer") {
+  TempDir td;
+  std::ofstream(td.p / "tokenizer_config.json")
+      << R"({"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"})";
+  CHECK(model_chat_template(td.p.string()) == ChatTemplate::ChatML);
+  const std::string qwen = std::string(EDGELLM_FIXTURES_DIR) + "/tiny-qwen2/model";
+  if (!fs::exists(qwen)) return;
+  Model m = load_model(qwen);
+  RagIndex ix;
+  ix.settings.chunk_tokens = 16;
+  ix.settings.overlap = 4;
+  ix.settings.dense = false;
+  auto docs = docs_a();
+  add_documents(ix, docs, m);
+  for (const auto& c : ix.chunks) {
+    CHECK(docs[c.doc].text.substr(c.begin, c.end - c.begin) == c.text);
+    // Counts are summed per sentence/word, so encoding the whole chunk may differ by a token per boundary.
+    const auto words = std::count(c.text.begin(), c.text.end(), ' ') + 1;
+    CHECK(static_cast<int64_t>(m.tokenizer->encode(c.text).size()) <= 16 + words);
+  }
+  CHECK(ix.chunks.size() >= 4);
 }
