@@ -14,6 +14,9 @@
 namespace edgellm {
 namespace {
 
+// From this many rows of x, quantized weights go through dequantized tiles and the f32 GEMM.
+constexpr int64_t kDequantGemmMinRows = 32;
+
 // Converts `rows` rows of W starting at r0 to f32 into `out` (rows, K).
 void rows_to_f32(float* out, const Tensor& W, int64_t r0, int64_t rows) {
   const int64_t K = W.shape().cols();
@@ -64,7 +67,19 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
     default:
       if (!quant_matmul_supported(W.dtype()))
         fail("linear: no matmul for weight '{}' of type {}", W.name, dtype_name(W.dtype()));
-      matmul_quant(y, x, W.raw(), W.dtype(), M, N, K);
+      if (M >= kDequantGemmMinRows) {
+        // Many rows: the f32 GEMM on dequantized row blocks beats integer dots once the dequantization
+        // (N·K work) is spread over M rows (2·M·N·K flops).
+        constexpr int64_t kBlock = 256;
+        std::vector<float> tile(static_cast<size_t>(std::min(kBlock, N) * K));
+        for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
+          const int64_t nr = std::min(kBlock, N - n0);
+          parallel_for(nr, 8, [&](int64_t a, int64_t b) { rows_to_f32(tile.data() + a * K, W, n0 + a, b - a); });
+          gemm_f32(Trans::N, Trans::T, M, nr, K, 1.0f, x, K, tile.data(), K, 0.0f, y + n0, N);
+        }
+      } else {
+        matmul_quant(y, x, W.raw(), W.dtype(), M, N, K);
+      }
   }
   if (bias)
     for (int64_t m = 0; m < M; ++m)
