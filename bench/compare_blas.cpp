@@ -249,6 +249,8 @@ int main(int argc, char** argv) {
      << isa_name(active_isa()) << "\n\n";
   md << "Command: `" << cmd << "`\n\n";
   if (cpu_time) md << "Timing: 1-thread rows on the calling thread's CPU clock (--cpu-time), others on the wall clock.\n\n";
+  const char* wp = std::getenv("OMP_WAIT_POLICY");
+  md << "OMP_WAIT_POLICY=" << (wp ? wp : "(unset)") << " (edgellm's OpenMP threads; OpenBLAS uses its own pthreads)\n\n";
   md << "Load average (1/5/15 min) before: " << load_before << ", after: " << loadavg() << "\n\n";
   md << "Triad bandwidth (a = b + s·c, 3 arrays of " << (l3 * 2 >> 20) << " MiB):";
   for (size_t i = 0; i < thread_counts.size(); ++i)

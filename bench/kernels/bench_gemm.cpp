@@ -91,7 +91,7 @@ const int64_t kIsas[] = {static_cast<int64_t>(Isa::Avx2), static_cast<int64_t>(I
 void square_args(benchmark::internal::Benchmark* b) {
   for (int64_t isa : kIsas)
     for (int64_t t : {1, 2})
-      for (int64_t n : {256, 512, 1024}) b->Args({isa, t, n});
+      for (int64_t n : {256, 512, 1024, 2048}) b->Args({isa, t, n});
 }
 void xwt_args(benchmark::internal::Benchmark* b) {
   for (int64_t isa : kIsas)
