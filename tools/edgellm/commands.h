@@ -19,6 +19,8 @@ void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 // tokenize, generate, logits, perplexity
 void add_model_commands(CLI::App& app);
+// finetune, grad, merge
+void add_train_commands(CLI::App& app);
 
 // `edgellm bench -m MODEL`: llama-bench-style table.
 struct ModelBenchOptions {
