@@ -1,6 +1,6 @@
-// Threaded drivers of causal grouped-query attention (layout: AttentionDims in kernels/kernel_table.h):
-// they check the dims, split the work with runtime/parallel.h and give each worker its scratch.
+// Threaded drivers of causal grouped-query attention: check the dims, split the work, give each worker scratch.
 // Not the math: that is kernels/ref/attention.h (scalar) and kernels/simd/attention.h (tiled, SIMD).
+// Layout: AttentionDims in kernels/kernel_table.h.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +23,13 @@ int64_t attention_scratch_floats(int64_t HD, int threads = 0);
 // a row, S < pos0 + T, ...).
 void attention_check(const AttentionDims& d, const char* who);
 
-// o (T, NH, HD) and L (T, NH) from q, k, v. Splits (kv head, query tile) pairs over the threads; a query
+// Use from a model, per layer:
+//   prefill / decode with a KV cache laid out (capacity, KVH, HD) per layer: write the T new k, v rows at
+//   rows pos0 .. pos0 + T − 1, then pass k = the layer's cache base, S = pos0 + T, k_stride = KVH·HD;
+//   training: attention_dims(T, NH, KVH, HD), or strides (NH + 2·KVH)·HD for views into a fused QKV buffer.
+// A head-major cache (KVH, capacity, HD) is not supported: rows must be tokens.
+
+// o (T, NH, HD) and L (T, NH) from q, k, v (L may be null for inference). Splits (kv head, query tile) pairs over the threads; a query
 // tile holds kAttnRows / (NH / KVH) tokens so that one tile is kAttnRows (token, head) rows.
 // scratch: attention_scratch_floats(d.HD) floats, or null to use a buffer per thread that the driver keeps.
 void attention_forward(float* o, float* L, const float* q, const float* k, const float* v, const AttentionDims& d,

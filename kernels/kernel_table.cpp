@@ -26,41 +26,59 @@ namespace {
 
 constexpr std::array<Isa, 4> kAllIsas = {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon};
 
+// Each ISA's families, in overlay order. A quantized family lands here as one more line per ISA.
+#if EDGELLM_HAVE_AVX2
+void fill_avx2_all(KernelTable& t) {
+  detail::fill_avx2(t);
+  detail::fill_avx2_attention(t);
+  detail::fill_avx2_cross_entropy(t);
+  detail::fill_avx2_embedding(t);
+  detail::fill_avx2_gemm(t);
+}
+#endif
+#if EDGELLM_HAVE_AVX512
+void fill_avx512_all(KernelTable& t) {
+  detail::fill_avx512(t);
+  detail::fill_avx512_attention(t);
+  detail::fill_avx512_cross_entropy(t);
+  detail::fill_avx512_embedding(t);
+  detail::fill_avx512_gemm(t);
+}
+#endif
+#if EDGELLM_HAVE_NEON
+void fill_neon_all(KernelTable& t) {
+  detail::fill_neon(t);
+  detail::fill_neon_attention(t);
+  detail::fill_neon_cross_entropy(t);
+  detail::fill_neon_embedding(t);
+  detail::fill_neon_gemm(t);
+}
+#endif
+
 KernelTable build(Isa isa) {
   KernelTable t;
   detail::fill_scalar(t);
-  detail::fill_scalar_attention(t);  // h-attn
+  detail::fill_scalar_attention(t);
+  detail::fill_scalar_gemm(t);
   switch (isa) {
     case Isa::Scalar:
       break;
     case Isa::Avx512:
 #if EDGELLM_HAVE_AVX2
-      detail::fill_avx2(t);
-      detail::fill_avx2_attention(t);  // h-attn
-      detail::fill_avx2_cross_entropy(t);
-      detail::fill_avx2_embedding(t);
+      fill_avx2_all(t);
 #endif
 #if EDGELLM_HAVE_AVX512
-      detail::fill_avx512(t);
-      detail::fill_avx512_attention(t);  // h-attn
-      detail::fill_avx512_cross_entropy(t);
-      detail::fill_avx512_embedding(t);
+      fill_avx512_all(t);
 #endif
       break;
     case Isa::Avx2:
 #if EDGELLM_HAVE_AVX2
-      detail::fill_avx2(t);
-      detail::fill_avx2_attention(t);  // h-attn
-      detail::fill_avx2_cross_entropy(t);
-      detail::fill_avx2_embedding(t);
+      fill_avx2_all(t);
 #endif
       break;
     case Isa::Neon:
 #if EDGELLM_HAVE_NEON
-      detail::fill_neon(t);
-      detail::fill_neon_attention(t);  // h-attn
-      detail::fill_neon_cross_entropy(t);
-      detail::fill_neon_embedding(t);
+      fill_neon_all(t);
 #endif
 #if EDGELLM_HAVE_NEON_DOTPROD
       if (cpu_features().dotprod) detail::fill_neon_dotprod(t);

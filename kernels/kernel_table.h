@@ -86,7 +86,8 @@ struct AttentionDims {
 inline constexpr int64_t kAttnRows = 128;
 inline constexpr int64_t kAttnKeys = 64;
 
-// Forward of query tokens [t0, t1) for all NH/KVH query heads of kv head g: writes their o rows and L.
+// Forward of query tokens [t0, t1) for all NH/KVH query heads of kv head g: writes their o rows and L
+// (L may be null when no backward follows).
 using attention_forward_fn = void(float* o, float* L, const float* q, const float* k, const float* v,
                                   const AttentionDims& d, int64_t g, int64_t t0, int64_t t1, float* work);
 // Backward for kv head g (every query head of its group, every token): dq, dk, dv +=. Recomputes the
@@ -114,14 +115,42 @@ using embedding_forward_fn = void(float* out, const float* table, const int32_t*
 using embedding_backward_fn = void(float* dtable, const float* dout, const int32_t* ids, int64_t T, int64_t C,
                                    int64_t stride);
 // ---- end attention, cross-entropy, embedding (h-attn) -------------------------------------
+// ---- GEMM family (kernels/gemm.h drives these; see kernels/simd/gemm_microkernel.h) -----
+// sgemm micro-kernel on packed panels. ap: A micro-panel (kc, MR) k-major, alpha already applied;
+// bp: B micro-panel (kc, NR) k-major; c: (m, n) with row stride ldc, m <= MR, n <= NR.
+// c = ap·bp when accumulate is false (c is not read), c += ap·bp when true.
+using sgemm_ukernel_fn = void(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int64_t m,
+                              int64_t n, bool accumulate);
+// Packs one B micro-panel of the x·Wᵀ case: dst (kc, NR) k-major, dst[k*NR + j] = w[j*ldw + k] for
+// the nr <= NR rows of W (kc contiguous each); columns nr..NR are zeroed. NR is the table's sgemm_block.nr.
+using sgemm_pack_bt_fn = void(float* dst, const float* w, int64_t ldw, int64_t kc, int64_t nr);
+// Packs one A micro-panel from A (M, K) row-major: dst (kc, MR) k-major, dst[k*MR + i] = alpha *
+// a[i*lda + k] for the mr <= MR rows; rows mr..MR are zeroed. MR is the table's sgemm_block.mr.
+using sgemm_pack_an_fn = void(float* dst, const float* a, int64_t lda, int64_t kc, int64_t mr, float alpha);
+// GEMV over the rows of W, the M=1 case of y = x·Wᵀ: y (N) = alpha * W (N, K; row stride ldw) · x (K)
+// + beta * y. beta == 0 never reads y. The _f16/_bf16 forms convert W on the fly, accumulating in f32.
+using sgemv_rows_fn = void(float* y, const float* x, const float* w, int64_t N, int64_t K, int64_t ldw, float alpha,
+                           float beta);
+using sgemv_rows_f16_fn = void(float* y, const float* x, const uint16_t* w, int64_t N, int64_t K, int64_t ldw,
+                               float alpha, float beta);
+using sgemv_rows_bf16_fn = void(float* y, const float* x, const uint16_t* w, int64_t N, int64_t K, int64_t ldw,
+                                float alpha, float beta);
+#define EDGELLM_GEMM_KERNELS(X) X(sgemm_ukernel) X(sgemm_pack_bt) X(sgemm_pack_an) X(sgemv_rows) X(sgemv_rows_f16) X(sgemv_rows_bf16)
+
+// Register tile and cache blocking that go with the table's sgemm_ukernel (set with it).
+struct GemmBlocking {
+  int mr = 4, nr = 4;                   // micro-kernel tile (rows of A, columns of B)
+  int64_t kc = 256, mc = 64, nc = 1024;  // packed A block (mc, kc) ~ L2, B panel (kc, nc) ~ L3
+};
 
 #define EDGELLM_KERNELS(X)                                                                                      \
   X(f16_to_f32) X(f32_to_f16) X(bf16_to_f32) X(f32_to_bf16) X(add_forward) X(add_backward) X(mul_forward)    \
   X(mul_backward) X(scale_forward) X(scale_backward) X(silu_forward) X(silu_backward) X(gelu_forward)          \
   X(gelu_backward) X(swiglu_forward) X(swiglu_backward) X(rmsnorm_forward) X(rmsnorm_backward)                \
   X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward)                                 \
-  /* h-attn */ X(attention_forward) X(attention_backward) X(cross_entropy_forward)                          \
-  X(cross_entropy_backward) X(embedding_forward) X(embedding_backward)
+  X(attention_forward) X(attention_backward) X(cross_entropy_forward)                                      \
+  X(cross_entropy_backward) X(embedding_forward) X(embedding_backward)                                     \
+  EDGELLM_GEMM_KERNELS(X)
 
 struct KernelTable {
   Isa isa = Isa::Scalar;  // the ISA this table was built up to
@@ -130,6 +159,7 @@ struct KernelTable {
   const char* name##_isa = "none";
   EDGELLM_KERNELS(EDGELLM_KERNEL_FIELD)
 #undef EDGELLM_KERNEL_FIELD
+  GemmBlocking sgemm_block;  // goes with sgemm_ukernel
 };
 
 // Sets entry `name` of table `t` to `fn`, recording the ISA that provides it.
@@ -174,6 +204,11 @@ void fill_neon_attention(KernelTable& t);
 void fill_neon_cross_entropy(KernelTable& t);
 void fill_neon_embedding(KernelTable& t);
 // end h-attn
+// GEMM family, one per arch folder (kernels/arch/<isa>/gemm.cpp); scalar in kernels/ref/fill_gemm.cpp.
+void fill_scalar_gemm(KernelTable& t);
+void fill_avx2_gemm(KernelTable& t);
+void fill_avx512_gemm(KernelTable& t);
+void fill_neon_gemm(KernelTable& t);
 }  // namespace detail
 
 }  // namespace edgellm

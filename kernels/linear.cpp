@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "kernels/kernel_table.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
@@ -44,57 +45,48 @@ void dequantize_row(float* out, const Tensor& W, int64_t r) {
 
 void linear_forward(float* y, const float* x, const Tensor& W, const float* bias, int64_t M) {
   const int64_t N = W.shape().rows(), K = W.shape().cols();
-  // Blocks of W rows are converted once to f32 and reused for every x row.
-  constexpr int64_t kRowBlock = 16;
-  parallel_for((N + kRowBlock - 1) / kRowBlock, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<float> wbuf(static_cast<size_t>(kRowBlock * K));
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t n0 = b * kRowBlock, nr = std::min(kRowBlock, N - n0);
-      const float* wp;
-      if (W.dtype() == DType::F32) {
-        wp = W.data<float>() + n0 * K;
-      } else {
-        rows_to_f32(wbuf.data(), W, n0, nr);
-        wp = wbuf.data();
-      }
-      for (int64_t m = 0; m < M; ++m) {
-        const float* xr = x + m * K;
-        for (int64_t j = 0; j < nr; ++j) {
-          const float* wr = wp + j * K;
-          float s = 0;
-          for (int64_t i = 0; i < K; ++i) s += xr[i] * wr[i];
-          y[m * N + n0 + j] = s + (bias ? bias[n0 + j] : 0.0f);
-        }
-      }
-    }
-  });
+  EDGE_CHECK(W.is_contiguous(), "linear: weight '{}' is not contiguous", W.name);
+  switch (W.dtype()) {
+    case DType::F32:
+      gemm_f32(Trans::N, Trans::T, M, N, K, 1.0f, x, K, W.data<float>(), K, 0.0f, y, N);
+      break;
+    case DType::F16:
+    case DType::BF16:
+      gemm_f32_w16(W.dtype(), Trans::N, Trans::T, M, N, K, 1.0f, x, K, W.data<uint16_t>(), K, 0.0f, y, N);
+      break;
+    default:
+      fail("linear: no matmul for weight '{}' of type {}", W.name, dtype_name(W.dtype()));
+  }
+  if (bias)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
 }
 
 void linear_backward_input(float* dx, const float* dy, const Tensor& W, int64_t M) {
   const int64_t N = W.shape().rows(), K = W.shape().cols();
-  parallel_for(M, 1, [&](int64_t m0, int64_t m1) {
-    std::vector<float> wrow(static_cast<size_t>(K));
-    for (int64_t n = 0; n < N; ++n) {
-      dequantize_row(wrow.data(), W, n);
-      for (int64_t m = m0; m < m1; ++m) {
-        const float g = dy[m * N + n];
-        float* dxr = dx + m * K;
-        for (int64_t i = 0; i < K; ++i) dxr[i] += g * wrow[static_cast<size_t>(i)];
-      }
-    }
-  });
+  switch (W.dtype()) {
+    case DType::F32:
+      gemm_f32(Trans::N, Trans::N, M, K, N, 1.0f, dy, N, W.data<float>(), K, 1.0f, dx, K);
+      return;
+    case DType::F16:
+    case DType::BF16:
+      gemm_f32_w16(W.dtype(), Trans::N, Trans::N, M, K, N, 1.0f, dy, N, W.data<uint16_t>(), K, 1.0f, dx, K);
+      return;
+    default:
+      break;
+  }
+  // A frozen quantized weight: dequantize blocks of rows to f32 tiles and accumulate dy[:, rows]·tile.
+  constexpr int64_t kRows = 64;
+  std::vector<float> tile(static_cast<size_t>(kRows * K));
+  for (int64_t n0 = 0; n0 < N; n0 += kRows) {
+    const int64_t nr = std::min(kRows, N - n0);
+    rows_to_f32(tile.data(), W, n0, nr);
+    gemm_f32(Trans::N, Trans::N, M, K, nr, 1.0f, dy + n0, N, tile.data(), K, 1.0f, dx, K);
+  }
 }
 
 void linear_backward_weight(float* dW, const float* dy, const float* x, int64_t M, int64_t N, int64_t K) {
-  parallel_for(N, 1, [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n)
-      for (int64_t m = 0; m < M; ++m) {
-        const float g = dy[m * N + n];
-        const float* xr = x + m * K;
-        float* dwr = dW + n * K;
-        for (int64_t i = 0; i < K; ++i) dwr[i] += g * xr[i];
-      }
-  });
+  gemm_f32(Trans::T, Trans::N, N, K, M, 1.0f, dy, N, x, K, 1.0f, dW, K);
 }
 
 }  // namespace edgellm

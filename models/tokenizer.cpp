@@ -11,6 +11,7 @@
 namespace edgellm {
 
 void Tokenizer::init_common(const TokenizerVocab& v) {
+  vocab_ = v;
   source_ = v.source;
   const size_t n = v.tokens.size();
   if (n == 0) fail_format(v.source, "tokenizer.ggml.tokens", "empty vocabulary");

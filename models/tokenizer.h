@@ -76,6 +76,8 @@ class Tokenizer {
   // Ids of Control and UserDefined tokens (the ones matched in text before the model-specific split).
   const std::vector<int32_t>& special_ids() const { return special_ids_; }
   virtual std::string_view kind() const = 0;  // "spm-bpe", "spm-unigram", "byte-bpe"
+  // The record this tokenizer was built from (what a GGUF writer stores as tokenizer.ggml.*).
+  const TokenizerVocab& vocab() const { return vocab_; }
 
  protected:
   // Plain text between special tokens. `first` is true for the first fragment and for a fragment that
@@ -87,6 +89,7 @@ class Tokenizer {
   virtual bool strips_leading_space() const { return false; }
   void init_common(const TokenizerVocab& v);  // tokens, types, ids, special-token index; validates
 
+  TokenizerVocab vocab_;
   std::vector<std::string> tokens_;
   std::vector<TokenType> types_;
   std::unordered_map<std::string, int32_t> token_index_;  // text -> id (first id wins on duplicates)

@@ -112,6 +112,8 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
     const std::string t = str_field(n, "type");
     if (t == "ByteLevel") {
       byte_level = true;
+      if (n.value("add_prefix_space", false))  // RoBERTa style; GPT-2, Llama 3, Qwen2 and SmolLM all have false
+        fail_format(source, "pre_tokenizer.add_prefix_space", "a ByteLevel prefix space is not supported");
       if (n.value("use_regex", true)) split_regex = "gpt2";
     } else if (t == "Split" && n.contains("pattern") && n["pattern"].is_object()) {
       split_regex = str_field(n["pattern"], "Regex");

@@ -16,6 +16,10 @@ namespace {
 
 constexpr std::string_view kSpace = "\xE2\x96\x81";  // U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's space
 
+// Bytes of the character at p; a byte of invalid UTF-8 is a character of its own (it then falls back to
+// its <0xNN> piece without swallowing the next, valid, character).
+size_t char_len(std::string_view s, size_t p) { return unicode::decode_utf8(s, p).len; }
+
 class SpmTokenizer final : public Tokenizer {
  public:
   SpmTokenizer(const TokenizerVocab& v, bool unigram) : unigram_(unigram) {
@@ -53,7 +57,7 @@ class SpmTokenizer final : public Tokenizer {
       } else if (ty == TokenType::Normal || ty == TokenType::UserDefined) {
         pieces_.emplace(t, static_cast<int32_t>(i));  // first id wins, as in SentencePiece
         size_t chars = 0;
-        for (size_t p = 0; p < t.size(); p += unicode::utf8_len(static_cast<unsigned char>(t[p]))) ++chars;
+        for (size_t p = 0; p < t.size(); p += char_len(t, p)) ++chars;
         max_piece_chars_ = std::max(max_piece_chars_, chars);
         if (ty == TokenType::Normal && std::isfinite(scores_[i])) {
           min_score_ = std::min(min_score_, scores_[i]);
@@ -154,7 +158,7 @@ class SpmTokenizer final : public Tokenizer {
   void encode_bpe(const std::string& s, std::vector<int32_t>& out) const {
     std::vector<MergeSymbol> sym;
     for (size_t p = 0; p < s.size();) {
-      const size_t len = std::min(unicode::utf8_len(static_cast<unsigned char>(s[p])), s.size() - p);
+      const size_t len = char_len(s, p);
       sym.push_back({static_cast<uint32_t>(p), static_cast<uint32_t>(len), static_cast<int32_t>(sym.size()) - 1,
                      static_cast<int32_t>(sym.size()) + 1});
       p += len;
@@ -188,26 +192,26 @@ class SpmTokenizer final : public Tokenizer {
     best[0] = 0.0;
     const std::string_view sv(s);
     for (size_t p = 0; p < n;) {
-      const size_t char_len = std::min(unicode::utf8_len(static_cast<unsigned char>(s[p])), n - p);
+      const size_t clen = char_len(s, p);
       if (best[p] != kNone) {
         bool single = false;
         size_t end = p;
         for (size_t chars = 0; chars < max_piece_chars_ && end < n; ++chars) {
-          end += std::min(unicode::utf8_len(static_cast<unsigned char>(s[end])), n - end);
+          end += char_len(s, end);
           const int32_t id = piece_id(sv.substr(p, end - p));
           if (id < 0) continue;
           const double score = types_[id] == TokenType::UserDefined
                                    ? static_cast<double>(chars + 1) * max_score_ - 0.1
                                    : static_cast<double>(scores_[id]);
-          if (end == p + char_len) single = true;
+          if (end == p + clen) single = true;
           if (best[p] + score > best[end]) best[end] = best[p] + score, best_id[end] = id, best_start[end] = p;
         }
         if (!single) {
           const double score = best[p] + static_cast<double>(min_score_) - 10.0;
-          if (score > best[p + char_len]) best[p + char_len] = score, best_id[p + char_len] = -2, best_start[p + char_len] = p;
+          if (score > best[p + clen]) best[p + clen] = score, best_id[p + clen] = -2, best_start[p + clen] = p;
         }
       }
-      p += char_len;
+      p += clen;
     }
     struct Step {
       std::string_view text;

@@ -14,7 +14,7 @@ namespace edgellm::ref {
 // keys s = 0 .. pos0 + t, keeps the running max m, the running sum l = Σ exp(x_s − m) and the running
 // acc = Σ exp(x_s − m) · v_s, rescaling both by exp(m_old − m_new) when the max grows. Then
 //   o_t = acc / l,   L_t = m + log l   (the logsumexp backward needs).
-// work: HD values of T.
+// L may be null (inference, no backward to come). work: HD values of T.
 template <class T, class Tag = void>
 void attention_forward(T* o, T* L, const T* q, const T* k, const T* v, const AttentionDims& d, int64_t g,
                        int64_t t0, int64_t t1, T* work) {
@@ -44,7 +44,7 @@ void attention_forward(T* o, T* L, const T* q, const T* k, const T* v, const Att
       }
       T* ot = o + t * d.o_stride + h * HD;
       for (int64_t i = 0; i < HD; ++i) ot[i] = acc[i] / l;
-      L[t * d.NH + h] = m + std::log(l);
+      if (L) L[t * d.NH + h] = m + std::log(l);
     }
   }
 }

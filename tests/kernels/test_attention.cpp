@@ -209,8 +209,11 @@ TEST_CASE("attention: every ISA's forward and backward match the scalar referenc
     ref.ref_forward();
     ref.ref_backward();
     for (Isa isa : available_isas()) {
+      // The scalar table holds the reference itself; the driver's split is checked through the other ISAs.
+      if (isa == Isa::Scalar && available_isas().size() > 1) continue;
       const KernelTable& kt = *kernels_for(isa);
-      CAPTURE(isa_name(isa));
+      const std::string isa_str = isa_name(isa);
+      CAPTURE(isa_str);
       Problem<float> got(d, 3, nan);
       attention_forward(got.o.data(), got.L.data(), got.q.data(), got.k.data(), got.v.data(), d, nullptr, kt);
       CHECK(max_rel(got.o, ref.o, d.T, d.o_stride, qw) < 1e-5);
@@ -247,6 +250,9 @@ TEST_CASE("attention: views into one fused QKV buffer give the separate-buffer r
   attention_forward(o2.data(), L2.data(), q.data(), k.data(), v.data(), sep);
   CHECK(o1 == o2);
   CHECK(L1 == L2);
+  std::vector<float> o3(T * NH * HD);  // inference: no L
+  attention_forward(o3.data(), nullptr, q.data(), k.data(), v.data(), sep);
+  CHECK(o3 == o2);
 }
 
 TEST_CASE("attention: scratch is O(tile x HD) and independent of T") {

@@ -109,7 +109,8 @@ TEST_CASE("cross_entropy: every ISA matches the scalar reference on ragged V") {
                            *kernels_for(Isa::Scalar));
     for (Isa isa : available_isas()) {
       CAPTURE(V);
-      CAPTURE(isa_name(isa));
+      const std::string isa_str = isa_name(isa);
+      CAPTURE(isa_str);
       const KernelTable& kt = *kernels_for(isa);
       std::vector<float> loss(T), lse(T), dx(T * V, 0.5f);
       const float mean = cross_entropy_forward(loss.data(), lse.data(), x.data(), y.data(), T, V, kIgnoreIndex, kt);

