@@ -11,7 +11,6 @@
 #include <set>
 
 #include "kernels/linear.h"
-#include "models/tokenizer_gguf.h"
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
 #include "runtime/gguf.h"
@@ -281,26 +280,8 @@ void merge_lora(LlamaModel& m) {
 }
 
 TokenizerVocab tokenizer_vocab_of(const std::string& spec, const Tokenizer& tok) {
-  if (fs::is_directory(spec)) {
-    if (fs::exists(spec + "/tokenizer.json")) {
-      const std::string cfg = fs::exists(spec + "/tokenizer_config.json") ? read_file(spec + "/tokenizer_config.json") : "";
-      return parse_hf_tokenizer_json(read_file(spec + "/tokenizer.json"), spec + "/tokenizer.json", cfg);
-    }
-    return parse_sentencepiece_model(read_file(spec + "/tokenizer.model"), spec + "/tokenizer.model");
-  }
-  if (spec.rfind("builtin:", 0) != 0) return tokenizer_vocab_from_gguf(GgufFile::open(spec));
-  // Built-in: the byte-fallback vocabulary as builtin_tokenizer() made it.
-  TokenizerVocab v;
-  v.model = "llama";
-  for (int32_t i = 0; i < tok.vocab_size(); ++i) {
-    v.tokens.push_back(tok.token_text(i));
-    v.types.push_back(static_cast<int32_t>(tok.token_type(i)));
-  }
-  v.scores.assign(v.tokens.size(), 0.0f);
-  v.bos_id = tok.bos_id(), v.eos_id = tok.eos_id(), v.unk_id = tok.unk_id();
-  v.add_bos = tok.add_bos_default();
-  v.add_space_prefix = false;
-  return v;
+  (void)spec;  // the tokenizer keeps the record it was built from, whatever the source
+  return tok.vocab();
 }
 
 void write_llama_gguf(const LlamaModel& m, const TokenizerVocab* vocab, const std::string& path) {
