@@ -65,7 +65,10 @@ class Block(nn.Module):
         q, k = rope(q, cos, sin), rope(k, cos, sin)
         if KVH != NH:
             k, v = k.repeat_interleave(NH // KVH, 1), v.repeat_interleave(NH // KVH, 1)
-        a = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B_, T_, NH * HD)
+        # Debian's torch 1.13 has no scaled_dot_product_attention: the plain (T×T) form.
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(HD)
+        s = s.masked_fill(torch.ones(T_, T_, dtype=torch.bool).triu(1), float("-inf"))
+        a = (s.softmax(-1) @ v).transpose(1, 2).reshape(B_, T_, NH * HD)
         x = x + self.o(a)
         h = self.n2(x)
         return x + self.d(F.silu(self.g(h)) * self.u(h))
