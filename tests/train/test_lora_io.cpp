@@ -151,3 +151,23 @@ TEST_CASE("gradients of a GGUF base come out under HF names in HF row order (tra
   }
   CHECK(n == static_cast<int>(ref.tensors().size() / 2));
 }
+
+TEST_CASE("a fully fine-tuned model written as GGUF reloads with the same logits (HF base: Q/K rows permuted)") {
+  const std::string d = tmpdir("full");
+  for (const std::string base : {std::string("builtin:tiny"), fx() + "/model"}) {
+    Model m = load_model(base);
+    LlamaGrad g(m.llama, GradSetup{});
+    // Perturb every trainable weight so the written file cannot be the source's.
+    for (Param& p : g.params())
+      for (int64_t i = 0; i < p.n; ++i) p.value[i] += 1e-3f * static_cast<float>((i * 7919) % 13 - 6);
+    const std::vector<int32_t> ids = {1, 50, 60, 70, 80, 90, 100, 110};
+    const std::vector<float> want = all_logits(m, ids);
+    const TokenizerVocab v = tokenizer_vocab_of(base, *m.tokenizer);
+    write_llama_gguf(m.llama, &v, d + "/full.gguf");
+    Model back = load_model(d + "/full.gguf");
+    const std::vector<float> got = all_logits(back, ids);
+    INFO(base);
+    CHECK(rel_err(got.data(), want.data(), static_cast<int64_t>(want.size())) < 1e-6);
+  }
+  std::filesystem::remove_all(d);
+}
