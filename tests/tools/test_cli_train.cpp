@@ -139,3 +139,26 @@ TEST_CASE("finetune: SIGINT finishes the step, saves a checkpoint and exits 0; -
   const std::string csv = slurp(out + "/loss.csv");
   CHECK(std::count(csv.begin(), csv.end(), '\n') == step + 3);  // header + every step once
 }
+
+TEST_CASE("edgellm logits --lora applies a PEFT adapter unmerged and gives peft's logits") {
+  Tmp t;
+  SafetensorsFile ref_ids = SafetensorsFile::open(fx() + "/references/logits.safetensors");
+  Tensor ids = ref_ids.tensor("input_ids_len24");
+  std::string text;
+  for (int64_t i = 0; i < ids.numel(); ++i) text += std::to_string(ids.data<int64_t>()[i]) + " ";
+  const int code = wait_code(spawn({"logits", "-m", fx() + "/gguf/tiny-llama-f32.gguf", "--lora", fx() + "/lora/adapter",
+                                    "--ids", text, "-o", t.dir + "/l.npy"}, t.dir + "/log"));
+  INFO(slurp(t.dir + "/log"));
+  REQUIRE(code == 0);
+  const std::string npy = slurp(t.dir + "/l.npy");
+  const size_t header = 10 + (static_cast<uint8_t>(npy[8]) | static_cast<uint8_t>(npy[9]) << 8);
+  Tensor want = SafetensorsFile::open(fx() + "/lora/logits.safetensors").tensor("logits_len24");
+  REQUIRE(npy.size() == header + static_cast<size_t>(want.numel()) * 4);
+  const float* got = reinterpret_cast<const float*>(npy.data() + header);
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    num += std::pow(got[i] - want.data<float>()[i], 2);
+    den += std::pow(want.data<float>()[i], 2);
+  }
+  CHECK(std::sqrt(num / den) < 1e-5);
+}
