@@ -70,6 +70,42 @@ typedef int32_t (*edgellm_token_callback)(int32_t id, const char* piece, void* u
 int32_t edgellm_generate(edgellm_context* ctx, const char* prompt, int32_t n_predict, edgellm_sampler* sampler,
                          edgellm_token_callback callback, void* user);
 
+/* ---- RAG: index documents, open an index, retrieve (rag/c_api.cpp) -------------------------------- */
+
+typedef struct edgellm_rag_index edgellm_rag_index;
+
+typedef struct edgellm_rag_build_params {
+  int32_t chunk_tokens; /* tokens per chunk (the model's tokenizer) */
+  int32_t overlap;      /* tokens repeated between consecutive chunks */
+  int32_t dense;        /* 1: store embeddings of the model's hidden states; 0: BM25 only */
+  int32_t int8;         /* 1: store the embeddings as int8 with per-vector scales */
+  float bm25_k1, bm25_b;
+  const char* embed_model_spec; /* recorded as the embedding model (what to load for dense queries); NULL: the model's source */
+} edgellm_rag_build_params;
+
+typedef enum edgellm_rag_mode { EDGELLM_RAG_BM25 = 0, EDGELLM_RAG_DENSE = 1, EDGELLM_RAG_HYBRID = 2 } edgellm_rag_mode;
+
+typedef struct edgellm_rag_hit {
+  int32_t chunk;       /* chunk index in the index */
+  float score;         /* BM25 score, cosine, or reciprocal-rank-fusion score */
+  const char* doc_id;  /* valid until edgellm_rag_free */
+  const char* text;    /* the chunk's text; valid until edgellm_rag_free */
+} edgellm_rag_hit;
+
+edgellm_rag_build_params edgellm_rag_default_build_params(void);
+/* Indexes .txt/.md/.jsonl files and folders into out_path (written atomically); with append != 0 and an
+ * existing out_path, adds the documents to it. Returns the index's chunk count, or -1 on error. */
+int32_t edgellm_rag_build(const edgellm_model* model, const char* const* paths, int32_t n_paths, const char* out_path,
+                          const edgellm_rag_build_params* params, int32_t append);
+/* Opens (maps and checks) an index file. NULL on error (bad checksum, truncated: the message names the section). */
+edgellm_rag_index* edgellm_rag_open(const char* path);
+void edgellm_rag_free(edgellm_rag_index* index);
+int32_t edgellm_rag_chunk_count(const edgellm_rag_index* index);
+/* Writes up to k hits, best first; embed_model is required for DENSE and HYBRID (NULL for BM25).
+ * Returns the number written, or -1 on error. Hits stay valid until the next query on this index. */
+int32_t edgellm_rag_query(edgellm_rag_index* index, const edgellm_model* embed_model, const char* question, int32_t k,
+                          edgellm_rag_mode mode, edgellm_rag_hit* hits);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,7 @@ void fill_avx2_all(KernelTable& t) {
   detail::fill_avx2_cross_entropy(t);
   detail::fill_avx2_embedding(t);
   detail::fill_avx2_gemm(t);
+  detail::fill_avx2_quant(t);  // GGUF blocks + GINT (h-quant)
 }
 #endif
 #if EDGELLM_HAVE_AVX512
@@ -43,6 +44,7 @@ void fill_avx512_all(KernelTable& t) {
   detail::fill_avx512_cross_entropy(t);
   detail::fill_avx512_embedding(t);
   detail::fill_avx512_gemm(t);
+  detail::fill_avx512_quant(t);  // GGUF blocks + GINT (h-quant)
 }
 #endif
 #if EDGELLM_HAVE_NEON
@@ -52,6 +54,7 @@ void fill_neon_all(KernelTable& t) {
   detail::fill_neon_cross_entropy(t);
   detail::fill_neon_embedding(t);
   detail::fill_neon_gemm(t);
+  detail::fill_neon_quant(t);  // GGUF blocks + GINT (h-quant)
 }
 #endif
 
@@ -60,6 +63,7 @@ KernelTable build(Isa isa) {
   detail::fill_scalar(t);
   detail::fill_scalar_attention(t);
   detail::fill_scalar_gemm(t);
+  detail::fill_scalar_quant(t);
   switch (isa) {
     case Isa::Scalar:
       break;
@@ -81,7 +85,10 @@ KernelTable build(Isa isa) {
       fill_neon_all(t);
 #endif
 #if EDGELLM_HAVE_NEON_DOTPROD
-      if (cpu_features().dotprod) detail::fill_neon_dotprod(t);
+      if (cpu_features().dotprod) {
+        detail::fill_neon_dotprod(t);
+        detail::fill_neon_dotprod_quant(t);
+      }
 #endif
       break;
   }

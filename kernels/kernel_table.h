@@ -115,6 +115,36 @@ using embedding_forward_fn = void(float* out, const float* table, const int32_t*
 using embedding_backward_fn = void(float* dtable, const float* dout, const int32_t* ids, int64_t T, int64_t C,
                                    int64_t stride);
 // ---- end attention, cross-entropy, embedding (h-attn) -------------------------------------
+// ---- quantized blocks (h-quant): GGUF formats, kernels/quant/ + kernels/ref/quant_*.cpp --------------
+// quantize_*: activation rows to 8-bit blocks, x (n) -> y blocks; dequantize_*: blocks -> y (n).
+// vec_dot_W_A: a tile of nw weight rows (row c at w + c*w_stride bytes, K elements each) against nx activation
+// rows (row j at x + j*x_stride bytes): s[j*s_stride + c] = dot(w_c, x_j). Kernels may tile both ways.
+using quant_row_fn = void(void* y, const float* x, int64_t n);
+using dequant_row_fn = void(float* y, const void* x, int64_t n);
+using quant_vec_dot_fn = void(float* s, int64_t s_stride, const void* w, int64_t w_stride, int64_t nw, const void* x,
+                              int64_t x_stride, int64_t nx, int64_t K);
+#define EDGELLM_QUANT_ACT(X) X(quantize_q8_0) X(quantize_q8_1) X(quantize_q8_k)
+#define EDGELLM_QUANT_DEQUANT(X)                                                                               \
+  X(dequantize_q4_0) X(dequantize_q4_1) X(dequantize_q5_0) X(dequantize_q5_1) X(dequantize_q8_0)              \
+  X(dequantize_q8_1) X(dequantize_q2_k) X(dequantize_q3_k) X(dequantize_q4_k) X(dequantize_q5_k)              \
+  X(dequantize_q6_k) X(dequantize_q8_k)
+#define EDGELLM_QUANT_DOT(X)                                                                                   \
+  X(vec_dot_q4_0_q8_0) X(vec_dot_q4_1_q8_1) X(vec_dot_q5_0_q8_0) X(vec_dot_q5_1_q8_1) X(vec_dot_q8_0_q8_0)   \
+  X(vec_dot_q2_k_q8_k) X(vec_dot_q3_k_q8_k) X(vec_dot_q4_k_q8_k) X(vec_dot_q5_k_q8_k) X(vec_dot_q6_k_q8_k)
+#define EDGELLM_QUANT_USING_ACT(name) using name##_fn = quant_row_fn;
+#define EDGELLM_QUANT_USING_DEQ(name) using name##_fn = dequant_row_fn;
+#define EDGELLM_QUANT_USING_DOT(name) using name##_fn = quant_vec_dot_fn;
+EDGELLM_QUANT_ACT(EDGELLM_QUANT_USING_ACT)
+EDGELLM_QUANT_DEQUANT(EDGELLM_QUANT_USING_DEQ)
+EDGELLM_QUANT_DOT(EDGELLM_QUANT_USING_DOT)
+#undef EDGELLM_QUANT_USING_ACT
+#undef EDGELLM_QUANT_USING_DEQ
+#undef EDGELLM_QUANT_USING_DOT
+// GINT (kernels/quant/gint.h): s[r*s_stride] = dot(dequantized GINT row w (K), x + r*x_stride floats), r < nx.
+using gint_dot_fn = void(float* s, int64_t s_stride, const uint8_t* w, const float* x, int64_t x_stride,
+                         int64_t nx, int64_t K, int bits, int group);
+#define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot)
+// ---- end quantized blocks ------------------------------------------------------------------------------
 // ---- GEMM family (kernels/gemm.h drives these; see kernels/simd/gemm_microkernel.h) -----
 // sgemm micro-kernel on packed panels. ap: A micro-panel (kc, MR) k-major, alpha already applied;
 // bp: B micro-panel (kc, NR) k-major; c: (m, n) with row stride ldc, m <= MR, n <= NR.
@@ -150,7 +180,7 @@ struct GemmBlocking {
   X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward)                                 \
   X(attention_forward) X(attention_backward) X(cross_entropy_forward)                                      \
   X(cross_entropy_backward) X(embedding_forward) X(embedding_backward)                                     \
-  EDGELLM_GEMM_KERNELS(X)
+  EDGELLM_GEMM_KERNELS(X) EDGELLM_QUANT_KERNELS(X)
 
 struct KernelTable {
   Isa isa = Isa::Scalar;  // the ISA this table was built up to
@@ -209,6 +239,15 @@ void fill_scalar_gemm(KernelTable& t);
 void fill_avx2_gemm(KernelTable& t);
 void fill_avx512_gemm(KernelTable& t);
 void fill_neon_gemm(KernelTable& t);
+// quantized blocks (h-quant)
+void fill_scalar_quant(KernelTable& t);
+void fill_avx2_quant(KernelTable& t);
+void fill_avx512_quant(KernelTable& t);
+void fill_neon_quant(KernelTable& t);
+void fill_neon_dotprod_quant(KernelTable& t);
+void fill_avx2_gint(KernelTable& t);    // called from fill_avx2_quant
+void fill_avx512_gint(KernelTable& t);  // called from fill_avx512_quant
+void fill_neon_gint(KernelTable& t);    // called from fill_neon_quant
 }  // namespace detail
 
 }  // namespace edgellm

@@ -6,11 +6,16 @@
 
 #include "kernels/gemm.h"
 #include "kernels/kernel_table.h"
+#include "kernels/quant_convert.h"
+#include "kernels/quant_matmul.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 
 namespace edgellm {
 namespace {
+
+// From this many rows of x, quantized weights go through dequantized tiles and the f32 GEMM.
+constexpr int64_t kDequantGemmMinRows = 32;
 
 // Converts `rows` rows of W starting at r0 to f32 into `out` (rows, K).
 void rows_to_f32(float* out, const Tensor& W, int64_t r0, int64_t rows) {
@@ -38,8 +43,13 @@ void dequantize_row(float* out, const Tensor& W, int64_t r) {
     case DType::BF16:
       k.bf16_to_f32(out, W.data<uint16_t>() + r * K, K);
       return;
-    default:
-      fail("no dequantization for tensor '{}' of type {}", W.name, dtype_name(W.dtype()));
+    default: {
+      if (!dtype_info(W.dtype()).quantized || W.dtype() == DType::GINT)
+        fail("no dequantization for tensor '{}' of type {}", W.name, dtype_name(W.dtype()));
+      const int64_t rb = dtype_row_bytes(W.dtype(), K);
+      if (quant_matmul_supported(W.dtype())) return quant_ops(W.dtype()).dequantize(out, W.raw() + r * rb, K);
+      dequantize_row_from(W.dtype(), out, W.raw() + r * rb, K);
+    }
   }
 }
 
@@ -55,7 +65,21 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
       gemm_f32_w16(W.dtype(), Trans::N, Trans::T, M, N, K, 1.0f, x, K, W.data<uint16_t>(), K, 0.0f, y, N);
       break;
     default:
-      fail("linear: no matmul for weight '{}' of type {}", W.name, dtype_name(W.dtype()));
+      if (!quant_matmul_supported(W.dtype()))
+        fail("linear: no matmul for weight '{}' of type {}", W.name, dtype_name(W.dtype()));
+      if (M >= kDequantGemmMinRows) {
+        // Many rows: the f32 GEMM on dequantized row blocks beats integer dots once the dequantization
+        // (N·K work) is spread over M rows (2·M·N·K flops).
+        constexpr int64_t kBlock = 256;
+        std::vector<float> tile(static_cast<size_t>(std::min(kBlock, N) * K));
+        for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
+          const int64_t nr = std::min(kBlock, N - n0);
+          parallel_for(nr, 8, [&](int64_t a, int64_t b) { rows_to_f32(tile.data() + a * K, W, n0 + a, b - a); });
+          gemm_f32(Trans::N, Trans::T, M, nr, K, 1.0f, x, K, tile.data(), K, 0.0f, y + n0, N);
+        }
+      } else {
+        matmul_quant(y, x, W.raw(), W.dtype(), M, N, K);
+      }
   }
   if (bias)
     for (int64_t m = 0; m < M; ++m)

@@ -4,14 +4,12 @@
 #include <string>
 
 #include "edgellm.h"
+#include "models/c_api_internal.h"
 #include "models/runner.h"
 #include "runtime/arena.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 
-struct edgellm_model {
-  edgellm::Model m;
-};
 struct edgellm_context {
   const edgellm_model* model;
   edgellm::KvCache cache;
@@ -58,6 +56,8 @@ edgellm::SamplerParams to_cpp(const edgellm_sampler_params& p) {
 }
 
 }  // namespace
+
+void edgellm::capi::set_last_error(std::string message) { g_error = std::move(message); }
 
 extern "C" {
 

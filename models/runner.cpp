@@ -54,7 +54,18 @@ Model load_model(const std::string& spec) {
   std::error_code ec;
   if (fs::is_directory(spec, ec)) {
     m.llama = load_llama_hf(spec);
-    m.tokenizer = load_tokenizer(spec);
+    // A SentencePiece tokenizer.model carries the real piece scores (tokenizer.json only implies them
+    // through merge ranks); GGUF export then matches llama.cpp's converter. Llama 3 ships a tiktoken
+    // file under that name, which is not a ModelProto: fall back to tokenizer.json then.
+    const std::string spm = (fs::path(spec) / "tokenizer.model").string();
+    if (fs::exists(spm, ec)) {
+      try {
+        m.tokenizer = load_sentencepiece_model(spm);
+      } catch (const Error&) {
+        m.tokenizer = nullptr;
+      }
+    }
+    if (!m.tokenizer) m.tokenizer = load_tokenizer(spec);
   } else {
     if (!fs::exists(spec, ec)) fail("{}: no such file or directory", spec);
     GgufFile f = GgufFile::open(spec);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "models/runner.h"
+#include "models/save_gguf.h"
 #include "runtime/arena.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
@@ -66,7 +67,7 @@ double fit(const std::string& spec, bool lora, int64_t steps, double lr, double*
 
 }  // namespace
 
-TEST_CASE("fitting four sentences: full fine-tuning reaches loss < 0.5, LoRA < 1.5 (also on a frozen f16 GGUF base)") {
+TEST_CASE("fitting four sentences: full fine-tuning reaches loss < 0.5, LoRA < 1.5 (also on frozen Q4_0 and f16 bases)") {
   OneThread one;
   double first = 0;
   const double full = fit("builtin:tiny", false, 40, 3e-3, &first);
@@ -76,7 +77,13 @@ TEST_CASE("fitting four sentences: full fine-tuning reaches loss < 0.5, LoRA < 1
   const double lora = fit("builtin:tiny", true, 60, 1e-2);
   INFO("lora: " << lora);
   CHECK(lora < 1.5);
-  // No Q4_0 kernels on this branch yet: the quantized-base case runs on the F16 GGUF (frozen, non-f32).
+  // QLoRA-style: builtin:tiny written as Q4_0 (ffn_down's 176 columns fall back to f16), frozen.
+  const std::string q4 = (std::filesystem::temp_directory_path() / ("edgellm_tiny_q4_0_" + std::to_string(getpid()) + ".gguf")).string();
+  save_llama_gguf(load_model("builtin:tiny"), q4, DType::Q4_0);
+  const double lora_q4 = fit(q4, true, 60, 1e-2);
+  std::filesystem::remove(q4);
+  INFO("lora on q4_0 base: " << lora_q4);
+  CHECK(lora_q4 < 1.5);
   const double lora_f16 = fit(std::string(EDGELLM_FIXTURES_DIR) + "/tiny-llama/gguf/tiny-llama-f16.gguf", true, 60, 1e-2);
   INFO("lora on f16 base: " << lora_f16);
   CHECK(lora_f16 < 1.5);

@@ -17,10 +17,14 @@ void apply_global_options();
 
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+// GGUF export of any loadable model
+void add_convert_command(CLI::App& app);
 // tokenize, generate, logits, perplexity
 void add_model_commands(CLI::App& app);
 // finetune, grad, merge
 void add_train_commands(CLI::App& app);
+// rag index | query | ask (tools/edgellm/cmd_rag.cpp)
+void add_rag_commands(CLI::App& app);
 
 // `edgellm bench -m MODEL`: llama-bench-style table.
 struct ModelBenchOptions {

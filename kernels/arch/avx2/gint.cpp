@@ -1,0 +1,10 @@
+// avx2 build of the GINT fused dequant-dot (the xsimd body in kernels/simd/gint.h).
+// Only instantiates; the decode and FMA loop live in the shared body.
+#include "kernels/kernel_table.h"
+#include "kernels/simd/gint.h"
+
+namespace edgellm::detail {
+
+void fill_avx2_gint(KernelTable& t) { EDGELLM_SET_KERNEL(t, gint_dot, simd::GintDot<xsimd::fma3<xsimd::avx2>>::run, "avx2"); }
+
+}  // namespace edgellm::detail

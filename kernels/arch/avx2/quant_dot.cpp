@@ -1,0 +1,25 @@
+// AVX2 integer dots (maddubs + madd) of every GGUF weight format: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K.
+// Not here: activation quantizers (scalar; cheap next to the dot) and any 512-bit code (arch/avx512).
+#include "kernels/arch/x86/quant_dot.h"
+#include "kernels/kernel_table.h"
+#include "kernels/quant/rows.h"
+
+namespace edgellm::detail {
+
+void fill_avx2_quant(KernelTable& t) {
+  using namespace x86q;
+  const char* s = "avx2";
+  fill_avx2_gint(t);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q4_0W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q8_0W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q5_0W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q4_1W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q5_1W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q2_k_q8_k, (kquant_dot<2, 1, false>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q3_k_q8_k, (kquant_dot<3, 1, false>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (kquant_dot<4, 1, false>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (kquant_dot<5, 1, false>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (kquant_dot<6, 1, false>), s);
+}
+
+}  // namespace edgellm::detail

@@ -1,0 +1,10 @@
+// avx512 build of the GINT fused dequant-dot (the xsimd body in kernels/simd/gint.h).
+// Only instantiates; the decode and FMA loop live in the shared body.
+#include "kernels/kernel_table.h"
+#include "kernels/simd/gint.h"
+
+namespace edgellm::detail {
+
+void fill_avx512_gint(KernelTable& t) { EDGELLM_SET_KERNEL(t, gint_dot, simd::GintDot<xsimd::avx512bw>::run, "avx512"); }
+
+}  // namespace edgellm::detail

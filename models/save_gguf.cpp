@@ -1,0 +1,148 @@
+// GGUF export: hyperparameters under `<arch>.*`, the tokenizer under tokenizer.ggml.*, tensors by
+// GGUF names. A model whose RoPE pairs rotate-half dims (Hugging Face order) gets its Q/K rows
+// permuted to llama.cpp's adjacent-pair order when written as `llama`.
+#include "models/save_gguf.h"
+
+#include <cstring>
+
+#include "kernels/linear.h"
+#include "kernels/quant_convert.h"
+#include "runtime/error.h"
+#include "runtime/gguf.h"
+
+namespace edgellm {
+namespace {
+
+// GGUF's general.file_type for a pure file of this matrix type.
+uint32_t file_type_of(DType t) {
+  switch (t) {
+    case DType::F32: return 0;
+    case DType::F16: return 1;
+    case DType::Q4_0: return 2;
+    case DType::Q4_1: return 3;
+    case DType::Q8_0: return 7;
+    case DType::Q5_0: return 8;
+    case DType::Q5_1: return 9;
+    case DType::Q2_K: return 10;
+    case DType::Q3_K: return 12;  // Q3_K_M
+    case DType::Q4_K: return 15;  // Q4_K_M
+    case DType::Q5_K: return 17;  // Q5_K_M
+    case DType::Q6_K: return 18;
+    case DType::BF16: return 32;
+    default: fail("no GGUF file type for {}", dtype_name(t));
+  }
+}
+
+Tensor to_f32(const Tensor& t) {
+  if (t.dtype() == DType::F32) return t;
+  Tensor out = Tensor::empty(t.shape());
+  for (int64_t r = 0; r < t.shape().rows(); ++r) dequantize_row(out.data<float>() + r * t.shape().cols(), t, r);
+  return out;
+}
+
+// HF row order (rotate-half) → llama.cpp's: within each head, HF row j → 2j and HD/2 + j → 2j + 1.
+Tensor permute_qk_rows(const Tensor& w, int64_t heads) {
+  const Tensor src = to_f32(w);
+  const int64_t rows = src.shape()[0], cols = src.shape().cols(), hd = rows / heads, half = hd / 2;
+  Tensor out = Tensor::empty(src.shape());
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t j = 0; j < half; ++j) {
+      std::memcpy(out.data<float>() + (h * hd + 2 * j) * cols, src.data<float>() + (h * hd + j) * cols, cols * 4);
+      std::memcpy(out.data<float>() + (h * hd + 2 * j + 1) * cols, src.data<float>() + (h * hd + half + j) * cols,
+                  cols * 4);
+    }
+  return out;
+}
+
+}  // namespace
+
+Tensor convert_matrix(const Tensor& src, DType t) {
+  if (src.dtype() == t) return src;
+  const Tensor f = to_f32(src);
+  if (t == DType::F32) return f;
+  if (t == DType::F16 || t == DType::BF16) return f.to(t);
+  const int64_t rows = f.shape().rows(), cols = f.shape().cols();
+  if (cols % dtype_info(t).block != 0) return f.to(DType::F16);
+  Tensor out = Tensor::empty(f.shape(), t);
+  const int64_t rb = dtype_row_bytes(t, cols);
+  for (int64_t r = 0; r < rows; ++r) quantize_row_to(t, out.raw() + r * rb, f.data<float>() + r * cols, cols);
+  return out;
+}
+
+void save_llama_gguf(const Model& m, const std::string& path, DType mt) {
+  const LlamaConfig& c = m.llama.config;
+  const LlamaWeights& w = m.llama.weights;
+  GgufWriter g;
+  const std::string arch = c.arch == "qwen2" ? "qwen2" : "llama";
+  const std::string a = arch + ".";
+  g.set_string("general.architecture", arch);
+  g.set_string("general.name", c.name.empty() ? "edgellm" : c.name);
+  g.set_u32("general.file_type", file_type_of(mt));
+  g.set_u32(a + "context_length", static_cast<uint32_t>(c.max_ctx));
+  g.set_u32(a + "embedding_length", static_cast<uint32_t>(c.dim));
+  g.set_u32(a + "block_count", static_cast<uint32_t>(c.n_layers));
+  g.set_u32(a + "feed_forward_length", static_cast<uint32_t>(c.ffn_dim));
+  g.set_u32(a + "attention.head_count", static_cast<uint32_t>(c.n_heads));
+  g.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
+  g.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(c.head_dim));
+  g.set_f32(a + "rope.freq_base", c.rope_theta);
+  g.set_f32(a + "attention.layer_norm_rms_epsilon", c.rms_eps);
+  g.set_u32(a + "vocab_size", static_cast<uint32_t>(c.vocab));
+  if (c.rope_scaling == RopeScalingKind::Linear) {
+    g.set_string(a + "rope.scaling.type", "linear");
+    g.set_f32(a + "rope.scaling.factor", c.rope_factor);
+  } else if (c.rope_scaling == RopeScalingKind::Llama3) {
+    fail("{}: writing Llama 3 rope scaling as GGUF (rope_freqs.weight) is not supported yet", path);
+  }
+
+  // Tokenizer: the record the loaded tokenizer was built from, so llama.cpp sees the same vocabulary.
+  const TokenizerVocab& v = m.tokenizer->vocab();
+  g.set_string("tokenizer.ggml.model", v.model);
+  g.set_string("tokenizer.ggml.pre", v.pre.empty() ? "default" : v.pre);
+  g.set_array("tokenizer.ggml.tokens", GgufArray::of_strings(v.tokens));
+  if (!v.scores.empty()) g.set_array("tokenizer.ggml.scores", GgufArray::of(v.scores));
+  std::vector<int32_t> types = v.types;
+  if (types.empty()) types.assign(v.tokens.size(), static_cast<int32_t>(TokenType::Normal));
+  g.set_array("tokenizer.ggml.token_type", GgufArray::of(types));
+  if (!v.merges.empty()) g.set_array("tokenizer.ggml.merges", GgufArray::of_strings(v.merges));
+  auto set_id = [&](const char* key, int32_t id) {
+    if (id >= 0) g.set_u32(key, static_cast<uint32_t>(id));
+  };
+  set_id("tokenizer.ggml.bos_token_id", v.bos_id);
+  set_id("tokenizer.ggml.eos_token_id", v.eos_id);
+  set_id("tokenizer.ggml.unknown_token_id", v.unk_id);
+  set_id("tokenizer.ggml.padding_token_id", v.pad_id);
+  g.set_bool("tokenizer.ggml.add_bos_token", m.tokenizer->add_bos_default());
+  if (v.add_space_prefix) g.set_bool("tokenizer.ggml.add_space_prefix", *v.add_space_prefix);
+
+  std::vector<Tensor> keep;  // converted tensors must outlive write()
+  auto add = [&](const std::string& name, const Tensor& t) {
+    keep.push_back(t);
+    g.add_tensor(name, keep.back());
+  };
+  const bool permute = arch == "llama" && c.rope_pairing == RopePairing::NeoX;
+  add("token_embd.weight", convert_matrix(w.tok_embd, mt));
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const LlamaLayer& L = w.layers[static_cast<size_t>(l)];
+    const std::string p = "blk." + std::to_string(l) + ".";
+    add(p + "attn_norm.weight", L.attn_norm);
+    add(p + "attn_q.weight", convert_matrix(permute ? permute_qk_rows(L.wq, c.n_heads) : L.wq, mt));
+    add(p + "attn_k.weight", convert_matrix(permute ? permute_qk_rows(L.wk, c.n_kv_heads) : L.wk, mt));
+    add(p + "attn_v.weight", convert_matrix(L.wv, mt));
+    add(p + "attn_output.weight", convert_matrix(L.wo, mt));
+    if (L.bq.defined()) {
+      add(p + "attn_q.bias", L.bq);
+      add(p + "attn_k.bias", L.bk);
+      add(p + "attn_v.bias", L.bv);
+    }
+    add(p + "ffn_norm.weight", L.ffn_norm);
+    add(p + "ffn_gate.weight", convert_matrix(L.w_gate, mt));
+    add(p + "ffn_up.weight", convert_matrix(L.w_up, mt));
+    add(p + "ffn_down.weight", convert_matrix(L.w_down, mt));
+  }
+  add("output_norm.weight", w.out_norm);
+  if (!c.tied_embeddings) add("output.weight", convert_matrix(w.output, mt));
+  g.write(path);
+}
+
+}  // namespace edgellm

@@ -1,0 +1,90 @@
+// A RAG index: documents, chunks, the BM25 inverted index and the chunk vectors, built from files
+// and a model, saved as one checksummed file and queried by BM25, dense or fused retrieval.
+// Not a database: no deletes or updates in place; adding documents rewrites the whole file.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "models/runner.h"
+#include "rag/bm25.h"
+#include "rag/dense.h"
+#include "rag/ingest.h"
+
+namespace edgellm::rag {
+
+// ---- index file format (version 1, little-endian) -------------------------------------------------
+// offset 0, header (64 bytes):
+//   char magic[8] = "EDGERAG\0"; u32 version = 1; u32 n_sections; u64 file_size;
+//   u32 table_crc (CRC-32 of the section table); u32 header_crc (CRC-32 of bytes 0..27); 32 zero bytes
+// offset 64, section table: n_sections × 32 bytes {char id[4]; u32 crc; u64 offset; u64 size; u64 zero}
+// sections, each at a 64-byte aligned offset (so vectors can be used in place from the mapping):
+//   META  JSON: {"format":"edgellm-rag","settings":{...},"n_chunks","n_terms","n_postings",
+//         "dense":{"dim","dtype":"f32"|"i8"|"none"},"docs":[{"id","metadata"}]}
+//   CHNK  n_chunks × 32 bytes {u32 doc; u32 text_len; u64 begin; u64 end; u64 text_off}
+//   TEXT  the chunks' texts, concatenated (text_off/text_len index into it)
+//   TERM  (n_terms + 1) × 24 bytes {u64 str_off; u64 post_begin; u32 str_len; u32 zero}; the last
+//         record is a sentinel whose post_begin = n_postings. Terms are sorted bytewise.
+//   TSTR  the terms' UTF-8 bytes, concatenated
+//   POST  n_postings × 8 bytes {u32 chunk; u32 tf}, per term by chunk ascending
+//   CLEN  n_chunks × u32: retrieval words per chunk (BM25's |d|)
+//   VECF  n_chunks × dim f32 (dtype f32), or
+//   VECQ  n_chunks × dim i8 and VSCL n_chunks × f32 scales (dtype i8); absent when dtype is none.
+// CRC-32 is the IEEE/zlib polynomial (reflected 0xEDB88320). Every section's checksum, bounds and
+// cross-references are checked on open; a failure throws FormatError(file, "section XXXX", why).
+// --------------------------------------------------------------------------------------------------
+
+struct IndexSettings {
+  int64_t chunk_tokens = 256;
+  int64_t overlap = 32;
+  Bm25Params bm25;
+  std::string embed_model;    // the model spec the vectors came from ("" without vectors)
+  int64_t embed_max_tokens = 512;
+  bool dense = true;          // store vectors
+  bool int8 = false;          // store them as int8 with per-vector scales
+};
+
+struct DocInfo {
+  std::string id;
+  std::string metadata;  // JSON object text
+};
+
+struct RagIndex {
+  IndexSettings settings;
+  std::vector<DocInfo> docs;
+  std::vector<Chunk> chunks;
+  Bm25Index bm25;
+  DenseStore dense;  // empty unless settings.dense
+};
+
+// Chunks `docs` with the model's tokenizer, appends them, rebuilds BM25 and embeds the new chunks
+// (when settings.dense; the model must be the one the existing vectors came from: its dim is checked).
+void add_documents(RagIndex& ix, std::vector<Document> docs, const Model& model);
+
+enum class Mode { Bm25, Dense, Hybrid };
+Mode mode_from_name(const std::string& name);  // "bm25" | "dense" | "hybrid"; Error otherwise
+
+struct QueryOptions {
+  size_t k = 5;
+  Mode mode = Mode::Hybrid;
+  double rrf_k = 60;       // reciprocal-rank fusion constant
+  size_t candidates = 50;  // per list before fusion (at least k)
+};
+// model: needed for dense and hybrid (it embeds the question); nullptr allowed for BM25.
+std::vector<Scored> retrieve(const RagIndex& ix, const std::string& query, const QueryOptions& opt,
+                             const Model* model);
+
+// Reciprocal-rank fusion: score(c) = Σ_lists 1 / (rrf_k + rank), rank from 1; top k, ties by chunk.
+std::vector<Scored> rrf_fuse(const std::vector<std::vector<Scored>>& lists, double rrf_k, size_t k);
+
+// ---- persistence (rag/index_file.cpp) ----
+struct SaveHooks {
+  std::function<void(const char* section)> after_section;  // tests: called after each section is written
+};
+void save_index(const RagIndex& ix, const std::string& path, const SaveHooks& hooks = {});
+RagIndex load_index(const std::string& path);
+uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
+
+}  // namespace edgellm::rag

@@ -1,0 +1,184 @@
+// Reading .txt/.md/.jsonl documents and cutting them into token-counted, overlapping chunks.
+// Not a format sniffer: the extension decides how a file is read.
+#include "rag/ingest.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.h"
+#include "runtime/mmap_file.h"
+
+namespace edgellm::rag {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool has_ext(const fs::path& p, const char* ext) { return p.extension().string() == ext; }
+bool readable_ext(const fs::path& p) { return has_ext(p, ".txt") || has_ext(p, ".md") || has_ext(p, ".jsonl"); }
+
+void load_file(const fs::path& p, const std::string& id, std::vector<Document>& out) {
+  if (has_ext(p, ".jsonl")) {
+    for (auto& d : load_jsonl(p.string())) out.push_back(std::move(d));
+    return;
+  }
+  nlohmann::json meta = {{"source", p.string()}};
+  out.push_back(Document{id, read_file(p.string()), meta.dump()});
+}
+
+}  // namespace
+
+std::vector<Document> load_jsonl(const std::string& path) {
+  std::vector<Document> out;
+  const std::string data = read_file(path);
+  size_t pos = 0;
+  int64_t line_no = 0;
+  while (pos < data.size()) {
+    size_t nl = data.find('\n', pos);
+    if (nl == std::string::npos) nl = data.size();
+    std::string_view line(data.data() + pos, nl - pos);
+    pos = nl + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    const std::string field = fmt::format("line {}", line_no);
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) fail_format(path, field, "not a JSON object");
+    auto t = j.find("text");
+    if (t == j.end() || !t->is_string()) fail_format(path, field, "missing string field \"text\"");
+    Document d;
+    d.text = t->get<std::string>();
+    auto idf = j.find("id");
+    if (idf != j.end()) {
+      d.id = idf->is_string() ? idf->get<std::string>() : idf->dump();
+    } else {
+      d.id = fmt::format("{}#{}", path, line_no);
+    }
+    nlohmann::json meta = j;
+    meta.erase("text");
+    meta.erase("id");
+    meta["source"] = path;
+    d.metadata = meta.dump();
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<Document> load_documents(const std::vector<std::string>& paths) {
+  std::vector<Document> out;
+  for (const auto& arg : paths) {
+    const fs::path root(arg);
+    std::error_code ec;
+    if (fs::is_directory(root, ec)) {
+      std::vector<fs::path> files;
+      for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+           it.increment(ec)) {
+        if (it->is_regular_file() && readable_ext(it->path())) files.push_back(it->path());
+      }
+      if (ec) fail("{}: cannot list folder: {}", arg, ec.message());
+      std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.string() < b.string(); });
+      for (const auto& f : files) load_file(f, fs::relative(f, root).generic_string(), out);
+    } else if (fs::is_regular_file(root, ec)) {
+      if (!readable_ext(root)) fail("{}: unsupported document type (use .txt, .md or .jsonl)", arg);
+      load_file(root, root.filename().generic_string(), out);
+    } else {
+      fail("{}: no such file or folder", arg);
+    }
+  }
+  return out;
+}
+
+// ---- chunking ---------------------------------------------------------------------------------
+
+namespace {
+
+struct Unit {
+  uint64_t begin, end;  // trimmed of surrounding whitespace
+  int64_t tokens;
+};
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// Appends [b, e) trimmed, if non-blank.
+void push_span(std::vector<std::pair<uint64_t, uint64_t>>& out, std::string_view s, uint64_t b, uint64_t e) {
+  while (b < e && is_space(s[b])) ++b;
+  while (e > b && is_space(s[e - 1])) --e;
+  if (b < e) out.push_back({b, e});
+}
+
+// Paragraphs end at a blank line; sentences end after . ! ? (and closing quotes/brackets) before whitespace.
+std::vector<std::pair<uint64_t, uint64_t>> sentences(std::string_view s) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  uint64_t start = 0;
+  const uint64_t n = s.size();
+  for (uint64_t i = 0; i < n; ++i) {
+    const char c = s[i];
+    if (c == '\n') {
+      uint64_t j = i + 1;
+      while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r')) ++j;
+      if (j < n && s[j] == '\n') {  // blank line: paragraph break
+        push_span(out, s, start, i);
+        start = j;
+        i = j;
+      }
+    } else if (c == '.' || c == '!' || c == '?') {
+      uint64_t j = i + 1;
+      while (j < n && (s[j] == '"' || s[j] == '\'' || s[j] == ')' || s[j] == ']')) ++j;
+      if (j == n || is_space(s[j])) {
+        push_span(out, s, start, j);
+        start = j;
+        i = j - 1;
+      }
+    }
+  }
+  push_span(out, s, start, n);
+  return out;
+}
+
+}  // namespace
+
+std::vector<Chunk> chunk_document(std::string_view text, uint32_t doc, const TokenCounter& count,
+                                  const ChunkOptions& opt) {
+  EDGE_CHECK(opt.chunk_tokens >= 1, "chunk size must be at least 1 token, got {}", opt.chunk_tokens);
+  EDGE_CHECK(opt.overlap >= 0 && opt.overlap < opt.chunk_tokens, "overlap must be in [0, chunk size), got {}",
+             opt.overlap);
+  // Units: sentences, and the words of sentences longer than a chunk.
+  std::vector<Unit> units;
+  for (auto [b, e] : sentences(text)) {
+    const int64_t t = count(text.substr(b, e - b));
+    if (t <= opt.chunk_tokens) {
+      units.push_back({b, e, t});
+      continue;
+    }
+    uint64_t w = b;
+    while (w < e) {
+      uint64_t we = w;
+      while (we < e && !is_space(text[we])) ++we;
+      units.push_back({w, we, count(text.substr(w, we - w))});
+      w = we;
+      while (w < e && is_space(text[w])) ++w;
+    }
+  }
+  std::vector<Chunk> out;
+  size_t i = 0;
+  while (i < units.size()) {
+    size_t j = i;
+    int64_t total = 0;
+    while (j < units.size() && (j == i || total + units[j].tokens <= opt.chunk_tokens)) total += units[j++].tokens;
+    Chunk c;
+    c.doc = doc;
+    c.begin = units[i].begin;
+    c.end = units[j - 1].end;
+    c.text = std::string(text.substr(c.begin, c.end - c.begin));
+    out.push_back(std::move(c));
+    if (j == units.size()) break;
+    // Overlap: back up over trailing units of this chunk while they fit, never to i (progress).
+    size_t s = j;
+    int64_t ov = 0;
+    while (s > i + 1 && ov + units[s - 1].tokens <= opt.overlap) ov += units[--s].tokens;
+    i = s;
+  }
+  return out;
+}
+
+}  // namespace edgellm::rag
