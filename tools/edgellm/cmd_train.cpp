@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "models/runner.h"
+#include "models/save_gguf.h"
 #include "runtime/arena.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
@@ -219,8 +220,11 @@ void add_train_commands(CLI::App& app) {
   }
   {
     auto* cmd = app.add_subcommand("merge", "Merge a LoRA adapter (PEFT directory or LoRA .gguf) into the base; write GGUF");
-    static std::string model, lora, out;
+    static std::string model, lora, out, type;
     cmd->add_option("-m,--model", model, "Base model (.gguf, HF directory or builtin:<preset>)")->required();
+    cmd->add_option("--type", type,
+                    "Write every matrix in this type (f32, f16, q4_0, ...; round-to-nearest) instead of keeping each "
+                    "weight's type (quantized merged weights become f32)");
     cmd->add_option("--lora", lora, "PEFT adapter directory or llama.cpp LoRA .gguf")->required();
     cmd->add_option("-o,--out", out, "Output .gguf")->required();
     cmd->callback([] {
@@ -228,8 +232,12 @@ void add_train_commands(CLI::App& app) {
       Model m = load_model(model);
       const LoraConfig c = load_lora(m.llama, lora);
       merge_lora(m.llama);
-      const TokenizerVocab v = tokenizer_vocab_of(model, *m.tokenizer);
-      write_llama_gguf(m.llama, &v, out);
+      if (!type.empty()) {
+        save_llama_gguf(m, out, dtype_from_name(type));
+      } else {
+        const TokenizerVocab v = tokenizer_vocab_of(model, *m.tokenizer);
+        write_llama_gguf(m.llama, &v, out);
+      }
       std::printf("merged rank-%d adapter (%zu target modules) into %s; wrote %s\n", c.rank, c.targets.size(),
                   model.c_str(), out.c_str());
     });
