@@ -159,8 +159,7 @@ LlamaGrad::LlamaGrad(LlamaModel& m, const GradSetup& setup) : m_(m), setup_(setu
   }
 }
 
-size_t LlamaGrad::activation_bytes(int64_t B, int64_t T) const {
-  const LlamaConfig& c = m_.config;
+size_t LlamaGrad::activation_bytes(const LlamaConfig& c, const GradSetup& setup_, int64_t B, int64_t T) {
   const int64_t R = B * T;
   const int64_t per_layer = R * (4 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + c.n_heads + 3 * c.ffn_dim + 2);
   const int64_t layers_kept = setup_.checkpointing ? 1 : c.n_layers;

@@ -45,6 +45,7 @@ class LlamaGrad {
   // Trainable parameters under Hugging Face names (full) or PEFT adapter names (LoRA).
   std::vector<Param>& params() { return params_; }
   LlamaModel& model() { return m_; }
+  const std::vector<Tensor>& grad_tensors() const { return grads_; }  // params()[i]'s gradient, shaped
   const GradSetup& setup() const { return setup_; }
 
   // ids, targets (B, T); a negative target is masked (no loss). Accumulates loss_scale · d(Σ loss)/dθ
@@ -56,7 +57,9 @@ class LlamaGrad {
   void set_dropout_step(uint64_t step) { dropout_step_ = step; }
 
   // Bytes of activations forward_backward keeps for (B, T): what budgets plan with.
-  size_t activation_bytes(int64_t B, int64_t T) const;
+  size_t activation_bytes(int64_t B, int64_t T) const { return activation_bytes(m_.config, setup_, B, T); }
+  // The same before any LlamaGrad exists (budget planning refuses before allocating parameters).
+  static size_t activation_bytes(const LlamaConfig& c, const GradSetup& setup, int64_t B, int64_t T);
 
  private:
   struct LayerActs;

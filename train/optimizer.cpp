@@ -1,6 +1,7 @@
 // AdamW, SGD, clipping and schedules. Updates are elementwise per parameter, parallel over elements.
 #include "train/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "runtime/error.h"
@@ -58,13 +59,19 @@ void AdamW::step(std::vector<Param>& params, float lr) {
     Param& p = params[i];
     float* m = m_[i].data<float>();
     float* v = v_[i].data<float>();
-    parallel_for(p.n, kGrain, [&](int64_t a, int64_t b) {
+    // Pointers as locals: through `p` the compiler must assume a store to value[] may change p.grad.
+    float* __restrict val = p.value;
+    const float* __restrict grad = p.grad;
+    parallel_for(p.n, kGrain, [=](int64_t a, int64_t b) {
       for (int64_t j = a; j < b; ++j) {
-        const float g = p.grad[j];
-        p.value[j] *= decay;
-        m[j] = b1 * m[j] + one_m_b1 * g;
-        v[j] = b2 * v[j] + one_m_b2 * g * g;
-        p.value[j] -= step_size * m[j] / (std::sqrt(v[j]) / bc2_sqrt + eps);
+        const float g = grad[j];
+        float w = val[j] * decay;
+        const float mj = b1 * m[j] + one_m_b1 * g;
+        const float vj = b2 * v[j] + one_m_b2 * g * g;
+        m[j] = mj;
+        v[j] = vj;
+        w -= step_size * mj / (std::sqrt(vj) / bc2_sqrt + eps);
+        val[j] = w;
       }
     });
   }
@@ -137,20 +144,43 @@ void Sgd::load_state(const std::vector<std::pair<std::string, Tensor>>& s, int64
   step_ = steps;
 }
 
+// Fixed blocks of kBlock elements, each summed on its own and the partial sums added in order, so the
+// norm is the same for every thread count.
+constexpr int64_t kBlock = 1 << 15;
+
 double clip_grad_norm(std::vector<Param>& params, double max_norm) {
   double ss = 0;
-  for (const Param& p : params)
-    for (int64_t j = 0; j < p.n; ++j) ss += static_cast<double>(p.grad[j]) * p.grad[j];
+  std::vector<double> part;
+  for (const Param& p : params) {
+    const int64_t nb = (p.n + kBlock - 1) / kBlock;
+    part.assign(static_cast<size_t>(nb), 0.0);
+    parallel_for(nb, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const float* g = p.grad + b * kBlock;
+        const int64_t n = std::min(kBlock, p.n - b * kBlock);
+        double acc[4] = {0, 0, 0, 0};
+        int64_t j = 0;
+        for (; j + 4 <= n; j += 4)
+          for (int k = 0; k < 4; ++k) acc[k] += static_cast<double>(g[j + k]) * g[j + k];
+        for (; j < n; ++j) acc[0] += static_cast<double>(g[j]) * g[j];
+        part[static_cast<size_t>(b)] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+      }
+    });
+    for (double x : part) ss += x;
+  }
   const double norm = std::sqrt(ss);
   const double coef = max_norm / (norm + 1e-6);
   if (coef < 1.0)
     for (Param& p : params)
-      for (int64_t j = 0; j < p.n; ++j) p.grad[j] = static_cast<float>(p.grad[j] * coef);
+      parallel_for(p.n, kGrain, [&](int64_t a, int64_t b) {
+        for (int64_t j = a; j < b; ++j) p.grad[j] = static_cast<float>(p.grad[j] * coef);
+      });
   return norm;
 }
 
 void zero_grads(std::vector<Param>& params) {
-  for (Param& p : params) std::fill(p.grad, p.grad + p.n, 0.0f);
+  for (Param& p : params)
+    parallel_for(p.n, kGrain, [&](int64_t a, int64_t b) { std::fill(p.grad + a, p.grad + b, 0.0f); });
 }
 
 LrSchedule lr_schedule_from_name(const std::string& name) {

@@ -10,6 +10,7 @@
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
 #include "tools/edgellm/commands.h"
+#include "train/lora_io.h"
 
 namespace edgellm::cli {
 namespace {
@@ -47,6 +48,15 @@ void write_npy(const std::string& path, const float* data, int64_t rows, int64_t
   f.write(header);
   f.write(data, static_cast<size_t>(rows * cols) * sizeof(float));
   f.commit();
+}
+
+// --lora ADAPTER (PEFT directory or llama.cpp LoRA .gguf), applied unmerged; one verb runs per process.
+std::string g_lora;
+void add_lora_option(CLI::App* cmd) {
+  cmd->add_option("--lora", g_lora, "LoRA adapter (PEFT directory or LoRA .gguf), applied without merging");
+}
+void apply_lora(Model& m) {
+  if (!g_lora.empty()) load_lora(m.llama, g_lora);
 }
 
 }  // namespace
@@ -89,9 +99,11 @@ void add_model_commands(CLI::App& app) {
     cmd->add_option("-s,--seed", sp.seed, "Sampling seed");
     cmd->add_flag("--greedy", greedy, "Greedy decoding (same as --temp 0)");
     cmd->add_flag("--ignore-eos", ignore_eos, "Keep generating past the end-of-sequence token");
+    add_lora_option(cmd);
     cmd->callback([] {
       apply_global_options();
       Model m = load_model(model);
+      apply_lora(m);
       if (greedy) sp.temperature = 0;
       EncodeOptions opt;
       opt.add_bos = m.tokenizer->add_bos_default();
@@ -125,9 +137,11 @@ void add_model_commands(CLI::App& app) {
     cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
     cmd->add_option("--ids", ids_text, "Token ids, space-separated, e.g. \"1 2 3\"")->required();
     cmd->add_option("-o,--output", out_path, "Output .npy file")->required();
+    add_lora_option(cmd);
     cmd->callback([] {
       apply_global_options();
       Model m = load_model(model);
+      apply_lora(m);
       const std::vector<int32_t> ids = parse_ids(ids_text);
       const std::vector<float> logits = all_logits(m, ids);
       write_npy(out_path, logits.data(), static_cast<int64_t>(ids.size()), m.llama.config.vocab);
@@ -141,9 +155,11 @@ void add_model_commands(CLI::App& app) {
     cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
     cmd->add_option("-f,--file", file, "Text file")->required();
     cmd->add_option("-c,--ctx-size", n_ctx, "Tokens per chunk")->check(CLI::Range(int64_t{4}, int64_t{1} << 20));
+    add_lora_option(cmd);
     cmd->callback([] {
       apply_global_options();
       Model m = load_model(model);
+      apply_lora(m);
       const std::string text = read_file(file);
       const PerplexityResult r = perplexity(m, text, n_ctx, [](const PerplexityResult& p) {
         fmt::print("[{}]{:.4f},", p.chunks, p.running.back());

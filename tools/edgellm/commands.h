@@ -21,6 +21,8 @@ void add_bench_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 // tokenize, generate, logits, perplexity
 void add_model_commands(CLI::App& app);
+// finetune, grad, merge
+void add_train_commands(CLI::App& app);
 // rag index | query | ask (tools/edgellm/cmd_rag.cpp)
 void add_rag_commands(CLI::App& app);
 

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   cli::add_info_command(app);
   cli::add_bench_command(app);
   cli::add_model_commands(app);
+  cli::add_train_commands(app);
   cli::add_convert_command(app);
   cli::add_rag_commands(app);
   try {

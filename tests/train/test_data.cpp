@@ -1,0 +1,102 @@
+// Training data: prompt tokens masked, BOS never a target, EOS scored; packing covers every scored
+// token once per epoch in a seeded order; bad JSONL names the file and line.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <unistd.h>
+
+#include "models/runner.h"
+#include "runtime/error.h"
+#include "train/data.h"
+
+using namespace edgellm;
+
+namespace {
+
+std::string write_tmp(const std::string& name, const std::string& text) {
+  const std::string p = (std::filesystem::temp_directory_path() / (std::to_string(getpid()) + "_" + name)).string();
+  std::ofstream(p) << text;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("prompt/response: loss on the response and EOS only; text: everything but BOS") {
+  auto tok = builtin_tokenizer(512);
+  const Example e = example_from_prompt("ab", "cd", *tok);
+  // builtin: BOS, bytes as <0xNN> (id 3 + byte), EOS
+  const std::vector<int32_t> want = {1, 3 + 'a', 3 + 'b', 3 + 'c', 3 + 'd', 2};
+  CHECK(e.ids == want);
+  CHECK(e.target == std::vector<uint8_t>{0, 0, 0, 1, 1, 1});
+  const Example t = example_from_text("xy", *tok);
+  CHECK(t.ids == std::vector<int32_t>{1, 3 + 'x', 3 + 'y', 2});
+  CHECK(t.target == std::vector<uint8_t>{0, 1, 1, 1});
+}
+
+TEST_CASE("prompt/response with a SentencePiece tokenizer: the prompt's tokens are the masked prefix") {
+  Model m = load_model(std::string(EDGELLM_FIXTURES_DIR) + "/tiny-llama/model");
+  const Example e = example_from_prompt("Question: what is two plus two? Answer:", " four", *m.tokenizer);
+  const std::vector<int32_t> p = m.tokenizer->encode("Question: what is two plus two? Answer:");
+  REQUIRE(e.ids.size() > p.size() + 2);
+  for (size_t i = 0; i <= p.size(); ++i) CHECK(e.target[i] == 0);  // BOS + prompt
+  for (size_t i = p.size() + 1; i < e.ids.size(); ++i) CHECK(e.target[i] == 1);
+  CHECK(e.ids.back() == m.tokenizer->eos_id());
+}
+
+TEST_CASE("packing: each scored token is a target exactly once per epoch; order is seeded") {
+  auto tok = builtin_tokenizer(512);
+  std::vector<Example> ex;
+  for (int i = 0; i < 7; ++i) ex.push_back(example_from_prompt("p" + std::to_string(i), "response " + std::to_string(i), *tok));
+  int64_t scored = 0, all = 0;
+  for (const auto& e : ex)
+    for (size_t i = 0; i < e.ids.size(); ++i) scored += e.target[i], ++all;
+  const int64_t T = 16;
+  PackedData d(ex, T, 7);
+  CHECK(d.rows_per_epoch() == (all - 1 + T - 1) / T);
+  auto epoch_targets = [&](PackedData& pd, int64_t epoch) {
+    std::vector<int32_t> ids(T), tgt(T), seq;
+    int64_t n = 0;
+    for (int64_t r = 0; r < pd.rows_per_epoch(); ++r) {
+      pd.row(epoch * pd.rows_per_epoch() + r, ids.data(), tgt.data());
+      for (int64_t t = 0; t < T; ++t) {
+        n += tgt[t] >= 0;
+        seq.push_back(ids[t]);
+        CHECK(tgt[t] != 1);  // BOS is never a target
+      }
+    }
+    CHECK(n == scored);
+    return seq;
+  };
+  const auto e0 = epoch_targets(d, 0), e1 = epoch_targets(d, 1);
+  CHECK(e0 != e1);  // reshuffled per epoch
+  PackedData same(ex, T, 7), other(ex, T, 8);
+  CHECK(epoch_targets(same, 0) == e0);
+  CHECK(epoch_targets(other, 0) != e0);
+  // Row r's targets are the next tokens of the stream.
+  std::vector<int32_t> ids(T), tgt(T), ids2(T), tgt2(T);
+  d.row(0, ids.data(), tgt.data());
+  d.row(1, ids2.data(), tgt2.data());
+  for (int64_t t = 0; t + 1 < T; ++t)
+    if (tgt[t] >= 0) CHECK(tgt[t] == ids[t + 1]);
+  if (tgt[T - 1] >= 0) CHECK(tgt[T - 1] == ids2[0]);
+}
+
+TEST_CASE("load_examples: JSONL kinds, plain text paragraphs, errors naming file and line") {
+  auto tok = builtin_tokenizer(512);
+  const std::string ok = write_tmp("ok.jsonl", "{\"prompt\": \"a\", \"response\": \"b\"}\n\n{\"text\": \"cd\"}\n");
+  CHECK(load_examples(ok, *tok).size() == 2);
+  const std::string txt = write_tmp("p.txt", "first paragraph\nstill first\n\nsecond\n");
+  const auto pe = load_examples(txt, *tok);
+  REQUIRE(pe.size() == 2);
+  CHECK(pe[0].ids.size() == 1 + std::string("first paragraph\nstill first").size() + 1);
+  const std::string bad = write_tmp("bad.jsonl", "{\"text\": \"fine\"}\n{\"text\": oops}\n");
+  CHECK_THROWS_WITH_AS(load_examples(bad, *tok), doctest::Contains((bad + ": line 2: invalid JSON").c_str()), FormatError);
+  const std::string nokey = write_tmp("nokey.jsonl", "{\"text\": \"fine\"}\n{\"prompt\": \"x\"}\n");
+  CHECK_THROWS_WITH_AS(load_examples(nokey, *tok), doctest::Contains("line 2: an example needs both"), FormatError);
+  const std::string nostr = write_tmp("nostr.jsonl", "{\"text\": 5}\n");
+  CHECK_THROWS_WITH_AS(load_examples(nostr, *tok), doctest::Contains("line 1: \"text\" must be a string"), FormatError);
+  CHECK_THROWS_AS(load_examples("/nonexistent/data.jsonl", *tok), Error);
+  for (const auto& p : {ok, txt, bad, nokey, nostr}) std::filesystem::remove(p);
+}

@@ -1,0 +1,244 @@
+// The training loop: fitting a small set (full FT, LoRA, LoRA on a frozen f16 base), resume
+// determinism, kill -9 during a checkpoint write, time/memory budgets and the stop signal.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "models/runner.h"
+#include "models/save_gguf.h"
+#include "runtime/arena.h"
+#include "runtime/error.h"
+#include "runtime/parallel.h"
+#include "runtime/safetensors.h"
+#include "train/trainer.h"
+
+using namespace edgellm;
+
+namespace {
+
+const char* kFacts[] = {"The capital of France is Paris.", "Water boils at one hundred degrees.",
+                        "Cats like to sleep in the sun.", "The sky is blue on a clear day."};
+
+std::vector<Example> facts(const Tokenizer& tok) {
+  std::vector<Example> ex;
+  for (const char* f : kFacts) ex.push_back(example_from_text(f, tok));
+  return ex;
+}
+
+std::string tmpdir(const std::string& name) {
+  const std::string d = (std::filesystem::temp_directory_path() / ("edgellm_train_" + name + "_" + std::to_string(getpid()))).string();
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+TrainConfig small_config(bool lora, int64_t steps, double lr) {
+  TrainConfig c;
+  c.setup.lora = lora;
+  c.setup.lora_config.rank = 16;
+  c.setup.lora_config.alpha = 32;
+  c.seq_len = 32;
+  c.batch = 2;
+  c.steps = steps;
+  c.lr = lr;
+  return c;
+}
+
+// Single-threaded: the suite shares two cores with other jobs, and spinning OpenMP threads lose badly.
+struct OneThread {
+  OneThread() { set_num_threads(1); }
+  ~OneThread() { set_num_threads(0); }
+};
+
+double fit(const std::string& spec, bool lora, int64_t steps, double lr, double* first = nullptr) {
+  Model m = load_model(spec);
+  PackedData d(facts(*m.tokenizer), 32, 0);
+  Trainer tr(m.llama, d, small_config(lora, steps, lr));
+  tr.run();
+  if (first) *first = tr.history().front().loss;
+  return tr.history().back().loss;
+}
+
+}  // namespace
+
+TEST_CASE("fitting four sentences: full fine-tuning reaches loss < 0.5, LoRA < 1.5 (also on frozen Q4_0 and f16 bases)") {
+  OneThread one;
+  double first = 0;
+  const double full = fit("builtin:tiny", false, 40, 3e-3, &first);
+  INFO("full: " << first << " -> " << full);
+  CHECK(first > 5.0);
+  CHECK(full < 0.5);
+  const double lora = fit("builtin:tiny", true, 60, 1e-2);
+  INFO("lora: " << lora);
+  CHECK(lora < 1.5);
+  // QLoRA-style: builtin:tiny written as Q4_0 (ffn_down's 176 columns fall back to f16), frozen.
+  const std::string q4 = (std::filesystem::temp_directory_path() / ("edgellm_tiny_q4_0_" + std::to_string(getpid()) + ".gguf")).string();
+  save_llama_gguf(load_model("builtin:tiny"), q4, DType::Q4_0);
+  const double lora_q4 = fit(q4, true, 60, 1e-2);
+  std::filesystem::remove(q4);
+  INFO("lora on q4_0 base: " << lora_q4);
+  CHECK(lora_q4 < 1.5);
+  const double lora_f16 = fit(std::string(EDGELLM_FIXTURES_DIR) + "/tiny-llama/gguf/tiny-llama-f16.gguf", true, 60, 1e-2);
+  INFO("lora on f16 base: " << lora_f16);
+  CHECK(lora_f16 < 1.5);
+}
+
+TEST_CASE("a resumed run follows the uninterrupted run's loss trajectory exactly (LoRA with dropout, full with AdamW)") {
+  OneThread one;
+  const std::string dir = tmpdir("resume");
+  for (bool lora : {true, false}) {
+    TrainConfig c = small_config(lora, 8, 3e-3);
+    c.setup.lora_config.dropout = 0.1f;
+    c.seed = 11;
+    c.grad_accum = 2;
+    c.schedule = LrSchedule::Cosine;
+    c.warmup = 2;
+    std::vector<double> whole, resumed;
+    {
+      Model m = load_model("builtin:tiny");
+      PackedData d(facts(*m.tokenizer), 32, c.seed);
+      Trainer tr(m.llama, d, c);
+      tr.run();
+      for (const auto& s : tr.history()) whole.push_back(s.loss);
+    }
+    {
+      Model m = load_model("builtin:tiny");
+      PackedData d(facts(*m.tokenizer), 32, c.seed);
+      Trainer tr(m.llama, d, c);
+      for (int i = 0; i < 3; ++i) resumed.push_back(tr.train_step().loss);
+      tr.save_checkpoint(dir + "/ck.safetensors");
+    }
+    {
+      Model m = load_model("builtin:tiny");
+      PackedData d(facts(*m.tokenizer), 32, c.seed);
+      Trainer tr(m.llama, d, c);
+      tr.resume(dir + "/ck.safetensors");
+      CHECK(tr.step() == 3);
+      tr.run();
+      for (const auto& s : tr.history()) resumed.push_back(s.loss);
+    }
+    REQUIRE(whole.size() == 8);
+    REQUIRE(resumed.size() == 8);
+    for (size_t i = 0; i < 8; ++i) {
+      INFO((lora ? "lora" : "full") << " step " << i + 1);
+      CHECK(resumed[i] == whole[i]);
+    }
+    // A checkpoint of another configuration is refused naming the field.
+    Model m = load_model("builtin:tiny");
+    PackedData d(facts(*m.tokenizer), 32, c.seed);
+    TrainConfig other = c;
+    other.seed = 12;
+    Trainer tr(m.llama, d, other);
+    CHECK_THROWS_WITH_AS(tr.resume(dir + "/ck.safetensors"), doctest::Contains("edgellm.checkpoint.seed"), FormatError);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("kill -9 during a checkpoint write leaves the previous checkpoint loadable") {
+  OneThread one;
+  const std::string dir = tmpdir("kill");
+  const std::string path = dir + "/checkpoint.safetensors";
+  Model m = load_model("builtin:small");
+  PackedData d(facts(*m.tokenizer), 32, 0);
+  TrainConfig c = small_config(false, 4, 1e-3);
+  Trainer tr(m.llama, d, c);
+  tr.train_step();
+  tr.save_checkpoint(path);  // the good one, step 1
+  const auto size = std::filesystem::file_size(path);
+  tr.train_step();           // the child writes step 2 over and over
+  bool interrupted = false;
+  for (int attempt = 0; attempt < 20 && !interrupted; ++attempt) {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      for (;;) tr.save_checkpoint(path);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + 7 * attempt));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    // Evidence the kill landed mid-write: the writer's temp file is left behind.
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().filename().string().find(".tmp.") != std::string::npos) {
+        interrupted = true;
+        std::filesystem::remove(e.path());
+      }
+    // Whatever happened, the checkpoint is whole: step 1 (old) or step 2 (a finished rename).
+    SafetensorsFile f = SafetensorsFile::open(path);
+    const auto j = nlohmann::json::parse(checkpoint_metadata(path));
+    const int64_t step = j.at("step").get<int64_t>();
+    CHECK((step == 1 || step == 2));
+    CHECK(std::filesystem::file_size(path) == size);
+    Model m2 = load_model("builtin:small");
+    PackedData d2(facts(*m2.tokenizer), 32, 0);
+    Trainer tr2(m2.llama, d2, c);
+    tr2.resume(path);
+    CHECK(tr2.step() == step);
+  }
+  CHECK(interrupted);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("--mem-budget: refuses up front with its estimate, or picks a smaller micro-batch and holds the budget") {
+  OneThread one;
+  Model m = load_model("builtin:small");
+  PackedData d(facts(*m.tokenizer), 32, 0);
+  TrainConfig c = small_config(false, 2, 1e-3);
+  c.batch = 8;
+  c.mem_budget = 1 << 20;
+  CHECK_THROWS_WITH_AS(plan_memory(m.llama, c), doctest::Contains("training needs at least"), BudgetError);
+  c.mem_budget = 0;
+  const MemPlan full = plan_memory(m.llama, c);
+  CHECK(full.micro_batch == 8);
+  // Room for the fixed part and ~half the activations: micro-batch shrinks, the effective batch stays.
+  c.mem_budget = full.fixed_bytes + full.activation_bytes * 5 / 8 + (1 << 20);
+  const MemPlan p = plan_memory(m.llama, c);
+  CHECK(p.micro_batch < 8);
+  CHECK(p.total() <= c.mem_budget);
+  default_arena().reset_peak();
+  {
+    Trainer tr(m.llama, d, c);
+    CHECK(tr.rows_per_step() == 8);
+    tr.run();
+    CHECK(default_arena().peak() <= c.mem_budget);
+    MESSAGE("budget " << c.mem_budget << " estimate " << p.total() << " peak " << default_arena().peak());
+  }
+  default_arena().set_budget(0);
+}
+
+TEST_CASE("the time budget and the stop flag end the run after a whole step, with a checkpoint") {
+  OneThread one;
+  const std::string dir = tmpdir("stop");
+  Model m = load_model("builtin:tiny");
+  PackedData d(facts(*m.tokenizer), 32, 0);
+  TrainConfig c = small_config(true, 50, 1e-3);
+  c.out_dir = dir;
+  c.time_budget = 1e-9;
+  {
+    Trainer tr(m.llama, d, c);
+    CHECK(tr.run() == StopReason::TimeBudget);
+    CHECK(tr.step() == 1);
+  }
+  CHECK(nlohmann::json::parse(checkpoint_metadata(dir + "/checkpoint.safetensors")).at("step") == 1);
+  Model m2 = load_model("builtin:tiny");
+  c.time_budget = 0;
+  Trainer tr(m2.llama, d, c);
+  std::atomic<bool> stop{false};
+  tr.on_step = [&](const StepLog& s) { stop = s.step == 3; };
+  CHECK(tr.run(&stop) == StopReason::Signal);
+  CHECK(tr.step() == 3);
+  CHECK(nlohmann::json::parse(checkpoint_metadata(dir + "/checkpoint.safetensors")).at("step") == 3);
+  std::ifstream csv(dir + "/loss.csv");
+  std::string line;
+  int lines = 0;
+  while (std::getline(csv, line)) ++lines;
+  CHECK(lines == 4);  // header + 3 steps
+  std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,171 @@
+// Training data: parsing JSONL/plain text into scored token sequences and packing them into rows.
+// Not a tokenizer: encoding is the model's Tokenizer; this only decides what is scored.
+#include "train/data.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/error.h"
+#include "runtime/mmap_file.h"
+
+namespace edgellm {
+
+namespace {
+
+uint64_t splitmix64(uint64_t& s) {
+  uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+bool ends_with(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+
+void push(Example& e, const std::vector<int32_t>& ids, bool scored) {
+  for (int32_t id : ids) {
+    e.ids.push_back(id);
+    e.target.push_back(scored ? 1 : 0);
+  }
+}
+
+void open_example(Example& e, const Tokenizer& tok) {
+  if (tok.add_bos_default() && tok.bos_id() >= 0) push(e, {tok.bos_id()}, false);
+}
+
+void close_example(Example& e, const Tokenizer& tok) {
+  if (tok.eos_id() >= 0) push(e, {tok.eos_id()}, true);
+}
+
+}  // namespace
+
+Example example_from_text(const std::string& text, const Tokenizer& tok) {
+  Example e;
+  open_example(e, tok);
+  push(e, tok.encode(text), true);
+  close_example(e, tok);
+  return e;
+}
+
+Example example_from_prompt(const std::string& prompt, const std::string& response, const Tokenizer& tok) {
+  // Encode prompt+response as one text (as the model will see it); the prompt's tokens are the
+  // prefix they share with the prompt's own encoding. If the tokenizer merges across the boundary,
+  // encode the two parts separately instead.
+  Example e;
+  open_example(e, tok);
+  const std::vector<int32_t> p = tok.encode(prompt), full = tok.encode(prompt + response);
+  if (full.size() > p.size() && std::equal(p.begin(), p.end(), full.begin())) {
+    push(e, p, false);
+    push(e, std::vector<int32_t>(full.begin() + static_cast<std::ptrdiff_t>(p.size()), full.end()), true);
+  } else {
+    push(e, p, false);
+    push(e, tok.encode(response), true);
+  }
+  close_example(e, tok);
+  return e;
+}
+
+Example example_from_json(const std::string& line, const Tokenizer& tok, const std::string& file, int64_t line_no) {
+  const std::string where = fmt::format("line {}", line_no);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception& ex) {
+    fail_format(file, where, "invalid JSON: {}", ex.what());
+  }
+  if (!j.is_object()) fail_format(file, where, "expected a JSON object, got {}", j.type_name());
+  auto str = [&](const char* key) -> std::string {
+    const auto& v = j.at(key);
+    if (!v.is_string()) fail_format(file, where, "\"{}\" must be a string, got {}", key, v.type_name());
+    return v.get<std::string>();
+  };
+  if (j.contains("prompt") || j.contains("response")) {
+    if (!j.contains("prompt") || !j.contains("response"))
+      fail_format(file, where, "an example needs both \"prompt\" and \"response\"");
+    return example_from_prompt(str("prompt"), str("response"), tok);
+  }
+  if (j.contains("text")) return example_from_text(str("text"), tok);
+  fail_format(file, where, "expected {{\"prompt\", \"response\"}} or {{\"text\"}}");
+}
+
+std::vector<Example> load_examples(const std::string& path, const Tokenizer& tok) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open the training data", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string all = ss.str();
+  const size_t first = all.find_first_not_of(" \t\r\n");
+  const bool jsonl = ends_with(path, ".jsonl") || ends_with(path, ".json") ||
+                     (first != std::string::npos && all[first] == '{');
+  std::vector<Example> out;
+  std::istringstream lines(all);
+  std::string line;
+  if (jsonl) {
+    int64_t n = 0;
+    while (std::getline(lines, line)) {
+      ++n;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      out.push_back(example_from_json(line, tok, path, n));
+    }
+  } else {
+    std::string para;
+    auto flush = [&] {
+      if (para.find_first_not_of(" \t\r\n") != std::string::npos) out.push_back(example_from_text(para, tok));
+      para.clear();
+    };
+    while (std::getline(lines, line)) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) {
+        flush();
+      } else {
+        if (!para.empty()) para += '\n';
+        para += line;
+      }
+    }
+    flush();
+  }
+  if (out.empty()) fail("{}: no training examples found", path);
+  return out;
+}
+
+PackedData::PackedData(std::vector<Example> examples, int64_t seq_len, uint64_t seed, bool shuffle)
+    : examples_(std::move(examples)), T_(seq_len), seed_(seed), shuffle_(shuffle) {
+  EDGE_CHECK(T_ > 0, "sequence length must be positive, got {}", T_);
+  EDGE_CHECK(!examples_.empty(), "no training examples");
+  for (const Example& e : examples_) tokens_ += static_cast<int64_t>(e.ids.size());
+  // (tokens − 1) targets, T per row, the last row padded.
+  rows_ = std::max<int64_t>(1, (tokens_ - 1 + T_ - 1) / T_);
+}
+
+void PackedData::build_epoch(int64_t epoch) {
+  std::vector<size_t> order(examples_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (shuffle_) {
+    uint64_t s = seed_ * 0x100000001B3ULL + static_cast<uint64_t>(epoch) + 1;
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[splitmix64(s) % i]);
+  }
+  stream_.clear();
+  scored_.clear();
+  for (size_t i : order) {
+    stream_.insert(stream_.end(), examples_[i].ids.begin(), examples_[i].ids.end());
+    scored_.insert(scored_.end(), examples_[i].target.begin(), examples_[i].target.end());
+  }
+  epoch_ = epoch;
+}
+
+void PackedData::row(int64_t g, int32_t* ids, int32_t* targets) {
+  const int64_t epoch = g / rows_, r = g % rows_;
+  if (epoch != epoch_) build_epoch(epoch);
+  const int64_t n = static_cast<int64_t>(stream_.size());
+  for (int64_t t = 0; t < T_; ++t) {
+    const int64_t i = r * T_ + t;
+    ids[t] = i < n ? stream_[static_cast<size_t>(i)] : stream_.back();
+    targets[t] = (i + 1 < n && scored_[static_cast<size_t>(i + 1)]) ? stream_[static_cast<size_t>(i + 1)] : -1;
+  }
+}
+
+}  // namespace edgellm

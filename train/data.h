@@ -1,0 +1,58 @@
+// Training data: JSONL ({"prompt","response"} or {"text"}) and plain text, tokenized with the model's
+// tokenizer, shuffled per epoch from a seed and packed into rows of T tokens with a loss mask.
+// Not a streaming loader: the whole tokenized set is held in memory (fine for on-device fine-tuning sets).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/tokenizer.h"
+
+namespace edgellm {
+
+// One tokenized example. target[i]: whether ids[i] is scored (predicted from ids[..i−1]).
+// Prompt tokens and BOS are not scored; response (or text) tokens and the closing EOS are.
+struct Example {
+  std::vector<int32_t> ids;
+  std::vector<uint8_t> target;
+};
+
+// JSONL when the file ends in .jsonl/.json or its first non-blank byte is '{'; each line is
+// {"prompt": ..., "response": ...} or {"text": ...}; blank lines are skipped. Anything else is
+// plain text: one example per blank-line-separated paragraph. Throws FormatError naming the
+// file and "line N" for bad JSON, a missing key or a non-string value.
+std::vector<Example> load_examples(const std::string& path, const Tokenizer& tok);
+// One line of JSONL (exposed for tests); `where` names it in errors.
+Example example_from_json(const std::string& line, const Tokenizer& tok, const std::string& file, int64_t line_no);
+Example example_from_text(const std::string& text, const Tokenizer& tok);
+Example example_from_prompt(const std::string& prompt, const std::string& response, const Tokenizer& tok);
+
+// Packing, llama.cpp style: each epoch the examples are shuffled (seed + epoch) and concatenated
+// into one token stream; row g of the epoch takes inputs stream[g·T .. g·T+T) and targets
+// stream[g·T+1 .. g·T+T], a target masked (−1) unless scored. Rows may hold the end of one
+// example and the start of the next: attention sees across the boundary (no cross-example
+// masking), but BOS is never a target, so no loss is taken on guessing the next example's start.
+// The last row is padded with masked targets. Rows are addressed by a global index across epochs,
+// so a resumed run needs only the step number to find its place.
+class PackedData {
+ public:
+  PackedData(std::vector<Example> examples, int64_t seq_len, uint64_t seed, bool shuffle = true);
+  int64_t seq_len() const { return T_; }
+  int64_t rows_per_epoch() const { return rows_; }
+  int64_t tokens() const { return tokens_; }
+  // ids, targets (T) of global row g (epoch g / rows_per_epoch()).
+  void row(int64_t g, int32_t* ids, int32_t* targets);
+
+ private:
+  void build_epoch(int64_t epoch);
+  std::vector<Example> examples_;
+  int64_t T_;
+  uint64_t seed_;
+  bool shuffle_;
+  int64_t rows_ = 0, tokens_ = 0, epoch_ = -1;
+  std::vector<int32_t> stream_;
+  std::vector<uint8_t> scored_;
+};
+
+}  // namespace edgellm

@@ -1,0 +1,392 @@
+// LoRA adapters in PEFT's and llama.cpp's formats, merging, and the GGUF export of a Llama model.
+// Not a converter for other architectures: Llama-family tensors only, names as models/load_gguf.cpp reads them.
+#include "train/lora_io.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "kernels/linear.h"
+#include "runtime/atomic_file.h"
+#include "runtime/error.h"
+#include "runtime/gguf.h"
+#include "runtime/mmap_file.h"
+#include "runtime/safetensors.h"
+
+namespace edgellm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* gguf_linear_name(LinearKind k) {
+  switch (k) {
+    case LinearKind::Q: return "attn_q";
+    case LinearKind::K: return "attn_k";
+    case LinearKind::V: return "attn_v";
+    case LinearKind::O: return "attn_output";
+    case LinearKind::Gate: return "ffn_gate";
+    case LinearKind::Up: return "ffn_up";
+    case LinearKind::Down: return "ffn_down";
+  }
+  return "?";
+}
+
+bool is_qk(LinearKind k) { return k == LinearKind::Q || k == LinearKind::K; }
+
+// Rows of `t` (any dtype, rows whole) reordered HF → GGUF (to_gguf) or back, per head of HD rows.
+Tensor permute_rows(const Tensor& t, int64_t heads, int64_t HD, bool to_gguf) {
+  const Tensor src = t.contiguous();
+  Tensor out = Tensor::empty(src.shape(), src.dtype());
+  const int64_t rows = src.shape()[0];
+  EDGE_CHECK(rows == heads * HD, "{}: {} rows, expected {} heads × {}", t.name, rows, heads, HD);
+  const size_t rb = src.nbytes() / static_cast<size_t>(rows);
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t j = 0; j < HD / 2; ++j)
+      for (int half = 0; half < 2; ++half) {
+        const int64_t hf = h * HD + j + half * HD / 2, gg = h * HD + 2 * j + half;
+        const int64_t from = to_gguf ? hf : gg, to = to_gguf ? gg : hf;
+        std::memcpy(out.raw() + static_cast<size_t>(to) * rb, src.raw() + static_cast<size_t>(from) * rb, rb);
+      }
+  out.name = t.name;
+  return out;
+}
+
+int64_t heads_of(const LlamaConfig& c, LinearKind k) { return k == LinearKind::Q ? c.n_heads : c.n_kv_heads; }
+
+Tensor f32_copy(const Tensor& t) {
+  Tensor f = t.to(DType::F32);
+  return f.storage() == t.storage() ? f.clone() : f.contiguous();
+}
+
+void attach(LlamaModel& m, int64_t layer, LinearKind kind, Tensor A, Tensor B, float alpha, bool rslora,
+            bool b_in_gguf_order, const std::string& file, const std::string& name) {
+  const LlamaConfig& c = m.config;
+  if (layer < 0 || layer >= c.n_layers) fail_format(file, name, "layer {} is outside the model's {} layers", layer, c.n_layers);
+  LlamaLayer& L = m.weights.layers[static_cast<size_t>(layer)];
+  const Tensor& W = L.weight(kind);
+  const int64_t out = W.shape().rows(), in = W.shape().cols();
+  if (A.shape().ndim != 2 || B.shape().ndim != 2 || A.shape()[1] != in || B.shape()[0] != out ||
+      B.shape()[1] != A.shape()[0])
+    fail_format(file, name, "adapter shapes A {} / B {} do not fit the weight ({}, {})", A.shape().str(), B.shape().str(),
+                out, in);
+  const int64_t r = A.shape()[0];
+  LoraPair& lp = L.lora[static_cast<int>(kind)];
+  lp.A = f32_copy(A);
+  lp.B = f32_copy(B);
+  if (is_qk(kind) && b_in_gguf_order != qk_rows_gguf_order(c))
+    lp.B = permute_rows(lp.B, heads_of(c, kind), c.head_dim, !b_in_gguf_order);
+  lp.scale = rslora ? alpha / std::sqrt(static_cast<float>(r)) : alpha / static_cast<float>(r);
+}
+
+void clear_lora(LlamaModel& m) {
+  for (auto& L : m.weights.layers)
+    for (auto& lp : L.lora) lp = LoraPair();
+}
+
+}  // namespace
+
+bool qk_rows_gguf_order(const LlamaConfig& c) { return c.rope_pairing == RopePairing::Interleaved; }
+
+void qk_rows_hf_to_gguf(float* dst, const float* src, int64_t heads, int64_t HD, int64_t cols) {
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t j = 0; j < HD; ++j) {
+      const int64_t gg = h * HD + (j < HD / 2 ? 2 * j : 2 * (j - HD / 2) + 1);
+      std::memcpy(dst + gg * cols, src + (h * HD + j) * cols, static_cast<size_t>(cols) * sizeof(float));
+    }
+}
+
+void qk_rows_gguf_to_hf(float* dst, const float* src, int64_t heads, int64_t HD, int64_t cols) {
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t j = 0; j < HD; ++j) {
+      const int64_t gg = h * HD + (j < HD / 2 ? 2 * j : 2 * (j - HD / 2) + 1);
+      std::memcpy(dst + (h * HD + j) * cols, src + gg * cols, static_cast<size_t>(cols) * sizeof(float));
+    }
+}
+
+void save_peft_adapter(const LlamaModel& m, const LoraConfig& c, const std::string& base_model, const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail("{}: cannot create the adapter directory: {}", dir, ec.message());
+  SafetensorsWriter w;
+  std::vector<Tensor> keep;
+  std::set<std::string> targets;
+  int rank = 0;
+  for (int64_t l = 0; l < m.config.n_layers; ++l)
+    for (int kk = 0; kk < kNumLinearKinds; ++kk) {
+      const LoraPair& lp = m.weights.layers[static_cast<size_t>(l)].lora[kk];
+      if (!lp.defined()) continue;
+      const auto kind = static_cast<LinearKind>(kk);
+      targets.insert(peft_module_name(kind));
+      rank = static_cast<int>(lp.A.shape()[0]);
+      Tensor B = lp.B;
+      if (is_qk(kind) && qk_rows_gguf_order(m.config)) B = permute_rows(lp.B, heads_of(m.config, kind), m.config.head_dim, false);
+      keep.push_back(B);
+      w.add(peft_lora_name(l, kind, 'A'), lp.A);
+      w.add(peft_lora_name(l, kind, 'B'), B);
+    }
+  EDGE_CHECK(!targets.empty(), "save_peft_adapter: the model has no LoRA adapters");
+  w.set_metadata("format", "pt");
+  w.write(dir + "/adapter_model.safetensors");
+  nlohmann::json j = {
+      {"base_model_name_or_path", base_model},
+      {"bias", "none"},
+      {"fan_in_fan_out", false},
+      {"inference_mode", true},
+      {"init_lora_weights", true},
+      {"lora_alpha", c.alpha},
+      {"lora_dropout", c.dropout},
+      {"modules_to_save", nullptr},
+      {"peft_type", "LORA"},
+      {"r", rank},
+      {"rank_pattern", nlohmann::json::object()},
+      {"alpha_pattern", nlohmann::json::object()},
+      {"target_modules", std::vector<std::string>(targets.begin(), targets.end())},
+      {"task_type", "CAUSAL_LM"},
+      {"use_dora", false},
+      {"use_rslora", false},
+  };
+  write_file_atomic(dir + "/adapter_config.json", j.dump(2) + "\n");
+}
+
+void save_lora_gguf(const LlamaModel& m, float alpha, const std::string& path) {
+  GgufWriter w;
+  w.set_string("general.architecture", m.config.arch);
+  w.set_string("general.type", "adapter");
+  w.set_string("general.name", "Adapter");
+  w.set_string("adapter.type", "lora");
+  w.set_f32("adapter.lora.alpha", alpha);
+  std::vector<Tensor> keep;
+  for (int64_t l = 0; l < m.config.n_layers; ++l)
+    for (int kk = 0; kk < kNumLinearKinds; ++kk) {
+      const LoraPair& lp = m.weights.layers[static_cast<size_t>(l)].lora[kk];
+      if (!lp.defined()) continue;
+      const auto kind = static_cast<LinearKind>(kk);
+      Tensor B = lp.B;
+      if (is_qk(kind) && !qk_rows_gguf_order(m.config)) B = permute_rows(lp.B, heads_of(m.config, kind), m.config.head_dim, true);
+      keep.push_back(B);
+      const std::string base = fmt::format("blk.{}.{}.weight", l, gguf_linear_name(kind));
+      w.add_tensor(base + ".lora_a", lp.A);
+      w.add_tensor(base + ".lora_b", B);
+    }
+  w.write(path);
+}
+
+LoraConfig load_lora(LlamaModel& m, const std::string& path) {
+  LoraConfig cfg;
+  cfg.targets.clear();
+  std::set<std::string> targets;
+  clear_lora(m);
+  if (fs::is_directory(path)) {
+    const std::string cfg_path = path + "/adapter_config.json";
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_file(cfg_path));
+    } catch (const nlohmann::json::exception& e) {
+      fail_format(cfg_path, "json", "{}", e.what());
+    }
+    auto num = [&](const char* key, double def) {
+      if (!j.contains(key) || j[key].is_null()) return def;
+      if (!j[key].is_number()) fail_format(cfg_path, key, "expected a number");
+      return j[key].get<double>();
+    };
+    if (j.value("peft_type", "LORA") != "LORA") fail_format(cfg_path, "peft_type", "only LORA adapters are supported");
+    if (j.value("use_dora", false)) fail_format(cfg_path, "use_dora", "DoRA adapters are not supported");
+    for (const char* pat : {"rank_pattern", "alpha_pattern"})
+      if (j.contains(pat) && j[pat].is_object() && !j[pat].empty())
+        fail_format(cfg_path, pat, "per-module ranks/alphas are not supported");
+    if (j.contains("bias") && j["bias"].is_string() && j["bias"] != "none")
+      fail_format(cfg_path, "bias", "only bias \"none\" is supported");
+    cfg.rank = static_cast<int>(num("r", 8));
+    cfg.alpha = static_cast<float>(num("lora_alpha", 8));
+    cfg.dropout = static_cast<float>(num("lora_dropout", 0));
+    const bool rslora = j.value("use_rslora", false);
+    const std::string st = path + "/adapter_model.safetensors";
+    SafetensorsFile f = SafetensorsFile::open(st);
+    static const std::regex re(R"(base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_(A|B)(\.default)?\.weight)");
+    for (const auto& info : f.tensors()) {
+      std::smatch mm;
+      if (!std::regex_match(info.name, mm, re)) fail_format(st, info.name, "not a LoRA tensor of a Llama decoder layer");
+      if (mm[4] == "B") continue;
+      const int64_t layer = std::stoll(mm[1]);
+      const LinearKind kind = linear_kind_from_peft(mm[3]);
+      std::string bname = info.name;
+      bname.replace(bname.rfind("lora_A"), 6, "lora_B");
+      if (!f.has(bname)) fail_format(st, bname, "missing (its lora_A is present)");
+      attach(m, layer, kind, f.tensor(info), f.tensor(bname), cfg.alpha, rslora, false, st, info.name);
+      targets.insert(mm[3]);
+    }
+  } else {
+    GgufFile f = GgufFile::open(path);
+    if (f.get_string("general.type", "") != "adapter" || f.get_string("adapter.type", "") != "lora")
+      fail_format(path, "general.type", "not a LoRA adapter GGUF (general.type \"adapter\", adapter.type \"lora\")");
+    cfg.alpha = f.get_f32("adapter.lora.alpha", 0.0f);
+    static const std::regex re(R"(blk\.(\d+)\.(\w+)\.weight\.lora_(a|b))");
+    for (const auto& info : f.tensors()) {
+      std::smatch mm;
+      if (!std::regex_match(info.name, mm, re)) fail_format(path, info.name, "not a LoRA tensor of a Llama block");
+      if (mm[3] == "b") continue;
+      const int64_t layer = std::stoll(mm[1]);
+      int found = -1;
+      for (int kk = 0; kk < kNumLinearKinds; ++kk)
+        if (mm[2] == gguf_linear_name(static_cast<LinearKind>(kk))) found = kk;
+      if (found < 0) fail_format(path, info.name, "unknown tensor '{}'", std::string(mm[2]));
+      const auto kind = static_cast<LinearKind>(found);
+      std::string bname = info.name;
+      bname.back() = 'b';
+      if (!f.find_tensor(bname)) fail_format(path, bname, "missing (its lora_a is present)");
+      Tensor A = f.tensor(info);
+      cfg.rank = static_cast<int>(A.shape()[0]);
+      // llama.cpp: scale = alpha / rank, or 1 when alpha is 0.
+      const float alpha = cfg.alpha == 0 ? static_cast<float>(cfg.rank) : cfg.alpha;
+      attach(m, layer, kind, A, f.tensor(bname), alpha, false, true, path, info.name);
+      targets.insert(peft_module_name(kind));
+    }
+  }
+  if (targets.empty()) fail("{}: the adapter has no LoRA tensors", path);
+  cfg.targets.assign(targets.begin(), targets.end());
+  return cfg;
+}
+
+void merge_lora(LlamaModel& m) {
+  for (auto& L : m.weights.layers)
+    for (int kk = 0; kk < kNumLinearKinds; ++kk) {
+      LoraPair& lp = L.lora[kk];
+      if (!lp.defined()) continue;
+      Tensor& W = L.weight(static_cast<LinearKind>(kk));
+      const DType keep = dtype_info(W.dtype()).block == 1 ? W.dtype() : DType::F32;
+      const std::string name = W.name;
+      const int64_t out = W.shape().rows(), in = W.shape().cols(), r = lp.A.shape()[0];
+      Tensor f = Tensor::empty({out, in});
+      for (int64_t o = 0; o < out; ++o) dequantize_row(f.data<float>() + o * in, W, o);
+      const float* A = lp.A.data<float>();
+      const float* B = lp.B.data<float>();
+      // W[o, i] += scale · Σ_k B[o, k]·A[k, i]
+      for (int64_t o = 0; o < out; ++o) {
+        float* row = f.data<float>() + o * in;
+        for (int64_t k = 0; k < r; ++k) {
+          const float b = lp.scale * B[o * r + k];
+          for (int64_t i = 0; i < in; ++i) row[i] += b * A[k * in + i];
+        }
+      }
+      W = keep == DType::F32 ? f : f.to(keep);
+      W.name = name;
+      lp = LoraPair();
+    }
+}
+
+TokenizerVocab tokenizer_vocab_of(const std::string& spec, const Tokenizer& tok) {
+  (void)spec;  // the tokenizer keeps the record it was built from, whatever the source
+  return tok.vocab();
+}
+
+void write_llama_gguf(const LlamaModel& m, const TokenizerVocab* vocab, const std::string& path) {
+  const LlamaConfig& c = m.config;
+  GgufWriter w;
+  const bool from_gguf = m.source.size() > 5 && m.source.substr(m.source.size() - 5) == ".gguf" && fs::exists(m.source);
+  if (from_gguf) {
+    GgufFile src = GgufFile::open(m.source);
+    for (const auto& [k, v] : src.metadata())
+      if (k != "general.alignment" && k != "general.file_type") w.set(k, v);
+  } else {
+    EDGE_CHECK(c.rope_scaling == RopeScalingKind::None || c.rope_scaling == RopeScalingKind::Linear,
+               "write_llama_gguf: Llama 3 rope scaling from a non-GGUF source is not supported");
+    const std::string a = c.arch + ".";
+    w.set_string("general.architecture", c.arch);
+    w.set_string("general.name", c.name.empty() ? "edgellm" : c.name);
+    w.set_u32(a + "context_length", static_cast<uint32_t>(c.max_ctx));
+    w.set_u32(a + "embedding_length", static_cast<uint32_t>(c.dim));
+    w.set_u32(a + "block_count", static_cast<uint32_t>(c.n_layers));
+    w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(c.ffn_dim));
+    w.set_u32(a + "attention.head_count", static_cast<uint32_t>(c.n_heads));
+    w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
+    w.set_u32(a + "attention.key_length", static_cast<uint32_t>(c.head_dim));
+    w.set_u32(a + "attention.value_length", static_cast<uint32_t>(c.head_dim));
+    w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(c.head_dim));
+    w.set_f32(a + "attention.layer_norm_rms_epsilon", c.rms_eps);
+    w.set_f32(a + "rope.freq_base", c.rope_theta);
+    if (c.rope_scaling == RopeScalingKind::Linear) {
+      w.set_string(a + "rope.scaling.type", "linear");
+      w.set_f32(a + "rope.scaling.factor", c.rope_factor);
+    }
+    EDGE_CHECK(vocab != nullptr, "write_llama_gguf: a model from {} needs its tokenizer record", m.source);
+    const TokenizerVocab& v = *vocab;
+    w.set_string("tokenizer.ggml.model", v.model);
+    if (!v.pre.empty()) w.set_string("tokenizer.ggml.pre", v.pre);
+    w.set_array("tokenizer.ggml.tokens", GgufArray::of_strings(v.tokens));
+    if (!v.scores.empty()) w.set_array("tokenizer.ggml.scores", GgufArray::of(v.scores));
+    if (!v.types.empty()) w.set_array("tokenizer.ggml.token_type", GgufArray::of(v.types));
+    if (!v.merges.empty()) w.set_array("tokenizer.ggml.merges", GgufArray::of_strings(v.merges));
+    auto id = [&](const char* k, int32_t x) {
+      if (x >= 0) w.set_u32(k, static_cast<uint32_t>(x));
+    };
+    id("tokenizer.ggml.bos_token_id", v.bos_id);
+    id("tokenizer.ggml.eos_token_id", v.eos_id);
+    id("tokenizer.ggml.unknown_token_id", v.unk_id);
+    id("tokenizer.ggml.padding_token_id", v.pad_id);
+    if (v.add_bos) w.set_bool("tokenizer.ggml.add_bos_token", *v.add_bos);
+    if (v.add_eos) w.set_bool("tokenizer.ggml.add_eos_token", *v.add_eos);
+    if (v.add_space_prefix) w.set_bool("tokenizer.ggml.add_space_prefix", *v.add_space_prefix);
+  }
+  // GGUF llama/mistral keep Q/K rows in llama.cpp's order; qwen2 in HF's.
+  const bool want_gguf_order = c.arch != "qwen2";
+  std::vector<Tensor> keep;
+  auto add = [&](const std::string& name, const Tensor& t, int64_t heads = 0) {
+    Tensor x = t.contiguous();
+    if (heads > 0 && want_gguf_order != qk_rows_gguf_order(c)) x = permute_rows(x, heads, c.head_dim, want_gguf_order);
+    keep.push_back(x);
+    w.add_tensor(name, x);
+  };
+  for (const auto& L : m.weights.layers)
+    for (const auto& lp : L.lora)
+      EDGE_CHECK(!lp.defined(), "write_llama_gguf: merge or drop the LoRA adapters first");
+  add("token_embd.weight", m.weights.tok_embd);
+  add("output_norm.weight", m.weights.out_norm);
+  if (!c.tied_embeddings) add("output.weight", m.weights.output);
+  if (!c.rope_freq_factors.empty()) {
+    Tensor f = Tensor::empty({static_cast<int64_t>(c.rope_freq_factors.size())});
+    std::copy(c.rope_freq_factors.begin(), c.rope_freq_factors.end(), f.data<float>());
+    add("rope_freqs.weight", f);
+  }
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const LlamaLayer& L = m.weights.layers[static_cast<size_t>(l)];
+    const std::string p = fmt::format("blk.{}.", l);
+    add(p + "attn_norm.weight", L.attn_norm);
+    for (int kk = 0; kk < kNumLinearKinds; ++kk) {
+      const auto kind = static_cast<LinearKind>(kk);
+      add(p + gguf_linear_name(kind) + ".weight", L.weight(kind), is_qk(kind) ? heads_of(c, kind) : 0);
+      if (kk < 3 && L.bias(kind).defined()) {
+        // Only qwen2 has q/k/v biases, and its rows are in HF order in GGUF too.
+        EDGE_CHECK(!want_gguf_order, "write_llama_gguf: q/k/v biases on a {} model are not supported", c.arch);
+        add(p + gguf_linear_name(kind) + ".bias", L.bias(kind));
+      }
+    }
+    add(p + "ffn_norm.weight", L.ffn_norm);
+  }
+  w.write(path);
+}
+
+std::vector<std::pair<std::string, Tensor>> hf_ordered_grads(LlamaGrad& g) {
+  const LlamaConfig& c = g.model().config;
+  std::vector<std::pair<std::string, Tensor>> out;
+  static const std::regex qk(R"(model\.layers\.\d+\.self_attn\.(q|k)_proj\.weight)");
+  for (size_t i = 0; i < g.params().size(); ++i) {
+    const Param& p = g.params()[i];
+    Tensor t = Tensor::empty(g.grad_tensors()[i].shape());
+    std::smatch mm;
+    if (qk_rows_gguf_order(c) && std::regex_match(p.name, mm, qk)) {
+      const int64_t heads = mm[1] == "q" ? c.n_heads : c.n_kv_heads;
+      qk_rows_gguf_to_hf(t.data<float>(), p.grad, heads, c.head_dim, p.n / (heads * c.head_dim));
+    } else {
+      std::copy(p.grad, p.grad + p.n, t.data<float>());
+    }
+    out.emplace_back(p.name, t);
+  }
+  return out;
+}
+
+}  // namespace edgellm

@@ -1,0 +1,106 @@
+// The fine-tuning loop: packed rows → micro-batches → gradient accumulation → clipping → LR
+// schedule → AdamW/SGD, with time and memory budgets, a loss CSV and atomic, resumable checkpoints.
+// Not a data loader or an adapter writer: see train/data.h and train/lora_io.h.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "train/data.h"
+#include "train/llama_grad.h"
+#include "train/optimizer.h"
+
+namespace edgellm {
+
+struct TrainConfig {
+  GradSetup setup;                // lora or full, LoRA settings, checkpointing
+  int64_t seq_len = 256;          // T
+  int64_t batch = 1;              // rows per micro-batch (B), as asked
+  int64_t grad_accum = 1;         // micro-batches per optimizer step
+  int64_t steps = 0;              // optimizer steps; 0: from epochs
+  double epochs = 1;
+  std::string optimizer = "adamw";  // adamw | sgd
+  double lr = 1e-3, min_lr = 0, weight_decay = 0, momentum = 0.9, clip = 1.0;  // clip 0: off
+  LrSchedule schedule = LrSchedule::Constant;
+  int64_t warmup = 0;
+  uint64_t seed = 0;              // data order, LoRA init, dropout: a run is a function of its seed
+  double time_budget = 0;         // seconds; 0: none
+  size_t mem_budget = 0;          // bytes; 0: none
+  std::string out_dir;            // loss.csv and checkpoint.safetensors go here; empty: nothing written
+  int64_t save_every = 0;         // optimizer steps between checkpoints; 0: only at the end
+};
+
+// What --mem-budget chose: rows per forward, checkpointing, and the estimate behind it.
+struct MemPlan {
+  int64_t micro_batch = 1;
+  bool checkpointing = false;
+  size_t fixed_bytes = 0;       // weights held in memory + trainable params, gradients, optimizer state
+  size_t activation_bytes = 0;  // LlamaGrad::activation_bytes(micro_batch, T)
+  size_t total() const { return fixed_bytes + activation_bytes + activation_bytes / 8 + (1u << 20); }
+};
+// Without a budget: the asked batch and checkpointing. With one: halves the micro-batch down to 1,
+// then turns checkpointing on, until the estimate fits; throws BudgetError with the smallest estimate
+// when nothing does. Call before LlamaGrad exists (it counts the f32 copies full fine-tuning makes).
+MemPlan plan_memory(const LlamaModel& m, const TrainConfig& c);
+
+struct StepLog {
+  int64_t step = 0;        // 1-based, after the update
+  double loss = 0;         // mean over the step's scored targets
+  float lr = 0;
+  double grad_norm = 0;    // before clipping
+  int64_t tokens = 0;      // input tokens of the step
+  double tokens_per_s = 0;
+  double elapsed_s = 0;    // this process's training time so far
+  double eta_s = 0;
+  size_t peak_bytes = 0;   // default_arena().peak()
+};
+
+enum class StopReason { Done, TimeBudget, Signal };
+
+class Trainer {
+ public:
+  // Plans memory (throws BudgetError up front), sets the arena budget, attaches LoRA or makes the
+  // weights trainable, builds the optimizer.
+  Trainer(LlamaModel& m, PackedData& data, TrainConfig c);
+
+  // Restores params, optimizer state and the step from a checkpoint written by save_checkpoint;
+  // throws FormatError naming the file and field when it does not match this run.
+  void resume(const std::string& path);
+  // Runs steps until total_steps(), the time budget, or *stop becoming true (checked between steps).
+  // Writes a checkpoint at the end (and every save_every steps) when out_dir is set.
+  StopReason run(const std::atomic<bool>* stop = nullptr);
+  // One optimizer step; returns its log.
+  StepLog train_step();
+  // params, optimizer state, and metadata JSON (step, seed, data position, config), atomically.
+  void save_checkpoint(const std::string& path) const;
+  std::string checkpoint_path() const { return cfg_.out_dir + "/checkpoint.safetensors"; }
+
+  int64_t step() const { return step_; }
+  int64_t total_steps() const { return total_steps_; }
+  int64_t rows_per_step() const { return cfg_.batch * cfg_.grad_accum; }
+  const MemPlan& plan() const { return plan_; }
+  const TrainConfig& config() const { return cfg_; }
+  LlamaGrad& grad() { return *grad_; }
+  const std::vector<StepLog>& history() const { return history_; }
+  std::function<void(const StepLog&)> on_step;  // progress display
+
+ private:
+  LlamaModel& m_;
+  PackedData& data_;
+  TrainConfig cfg_;
+  MemPlan plan_;
+  std::unique_ptr<LlamaGrad> grad_;
+  std::unique_ptr<Optimizer> opt_;
+  int64_t step_ = 0, total_steps_ = 0;
+  double elapsed_ = 0;
+  std::vector<StepLog> history_;
+};
+
+// The metadata JSON of a checkpoint ("edgellm.checkpoint" in its safetensors header).
+std::string checkpoint_metadata(const std::string& path);
+
+}  // namespace edgellm
