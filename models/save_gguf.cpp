@@ -4,6 +4,7 @@
 #include "models/save_gguf.h"
 
 #include <cstring>
+#include <filesystem>
 
 #include "kernels/linear.h"
 #include "kernels/quant_convert.h"
@@ -41,15 +42,16 @@ Tensor to_f32(const Tensor& t) {
 }
 
 // HF row order (rotate-half) → llama.cpp's: within each head, HF row j → 2j and HD/2 + j → 2j + 1.
+// Rows move whole, so any dtype (quantized too) is permuted without conversion.
 Tensor permute_qk_rows(const Tensor& w, int64_t heads) {
-  const Tensor src = to_f32(w);
-  const int64_t rows = src.shape()[0], cols = src.shape().cols(), hd = rows / heads, half = hd / 2;
-  Tensor out = Tensor::empty(src.shape());
+  const Tensor src = w.contiguous();
+  const int64_t rows = src.shape()[0], hd = rows / heads, half = hd / 2;
+  const size_t rb = static_cast<size_t>(dtype_row_bytes(src.dtype(), src.shape().cols()));
+  Tensor out = Tensor::empty(src.shape(), src.dtype());
   for (int64_t h = 0; h < heads; ++h)
     for (int64_t j = 0; j < half; ++j) {
-      std::memcpy(out.data<float>() + (h * hd + 2 * j) * cols, src.data<float>() + (h * hd + j) * cols, cols * 4);
-      std::memcpy(out.data<float>() + (h * hd + 2 * j + 1) * cols, src.data<float>() + (h * hd + half + j) * cols,
-                  cols * 4);
+      std::memcpy(out.raw() + (h * hd + 2 * j) * rb, src.raw() + (h * hd + j) * rb, rb);
+      std::memcpy(out.raw() + (h * hd + 2 * j + 1) * rb, src.raw() + (h * hd + half + j) * rb, rb);
     }
   return out;
 }
@@ -69,15 +71,31 @@ Tensor convert_matrix(const Tensor& src, DType t) {
   return out;
 }
 
-void save_llama_gguf(const Model& m, const std::string& path, DType mt) {
+void save_llama_gguf(const Model& m, const std::string& path, std::optional<DType> matrix_type) {
   const LlamaConfig& c = m.llama.config;
   const LlamaWeights& w = m.llama.weights;
+  for (const auto& L : w.layers)
+    for (const auto& lp : L.lora)
+      EDGE_CHECK(!lp.defined(), "{}: merge or drop the LoRA adapters before writing GGUF", path);
   GgufWriter g;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool from_gguf = m.llama.source.size() > 5 &&
+                         m.llama.source.substr(m.llama.source.size() - 5) == ".gguf" &&
+                         fs::is_regular_file(m.llama.source, ec);
+  if (from_gguf) {
+    // Keys edgellm does not model (chat template, licence, ...) survive a round trip.
+    GgufFile src = GgufFile::open(m.llama.source);
+    for (const auto& [k, v] : src.metadata())
+      if (k != "general.alignment" && k != "general.file_type") g.set(k, v);
+  }
   const std::string arch = c.arch == "qwen2" ? "qwen2" : "llama";
   const std::string a = arch + ".";
   g.set_string("general.architecture", arch);
-  g.set_string("general.name", c.name.empty() ? "edgellm" : c.name);
-  g.set_u32("general.file_type", file_type_of(mt));
+  if (!c.name.empty()) g.set_string("general.name", c.name);
+  else if (!from_gguf) g.set_string("general.name", "edgellm");
+  const DType dominant = matrix_type ? *matrix_type : w.layers.empty() ? w.output.dtype() : w.layers[0].w_gate.dtype();
+  g.set_u32("general.file_type", file_type_of(dominant));
   g.set_u32(a + "context_length", static_cast<uint32_t>(c.max_ctx));
   g.set_u32(a + "embedding_length", static_cast<uint32_t>(c.dim));
   g.set_u32(a + "block_count", static_cast<uint32_t>(c.n_layers));
@@ -85,14 +103,16 @@ void save_llama_gguf(const Model& m, const std::string& path, DType mt) {
   g.set_u32(a + "attention.head_count", static_cast<uint32_t>(c.n_heads));
   g.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
   g.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(c.head_dim));
+  g.set_u32(a + "attention.key_length", static_cast<uint32_t>(c.head_dim));
+  g.set_u32(a + "attention.value_length", static_cast<uint32_t>(c.head_dim));
   g.set_f32(a + "rope.freq_base", c.rope_theta);
   g.set_f32(a + "attention.layer_norm_rms_epsilon", c.rms_eps);
   g.set_u32(a + "vocab_size", static_cast<uint32_t>(c.vocab));
   if (c.rope_scaling == RopeScalingKind::Linear) {
     g.set_string(a + "rope.scaling.type", "linear");
     g.set_f32(a + "rope.scaling.factor", c.rope_factor);
-  } else if (c.rope_scaling == RopeScalingKind::Llama3) {
-    fail("{}: writing Llama 3 rope scaling as GGUF (rope_freqs.weight) is not supported yet", path);
+  } else if (c.rope_scaling == RopeScalingKind::Llama3 && c.rope_freq_factors.empty()) {
+    fail("{}: writing Llama 3 rope scaling from a Hugging Face config as GGUF is not supported yet", path);
   }
 
   // Tokenizer: the record the loaded tokenizer was built from, so llama.cpp sees the same vocabulary.
@@ -113,6 +133,7 @@ void save_llama_gguf(const Model& m, const std::string& path, DType mt) {
   set_id("tokenizer.ggml.unknown_token_id", v.unk_id);
   set_id("tokenizer.ggml.padding_token_id", v.pad_id);
   g.set_bool("tokenizer.ggml.add_bos_token", m.tokenizer->add_bos_default());
+  if (v.add_eos) g.set_bool("tokenizer.ggml.add_eos_token", *v.add_eos);
   if (v.add_space_prefix) g.set_bool("tokenizer.ggml.add_space_prefix", *v.add_space_prefix);
 
   std::vector<Tensor> keep;  // converted tensors must outlive write()
@@ -121,27 +142,33 @@ void save_llama_gguf(const Model& m, const std::string& path, DType mt) {
     g.add_tensor(name, keep.back());
   };
   const bool permute = arch == "llama" && c.rope_pairing == RopePairing::NeoX;
-  add("token_embd.weight", convert_matrix(w.tok_embd, mt));
+  auto conv = [&](const Tensor& t) { return matrix_type ? convert_matrix(t, *matrix_type) : t.contiguous(); };
+  add("token_embd.weight", conv(w.tok_embd));
+  if (!c.rope_freq_factors.empty()) {
+    Tensor f = Tensor::empty({static_cast<int64_t>(c.rope_freq_factors.size())});
+    std::copy(c.rope_freq_factors.begin(), c.rope_freq_factors.end(), f.data<float>());
+    add("rope_freqs.weight", f);
+  }
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LlamaLayer& L = w.layers[static_cast<size_t>(l)];
     const std::string p = "blk." + std::to_string(l) + ".";
     add(p + "attn_norm.weight", L.attn_norm);
-    add(p + "attn_q.weight", convert_matrix(permute ? permute_qk_rows(L.wq, c.n_heads) : L.wq, mt));
-    add(p + "attn_k.weight", convert_matrix(permute ? permute_qk_rows(L.wk, c.n_kv_heads) : L.wk, mt));
-    add(p + "attn_v.weight", convert_matrix(L.wv, mt));
-    add(p + "attn_output.weight", convert_matrix(L.wo, mt));
+    add(p + "attn_q.weight", conv(permute ? permute_qk_rows(L.wq, c.n_heads) : L.wq));
+    add(p + "attn_k.weight", conv(permute ? permute_qk_rows(L.wk, c.n_kv_heads) : L.wk));
+    add(p + "attn_v.weight", conv(L.wv));
+    add(p + "attn_output.weight", conv(L.wo));
     if (L.bq.defined()) {
       add(p + "attn_q.bias", L.bq);
       add(p + "attn_k.bias", L.bk);
       add(p + "attn_v.bias", L.bv);
     }
     add(p + "ffn_norm.weight", L.ffn_norm);
-    add(p + "ffn_gate.weight", convert_matrix(L.w_gate, mt));
-    add(p + "ffn_up.weight", convert_matrix(L.w_up, mt));
-    add(p + "ffn_down.weight", convert_matrix(L.w_down, mt));
+    add(p + "ffn_gate.weight", conv(L.w_gate));
+    add(p + "ffn_up.weight", conv(L.w_up));
+    add(p + "ffn_down.weight", conv(L.w_down));
   }
   add("output_norm.weight", w.out_norm);
-  if (!c.tied_embeddings) add("output.weight", convert_matrix(w.output, mt));
+  if (!c.tied_embeddings) add("output.weight", conv(w.output));
   g.write(path);
 }
 

@@ -37,13 +37,6 @@ LoraConfig load_lora(LlamaModel& m, const std::string& path);
 // keep their type (rounded back); quantized ones become f32 (no quantizer here).
 void merge_lora(LlamaModel& m);
 
-// Writes `m` as a GGUF that load_model() reads back. Metadata is copied from `source_gguf` when the
-// model came from a GGUF file, otherwise built from the config and `vocab` (the tokenizer's record).
-void write_llama_gguf(const LlamaModel& m, const TokenizerVocab* vocab, const std::string& path);
-
-// The tokenizer record of a model spec (GGUF file, HF directory or builtin:), for write_llama_gguf.
-TokenizerVocab tokenizer_vocab_of(const std::string& spec, const Tokenizer& tok);
-
 // Parameter gradients of a full-FT LlamaGrad with Q/K rows in HF order (for `edgellm grad`).
 std::vector<std::pair<std::string, Tensor>> hf_ordered_grads(LlamaGrad& g);
 

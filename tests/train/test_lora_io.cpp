@@ -10,6 +10,7 @@
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
 #include "runtime/safetensors.h"
+#include "models/save_gguf.h"
 #include "train/lora_io.h"
 
 using namespace edgellm;
@@ -105,8 +106,7 @@ TEST_CASE("merging the adapter and writing GGUF gives peft's merged logits (from
     Model m = load_model(base);
     load_lora(m.llama, fx() + "/lora/adapter");
     merge_lora(m.llama);
-    const TokenizerVocab v = tokenizer_vocab_of(base, *m.tokenizer);
-    write_llama_gguf(m.llama, &v, d + "/merged.gguf");
+    save_llama_gguf(m, d + "/merged.gguf");
     Model merged = load_model(d + "/merged.gguf");
     CHECK(merged.tokenizer->encode("Hello world") == m.tokenizer->encode("Hello world"));
     const double e = logits_err(merged, "logits_len24_merged");
@@ -162,8 +162,7 @@ TEST_CASE("a fully fine-tuned model written as GGUF reloads with the same logits
       for (int64_t i = 0; i < p.n; ++i) p.value[i] += 1e-3f * static_cast<float>((i * 7919) % 13 - 6);
     const std::vector<int32_t> ids = {1, 50, 60, 70, 80, 90, 100, 110};
     const std::vector<float> want = all_logits(m, ids);
-    const TokenizerVocab v = tokenizer_vocab_of(base, *m.tokenizer);
-    write_llama_gguf(m.llama, &v, d + "/full.gguf");
+    save_llama_gguf(m, d + "/full.gguf");
     Model back = load_model(d + "/full.gguf");
     const std::vector<float> got = all_logits(back, ids);
     INFO(base);

@@ -148,8 +148,7 @@ void run_finetune(const FinetuneArgs& a) {
     save_peft_adapter(m.llama, tr.config().setup.lora_config, a.model, a.out + "/adapter");
     save_lora_gguf(m.llama, a.alpha, a.out + "/adapter.gguf");
   } else {
-    const TokenizerVocab v = tokenizer_vocab_of(a.model, *m.tokenizer);
-    write_llama_gguf(m.llama, &v, a.out + "/model.gguf");
+    save_llama_gguf(m, a.out + "/model.gguf");
   }
   const char* reason = why == StopReason::Done ? "done" : why == StopReason::TimeBudget ? "time budget reached" : "stopped by signal";
   std::printf("%s after step %lld/%lld; loss %.4f; peak memory %s; wrote %s/%s, loss.csv, checkpoint.safetensors\n", reason,
@@ -235,8 +234,7 @@ void add_train_commands(CLI::App& app) {
       if (!type.empty()) {
         save_llama_gguf(m, out, dtype_from_name(type));
       } else {
-        const TokenizerVocab v = tokenizer_vocab_of(model, *m.tokenizer);
-        write_llama_gguf(m.llama, &v, out);
+        save_llama_gguf(m, out);
       }
       std::printf("merged rank-%d adapter (%zu target modules) into %s; wrote %s\n", c.rank, c.targets.size(),
                   model.c_str(), out.c_str());
