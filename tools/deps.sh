@@ -3,7 +3,7 @@
 # Usage: tools/deps.sh build|bench|cross|fuzz   (several groups may be given)
 set -euo pipefail
 declare -A groups=(
-  [build]="cmake ninja-build g++ libxsimd-dev libfmt-dev doctest-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev"
+  [build]="cmake ninja-build ccache g++ libxsimd-dev libfmt-dev doctest-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev"
   [bench]="libopenblas-dev"
   [cross]="g++-aarch64-linux-gnu qemu-user"
   [npm]="nodejs npm"
