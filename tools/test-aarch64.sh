@@ -3,6 +3,8 @@
 # qemu-aarch64, so the NEON kernels really execute. The log names the ISA each test ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so a fresh clone elsewhere reuses earlier objects.
+export CCACHE_BASEDIR="$PWD"
 bash tools/deps.sh build cross
 B=build-aarch64
 mkdir -p $B/xinclude

@@ -2,6 +2,8 @@
 # Builds the unit tests with -fsanitize=address,undefined and runs them; any report fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so a fresh clone elsewhere reuses earlier objects.
+export CCACHE_BASEDIR="$PWD"
 bash tools/deps.sh build
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGELLM_SANITIZE=ON -DEDGELLM_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$(nproc)"
