@@ -42,6 +42,17 @@ Tensor to_f32(const Tensor& t) {
 
 // HF row order (rotate-half) → llama.cpp's: within each head, HF row j → 2j and HD/2 + j → 2j + 1.
 Tensor permute_qk_rows(const Tensor& w, int64_t heads) {
+  if (w.dtype() != DType::F32 && dtype_info(w.dtype()).block > 1) {  // block type: move packed rows as bytes
+    const int64_t rows = w.shape()[0], hd = rows / heads, half = hd / 2;
+    const int64_t rb = dtype_row_bytes(w.dtype(), w.shape().cols());
+    Tensor out = Tensor::empty(w.shape(), w.dtype());
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t j = 0; j < half; ++j) {
+        std::memcpy(out.raw() + (h * hd + 2 * j) * rb, w.raw() + (h * hd + j) * rb, rb);
+        std::memcpy(out.raw() + (h * hd + 2 * j + 1) * rb, w.raw() + (h * hd + half + j) * rb, rb);
+      }
+    return out;
+  }
   const Tensor src = to_f32(w);
   const int64_t rows = src.shape()[0], cols = src.shape().cols(), hd = rows / heads, half = hd / 2;
   Tensor out = Tensor::empty(src.shape());
@@ -69,7 +80,9 @@ Tensor convert_matrix(const Tensor& src, DType t) {
   return out;
 }
 
-void save_llama_gguf(const Model& m, const std::string& path, DType mt) {
+void save_llama_gguf(const Model& m, const std::string& path, DType mt) { save_llama_gguf(m, path, mt, {}); }
+
+void save_llama_gguf(const Model& m, const std::string& path, DType mt, const SaveGgufOptions& opt) {
   const LlamaConfig& c = m.llama.config;
   const LlamaWeights& w = m.llama.weights;
   GgufWriter g;
@@ -120,28 +133,32 @@ void save_llama_gguf(const Model& m, const std::string& path, DType mt) {
     keep.push_back(t);
     g.add_tensor(name, keep.back());
   };
+  auto conv = [&](const std::string& name, const Tensor& t) {
+    return convert_matrix(t, opt.tensor_type ? opt.tensor_type(name, mt) : mt);
+  };
   const bool permute = arch == "llama" && c.rope_pairing == RopePairing::NeoX;
-  add("token_embd.weight", convert_matrix(w.tok_embd, mt));
+  add("token_embd.weight", conv("token_embd.weight", w.tok_embd));
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LlamaLayer& L = w.layers[static_cast<size_t>(l)];
     const std::string p = "blk." + std::to_string(l) + ".";
     add(p + "attn_norm.weight", L.attn_norm);
-    add(p + "attn_q.weight", convert_matrix(permute ? permute_qk_rows(L.wq, c.n_heads) : L.wq, mt));
-    add(p + "attn_k.weight", convert_matrix(permute ? permute_qk_rows(L.wk, c.n_kv_heads) : L.wk, mt));
-    add(p + "attn_v.weight", convert_matrix(L.wv, mt));
-    add(p + "attn_output.weight", convert_matrix(L.wo, mt));
+    add(p + "attn_q.weight", conv(p + "attn_q.weight", permute ? permute_qk_rows(L.wq, c.n_heads) : L.wq));
+    add(p + "attn_k.weight", conv(p + "attn_k.weight", permute ? permute_qk_rows(L.wk, c.n_kv_heads) : L.wk));
+    add(p + "attn_v.weight", conv(p + "attn_v.weight", L.wv));
+    add(p + "attn_output.weight", conv(p + "attn_output.weight", L.wo));
     if (L.bq.defined()) {
       add(p + "attn_q.bias", L.bq);
       add(p + "attn_k.bias", L.bk);
       add(p + "attn_v.bias", L.bv);
     }
     add(p + "ffn_norm.weight", L.ffn_norm);
-    add(p + "ffn_gate.weight", convert_matrix(L.w_gate, mt));
-    add(p + "ffn_up.weight", convert_matrix(L.w_up, mt));
-    add(p + "ffn_down.weight", convert_matrix(L.w_down, mt));
+    add(p + "ffn_gate.weight", conv(p + "ffn_gate.weight", L.w_gate));
+    add(p + "ffn_up.weight", conv(p + "ffn_up.weight", L.w_up));
+    add(p + "ffn_down.weight", conv(p + "ffn_down.weight", L.w_down));
   }
   add("output_norm.weight", w.out_norm);
-  if (!c.tied_embeddings) add("output.weight", convert_matrix(w.output, mt));
+  if (!c.tied_embeddings) add("output.weight", conv("output.weight", w.output));
+  if (opt.metadata) opt.metadata(g);
   g.write(path);
 }
 

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   cli::add_bench_command(app);
   cli::add_model_commands(app);
   cli::add_convert_command(app);
+  cli::add_quantize_command(app);
   cli::add_rag_commands(app);
   try {
     app.parse(argc, argv);
