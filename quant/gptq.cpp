@@ -15,6 +15,14 @@ namespace edgellm::quant {
 
 namespace {
 
+// parallel_for only when the region carries enough work (~work flops) to pay for a fork/join: GPTQ's
+// column loop would otherwise fork thousands of times, which costs more than it saves on a busy machine.
+template <class F>
+void par_for(int64_t n, int64_t grain, double work, F&& fn) {
+  if (work < 4e6) fn(int64_t{0}, n);
+  else parallel_for(n, grain, fn);
+}
+
 // In place: A (K, K) row-major symmetric -> its lower Cholesky factor L (upper part left as garbage).
 void cholesky_lower(std::vector<double>& A, int64_t K, const char* what) {
   for (int64_t j = 0; j < K; ++j) {
@@ -24,7 +32,7 @@ void cholesky_lower(std::vector<double>& A, int64_t K, const char* what) {
     if (!(d > 0)) fail("gptq: {} is not positive definite (pivot {} = {})", what, j, d);
     const double djj = std::sqrt(d);
     Lj[j] = djj;
-    parallel_for(K - j - 1, 64, [&](int64_t b, int64_t e) {
+    par_for(K - j - 1, 64, double(K - j - 1) * double(j), [&](int64_t b, int64_t e) {
       for (int64_t i = j + 1 + b; i < j + 1 + e; ++i) {
         double* Li = A.data() + i * K;
         double s = Li[j];
@@ -152,7 +160,7 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
               for (int64_t n = 0; n < N; ++n) dst[n] -= u * er[n];
             }
         }
-        parallel_for(N, 64, [&](int64_t b, int64_t e) {
+        par_for(N, 64, double(N) * G * 4, [&](int64_t b, int64_t e) {
           for (int64_t n = b; n < e; ++n) gp[n * ng + g] = grid.params(gvals.data() + n, G, N);
         });
         have[g] = 1;
@@ -169,7 +177,7 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
         er[n] = (w[n] - v) / d;
       }
       // In-block feedback: columns p+1 .. i2-1.
-      parallel_for(i2 - p - 1, 8, [&](int64_t b, int64_t e) {
+      par_for(i2 - p - 1, 8, double(i2 - p - 1) * N * 2, [&](int64_t b, int64_t e) {
         for (int64_t j = p + 1 + b; j < p + 1 + e; ++j) {
           const float u = U[p * K + j];
           float* wj = Wt.data() + j * N;
