@@ -12,11 +12,18 @@
 #include "quant/kl.h"
 #include "quant/quantize_model.h"
 #include "runtime/mmap_file.h"
+#include "runtime/parallel.h"
 
 using namespace edgellm;
 using namespace edgellm::quant;
 
 namespace {
+// One thread: these runs are many small parallel regions, which a shared, busy test machine makes slow.
+struct OneThread {
+  int saved = num_threads();
+  OneThread() { set_num_threads(1); }
+  ~OneThread() { set_num_threads(saved); }
+};
 const std::string kDir = std::string(EDGELLM_FIXTURES_DIR) + "/kquant/";
 
 double kl_of(QuantMethod method, const char* type, const Model& ref, const std::string& text) {
@@ -36,6 +43,7 @@ TEST_CASE("quantize_model: GPTQ and AWQ have lower KL to f32 than RTN (kquant mo
     MESSAGE("kquant fixture missing; skipped");
     return;
   }
+  OneThread one;
   const Model ref = load_model(kDir + "model-f32.gguf");
   const std::string text = read_file(kDir + "eval.txt").substr(0, 6000);
   for (const char* type : {"int3g128"}) {
@@ -52,6 +60,7 @@ TEST_CASE("quantize_model: GPTQ and AWQ have lower KL to f32 than RTN (kquant mo
 
 TEST_CASE("GPTQ Q4_0 model written as GGUF reloads with the same weight bytes and logits") {
   if (!std::filesystem::exists(kDir + "model-f32.gguf")) return;
+  OneThread one;
   Model m = load_model(kDir + "model-f32.gguf");
   ModelQuantOptions o;
   o.method = QuantMethod::Gptq;
