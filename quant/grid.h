@@ -73,7 +73,7 @@ struct QuantizedMatrix {
   std::vector<int32_t> perm;  // GPTQ act-order processing order (empty when none); informational only
 };
 
-// Round-to-nearest of W (N, K) on the grid (optionally every group's range shrunk by `shrink`).
+// Round-to-nearest of W (N, K) on the grid (GPTQ without error feedback; the baseline of the tests).
 QuantizedMatrix rtn_quantize(const float* W, int64_t N, int64_t K, const QuantSpec& spec);
 
 // Decodes packed rows with the storage's own decoder (kernels/quant/gint.h or dequantize_row_from).
