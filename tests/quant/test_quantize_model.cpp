@@ -11,6 +11,7 @@
 #include "models/save_gguf.h"
 #include "quant/kl.h"
 #include "quant/quantize_model.h"
+#include "runtime/gguf.h"
 #include "runtime/mmap_file.h"
 #include "runtime/parallel.h"
 
@@ -93,4 +94,26 @@ TEST_CASE("GPTQ Q4_0 model written as GGUF reloads with the same weight bytes an
     CHECK(md < 1e-4f);
   }
   std::filesystem::remove(path);
+}
+
+TEST_CASE("RTN Q4_0 / Q8_0 (the quantize CLI's rtn path) is byte-identical to llama-quantize --pure on kquant") {
+  if (!std::filesystem::exists(kDir + "model-f32.gguf")) return;
+  const Model m = load_model(kDir + "model-f32.gguf");
+  for (const char* type : {"q4_0", "q8_0"}) {
+    const std::string path = (std::filesystem::temp_directory_path() / "edgellm_test_rtn.gguf").string();
+    save_llama_gguf(m, path, dtype_from_name(type));
+    const GgufFile ours = GgufFile::open(path), ref = GgufFile::open(kDir + "model-" + type + ".gguf");
+    int compared = 0;
+    for (const GgufTensorInfo& t : ref.tensors()) {
+      const GgufTensorInfo* o = ours.find_tensor(t.name);
+      REQUIRE(o != nullptr);
+      CAPTURE(t.name);
+      REQUIRE(o->dtype == t.dtype);
+      REQUIRE(o->nbytes == t.nbytes);
+      CHECK(std::memcmp(ours.tensor_data(*o), ref.tensor_data(t), t.nbytes) == 0);
+      ++compared;
+    }
+    CHECK(compared >= 18);
+    std::filesystem::remove(path);
+  }
 }
