@@ -43,9 +43,9 @@ void cholesky_lower(std::vector<double>& A, int64_t K, const char* what) {
   }
 }
 
-// Ainv (K, K) = (L Lᵀ)⁻¹ given the lower factor L: one forward and one backward solve per column.
-std::vector<double> cholesky_inverse(const std::vector<double>& L, int64_t K) {
-  std::vector<double> inv(static_cast<size_t>(K * K));
+// M (K, K) = L⁻¹ for a lower-triangular L (lower result; upper part zero), column by column.
+std::vector<double> lower_inverse(const std::vector<double>& L, int64_t K) {
+  std::vector<double> M(static_cast<size_t>(K * K), 0.0);
   parallel_for(K, 8, [&](int64_t b, int64_t e) {
     std::vector<double> y(static_cast<size_t>(K));
     for (int64_t c = b; c < e; ++c) {
@@ -56,16 +56,10 @@ std::vector<double> cholesky_inverse(const std::vector<double>& L, int64_t K) {
         for (int64_t k = c; k < i; ++k) s -= Li[k] * y[k];
         y[i] = s / Li[i];
       }
-      for (int64_t i = K - 1; i >= 0; --i) {  // Lᵀ x = y, column-oriented so L is read by rows
-        const double* Li = L.data() + i * K;
-        y[i] /= Li[i];
-        const double xi = y[i];
-        for (int64_t k = 0; k < i; ++k) y[k] -= Li[k] * xi;
-      }
-      for (int64_t i = 0; i < K; ++i) inv[i * K + c] = y[i];
+      for (int64_t i = c; i < K; ++i) M[i * K + c] = y[i];
     }
   });
-  return inv;
+  return M;
 }
 
 }  // namespace
@@ -114,15 +108,19 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
   const double damp = opt.percdamp * mean_diag;
   for (int64_t a = 0; a < K; ++a) H[a * K + a] += damp;
 
-  // U: upper Cholesky factor of H⁻¹ (H⁻¹ = Uᵀ U), as GPTQ's reference does. Kept in f32 for the updates.
-  cholesky_lower(H, K, "damped H");
-  std::vector<double> Hinv = cholesky_inverse(H, K);
+  // U: upper Cholesky factor of H⁻¹ (H⁻¹ = Uᵀ U), as GPTQ's reference computes it (there: cholesky,
+  // cholesky_inverse, cholesky upper). Cheaper, same factor: with J the reversal, J H J = Lr Lrᵀ gives
+  // H = Ũ Ũᵀ, Ũ = J Lr J upper, so H⁻¹ = (Ũ⁻¹)ᵀ Ũ⁻¹ and U = Ũ⁻¹ = J Lr⁻¹ J (positive diagonal, so unique).
+  std::vector<double> Hr(static_cast<size_t>(K * K));
+  for (int64_t a = 0; a < K; ++a)
+    for (int64_t b = 0; b < K; ++b) Hr[a * K + b] = H[(K - 1 - a) * K + (K - 1 - b)];
   H.clear(); H.shrink_to_fit();
-  cholesky_lower(Hinv, K, "H^-1");
-  std::vector<float> U(static_cast<size_t>(K * K), 0.0f);  // U[i][j] = L[j][i] for j >= i
+  cholesky_lower(Hr, K, "damped H");
+  const std::vector<double> M = lower_inverse(Hr, K);
+  Hr.clear(); Hr.shrink_to_fit();
+  std::vector<float> U(static_cast<size_t>(K * K), 0.0f);  // U[i][j] = M[K−1−i][K−1−j] for j >= i
   for (int64_t i = 0; i < K; ++i)
-    for (int64_t j = i; j < K; ++j) U[i * K + j] = static_cast<float>(Hinv[j * K + i]);
-  Hinv.clear(); Hinv.shrink_to_fit();
+    for (int64_t j = i; j < K; ++j) U[i * K + j] = static_cast<float>(M[(K - 1 - i) * K + (K - 1 - j)]);
 
   // Wt (K, N): column p (processing order) of W is row p, so each column is contiguous.
   std::vector<float> Wt(static_cast<size_t>(K * N));
