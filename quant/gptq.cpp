@@ -23,21 +23,30 @@ void par_for(int64_t n, int64_t grain, double work, F&& fn) {
   else parallel_for(n, grain, fn);
 }
 
+// Σ a_k b_k with eight independent partial sums: a single running sum is bound by the add latency (the
+// compiler may not reassociate doubles), which made these O(K³) loops 4-8x slower.
+double dot8(const double* a, const double* b, int64_t n) {
+  double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; ++j) p[j] += a[k + j] * b[k + j];
+  double s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+  for (; k < n; ++k) s += a[k] * b[k];
+  return s;
+}
+
 // In place: A (K, K) row-major symmetric -> its lower Cholesky factor L (upper part left as garbage).
 void cholesky_lower(std::vector<double>& A, int64_t K, const char* what) {
   for (int64_t j = 0; j < K; ++j) {
     double* Lj = A.data() + j * K;
-    double d = Lj[j];
-    for (int64_t k = 0; k < j; ++k) d -= Lj[k] * Lj[k];
+    const double d = Lj[j] - dot8(Lj, Lj, j);
     if (!(d > 0)) fail("gptq: {} is not positive definite (pivot {} = {})", what, j, d);
     const double djj = std::sqrt(d);
     Lj[j] = djj;
     par_for(K - j - 1, 64, double(K - j - 1) * double(j), [&](int64_t b, int64_t e) {
       for (int64_t i = j + 1 + b; i < j + 1 + e; ++i) {
         double* Li = A.data() + i * K;
-        double s = Li[j];
-        for (int64_t k = 0; k < j; ++k) s -= Li[k] * Lj[k];
-        Li[j] = s / djj;
+        Li[j] = (Li[j] - dot8(Li, Lj, j)) / djj;
       }
     });
   }
@@ -52,9 +61,7 @@ std::vector<double> lower_inverse(const std::vector<double>& L, int64_t K) {
       std::fill(y.begin(), y.end(), 0.0);
       for (int64_t i = c; i < K; ++i) {  // L y = e_c (y_i = 0 for i < c)
         const double* Li = L.data() + i * K;
-        double s = (i == c) ? 1.0 : 0.0;
-        for (int64_t k = c; k < i; ++k) s -= Li[k] * y[k];
-        y[i] = s / Li[i];
+        y[i] = ((i == c ? 1.0 : 0.0) - dot8(Li + c, y.data() + c, i - c)) / Li[i];
       }
       for (int64_t i = c; i < K; ++i) M[i * K + c] = y[i];
     }
