@@ -63,7 +63,8 @@ void add_quantize_command(CLI::App& app) {
     Model m = load_model(model);
     const int64_t n_layers = m.llama.config.n_layers;
 
-    if (!is_spec) {  // a GGUF type (or a K_M mix) by round-to-nearest through the reference quantizers
+    // RTN to a GGUF type goes through the reference quantizers (byte-identical to llama-quantize's).
+    if (!is_spec || (o.method == quant::QuantMethod::Rtn && quant::grid_kind(o.spec) != quant::GridKind::Gint)) {
       if (o.method != quant::QuantMethod::Rtn)
         fail("quantize: --type {} is only available with --method rtn (GPTQ/AWQ: q4_0 q4_1 q8_0 intNgG uintNgG)",
              type);
