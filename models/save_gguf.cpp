@@ -71,7 +71,8 @@ Tensor convert_matrix(const Tensor& src, DType t) {
   return out;
 }
 
-void save_llama_gguf(const Model& m, const std::string& path, std::optional<DType> matrix_type) {
+void save_llama_gguf(const Model& m, const std::string& path, std::optional<DType> matrix_type,
+                     const SaveGgufOptions& opt) {
   const LlamaConfig& c = m.llama.config;
   const LlamaWeights& w = m.llama.weights;
   for (const auto& L : w.layers)
@@ -142,8 +143,12 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
     g.add_tensor(name, keep.back());
   };
   const bool permute = arch == "llama" && c.rope_pairing == RopePairing::NeoX;
-  auto conv = [&](const Tensor& t) { return matrix_type ? convert_matrix(t, *matrix_type) : t.contiguous(); };
-  add("token_embd.weight", conv(w.tok_embd));
+  auto conv = [&](const std::string& name, const Tensor& t) {
+    const DType def = matrix_type ? *matrix_type : t.dtype();
+    const DType want = opt.tensor_type ? opt.tensor_type(name, def) : def;
+    return want == t.dtype() ? t.contiguous() : convert_matrix(t, want);
+  };
+  add("token_embd.weight", conv("token_embd.weight", w.tok_embd));
   if (!c.rope_freq_factors.empty()) {
     Tensor f = Tensor::empty({static_cast<int64_t>(c.rope_freq_factors.size())});
     std::copy(c.rope_freq_factors.begin(), c.rope_freq_factors.end(), f.data<float>());
@@ -153,22 +158,23 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
     const LlamaLayer& L = w.layers[static_cast<size_t>(l)];
     const std::string p = "blk." + std::to_string(l) + ".";
     add(p + "attn_norm.weight", L.attn_norm);
-    add(p + "attn_q.weight", conv(permute ? permute_qk_rows(L.wq, c.n_heads) : L.wq));
-    add(p + "attn_k.weight", conv(permute ? permute_qk_rows(L.wk, c.n_kv_heads) : L.wk));
-    add(p + "attn_v.weight", conv(L.wv));
-    add(p + "attn_output.weight", conv(L.wo));
+    add(p + "attn_q.weight", conv(p + "attn_q.weight", permute ? permute_qk_rows(L.wq, c.n_heads) : L.wq));
+    add(p + "attn_k.weight", conv(p + "attn_k.weight", permute ? permute_qk_rows(L.wk, c.n_kv_heads) : L.wk));
+    add(p + "attn_v.weight", conv(p + "attn_v.weight", L.wv));
+    add(p + "attn_output.weight", conv(p + "attn_output.weight", L.wo));
     if (L.bq.defined()) {
       add(p + "attn_q.bias", L.bq);
       add(p + "attn_k.bias", L.bk);
       add(p + "attn_v.bias", L.bv);
     }
     add(p + "ffn_norm.weight", L.ffn_norm);
-    add(p + "ffn_gate.weight", conv(L.w_gate));
-    add(p + "ffn_up.weight", conv(L.w_up));
-    add(p + "ffn_down.weight", conv(L.w_down));
+    add(p + "ffn_gate.weight", conv(p + "ffn_gate.weight", L.w_gate));
+    add(p + "ffn_up.weight", conv(p + "ffn_up.weight", L.w_up));
+    add(p + "ffn_down.weight", conv(p + "ffn_down.weight", L.w_down));
   }
   add("output_norm.weight", w.out_norm);
-  if (!c.tied_embeddings) add("output.weight", conv(w.output));
+  if (!c.tied_embeddings) add("output.weight", conv("output.weight", w.output));
+  if (opt.metadata) opt.metadata(g);
   g.write(path);
 }
 

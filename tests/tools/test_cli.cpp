@@ -174,3 +174,26 @@ TEST_CASE("--mem-budget junk is refused; -t is accepted") {
   CHECK(r.code == 0);
   CHECK(has(r.out, "threads:        2"));
 }
+
+TEST_CASE("edgellm quantize (gptq q4_0, awq int3g128, rtn q4_k_m) and perplexity --ref on kquant's model") {
+  const std::string dir = std::string(EDGELLM_FIXTURES_DIR) + "/kquant/";
+  if (!std::ifstream(dir + "model-f32.gguf")) return;
+  const std::string out = "/tmp/edgellm_cli_quant_" + std::to_string(::getpid()) + ".gguf";
+  Result r = run_cli({"-t", "1", "quantize", "-m", dir + "model-f32.gguf", "--method", "gptq", "--type", "q4_0",
+                      "--act-order", "--calib-tokens", "256", "--seq-len", "64", "-o", out});
+  CHECK(r.code == 0);
+  CHECK(has(r.out, "[  2/2]"));
+  CHECK(has(r.out, "rel.err q "));
+  r = run_cli({"-t", "1", "perplexity", "-m", out, "--ref", dir + "model-f32.gguf", "-f", dir + "eval.txt", "-c", "64"});
+  CHECK(r.code == 0);
+  CHECK(has(r.out, "Mean KLD: "));
+  r = run_cli({"-t", "1", "quantize", "-m", dir + "model-f32.gguf", "--method", "awq", "--type", "int3g128",
+               "--calib-tokens", "256", "--seq-len", "64", "-o", out});
+  CHECK(r.code == 0);
+  r = run_cli({"-t", "1", "quantize", "-m", dir + "model-f32.gguf", "--method", "rtn", "--type", "q4_k_m", "-o", out});
+  CHECK(r.code == 0);
+  r = run_cli({"quantize", "-m", dir + "model-f32.gguf", "--method", "gptq", "--type", "q4_k", "-o", out});
+  CHECK(r.code == 1);
+  CHECK(has(r.err, "q4_k"));
+  std::remove(out.c_str());
+}

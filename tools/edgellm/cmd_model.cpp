@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include "models/runner.h"
+#include "quant/kl.h"
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
 #include "tools/edgellm/commands.h"
@@ -150,17 +152,26 @@ void add_model_commands(CLI::App& app) {
   }
   {
     auto* cmd = app.add_subcommand("perplexity", "Perplexity of a text file, computed as llama-perplexity does");
-    static std::string model, file;
+    static std::string model, file, ref;
     static int64_t n_ctx = 512;
     cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
     cmd->add_option("-f,--file", file, "Text file")->required();
     cmd->add_option("-c,--ctx-size", n_ctx, "Tokens per chunk")->check(CLI::Range(int64_t{4}, int64_t{1} << 20));
     add_lora_option(cmd);
+    cmd->add_option("--ref", ref, "Reference model: also report KL(ref || model) on the scored positions");
     cmd->callback([] {
       apply_global_options();
       Model m = load_model(model);
       apply_lora(m);
       const std::string text = read_file(file);
+      if (!ref.empty()) {
+        const Model r0 = load_model(ref);
+        const quant::KlResult k = quant::kl_divergence(m, r0, text, n_ctx);
+        fmt::print("PPL = {:.4f}  ref PPL = {:.4f}  ln(PPL/ref) = {:.5f}\n", k.ppl, k.ref_ppl, std::log(k.ppl / k.ref_ppl));
+        fmt::print("Mean KLD: {:.6f} +/- {:.6f}  max {:.6f}  same top p: {:.3f}%  ({} positions)\n", k.kl_mean, k.kl_err,
+                   k.kl_max, 100.0 * k.same_top, k.scored);
+        return;
+      }
       const PerplexityResult r = perplexity(m, text, n_ctx, [](const PerplexityResult& p) {
         fmt::print("[{}]{:.4f},", p.chunks, p.running.back());
         std::fflush(stdout);

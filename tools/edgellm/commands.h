@@ -19,6 +19,8 @@ void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 // GGUF export of any loadable model
 void add_convert_command(CLI::App& app);
+// RTN / GPTQ / AWQ to GGUF (tools/edgellm/cmd_quantize.cpp)
+void add_quantize_command(CLI::App& app);
 // tokenize, generate, logits, perplexity
 void add_model_commands(CLI::App& app);
 // finetune, grad, merge

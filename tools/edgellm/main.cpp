@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   cli::add_model_commands(app);
   cli::add_train_commands(app);
   cli::add_convert_command(app);
+  cli::add_quantize_command(app);
   cli::add_rag_commands(app);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,227 @@
+// Block-by-block calibration and quantization of a Llama model (RTN / GPTQ / AWQ), with a small per-block
+// forward over several independent sequences. Not a general forward: no KV cache, no LoRA, inference only.
+#include "quant/quantize_model.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/attention.h"
+#include "kernels/kernel_table.h"
+#include "kernels/linear.h"
+#include "models/llama.h"
+#include "runtime/error.h"
+
+namespace edgellm::quant {
+
+QuantMethod parse_quant_method(const std::string& s) {
+  if (s == "rtn") return QuantMethod::Rtn;
+  if (s == "gptq") return QuantMethod::Gptq;
+  if (s == "awq") return QuantMethod::Awq;
+  fail("quantize: unknown method '{}' (rtn, gptq, awq)", s);
+}
+
+const std::string& builtin_calibration_text() {
+  static const std::string text =
+      "The village lay at the bottom of a long valley, where the river bent twice before it reached the sea. "
+      "In the mornings the fishermen pulled their boats onto the shingle and argued about the weather, the "
+      "price of salt, and whether the new harbour wall would ever be finished. Children ran between the nets, "
+      "and the baker's cart rattled along the only paved street, leaving a smell of bread behind it.\n\n"
+      "A computer program is a sequence of instructions that a machine can execute. Programs are written in "
+      "languages such as C, Python or Rust, then compiled or interpreted. A good program is correct first, "
+      "then clear, and only then fast; measuring before optimising saves more time than any clever trick.\n\n"
+      "Photosynthesis converts light energy into chemical energy. In the chloroplasts of plant cells, water is "
+      "split, oxygen is released, and carbon dioxide is fixed into sugars through the Calvin cycle. Almost "
+      "every food chain on Earth begins with this process.\n\n"
+      "\"Where are you going?\" she asked, closing the book. \"To the station,\" he said. \"The last train leaves "
+      "at nine, and if I miss it I will have to walk eleven miles in the rain.\" She laughed and handed him an "
+      "umbrella that had belonged to her grandfather.\n\n"
+      "In 1969 two astronauts walked on the Moon while a third orbited above them. The mission lasted eight "
+      "days; the crew brought back 21.5 kilograms of rock and dust, which scientists still study today. The "
+      "numbers 3, 14, 159 and 2653 appear in many textbooks, along with tables, lists, and equations like "
+      "E = mc^2 or a^2 + b^2 = c^2.\n\n"
+      "To make a simple soup, chop two onions, three carrots and a stick of celery. Soften them in butter, add "
+      "a litre of stock and a handful of lentils, and let it simmer for forty minutes. Season with salt, "
+      "pepper and a squeeze of lemon before serving.\n";
+  return text;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Inputs of the block's linears for all calibration tokens (S sequences × T tokens = n rows).
+struct BlockActs {
+  std::vector<float> xn;   // (n, C) attn_norm(x): input of q, k, v
+  std::vector<float> att;  // (n, NH·HD) attention output: input of o
+  std::vector<float> xn2;  // (n, C) ffn_norm(h): input of gate, up
+  std::vector<float> act;  // (n, F) silu(gate) ∘ up: input of down
+};
+
+// x (S·T, C) ← block(x) when update_x; captures the linears' inputs into a.
+void block_forward(const LlamaConfig& c, const LlamaLayer& L, std::vector<float>& x, int64_t S, int64_t T,
+                   BlockActs& a, bool update_x) {
+  const auto& k = kernels();
+  const int64_t C = c.dim, F = c.ffn_dim, NH = c.n_heads, KVH = c.n_kv_heads, HD = c.head_dim, n = S * T;
+  a.xn.resize(n * C); a.att.resize(n * NH * HD); a.xn2.resize(n * C); a.act.resize(n * F);
+  std::vector<float> q(T * NH * HD), kk(T * KVH * HD), v(T * KVH * HD), lse(T * NH), tmp(n * C), h(n * C), up(n * F);
+  std::vector<float> cosb(T * HD / 2), sinb(T * HD / 2);
+  rope_tables(c, 0, T, cosb.data(), sinb.data());
+  const float* bq = L.bq.defined() ? L.bq.data<float>() : nullptr;
+  const float* bk = L.bk.defined() ? L.bk.data<float>() : nullptr;
+  const float* bv = L.bv.defined() ? L.bv.data<float>() : nullptr;
+  k.rmsnorm_forward(a.xn.data(), nullptr, x.data(), L.attn_norm.data<float>(), n, C, c.rms_eps);
+  for (int64_t s = 0; s < S; ++s) {  // attention is per sequence
+    const float* xs = a.xn.data() + s * T * C;
+    linear_forward(q.data(), xs, L.wq, bq, T);
+    linear_forward(kk.data(), xs, L.wk, bk, T);
+    linear_forward(v.data(), xs, L.wv, bv, T);
+    k.rope_forward(q.data(), q.data(), cosb.data(), sinb.data(), T, NH, HD, c.rope_pairing);
+    k.rope_forward(kk.data(), kk.data(), cosb.data(), sinb.data(), T, KVH, HD, c.rope_pairing);
+    AttentionDims d;
+    d.T = T, d.S = T, d.NH = NH, d.KVH = KVH, d.HD = HD, d.pos0 = 0;
+    d.q_stride = NH * HD, d.k_stride = KVH * HD, d.v_stride = KVH * HD, d.o_stride = NH * HD;
+    d.scale = 1.0 / std::sqrt(static_cast<double>(HD));
+    attention_forward(a.att.data() + s * T * NH * HD, lse.data(), q.data(), kk.data(), v.data(), d);
+  }
+  linear_forward(tmp.data(), a.att.data(), L.wo, nullptr, n);
+  k.add_forward(h.data(), x.data(), tmp.data(), n * C);
+  k.rmsnorm_forward(a.xn2.data(), nullptr, h.data(), L.ffn_norm.data<float>(), n, C, c.rms_eps);
+  linear_forward(a.act.data(), a.xn2.data(), L.w_gate, nullptr, n);
+  linear_forward(up.data(), a.xn2.data(), L.w_up, nullptr, n);
+  k.swiglu_forward(a.act.data(), a.act.data(), up.data(), n * F);
+  if (update_x) {
+    linear_forward(tmp.data(), a.act.data(), L.w_down, nullptr, n);
+    k.add_forward(x.data(), h.data(), tmp.data(), n * C);
+  }
+}
+
+std::vector<float> to_f32(const Tensor& W) {
+  const int64_t N = W.shape()[0], K = W.shape().cols();
+  std::vector<float> w(N * K);
+  for (int64_t r = 0; r < N; ++r) dequantize_row(w.data() + r * K, W, r);
+  return w;
+}
+
+// The tensor that replaces a weight: the grid's GGUF block type, or the decoded values in f32 (Gint).
+Tensor to_tensor(const QuantizedMatrix& q) {
+  const Grid grid(q.spec);
+  if (grid.kind == GridKind::Gint) {
+    Tensor t = Tensor::empty({q.N, q.K});
+    std::memcpy(t.raw(), q.values.data(), q.values.size() * sizeof(float));
+    return t;
+  }
+  Tensor t = Tensor::empty({q.N, q.K}, grid.gguf_type());
+  std::memcpy(t.raw(), q.data.data(), q.data.size());
+  return t;
+}
+
+// A private f32 copy of a norm weight (it may be mmapped read-only), divided by s.
+Tensor fold_into_norm(const Tensor& norm, const std::vector<float>& s) {
+  const int64_t C = norm.numel();
+  Tensor t = Tensor::empty({C});
+  for (int64_t i = 0; i < C; ++i) t.data<float>()[i] = norm.data<float>()[i] / s[i];
+  return t;
+}
+
+std::vector<float> absmean(const std::vector<float>& X, int64_t n, int64_t K) {
+  std::vector<double> acc(K, 0.0);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t k = 0; k < K; ++k) acc[k] += std::fabs(X[t * K + k]);
+  std::vector<float> out(K);
+  for (int64_t k = 0; k < K; ++k) out[k] = static_cast<float>(acc[k] / double(n));
+  return out;
+}
+
+}  // namespace
+
+void quantize_model(Model& model, const std::string& calib_text, const ModelQuantOptions& opt,
+                    const std::function<void(const BlockReport&)>& progress) {
+  LlamaModel& m = model.llama;
+  const LlamaConfig& c = m.config;
+  const int64_t C = c.dim;
+
+  // Calibration: sequences of T tokens, each with BOS first, cut from the tokenized text.
+  int64_t S = 0, T = 0;
+  std::vector<float> x;  // (S·T, C) hidden states entering the current block
+  if (opt.method != QuantMethod::Rtn) {
+    if (!model.tokenizer) fail("quantize: model '{}' has no tokenizer for the calibration text", m.source);
+    EncodeOptions eo;
+    const std::vector<int32_t> ids = model.tokenizer->encode(calib_text, eo);
+    T = std::min<int64_t>(opt.seq_len, std::min<int64_t>(c.max_ctx, static_cast<int64_t>(ids.size()) + 1));
+    if (T < 2) fail("quantize: calibration text gives {} tokens; need at least 1", ids.size());
+    S = std::max<int64_t>(1, std::min<int64_t>(opt.max_tokens / T, static_cast<int64_t>(ids.size()) / (T - 1)));
+    x.resize(S * T * C);
+    const int32_t bos = model.tokenizer->bos_id();
+    for (int64_t s = 0; s < S; ++s)
+      for (int64_t t = 0; t < T; ++t) {
+        const int32_t id = t == 0 && bos >= 0 ? bos : ids[(s * (T - 1) + t - (bos >= 0 ? 1 : 0)) % ids.size()];
+        dequantize_row(x.data() + (s * T + t) * C, m.weights.tok_embd, id);
+      }
+  }
+  const int64_t n = S * T;
+
+  BlockActs acts;
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const auto t0 = Clock::now();
+    LlamaLayer& L = m.weights.layers[static_cast<size_t>(l)];
+    BlockReport rep;
+    rep.layer = l;
+    rep.n_layers = c.n_layers;
+    // One stage: the linears that read the same input X (n, K).
+    auto stage = [&](std::initializer_list<LinearKind> kinds, const std::vector<float>& X, int64_t K, Tensor* norm) {
+      std::vector<std::vector<float>> Ws;
+      for (LinearKind kind : kinds) Ws.push_back(to_f32(L.weight(kind)));
+      std::vector<double> H;
+      std::vector<float> s(K, 1.0f);
+      if (opt.method == QuantMethod::Gptq) {
+        H.assign(K * K, 0.0);
+        hessian_accumulate(H.data(), X.data(), n, K, 2.0 / double(n));
+      } else if (opt.method == QuantMethod::Awq && norm) {
+        std::vector<AwqLinear> lins;
+        size_t i = 0;
+        for (LinearKind kind : kinds) lins.push_back({Ws[i++].data(), L.weight(kind).shape()[0]});
+        const std::vector<float> am = absmean(X, n, K);
+        s = awq_search_scales(lins, K, am.data(), X.data(), n, opt.spec, opt.awq);
+      }
+      size_t i = 0;
+      for (LinearKind kind : kinds) {
+        const std::vector<float>& W = Ws[i++];
+        const int64_t N = L.weight(kind).shape()[0];
+        QuantizedMatrix q;
+        switch (opt.method) {
+          case QuantMethod::Rtn: q = rtn_quantize(W.data(), N, K, opt.spec); break;
+          case QuantMethod::Gptq: q = gptq_quantize(W.data(), N, K, H.data(), opt.spec, opt.gptq); break;
+          case QuantMethod::Awq: q = awq_quantize(W.data(), N, K, s.data(), X.data(), n, opt.spec, opt.awq); break;
+        }
+        if (n > 0) {
+          const std::vector<float> eff = opt.method == QuantMethod::Awq ? awq_effective_weight(q, s.data()) : q.values;
+          rep.rel_err[static_cast<int>(kind)] = relative_output_error(W.data(), eff.data(), X.data(), N, K, n);
+        }
+        L.weight(kind) = to_tensor(q);
+      }
+      if (opt.method == QuantMethod::Awq && norm) *norm = fold_into_norm(*norm, s);
+    };
+    const int64_t F = c.ffn_dim, AD = c.n_heads * c.head_dim;
+    if (opt.method == QuantMethod::Rtn) {
+      stage({LinearKind::Q, LinearKind::K, LinearKind::V}, {}, C, nullptr);
+      stage({LinearKind::O}, {}, AD, nullptr);
+      stage({LinearKind::Gate, LinearKind::Up}, {}, C, nullptr);
+      stage({LinearKind::Down}, {}, F, nullptr);
+    } else {
+      block_forward(c, L, x, S, T, acts, false);
+      stage({LinearKind::Q, LinearKind::K, LinearKind::V}, acts.xn, C, &L.attn_norm);
+      block_forward(c, L, x, S, T, acts, false);
+      stage({LinearKind::O}, acts.att, AD, nullptr);
+      block_forward(c, L, x, S, T, acts, false);
+      stage({LinearKind::Gate, LinearKind::Up}, acts.xn2, C, &L.ffn_norm);
+      block_forward(c, L, x, S, T, acts, false);
+      stage({LinearKind::Down}, acts.act, F, nullptr);
+      block_forward(c, L, x, S, T, acts, true);  // the quantized block's output feeds block l+1
+    }
+    rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (progress) progress(rep);
+  }
+}
+
+}  // namespace edgellm::quant

@@ -1,0 +1,46 @@
+// Quantizes a loaded Llama-family model's seven linear layers per block with RTN, GPTQ or AWQ, calibrating
+// block by block (the quantized block's outputs feed the next block, as GPTQ does). Not the file writer.
+//
+// Calibration keeps one block's activations: the hidden states of all calibration tokens (n, C) and the
+// inputs of the block's linears (n, C) ×3 and (n, F); GPTQ adds one Hessian (K, K) at a time. Inside a block
+// the order is q/k/v, then o, then gate/up, then down, each stage seeing the already quantized earlier ones.
+// Results on a GGUF grid (Q4_0/Q4_1/Q8_0) replace the weight by that block type; Gint results (no loader
+// support yet) replace it by their exact decoded values in f32 ("fake quant").
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "models/runner.h"
+#include "quant/awq.h"
+#include "quant/gptq.h"
+
+namespace edgellm::quant {
+
+enum class QuantMethod { Rtn, Gptq, Awq };
+QuantMethod parse_quant_method(const std::string& s);  // rtn | gptq | awq, else Error
+
+struct ModelQuantOptions {
+  QuantMethod method = QuantMethod::Gptq;
+  QuantSpec spec;
+  GptqOptions gptq;
+  AwqOptions awq;
+  int64_t seq_len = 128;     // calibration sequence length (each starts with BOS)
+  int64_t max_tokens = 1024; // calibration tokens in all
+};
+
+// A few paragraphs of English prose for when no calibration file is given.
+const std::string& builtin_calibration_text();
+
+// Summary of one block, for a progress line.
+struct BlockReport {
+  int64_t layer = 0, n_layers = 0;
+  double seconds = 0;
+  double rel_err[7] = {};  // per linear (q k v o gate up down): ‖X(W−Ŵ)ᵀ‖²/‖XWᵀ‖² on its calibration inputs
+};
+
+// Quantizes m in place. Throws Error if the model's linear shapes do not fit the spec's group size.
+void quantize_model(Model& m, const std::string& calib_text, const ModelQuantOptions& opt,
+                    const std::function<void(const BlockReport&)>& progress = {});
+
+}  // namespace edgellm::quant

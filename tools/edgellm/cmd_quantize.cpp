@@ -1,0 +1,115 @@
+// `edgellm quantize`: RTN, GPTQ or AWQ of a model's linear layers, written as GGUF, one progress line per block.
+// Not a packed group-int writer: Gint results (intNgG) are written as their exact values in f32 with
+// edgellm.gint.* metadata until the loader dispatches matmul_gint.
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "models/save_gguf.h"
+#include "runtime/gguf.h"
+#include "quant/quantize_model.h"
+#include "runtime/error.h"
+#include "runtime/mmap_file.h"
+#include "tools/edgellm/commands.h"
+
+namespace edgellm::cli {
+
+namespace {
+
+// llama-quantize's *_K_M mixes: attn_v and ffn_down get Q6_K in the first and last eighth of the blocks and
+// every third block between, the output matrix Q6_K; everything else the base type.
+bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+DType km_mix(const std::string& name, DType base, int64_t n_layers) {
+  if (name == "output.weight") return DType::Q6_K;
+  const bool v = name.find(".attn_v.") != std::string::npos, down = name.find(".ffn_down.") != std::string::npos;
+  if (v || down) {
+    const int64_t layer = std::stoll(name.substr(4, name.find('.', 4) - 4));
+    if (use_more_bits(layer, n_layers)) return DType::Q6_K;
+  }
+  return base;
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("quantize", "Quantize a model with RTN, GPTQ or AWQ and write GGUF");
+  static std::string model, out, method = "rtn", type = "q4_0", calib;
+  static bool act_order = false, no_clip = false;
+  static int64_t calib_tokens = 1024, seq_len = 128;
+  static float percdamp = 0.01f;
+  cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>[:seed])")->required();
+  cmd->add_option("--method", method, "rtn | gptq | awq");
+  cmd->add_option("--type", type,
+                  "q4_0 q4_1 q8_0 (any method); int<b>g<G> symmetric / uint<b>g<G> asymmetric group-int "
+                  "(b 2,3,4,8; G 32,64,128); rtn also: any GGUF type (q4_k, q6_k ...) and q4_k_m, q5_k_m");
+  cmd->add_option("--calib", calib, "Calibration text file (default: built-in paragraphs)");
+  cmd->add_option("--calib-tokens", calib_tokens, "Calibration tokens in all");
+  cmd->add_option("--seq-len", seq_len, "Calibration sequence length");
+  cmd->add_option("--percdamp", percdamp, "GPTQ damping, fraction of mean diag(H)");
+  cmd->add_flag("--act-order", act_order, "GPTQ: process columns by descending diag(H) (static groups)");
+  cmd->add_flag("--no-clip", no_clip, "AWQ: skip the clipping search");
+  cmd->add_option("-o,--output", out, "Output .gguf")->required();
+  cmd->callback([] {
+    apply_global_options();
+    const auto t0 = std::chrono::steady_clock::now();
+    quant::ModelQuantOptions o;
+    o.method = quant::parse_quant_method(method);
+    o.gptq.act_order = act_order;
+    o.gptq.percdamp = percdamp;
+    o.awq.clip = !no_clip;
+    o.max_tokens = calib_tokens;
+    o.seq_len = seq_len;
+    const bool is_spec = quant::parse_quant_spec(type, o.spec);
+    Model m = load_model(model);
+    const int64_t n_layers = m.llama.config.n_layers;
+
+    // RTN to a GGUF type goes through the reference quantizers (byte-identical to llama-quantize's).
+    if (!is_spec || (o.method == quant::QuantMethod::Rtn && quant::grid_kind(o.spec) != quant::GridKind::Gint)) {
+      if (o.method != quant::QuantMethod::Rtn)
+        fail("quantize: --type {} is only available with --method rtn (GPTQ/AWQ: q4_0 q4_1 q8_0 intNgG uintNgG)",
+             type);
+      SaveGgufOptions so;
+      DType base;
+      if (type == "q4_k_m" || type == "q5_k_m") {
+        base = type == "q4_k_m" ? DType::Q4_K : DType::Q5_K;
+        so.tensor_type = [n_layers](const std::string& name, DType b) { return km_mix(name, b, n_layers); };
+      } else {
+        base = dtype_from_name(type);
+      }
+      save_llama_gguf(m, out, base, so);
+      fmt::print("wrote {} (rtn {}, {} parameters)\n", out, type, m.llama.n_params());
+      return;
+    }
+
+    const std::string text = calib.empty() ? quant::builtin_calibration_text() : read_file(calib);
+    const quant::Grid grid(o.spec);
+    fmt::print("quantize: {} {} ({}-bit, group {}, {}), {} blocks{}\n", method, type, o.spec.bits, o.spec.group,
+               o.spec.symmetric ? "symmetric" : "asymmetric", n_layers,
+               o.method == quant::QuantMethod::Rtn ? "" : ", calibration " + (calib.empty() ? "built-in" : calib));
+    quant::quantize_model(m, text, o, [&](const quant::BlockReport& r) {
+      std::string errs;
+      static const char* names[] = {"q", "k", "v", "o", "gate", "up", "down"};
+      if (o.method != quant::QuantMethod::Rtn)
+        for (int i = 0; i < 7; ++i) errs += fmt::format(" {} {:.2e}", names[i], r.rel_err[i]);
+      fmt::print("[{:>3}/{}] {:6.2f} s{}\n", r.layer + 1, r.n_layers, r.seconds, errs.empty() ? "" : "  rel.err" + errs);
+      std::fflush(stdout);
+    });
+    const DType mt = grid.kind == quant::GridKind::Gint ? DType::F32 : grid.gguf_type();
+    SaveGgufOptions so;
+    so.metadata = [&](GgufWriter& g) {
+      g.set_string("edgellm.quant.method", method);
+      g.set_string("edgellm.quant.type", type);
+      if (grid.kind == quant::GridKind::Gint) {  // values are exact Gint decodes stored as f32
+        g.set_u32("edgellm.gint.bits", static_cast<uint32_t>(o.spec.bits));
+        g.set_u32("edgellm.gint.group", static_cast<uint32_t>(o.spec.group));
+        g.set_bool("edgellm.gint.symmetric", o.spec.symmetric);
+      }
+    };
+    save_llama_gguf(m, out, mt, so);
+    fmt::print("wrote {} ({} {}, {:.1f} s)\n", out, method, type,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  });
+}
+
+}  // namespace edgellm::cli
