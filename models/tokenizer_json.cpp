@@ -65,6 +65,8 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
   if (!m.contains("vocab")) fail_format(source, "model.vocab", "missing");
   if (unigram) {
     if (!m["vocab"].is_array()) fail_format(source, "model.vocab", "a Unigram vocab must be a list");
+    if (m["vocab"].size() > kTokenizerMaxVocab)
+      fail_format(source, "model.vocab", "{} tokens is over the limit of {}", m["vocab"].size(), kTokenizerMaxVocab);
     for (const json& e : m["vocab"]) {
       if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_number())
         fail_format(source, "model.vocab", "entry {} is not [piece, score]", v.tokens.size());
@@ -75,6 +77,8 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
   } else {
     if (!m["vocab"].is_object()) fail_format(source, "model.vocab", "a BPE vocab must be an object");
     const json& vocab = m["vocab"];
+    if (vocab.size() > kTokenizerMaxVocab)
+      fail_format(source, "model.vocab", "{} tokens is over the limit of {}", vocab.size(), kTokenizerMaxVocab);
     v.tokens.resize(vocab.size());
     std::vector<bool> seen(vocab.size(), false);
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
@@ -94,7 +98,8 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
       if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content"))
         fail_format(source, "added_tokens", "an entry lacks id or content");
       const int64_t id = a["id"].get<int64_t>();
-      if (id < 0 || id > (1 << 24)) fail_format(source, "added_tokens", "id {} is out of range", id);
+      if (id < 0 || id >= static_cast<int64_t>(kTokenizerMaxVocab))
+        fail_format(source, "added_tokens", "id {} is out of range (vocabulary limit {})", id, kTokenizerMaxVocab);
       if (static_cast<size_t>(id) >= v.tokens.size()) {
         v.tokens.resize(id + 1);
         v.types.resize(id + 1, static_cast<int32_t>(TokenType::Unused));
@@ -211,14 +216,14 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
 }
 
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path) {
-  const std::string text = read_file(path);
+  const std::string text = read_file(path, kTokenizerMaxFileBytes);
   const auto cfg_path = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
-  const std::string cfg = std::filesystem::exists(cfg_path) ? read_file(cfg_path.string()) : std::string();
+  const std::string cfg = std::filesystem::exists(cfg_path) ? read_file(cfg_path.string(), kTokenizerMaxFileBytes) : std::string();
   return make_tokenizer(parse_hf_tokenizer_json(text, path, cfg));
 }
 
 std::unique_ptr<Tokenizer> load_gpt2_encoder(const std::string& encoder_json_path, const std::string& vocab_bpe_path) {
-  const json enc = parse_json(read_file(encoder_json_path), encoder_json_path);
+  const json enc = parse_json(read_file(encoder_json_path, kTokenizerMaxFileBytes), encoder_json_path);
   if (!enc.is_object()) fail_format(encoder_json_path, "json", "expected an object of token -> id");
   TokenizerVocab v;
   v.source = encoder_json_path;
@@ -236,7 +241,7 @@ std::unique_ptr<Tokenizer> load_gpt2_encoder(const std::string& encoder_json_pat
   v.types.assign(v.tokens.size(), static_cast<int32_t>(TokenType::Normal));
   for (size_t i = 0; i < v.tokens.size(); ++i)
     if (v.tokens[i] == "<|endoftext|>") v.types[i] = static_cast<int32_t>(TokenType::Control), v.bos_id = v.eos_id = static_cast<int32_t>(i);
-  const std::string bpe = read_file(vocab_bpe_path);
+  const std::string bpe = read_file(vocab_bpe_path, kTokenizerMaxFileBytes);
   size_t line_no = 0;
   for (size_t p = 0; p < bpe.size(); ++line_no) {
     size_t e = bpe.find('\n', p);

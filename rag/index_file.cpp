@@ -161,8 +161,10 @@ void save_index(const RagIndex& ix, const std::string& path, const SaveHooks& ho
 
 // ---- reading ------------------------------------------------------------------------------------
 
-RagIndex load_index(const std::string& path) {
-  auto file = MappedFile::open(path);
+RagIndex load_index(const std::string& path) { return load_index(MappedFile::open(path)); }
+
+RagIndex load_index(std::shared_ptr<MappedFile> file) {
+  const std::string& path = file->path();
   const uint8_t* base = file->data();
   const uint64_t size = file->size();
   if (size < kHeaderBytes) fail_format(path, "header", "truncated: {} bytes, a header needs {}", size, kHeaderBytes);
