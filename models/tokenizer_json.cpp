@@ -49,8 +49,10 @@ std::string config_token(const json& cfg, const char* key) {
 
 }  // namespace
 
-TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::string& source,
-                                       std::string_view tokenizer_config_json) {
+// The parser proper; nlohmann's type errors (a string where a bool was expected, ...) escape from it and are
+// turned into a FormatError by parse_hf_tokenizer_json below.
+static TokenizerVocab parse_hf_tokenizer_json_unchecked(std::string_view json_text, const std::string& source,
+                                                        std::string_view tokenizer_config_json) {
   const json j = parse_json(json_text, source);
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
     fail_format(source, "model", "missing (is this a Hugging Face tokenizer.json?)");
@@ -73,7 +75,12 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
       v.tokens.push_back(e[0].get<std::string>());
       v.scores.push_back(e[1].get<float>());
     }
-    if (m.contains("unk_id") && m["unk_id"].is_number_integer()) v.unk_id = m["unk_id"].get<int32_t>();
+    if (m.contains("unk_id") && m["unk_id"].is_number_integer()) {
+      const int64_t u = m["unk_id"].get<int64_t>();
+      if (u < 0 || u >= static_cast<int64_t>(v.tokens.size()))
+        fail_format(source, "model.unk_id", "id {} outside the vocabulary of {}", u, v.tokens.size());
+      v.unk_id = static_cast<int32_t>(u);
+    }
   } else {
     if (!m["vocab"].is_object()) fail_format(source, "model.vocab", "a BPE vocab must be an object");
     const json& vocab = m["vocab"];
@@ -213,6 +220,15 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
   if (!v.add_bos) v.add_bos = false;
   if (v.unk_id >= 0) v.types[v.unk_id] = static_cast<int32_t>(TokenType::Unknown);
   return v;
+}
+
+TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::string& source,
+                                       std::string_view tokenizer_config_json) {
+  try {
+    return parse_hf_tokenizer_json_unchecked(json_text, source, tokenizer_config_json);
+  } catch (const json::exception& e) {
+    fail_format(source, "json", "unexpected value: {}", e.what());
+  }
 }
 
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path) {

@@ -228,6 +228,12 @@ RagIndex load_index(std::shared_ptr<MappedFile> file) {
   } catch (const std::exception& e) {
     fail_format(path, "section META", "{}", e.what());
   }
+  // Counts from the JSON are untrusted: bound them by the file's size before any product (N * 32 could wrap to
+  // match a small section, then resize(N) throws std::length_error or exhausts memory).
+  if (N > size / sizeof(ChunkRec) || T >= size / sizeof(TermRec) || P > size / sizeof(Posting) || dim > size ||
+      (dim != 0 && N > size / dim))
+    fail_format(path, "section META", "counts n_chunks={} n_terms={} n_postings={} dim={} exceed the file's {} bytes",
+                N, T, P, dim, size);
   // Chunks and their text.
   const View cv = need("CHNK", N * sizeof(ChunkRec)), tv = need("TEXT", UINT64_MAX);
   ix.chunks.resize(N);
