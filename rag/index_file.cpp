@@ -208,21 +208,27 @@ RagIndex load_index(std::shared_ptr<MappedFile> file) {
   nlohmann::json meta = nlohmann::json::parse(mv.p, mv.p + mv.size, nullptr, false);
   uint64_t N = 0, T = 0, P = 0, dim = 0;
   std::string dtype;
+  // Integers must be JSON integers: nlohmann converts a float such as 7.8e72 to int64 with a static_cast (UB).
+  auto integer = [](const nlohmann::json& j, const char* key) -> const nlohmann::json& {
+    const auto& v = j.at(key);
+    if (!v.is_number_integer()) throw std::runtime_error(std::string(key) + " is not an integer");
+    return v;
+  };
   try {
     if (meta.is_discarded() || meta.value("format", "") != "edgellm-rag") throw std::runtime_error("not edgellm-rag JSON");
     const auto& s = meta.at("settings");
-    ix.settings.chunk_tokens = s.at("chunk_tokens");
-    ix.settings.overlap = s.at("overlap");
+    ix.settings.chunk_tokens = integer(s, "chunk_tokens");
+    ix.settings.overlap = integer(s, "overlap");
     ix.settings.bm25.k1 = s.at("k1");
     ix.settings.bm25.b = s.at("b");
     ix.settings.embed_model = s.at("embed_model");
-    ix.settings.embed_max_tokens = s.at("embed_max_tokens");
+    ix.settings.embed_max_tokens = integer(s, "embed_max_tokens");
     ix.settings.dense = s.at("dense");
     ix.settings.int8 = s.at("int8");
-    N = meta.at("n_chunks");
-    T = meta.at("n_terms");
-    P = meta.at("n_postings");
-    dim = meta.at("dense").at("dim");
+    N = integer(meta, "n_chunks");
+    T = integer(meta, "n_terms");
+    P = integer(meta, "n_postings");
+    dim = integer(meta.at("dense"), "dim");
     dtype = meta.at("dense").at("dtype");
     for (const auto& d : meta.at("docs")) ix.docs.push_back({d.at("id"), d.at("metadata")});
   } catch (const std::exception& e) {

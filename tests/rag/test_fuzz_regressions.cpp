@@ -60,3 +60,22 @@ TEST_CASE("fuzz regression: RAG index META counts that overflow the section size
   fix_checksums(meta_patch);
   CHECK_THROWS_AS(load_index(MappedFile::from_memory("overflow.rag", meta_patch)), FormatError);
 }
+
+// fuzz_rag_index (round 4, 240 s): META "chunk_tokens": 7.78e72 was converted to int64 by nlohmann's static_cast
+// (UBSan: outside the range of representable values). Integer fields must now be JSON integers.
+TEST_CASE("fuzz regression: RAG index META integer fields given as huge floats are rejected") {
+  RagIndex ix;
+  ix.settings.dense = false;
+  ix.settings.chunk_tokens = 100000;
+  ix.docs.push_back({"a", "{}"});
+  const std::string path = (std::filesystem::temp_directory_path() / "edgellm_fuzz_regression2.rag").string();
+  save_index(ix, path);
+  std::string b = read_file(path);
+  std::filesystem::remove(path);
+  const std::string from = "\"chunk_tokens\":100000", to = "\"chunk_tokens\":7.8e72";  // same length
+  const size_t at = b.find(from);
+  REQUIRE(at != std::string::npos);
+  b.replace(at, from.size(), to);
+  fix_checksums(b);
+  CHECK_THROWS_AS(load_index(MappedFile::from_memory("float.rag", b)), FormatError);
+}
