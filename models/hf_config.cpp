@@ -169,7 +169,7 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
 HFConfig load_hf_config(const std::string& path) {
   std::string file = path;
   if (std::filesystem::is_directory(path)) file = (std::filesystem::path(path) / "config.json").string();
-  return parse_hf_config(read_file(file), file);
+  return parse_hf_config(read_file(file, kHfConfigMaxBytes), file);
 }
 
 }  // namespace edgellm

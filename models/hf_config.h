@@ -9,6 +9,9 @@
 
 namespace edgellm {
 
+// A config.json is read whole; real ones are a few KiB (multimodal ones ~100 KiB).
+constexpr uint64_t kHfConfigMaxBytes = uint64_t{16} << 20;  // 16 MiB
+
 // RoPE scaling. type "" = none; "linear" (factor); "llama3" (factor, low/high_freq_factor,
 // original_max_position_embeddings); other types ("yarn", "dynamic") are kept by name for
 // the model to refuse or handle.

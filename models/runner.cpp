@@ -1,6 +1,7 @@
 // Loading a model with its tokenizer, and the loops of generate / logits / perplexity.
 #include "models/runner.h"
 
+#include <any>
 #include <cmath>
 #include <filesystem>
 
@@ -9,6 +10,7 @@
 #include "models/tokenizer_gguf.h"
 #include "runtime/error.h"
 #include "runtime/gguf.h"
+#include "runtime/mmap_file.h"
 
 namespace edgellm {
 
@@ -35,6 +37,13 @@ std::unique_ptr<Tokenizer> builtin_tokenizer(int64_t vocab) {
   v.add_space_prefix = false;
   v.escape_whitespaces = false;
   return make_tokenizer(v);
+}
+
+void check_model_files(const LlamaModel& m) {
+  for (const auto& k : m.keep)
+    if (const auto* f = std::any_cast<std::shared_ptr<MappedFile>>(&k); f && *f && !(*f)->still_whole())
+      fail("{}: the model file was truncated or removed after it was opened ({} bytes were mapped); reload it",
+           (*f)->path(), (*f)->size());
 }
 
 Model load_model(const std::string& spec) {
@@ -75,6 +84,7 @@ Model load_model(const std::string& spec) {
   if (m.tokenizer->vocab_size() > m.llama.config.vocab)
     fail_format(spec, "tokenizer", "the tokenizer has {} tokens but the model's vocabulary is {}",
                 m.tokenizer->vocab_size(), m.llama.config.vocab);
+  check_model_files(m.llama);
   return m;
 }
 
@@ -84,6 +94,7 @@ std::vector<int32_t> generate(const Model& m, KvCache& cache, const std::vector<
   std::vector<float> logits(static_cast<size_t>(V));
   std::vector<int32_t> history = prompt, out;
   EDGE_CHECK(!prompt.empty(), "generate needs a prompt of at least one token");
+  check_model_files(m.llama);
   llama_forward(m.llama, cache, prompt.data(), static_cast<int64_t>(prompt.size()), logits.data(), false);
   for (int i = 0; i < n; ++i) {
     const int32_t id = sampler.sample(logits.data(), V, history);
@@ -100,6 +111,7 @@ std::vector<int32_t> generate(const Model& m, KvCache& cache, const std::vector<
 std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids) {
   const int64_t T = static_cast<int64_t>(ids.size());
   EDGE_CHECK(T > 0, "logits need at least one token");
+  check_model_files(m.llama);
   KvCache cache(m.llama.config, T);
   std::vector<float> logits(static_cast<size_t>(T * m.llama.config.vocab));
   llama_forward(m.llama, cache, ids.data(), T, logits.data(), true);
@@ -109,6 +121,7 @@ std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids) {
 PerplexityResult perplexity(const Model& m, const std::string& text, int64_t n_ctx,
                             const std::function<void(const PerplexityResult&)>& progress) {
   EDGE_CHECK(n_ctx >= 4, "perplexity needs a context of at least 4 tokens, got {}", n_ctx);
+  check_model_files(m.llama);
   EncodeOptions opt;
   opt.add_bos = m.tokenizer->add_bos_default();
   const std::vector<int32_t> tokens = m.tokenizer->encode(text, opt);

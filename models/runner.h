@@ -22,6 +22,11 @@ struct Model {
 // `spec` is a .gguf file, a Hugging Face directory, or "builtin:<preset>[:seed]" (tiny, small, 110m, 1.1b).
 Model load_model(const std::string& spec);
 
+// Throws Error naming the file when a file the model's weights are mapped from has shrunk since it was opened
+// (truncated or replaced underneath the process): reading a lost page would be a SIGBUS, not an error.
+// load_model, generate, all_logits and perplexity check it (one stat per file) before touching the weights.
+void check_model_files(const LlamaModel& m);
+
 // Generates up to n tokens after `prompt` (ids), feeding the prompt as one batch. on_token gets each new id
 // and returns false to stop. Stops at the EOS id unless ignore_eos. Returns the new ids.
 std::vector<int32_t> generate(const Model& m, KvCache& cache, const std::vector<int32_t>& prompt, int n,

@@ -118,6 +118,7 @@ TokenizerVocab parse_sentencepiece_model(std::string_view bytes, const std::stri
         else pr.skip(w, "unknown field");
       }
       if (type < 1 || type > 6) pr.error("type", "unknown piece type {}", type);
+      if (v.tokens.size() >= kTokenizerMaxVocab) pr.error("pieces", "more than {} pieces", kTokenizerMaxVocab);
       v.tokens.push_back(std::move(piece));
       v.scores.push_back(score);
       v.types.push_back(type);
@@ -180,7 +181,7 @@ TokenizerVocab parse_sentencepiece_model(std::string_view bytes, const std::stri
 }
 
 std::unique_ptr<Tokenizer> load_sentencepiece_model(const std::string& path) {
-  const std::string bytes = read_file(path);
+  const std::string bytes = read_file(path, kTokenizerMaxFileBytes);
   return make_tokenizer(parse_sentencepiece_model(bytes, path));
 }
 

@@ -15,7 +15,10 @@ void Tokenizer::init_common(const TokenizerVocab& v) {
   source_ = v.source;
   const size_t n = v.tokens.size();
   if (n == 0) fail_format(v.source, "tokenizer.ggml.tokens", "empty vocabulary");
-  if (n > static_cast<size_t>(INT32_MAX)) fail_format(v.source, "tokenizer.ggml.tokens", "{} tokens is too many", n);
+  if (n > kTokenizerMaxVocab)
+    fail_format(v.source, "tokenizer.ggml.tokens", "{} tokens is over the limit of {}", n, kTokenizerMaxVocab);
+  if (v.merges.size() > kTokenizerMaxMerges)
+    fail_format(v.source, "tokenizer.ggml.merges", "{} merges is over the limit of {}", v.merges.size(), kTokenizerMaxMerges);
   if (!v.types.empty() && v.types.size() != n)
     fail_format(v.source, "tokenizer.ggml.token_type", "{} entries for {} tokens", v.types.size(), n);
   tokens_ = v.tokens;

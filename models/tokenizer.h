@@ -14,6 +14,12 @@
 
 namespace edgellm {
 
+// ---- Untrusted-input limits (tests/fuzz/RESULTS.md lists every loader's) ---------------------------
+// Far above real vocabularies (Gemma 3: 262,144 tokens; Llama 3: 280,147 merges; its tokenizer.json: 9 MB).
+constexpr size_t kTokenizerMaxVocab = size_t{1} << 21;            // 2,097,152 tokens
+constexpr size_t kTokenizerMaxMerges = size_t{1} << 22;           // 4,194,304 BPE merges
+constexpr uint64_t kTokenizerMaxFileBytes = uint64_t{256} << 20;  // tokenizer.json / .model / encoder.json: 256 MiB
+
 // Token kinds, numbered as SentencePiece's ModelProto and GGUF's tokenizer.ggml.token_type.
 enum class TokenType : int32_t {
   Undefined = 0,

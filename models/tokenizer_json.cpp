@@ -49,8 +49,10 @@ std::string config_token(const json& cfg, const char* key) {
 
 }  // namespace
 
-TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::string& source,
-                                       std::string_view tokenizer_config_json) {
+// The parser proper; nlohmann's type errors (a string where a bool was expected, ...) escape from it and are
+// turned into a FormatError by parse_hf_tokenizer_json below.
+static TokenizerVocab parse_hf_tokenizer_json_unchecked(std::string_view json_text, const std::string& source,
+                                                        std::string_view tokenizer_config_json) {
   const json j = parse_json(json_text, source);
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
     fail_format(source, "model", "missing (is this a Hugging Face tokenizer.json?)");
@@ -65,16 +67,25 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
   if (!m.contains("vocab")) fail_format(source, "model.vocab", "missing");
   if (unigram) {
     if (!m["vocab"].is_array()) fail_format(source, "model.vocab", "a Unigram vocab must be a list");
+    if (m["vocab"].size() > kTokenizerMaxVocab)
+      fail_format(source, "model.vocab", "{} tokens is over the limit of {}", m["vocab"].size(), kTokenizerMaxVocab);
     for (const json& e : m["vocab"]) {
       if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_number())
         fail_format(source, "model.vocab", "entry {} is not [piece, score]", v.tokens.size());
       v.tokens.push_back(e[0].get<std::string>());
       v.scores.push_back(e[1].get<float>());
     }
-    if (m.contains("unk_id") && m["unk_id"].is_number_integer()) v.unk_id = m["unk_id"].get<int32_t>();
+    if (m.contains("unk_id") && m["unk_id"].is_number_integer()) {
+      const int64_t u = m["unk_id"].get<int64_t>();
+      if (u < 0 || u >= static_cast<int64_t>(v.tokens.size()))
+        fail_format(source, "model.unk_id", "id {} outside the vocabulary of {}", u, v.tokens.size());
+      v.unk_id = static_cast<int32_t>(u);
+    }
   } else {
     if (!m["vocab"].is_object()) fail_format(source, "model.vocab", "a BPE vocab must be an object");
     const json& vocab = m["vocab"];
+    if (vocab.size() > kTokenizerMaxVocab)
+      fail_format(source, "model.vocab", "{} tokens is over the limit of {}", vocab.size(), kTokenizerMaxVocab);
     v.tokens.resize(vocab.size());
     std::vector<bool> seen(vocab.size(), false);
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
@@ -94,7 +105,8 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
       if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content"))
         fail_format(source, "added_tokens", "an entry lacks id or content");
       const int64_t id = a["id"].get<int64_t>();
-      if (id < 0 || id > (1 << 24)) fail_format(source, "added_tokens", "id {} is out of range", id);
+      if (id < 0 || id >= static_cast<int64_t>(kTokenizerMaxVocab))
+        fail_format(source, "added_tokens", "id {} is out of range (vocabulary limit {})", id, kTokenizerMaxVocab);
       if (static_cast<size_t>(id) >= v.tokens.size()) {
         v.tokens.resize(id + 1);
         v.types.resize(id + 1, static_cast<int32_t>(TokenType::Unused));
@@ -210,15 +222,24 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
   return v;
 }
 
+TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::string& source,
+                                       std::string_view tokenizer_config_json) {
+  try {
+    return parse_hf_tokenizer_json_unchecked(json_text, source, tokenizer_config_json);
+  } catch (const json::exception& e) {
+    fail_format(source, "json", "unexpected value: {}", e.what());
+  }
+}
+
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path) {
-  const std::string text = read_file(path);
+  const std::string text = read_file(path, kTokenizerMaxFileBytes);
   const auto cfg_path = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
-  const std::string cfg = std::filesystem::exists(cfg_path) ? read_file(cfg_path.string()) : std::string();
+  const std::string cfg = std::filesystem::exists(cfg_path) ? read_file(cfg_path.string(), kTokenizerMaxFileBytes) : std::string();
   return make_tokenizer(parse_hf_tokenizer_json(text, path, cfg));
 }
 
 std::unique_ptr<Tokenizer> load_gpt2_encoder(const std::string& encoder_json_path, const std::string& vocab_bpe_path) {
-  const json enc = parse_json(read_file(encoder_json_path), encoder_json_path);
+  const json enc = parse_json(read_file(encoder_json_path, kTokenizerMaxFileBytes), encoder_json_path);
   if (!enc.is_object()) fail_format(encoder_json_path, "json", "expected an object of token -> id");
   TokenizerVocab v;
   v.source = encoder_json_path;
@@ -236,7 +257,7 @@ std::unique_ptr<Tokenizer> load_gpt2_encoder(const std::string& encoder_json_pat
   v.types.assign(v.tokens.size(), static_cast<int32_t>(TokenType::Normal));
   for (size_t i = 0; i < v.tokens.size(); ++i)
     if (v.tokens[i] == "<|endoftext|>") v.types[i] = static_cast<int32_t>(TokenType::Control), v.bos_id = v.eos_id = static_cast<int32_t>(i);
-  const std::string bpe = read_file(vocab_bpe_path);
+  const std::string bpe = read_file(vocab_bpe_path, kTokenizerMaxFileBytes);
   size_t line_no = 0;
   for (size_t p = 0; p < bpe.size(); ++line_no) {
     size_t e = bpe.find('\n', p);

@@ -1,5 +1,6 @@
 // SentencePiece tokenizer: BPE (merge the adjacent pair whose concatenation has the best score) and unigram
 // (Viterbi over piece scores), both with byte fallback. Does not normalize beyond whitespace (no NFKC charsmap).
+#include <cctype>
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -48,10 +49,12 @@ class SpmTokenizer final : public Tokenizer {
       const std::string& t = tokens_[i];
       const TokenType ty = types_[i];
       if (ty == TokenType::Byte) {
-        unsigned value = 0;
+        // Two hex digits exactly: sscanf's %2x would also take "-4" or " 4" (a negative index into byte_id_).
+        auto hex = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (c | 0x20) - 'a' + 10; };
         if (t.size() != 6 || t.compare(0, 3, "<0x") != 0 || t[5] != '>' ||
-            std::sscanf(t.c_str() + 3, "%2x", &value) != 1)
+            !std::isxdigit(static_cast<unsigned char>(t[3])) || !std::isxdigit(static_cast<unsigned char>(t[4])))
           fail_format(v.source, "tokenizer.ggml.tokens", "byte token {} is '{}', not <0xNN>", i, t);
+        const unsigned value = static_cast<unsigned>(hex(t[3]) * 16 + hex(t[4]));
         byte_id_[value] = static_cast<int32_t>(i);
         byte_value_[i] = static_cast<int>(value);
       } else if (ty == TokenType::Normal || ty == TokenType::UserDefined) {

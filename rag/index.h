@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "rag/bm25.h"
 #include "rag/dense.h"
 #include "rag/ingest.h"
+#include "runtime/mmap_file.h"
 
 namespace edgellm::rag {
 
@@ -85,6 +87,8 @@ struct SaveHooks {
 };
 void save_index(const RagIndex& ix, const std::string& path, const SaveHooks& hooks = {});
 RagIndex load_index(const std::string& path);
+// The same from bytes already mapped or in memory (MappedFile::from_memory: fuzzing, embedded indexes).
+RagIndex load_index(std::shared_ptr<MappedFile> file);
 uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
 
 }  // namespace edgellm::rag

@@ -161,8 +161,10 @@ void save_index(const RagIndex& ix, const std::string& path, const SaveHooks& ho
 
 // ---- reading ------------------------------------------------------------------------------------
 
-RagIndex load_index(const std::string& path) {
-  auto file = MappedFile::open(path);
+RagIndex load_index(const std::string& path) { return load_index(MappedFile::open(path)); }
+
+RagIndex load_index(std::shared_ptr<MappedFile> file) {
+  const std::string& path = file->path();
   const uint8_t* base = file->data();
   const uint64_t size = file->size();
   if (size < kHeaderBytes) fail_format(path, "header", "truncated: {} bytes, a header needs {}", size, kHeaderBytes);
@@ -206,26 +208,38 @@ RagIndex load_index(const std::string& path) {
   nlohmann::json meta = nlohmann::json::parse(mv.p, mv.p + mv.size, nullptr, false);
   uint64_t N = 0, T = 0, P = 0, dim = 0;
   std::string dtype;
+  // Integers must be JSON integers: nlohmann converts a float such as 7.8e72 to int64 with a static_cast (UB).
+  auto integer = [](const nlohmann::json& j, const char* key) -> const nlohmann::json& {
+    const auto& v = j.at(key);
+    if (!v.is_number_integer()) throw std::runtime_error(std::string(key) + " is not an integer");
+    return v;
+  };
   try {
     if (meta.is_discarded() || meta.value("format", "") != "edgellm-rag") throw std::runtime_error("not edgellm-rag JSON");
     const auto& s = meta.at("settings");
-    ix.settings.chunk_tokens = s.at("chunk_tokens");
-    ix.settings.overlap = s.at("overlap");
+    ix.settings.chunk_tokens = integer(s, "chunk_tokens");
+    ix.settings.overlap = integer(s, "overlap");
     ix.settings.bm25.k1 = s.at("k1");
     ix.settings.bm25.b = s.at("b");
     ix.settings.embed_model = s.at("embed_model");
-    ix.settings.embed_max_tokens = s.at("embed_max_tokens");
+    ix.settings.embed_max_tokens = integer(s, "embed_max_tokens");
     ix.settings.dense = s.at("dense");
     ix.settings.int8 = s.at("int8");
-    N = meta.at("n_chunks");
-    T = meta.at("n_terms");
-    P = meta.at("n_postings");
-    dim = meta.at("dense").at("dim");
+    N = integer(meta, "n_chunks");
+    T = integer(meta, "n_terms");
+    P = integer(meta, "n_postings");
+    dim = integer(meta.at("dense"), "dim");
     dtype = meta.at("dense").at("dtype");
     for (const auto& d : meta.at("docs")) ix.docs.push_back({d.at("id"), d.at("metadata")});
   } catch (const std::exception& e) {
     fail_format(path, "section META", "{}", e.what());
   }
+  // Counts from the JSON are untrusted: bound them by the file's size before any product (N * 32 could wrap to
+  // match a small section, then resize(N) throws std::length_error or exhausts memory).
+  if (N > size / sizeof(ChunkRec) || T >= size / sizeof(TermRec) || P > size / sizeof(Posting) || dim > size ||
+      (dim != 0 && N > size / dim))
+    fail_format(path, "section META", "counts n_chunks={} n_terms={} n_postings={} dim={} exceed the file's {} bytes",
+                N, T, P, dim, size);
   // Chunks and their text.
   const View cv = need("CHNK", N * sizeof(ChunkRec)), tv = need("TEXT", UINT64_MAX);
   ix.chunks.resize(N);

@@ -29,9 +29,10 @@ void load_file(const fs::path& p, const std::string& id, std::vector<Document>& 
 
 }  // namespace
 
-std::vector<Document> load_jsonl(const std::string& path) {
+std::vector<Document> load_jsonl(const std::string& path) { return parse_jsonl(read_file(path), path); }
+
+std::vector<Document> parse_jsonl(std::string_view data, const std::string& path) {
   std::vector<Document> out;
-  const std::string data = read_file(path);
   size_t pos = 0;
   int64_t line_no = 0;
   while (pos < data.size()) {

@@ -28,6 +28,8 @@ struct Chunk {
 // A .jsonl line must be an object with a string "text"; a bad line throws FormatError(file, "line N").
 std::vector<Document> load_documents(const std::vector<std::string>& paths);
 std::vector<Document> load_jsonl(const std::string& path);
+// The same from text in memory; `path` names the source in errors and metadata.
+std::vector<Document> parse_jsonl(std::string_view data, const std::string& path);
 
 // Counts the tokens of a piece of text (the model's tokenizer, without BOS).
 using TokenCounter = std::function<int64_t(std::string_view)>;

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -63,6 +64,17 @@ bool MappedFile::still_whole() const {
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) return false;
   return static_cast<size_t>(st.st_size) >= size_;
+}
+
+std::string read_file(const std::string& path, uint64_t max_bytes) {
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > max_bytes)
+    fail("{}: {} bytes is over the limit of {} bytes for this kind of file", path, size, max_bytes);
+  std::string text = read_file(path);
+  if (text.size() > max_bytes)  // not a regular file (a pipe): checked after reading
+    fail("{}: {} bytes is over the limit of {} bytes for this kind of file", path, text.size(), max_bytes);
+  return text;
 }
 
 std::string read_file(const std::string& path) {

@@ -37,5 +37,8 @@ class MappedFile {
 
 // Reads a whole (small) file into a string; throws Error naming the file.
 std::string read_file(const std::string& path);
+// The same, refusing (Error naming the file and the limit) a file larger than max_bytes before reading it:
+// for untrusted text files (tokenizer.json, config.json) that are parsed whole into memory.
+std::string read_file(const std::string& path, uint64_t max_bytes);
 
 }  // namespace edgellm

@@ -1,0 +1,133 @@
+// Writes small valid inputs for the fuzz targets with edgellm's own writers (seed corpora are generated,
+// not committed): tiny GGUF models, metadata-only copies of given GGUF files, a safetensors file, RAG indexes.
+// Not a fixture generator: nothing here is a reference output; validity is all a seed needs.
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "models/builtin.h"
+#include "models/runner.h"
+#include "models/save_gguf.h"
+#include "rag/index.h"
+#include "runtime/error.h"
+#include "runtime/gguf.h"
+#include "runtime/safetensors.h"
+
+using namespace edgellm;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A Llama small enough that a whole file is a few KiB (vocab 300 covers <unk> <s> </s> + 256 bytes).
+void write_tiny_gguf(const std::string& path, int64_t dim, DType wt) {
+  LlamaConfig c = builtin_config("tiny");
+  c.vocab = 300, c.dim = dim, c.ffn_dim = 2 * dim, c.n_layers = 1, c.n_heads = 2, c.n_kv_heads = 1, c.max_ctx = 64;
+  c.head_dim = dim / 2;
+  Model m;
+  m.llama = make_builtin_model(c, 7);
+  m.tokenizer = builtin_tokenizer(c.vocab);
+  save_llama_gguf(m, path, wt);
+}
+
+// Every metadata key of `src` (the tokenizer and hyperparameters) and no tensor.
+void write_metadata_only(const std::string& src, const std::string& path) {
+  GgufFile f = GgufFile::open(src);
+  GgufWriter w;
+  for (const auto& [k, v] : f.metadata())
+    if (k != "general.alignment") w.set(k, v);
+  w.write(path);
+}
+
+void write_safetensors(const std::string& path) {
+  SafetensorsWriter w;
+  w.set_metadata("format", "pt");
+  std::vector<Tensor> keep;
+  const std::pair<const char*, DType> kinds[] = {{"a.f32", DType::F32}, {"b.f16", DType::F16}, {"c.bf16", DType::BF16},
+                                                 {"d.i32", DType::I32}, {"e.i8", DType::I8}};
+  int64_t rows = 1;
+  for (const auto& [name, dt] : kinds) {
+    keep.push_back(Tensor::zeros(Shape{rows, 3}, dt));
+    w.add(name, keep.back());
+    ++rows;
+  }
+  w.write(path);
+}
+
+void write_rag(const std::string& path, const Model& m, bool dense, bool int8) {
+  rag::RagIndex ix;
+  ix.settings.chunk_tokens = 16;
+  ix.settings.overlap = 2;
+  ix.settings.dense = dense;
+  ix.settings.int8 = int8;
+  ix.settings.embed_model = dense ? "builtin:tiny" : "";
+  std::vector<rag::Document> docs = {
+      {"alice.txt", "Alice lives in Paris. She bakes bread and flies kites on Sundays.", "{}"},
+      {"notes/bob.md", "Bob bakes sourdough in Lyon.\n\nHe is a pilot too.", R"({"source":"notes"})"},
+  };
+  rag::add_documents(ix, std::move(docs), m);
+  rag::save_index(ix, path);
+}
+
+// A GPT-2 style byte-level BPE tokenizer.json: 256 byte pieces (bytes_to_unicode), a few merges, a special token.
+void write_byte_bpe_json(const std::string& path, const std::string& split_regex) {
+  nlohmann::json vocab = nlohmann::json::object();
+  int shifted = 256, id = 0;
+  std::vector<std::string> byte_piece(256);
+  for (int b = 0; b < 256; ++b) {
+    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+    const uint32_t cp = printable ? static_cast<uint32_t>(b) : static_cast<uint32_t>(shifted++);
+    std::string s;
+    if (cp < 0x80) s += static_cast<char>(cp);
+    else s += static_cast<char>(0xC0 | (cp >> 6)), s += static_cast<char>(0x80 | (cp & 0x3F));
+    byte_piece[b] = s;
+    vocab[s] = id++;
+  }
+  const std::string sp = byte_piece[' '];
+  const std::vector<std::pair<std::string, std::string>> merges = {{sp, "t"}, {"h", "e"}, {sp + "t", "he"}, {"l", "l"}, {"e", "ll"}};
+  nlohmann::json m = nlohmann::json::array();
+  for (const auto& [a, b] : merges) {
+    vocab[a + b] = id++;
+    m.push_back(a + " " + b);
+  }
+  nlohmann::json pre = split_regex.empty()
+      ? nlohmann::json{{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}
+      : nlohmann::json{{"type", "Sequence"}, {"pretokenizers", {{{"type", "Split"}, {"pattern", {{"Regex", split_regex}}},
+                                                                 {"behavior", "Isolated"}},
+                                                                {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+  nlohmann::json j = {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", m}, {"ignore_merges", false}}},
+                      {"pre_tokenizer", pre},
+                      {"decoder", {{"type", "ByteLevel"}}},
+                      {"added_tokens", {{{"id", id}, {"content", "<|endoftext|>"}, {"special", true}}}}};
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) fail("seedgen: cannot write {}", path);
+  const std::string text = j.dump(1);
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: seedgen OUT_DIR [FIXTURE.gguf ...]\n");
+    return 2;
+  }
+  const fs::path out = argv[1];
+  for (const char* d : {"gguf", "safetensors", "rag_index", "tokenizer_json"}) fs::create_directories(out / d);
+  write_tiny_gguf((out / "gguf/tiny-f32.gguf").string(), 8, DType::F32);
+  write_tiny_gguf((out / "gguf/tiny-q4_0.gguf").string(), 32, DType::Q4_0);
+  write_tiny_gguf((out / "gguf/tiny-q8_0.gguf").string(), 32, DType::Q8_0);
+  for (int i = 2; i < argc; ++i)
+    write_metadata_only(argv[i], (out / "gguf" / ("meta-" + fs::path(argv[i]).filename().string())).string());
+  write_byte_bpe_json((out / "tokenizer_json/byte-bpe-gpt2.json").string(), "");
+  write_byte_bpe_json((out / "tokenizer_json/byte-bpe-llama3.json").string(),
+                      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+");
+  write_safetensors((out / "safetensors/tiny.safetensors").string());
+  Model m = load_model("builtin:tiny");
+  write_rag((out / "rag_index/bm25.rag").string(), m, false, false);
+  write_rag((out / "rag_index/f32.rag").string(), m, true, false);
+  write_rag((out / "rag_index/i8.rag").string(), m, true, true);
+  return 0;
+}

@@ -1,0 +1,80 @@
+// Inputs the fuzz work (tests/fuzz) found crashing the tokenizer loaders, kept as bytes (each must now be a
+// FormatError), the tokenizer limits, and a model file truncated under the process. Not a fuzzer: run.sh is.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "models/runner.h"
+#include "models/save_gguf.h"
+#include "models/tokenizer.h"
+#include "runtime/error.h"
+
+using namespace edgellm;
+
+namespace {
+std::string bytes(std::initializer_list<unsigned char> b) { return std::string(b.begin(), b.end()); }
+}  // namespace
+
+// fuzz_tokenizer_model: a byte piece "<0x-4>" was parsed by sscanf("%2x") as 0xFFFFFFFC and used as an index
+// into the 256-entry byte table (UBSan: index 4294967292 out of bounds). Minimized by hand from the crash input.
+TEST_CASE("fuzz regression: tokenizer.model byte piece with a sign is rejected") {
+  const std::string model = bytes({
+      0x0a, 0x09, 0x0a, 0x05, '<', 'u', 'n', 'k', '>', 0x18, 0x02,        // pieces { piece: "<unk>" type: UNKNOWN }
+      0x0a, 0x07, 0x0a, 0x03, '<', 's', '>', 0x18, 0x03,                   // pieces { piece: "<s>" type: CONTROL }
+      0x0a, 0x08, 0x0a, 0x04, '<', '/', 's', '>', 0x18, 0x03,              // pieces { piece: "</s>" type: CONTROL }
+      0x0a, 0x0a, 0x0a, 0x06, '<', '0', 'x', '-', '4', '>', 0x18, 0x06,   // pieces { piece: "<0x-4>" type: BYTE }
+      0x12, 0x02, 0x18, 0x02,                                             // trainer_spec { model_type: BPE }
+  });
+  TokenizerVocab v = parse_sentencepiece_model(model, "crash.model");
+  CHECK_THROWS_AS(make_tokenizer(v), FormatError);
+  v.tokens[3] = "<0x 4>";  // sscanf also skipped blanks
+  CHECK_THROWS_AS(make_tokenizer(v), FormatError);
+  v.tokens[3] = "<0x4A>";
+  CHECK(make_tokenizer(v)->vocab_size() == 4);
+}
+
+// Found by review while writing fuzz_tokenizer_json (a Unigram seed was missing): model.unk_id was taken as
+// int32 unchecked and used to index the type table; a JSON value of the wrong type escaped as nlohmann's
+// type_error instead of a FormatError.
+TEST_CASE("fuzz regression: tokenizer.json unk_id out of range and wrong value types are FormatErrors") {
+  const std::string unigram = R"({"model":{"type":"Unigram","unk_id":UNK,"vocab":[["<unk>",0],["a",-1]]},
+                                  "pre_tokenizer":{"type":"Metaspace","prepend_scheme":"always"}})";
+  auto with = [&](const std::string& unk) { return std::string(unigram).replace(unigram.find("UNK"), 3, unk); };
+  CHECK(parse_hf_tokenizer_json(with("0"), "ok.json").unk_id == 0);
+  CHECK_THROWS_AS(parse_hf_tokenizer_json(with("2"), "unk.json"), FormatError);
+  CHECK_THROWS_AS(parse_hf_tokenizer_json(with("-7"), "unk.json"), FormatError);
+  CHECK_THROWS_AS(parse_hf_tokenizer_json(with("4294967296"), "unk.json"), FormatError);
+  // "special" must be a bool, "content" a string, "byte_fallback" a bool.
+  CHECK_THROWS_AS(parse_hf_tokenizer_json(R"({"model":{"type":"BPE","vocab":{"a":0}},"added_tokens":[{"id":0,"content":"a","special":"yes"}]})", "t.json"), FormatError);
+  CHECK_THROWS_AS(parse_hf_tokenizer_json(R"({"model":{"type":"BPE","vocab":{"a":0}},"added_tokens":[{"id":0,"content":7}]})", "t.json"), FormatError);
+  CHECK_THROWS_AS(parse_hf_tokenizer_json(R"({"model":{"type":"BPE","vocab":{"a":0},"byte_fallback":1}})", "t.json"), FormatError);
+}
+
+TEST_CASE("untrusted-input limits: tokenizer vocabulary size") {
+  TokenizerVocab v;
+  v.model = "llama";
+  v.tokens.assign(kTokenizerMaxVocab + 1, "x");
+  v.scores.assign(v.tokens.size(), 0.0f);
+  CHECK_THROWS_AS(make_tokenizer(v), FormatError);
+  CHECK_THROWS_AS(parse_hf_tokenizer_json(R"({"model":{"type":"BPE","vocab":{"a":0}},"added_tokens":[{"id":2097152,"content":"b"}]})", "t.json"), FormatError);
+}
+
+// Fault: a mapped model file truncated after it was opened is reported as an Error before the weights are read
+// (instead of a SIGBUS on the first lost page).
+TEST_CASE("a model file truncated after load is detected before use") {
+  const std::string path = (std::filesystem::temp_directory_path() / ("edgellm_trunc_" + std::to_string(::getpid()) + ".gguf")).string();
+  {
+    Model src = load_model("builtin:tiny");
+    save_llama_gguf(src, path);
+  }
+  Model m = load_model(path);
+  CHECK_NOTHROW(check_model_files(m.llama));
+  CHECK(all_logits(m, {1, 2}).size() == 2 * static_cast<size_t>(m.llama.config.vocab));
+  std::filesystem::resize_file(path, 4096);
+  CHECK_THROWS_AS(check_model_files(m.llama), Error);
+  CHECK_THROWS_AS(all_logits(m, {1, 2}), Error);
+  std::filesystem::remove(path);
+}
