@@ -53,7 +53,10 @@ Model load_model(const std::string& spec) {
     uint64_t seed = 42;
     if (auto colon = rest.find(':'); colon != std::string::npos) {
       preset = rest.substr(0, colon);
-      seed = std::stoull(rest.substr(colon + 1));
+      const std::string s = rest.substr(colon + 1);
+      if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19)
+        fail("{}: the seed after '{}:' must be a decimal number", spec, preset);
+      seed = std::stoull(s);
     }
     m.llama = make_builtin_model(builtin_config(preset), seed);
     m.tokenizer = builtin_tokenizer(m.llama.config.vocab);
