@@ -159,16 +159,6 @@ Tensor Tensor::contiguous(MemoryArena* arena) const {
   return out;
 }
 
-Tensor Tensor::aligned() const {
-  const DTypeInfo& info = dtype_info(dtype_);
-  if (info.quantized || nbytes() == 0 || reinterpret_cast<uintptr_t>(raw()) % static_cast<uintptr_t>(info.block_bytes) == 0)
-    return *this;
-  Tensor copy = empty(shape_, dtype_);
-  std::memcpy(copy.raw(), raw(), nbytes());
-  copy.name = name;
-  return copy;
-}
-
 Tensor Tensor::clone(MemoryArena* arena) const {
   const Tensor src = contiguous(arena);
   if (src.storage_ != storage_) return src;  // contiguous() already copied

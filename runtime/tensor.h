@@ -70,9 +70,6 @@ class Tensor {
   Tensor row(int64_t i) const { return slice(0, i, i + 1); }
 
   Tensor contiguous(MemoryArena* arena = nullptr) const;
-  // Itself, or an aligned copy when its address is not a multiple of its element size (files written
-  // by other tools with a small alignment): kernels read elements through typed pointers.
-  Tensor aligned() const;
   // A deep, writable, contiguous copy (of a mapped tensor too).
   Tensor clone(MemoryArena* arena = nullptr) const;
   // Converts between f32, f16 and bf16 (and dequantizes when a kernel for it exists).
