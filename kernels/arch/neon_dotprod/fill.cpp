@@ -1,4 +1,5 @@
-// NEON with the dot-product extension (sdot): integer dot kernels land here (kernels issue).
+// NEON with the dot-product extension: the filler for non-quantized sdot kernels. None exists yet; the
+// quantized sdot dots are filled by fill_neon_dotprod_quant (quant_dot.cpp beside this file).
 #include "kernels/kernel_table.h"
 
 namespace edgellm::detail {
