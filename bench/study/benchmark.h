@@ -1,0 +1,79 @@
+// The personalization benchmark: synthetic users (profile of facts, a dated personal corpus with
+// distractors, questions at four levels) generated deterministically from a seed, plus LaMP JSON.
+// Not a trainer or an evaluator: the study's runner (bench/study/run.h) uses these to train and score.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgellm::study {
+
+// One attribute of a user ("home_city", "brother_name", "pet_name", ...). A fact that changes
+// over time has earlier values; its current value is the last one a document states.
+struct Fact {
+  std::string slot;                 // stable key, e.g. "home_city"
+  std::string value;                // the current value (may be several words)
+  std::vector<std::string> history; // earlier values, oldest first (empty: never changed)
+  int32_t times_stated = 1;         // documents that state the current value
+};
+
+// One personal document: a diary entry, a message or a note, dated by `day`.
+struct Document {
+  int32_t id = 0;          // index in User::documents, also the chronological order
+  int32_t day = 0;
+  std::string kind;        // "diary" | "message" | "note"
+  std::string text;        // what the model sees (without the user header)
+  std::vector<int32_t> states;  // facts whose CURRENT value this document states (indices into facts)
+};
+
+enum class Level : int32_t { L1 = 1, L2 = 2, L3 = 3, L4 = 4 };
+
+struct Question {
+  std::string id;          // "u<user>-q<k>", stable across runs
+  Level level = Level::L1;
+  std::string text;        // e.g. "where do I live?"
+  std::string answer;      // gold answer (L1-L3: one or several words; L4: the held-out reference text)
+  // Evidence: the question is answerable from a set of documents S iff every group has a member in S.
+  // (L1/L2: one group, every document stating the fact's current value; L3: two groups.)
+  std::vector<std::vector<int32_t>> evidence;
+  bool about_changed_fact = false;
+};
+
+struct User {
+  int64_t index = 0;       // position in the generated population
+  std::string name;        // full name, used as the header of every sequence about this user
+  std::vector<Fact> facts;
+  std::vector<Document> documents;     // chronological
+  std::vector<Question> questions;     // test questions (never used for training)
+  std::vector<std::string> heldout;    // held-out texts in the user's phrasing (L4 references)
+};
+
+struct GeneratorOptions {
+  int32_t n_facts = 40;        // fact slots drawn per user (of the generator's catalogue)
+  int32_t n_documents = 30;    // documents per user, before distractor-only documents
+  double share_changed = 0.15; // share of facts that change over time
+  double share_once = 0.4;     // share of facts stated in one document only
+};
+
+// User `index` of the population drawn from `seed`: a pure function of (seed, index, options).
+User generate_user(uint64_t seed, int64_t index, const GeneratorOptions& o = {});
+
+// The subset of documents available for learning at a data amount (0 < fraction <= 1): a seeded
+// choice of round(fraction · n) documents, the same for every method; nested (25% ⊂ 50% ⊂ 100%).
+std::vector<int32_t> documents_at(const User& u, double fraction, uint64_t seed);
+bool answerable(const Question& q, const std::vector<int32_t>& doc_ids);
+
+// The text formats every base is trained on and every run is evaluated with (one place, so that
+// pretraining and the study cannot drift apart). Each line ends in '\n'.
+std::string user_header(const User& u);                               // "user: <name>\n"
+std::string document_text(const User& u, const Document& d);          // header + "<kind> day <d>: <text>\n"
+std::string closed_book_prompt(const User& u, const std::string& q);  // header + "question: q\nanswer:"
+std::string reading_prompt(const User& u, const std::vector<std::string>& context_docs, const std::string& q);
+
+// LaMP-format JSON (a list of {"id","input","profile":[{"id","text",...}],"output"?} plus an optional
+// outputs file {"golds":[{"id","output"}]}) read as users: each entry one user whose profile items are
+// documents and whose input is one L4-style question. Throws FormatError naming file and field.
+std::vector<User> load_lamp(const std::string& questions_path, const std::string& outputs_path = "");
+
+}  // namespace edgellm::study
