@@ -73,6 +73,9 @@ std::vector<std::pair<std::string, std::string>> qa_from_documents(const User& u
 
 // Users [first_user, first_user + n_users) of the population as JSON lines (facts, documents,
 // questions, held-out texts), for people to inspect the data. Written atomically.
+// Default GeneratorOptions; keys: index, name, seed, facts[{slot, value, history, times_stated}],
+// documents[{id, day, kind, text, states}], questions[{id, level, text, answer, evidence, facts,
+// about_changed_fact}], heldout.
 void write_benchmark_jsonl(uint64_t seed, int64_t first_user, int64_t n_users, const std::string& path);
 
 // The text formats every base is trained on and every run is evaluated with (one place, so that
