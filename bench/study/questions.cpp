@@ -54,6 +54,13 @@ std::string heldout_message(const User& u, const Style& st, const std::string& t
          s[2] + ". " + st.signoff + ".";
 }
 
+double guess_chance(const Slot& s) {
+  if (s.list == "male") return 1.0 / male_names().size();
+  if (s.list == "female") return 1.0 / female_names().size();
+  if (s.list == "any") return 1.0 / (male_names().size() + female_names().size());
+  return 1.0 / values_of(s.list).size();
+}
+
 }  // namespace
 
 namespace detail {
@@ -92,6 +99,7 @@ void build_questions(User& u, const std::vector<StatementRecord>& recs, uint64_t
     q.evidence = {docs_stating(u, fi)};
     q.facts = {fi};
     q.about_changed_fact = !f.history.empty();
+    q.chance = guess_chance(s);
     if (level == Level::L1) {
       // The question that goes with the template of the first statement of the current value.
       const auto it = std::find_if(recs.begin(), recs.end(),
@@ -121,6 +129,7 @@ void build_questions(User& u, const std::vector<StatementRecord>& recs, uint64_t
     q.answer = f.value;
     q.evidence = {name_docs, hop_docs};
     q.facts = {ni, static_cast<int32_t>(i)};
+    q.chance = guess_chance(s);
     q.about_changed_fact = !f.history.empty();
     add(std::move(q));
     ++n3;
