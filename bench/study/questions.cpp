@@ -42,7 +42,8 @@ std::string heldout_message(const User& u, const Style& st, const std::string& t
          "i will pack " + value_or(u, "favorite_fruit", "snacks") + " for the road"};
   } else if (topic == "my week") {
     s = {"work at " + value_or(u, "employer", "the office") + " was busy",
-         "on " + value_or(u, "swim_time", "sunday morning") + " i go swimming as usual",
+         find_fact(u, "swim_time") >= 0 ? "on " + value_or(u, "swim_time", "") + " i go swimming as usual"
+                                        : std::string("i went for a long walk on sunday"),
          "i finally read some " + value_or(u, "favorite_book", "books")};
   } else {  // "a birthday party"
     s = {"my birthday is in " + value_or(u, "birth_month", "a few weeks"),
