@@ -53,6 +53,10 @@ inline __m256i bits_to_bytes(uint32_t bits) {
   return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
 }
 
+// Software-prefetch distance of the GEMV kernels in whole weight rows (about 9 KiB ahead). Measured on the
+// cold 4096x4096 GEMV (1 thread, CPU time): Q4_0 1.24 -> 0.90-0.98 ms against 1 KiB ahead within the row.
+inline int64_t gemv_prefetch_rows(int64_t row_bytes) { return row_bytes >= 9216 ? 1 : 9216 / row_bytes; }
+
 // ---- legacy formats: one weight block unpacked to 32 codes, then R activation rows ----------------
 // kSigned: codes are signed (dot_ss); else unsigned (dot_us) with m * s_x added from Q8_1.
 struct Q4_0W {
@@ -286,9 +290,11 @@ void k_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t* x
                                   : kType == 4 ? sizeof(block_q4_K)
                                   : kType == 5 ? sizeof(block_q5_K)
                                                : sizeof(block_q6_K);
+  const int64_t pf_dist = gemv_prefetch_rows(ws) * ws;  // the same block, rows further on
   for (int64_t i = 0; i < nb; ++i) {
     for (int c = 0; c < CW; ++c) {
-      _mm_prefetch(reinterpret_cast<const char*>(w + c * ws + i * kBlockBytes) + 1024, _MM_HINT_T0);  // weight stream
+      for (int64_t l = 0; l < (kBlockBytes + 63) / 64; ++l)  // weight stream: every line of the block
+        _mm_prefetch(reinterpret_cast<const char*>(w + c * ws + i * kBlockBytes) + pf_dist + 64 * l, _MM_HINT_T0);
       if constexpr (kType == 6)
         decode_k6(w + c * ws, i, k[c]);
       else if constexpr (kType == 3)
