@@ -34,6 +34,30 @@ const Tensor& find_state(const std::vector<std::pair<std::string, Tensor>>& s, c
   fail("optimizer state '{}' is missing", name);
 }
 
+// Fixed-size pieces of every parameter, [param index, begin, end): the optimizer passes run them all in
+// ONE parallel region, dynamically scheduled. A region per parameter (hundreds per step) made every
+// barrier wait for a descheduled thread on a loaded machine.
+struct Piece {
+  size_t p;
+  int64_t a, b;
+};
+std::vector<Piece> pieces(const std::vector<Param>& params, int64_t size) {
+  std::vector<Piece> out;
+  for (size_t i = 0; i < params.size(); ++i)
+    for (int64_t a = 0; a < params[i].n; a += size) out.push_back({i, a, std::min(params[i].n, a + size)});
+  return out;
+}
+template <class F>
+void for_each_piece(const std::vector<Piece>& ps, F&& fn) {
+  const int64_t n = static_cast<int64_t>(ps.size());
+  if (num_threads() <= 1 || n <= 1 || omp_in_parallel()) {
+    for (int64_t i = 0; i < n; ++i) fn(ps[static_cast<size_t>(i)], i);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(num_threads())
+  for (int64_t i = 0; i < n; ++i) fn(ps[static_cast<size_t>(i)], i);
+}
+
 }  // namespace
 
 void AdamW::init(const std::vector<Param>& params) {
@@ -61,13 +85,10 @@ void AdamW::step(std::vector<Param>& params, float lr, float grad_scale) {
   c.b1 = static_cast<float>(c_.beta1), c.b2 = static_cast<float>(c_.beta2), c.eps = static_cast<float>(c_.eps);
   c.one_m_b1 = static_cast<float>(1.0 - c_.beta1), c.one_m_b2 = static_cast<float>(1.0 - c_.beta2);
   auto* const adamw = kernels().adamw_f32;
-  for (size_t i = 0; i < params.size(); ++i) {
-    float* val = params[i].value;
-    const float* grad = params[i].grad;
-    float* m = m_[i].data<float>();
-    float* v = v_[i].data<float>();
-    parallel_for(params[i].n, kGrain, [=, &c](int64_t a, int64_t b) { adamw(val + a, m + a, v + a, grad + a, b - a, c); });
-  }
+  for_each_piece(pieces(params, kGrain * 4), [&](const Piece& q, int64_t) {
+    const Param& p = params[q.p];
+    adamw(p.value + q.a, m_[q.p].data<float>() + q.a, v_[q.p].data<float>() + q.a, p.grad + q.a, q.b - q.a, c);
+  });
 }
 
 std::vector<std::pair<std::string, Tensor>> AdamW::state() const {
@@ -143,17 +164,13 @@ constexpr int64_t kBlock = 1 << 15;
 
 double grad_global_norm(const std::vector<Param>& params) {
   auto* const sumsq = kernels().sumsq_f32;
+  const std::vector<Piece> ps = pieces(params, kBlock);
+  std::vector<double> part(ps.size(), 0.0);
+  for_each_piece(ps, [&](const Piece& q, int64_t i) {
+    part[static_cast<size_t>(i)] = sumsq(params[q.p].grad + q.a, q.b - q.a);
+  });
   double ss = 0;
-  std::vector<double> part;
-  for (const Param& p : params) {
-    const int64_t nb = (p.n + kBlock - 1) / kBlock;
-    part.assign(static_cast<size_t>(nb), 0.0);
-    parallel_for(nb, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b)
-        part[static_cast<size_t>(b)] = sumsq(p.grad + b * kBlock, std::min(kBlock, p.n - b * kBlock));
-    });
-    for (double x : part) ss += x;
-  }
+  for (double x : part) ss += x;  // in a fixed order: the same norm for every thread count
   return std::sqrt(ss);
 }
 
@@ -166,15 +183,17 @@ double clip_grad_norm(std::vector<Param>& params, double max_norm) {
   const float coef = clip_coefficient(norm, max_norm);
   if (coef < 1.0f) {
     auto* const scale = kernels().scale_forward;
-    for (Param& p : params)
-      parallel_for(p.n, kGrain, [&](int64_t a, int64_t b) { scale(p.grad + a, p.grad + a, coef, b - a); });
+    for_each_piece(pieces(params, kGrain * 4), [&](const Piece& q, int64_t) {
+      float* g = params[q.p].grad + q.a;
+      scale(g, g, coef, q.b - q.a);
+    });
   }
   return norm;
 }
 
 void zero_grads(std::vector<Param>& params) {
-  for (Param& p : params)
-    parallel_for(p.n, kGrain, [&](int64_t a, int64_t b) { std::fill(p.grad + a, p.grad + b, 0.0f); });
+  for_each_piece(pieces(params, kGrain * 4),
+                 [&](const Piece& q, int64_t) { std::fill(params[q.p].grad + q.a, params[q.p].grad + q.b, 0.0f); });
 }
 
 LrSchedule lr_schedule_from_name(const std::string& name) {
