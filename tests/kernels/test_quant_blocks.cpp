@@ -175,3 +175,24 @@ TEST_CASE("quant: every ISA's dequantizer equals the scalar one on ragged block 
     }
   }
 }
+
+TEST_CASE("quant: every ISA's Q8_0 activation quantizer writes the scalar quantizer's bytes (ties included)") {
+  const KernelTable& scalar = *kernels_for(Isa::Scalar);
+  for (Isa isa : available_isas()) {
+    const KernelTable& t = *kernels_for(isa);
+    for (int64_t nb : {1, 7, 33}) {
+      auto x = random_weights(nb * 32, static_cast<uint32_t>(nb + 17), 1.0f);
+      // Block 0: amax 127 makes d = 1, so x/d lands exactly on the .5 ties that roundf sends away from zero.
+      for (int j = 0; j < 32; ++j) x[static_cast<size_t>(j)] = j == 0 ? 127.0f : static_cast<float>(j % 9) - 4.5f;
+      x[1] = 0.0f;
+      std::vector<uint8_t> want(static_cast<size_t>(nb * sizeof(block_q8_0))), got(want.size(), 0xAB);
+      scalar.quantize_q8_0(want.data(), x.data(), nb * 32);
+      t.quantize_q8_0(got.data(), x.data(), nb * 32);
+      INFO(isa_name(isa), " (", t.quantize_q8_0_isa, ") blocks ", nb);
+      CHECK(std::memcmp(want.data(), got.data(), want.size()) == 0);
+    }
+    std::vector<float> x(64, 1.0f);
+    std::vector<uint8_t> buf(256);
+    CHECK_THROWS_AS(t.quantize_q8_0(buf.data(), x.data(), 33), Error);
+  }
+}

@@ -1,6 +1,6 @@
 // AVX2 dequantizers of Q4_0, Q8_0, Q4_K and Q6_K rows to f32 (the M >= 32 path of linear_forward
-// dequantizes weight tiles for the f32 GEMM). Included ONLY from arch/avx2; the AVX-512 table inherits them
-// (a store-bound loop gains nothing from 512-bit lanes). Not here: the other formats (scalar reference).
+// dequantizes weight tiles for the f32 GEMM), and the Q8_0 activation quantizer (every GEMV call runs it).
+// Included ONLY from arch/avx2; AVX-512 inherits them. Not here: the other formats (scalar reference).
 #pragma once
 
 #include <immintrin.h>
@@ -94,6 +94,41 @@ void dequant_q6_k_avx2(float* y, const void* vx, int64_t n) {
                         _mm256_set1_ps(d * static_cast<float>(b[i].scales[s + 1])));
       }
     }
+  }
+}
+
+// Q8_0 activation blocks, byte-identical to ref::quantize_row_q8_0_ref: d = amax / 127 rounded to f16,
+// q = roundf(x / d) (half away from zero: truncate, then step by the sign where |fraction| >= 0.5).
+void quantize_q8_0_avx2(void* vy, const float* x, int64_t n) {
+  if (n % QK != 0) return ref::quantize_row_q8_0_ref(vy, x, n);  // throws, naming the row
+  auto* y = static_cast<block_q8_0*>(vy);
+  const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  for (int64_t i = 0; i < n / QK; ++i, x += QK) {
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      v[k] = _mm256_loadu_ps(x + 8 * k);
+      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float d = _mm_cvtss_f32(m4) / 127;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = static_cast<uint16_t>(_mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(d), _MM_FROUND_TO_NEAREST_INT), 0));
+    __m256i q32[4];
+    for (int k = 0; k < 4; ++k) {
+      const __m256 s = _mm256_mul_ps(v[k], _mm256_set1_ps(id));
+      const __m256 t = _mm256_round_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      const __m256 away = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(s, t)), half, _CMP_GE_OQ);
+      const __m256 step = _mm256_and_ps(away, _mm256_or_ps(one, _mm256_and_ps(sign, s)));  // +-1 where rounding away
+      q32[k] = _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+    }
+    // int32 -> int8 with the lane order restored (packs work per 128-bit lane).
+    const __m256i p16a = _mm256_packs_epi32(q32[0], q32[1]), p16b = _mm256_packs_epi32(q32[2], q32[3]);
+    const __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+    const __m256i ord = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[i].qs), ord);
   }
 }
 
