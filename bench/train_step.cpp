@@ -51,8 +51,9 @@ int main(int argc, char** argv) {
       zero_grads(g.params());
       g.forward_backward(ids.data(), tgt.data(), 1, T, 1.0f / static_cast<float>(T - 1));
       const auto t1 = std::chrono::steady_clock::now();
-      clip_grad_norm(g.params(), 1.0);
-      opt.step(g.params(), 1e-4f);
+      // As the trainer does it: the clip coefficient is folded into the AdamW pass.
+      const double norm = grad_global_norm(g.params());
+      opt.step(g.params(), 1e-4f, clip_coefficient(norm, 1.0));
       const auto t2 = std::chrono::steady_clock::now();
       const double dt = std::chrono::duration<double>(t2 - t0).count();
       if (i > 0 && dt < best) best = dt;

@@ -173,6 +173,16 @@ struct GemmBlocking {
   int64_t kc = 256, mc = 64, nc = 1024;  // packed A block (mc, kc) ~ L2, B panel (kc, nc) ~ L3
 };
 
+// ---- optimizer passes (train/optimizer.cpp drives them; scalar in kernels/ref/optim.h) ----------
+// One AdamW update of n elements (see ref::adamw_f32); the coefficients come from double in the caller.
+struct AdamWCoef {
+  float grad_scale = 1, decay = 1, b1 = 0.9f, b2 = 0.999f, one_m_b1 = 0.1f, one_m_b2 = 0.001f;
+  float step_size = 0, bc2_sqrt = 1, eps = 1e-8f;
+};
+using adamw_f32_fn = void(float* w, float* m, float* v, const float* g, int64_t n, const AdamWCoef& c);
+using sumsq_f32_fn = double(const float* x, int64_t n);  // Σ x² (float partial sums, double total)
+#define EDGELLM_OPTIM_KERNELS(X) X(adamw_f32) X(sumsq_f32)
+
 #define EDGELLM_KERNELS(X)                                                                                      \
   X(f16_to_f32) X(f32_to_f16) X(bf16_to_f32) X(f32_to_bf16) X(add_forward) X(add_backward) X(mul_forward)    \
   X(mul_backward) X(scale_forward) X(scale_backward) X(silu_forward) X(silu_backward) X(gelu_forward)          \
@@ -180,7 +190,7 @@ struct GemmBlocking {
   X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward)                                 \
   X(attention_forward) X(attention_backward) X(cross_entropy_forward)                                      \
   X(cross_entropy_backward) X(embedding_forward) X(embedding_backward)                                     \
-  EDGELLM_GEMM_KERNELS(X) EDGELLM_QUANT_KERNELS(X)
+  EDGELLM_GEMM_KERNELS(X) EDGELLM_QUANT_KERNELS(X) EDGELLM_OPTIM_KERNELS(X)
 
 struct KernelTable {
   Isa isa = Isa::Scalar;  // the ISA this table was built up to

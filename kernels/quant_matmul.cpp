@@ -58,9 +58,11 @@ void matmul_quant_prequantized(float* y, const uint8_t* xq, const void* w, DType
   parallel_for(N, 16, [&](int64_t n0, int64_t n1) {
     for (int64_t m0 = 0; m0 < M; m0 += kMTile) {
       const int64_t mt = std::min(kMTile, M - m0);
-      // Weight rows in tiles of kNTile: the kernel may reuse each activation load across them.
-      for (int64_t n = n0; n < n1; n += kNTile)
-        ops.vec_dot(y + m0 * N + n, N, wb + n * wrb, wrb, std::min(kNTile, n1 - n), xq + m0 * xrb, xrb, mt, K);
+      // Weight rows in tiles of kNTile: the kernel may reuse each activation load across them. A GEMV
+      // takes 64 rows per call, so a kernel that lays out its activation row per call does it rarely.
+      const int64_t nt = M < 4 ? 64 : kNTile;
+      for (int64_t n = n0; n < n1; n += nt)
+        ops.vec_dot(y + m0 * N + n, N, wb + n * wrb, wrb, std::min(nt, n1 - n), xq + m0 * xrb, xrb, mt, K);
     }
   });
 }

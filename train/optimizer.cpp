@@ -1,9 +1,11 @@
-// AdamW, SGD, clipping and schedules. Updates are elementwise per parameter, parallel over elements.
+// AdamW, SGD, clipping and schedules. Updates are elementwise per parameter, parallel over elements;
+// the AdamW and norm passes are the kernel table's (adamw_f32, sumsq_f32: SIMD per ISA).
 #include "train/optimizer.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/kernel_table.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 
@@ -32,6 +34,30 @@ const Tensor& find_state(const std::vector<std::pair<std::string, Tensor>>& s, c
   fail("optimizer state '{}' is missing", name);
 }
 
+// Fixed-size pieces of every parameter, [param index, begin, end): the optimizer passes run them all in
+// ONE parallel region, dynamically scheduled. A region per parameter (hundreds per step) made every
+// barrier wait for a descheduled thread on a loaded machine.
+struct Piece {
+  size_t p;
+  int64_t a, b;
+};
+std::vector<Piece> pieces(const std::vector<Param>& params, int64_t size) {
+  std::vector<Piece> out;
+  for (size_t i = 0; i < params.size(); ++i)
+    for (int64_t a = 0; a < params[i].n; a += size) out.push_back({i, a, std::min(params[i].n, a + size)});
+  return out;
+}
+template <class F>
+void for_each_piece(const std::vector<Piece>& ps, F&& fn) {
+  const int64_t n = static_cast<int64_t>(ps.size());
+  if (num_threads() <= 1 || n <= 1 || omp_in_parallel()) {
+    for (int64_t i = 0; i < n; ++i) fn(ps[static_cast<size_t>(i)], i);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(num_threads())
+  for (int64_t i = 0; i < n; ++i) fn(ps[static_cast<size_t>(i)], i);
+}
+
 }  // namespace
 
 void AdamW::init(const std::vector<Param>& params) {
@@ -45,36 +71,24 @@ void AdamW::init(const std::vector<Param>& params) {
   check_same_params(names_, params, "AdamW");
 }
 
-void AdamW::step(std::vector<Param>& params, float lr) {
+void AdamW::step(std::vector<Param>& params, float lr, float grad_scale) {
   init(params);
   ++step_;
+  // Coefficients in double as PyTorch computes them, rounded once to float for the vector pass.
   const double bc1 = 1.0 - std::pow(static_cast<double>(c_.beta1), static_cast<double>(step_));
   const double bc2 = 1.0 - std::pow(static_cast<double>(c_.beta2), static_cast<double>(step_));
-  const float step_size = static_cast<float>(lr / bc1);
-  const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-  const float decay = static_cast<float>(1.0 - lr * c_.weight_decay);
-  const float b1 = static_cast<float>(c_.beta1), b2 = static_cast<float>(c_.beta2), eps = static_cast<float>(c_.eps);
-  const float one_m_b1 = static_cast<float>(1.0 - c_.beta1), one_m_b2 = static_cast<float>(1.0 - c_.beta2);
-  for (size_t i = 0; i < params.size(); ++i) {
-    Param& p = params[i];
-    float* m = m_[i].data<float>();
-    float* v = v_[i].data<float>();
-    // Pointers as locals: through `p` the compiler must assume a store to value[] may change p.grad.
-    float* __restrict val = p.value;
-    const float* __restrict grad = p.grad;
-    parallel_for(p.n, kGrain, [=](int64_t a, int64_t b) {
-      for (int64_t j = a; j < b; ++j) {
-        const float g = grad[j];
-        float w = val[j] * decay;
-        const float mj = b1 * m[j] + one_m_b1 * g;
-        const float vj = b2 * v[j] + one_m_b2 * g * g;
-        m[j] = mj;
-        v[j] = vj;
-        w -= step_size * mj / (std::sqrt(vj) / bc2_sqrt + eps);
-        val[j] = w;
-      }
-    });
-  }
+  AdamWCoef c;
+  c.grad_scale = grad_scale;
+  c.step_size = static_cast<float>(lr / bc1);
+  c.bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+  c.decay = static_cast<float>(1.0 - lr * c_.weight_decay);
+  c.b1 = static_cast<float>(c_.beta1), c.b2 = static_cast<float>(c_.beta2), c.eps = static_cast<float>(c_.eps);
+  c.one_m_b1 = static_cast<float>(1.0 - c_.beta1), c.one_m_b2 = static_cast<float>(1.0 - c_.beta2);
+  auto* const adamw = kernels().adamw_f32;
+  for_each_piece(pieces(params, kGrain * 4), [&](const Piece& q, int64_t) {
+    const Param& p = params[q.p];
+    adamw(p.value + q.a, m_[q.p].data<float>() + q.a, v_[q.p].data<float>() + q.a, p.grad + q.a, q.b - q.a, c);
+  });
 }
 
 std::vector<std::pair<std::string, Tensor>> AdamW::state() const {
@@ -108,7 +122,7 @@ void Sgd::init(const std::vector<Param>& params) {
   check_same_params(names_, params, "SGD");
 }
 
-void Sgd::step(std::vector<Param>& params, float lr) {
+void Sgd::step(std::vector<Param>& params, float lr, float grad_scale) {
   init(params);
   const bool first = step_ == 0;
   ++step_;
@@ -117,7 +131,7 @@ void Sgd::step(std::vector<Param>& params, float lr) {
     float* buf = buf_[i].data<float>();
     parallel_for(p.n, kGrain, [&](int64_t a, int64_t b) {
       for (int64_t j = a; j < b; ++j) {
-        float g = p.grad[j] + c_.weight_decay * p.value[j];
+        float g = p.grad[j] * grad_scale + c_.weight_decay * p.value[j];
         if (c_.momentum != 0.0f) {
           buf[j] = first ? g : c_.momentum * buf[j] + (1.0f - c_.dampening) * g;
           g = c_.nesterov ? g + c_.momentum * buf[j] : buf[j];
@@ -148,39 +162,38 @@ void Sgd::load_state(const std::vector<std::pair<std::string, Tensor>>& s, int64
 // norm is the same for every thread count.
 constexpr int64_t kBlock = 1 << 15;
 
-double clip_grad_norm(std::vector<Param>& params, double max_norm) {
+double grad_global_norm(const std::vector<Param>& params) {
+  auto* const sumsq = kernels().sumsq_f32;
+  const std::vector<Piece> ps = pieces(params, kBlock);
+  std::vector<double> part(ps.size(), 0.0);
+  for_each_piece(ps, [&](const Piece& q, int64_t i) {
+    part[static_cast<size_t>(i)] = sumsq(params[q.p].grad + q.a, q.b - q.a);
+  });
   double ss = 0;
-  std::vector<double> part;
-  for (const Param& p : params) {
-    const int64_t nb = (p.n + kBlock - 1) / kBlock;
-    part.assign(static_cast<size_t>(nb), 0.0);
-    parallel_for(nb, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        const float* g = p.grad + b * kBlock;
-        const int64_t n = std::min(kBlock, p.n - b * kBlock);
-        double acc[4] = {0, 0, 0, 0};
-        int64_t j = 0;
-        for (; j + 4 <= n; j += 4)
-          for (int k = 0; k < 4; ++k) acc[k] += static_cast<double>(g[j + k]) * g[j + k];
-        for (; j < n; ++j) acc[0] += static_cast<double>(g[j]) * g[j];
-        part[static_cast<size_t>(b)] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-      }
+  for (double x : part) ss += x;  // in a fixed order: the same norm for every thread count
+  return std::sqrt(ss);
+}
+
+float clip_coefficient(double norm, double max_norm) {
+  return static_cast<float>(std::min(1.0, max_norm / (norm + 1e-6)));
+}
+
+double clip_grad_norm(std::vector<Param>& params, double max_norm) {
+  const double norm = grad_global_norm(params);
+  const float coef = clip_coefficient(norm, max_norm);
+  if (coef < 1.0f) {
+    auto* const scale = kernels().scale_forward;
+    for_each_piece(pieces(params, kGrain * 4), [&](const Piece& q, int64_t) {
+      float* g = params[q.p].grad + q.a;
+      scale(g, g, coef, q.b - q.a);
     });
-    for (double x : part) ss += x;
   }
-  const double norm = std::sqrt(ss);
-  const double coef = max_norm / (norm + 1e-6);
-  if (coef < 1.0)
-    for (Param& p : params)
-      parallel_for(p.n, kGrain, [&](int64_t a, int64_t b) {
-        for (int64_t j = a; j < b; ++j) p.grad[j] = static_cast<float>(p.grad[j] * coef);
-      });
   return norm;
 }
 
 void zero_grads(std::vector<Param>& params) {
-  for (Param& p : params)
-    parallel_for(p.n, kGrain, [&](int64_t a, int64_t b) { std::fill(p.grad + a, p.grad + b, 0.0f); });
+  for_each_piece(pieces(params, kGrain * 4),
+                 [&](const Piece& q, int64_t) { std::fill(params[q.p].grad + q.a, params[q.p].grad + q.b, 0.0f); });
 }
 
 LrSchedule lr_schedule_from_name(const std::string& name) {

@@ -33,7 +33,10 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   // One update of every parameter with learning rate `lr` (from a schedule); increments step().
-  virtual void step(std::vector<Param>& params, float lr) = 0;
+  // grad_scale multiplies every gradient as it is read (the clip coefficient, see clip_coefficient), so
+  // clipping costs no pass of its own; the gradient buffers are left unscaled.
+  virtual void step(std::vector<Param>& params, float lr, float grad_scale) = 0;
+  void step(std::vector<Param>& params, float lr) { step(params, lr, 1.0f); }
   // Allocates zeroed state for `params` (done by the first step; needed before load_state).
   virtual void init(const std::vector<Param>& params) = 0;
   int64_t steps() const { return step_; }
@@ -50,7 +53,8 @@ class AdamW final : public Optimizer {
   explicit AdamW(AdamWConfig c) : c_(c) {}
   //   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  θ ← θ·(1 − lr·λ)
   //   θ ← θ − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
-  void step(std::vector<Param>& params, float lr) override;
+  using Optimizer::step;
+  void step(std::vector<Param>& params, float lr, float grad_scale) override;
   void init(const std::vector<Param>& params) override;
   std::vector<std::pair<std::string, Tensor>> state() const override;
   void load_state(const std::vector<std::pair<std::string, Tensor>>& s, int64_t steps) override;
@@ -66,7 +70,8 @@ class Sgd final : public Optimizer {
  public:
   explicit Sgd(SgdConfig c) : c_(c) {}
   // g ← g + λθ;  b ← μ·b + (1−τ)·g (b = g at the first step);  θ ← θ − lr·(nesterov ? g + μb : b)
-  void step(std::vector<Param>& params, float lr) override;
+  using Optimizer::step;
+  void step(std::vector<Param>& params, float lr, float grad_scale) override;
   void init(const std::vector<Param>& params) override;
   std::vector<std::pair<std::string, Tensor>> state() const override;
   void load_state(const std::vector<std::pair<std::string, Tensor>>& s, int64_t steps) override;
@@ -80,6 +85,10 @@ class Sgd final : public Optimizer {
 // Scales all gradients so that their global L2 norm is at most max_norm (PyTorch's clip_grad_norm_:
 // coefficient max_norm / (norm + 1e-6), capped at 1). Returns the norm before clipping.
 double clip_grad_norm(std::vector<Param>& params, double max_norm);
+// The two halves of clip_grad_norm for the fused path: the global L2 norm of all gradients (the same for
+// every thread count), and the coefficient min(1, max_norm / (norm + 1e-6)) to pass as grad_scale.
+double grad_global_norm(const std::vector<Param>& params);
+float clip_coefficient(double norm, double max_norm);
 
 void zero_grads(std::vector<Param>& params);
 

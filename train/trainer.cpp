@@ -145,10 +145,12 @@ StepLog Trainer::train_step() {
     total.count += ls.count;
   }
   StepLog log;
-  log.grad_norm = cfg_.clip > 0 ? clip_grad_norm(params, cfg_.clip) : 0.0;
+  // Clipping is folded into the optimizer's pass: the norm here, the coefficient scales g as it is read.
+  log.grad_norm = cfg_.clip > 0 ? grad_global_norm(params) : 0.0;
+  const float grad_scale = cfg_.clip > 0 ? clip_coefficient(log.grad_norm, cfg_.clip) : 1.0f;
   log.lr = lr_at(cfg_.schedule, static_cast<float>(cfg_.lr), static_cast<float>(cfg_.min_lr), step_, cfg_.warmup,
                  total_steps_);
-  if (scored) opt_->step(params, log.lr);
+  if (scored) opt_->step(params, log.lr, grad_scale);
   ++step_;
   const double dt = seconds_since(t0);
   elapsed_ += dt;

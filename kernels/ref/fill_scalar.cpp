@@ -2,6 +2,7 @@
 #include "kernels/kernel_table.h"
 #include "kernels/ref/elementwise.h"
 #include "kernels/ref/norm.h"
+#include "kernels/ref/optim.h"
 #include "kernels/ref/rope.h"
 #include "kernels/ref/softmax.h"
 #include "runtime/dtype.h"
@@ -48,6 +49,8 @@ void fill_scalar(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, softmax_backward, ref::softmax_backward<float>, s);
   EDGELLM_SET_KERNEL(t, rope_forward, ref::rope_forward<float>, s);
   EDGELLM_SET_KERNEL(t, rope_backward, ref::rope_backward<float>, s);
+  EDGELLM_SET_KERNEL(t, adamw_f32, ref::adamw_f32<float>, s);
+  EDGELLM_SET_KERNEL(t, sumsq_f32, ref::sumsq_f32<float>, s);
 }
 
 }  // namespace edgellm::detail

@@ -1,10 +1,11 @@
-// Overlays one architecture's basic ops (elementwise, norms, softmax, rope) on a table.
+// Overlays one architecture's basic ops (elementwise, norms, softmax, rope, optimizer passes) on a table.
 // Included once by each kernels/arch/<isa>/basic_ops.cpp, compiled with that ISA's flags.
 #pragma once
 
 #include "kernels/kernel_table.h"
 #include "kernels/simd/elementwise.h"
 #include "kernels/simd/norm.h"
+#include "kernels/simd/optim.h"
 #include "kernels/simd/rope.h"
 
 namespace edgellm::simd {
@@ -32,6 +33,8 @@ void fill_basic_ops(KernelTable& t, const char* isa) {
   EDGELLM_SET_KERNEL(t, softmax_backward, N::softmax_backward, isa);
   EDGELLM_SET_KERNEL(t, rope_forward, R::rope_forward, isa);
   EDGELLM_SET_KERNEL(t, rope_backward, R::rope_backward, isa);
+  EDGELLM_SET_KERNEL(t, adamw_f32, Optim<A>::adamw_f32, isa);
+  EDGELLM_SET_KERNEL(t, sumsq_f32, Optim<A>::sumsq_f32, isa);
 }
 
 }  // namespace edgellm::simd

@@ -43,7 +43,7 @@ const char* const kBasicOps[] = {"add_forward",     "add_backward",     "mul_for
                                  "scale_forward",   "scale_backward",   "silu_forward",     "silu_backward",
                                  "gelu_forward",    "gelu_backward",    "swiglu_forward",   "swiglu_backward",
                                  "rmsnorm_forward", "rmsnorm_backward", "softmax_forward",  "softmax_backward",
-                                 "rope_forward",    "rope_backward"};
+                                 "rope_forward",    "rope_backward",    "adamw_f32",        "sumsq_f32"};
 
 std::string at_n(const char* op, int64_t n) { return std::string(op) + " n=" + std::to_string(n); }
 std::string at_rc(const char* op, int64_t rows, int64_t C) {
@@ -291,4 +291,28 @@ TEST_CASE("rope: scalar in place equals scalar out of place, and backward invert
     s.rope_backward(back.data(), y.data(), c.data(), sn.data(), T, NH, HD, p);
     check_close("rope_backward(rope_forward(x))", back, x, 1e-6, 1e-6);
   }
+}
+
+TEST_CASE("adamw_f32 and sumsq_f32 match scalar (clip scale folded in)") {
+  test::for_each_simd_isa("adamw/sumsq", [](Isa, const KernelTable& k, const KernelTable& s) {
+    for (int64_t n : kRaggedSizes) {
+      const size_t N = static_cast<size_t>(n);
+      const auto w0 = uniform(N, -1, 1), g = uniform_with_outliers(N, -1e-2, 1e-2);
+      const auto m0 = uniform(N, -1e-3, 1e-3), v0 = uniform(N, 0, 1e-5);
+      AdamWCoef c;
+      c.grad_scale = 0.37f, c.decay = 1.0f - 1e-5f, c.step_size = 1e-3f / 0.19f, c.bc2_sqrt = 0.0447f;
+      auto w1 = w0, m1 = m0, v1 = v0, w2 = w0, m2 = m0, v2 = v0;
+      s.adamw_f32(w1.data(), m1.data(), v1.data(), g.data(), n, c);
+      k.adamw_f32(w2.data(), m2.data(), v2.data(), g.data(), n, c);
+      // SIMD may fuse β·m + (1−β)·g into one FMA: an ulp of m or v, and of the update through them.
+      check_close(at_n("adamw m", n), m2, m1, kFmaRtol, 1e-10);
+      check_close(at_n("adamw v", n), v2, v1, kFmaRtol, 1e-12);
+      check_close(at_n("adamw w", n), w2, w1, kFmaRtol, 1e-8);
+      bool moved = false;
+      for (size_t i = 0; i < N; ++i) moved |= w2[i] != w0[i];
+      CHECK(moved);
+      const double a = s.sumsq_f32(g.data(), n), b = k.sumsq_f32(g.data(), n);
+      CHECK_MESSAGE(std::abs(a - b) <= 1e-6 * a, "sumsq n=" << n << " " << b << " vs " << a);
+    }
+  });
 }

@@ -1,12 +1,14 @@
 // Quantize -> dequantize error bounds of every GGUF block type, and hand-checked encodings.
-// Bit-exactness against llama.cpp's files is in test_quant_fixtures.cpp.
+// Every ISA's table dequantizers vs the scalar ones. Bit-exactness against llama.cpp's files: test_quant_fixtures.cpp.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "kernels/kernel_table.h"
 #include "kernels/quant/blocks.h"
+#include "kernels/quant_matmul.h"
 #include "quant_test_util.h"
 #include "runtime/error.h"
 
@@ -136,5 +138,61 @@ TEST_CASE("quant: rows that are not whole blocks are rejected, not truncated") {
     CHECK_THROWS_AS(q.quantize(buf.data(), x.data(), block + 16), Error);
     CHECK_THROWS_AS(q.dequantize(x.data(), buf.data(), block - 1), Error);
     CHECK_NOTHROW(q.quantize(buf.data(), x.data(), block));
+  }
+}
+
+TEST_CASE("quant: every ISA's dequantizer equals the scalar one on ragged block counts") {
+  const KernelTable& scalar = *kernels_for(Isa::Scalar);
+  const DType types[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
+                         DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+  for (Isa isa : available_isas()) {
+    const KernelTable& t = *kernels_for(isa);
+    for (DType wt : types) {
+      const int64_t block = dtype_info(wt).block;
+      for (int64_t nb : {1, 7, 33}) {
+        const int64_t n = nb * block;
+        const auto x = random_weights(n, static_cast<uint32_t>(nb * 131 + static_cast<int>(wt)), 0.05f);
+        const auto q = quantize(qtype(wt), x, 1, n);
+        std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n), -1.0f);
+        quant_ops(wt, scalar).dequantize(want.data(), q.data(), n);
+        quant_ops(wt, t).dequantize(got.data(), q.data(), n);
+        float amax = 0, worst = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          amax = std::max(amax, std::fabs(want[static_cast<size_t>(i)]));
+          worst = std::max(worst, std::fabs(want[static_cast<size_t>(i)] - got[static_cast<size_t>(i)]));
+        }
+        INFO(isa_name(isa), " ", dtype_name(wt), " blocks ", nb, " worst ", worst, " of ", amax);
+        CHECK(worst <= 1e-6f * amax);  // Q4_K: d*q - m may run as one FMA
+      }
+      if (isa != Isa::Scalar) CHECK_THROWS_AS(quant_ops(wt, t).dequantize(nullptr, nullptr, block - 1), Error);
+    }
+    // The SIMD dequantizers are installed where the ISA has them (else this test compares scalar with scalar).
+    if (isa == Isa::Avx2 || isa == Isa::Avx512 || isa == Isa::Neon) {
+      CHECK(std::string(t.dequantize_q4_0_isa) != "scalar");
+      CHECK(std::string(t.dequantize_q8_0_isa) != "scalar");
+      CHECK(std::string(t.dequantize_q4_k_isa) != "scalar");
+      CHECK(std::string(t.dequantize_q6_k_isa) != "scalar");
+    }
+  }
+}
+
+TEST_CASE("quant: every ISA's Q8_0 activation quantizer writes the scalar quantizer's bytes (ties included)") {
+  const KernelTable& scalar = *kernels_for(Isa::Scalar);
+  for (Isa isa : available_isas()) {
+    const KernelTable& t = *kernels_for(isa);
+    for (int64_t nb : {1, 7, 33}) {
+      auto x = random_weights(nb * 32, static_cast<uint32_t>(nb + 17), 1.0f);
+      // Block 0: amax 127 makes d = 1, so x/d lands exactly on the .5 ties that roundf sends away from zero.
+      for (int j = 0; j < 32; ++j) x[static_cast<size_t>(j)] = j == 0 ? 127.0f : static_cast<float>(j % 9) - 4.5f;
+      x[1] = 0.0f;
+      std::vector<uint8_t> want(static_cast<size_t>(nb * sizeof(block_q8_0))), got(want.size(), 0xAB);
+      scalar.quantize_q8_0(want.data(), x.data(), nb * 32);
+      t.quantize_q8_0(got.data(), x.data(), nb * 32);
+      INFO(isa_name(isa), " (", t.quantize_q8_0_isa, ") blocks ", nb);
+      CHECK(std::memcmp(want.data(), got.data(), want.size()) == 0);
+    }
+    std::vector<float> x(64, 1.0f);
+    std::vector<uint8_t> buf(256);
+    CHECK_THROWS_AS(t.quantize_q8_0(buf.data(), x.data(), 33), Error);
   }
 }

@@ -1,5 +1,6 @@
-// AVX2 integer dots (maddubs + madd) of every GGUF weight format: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K.
-// Not here: activation quantizers (scalar; cheap next to the dot) and any 512-bit code (arch/avx512).
+// AVX2 integer dots (maddubs + madd) of every GGUF weight format, plus the Q4_0/Q8_0/Q4_K/Q6_K dequantizers and
+// the Q8_0 activation quantizer (x86/dequant.h). Not here: Q8_1/Q8_K quantizers (scalar), 512-bit code (arch/avx512).
+#include "kernels/arch/x86/dequant.h"
 #include "kernels/arch/x86/quant_dot.h"
 #include "kernels/kernel_table.h"
 #include "kernels/quant/rows.h"
@@ -20,6 +21,11 @@ void fill_avx2_quant(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (kquant_dot<4, 1, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (kquant_dot<5, 1, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (kquant_dot<6, 1, false>), s);
+  EDGELLM_SET_KERNEL(t, dequantize_q4_0, dequant_q4_0_avx2, s);
+  EDGELLM_SET_KERNEL(t, dequantize_q8_0, dequant_q8_0_avx2, s);
+  EDGELLM_SET_KERNEL(t, dequantize_q4_k, dequant_q4_k_avx2, s);
+  EDGELLM_SET_KERNEL(t, dequantize_q6_k, dequant_q6_k_avx2, s);
+  EDGELLM_SET_KERNEL(t, quantize_q8_0, quantize_q8_0_avx2, s);
 }
 
 }  // namespace edgellm::detail

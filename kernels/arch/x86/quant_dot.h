@@ -53,6 +53,10 @@ inline __m256i bits_to_bytes(uint32_t bits) {
   return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
 }
 
+// Software-prefetch distance of the GEMV kernels in whole weight rows (about 9 KiB ahead). Measured on the
+// cold 4096x4096 GEMV (1 thread, CPU time): Q4_0 1.24 -> 0.90-0.98 ms against 1 KiB ahead within the row.
+inline int64_t gemv_prefetch_rows(int64_t row_bytes) { return row_bytes >= 9216 ? 1 : 9216 / row_bytes; }
+
 // ---- legacy formats: one weight block unpacked to 32 codes, then R activation rows ----------------
 // kSigned: codes are signed (dot_ss); else unsigned (dot_us) with m * s_x added from Q8_1.
 struct Q4_0W {
@@ -189,14 +193,18 @@ inline void decode_k45(const void* wv, int64_t i, KDecoded& k) {
       hbits = _mm256_srli_epi16(hbits, 2);
     }
   }
-  alignas(32) int16_t mn[16];
-  for (int j = 0; j < 8; ++j) {
-    uint8_t sc, m;
-    get_scale_min_k4(j, scales, &sc, &m);
-    k.sc[j] = _mm256_set1_epi16(sc);
-    mn[2 * j] = mn[2 * j + 1] = m;
-  }
-  k.mn = _mm256_load_si256(reinterpret_cast<const __m256i*>(mn));
+  // The eight 6-bit (scale, min) pairs of the 12 scale bytes, four at a time in 32-bit words (the
+  // get_scale_min_k4 layout), then spread by byte shuffles: no per-sub-block scalar decode or broadcast.
+  uint32_t u[3];
+  std::memcpy(u, scales, 12);
+  const uint32_t sc_lo = u[0] & 0x3f3f3f3f, m_lo = u[1] & 0x3f3f3f3f;
+  const uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+  const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+  const __m128i sc8 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(sc_lo | (uint64_t{sc_hi} << 32))));
+  const __m256i sc_all = _mm256_broadcastsi128_si256(sc8);  // 8 int16 scales in each 128-bit lane
+  for (int j = 0; j < 8; ++j) k.sc[j] = _mm256_shuffle_epi8(sc_all, _mm256_set1_epi16(static_cast<short>(0x0100 + 0x0202 * j)));
+  const __m128i m8 = _mm_cvtsi64_si128(static_cast<int64_t>(m_lo | (uint64_t{m_hi} << 32)));
+  k.mn = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));  // m0 m0 m1 m1 ... m7 m7
   k.d = h2f(d16);
   k.dmin = h2f(dmin16);
 }
@@ -282,9 +290,11 @@ void k_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t* x
                                   : kType == 4 ? sizeof(block_q4_K)
                                   : kType == 5 ? sizeof(block_q5_K)
                                                : sizeof(block_q6_K);
+  const int64_t pf_dist = gemv_prefetch_rows(ws) * ws;  // the same block, rows further on
   for (int64_t i = 0; i < nb; ++i) {
     for (int c = 0; c < CW; ++c) {
-      _mm_prefetch(reinterpret_cast<const char*>(w + c * ws + i * kBlockBytes) + 1024, _MM_HINT_T0);  // weight stream
+      for (int64_t l = 0; l < (kBlockBytes + 63) / 64; ++l)  // weight stream: every line of the block
+        _mm_prefetch(reinterpret_cast<const char*>(w + c * ws + i * kBlockBytes) + pf_dist + 64 * l, _MM_HINT_T0);
       if constexpr (kType == 6)
         decode_k6(w + c * ws, i, k[c]);
       else if constexpr (kType == 3)
