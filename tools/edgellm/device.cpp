@@ -1,0 +1,54 @@
+// The --device option (cpu | vulkan | vulkan:N) and the device lines of `edgellm info`.
+// Not the backend: models/vulkan/llama_vulkan.h does the work; a CPU-only build says how to get Vulkan.
+#include <fmt/format.h>
+
+#include "runtime/error.h"
+#include "tools/edgellm/commands.h"
+#ifdef EDGELLM_HAVE_VULKAN
+#include "kernels/vulkan/context.h"
+#include "models/vulkan/llama_vulkan.h"
+#endif
+
+namespace edgellm::cli {
+
+void add_device_option(CLI::App* cmd, std::string& device) {
+  cmd->add_option("--device", device, "Where the forward runs: cpu, vulkan (the default GPU) or vulkan:N (see `edgellm info`)");
+}
+
+void apply_device(LlamaModel& m, const std::string& device) {
+  if (device == "cpu" || device.empty()) return;
+  int index = -1;
+  if (device != "vulkan") {
+    const std::string n = device.rfind("vulkan:", 0) == 0 ? device.substr(7) : "";
+    if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
+      fail("--device '{}': expected cpu, vulkan or vulkan:N", device);
+    index = std::stoi(n);
+  }
+#ifdef EDGELLM_HAVE_VULKAN
+  use_vulkan(m, index);
+#else
+  (void)index;
+  fail("--device {}: this edgellm was built without Vulkan (configure with -DEDGELLM_VULKAN=ON)", device);
+#endif
+}
+
+std::string device_report() {
+#ifdef EDGELLM_HAVE_VULKAN
+  std::string s = "\n| vulkan device | name | type | device-local memory | API |\n|---|---|---|---|---|\n";
+  try {
+    const auto devs = vk::list_devices();
+    if (devs.empty()) return s + "| (none) | | | | |\n";
+    for (const auto& d : devs)
+      s += fmt::format("| vulkan:{} | {} | {} | {} | {}.{}.{} |\n", d.index, d.name, d.type,
+                       format_bytes(d.device_local_bytes), VK_API_VERSION_MAJOR(d.api_version),
+                       VK_API_VERSION_MINOR(d.api_version), VK_API_VERSION_PATCH(d.api_version));
+  } catch (const Error& e) {
+    s += fmt::format("| (none) | {} | | | |\n", e.what());
+  }
+  return s;
+#else
+  return "\nvulkan:         not built (configure with -DEDGELLM_VULKAN=ON)\n";
+#endif
+}
+
+}  // namespace edgellm::cli
