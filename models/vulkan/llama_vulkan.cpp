@@ -209,14 +209,4 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
 
 void use_vulkan(LlamaModel& m, int device) { m.backend = std::make_shared<VulkanLlama>(m, device); }
 
-int parse_device(const std::string& spec) {
-  if (spec == "cpu") return -2;
-  if (spec == "vulkan") return -1;
-  if (spec.rfind("vulkan:", 0) == 0) {
-    const std::string n = spec.substr(7);
-    if (!n.empty() && n.find_first_not_of("0123456789") == std::string::npos) return std::stoi(n);
-  }
-  fail("--device '{}': expected cpu, vulkan or vulkan:N", spec);
-}
-
 }  // namespace edgellm

@@ -14,7 +14,4 @@ namespace edgellm {
 // BudgetError when the weights exceed the device budget.
 void use_vulkan(LlamaModel& m, int device = -1);
 
-// "cpu" -> -2, "vulkan" -> -1, "vulkan:N" -> N; throws Error on anything else.
-int parse_device(const std::string& spec);
-
 }  // namespace edgellm

@@ -123,6 +123,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--threads-list", threads, "Comma-separated thread counts to test, e.g. 1,2");
   cmd->callback([] {
     apply_global_options();
+    if (mo.model.empty() && mo.device != "cpu") return run_device_bandwidth(mo.device);
     if (mo.model.empty()) return run_kernel_bench(min_seconds);
     std::stringstream ss(threads);
     std::string item;

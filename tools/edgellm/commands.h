@@ -21,6 +21,8 @@ void apply_global_options();
 // model's forward onto the device (after any LoRA is loaded). A build without Vulkan refuses "vulkan".
 void add_device_option(CLI::App* cmd, std::string& device);
 void apply_device(LlamaModel& m, const std::string& device);
+// `edgellm bench --device vulkan[:N]` without -m: the device's memory bandwidth (triad), as a table.
+void run_device_bandwidth(const std::string& device);
 // Lines for `edgellm info`: the Vulkan devices, or why there are none.
 std::string device_report();
 

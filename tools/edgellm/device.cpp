@@ -2,9 +2,12 @@
 // Not the backend: models/vulkan/llama_vulkan.h does the work; a CPU-only build says how to get Vulkan.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "runtime/error.h"
 #include "tools/edgellm/commands.h"
 #ifdef EDGELLM_HAVE_VULKAN
+#include "kernels/vulkan/bandwidth.h"
 #include "kernels/vulkan/context.h"
 #include "models/vulkan/llama_vulkan.h"
 #endif
@@ -28,6 +31,22 @@ void apply_device(LlamaModel& m, const std::string& device) {
   use_vulkan(m, index);
 #else
   (void)index;
+  fail("--device {}: this edgellm was built without Vulkan (configure with -DEDGELLM_VULKAN=ON)", device);
+#endif
+}
+
+void run_device_bandwidth(const std::string& device) {
+#ifdef EDGELLM_HAVE_VULKAN
+  if (device.rfind("vulkan", 0) != 0) fail("--device '{}': the bandwidth probe runs on vulkan[:N]", device);
+  const int index = device == "vulkan" ? -1 : std::stoi(device.substr(7));
+  vk::Context& c = vk::context(index);
+  const size_t bytes = std::min<size_t>(size_t{256} << 20, c.budget() / 4);
+  const vk::BandwidthResult r = vk::measure_bandwidth(c, bytes);
+  fmt::print("| vulkan device | triad arrays | passes | GB/s |\n|---|---:|---:|---:|\n");
+  fmt::print("| {} | 3 x {} | {} | {:.1f} |\n", c.info().name, format_bytes(r.bytes_per_pass / 3), r.passes,
+             r.gb_per_s());
+  fmt::print("bandwidth_gbs: {:.2f}\n", r.gb_per_s());
+#else
   fail("--device {}: this edgellm was built without Vulkan (configure with -DEDGELLM_VULKAN=ON)", device);
 #endif
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# CI step: builds with -DEDGELLM_VULKAN=ON in build-vulkan and runs test_vulkan on Mesa's lavapipe (a Vulkan
+# driver on the CPU). Not a GPU benchmark (tools/bench-vulkan.sh). Needs: tools/deps.sh build vulkan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FIXTURES=${EDGELLM_FIXTURES_DIR:-$(cd .. && pwd)/shared/fixtures}
+cmake -S . -B build-vulkan -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGELLM_VULKAN=ON -DEDGELLM_BUILD_BENCH=OFF \
+  -DEDGELLM_FIXTURES_DIR="$FIXTURES" >/dev/null
+ninja -C build-vulkan -j"$(nproc)" test_vulkan edgellm_cli
+# lavapipe: pick its ICD explicitly when it is installed, so a GPU driver on the runner does not take over.
+if [[ -z "${VK_ICD_FILENAMES:-}" ]]; then
+  for f in /usr/share/vulkan/icd.d/lvp_icd.*.json; do
+    [[ -f "$f" ]] && export VK_ICD_FILENAMES="$f" && break
+  done
+fi
+export EDGELLM_VULKAN_TIMEOUT_MS=${EDGELLM_VULKAN_TIMEOUT_MS:-60000}
+build-vulkan/edgellm info | sed -n '/vulkan device/,$p'
+build-vulkan/tests/test_vulkan
+# The CLI path end to end: perplexity on the device equals the CPU's (same dequantized weights, f32 sums).
+m="$FIXTURES/kquant/model-q4_0.gguf"
+cpu=$(build-vulkan/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+gpu=$(build-vulkan/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 --device vulkan | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+echo "perplexity cpu $cpu vulkan $gpu"
+awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-4) }' ||
+  { echo "tools/test-vulkan.sh: perplexity differs between CPU ($cpu) and Vulkan ($gpu)" >&2; exit 1; }
