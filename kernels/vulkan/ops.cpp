@@ -241,6 +241,24 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
              static_cast<uint32_t>(d.T));
 }
 
+void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,
+                        const Buffer& q, const Buffer& k, const Buffer& v, const Buffer& o, const Buffer& L,
+                        const AttentionDims& d) {
+  EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention backward: HD {} (max 256), NH {}, KVH {}",
+             d.HD, d.NH, d.KVH);
+  struct {
+    uint32_t T, S, NH, KVH, HD, pos0, q_st, k_st, v_st, o_st;
+    float scale;
+  } p{static_cast<uint32_t>(d.T), static_cast<uint32_t>(d.S), static_cast<uint32_t>(d.NH),
+      static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.HD), static_cast<uint32_t>(d.pos0),
+      static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
+      static_cast<uint32_t>(d.o_stride), static_cast<float>(d.scale)};
+  b.dispatch("attention_backward_dq", {&dq, &dO, &q, &k, &v, &o, &L}, &p, sizeof p, static_cast<uint32_t>(d.NH),
+             static_cast<uint32_t>(d.T));
+  b.dispatch("attention_backward_dkv", {&dk, &dO, &q, &k, &v, &o, &L, &dv}, &p, sizeof p,
+             static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.pos0 + d.T));
+}
+
 void triad(Batch& b, const Buffer& a, const Buffer& bb, const Buffer& c, uint32_t n, float s) {
   struct {
     uint32_t n;

@@ -75,6 +75,11 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 // Attention as kernels/kernel_table.h's AttentionDims (all query tokens, all heads); views carry the offsets.
 // L (T, NH) may be null. HD <= 256 and NH a multiple of KVH.
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d);
+// Backward of attention_forward over whole buffers (no offsets): dq, dk, dv += (kernel_table.h's semantics,
+// softmax recomputed from q, k and the forward's L). Two dispatches: dq per (t, h), dk/dv per (s, g).
+void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,
+                        const Buffer& q, const Buffer& k, const Buffer& v, const Buffer& o, const Buffer& L,
+                        const AttentionDims& d);
 // Bandwidth probe: a = b + s·c over n floats (n a multiple of 4).
 void triad(Batch& b, const Buffer& a, const Buffer& bb, const Buffer& c, uint32_t n, float s);
 

@@ -122,6 +122,38 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
   }
 }
 
+TEST_CASE("vulkan attention backward (dq, dk, dv accumulate) against the scalar kernel: GQA, prefix, strides") {
+  struct Case { int64_t T, pos0, NH, KVH, HD; };
+  for (Case cs : {Case{1, 0, 2, 1, 16}, Case{7, 0, 4, 2, 64}, Case{33, 0, 6, 2, 32}, Case{5, 9, 4, 4, 128},
+                  Case{70, 0, 2, 1, 64}}) {
+    AttentionDims d;
+    d.T = cs.T, d.S = cs.pos0 + cs.T, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos0;
+    d.q_stride = d.NH * d.HD + 2, d.k_stride = d.KVH * d.HD, d.v_stride = d.KVH * d.HD + 1, d.o_stride = d.NH * d.HD;
+    d.scale = 1.0 / std::sqrt(double(d.HD));
+    const uint32_t sd = uint32_t(cs.T * 31 + cs.HD);
+    const auto q = randv(size_t(d.T * d.q_stride), sd + 1, -2, 2), k = randv(size_t(d.S * d.k_stride), sd + 2, -2, 2),
+               v = randv(size_t(d.S * d.v_stride), sd + 3), dO = randv(size_t(d.T * d.o_stride), sd + 4);
+    std::vector<float> o(size_t(d.T * d.o_stride)), L(size_t(d.T * d.NH));
+    std::vector<float> work(size_t(std::max(attention_work_floats(d.HD), int64_t(1) << 16)));
+    for (int64_t g = 0; g < d.KVH; ++g)
+      S().attention_forward(o.data(), L.data(), q.data(), k.data(), v.data(), d, g, 0, d.T, work.data());
+    const auto dq0 = randv(q.size(), sd + 5), dk0 = randv(k.size(), sd + 6), dv0 = randv(v.size(), sd + 7);
+    std::vector<float> dq = dq0, dk = dk0, dv = dv0;
+    for (int64_t g = 0; g < d.KVH; ++g)
+      S().attention_backward(dq.data(), dk.data(), dv.data(), dO.data(), q.data(), k.data(), v.data(), o.data(),
+                             L.data(), d, g, work.data());
+    vk::Buffer bq = up(q), bk = up(k), bv = up(v), bo = up(o), bL = up(L), bdO = up(dO);
+    vk::Buffer bdq = up(dq0), bdk = up(dk0), bdv = up(dv0);
+    vk::Batch b(ctx());
+    vk::attention_backward(b, bdq, bdk, bdv, bdO, bq, bk, bv, bo, bL, d);
+    b.submit();
+    INFO("T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD);
+    CHECK(worst(down(bdq, dq.size()), dq, 1e-4, 1e-4) <= 1);
+    CHECK(worst(down(bdk, dk.size()), dk, 1e-4, 1e-4) <= 1);
+    CHECK(worst(down(bdv, dv.size()), dv, 1e-4, 1e-4) <= 1);
+  }
+}
+
 TEST_CASE("vulkan context: device listed, budget refused with BudgetError naming sizes, unknown shader") {
   const auto devs = vk::list_devices();
   REQUIRE(!devs.empty());
