@@ -126,7 +126,7 @@ namespace {
 struct GemmPush {
   uint32_t M, N, K, a_off, a_sm, a_sk, b_off, b_sk, b_sn, c_off, c_sm;
   float alpha, beta;
-  uint32_t gint_bits, gint_group;
+  uint32_t gint_bits, gint_group, b_trans;
 };
 const char* wname(DType t) {
   switch (t) {
@@ -144,20 +144,42 @@ const char* wname(DType t) {
 
 void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B, uint32_t b_sk,
               uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha, float beta) {
-  GemmPush p{M, N, K, A.off, a_sm, a_sk, B.off, b_sk, b_sn, C.off, c_sm, alpha, beta, 0, 0};
+  GemmPush p{M, N, K, A.off, a_sm, a_sk, B.off, b_sk, b_sn, C.off, c_sm, alpha, beta, 0, 0, 0};
   b.dispatch("gemm_f32", {A.b, B.b, C.b}, &p, sizeof p, groups(N, 64), groups(M, 64));
 }
 
-void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt,
-                 uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group) {
-  // Rows of W: f32/f16 are addressed in elements, the block formats in bytes.
-  uint32_t row, off;
+namespace {
+// Row pitch of a weight with rows of K elements, and the offset, in the shader's units: f32/f16 elements,
+// the block formats bytes.
+void row_units(DType wt, uint32_t K, uint32_t w_byte_off, int gint_bits, int gint_group, uint32_t& row, uint32_t& off) {
   if (wt == DType::F32) row = K, off = w_byte_off / 4;
   else if (wt == DType::F16) row = K, off = w_byte_off / 2;
   else if (wt == DType::GINT) row = static_cast<uint32_t>(K * gint_bits / 8 + 4 * (K / gint_group)), off = w_byte_off;
   else row = static_cast<uint32_t>(dtype_row_bytes(wt, K)), off = w_byte_off;
+}
+}  // namespace
+
+void linear_backward_x(Batch& b, View dx, View dy, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M,
+                       uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group) {
+  uint32_t row, off;
+  row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
+  if (wt == DType::F32) {  // the generic f32 GEMM: B(n, k) = W[n*K + k]
+    gemm_f32(b, dx, K, dy, N, 1, {&w, off}, K, 1, M, K, N, 1.0f, beta);
+    return;
+  }
+  // GEMM dims: M x K outputs, reduction over N; B(n, k) = W row n, column k.
+  GemmPush p{M, K, N, dy.off, N, 1, off, 1, row, dx.off, K, 1.0f, beta,
+             static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group), 1};
+  const std::string name = std::string("gemm_") + wname(wt);
+  b.dispatch(name.c_str(), {dy.b, &w, dx.b}, &p, sizeof p, groups(K, 64), groups(M, 64));
+}
+
+void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt,
+                 uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group) {
+  uint32_t row, off;
+  row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
   GemmPush p{M, N, K, x.off, K, 1, off, 1, row, y.off, N, 1.0f, beta,
-             static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group)};
+             static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group), 0};
   const std::string name = std::string(use_gemm ? "gemm_" : "matvec_") + wname(wt);
   if (use_gemm) {
     b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, groups(N, 64), groups(M, 64));

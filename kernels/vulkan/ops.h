@@ -59,6 +59,11 @@ void linear(Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DTyp
 void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt,
                  uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group);
 
+// Input gradient of a linear layer: dx (M, K) = dy (M, N) · W (+ beta·dx) for W (N, K) of type wt (the GEMM
+// reading W transposed, dequantizing tiles). With linear(), the rest of matmul's backward is gemm_f32 (dWᵀ·x).
+void linear_backward_x(Batch& b, View dx, View dy, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M,
+                       uint32_t N, uint32_t K, float beta = 0, int gint_bits = 4, int gint_group = 128);
+
 void rmsnorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer& w, uint32_t rows, uint32_t C,
                      float eps);
 void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer& dy, const Buffer& x,

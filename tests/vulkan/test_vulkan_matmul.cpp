@@ -134,3 +134,35 @@ TEST_CASE("vulkan linear (matvec and dequantizing gemm) per weight type, against
   check_linear(DType::GINT, 2, 128);
   check_linear(DType::GINT, 8, 32);
 }
+
+TEST_CASE("vulkan linear_backward_x: dx = dy·W (+ beta·dx) through every weight type") {
+  struct T3 { DType t; int bits, group; };
+  for (T3 c : {T3{DType::F32, 4, 32}, T3{DType::F16, 4, 32}, T3{DType::Q4_0, 4, 32}, T3{DType::Q8_0, 4, 32},
+               T3{DType::Q4_K, 4, 32}, T3{DType::Q6_K, 4, 32}, T3{DType::GINT, 3, 64}, T3{DType::GINT, 4, 32}}) {
+    const uint32_t blk = (c.t == DType::Q4_K || c.t == DType::Q6_K) ? 256 : (c.t == DType::GINT ? uint32_t(c.group) : 32);
+    const uint32_t shapes[][3] = {{1, 7, 1}, {33, 65, 2}, {70, 17, 3}};
+    for (auto& s : shapes) {
+      const uint32_t M = s[0], N = s[1], K = s[2] * blk;
+      const QW w = make_weight(c.t, N, K, M + N + K, c.bits, c.group);
+      const auto dy = randv(size_t(M) * N, N), dx0 = randv(size_t(M) * K, K);
+      std::vector<float> want(size_t(M) * K);
+      double scale = 0;
+      for (uint32_t m = 0; m < M; ++m)
+        for (uint32_t k = 0; k < K; ++k) {
+          double acc = 0.5 * dx0[m * K + k], mag = std::fabs(acc);
+          for (uint32_t n = 0; n < N; ++n)
+            acc += double(dy[m * N + n]) * w.deq[size_t(n) * K + k], mag += std::fabs(double(dy[m * N + n]) * w.deq[size_t(n) * K + k]);
+          want[m * K + k] = float(acc);
+          scale = std::max(scale, mag);
+        }
+      std::vector<uint8_t> raw = w.raw;
+      raw.resize(raw.size() + 8);
+      vk::Buffer bw = up(raw), bdy = up(dy), bdx = up(dx0);
+      vk::Batch b(ctx());
+      vk::linear_backward_x(b, {&bdx, 0}, {&bdy, 0}, bw, 0, c.t, M, N, K, 0.5f, c.bits, c.group);
+      b.submit();
+      INFO(dtype_name(c.t) << " M=" << M << " N=" << N << " K=" << K);
+      CHECK(worst(down(bdx, want.size()), want, 1e-5 * scale, 0) <= 1);
+    }
+  }
+}

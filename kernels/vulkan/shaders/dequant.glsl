@@ -51,8 +51,9 @@ float load_w(uint r, uint k) {
   const uint lo = byte_at(r + (bit >> 3));
   const uint hi = ((bit & 7u) + bits > 8u) ? byte_at(r + (bit >> 3) + 1u) : 0u;
   const uint q = ((lo | (hi << 8)) >> (bit & 7u)) & ((1u << bits) - 1u);
-  const uint sb = r + (p.K * bits) / 8u, g = k / G;
-  return f16_at(sb + 2u * g) * (float(q) - f16_at(sb + 2u * (p.K / G) + 2u * g));
+  const uint RK = p.b_trans == 0u ? p.K : p.N;  // the row length of W
+  const uint sb = r + (RK * bits) / 8u, g = k / G;
+  return f16_at(sb + 2u * g) * (float(q) - f16_at(sb + 2u * (RK / G) + 2u * g));
 #else
 #error unknown WTYPE
 #endif

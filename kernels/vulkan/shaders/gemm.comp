@@ -1,5 +1,6 @@
 // C (M, N) = alpha · A (M, K) · B (K, N) + beta · C, tiled 64x64x16 in shared memory, 4x4 outputs per thread.
-// B is f32 with any strides (A·B, Aᵀ·B, A·Bᵀ) or, for WTYPE != 0, a weight W (N, K) in a GGUF/GINT layout (x·Wᵀ).
+// B is f32 with any strides (A·B, Aᵀ·B, A·Bᵀ) or, for WTYPE != 0, a weight W in a GGUF/GINT layout: W (N, K)
+// used as x·Wᵀ, or with b_trans W (K, N) used as dy·W (the input gradient of a linear layer).
 // Not a tensor-core kernel: plain fp32 FMAs.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -14,6 +15,7 @@ layout(push_constant) uniform P {
   uint c_off, c_sm;        // C(m, n) = c[c_off + m*c_sm + n]
   float alpha, beta;       // beta == 0 never reads C
   uint gint_bits, gint_group;
+  uint b_trans;  // WTYPE != 0: B(k, n) = W row k, column n (rows of b_sn bytes/elements) instead of W row n, column k
 } p;
 #include "dequant.glsl"
 
@@ -38,10 +40,8 @@ void main() {
       if (n < p.N && k < p.K) {
 #if WTYPE == 0
         bv = uintBitsToFloat(wb[p.b_off + k * p.b_sk + n * p.b_sn]);
-#elif WTYPE == 1
-        bv = load_w(p.b_off + n * p.b_sn, k);
 #else
-        bv = load_w(p.b_off + n * p.b_sn, k);
+        bv = p.b_trans == 0u ? load_w(p.b_off + n * p.b_sn, k) : load_w(p.b_off + k * p.b_sn, n);
 #endif
       }
       Bs[kk][mm] = bv;

@@ -14,6 +14,7 @@ layout(push_constant) uniform P {
   uint c_off, c_sm;           // y(m, n) = y[c_off + m*c_sm + n]
   float alpha, beta;
   uint gint_bits, gint_group;
+  uint b_trans;  // unused here (gemm.comp's layout)
 } p;
 #include "dequant.glsl"
 
