@@ -176,6 +176,9 @@ Context::Context(int index) {
         (f & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) && info_.type != "discrete")
       device_local_is_host_ = true;
   }
+  // Tests set EDGELLM_VULKAN_STAGING=1 to take the discrete-GPU path (staging copies) on lavapipe too.
+  if (const char* f = std::getenv("EDGELLM_VULKAN_STAGING"); f && std::string(f) == "1") device_local_is_host_ = false;
+  max_storage_range_ = pr.limits.maxStorageBufferRange;
   budget_ = static_cast<size_t>(static_cast<double>(info_.device_local_bytes) * 0.9);
   if (const char* b = std::getenv("EDGELLM_VULKAN_BUDGET"); b && *b) budget_ = parse_bytes(b);
   timeout_ns_ = 120000ull * 1000000ull;
@@ -206,6 +209,9 @@ uint32_t Context::memory_type(uint32_t bits, VkMemoryPropertyFlags want) const {
 
 Buffer Context::alloc(size_t bytes, bool host_visible) {
   bytes = std::max<size_t>((bytes + 15) / 16 * 16, 16);
+  if (bytes > max_storage_range_)
+    fail("Vulkan device '{}': a buffer of {} bytes exceeds its maxStorageBufferRange of {} bytes "
+         "(VK_ERROR_FEATURE_NOT_PRESENT)", info_.name, bytes, max_storage_range_);
   if (used_ + bytes > budget_)
     throw BudgetError(fmt::format("Vulkan device '{}': allocating {} bytes would bring its use to {} bytes, over the "
                                   "budget of {} bytes (set EDGELLM_VULKAN_BUDGET)",

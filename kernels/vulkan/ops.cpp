@@ -92,14 +92,72 @@ void Batch::dispatch(const char* name, std::initializer_list<const Buffer*> bufs
   ++n_;
 }
 
+size_t Batch::stage(size_t bytes) {
+  const size_t need = stage_used_ + (bytes + 255) / 256 * 256;
+  if (need > stage_.bytes) {
+    // Growing would orphan staged data recorded earlier in this batch: flush it first.
+    if (open_ && stage_used_ > 0) submit();
+    stage_.release();
+    stage_ = c_.alloc(std::max(need - stage_used_, size_t{1} << 20), true);
+    stage_used_ = 0;
+  }
+  const size_t off = stage_used_;
+  stage_used_ += (bytes + 255) / 256 * 256;
+  return off;
+}
+
+void Batch::transfer_barrier() {
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
+                     VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+                     VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                         VK_ACCESS_HOST_READ_BIT};
+  const VkPipelineStageFlags st = VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
+  vkCmdPipelineBarrier(cb_, st, st | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
+}
+
+void Batch::upload(const Buffer& dst, const void* src, size_t bytes, size_t offset) {
+  EDGE_CHECK(offset + bytes <= dst.bytes, "Vulkan upload: {} bytes at {} overrun a buffer of {}", bytes, offset,
+             dst.bytes);
+  if (dst.mapped && !open_) {  // nothing recorded yet, so nothing on the device reads dst before this
+    std::memcpy(static_cast<char*>(dst.mapped) + offset, src, bytes);
+    return;
+  }
+  const size_t so = stage(bytes);
+  std::memcpy(static_cast<char*>(stage_.mapped) + so, src, bytes);
+  if (!open_) begin();
+  VkBufferCopy region{so, offset, bytes};
+  vkCmdCopyBuffer(cb_, stage_.buf, dst.buf, 1, &region);
+  transfer_barrier();
+}
+
+void Batch::download(const Buffer& src, void* dst, size_t bytes, size_t offset) {
+  EDGE_CHECK(offset + bytes <= src.bytes, "Vulkan download: {} bytes at {} overrun a buffer of {}", bytes, offset,
+             src.bytes);
+  if (src.mapped) {  // read after the fence, straight from the mapping
+    readbacks_.push_back({static_cast<const char*>(src.mapped) + offset, dst, bytes});
+    return;
+  }
+  const size_t so = stage(bytes);
+  if (!open_) begin();
+  VkBufferCopy region{offset, so, bytes};
+  vkCmdCopyBuffer(cb_, src.buf, stage_.buf, 1, &region);
+  transfer_barrier();
+  readbacks_.push_back({static_cast<const char*>(stage_.mapped) + so, dst, bytes});
+}
+
 void Batch::submit() {
-  if (!open_) return;
+  if (!open_) {
+    for (const Readback& r : readbacks_) std::memcpy(r.to, r.from, r.bytes);
+    readbacks_.clear();
+    return;
+  }
   check(vkEndCommandBuffer(cb_), "vkEndCommandBuffer");
   open_ = false;
   const int n = n_;
   n_ = 0;
   auto reset = [&] {
     vkResetCommandBuffer(cb_, 0);
+    stage_used_ = 0;
     for (VkDescriptorPool p : pools_) vkDestroyDescriptorPool(c_.device(), p, nullptr);
     pools_.clear();
     left_in_pool_ = 0;
@@ -107,9 +165,12 @@ void Batch::submit() {
   try {
     c_.submit_and_wait(cb_, n == 1 ? "a batch of 1 dispatch" : "a batch of dispatches");
   } catch (...) {
+    readbacks_.clear();
     reset();
     throw;
   }
+  for (const Readback& r : readbacks_) std::memcpy(r.to, r.from, r.bytes);
+  readbacks_.clear();
   reset();
 }
 

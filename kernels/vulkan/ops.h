@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <initializer_list>
 #include <vector>
 
@@ -22,6 +23,11 @@ class Batch {
   // Records shader `name` with buffers at bindings 0..n-1, push constants (<= kPushBytes), group counts.
   void dispatch(const char* name, std::initializer_list<const Buffer*> bufs, const void* push, size_t push_bytes,
                 uint32_t gx, uint32_t gy = 1, uint32_t gz = 1);
+  // Host data in and out within the batch (no extra submit): upload copies `src` now into the batch's staging
+  // buffer (or straight into a mapped dst) and records the copy; download records a copy whose bytes reach
+  // `dst` when submit() returns. Both are ordered with the dispatches around them.
+  void upload(const Buffer& dst, const void* src, size_t bytes, size_t offset = 0);
+  void download(const Buffer& src, void* dst, size_t bytes, size_t offset = 0);
   // Submits everything recorded, waits on the fence (timeout: Context::timeout_ns), and resets for reuse.
   void submit();
   Context& ctx() { return c_; }
@@ -30,7 +36,17 @@ class Batch {
  private:
   void begin();
   VkDescriptorSet new_set(const Pipeline& p);
+  size_t stage(size_t bytes);  // offset of `bytes` reserved in stage_ (grown between submits only)
+  void transfer_barrier();
   Context& c_;
+  Buffer stage_;  // host-visible: uploads and downloads of this batch
+  size_t stage_used_ = 0;
+  struct Readback {
+    const void* from;
+    void* to;
+    size_t bytes;
+  };
+  std::vector<Readback> readbacks_;
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
   std::vector<VkDescriptorPool> pools_;
   uint32_t left_in_pool_ = 0;

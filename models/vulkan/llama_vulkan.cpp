@@ -93,6 +93,7 @@ class VulkanLlama final : public LlamaBackend {
   void lin(vk::Batch& b, vk::View y, vk::View x, const DevLayer& d, int kind, const vk::Buffer* bias, uint32_t T);
 
   vk::Context& c_;
+  vk::Batch batch_{c_};  // reused by every forward (its staging buffer and command buffer stay allocated)
   std::vector<DevLayer> layers_;
   vk::Buffer out_norm_;
   DevW output_;
@@ -166,11 +167,11 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
   std::vector<float> x(static_cast<size_t>(T) * C), cs(static_cast<size_t>(T) * HD / 2), sn(cs.size());
   for (uint32_t t = 0; t < T; ++t) dequantize_row(x.data() + static_cast<size_t>(t) * C, m.weights.tok_embd, ids[t]);
   rope_tables(cf, pos0, T, cs.data(), sn.data());
-  c_.upload(x_, x.data(), x.size() * 4);
-  c_.upload(cos_, cs.data(), cs.size() * 4);
-  c_.upload(sin_, sn.data(), sn.size() * 4);
+  vk::Batch& b = batch_;
+  b.upload(x_, x.data(), x.size() * 4);
+  b.upload(cos_, cs.data(), cs.size() * 4);
+  b.upload(sin_, sn.data(), sn.size() * 4);
 
-  vk::Batch b(c_);
   for (uint32_t l = 0; l < cf.n_layers; ++l) {
     const DevLayer& d = layers_[l];
     const uint32_t base = static_cast<uint32_t>(l * cap_ * kv_row);  // this layer's cache rows
@@ -200,9 +201,9 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
   vk::rmsnorm_forward(b, {&xn_, 0}, nullptr, {&x_, 0}, out_norm_, T, C, cf.rms_eps);
   const uint32_t rows = all_logits ? T : 1, first = all_logits ? 0 : T - 1;
   vk::linear(b, {&logits_, 0}, {&xn_, first * C}, output_.buf, 0, output_.type, rows, V, C);
-  b.submit();
+  b.download(logits_, logits, static_cast<size_t>(rows) * V * 4);
+  b.submit();  // the one submit of this forward: uploads, every layer's dispatches, the logits' download
   cache.len = pos0 + Tn;
-  c_.download(logits_, logits, static_cast<size_t>(rows) * V * 4);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // (kernels_for(Isa::Scalar)) on ragged shapes; and the context's budget and error reporting.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 #include "kernels/attention.h"
 #include "kernels/kernel_table.h"
 #include "runtime/error.h"
@@ -169,6 +171,8 @@ TEST_CASE("vulkan context: device listed, budget refused with BudgetError naming
   }
   c.set_budget(old);
   vk::Buffer small = c.alloc(64);
+  if (const char* f = std::getenv("EDGELLM_VULKAN_STAGING"); f && std::string(f) == "1")
+    CHECK(small.mapped == nullptr);  // the forced discrete path: device-local, reached through staging
   vk::Batch b(c);
   CHECK_THROWS_AS(b.dispatch("no_such_shader", {&small}, nullptr, 0, 1), Error);
   CHECK_THROWS_AS(c.upload(small, std::vector<float>(100).data(), 400), Error);
