@@ -75,6 +75,7 @@ class Context {
   size_t budget() const { return budget_; }
   size_t used() const { return used_; }
   size_t peak() const { return peak_; }
+  size_t max_buffer_bytes() const { return max_storage_range_; }  // maxStorageBufferRange
   void upload(Buffer& dst, const void* src, size_t bytes, size_t offset = 0);
   void download(const Buffer& src, void* dst, size_t bytes, size_t offset = 0) const;
 

@@ -40,7 +40,7 @@ void run_device_bandwidth(const std::string& device) {
   if (device.rfind("vulkan", 0) != 0) fail("--device '{}': the bandwidth probe runs on vulkan[:N]", device);
   const int index = device == "vulkan" ? -1 : std::stoi(device.substr(7));
   vk::Context& c = vk::context(index);
-  const size_t bytes = std::min<size_t>(size_t{256} << 20, c.budget() / 4);
+  const size_t bytes = std::min({size_t{256} << 20, c.budget() / 4, c.max_buffer_bytes() / 16 * 16});
   const vk::BandwidthResult r = vk::measure_bandwidth(c, bytes);
   fmt::print("| vulkan device | triad arrays | passes | GB/s |\n|---|---:|---:|---:|\n");
   fmt::print("| {} | 3 x {} | {} | {:.1f} |\n", c.info().name, format_bytes(r.bytes_per_pass / 3), r.passes,
