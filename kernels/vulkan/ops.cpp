@@ -245,7 +245,8 @@ void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint3
   if (use_gemm) {
     b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, groups(N, 64), groups(M, 64));
   } else {
-    const uint32_t gx = std::min<uint32_t>(N, 65535), gz = groups(N, 65535);
+    const uint32_t rows = groups(N, 8);  // 8 rows of W per workgroup
+    const uint32_t gx = std::min<uint32_t>(rows, 65535), gz = groups(rows, 65535);
     b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, gx, M, gz);
   }
 }

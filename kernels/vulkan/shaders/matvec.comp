@@ -1,9 +1,10 @@
-// y (M, N) = alpha · x (M, K) · Wᵀ + beta · y for small M (decoding): one workgroup per (row n of W, row m of x),
-// 128 threads striding over K, a shared-memory reduction. W in any WTYPE layout (see dequant.glsl).
+// y (M, N) = alpha · x (M, K) · Wᵀ + beta · y for small M (decoding): a workgroup of 256 threads takes 8 rows
+// of W for one row m of x, 32 threads per row striding over K (coalesced), then a shared-memory reduction whose
+// barriers are shared by the 8 rows. W in any WTYPE layout (see dequant.glsl).
 // Not for large M: the GEMM (gemm.comp) reuses each weight tile across 64 rows of x.
 #version 450
 #extension GL_GOOGLE_include_directive : require
-layout(local_size_x = 128) in;
+layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer XBuf { float x[]; };
 layout(std430, binding = 1) readonly buffer WBuf { uint wb[]; };
 layout(std430, binding = 2) buffer YBuf { float y[]; };
@@ -18,22 +19,24 @@ layout(push_constant) uniform P {
 } p;
 #include "dequant.glsl"
 
-shared float red[128];
+shared float red[256];
 
 void main() {
-  const uint n = gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u, m = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x;
-  if (n >= p.N) return;
-  const uint r = p.b_off + n * p.b_sn, xo = p.x_off + m * p.x_sm;
+  const uint tid = gl_LocalInvocationID.x, lane = tid % 32u, slot = tid / 32u;
+  const uint n = (gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u) * 8u + slot, m = gl_WorkGroupID.y;
   float s = 0.0;
-  for (uint k = tid; k < p.K; k += 128u) s = fma(load_w(r, k), x[xo + k], s);
+  if (n < p.N) {
+    const uint r = p.b_off + n * p.b_sn, xo = p.x_off + m * p.x_sm;
+    for (uint k = lane; k < p.K; k += 32u) s = fma(load_w(r, k), x[xo + k], s);
+  }
   red[tid] = s;
   barrier();
-  for (uint h = 64u; h > 0u; h >>= 1) {
-    if (tid < h) red[tid] += red[tid + h];
+  for (uint h = 16u; h > 0u; h >>= 1) {
+    if (lane < h) red[tid] += red[tid + h];
     barrier();
   }
-  if (tid == 0u) {
+  if (lane == 0u && n < p.N) {
     const uint yi = p.c_off + m * p.c_sm + n;
-    y[yi] = p.alpha * red[0] + (p.beta != 0.0 ? p.beta * y[yi] : 0.0);
+    y[yi] = p.alpha * red[tid] + (p.beta != 0.0 ? p.beta * y[yi] : 0.0);
   }
 }
