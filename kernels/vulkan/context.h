@@ -40,6 +40,8 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
   ~Buffer() { release(); }
   void release();
+  // Forgets the handles without freeing them (the device may still use them after a timeout).
+  void abandon() { buf = VK_NULL_HANDLE, mem = VK_NULL_HANDLE, bytes = 0, mapped = nullptr, ctx = nullptr; }
   bool defined() const { return buf != VK_NULL_HANDLE; }
 
   VkBuffer buf = VK_NULL_HANDLE;
@@ -83,13 +85,15 @@ class Context {
   const Pipeline& pipeline(const std::string& name, uint32_t n_buffers);
   // The fence timeout: EDGELLM_VULKAN_TIMEOUT_MS, default 120000.
   uint64_t timeout_ns() const { return timeout_ns_; }
+  void set_timeout_ns(uint64_t ns) { timeout_ns_ = ns; }
 
   VkDevice device() const { return device_; }
   VkQueue queue() const { return queue_; }
   VkCommandPool command_pool() const { return pool_; }
   uint32_t max_workgroups_x() const { return max_groups_[0]; }
   uint32_t max_workgroups_y() const { return max_groups_[1]; }
-  // Submits a recorded command buffer and waits on a fence; throws Error on timeout (never hangs).
+  // Submits a recorded command buffer and waits on a fence; throws Error on timeout (never hangs). After a
+  // timeout the command buffer may still be pending: the caller must abandon it, not reset or free it.
   void submit_and_wait(VkCommandBuffer cb, const char* what) const;
 
  private:

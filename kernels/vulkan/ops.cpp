@@ -165,8 +165,18 @@ void Batch::submit() {
   try {
     c_.submit_and_wait(cb_, n == 1 ? "a batch of 1 dispatch" : "a batch of dispatches");
   } catch (...) {
+    // The work may still be running (a timeout): its command buffer, descriptor pools and staging buffer are
+    // abandoned (leaked, never reset or freed while pending) and the batch starts over with fresh ones.
     readbacks_.clear();
-    reset();
+    pools_.clear();
+    left_in_pool_ = 0;
+    stage_used_ = 0;
+    stage_.abandon();
+    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    ai.commandPool = c_.command_pool();
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    check(vkAllocateCommandBuffers(c_.device(), &ai, &cb_), "vkAllocateCommandBuffers");
     throw;
   }
   for (const Readback& r : readbacks_) std::memcpy(r.to, r.from, r.bytes);

@@ -177,3 +177,26 @@ TEST_CASE("vulkan context: device listed, budget refused with BudgetError naming
   CHECK_THROWS_AS(b.dispatch("no_such_shader", {&small}, nullptr, 0, 1), Error);
   CHECK_THROWS_AS(c.upload(small, std::vector<float>(100).data(), 400), Error);
 }
+
+TEST_CASE("vulkan fence timeout: an Error naming VK_TIMEOUT, never a hang; the batch works again after") {
+  vk::Context& c = ctx();
+  const uint32_t n = 384;
+  const auto a = randv(size_t(n) * n, 1);
+  vk::Buffer ba = up(a), bc = c.alloc(size_t(n) * n * 4);
+  vk::Batch b(c);
+  const uint64_t old = c.timeout_ns();
+  c.set_timeout_ns(0);  // poll once: a batch of 8 GEMMs of 384³ is not done yet
+  for (int i = 0; i < 8; ++i) vk::gemm_f32(b, {&bc, 0}, n, {&ba, 0}, n, 1, {&ba, 0}, n, 1, n, n, n);
+  bool timed_out = false;
+  try {
+    b.submit();
+  } catch (const Error& e) {
+    timed_out = std::string(e.what()).find("VK_TIMEOUT") != std::string::npos;
+  }
+  c.set_timeout_ns(old);
+  vkDeviceWaitIdle(c.device());  // let the abandoned batch finish before its buffers go
+  CHECK(timed_out);
+  vk::gemm_f32(b, {&bc, 0}, n, {&ba, 0}, n, 1, {&ba, 0}, n, 1, 1, 1, 1);
+  b.submit();
+  CHECK(down(bc, 1)[0] == doctest::Approx(a[0] * a[0]));
+}
