@@ -25,3 +25,11 @@ gpu=$(build-vulkan/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 
 echo "perplexity cpu $cpu vulkan $gpu"
 awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-4) }' ||
   { echo "tools/test-vulkan.sh: perplexity differs between CPU ($cpu) and Vulkan ($gpu)" >&2; exit 1; }
+# LoRA fine-tuning: 4 steps on the device give the CPU's losses and gradient norms (loss.csv columns 2 and 4).
+ft() {
+  build-vulkan/edgellm finetune -m "$FIXTURES/tiny-llama/gguf/tiny-llama-f32.gguf" --data "$FIXTURES/kquant/eval.txt" \
+    -o "build-vulkan/ft-$1" --steps 4 --batch 2 --seq-len 32 --lr 1e-2 --device "$1" --quiet \
+    --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj >/dev/null
+  cut -d, -f2,4 "build-vulkan/ft-$1/loss.csv"
+}
+diff <(ft cpu) <(ft vulkan) && echo "finetune --device vulkan: losses and gradient norms equal the CPU's"

@@ -6,6 +6,10 @@
 
 #include "models/llama.h"
 
+namespace edgellm {
+class Trainer;
+}
+
 namespace edgellm::cli {
 
 // Options every verb shares (set before the verb runs).
@@ -23,6 +27,8 @@ void add_device_option(CLI::App* cmd, std::string& device);
 void apply_device(LlamaModel& m, const std::string& device);
 // `edgellm bench --device vulkan[:N]` without -m: the device's memory bandwidth (triad), as a table.
 void run_device_bandwidth(const std::string& device);
+// finetune --device vulkan[:N]: LoRA gradients on the device for a Trainer (tools/edgellm/device.cpp).
+void apply_train_device(Trainer& tr, LlamaModel& m, const std::string& device);
 // Lines for `edgellm info`: the Vulkan devices, or why there are none.
 std::string device_report();
 
