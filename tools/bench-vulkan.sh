@@ -36,8 +36,8 @@ else
   EL="$BUILD/edgellm"
 fi
 
-"$EL" info | sed -n '/vulkan device/,$p' >&2
-if ! "$EL" info | grep -q '^| vulkan:'; then
+"$EL" info | sed -n '/^vulkan devices/,$p' >&2
+if ! "$EL" info | grep -q '^  vulkan:'; then
   echo "tools/bench-vulkan.sh: the Vulkan loader lists no device (is the GPU's ICD installed? vulkaninfo --summary)" >&2
   exit 3
 fi

@@ -14,7 +14,7 @@ if [[ -z "${VK_ICD_FILENAMES:-}" ]]; then
   done
 fi
 export EDGELLM_VULKAN_TIMEOUT_MS=${EDGELLM_VULKAN_TIMEOUT_MS:-60000}
-build-vulkan/edgellm info | sed -n '/vulkan device/,$p'
+build-vulkan/edgellm info | sed -n '/^vulkan devices/,$p'
 build-vulkan/tests/test_vulkan
 # The discrete-GPU path (device-local buffers filled through staging copies), forced on lavapipe.
 EDGELLM_VULKAN_STAGING=1 build-vulkan/tests/test_vulkan -tc='*llama*,*linear*,*context*'

@@ -122,20 +122,22 @@ void run_device_bandwidth(const std::string& device) {
 
 std::string device_report() {
 #ifdef EDGELLM_HAVE_VULKAN
-  std::string s = "\n| vulkan device | name | type | device-local memory | API |\n|---|---|---|---|---|\n";
+  // Plain lines, not a table: `info`'s only table is the kernel list (tests parse it).
+  std::string s = "\nvulkan devices:";
   try {
     const auto devs = vk::list_devices();
-    if (devs.empty()) return s + "| (none) | | | | |\n";
+    if (devs.empty()) return s + " none\n";
+    s += fmt::format(" {}\n", devs.size());
     for (const auto& d : devs)
-      s += fmt::format("| vulkan:{} | {} | {} | {} | {}.{}.{} |\n", d.index, d.name, d.type,
+      s += fmt::format("  vulkan:{}  {}  ({}, {} device-local, API {}.{}.{})\n", d.index, d.name, d.type,
                        format_bytes(d.device_local_bytes), VK_API_VERSION_MAJOR(d.api_version),
                        VK_API_VERSION_MINOR(d.api_version), VK_API_VERSION_PATCH(d.api_version));
   } catch (const Error& e) {
-    s += fmt::format("| (none) | {} | | | |\n", e.what());
+    s += fmt::format(" none ({})\n", e.what());
   }
   return s;
 #else
-  return "\nvulkan:         not built (configure with -DEDGELLM_VULKAN=ON)\n";
+  return "\nvulkan devices: not built (configure with -DEDGELLM_VULKAN=ON)\n";
 #endif
 }
 
