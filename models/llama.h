@@ -5,6 +5,7 @@
 #include <any>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,11 +49,24 @@ struct LlamaWeights {
   Tensor output;    // (V, C); the same tensor as tok_embd when tied
 };
 
+struct LlamaModel;
+struct KvCache;
+
+// A device that runs the forward pass instead of the CPU (models/vulkan/llama_vulkan.h sets one on a model):
+// it owns the weights and the KV cache on the device; `cache.len` stays the source of truth for positions.
+struct LlamaBackend {
+  virtual ~LlamaBackend() = default;
+  virtual std::string name() const = 0;
+  virtual void forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t T, float* logits,
+                       bool all_logits) = 0;
+};
+
 struct LlamaModel {
   LlamaConfig config;
   LlamaWeights weights;
   std::string source;            // the file or directory it came from
   std::vector<std::any> keep;    // keeps mapped files (and the like) alive
+  std::shared_ptr<LlamaBackend> backend;  // null: the CPU kernels; else llama_forward runs on it
   // Checks every tensor's presence and shape against the config; throws FormatError naming source.
   void validate() const;
   int64_t n_params() const;

@@ -140,7 +140,8 @@ StepLog Trainer::train_step() {
   const float scale = scored ? 1.0f / static_cast<float>(scored) : 0.0f;
   for (int64_t r0 = 0; r0 < rows; r0 += mb) {
     const int64_t n = std::min(mb, rows - r0);
-    const LossSum ls = grad_->forward_backward(ids.data() + r0 * T, tgt.data() + r0 * T, n, T, scale);
+    const LossSum ls = device ? device->forward_backward(ids.data() + r0 * T, tgt.data() + r0 * T, n, T, scale)
+                              : grad_->forward_backward(ids.data() + r0 * T, tgt.data() + r0 * T, n, T, scale);
     total.sum += ls.sum;
     total.count += ls.count;
   }
@@ -151,6 +152,7 @@ StepLog Trainer::train_step() {
   log.lr = lr_at(cfg_.schedule, static_cast<float>(cfg_.lr), static_cast<float>(cfg_.min_lr), step_, cfg_.warmup,
                  total_steps_);
   if (scored) opt_->step(params, log.lr, grad_scale);
+  if (scored && device) device->params_updated();
   ++step_;
   const double dt = seconds_since(t0);
   elapsed_ += dt;

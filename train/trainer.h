@@ -61,6 +61,15 @@ struct StepLog {
 
 enum class StopReason { Done, TimeBudget, Signal };
 
+// Where forward_backward runs instead of LlamaGrad on the CPU (the CLI's --device vulkan sets one for LoRA):
+// it accumulates into the same params' .grad arrays, and re-reads the params after each optimizer step.
+struct GradDevice {
+  virtual ~GradDevice() = default;
+  virtual LossSum forward_backward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T,
+                                   float loss_scale) = 0;
+  virtual void params_updated() = 0;
+};
+
 class Trainer {
  public:
   // Plans memory (throws BudgetError up front), sets the arena budget, attaches LoRA or makes the
@@ -87,6 +96,7 @@ class Trainer {
   LlamaGrad& grad() { return *grad_; }
   const std::vector<StepLog>& history() const { return history_; }
   std::function<void(const StepLog&)> on_step;  // progress display
+  std::shared_ptr<GradDevice> device;            // null: LlamaGrad on the CPU
 
  private:
   LlamaModel& m_;

@@ -118,10 +118,12 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-m,--model", mo.model, "Model (.gguf, HF directory or builtin:<preset>) to benchmark");
   cmd->add_option("-p,--n-prompt", mo.n_prompt, "Prompt tokens for the pp test (0 = skip)")->check(CLI::NonNegativeNumber);
   cmd->add_option("-n,--n-gen", mo.n_gen, "Generated tokens for the tg test (0 = skip)")->check(CLI::NonNegativeNumber);
+  add_device_option(cmd, mo.device);
   cmd->add_option("-r,--repetitions", mo.reps, "Repetitions of each test")->check(CLI::PositiveNumber);
   cmd->add_option("--threads-list", threads, "Comma-separated thread counts to test, e.g. 1,2");
   cmd->callback([] {
     apply_global_options();
+    if (mo.model.empty() && mo.device != "cpu") return run_device_bandwidth(mo.device);
     if (mo.model.empty()) return run_kernel_bench(min_seconds);
     std::stringstream ss(threads);
     std::string item;

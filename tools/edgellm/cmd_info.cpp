@@ -31,6 +31,7 @@ static void print_cpu_info() {
   fmt::print("active ISA:     {}{}\n", isa_name(active_isa()), std::getenv("EDGELLM_ISA") ? " (forced by EDGELLM_ISA)" : "");
   fmt::print("\n| kernel | ISA |\n|---|---|\n");
   for (const auto& [name, isa] : kernel_isa_list(kernels())) fmt::print("| {} | {} |\n", name, isa);
+  fmt::print("{}", edgellm::cli::device_report());
 }
 
 // Running totals of a tensor table.

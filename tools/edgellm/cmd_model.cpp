@@ -53,12 +53,15 @@ void write_npy(const std::string& path, const float* data, int64_t rows, int64_t
 }
 
 // --lora ADAPTER (PEFT directory or llama.cpp LoRA .gguf), applied unmerged; one verb runs per process.
-std::string g_lora;
+// --device cpu | vulkan[:N] goes with it: the adapter is loaded first, then the model moves to the device.
+std::string g_lora, g_device = "cpu";
 void add_lora_option(CLI::App* cmd) {
   cmd->add_option("--lora", g_lora, "LoRA adapter (PEFT directory or LoRA .gguf), applied without merging");
+  add_device_option(cmd, g_device);
 }
 void apply_lora(Model& m) {
   if (!g_lora.empty()) load_lora(m.llama, g_lora);
+  apply_device(m.llama, g_device);
 }
 
 }  // namespace

@@ -80,7 +80,7 @@ std::string mib(size_t b) { return fmt::format("{:.1f} MiB", static_cast<double>
 
 struct FinetuneArgs {
   std::string model, data, method = "lora", out, resume, targets = "q_proj,v_proj", schedule = "constant",
-                             optimizer = "adamw", mem_budget;
+                             optimizer = "adamw", mem_budget, device = "cpu";
   int rank = 8;
   float alpha = 16, dropout = 0;
   double lr = 1e-4, min_lr = 0, weight_decay = 0, clip = 1.0, epochs = 1, time_budget = 0;
@@ -122,6 +122,7 @@ void run_finetune(const FinetuneArgs& a) {
   c.save_every = a.save_every;
   Trainer tr(m.llama, data, c);
   if (!a.resume.empty()) tr.resume(a.resume);
+  apply_train_device(tr, m.llama, a.device);
   const MemPlan& p = tr.plan();
   std::fprintf(stderr,
                "finetune: %s on %s, %lld tokens, %lld rows of %lld per epoch, %lld steps of %lld rows "
@@ -188,6 +189,7 @@ void add_train_commands(CLI::App& app) {
     cmd->add_option("--time-budget", a.time_budget, "Stop (and save) before this many seconds of training");
     cmd->add_option("--mem-budget", a.mem_budget, "Memory budget, e.g. 512M: picks micro-batch/checkpointing or refuses");
     cmd->add_option("--resume", a.resume, "Continue from a checkpoint.safetensors");
+    add_device_option(cmd, a.device);  // LoRA only: gradients on the GPU, optimizer on the CPU
     cmd->add_option("--save-every", a.save_every, "Write a checkpoint every N steps (0: at the end)");
     cmd->add_flag("-q,--quiet", a.quiet, "No progress line");
     cmd->callback([] { run_finetune(a); });

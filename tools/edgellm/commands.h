@@ -4,6 +4,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "models/llama.h"
+
+namespace edgellm {
+class Trainer;
+}
+
 namespace edgellm::cli {
 
 // Options every verb shares (set before the verb runs).
@@ -14,6 +20,17 @@ struct GlobalOptions {
 GlobalOptions& global_options();
 // Applies -t and --mem-budget to the runtime.
 void apply_global_options();
+
+// --device cpu | vulkan | vulkan:N (tools/edgellm/device.cpp): registers the option; apply_device moves the
+// model's forward onto the device (after any LoRA is loaded). A build without Vulkan refuses "vulkan".
+void add_device_option(CLI::App* cmd, std::string& device);
+void apply_device(LlamaModel& m, const std::string& device);
+// `edgellm bench --device vulkan[:N]` without -m: the device's memory bandwidth (triad), as a table.
+void run_device_bandwidth(const std::string& device);
+// finetune --device vulkan[:N]: LoRA gradients on the device for a Trainer (tools/edgellm/device.cpp).
+void apply_train_device(Trainer& tr, LlamaModel& m, const std::string& device);
+// Lines for `edgellm info`: the Vulkan devices, or why there are none.
+std::string device_report();
 
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
@@ -34,6 +51,7 @@ struct ModelBenchOptions {
   int64_t n_prompt = 512, n_gen = 128;
   int reps = 5;
   std::vector<int> threads;  // empty: the -t setting
+  std::string device = "cpu";  // --device cpu | vulkan[:N]
 };
 void run_model_bench(const ModelBenchOptions& o);
 

@@ -31,6 +31,8 @@ std::string model_type(const LlamaModel& m) {
 
 void run_model_bench(const ModelBenchOptions& o) {
   Model m = load_model(o.model);
+  apply_device(m.llama, o.device);
+  const std::string backend = m.llama.backend ? "Vulkan" : "CPU";
   const LlamaConfig& c = m.llama.config;
   std::vector<int> threads = o.threads;
   if (threads.empty()) threads.push_back(num_threads());
@@ -73,8 +75,8 @@ void run_model_bench(const ModelBenchOptions& o) {
       mean /= static_cast<double>(rates.size());
       for (double r : rates) var += (r - mean) * (r - mean);
       const double sd = rates.size() > 1 ? std::sqrt(var / static_cast<double>(rates.size() - 1)) : 0.0;
-      fmt::print("| {} | {:.2f} MiB | {} | CPU | {} | {} | {:.2f} ± {:.2f} |\n", model_type(m.llama),
-                 static_cast<double>(m.llama.weight_bytes()) / (1024.0 * 1024.0), human_params(m.llama.n_params()), t,
+      fmt::print("| {} | {:.2f} MiB | {} | {} | {} | {} | {:.2f} ± {:.2f} |\n", model_type(m.llama),
+                 static_cast<double>(m.llama.weight_bytes()) / (1024.0 * 1024.0), human_params(m.llama.n_params()), backend, t,
                  test.name, mean, sd);
     }
   }

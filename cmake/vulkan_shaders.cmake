@@ -1,0 +1,55 @@
+# The optional Vulkan backend (EDGELLM_VULKAN=ON): compiles kernels/vulkan/shaders/*.comp to SPIR-V with
+# glslc at build time and embeds the words in a generated .cpp. Not used by the CPU build; no run-time compiler.
+find_package(Vulkan REQUIRED)
+find_program(EDGELLM_GLSLC glslc)
+if(NOT EDGELLM_GLSLC)
+  message(FATAL_ERROR "EDGELLM_VULKAN=ON needs glslc (Debian: apt-get install glslc)")
+endif()
+
+set(_sh ${CMAKE_SOURCE_DIR}/kernels/vulkan/shaders)
+set(_out ${CMAKE_BINARY_DIR}/vulkan_spv)
+file(MAKE_DIRECTORY ${_out})
+file(GLOB _includes CONFIGURE_DEPENDS ${_sh}/*.glsl)
+
+# name|source|defines(;-separated, as -D flags): one SPIR-V module each.
+set(_wtypes "f32=0" "f16=1" "q4_0=2" "q8_0=8" "q4_k=12" "q6_k=14" "gint=1000")
+set(_variants)
+foreach(w ${_wtypes})
+  string(REPLACE "=" ";" _p ${w})
+  list(GET _p 0 _n)
+  list(GET _p 1 _id)
+  list(APPEND _variants "gemm_${_n}|gemm.comp|-DWTYPE=${_id}" "matvec_${_n}|matvec.comp|-DWTYPE=${_id}")
+endforeach()
+file(GLOB _plain CONFIGURE_DEPENDS ${_sh}/*.comp)
+foreach(f ${_plain})
+  get_filename_component(_n ${f} NAME_WE)
+  if(NOT _n STREQUAL "gemm" AND NOT _n STREQUAL "matvec")
+    list(APPEND _variants "${_n}|${_n}.comp|")
+  endif()
+endforeach()
+
+set(_spvs)
+set(_names)
+foreach(v ${_variants})
+  string(REPLACE "|" ";" _p "${v}")
+  list(GET _p 0 _n)
+  list(GET _p 1 _src)
+  list(LENGTH _p _len)
+  set(_defs)
+  if(_len GREATER 2)
+    list(GET _p 2 _defs)
+  endif()
+  add_custom_command(OUTPUT ${_out}/${_n}.spv
+    COMMAND ${EDGELLM_GLSLC} -O --target-env=vulkan1.1 ${_defs} -I ${_sh} -o ${_out}/${_n}.spv ${_sh}/${_src}
+    DEPENDS ${_sh}/${_src} ${_includes}
+    COMMENT "glslc ${_n}" VERBATIM)
+  list(APPEND _spvs ${_out}/${_n}.spv)
+  list(APPEND _names ${_n})
+endforeach()
+
+set(EDGELLM_VULKAN_SPV_CPP ${_out}/spirv_embedded.cpp)
+add_custom_command(OUTPUT ${EDGELLM_VULKAN_SPV_CPP}
+  COMMAND ${CMAKE_COMMAND} -DOUT=${EDGELLM_VULKAN_SPV_CPP} -DDIR=${_out} "-DNAMES=${_names}"
+          -P ${CMAKE_SOURCE_DIR}/cmake/embed_spirv.cmake
+  DEPENDS ${_spvs} ${CMAKE_SOURCE_DIR}/cmake/embed_spirv.cmake
+  COMMENT "embedding the SPIR-V modules" VERBATIM)

@@ -1,0 +1,19 @@
+// Shared declarations of the two attention-backward shaders: buffers, push constants, a 64-thread sum.
+// Not a shader by itself. P_ij = exp(scale·q_i·k_j − L_i); D_i = dO_i·o_i; dS_ij = P_ij·(dO_i·v_j − D_i).
+layout(local_size_x = 64) in;
+layout(std430, binding = 1) readonly buffer DOBuf { float dO[]; };
+layout(std430, binding = 2) readonly buffer QBuf { float q[]; };
+layout(std430, binding = 3) readonly buffer KBuf { float kc[]; };
+layout(std430, binding = 4) readonly buffer VBuf { float vc[]; };
+layout(std430, binding = 5) readonly buffer OBuf { float o[]; };
+layout(std430, binding = 6) readonly buffer LBuf { float L[]; };
+layout(push_constant) uniform P {
+  uint T, S, NH, KVH, HD, pos0;
+  uint q_st, k_st, v_st, o_st;
+  float scale;
+} p;
+
+uint qrow(uint t, uint h) { return t * p.q_st + h * p.HD; }
+uint orow(uint t, uint h) { return t * p.o_st + h * p.HD; }  // o and dO share a layout
+uint krow(uint s, uint g) { return s * p.k_st + g * p.HD; }
+uint vrow(uint s, uint g) { return s * p.v_st + g * p.HD; }

@@ -1,0 +1,42 @@
+// y (M, N) = alpha · x (M, K) · Wᵀ + beta · y for small M (decoding): a workgroup of 256 threads takes 8 rows
+// of W for one row m of x, 32 threads per row striding over K (coalesced), then a shared-memory reduction whose
+// barriers are shared by the 8 rows. W in any WTYPE layout (see dequant.glsl).
+// Not for large M: the GEMM (gemm.comp) reuses each weight tile across 64 rows of x.
+#version 450
+#extension GL_GOOGLE_include_directive : require
+layout(local_size_x = 256) in;
+layout(std430, binding = 0) readonly buffer XBuf { float x[]; };
+layout(std430, binding = 1) readonly buffer WBuf { uint wb[]; };
+layout(std430, binding = 2) buffer YBuf { float y[]; };
+layout(push_constant) uniform P {
+  uint M, N, K;
+  uint x_off, x_sm, unused0;  // x(m, k) = x[x_off + m*x_sm + k]
+  uint b_off, unused1, b_sn;  // W row n begins at b_off + n*b_sn (elements for f32/f16, bytes otherwise)
+  uint c_off, c_sm;           // y(m, n) = y[c_off + m*c_sm + n]
+  float alpha, beta;
+  uint gint_bits, gint_group;
+  uint b_trans;  // unused here (gemm.comp's layout)
+} p;
+#include "dequant.glsl"
+
+shared float red[256];
+
+void main() {
+  const uint tid = gl_LocalInvocationID.x, lane = tid % 32u, slot = tid / 32u;
+  const uint n = (gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u) * 8u + slot, m = gl_WorkGroupID.y;
+  float s = 0.0;
+  if (n < p.N) {
+    const uint r = p.b_off + n * p.b_sn, xo = p.x_off + m * p.x_sm;
+    for (uint k = lane; k < p.K; k += 32u) s = fma(load_w(r, k), x[xo + k], s);
+  }
+  red[tid] = s;
+  barrier();
+  for (uint h = 16u; h > 0u; h >>= 1) {
+    if (lane < h) red[tid] += red[tid + h];
+    barrier();
+  }
+  if (lane == 0u && n < p.N) {
+    const uint yi = p.c_off + m * p.c_sm + n;
+    y[yi] = p.alpha * red[tid] + (p.beta != 0.0 ? p.beta * y[yi] : 0.0);
+  }
+}

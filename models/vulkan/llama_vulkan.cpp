@@ -1,0 +1,213 @@
+// The Llama forward on Vulkan, read top to bottom like models/llama.cpp: embed (CPU rows, uploaded) →
+// N × (attention, MLP) recorded into one batch → norm → logits, downloaded. Not the CPU path; no observers.
+#include "models/vulkan/llama_vulkan.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+#include <vector>
+
+#include "kernels/linear.h"
+#include "kernels/vulkan/ops.h"
+#include "runtime/error.h"
+
+namespace edgellm {
+namespace {
+
+// A weight on the device: raw bytes in a type with a shader.
+struct DevW {
+  vk::Buffer buf;
+  DType type = DType::F32;
+  uint32_t N = 0, K = 0;
+};
+
+DevW upload_weight(vk::Context& c, const Tensor& t, std::map<std::string, int>& converted) {
+  DevW w;
+  w.N = static_cast<uint32_t>(t.shape().rows());
+  w.K = static_cast<uint32_t>(t.shape().cols());
+  EDGE_CHECK(t.is_contiguous(), "Vulkan: weight '{}' is not contiguous", t.name);
+  if (vk::weight_type_supported(t.dtype()) && t.dtype() != DType::GINT) {
+    w.type = t.dtype();
+    w.buf = c.alloc(t.nbytes());
+    c.upload(w.buf, t.raw(), t.nbytes());
+    return w;
+  }
+  ++converted[std::string(dtype_name(t.dtype()))];
+  std::vector<float> rows(static_cast<size_t>(w.N) * w.K);
+  for (uint32_t r = 0; r < w.N; ++r) dequantize_row(rows.data() + static_cast<size_t>(r) * w.K, t, r);
+  w.type = DType::F32;
+  w.buf = c.alloc(rows.size() * 4);
+  c.upload(w.buf, rows.data(), rows.size() * 4);
+  return w;
+}
+
+vk::Buffer upload_f32(vk::Context& c, const Tensor& t) {
+  EDGE_CHECK(t.dtype() == DType::F32, "Vulkan: '{}' must be f32", t.name);
+  vk::Buffer b = c.alloc(t.nbytes());
+  c.upload(b, t.raw(), t.nbytes());
+  return b;
+}
+
+struct DevLayer {
+  vk::Buffer attn_norm, ffn_norm, bq, bk, bv;
+  DevW w[kNumLinearKinds];
+  DevW lora_a[kNumLinearKinds], lora_b[kNumLinearKinds];
+  float lora_scale[kNumLinearKinds] = {};
+};
+
+class VulkanLlama final : public LlamaBackend {
+ public:
+  VulkanLlama(const LlamaModel& m, int device) : c_(vk::context(device)) {
+    const LlamaConfig& cf = m.config;
+    std::map<std::string, int> conv;  // dtype -> tensors converted to f32
+    for (const LlamaLayer& L : m.weights.layers) {
+      DevLayer d;
+      d.attn_norm = upload_f32(c_, L.attn_norm);
+      d.ffn_norm = upload_f32(c_, L.ffn_norm);
+      if (cf.qkv_bias) d.bq = upload_f32(c_, L.bq), d.bk = upload_f32(c_, L.bk), d.bv = upload_f32(c_, L.bv);
+      for (int i = 0; i < kNumLinearKinds; ++i) {
+        d.w[i] = upload_weight(c_, L.weight(static_cast<LinearKind>(i)), conv);
+        if (L.lora[i].defined()) {
+          d.lora_a[i] = upload_weight(c_, L.lora[i].A, conv);
+          d.lora_b[i] = upload_weight(c_, L.lora[i].B, conv);
+          d.lora_scale[i] = L.lora[i].scale;
+        }
+      }
+      layers_.push_back(std::move(d));
+    }
+    out_norm_ = upload_f32(c_, m.weights.out_norm);
+    output_ = upload_weight(c_, m.weights.output, conv);
+    for (const auto& [type, n] : conv)
+      fmt::print(stderr, "note: Vulkan has no {} matmul shader: {} weights of {} uploaded as f32\n", type, n, m.source);
+  }
+
+  std::string name() const override { return "Vulkan device '" + c_.info().name + "'"; }
+
+  void forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t Tn, float* logits,
+               bool all_logits) override;
+
+ private:
+  void ensure(const LlamaModel& m, const KvCache& cache, uint32_t T);
+  // y (T, N) = x (T, K)·Wᵀ [+ bias] [+ LoRA]
+  void lin(vk::Batch& b, vk::View y, vk::View x, const DevLayer& d, int kind, const vk::Buffer* bias, uint32_t T);
+
+  vk::Context& c_;
+  vk::Batch batch_{c_};  // reused by every forward (its staging buffer and command buffer stay allocated)
+  std::vector<DevLayer> layers_;
+  vk::Buffer out_norm_;
+  DevW output_;
+  // Device KV cache (n_layers, capacity, KVH, HD) each, for the host KvCache it mirrors.
+  vk::Buffer kc_, vc_;
+  const KvCache* owner_ = nullptr;
+  int64_t cap_ = 0;
+  // Activations for up to tmax_ tokens: x, xn (T, C); q, att (T, NH·HD); gate, up (T, F); tmp (T, C);
+  // lora_u (T, r_max); cos, sin (T, HD/2); ones (T); logits (T, V).
+  uint32_t tmax_ = 0;
+  vk::Buffer x_, xn_, q_, att_, gate_, up_, tmp_, lora_u_, cos_, sin_, ones_, logits_;
+};
+
+void VulkanLlama::ensure(const LlamaModel& m, const KvCache& cache, uint32_t T) {
+  const LlamaConfig& cf = m.config;
+  if (owner_ != &cache || cap_ != cache.capacity) {
+    if (cache.len != 0)
+      fail("Vulkan: a KV cache that already holds {} positions from the CPU cannot continue on the device",
+           cache.len);
+    kc_.release(), vc_.release();
+    const size_t bytes = static_cast<size_t>(cf.n_layers * cache.capacity * cf.kv_dim()) * 4;
+    kc_ = c_.alloc(bytes), vc_ = c_.alloc(bytes);
+    owner_ = &cache, cap_ = cache.capacity;
+  }
+  if (T <= tmax_) return;
+  tmax_ = T;
+  auto f = [&](int64_t n) { return c_.alloc(static_cast<size_t>(n) * 4); };
+  int64_t r_max = 1;
+  for (const DevLayer& d : layers_)
+    for (const DevW& a : d.lora_a) r_max = std::max<int64_t>(r_max, a.N);
+  x_ = f(T * cf.dim), xn_ = f(T * cf.dim), tmp_ = f(T * cf.dim);
+  q_ = f(T * cf.q_dim()), att_ = f(T * cf.q_dim());
+  gate_ = f(T * cf.ffn_dim), up_ = f(T * cf.ffn_dim);
+  lora_u_ = f(T * r_max);
+  cos_ = f(T * cf.head_dim / 2), sin_ = f(T * cf.head_dim / 2);
+  logits_ = f(T * cf.vocab);
+  ones_ = f(T);
+  const std::vector<float> ones(T, 1.0f);
+  c_.upload(ones_, ones.data(), T * 4);
+}
+
+void VulkanLlama::lin(vk::Batch& b, vk::View y, vk::View x, const DevLayer& d, int kind, const vk::Buffer* bias,
+                      uint32_t T) {
+  const DevW& w = d.w[kind];
+  vk::linear(b, y, x, w.buf, 0, w.type, T, w.N, w.K);
+  // bias: y += ones (T, 1) · bias (1, N)
+  if (bias) vk::gemm_f32(b, y, w.N, {&ones_, 0}, 1, 1, {bias, 0}, w.N, 1, T, w.N, 1, 1.0f, 1.0f);
+  if (d.lora_a[kind].buf.defined()) {
+    const DevW &A = d.lora_a[kind], &B = d.lora_b[kind];
+    vk::linear(b, {&lora_u_, 0}, x, A.buf, 0, A.type, T, A.N, A.K);  // u (T, r) = x·Aᵀ
+    // y += scale · u·Bᵀ through the f32 GEMM's alpha/beta (B is f32 or converted on upload).
+    if (B.type == DType::F32)
+      vk::gemm_f32(b, y, w.N, {&lora_u_, 0}, A.N, 1, {&B.buf, 0}, 1, B.K, T, B.N, B.K, d.lora_scale[kind], 1.0f);
+    else
+      fail("Vulkan: LoRA B matrices must be f32, got {}", dtype_name(B.type));
+  }
+}
+
+void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t Tn, float* logits,
+                          bool all_logits) {
+  const LlamaConfig& cf = m.config;
+  const uint32_t T = static_cast<uint32_t>(Tn);
+  const uint32_t C = static_cast<uint32_t>(cf.dim), F = static_cast<uint32_t>(cf.ffn_dim);
+  const uint32_t V = static_cast<uint32_t>(cf.vocab), NH = static_cast<uint32_t>(cf.n_heads);
+  const uint32_t KVH = static_cast<uint32_t>(cf.n_kv_heads), HD = static_cast<uint32_t>(cf.head_dim);
+  const uint32_t kv_row = KVH * HD;
+  ensure(m, cache, T);
+  const int64_t pos0 = cache.len;
+
+  // Embedding rows and RoPE tables on the CPU: (T, C) and (T, HD/2), uploaded.
+  std::vector<float> x(static_cast<size_t>(T) * C), cs(static_cast<size_t>(T) * HD / 2), sn(cs.size());
+  for (uint32_t t = 0; t < T; ++t) dequantize_row(x.data() + static_cast<size_t>(t) * C, m.weights.tok_embd, ids[t]);
+  rope_tables(cf, pos0, T, cs.data(), sn.data());
+  vk::Batch& b = batch_;
+  b.upload(x_, x.data(), x.size() * 4);
+  b.upload(cos_, cs.data(), cs.size() * 4);
+  b.upload(sin_, sn.data(), sn.size() * 4);
+
+  for (uint32_t l = 0; l < cf.n_layers; ++l) {
+    const DevLayer& d = layers_[l];
+    const uint32_t base = static_cast<uint32_t>(l * cap_ * kv_row);  // this layer's cache rows
+    const vk::View kn{&kc_, base + static_cast<uint32_t>(pos0) * kv_row}, vn{&vc_, base + static_cast<uint32_t>(pos0) * kv_row};
+    // ---- attention ----
+    vk::rmsnorm_forward(b, {&xn_, 0}, nullptr, {&x_, 0}, d.attn_norm, T, C, cf.rms_eps);
+    lin(b, {&q_, 0}, {&xn_, 0}, d, 0, d.bq.defined() ? &d.bq : nullptr, T);
+    lin(b, kn, {&xn_, 0}, d, 1, d.bk.defined() ? &d.bk : nullptr, T);
+    lin(b, vn, {&xn_, 0}, d, 2, d.bv.defined() ? &d.bv : nullptr, T);
+    vk::rope(b, {&q_, 0}, NH * HD, {&q_, 0}, NH * HD, cos_, sin_, T, NH, HD, cf.rope_pairing);
+    vk::rope(b, kn, kv_row, kn, kv_row, cos_, sin_, T, KVH, HD, cf.rope_pairing);
+    AttentionDims ad;
+    ad.T = T, ad.S = pos0 + T, ad.NH = NH, ad.KVH = KVH, ad.HD = HD, ad.pos0 = pos0;
+    ad.q_stride = NH * HD, ad.k_stride = kv_row, ad.v_stride = kv_row, ad.o_stride = NH * HD;
+    ad.scale = 1.0 / std::sqrt(static_cast<double>(HD));
+    vk::attention_forward(b, {&att_, 0}, nullptr, {&q_, 0}, {&kc_, base}, {&vc_, base}, ad);
+    lin(b, {&tmp_, 0}, {&att_, 0}, d, 3, nullptr, T);
+    vk::elementwise(b, vk::Ew::Add, {&x_, 0}, {&x_, 0}, {&tmp_, 0}, T * C);
+    // ---- MLP: down(silu(gate(x)) ∘ up(x)) ----
+    vk::rmsnorm_forward(b, {&xn_, 0}, nullptr, {&x_, 0}, d.ffn_norm, T, C, cf.rms_eps);
+    lin(b, {&gate_, 0}, {&xn_, 0}, d, 4, nullptr, T);
+    lin(b, {&up_, 0}, {&xn_, 0}, d, 5, nullptr, T);
+    vk::elementwise(b, vk::Ew::Swiglu, {&gate_, 0}, {&gate_, 0}, {&up_, 0}, T * F);
+    lin(b, {&tmp_, 0}, {&gate_, 0}, d, 6, nullptr, T);
+    vk::elementwise(b, vk::Ew::Add, {&x_, 0}, {&x_, 0}, {&tmp_, 0}, T * C);
+  }
+  vk::rmsnorm_forward(b, {&xn_, 0}, nullptr, {&x_, 0}, out_norm_, T, C, cf.rms_eps);
+  const uint32_t rows = all_logits ? T : 1, first = all_logits ? 0 : T - 1;
+  vk::linear(b, {&logits_, 0}, {&xn_, first * C}, output_.buf, 0, output_.type, rows, V, C);
+  b.download(logits_, logits, static_cast<size_t>(rows) * V * 4);
+  b.submit();  // the one submit of this forward: uploads, every layer's dispatches, the logits' download
+  cache.len = pos0 + Tn;
+}
+
+}  // namespace
+
+void use_vulkan(LlamaModel& m, int device) { m.backend = std::make_shared<VulkanLlama>(m, device); }
+
+}  // namespace edgellm

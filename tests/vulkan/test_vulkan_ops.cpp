@@ -1,0 +1,202 @@
+// The Vulkan norm, rope, softmax, elementwise and attention shaders against the CPU scalar kernels
+// (kernels_for(Isa::Scalar)) on ragged shapes; and the context's budget and error reporting.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+
+#include "kernels/attention.h"
+#include "kernels/kernel_table.h"
+#include "runtime/error.h"
+#include "vk_test_util.h"
+
+using namespace edgellm;
+using namespace edgellm::vktest;
+
+namespace {
+const KernelTable& S() { return *kernels_for(Isa::Scalar); }
+}  // namespace
+
+TEST_CASE("vulkan rmsnorm forward and backward") {
+  for (uint32_t rows : {1u, 7u, 33u})
+    for (uint32_t C : {1u, 64u, 257u, 1000u}) {
+      const auto x = randv(size_t(rows) * C, rows * 7 + C), w = randv(C, C + 3), dy = randv(size_t(rows) * C, C + 9);
+      std::vector<float> y(x.size()), rstd(rows), dx0 = randv(x.size(), 5), dw0 = randv(C, 6);
+      S().rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), rows, C, 1e-5f);
+      std::vector<float> dx = dx0, dw = dw0;
+      S().rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), rows, C);
+      vk::Buffer bx = up(x), bw = up(w), by = ctx().alloc(x.size() * 4), br = ctx().alloc(rows * 4);
+      vk::Buffer bdy = up(dy), bdx = up(dx0), bdw = up(dw0);
+      vk::Batch b(ctx());
+      vk::rmsnorm_forward(b, {&by, 0}, &br, {&bx, 0}, bw, rows, C, 1e-5f);
+      vk::rmsnorm_backward(b, bdx, bdw, bdy, bx, bw, br, rows, C);
+      b.submit();
+      INFO("rows=" << rows << " C=" << C);
+      CHECK(worst(down(by, y.size()), y, 1e-5, 1e-4) <= 1);
+      CHECK(worst(down(br, rows), rstd, 1e-5, 1e-4) <= 1);
+      CHECK(worst(down(bdx, dx.size()), dx, 1e-4, 1e-4) <= 1);
+      CHECK(worst(down(bdw, dw.size()), dw, 1e-4 * rows, 1e-4) <= 1);
+    }
+}
+
+TEST_CASE("vulkan rope both pairings, forward and backward, in place and strided") {
+  for (RopePairing pr : {RopePairing::Interleaved, RopePairing::NeoX})
+    for (uint32_t T : {1u, 7u, 33u}) {
+      const uint32_t NH = 3, HD = 64, half = HD / 2;
+      const auto x = randv(size_t(T) * NH * HD, T + 11);
+      std::vector<float> cs(size_t(T) * half), sn(cs.size());
+      for (uint32_t t = 0; t < T; ++t)
+        for (uint32_t i = 0; i < half; ++i) {
+          const float a = float(t + 5) * std::pow(10000.0f, -2.0f * i / HD);
+          cs[t * half + i] = std::cos(a), sn[t * half + i] = std::sin(a);
+        }
+      std::vector<float> y(x.size()), dx = randv(x.size(), 77);
+      const std::vector<float> dx0 = dx;
+      S().rope_forward(y.data(), x.data(), cs.data(), sn.data(), T, NH, HD, pr);
+      S().rope_backward(dx.data(), x.data(), cs.data(), sn.data(), T, NH, HD, pr);
+      vk::Buffer bx = up(x), bc = up(cs), bs = up(sn), bdx = up(dx0);
+      vk::Batch b(ctx());
+      vk::rope(b, {&bdx, 0}, NH * HD, {&bx, 0}, NH * HD, bc, bs, T, NH, HD, pr, true);  // dx += Rᵀ·x
+      vk::rope(b, {&bx, 0}, NH * HD, {&bx, 0}, NH * HD, bc, bs, T, NH, HD, pr);        // in place
+      b.submit();
+      INFO("T=" << T << " pairing=" << int(pr));
+      CHECK(worst(down(bx, y.size()), y, 1e-5, 1e-4) <= 1);
+      CHECK(worst(down(bdx, dx.size()), dx, 1e-5, 1e-4) <= 1);
+    }
+}
+
+TEST_CASE("vulkan softmax, swiglu and elementwise ops") {
+  for (uint32_t n : {1u, 7u, 257u, 4099u}) {
+    const auto a = randv(n, n), c = randv(n, n + 1, -3, 3), dy = randv(n, n + 2);
+    std::vector<float> add(n), mul(n), scl(n), sw(n), dg = randv(n, 9), du = randv(n, 10), sm(n);
+    const std::vector<float> dg0 = dg, du0 = du;
+    S().add_forward(add.data(), a.data(), c.data(), n);
+    S().mul_forward(mul.data(), a.data(), c.data(), n);
+    S().scale_forward(scl.data(), a.data(), 0.25f, n);
+    S().swiglu_forward(sw.data(), c.data(), a.data(), n);
+    S().swiglu_backward(dg.data(), du.data(), dy.data(), c.data(), a.data(), n);
+    S().softmax_forward(sm.data(), c.data(), 1, n);
+    std::vector<float> axpy = a;
+    for (uint32_t i = 0; i < n; ++i) axpy[i] += 0.5f * c[i];
+    vk::Buffer ba = up(a), bc = up(c), bdy = up(dy), bdg = up(dg0), bdu = up(du0), bax = up(a);
+    vk::Buffer o1 = ctx().alloc(n * 4), o2 = ctx().alloc(n * 4), o3 = ctx().alloc(n * 4), o4 = ctx().alloc(n * 4),
+               o5 = ctx().alloc(n * 4);
+    vk::Batch b(ctx());
+    vk::elementwise(b, vk::Ew::Add, {&o1, 0}, {&ba, 0}, {&bc, 0}, n);
+    vk::elementwise(b, vk::Ew::Mul, {&o2, 0}, {&ba, 0}, {&bc, 0}, n);
+    vk::elementwise(b, vk::Ew::Scale, {&o3, 0}, {&ba, 0}, {}, n, 0.25f);
+    vk::elementwise(b, vk::Ew::Swiglu, {&o4, 0}, {&bc, 0}, {&ba, 0}, n);
+    vk::elementwise(b, vk::Ew::Axpy, {&bax, 0}, {&bc, 0}, {}, n, 0.5f);
+    vk::swiglu_backward(b, bdg, bdu, bdy, bc, ba, n);
+    vk::softmax_forward(b, o5, bc, 1, n);
+    b.submit();
+    INFO("n=" << n);
+    CHECK(worst(down(o1, n), add, 1e-6, 1e-6) <= 1);
+    CHECK(worst(down(o2, n), mul, 1e-6, 1e-6) <= 1);
+    CHECK(worst(down(o3, n), scl, 1e-6, 1e-6) <= 1);
+    CHECK(worst(down(o4, n), sw, 1e-6, 1e-5) <= 1);
+    CHECK(worst(down(bax, n), axpy, 1e-6, 1e-6) <= 1);
+    CHECK(worst(down(bdg, n), dg, 1e-6, 1e-5) <= 1);
+    CHECK(worst(down(bdu, n), du, 1e-6, 1e-5) <= 1);
+    CHECK(worst(down(o5, n), sm, 1e-7, 1e-5) <= 1);
+  }
+}
+
+TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, strided views") {
+  struct Case { int64_t T, pos0, NH, KVH, HD; };
+  for (Case cs : {Case{1, 0, 2, 1, 16}, Case{7, 0, 4, 2, 64}, Case{5, 70, 4, 4, 32}, Case{33, 100, 6, 2, 128},
+                  Case{1, 130, 8, 2, 64}}) {
+    AttentionDims d;
+    d.T = cs.T, d.S = cs.pos0 + cs.T, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos0;
+    d.q_stride = d.NH * d.HD + 3, d.k_stride = d.KVH * d.HD, d.v_stride = d.KVH * d.HD + 5, d.o_stride = d.NH * d.HD;
+    d.scale = 1.0 / std::sqrt(double(d.HD));
+    const auto q = randv(size_t(d.T * d.q_stride), 1 + cs.T, -2, 2), k = randv(size_t(d.S * d.k_stride), 2 + cs.T, -2, 2),
+               v = randv(size_t(d.S * d.v_stride), 3 + cs.T);
+    std::vector<float> o(size_t(d.T * d.o_stride)), L(size_t(d.T * d.NH)), work(size_t(attention_work_floats(d.HD)));
+    for (int64_t g = 0; g < d.KVH; ++g)
+      S().attention_forward(o.data(), L.data(), q.data(), k.data(), v.data(), d, g, 0, d.T, work.data());
+    vk::Buffer bq = up(q), bk = up(k), bv = up(v), bo = ctx().alloc(o.size() * 4), bL = ctx().alloc(L.size() * 4);
+    vk::Batch b(ctx());
+    vk::attention_forward(b, {&bo, 0}, &bL, {&bq, 0}, {&bk, 0}, {&bv, 0}, d);
+    b.submit();
+    INFO("T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD);
+    CHECK(worst(down(bo, o.size()), o, 1e-5, 1e-4) <= 1);
+    CHECK(worst(down(bL, L.size()), L, 1e-5, 1e-5) <= 1);
+  }
+}
+
+TEST_CASE("vulkan attention backward (dq, dk, dv accumulate) against the scalar kernel: GQA, prefix, strides") {
+  struct Case { int64_t T, pos0, NH, KVH, HD; };
+  for (Case cs : {Case{1, 0, 2, 1, 16}, Case{7, 0, 4, 2, 64}, Case{33, 0, 6, 2, 32}, Case{5, 9, 4, 4, 128},
+                  Case{70, 0, 2, 1, 64}}) {
+    AttentionDims d;
+    d.T = cs.T, d.S = cs.pos0 + cs.T, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos0;
+    d.q_stride = d.NH * d.HD + 2, d.k_stride = d.KVH * d.HD, d.v_stride = d.KVH * d.HD + 1, d.o_stride = d.NH * d.HD;
+    d.scale = 1.0 / std::sqrt(double(d.HD));
+    const uint32_t sd = uint32_t(cs.T * 31 + cs.HD);
+    const auto q = randv(size_t(d.T * d.q_stride), sd + 1, -2, 2), k = randv(size_t(d.S * d.k_stride), sd + 2, -2, 2),
+               v = randv(size_t(d.S * d.v_stride), sd + 3), dO = randv(size_t(d.T * d.o_stride), sd + 4);
+    std::vector<float> o(size_t(d.T * d.o_stride)), L(size_t(d.T * d.NH));
+    std::vector<float> work(size_t(std::max(attention_work_floats(d.HD), int64_t(1) << 16)));
+    for (int64_t g = 0; g < d.KVH; ++g)
+      S().attention_forward(o.data(), L.data(), q.data(), k.data(), v.data(), d, g, 0, d.T, work.data());
+    const auto dq0 = randv(q.size(), sd + 5), dk0 = randv(k.size(), sd + 6), dv0 = randv(v.size(), sd + 7);
+    std::vector<float> dq = dq0, dk = dk0, dv = dv0;
+    for (int64_t g = 0; g < d.KVH; ++g)
+      S().attention_backward(dq.data(), dk.data(), dv.data(), dO.data(), q.data(), k.data(), v.data(), o.data(),
+                             L.data(), d, g, work.data());
+    vk::Buffer bq = up(q), bk = up(k), bv = up(v), bo = up(o), bL = up(L), bdO = up(dO);
+    vk::Buffer bdq = up(dq0), bdk = up(dk0), bdv = up(dv0);
+    vk::Batch b(ctx());
+    vk::attention_backward(b, bdq, bdk, bdv, bdO, bq, bk, bv, bo, bL, d);
+    b.submit();
+    INFO("T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD);
+    CHECK(worst(down(bdq, dq.size()), dq, 1e-4, 1e-4) <= 1);
+    CHECK(worst(down(bdk, dk.size()), dk, 1e-4, 1e-4) <= 1);
+    CHECK(worst(down(bdv, dv.size()), dv, 1e-4, 1e-4) <= 1);
+  }
+}
+
+TEST_CASE("vulkan context: device listed, budget refused with BudgetError naming sizes, unknown shader") {
+  const auto devs = vk::list_devices();
+  REQUIRE(!devs.empty());
+  vk::Context& c = ctx();
+  MESSAGE("device: " << c.info().name << " (" << c.info().type << ")");
+  const size_t old = c.budget();
+  c.set_budget(c.used() + 1000);
+  CHECK_THROWS_AS(c.alloc(4096), BudgetError);
+  try {
+    c.alloc(4096);
+  } catch (const BudgetError& e) {
+    CHECK(std::string(e.what()).find("4096 bytes") != std::string::npos);
+  }
+  c.set_budget(old);
+  vk::Buffer small = c.alloc(64);
+  if (const char* f = std::getenv("EDGELLM_VULKAN_STAGING"); f && std::string(f) == "1")
+    CHECK(small.mapped == nullptr);  // the forced discrete path: device-local, reached through staging
+  vk::Batch b(c);
+  CHECK_THROWS_AS(b.dispatch("no_such_shader", {&small}, nullptr, 0, 1), Error);
+  CHECK_THROWS_AS(c.upload(small, std::vector<float>(100).data(), 400), Error);
+}
+
+TEST_CASE("vulkan fence timeout: an Error naming VK_TIMEOUT, never a hang; the batch works again after") {
+  vk::Context& c = ctx();
+  const uint32_t n = 384;
+  const auto a = randv(size_t(n) * n, 1);
+  vk::Buffer ba = up(a), bc = c.alloc(size_t(n) * n * 4);
+  vk::Batch b(c);
+  const uint64_t old = c.timeout_ns();
+  c.set_timeout_ns(0);  // poll once: a batch of 8 GEMMs of 384³ is not done yet
+  for (int i = 0; i < 8; ++i) vk::gemm_f32(b, {&bc, 0}, n, {&ba, 0}, n, 1, {&ba, 0}, n, 1, n, n, n);
+  bool timed_out = false;
+  try {
+    b.submit();
+  } catch (const Error& e) {
+    timed_out = std::string(e.what()).find("VK_TIMEOUT") != std::string::npos;
+  }
+  c.set_timeout_ns(old);
+  vkDeviceWaitIdle(c.device());  // let the abandoned batch finish before its buffers go
+  CHECK(timed_out);
+  vk::gemm_f32(b, {&bc, 0}, n, {&ba, 0}, n, 1, {&ba, 0}, n, 1, 1, 1, 1);
+  b.submit();
+  CHECK(down(bc, 1)[0] == doctest::Approx(a[0] * a[0]));
+}
