@@ -16,20 +16,19 @@ BUILD=${BUILD:-build-vulkan}
 PRESET=${PRESET:-1.1b}
 WORK=${WORK:-/tmp/bench-vulkan-models}
 
-missing=()
-command -v cmake >/dev/null || missing+=("cmake")
-command -v ninja >/dev/null || missing+=("ninja-build")
-command -v glslc >/dev/null || missing+=("glslc")
-[[ -f /usr/include/vulkan/vulkan.h ]] || missing+=("libvulkan-dev")
-{ ldconfig -p 2>/dev/null | grep -q "libvulkan.so.1" || ls /usr/lib/*/libvulkan.so.1 >/dev/null 2>&1; } || missing+=("libvulkan1")
-if ((${#missing[@]})); then
-  echo "tools/bench-vulkan.sh: missing: ${missing[*]} (Debian packages; tools/deps.sh vulkan installs them)" >&2
-  exit 2
-fi
-
 if [[ -n "${EDGELLM_BIN:-}" ]]; then
   EL=$EDGELLM_BIN
 else
+  missing=()
+  command -v cmake >/dev/null || missing+=("cmake")
+  command -v ninja >/dev/null || missing+=("ninja-build")
+  command -v glslc >/dev/null || missing+=("glslc")
+  [[ -f /usr/include/vulkan/vulkan.h ]] || missing+=("libvulkan-dev")
+  { ldconfig -p 2>/dev/null | grep -q "libvulkan.so.1" || ls /usr/lib/*/libvulkan.so.1 >/dev/null 2>&1; } || missing+=("libvulkan1")
+  if ((${#missing[@]})); then
+    echo "tools/bench-vulkan.sh: missing: ${missing[*]} (Debian packages; tools/deps.sh vulkan installs them)" >&2
+    exit 2
+  fi
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGELLM_VULKAN=ON -DEDGELLM_BUILD_TESTS=OFF \
     -DEDGELLM_BUILD_BENCH=OFF >/dev/null
   ninja -C "$BUILD" -j"$(nproc)" edgellm_cli >/dev/null
