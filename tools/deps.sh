@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a step needs, only those missing (apt-get as root, or via sudo).
-# Usage: tools/deps.sh build|bench|cross|fuzz   (several groups may be given)
+# Usage: tools/deps.sh build|bench|cross|sanitize|npm   (several groups may be given)
+# sanitize: clang with its sanitizer and libFuzzer runtimes, libomp (+ its TSan tool Archer) for clang's OpenMP.
 set -euo pipefail
 declare -A groups=(
   [build]="cmake ninja-build ccache g++ libxsimd-dev libfmt-dev doctest-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev"
   [bench]="libopenblas-dev"
   [cross]="g++-aarch64-linux-gnu qemu-user"
+  [sanitize]="clang libclang-rt-14-dev libomp-dev"
   [npm]="nodejs npm"
 )
 want=()
