@@ -10,7 +10,7 @@ BUILD=${1:-$ROOT/build-san}
 FX=${2:-${EDGELLM_FIXTURES:-$ROOT/../shared/fixtures}}
 S=$BUILD/fuzz-seeds
 rm -rf "$S"
-for t in gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl; do mkdir -p "$S/$t"; done
+for t in gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl lamp; do mkdir -p "$S/$t"; done
 
 cp_if() {  # cp_if SRC DEST: copy a fixture if it exists (fixtures are optional for a smoke run)
   if [ -f "$1" ]; then cp "$1" "$2"; chmod u+w "$2"; fi
@@ -54,5 +54,11 @@ printf '%s\n' '{"prompt": "Q: What is the capital of France?\nA:", "response": "
   '{"text": "Cats like to sleep in the sun.\u00e9\ud83d\ude00"}' '{"prompt": "", "response": "x", "extra": [1, 2]}' \
   >"$S/train_jsonl/prompt-text.jsonl"
 printf 'The capital of France is Paris.\nIt is on the Seine.\n\n\nWater boils at one hundred degrees.\n' >"$S/train_jsonl/paragraphs.txt"
+# LaMP: a questions list (string and integer ids, title/text/abstract, tag/score labels, outputs inline), and one
+# followed by the separator line of fuzz_lamp.cpp and an outputs file.
+Q='[{"id": "310", "input": "Generate a headline for the following article: rain returns", "profile": [{"id": "3100", "text": "The council met\non monday.", "title": "Council meets"}, {"id": "3101", "text": "Sunny week ahead"}]}, {"id": 311, "input": "Which tag does this movie relate to? a space story", "profile": [{"id": "3110", "text": "a heist in paris", "tag": "crime"}, {"id": "3111", "abstract": "robots on mars", "score": 4}]}]'
+printf '%s\n#edgellm-fuzz: outputs#\n%s\n' "$Q" '{"task": "LaMP_4", "golds": [{"id": "310", "output": "Rain is back"}, {"id": "311", "output": "sci-fi"}]}' \
+  >"$S/lamp/with-outputs.json"
+printf '%s\n' '[{"id": "1", "input": "q", "output": "a", "profile": [{"id": "2", "text": "t", "category": "news"}]}]' >"$S/lamp/inline.json"
 echo "seeds in $S:"
 for d in "$S"/*; do echo "  $(basename "$d"): $(ls "$d" | wc -l) files"; done

@@ -7,7 +7,7 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SECONDS_EACH=${1:-25}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-"gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl"}
+TARGETS=${*:-"gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl lamp"}
 BUILD=${BUILD:-$ROOT/build-san}
 JOBS=${JOBS:-2}
 
