@@ -98,7 +98,10 @@ std::vector<Example> load_examples(const std::string& path, const Tokenizer& tok
   if (!in) fail("{}: cannot open the training data", path);
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string all = ss.str();
+  return parse_examples(ss.str(), path, tok);
+}
+
+std::vector<Example> parse_examples(const std::string& all, const std::string& path, const Tokenizer& tok) {
   const size_t first = all.find_first_not_of(" \t\r\n");
   const bool jsonl = ends_with(path, ".jsonl") || ends_with(path, ".json") ||
                      (first != std::string::npos && all[first] == '{');

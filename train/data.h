@@ -23,6 +23,8 @@ struct Example {
 // plain text: one example per blank-line-separated paragraph. Throws FormatError naming the
 // file and "line N" for bad JSON, a missing key or a non-string value.
 std::vector<Example> load_examples(const std::string& path, const Tokenizer& tok);
+// load_examples on the file's text already read (`path` decides JSONL vs text and names it in errors).
+std::vector<Example> parse_examples(const std::string& text, const std::string& path, const Tokenizer& tok);
 // One line of JSONL (exposed for tests); `where` names it in errors.
 Example example_from_json(const std::string& line, const Tokenizer& tok, const std::string& file, int64_t line_no);
 Example example_from_text(const std::string& text, const Tokenizer& tok);

@@ -75,6 +75,7 @@ void attach(LlamaModel& m, int64_t layer, LinearKind kind, Tensor A, Tensor B, f
     fail_format(file, name, "adapter shapes A {} / B {} do not fit the weight ({}, {})", A.shape().str(), B.shape().str(),
                 out, in);
   const int64_t r = A.shape()[0];
+  if (r < 1) fail_format(file, name, "adapter rank {}: must be at least 1", r);
   LoraPair& lp = L.lora[static_cast<int>(kind)];
   lp.A = f32_copy(A);
   lp.B = f32_copy(B);
@@ -176,76 +177,97 @@ void save_lora_gguf(const LlamaModel& m, float alpha, const std::string& path) {
   w.write(path);
 }
 
+LoraConfig load_peft_adapter(LlamaModel& m, const std::string& config_json, const std::string& cfg_path,
+                             const SafetensorsFile& f) {
+  LoraConfig cfg;
+  std::set<std::string> targets;
+  clear_lora(m);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(config_json);
+  } catch (const nlohmann::json::exception& e) {
+    fail_format(cfg_path, "json", "{}", e.what());
+  }
+  if (!j.is_object()) fail_format(cfg_path, "json", "expected a JSON object, got {}", j.type_name());
+  // Absent or null keys take PEFT's defaults; a key of the wrong type is an error (never nlohmann's).
+  auto given = [&](const char* key, bool (nlohmann::json::*is)() const noexcept, const char* what) {
+    if (!j.contains(key) || j[key].is_null()) return false;
+    if (!(j[key].*is)()) fail_format(cfg_path, key, "expected {}, got {}", what, j[key].type_name());
+    return true;
+  };
+  auto num = [&](const char* key, double def, double lo, double hi) {
+    const double v = given(key, &nlohmann::json::is_number, "a number") ? j[key].get<double>() : def;
+    if (!(v >= lo && v <= hi)) fail_format(cfg_path, key, "{} is outside [{}, {}]", v, lo, hi);
+    return v;
+  };
+  auto flag = [&](const char* key) { return given(key, &nlohmann::json::is_boolean, "true or false") && j[key].get<bool>(); };
+  if (given("peft_type", &nlohmann::json::is_string, "a string") && j["peft_type"] != "LORA")
+    fail_format(cfg_path, "peft_type", "only LORA adapters are supported");
+  if (flag("use_dora")) fail_format(cfg_path, "use_dora", "DoRA adapters are not supported");
+  for (const char* pat : {"rank_pattern", "alpha_pattern"})
+    if (j.contains(pat) && j[pat].is_object() && !j[pat].empty())
+      fail_format(cfg_path, pat, "per-module ranks/alphas are not supported");
+  if (j.contains("bias") && j["bias"].is_string() && j["bias"] != "none")
+    fail_format(cfg_path, "bias", "only bias \"none\" is supported");
+  cfg.rank = static_cast<int>(num("r", 8, 1, 1 << 20));
+  cfg.alpha = static_cast<float>(num("lora_alpha", 8, -1e30, 1e30));
+  cfg.dropout = static_cast<float>(num("lora_dropout", 0, 0, 1));
+  const bool rslora = flag("use_rslora");
+  const std::string& st = f.path();
+  static const std::regex re(R"(base_model\.model\.model\.layers\.(\d{1,9})\.(self_attn|mlp)\.(\w+)\.lora_(A|B)(\.default)?\.weight)");
+  for (const auto& info : f.tensors()) {
+    std::smatch mm;
+    // std::regex recurses per character: bound the name before matching it.
+    if (info.name.size() > 256 || !std::regex_match(info.name, mm, re))
+      fail_format(st, info.name.substr(0, 256), "not a LoRA tensor of a Llama decoder layer");
+    if (mm[4] == "B") continue;
+    const int64_t layer = std::stoll(mm[1]);
+    const LinearKind kind = linear_kind_from_peft(mm[3]);
+    std::string bname = info.name;
+    bname.replace(bname.rfind("lora_A"), 6, "lora_B");
+    if (!f.has(bname)) fail_format(st, bname, "missing (its lora_A is present)");
+    attach(m, layer, kind, f.tensor(info), f.tensor(bname), cfg.alpha, rslora, false, st, info.name);
+    targets.insert(mm[3]);
+  }
+  if (targets.empty()) fail("{}: the adapter has no LoRA tensors", st);
+  cfg.targets.assign(targets.begin(), targets.end());
+  return cfg;
+}
+
 LoraConfig load_lora(LlamaModel& m, const std::string& path) {
+  if (fs::is_directory(path)) {
+    const std::string cfg_path = path + "/adapter_config.json";
+    return load_peft_adapter(m, read_file(cfg_path), cfg_path, SafetensorsFile::open(path + "/adapter_model.safetensors"));
+  }
   LoraConfig cfg;
   cfg.targets.clear();
   std::set<std::string> targets;
   clear_lora(m);
-  if (fs::is_directory(path)) {
-    const std::string cfg_path = path + "/adapter_config.json";
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(cfg_path));
-    } catch (const nlohmann::json::exception& e) {
-      fail_format(cfg_path, "json", "{}", e.what());
-    }
-    auto num = [&](const char* key, double def) {
-      if (!j.contains(key) || j[key].is_null()) return def;
-      if (!j[key].is_number()) fail_format(cfg_path, key, "expected a number");
-      return j[key].get<double>();
-    };
-    if (j.value("peft_type", "LORA") != "LORA") fail_format(cfg_path, "peft_type", "only LORA adapters are supported");
-    if (j.value("use_dora", false)) fail_format(cfg_path, "use_dora", "DoRA adapters are not supported");
-    for (const char* pat : {"rank_pattern", "alpha_pattern"})
-      if (j.contains(pat) && j[pat].is_object() && !j[pat].empty())
-        fail_format(cfg_path, pat, "per-module ranks/alphas are not supported");
-    if (j.contains("bias") && j["bias"].is_string() && j["bias"] != "none")
-      fail_format(cfg_path, "bias", "only bias \"none\" is supported");
-    cfg.rank = static_cast<int>(num("r", 8));
-    cfg.alpha = static_cast<float>(num("lora_alpha", 8));
-    cfg.dropout = static_cast<float>(num("lora_dropout", 0));
-    const bool rslora = j.value("use_rslora", false);
-    const std::string st = path + "/adapter_model.safetensors";
-    SafetensorsFile f = SafetensorsFile::open(st);
-    static const std::regex re(R"(base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_(A|B)(\.default)?\.weight)");
-    for (const auto& info : f.tensors()) {
-      std::smatch mm;
-      if (!std::regex_match(info.name, mm, re)) fail_format(st, info.name, "not a LoRA tensor of a Llama decoder layer");
-      if (mm[4] == "B") continue;
-      const int64_t layer = std::stoll(mm[1]);
-      const LinearKind kind = linear_kind_from_peft(mm[3]);
-      std::string bname = info.name;
-      bname.replace(bname.rfind("lora_A"), 6, "lora_B");
-      if (!f.has(bname)) fail_format(st, bname, "missing (its lora_A is present)");
-      attach(m, layer, kind, f.tensor(info), f.tensor(bname), cfg.alpha, rslora, false, st, info.name);
-      targets.insert(mm[3]);
-    }
-  } else {
-    GgufFile f = GgufFile::open(path);
-    if (f.get_string("general.type", "") != "adapter" || f.get_string("adapter.type", "") != "lora")
-      fail_format(path, "general.type", "not a LoRA adapter GGUF (general.type \"adapter\", adapter.type \"lora\")");
-    cfg.alpha = f.get_f32("adapter.lora.alpha", 0.0f);
-    static const std::regex re(R"(blk\.(\d+)\.(\w+)\.weight\.lora_(a|b))");
-    for (const auto& info : f.tensors()) {
-      std::smatch mm;
-      if (!std::regex_match(info.name, mm, re)) fail_format(path, info.name, "not a LoRA tensor of a Llama block");
-      if (mm[3] == "b") continue;
-      const int64_t layer = std::stoll(mm[1]);
-      int found = -1;
-      for (int kk = 0; kk < kNumLinearKinds; ++kk)
-        if (mm[2] == gguf_linear_name(static_cast<LinearKind>(kk))) found = kk;
-      if (found < 0) fail_format(path, info.name, "unknown tensor '{}'", std::string(mm[2]));
-      const auto kind = static_cast<LinearKind>(found);
-      std::string bname = info.name;
-      bname.back() = 'b';
-      if (!f.find_tensor(bname)) fail_format(path, bname, "missing (its lora_a is present)");
-      Tensor A = f.tensor(info);
-      cfg.rank = static_cast<int>(A.shape()[0]);
-      // llama.cpp: scale = alpha / rank, or 1 when alpha is 0.
-      const float alpha = cfg.alpha == 0 ? static_cast<float>(cfg.rank) : cfg.alpha;
-      attach(m, layer, kind, A, f.tensor(bname), alpha, false, true, path, info.name);
-      targets.insert(peft_module_name(kind));
-    }
+  GgufFile f = GgufFile::open(path);
+  if (f.get_string("general.type", "") != "adapter" || f.get_string("adapter.type", "") != "lora")
+    fail_format(path, "general.type", "not a LoRA adapter GGUF (general.type \"adapter\", adapter.type \"lora\")");
+  cfg.alpha = f.get_f32("adapter.lora.alpha", 0.0f);
+  static const std::regex re(R"(blk\.(\d{1,9})\.(\w+)\.weight\.lora_(a|b))");
+  for (const auto& info : f.tensors()) {
+    std::smatch mm;
+    if (info.name.size() > 256 || !std::regex_match(info.name, mm, re))
+      fail_format(path, info.name.substr(0, 256), "not a LoRA tensor of a Llama block");
+    if (mm[3] == "b") continue;
+    const int64_t layer = std::stoll(mm[1]);
+    int found = -1;
+    for (int kk = 0; kk < kNumLinearKinds; ++kk)
+      if (mm[2] == gguf_linear_name(static_cast<LinearKind>(kk))) found = kk;
+    if (found < 0) fail_format(path, info.name, "unknown tensor '{}'", std::string(mm[2]));
+    const auto kind = static_cast<LinearKind>(found);
+    std::string bname = info.name;
+    bname.back() = 'b';
+    if (!f.find_tensor(bname)) fail_format(path, bname, "missing (its lora_a is present)");
+    Tensor A = f.tensor(info);
+    cfg.rank = static_cast<int>(A.shape()[0]);
+    // llama.cpp: scale = alpha / rank, or 1 when alpha is 0.
+    const float alpha = cfg.alpha == 0 ? static_cast<float>(cfg.rank) : cfg.alpha;
+    attach(m, layer, kind, A, f.tensor(bname), alpha, false, true, path, info.name);
+    targets.insert(peft_module_name(kind));
   }
   if (targets.empty()) fail("{}: the adapter has no LoRA tensors", path);
   cfg.targets.assign(targets.begin(), targets.end());

@@ -8,6 +8,7 @@
 
 #include "models/llama.h"
 #include "models/tokenizer.h"
+#include "runtime/safetensors.h"
 #include "train/llama_grad.h"
 
 namespace edgellm {
@@ -32,6 +33,10 @@ void save_lora_gguf(const LlamaModel& m, float alpha, const std::string& path);
 // Throws FormatError naming the file and tensor for shapes that disagree with the model, unknown
 // tensor names, DoRA or per-module rank/alpha patterns. Returns the adapter's settings.
 LoraConfig load_lora(LlamaModel& m, const std::string& path);
+// load_lora's PEFT half on files already read: `config_json` is adapter_config.json's text (`config_path`
+// names it in errors), `f` the parsed adapter_model.safetensors. The fuzz target's entry point.
+LoraConfig load_peft_adapter(LlamaModel& m, const std::string& config_json, const std::string& config_path,
+                             const SafetensorsFile& f);
 
 // W ← W + scale·B·A for every adapter, then drops the adapters. Weights that were f32/f16/bf16
 // keep their type (rounded back); quantized ones become f32 (no quantizer here).

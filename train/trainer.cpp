@@ -235,26 +235,54 @@ void Trainer::save_checkpoint(const std::string& path) const {
   w.write(path);
 }
 
-std::string checkpoint_metadata(const std::string& path) {
-  SafetensorsFile f = SafetensorsFile::open(path);
+std::string checkpoint_metadata(const std::string& path) { return checkpoint_metadata(SafetensorsFile::open(path)); }
+
+std::string checkpoint_metadata(const SafetensorsFile& f) {
   auto it = f.metadata().find("edgellm.checkpoint");
-  if (it == f.metadata().end()) fail_format(path, "__metadata__.edgellm.checkpoint", "not an edgellm checkpoint");
+  if (it == f.metadata().end()) fail_format(f.path(), "__metadata__.edgellm.checkpoint", "not an edgellm checkpoint");
   return it->second;
 }
 
-void Trainer::resume(const std::string& path) {
-  SafetensorsFile f = SafetensorsFile::open(path);
-  const nlohmann::json j = nlohmann::json::parse(checkpoint_metadata(path));
+void Trainer::resume(const std::string& path) { resume(SafetensorsFile::open(path)); }
+
+void Trainer::resume(const SafetensorsFile& f) {
+  const std::string& path = f.path();
   const std::string field = "__metadata__.edgellm.checkpoint";
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(checkpoint_metadata(f));
+  } catch (const nlohmann::json::exception& e) {
+    fail_format(path, field, "invalid JSON: {}", e.what());
+  }
+  if (!j.is_object()) fail_format(path, field, "expected a JSON object, got {}", j.type_name());
+  auto at = [&](const char* key) -> const nlohmann::json& {
+    if (!j.contains(key)) fail_format(path, field + "." + key, "missing");
+    return j[key];
+  };
   auto expect = [&](const char* key, const nlohmann::json& want) {
-    if (j.at(key) != want)
-      fail_format(path, field + "." + key, "the checkpoint has {} but this run has {}", j.at(key).dump(), want.dump());
+    if (at(key) != want)
+      fail_format(path, field + "." + key, "the checkpoint has {} but this run has {}", j[key].dump(), want.dump());
+  };
+  // Step counters: JSON integers in [0, 2^40] (a float or a huge value would not round-trip to int64).
+  auto count = [&](const char* key) -> int64_t {
+    const nlohmann::json& v = at(key);
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > (uint64_t{1} << 40)) ||
+        v.get<int64_t>() < 0 || v.get<int64_t>() > (int64_t{1} << 40))
+      fail_format(path, field + "." + key, "expected an integer in [0, 2^40], got {}", v.dump());
+    return v.get<int64_t>();
   };
   expect("method", cfg_.setup.lora ? "lora" : "full");
   expect("seq_len", cfg_.seq_len);
   expect("rows_per_step", rows_per_step());
   expect("seed", cfg_.seed);
   expect("optimizer", cfg_.optimizer);
+  const int64_t step = count("step"), opt_steps = count("optimizer_steps"), total = count("total_steps");
+  double elapsed = 0;
+  if (j.contains("elapsed_s")) {
+    if (!j["elapsed_s"].is_number() || !(j["elapsed_s"].get<double>() >= 0) || !std::isfinite(j["elapsed_s"].get<double>()))
+      fail_format(path, field + ".elapsed_s", "expected a finite number of seconds >= 0, got {}", j["elapsed_s"].dump());
+    elapsed = j["elapsed_s"].get<double>();
+  }
   for (Param& p : grad_->params()) {
     Tensor t = f.tensor("param." + p.name);
     if (t.numel() != p.n || t.dtype() != DType::F32)
@@ -264,10 +292,10 @@ void Trainer::resume(const std::string& path) {
   std::vector<std::pair<std::string, Tensor>> state;
   for (const auto& info : f.tensors())
     if (info.name.rfind("opt.", 0) == 0) state.emplace_back(info.name.substr(4), f.tensor(info));
-  opt_->load_state(state, j.at("optimizer_steps").get<int64_t>());
-  step_ = j.at("step").get<int64_t>();
-  elapsed_ = j.value("elapsed_s", 0.0);
-  if (cfg_.steps == 0) total_steps_ = std::max(total_steps_, j.at("total_steps").get<int64_t>());
+  opt_->load_state(state, opt_steps);
+  step_ = step;
+  elapsed_ = elapsed;
+  if (cfg_.steps == 0) total_steps_ = std::max(total_steps_, total);
 }
 
 }  // namespace edgellm

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/safetensors.h"
 #include "train/data.h"
 #include "train/llama_grad.h"
 #include "train/optimizer.h"
@@ -79,6 +80,8 @@ class Trainer {
   // Restores params, optimizer state and the step from a checkpoint written by save_checkpoint;
   // throws FormatError naming the file and field when it does not match this run.
   void resume(const std::string& path);
+  // The same on a checkpoint already parsed (the fuzz target's entry point); errors name f.path().
+  void resume(const SafetensorsFile& f);
   // Runs steps until total_steps(), the time budget, or *stop becoming true (checked between steps).
   // Writes a checkpoint at the end (and every save_every steps) when out_dir is set.
   StopReason run(const std::atomic<bool>* stop = nullptr);
@@ -112,5 +115,6 @@ class Trainer {
 
 // The metadata JSON of a checkpoint ("edgellm.checkpoint" in its safetensors header).
 std::string checkpoint_metadata(const std::string& path);
+std::string checkpoint_metadata(const SafetensorsFile& f);
 
 }  // namespace edgellm

@@ -22,7 +22,7 @@ json read_json(const std::string& path) {
   ss << in.rdbuf();
   try {
     return json::parse(ss.str());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e309 (fuzz_lamp)
     throw FormatError(path, "json", e.what());
   }
 }

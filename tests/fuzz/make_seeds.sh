@@ -1,15 +1,16 @@
 #!/bin/sh
 # Builds the seed corpora in BUILD/fuzz-seeds/<target>/ from the fixtures (copied at run time, never committed)
-# and from files edgellm itself writes (fuzz_seedgen: tiny GGUF models, safetensors, RAG indexes; the CLI's index).
+# and from files edgellm itself writes (fuzz_seedgen: tiny GGUF models, safetensors, RAG indexes, PEFT adapters,
+# a training checkpoint; the CLI's index).
 # Not a fuzzer: tests/fuzz/run.sh runs the targets on these seeds.
-# usage: tests/fuzz/make_seeds.sh [BUILD_DIR=build-fuzz] [FIXTURES=../shared/fixtures]
+# usage: tests/fuzz/make_seeds.sh [BUILD_DIR=build-san] [FIXTURES=../shared/fixtures]
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${1:-$ROOT/build-fuzz}
+BUILD=${1:-$ROOT/build-san}
 FX=${2:-${EDGELLM_FIXTURES:-$ROOT/../shared/fixtures}}
 S=$BUILD/fuzz-seeds
 rm -rf "$S"
-for t in gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl; do mkdir -p "$S/$t"; done
+for t in gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl lamp; do mkdir -p "$S/$t"; done
 
 cp_if() {  # cp_if SRC DEST: copy a fixture if it exists (fixtures are optional for a smoke run)
   if [ -f "$1" ]; then cp "$1" "$2"; chmod u+w "$2"; fi
@@ -42,5 +43,22 @@ cp_if "$FX/tokenizer/tokenizer.model" "$S/tokenizer_model/tokenizer.model"
 printf '%s\n' '{"model":{"type":"Unigram","unk_id":0,"byte_fallback":true,"vocab":[["<unk>",0],["\u2581a",-1],["b",-2.5],["<0x41>",-3]]},"pre_tokenizer":{"type":"Metaspace","replacement":"\u2581","prepend_scheme":"always"},"added_tokens":[{"id":0,"content":"<unk>","special":true},{"id":4,"content":"<|u|>","special":false}]}' >"$S/tokenizer_json/unigram.json"
 cp "$ROOT/tests/rag/data/people.jsonl" "$S/rag_jsonl/people.jsonl"
 printf '{"text": "One. Two!\\n\\nThree?", "id": 7, "tags": ["a"]}\n\n{"text": "x"}\n' >"$S/rag_jsonl/small.jsonl"
+# PEFT adapter inputs: adapter_config.json, the separator line of tests/fuzz/fuzz_train_setup.h, the safetensors.
+AD="$FX/tiny-llama/lora/adapter"
+if [ -f "$AD/adapter_config.json" ]; then
+  { cat "$AD/adapter_config.json"; printf '\n#edgellm-fuzz: adapter_model.safetensors#\n'; cat "$AD/adapter_model.safetensors"; } \
+    >"$S/peft_adapter/fixture-tiny-llama.peft"
+fi
+# Training data: JSONL (prompt/response, text, blank lines) and plain-text paragraphs.
+printf '%s\n' '{"prompt": "Q: What is the capital of France?\nA:", "response": " Paris."}' '' \
+  '{"text": "Cats like to sleep in the sun.\u00e9\ud83d\ude00"}' '{"prompt": "", "response": "x", "extra": [1, 2]}' \
+  >"$S/train_jsonl/prompt-text.jsonl"
+printf 'The capital of France is Paris.\nIt is on the Seine.\n\n\nWater boils at one hundred degrees.\n' >"$S/train_jsonl/paragraphs.txt"
+# LaMP: a questions list (string and integer ids, title/text/abstract, tag/score labels, outputs inline), and one
+# followed by the separator line of fuzz_lamp.cpp and an outputs file.
+Q='[{"id": "310", "input": "Generate a headline for the following article: rain returns", "profile": [{"id": "3100", "text": "The council met\non monday.", "title": "Council meets"}, {"id": "3101", "text": "Sunny week ahead"}]}, {"id": 311, "input": "Which tag does this movie relate to? a space story", "profile": [{"id": "3110", "text": "a heist in paris", "tag": "crime"}, {"id": "3111", "abstract": "robots on mars", "score": 4}]}]'
+printf '%s\n#edgellm-fuzz: outputs#\n%s\n' "$Q" '{"task": "LaMP_4", "golds": [{"id": "310", "output": "Rain is back"}, {"id": "311", "output": "sci-fi"}]}' \
+  >"$S/lamp/with-outputs.json"
+printf '%s\n' '[{"id": "1", "input": "q", "output": "a", "profile": [{"id": "2", "text": "t", "category": "news"}]}]' >"$S/lamp/inline.json"
 echo "seeds in $S:"
 for d in "$S"/*; do echo "  $(basename "$d"): $(ls "$d" | wc -l) files"; done

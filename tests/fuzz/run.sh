@@ -1,19 +1,22 @@
 #!/bin/sh
-# Builds the libFuzzer targets in build-fuzz/ (clang, ASan+UBSan) and runs each for SECONDS on generated seeds,
+# Builds the libFuzzer targets in build-san/ (clang, ASan+UBSan) and runs each for SECONDS on generated seeds,
 # JOBS targets at a time; fails on any crash, leak, sanitizer report, timeout or out-of-memory. Prints libFuzzer's
 # final executions and coverage per target. Not the long campaign: that is this script with a large SECONDS.
-# usage: tests/fuzz/run.sh [SECONDS=25] [TARGET ...]     env: JOBS=2, BUILD=build-fuzz, EDGELLM_FIXTURES
+# usage: tests/fuzz/run.sh [SECONDS=25] [TARGET ...]     env: JOBS=2, BUILD=build-san, EDGELLM_FIXTURES
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SECONDS_EACH=${1:-25}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-"gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl"}
-BUILD=${BUILD:-$ROOT/build-fuzz}
+TARGETS=${*:-"gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl lamp"}
+BUILD=${BUILD:-$ROOT/build-san}
 JOBS=${JOBS:-2}
 
+# The same tree as tools/test-sanitize.sh (which also runs the unit suite in it).
 if [ ! -f "$BUILD/build.ninja" ]; then
+  FLAGS="-O1 -gline-tables-only -DNDEBUG"
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_C_COMPILER=clang -DEDGELLM_FUZZ=ON -DEDGELLM_BUILD_TESTS=OFF -DEDGELLM_BUILD_BENCH=OFF >/dev/null
+    -DCMAKE_C_COMPILER=clang "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$FLAGS" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=$FLAGS" \
+    -DEDGELLM_FUZZ=ON -DEDGELLM_BUILD_BENCH=OFF >/dev/null
 fi
 BINS="fuzz_seedgen edgellm_cli"
 for t in $TARGETS; do BINS="$BINS fuzz_$t"; done
@@ -23,7 +26,8 @@ ninja -C "$BUILD" -j"${NINJA_JOBS:-2}" $BINS
 
 max_len() {
   case $1 in
-    gguf|tokenizer_json) echo 32768 ;;
+    peft_adapter) echo 65536 ;;
+    gguf|tokenizer_json|checkpoint) echo 32768 ;;
     tokenizer_model|rag_index) echo 16384 ;;
     safetensors) echo 8192 ;;
     *) echo 4096 ;;
@@ -66,7 +70,7 @@ while [ $# -gt 0 ]; do
   done
 done
 if [ "$fail" -ne 0 ]; then
-  echo "fuzz: crashes found (reproduce: build-fuzz/tests/fuzz/fuzz_TARGET CRASH_FILE)"
+  echo "fuzz: crashes found (reproduce: $BUILD/tests/fuzz/fuzz_TARGET CRASH_FILE)"
   for f in "$BUILD"/fuzz-logs/*.log; do
     grep -q -E 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error|deadly signal' "$f" && { echo "== $f"; grep -E -A25 'ERROR:|runtime error|uncaught|terminate' "$f" | head -60; }
   done

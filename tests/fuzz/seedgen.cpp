@@ -1,5 +1,6 @@
 // Writes small valid inputs for the fuzz targets with edgellm's own writers (seed corpora are generated,
-// not committed): tiny GGUF models, metadata-only copies of given GGUF files, a safetensors file, RAG indexes.
+// not committed): tiny GGUF models, metadata-only copies of given GGUF files, a safetensors file, RAG indexes,
+// PEFT adapters and a training checkpoint for builtin:tiny.
 // Not a fixture generator: nothing here is a reference output; validity is all a seed needs.
 #include <cstdio>
 #include <filesystem>
@@ -10,10 +11,14 @@
 #include "models/builtin.h"
 #include "models/runner.h"
 #include "models/save_gguf.h"
+#include "fuzz_train_setup.h"
 #include "rag/index.h"
 #include "runtime/error.h"
 #include "runtime/gguf.h"
+#include "runtime/mmap_file.h"
 #include "runtime/safetensors.h"
+#include "train/llama_grad.h"
+#include "train/lora_io.h"
 
 using namespace edgellm;
 namespace fs = std::filesystem;
@@ -107,6 +112,34 @@ void write_byte_bpe_json(const std::string& path, const std::string& split_regex
   std::fclose(f);
 }
 
+std::string slurp(const fs::path& p) { return read_file(p.string()); }
+
+void write_bytes(const fs::path& p, const std::string& s) {
+  std::FILE* f = std::fopen(p.string().c_str(), "wb");
+  if (!f) fail("seedgen: cannot write {}", p.string());
+  std::fwrite(s.data(), 1, s.size(), f);
+  std::fclose(f);
+}
+
+// PEFT adapters for builtin:tiny as save_peft_adapter writes them (LoRA from LlamaGrad's init, B nonzero
+// after one step), joined into the fuzz_peft_adapter input: config, separator, safetensors.
+void write_peft_seed(const fs::path& dir, const fs::path& out, bool rslora) {
+  fuzz::TrainSetup s;
+  s.trainer.train_step();
+  LoraConfig c = fuzz::train_config().setup.lora_config;
+  save_peft_adapter(s.model.llama, c, "builtin:tiny", dir.string());
+  std::string config = slurp(dir / "adapter_config.json");
+  if (rslora) config.replace(config.find("\"use_rslora\": false"), 19, "\"use_rslora\": true ");
+  write_bytes(out, config + std::string(fuzz::kPeftSeparator) + slurp(dir / "adapter_model.safetensors"));
+}
+
+// A checkpoint of the fuzz::TrainSetup run after one step (what fuzz_checkpoint resumes).
+void write_checkpoint_seed(const fs::path& out) {
+  fuzz::TrainSetup s;
+  s.trainer.train_step();
+  s.trainer.save_checkpoint(out.string());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,7 +148,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path out = argv[1];
-  for (const char* d : {"gguf", "safetensors", "rag_index", "tokenizer_json"}) fs::create_directories(out / d);
+  for (const char* d : {"gguf", "safetensors", "rag_index", "tokenizer_json", "peft_adapter", "checkpoint", "tmp"})
+    fs::create_directories(out / d);
   write_tiny_gguf((out / "gguf/tiny-f32.gguf").string(), 8, DType::F32);
   write_tiny_gguf((out / "gguf/tiny-q4_0.gguf").string(), 32, DType::Q4_0);
   write_tiny_gguf((out / "gguf/tiny-q8_0.gguf").string(), 32, DType::Q8_0);
@@ -129,5 +163,9 @@ int main(int argc, char** argv) {
   write_rag((out / "rag_index/bm25.rag").string(), m, false, false);
   write_rag((out / "rag_index/f32.rag").string(), m, true, false);
   write_rag((out / "rag_index/i8.rag").string(), m, true, true);
+  write_peft_seed(out / "tmp/peft", out / "peft_adapter/tiny-qv.peft", false);
+  write_peft_seed(out / "tmp/peft", out / "peft_adapter/tiny-qv-rslora.peft", true);
+  write_checkpoint_seed(out / "checkpoint/tiny-lora-adamw.safetensors");
+  fs::remove_all(out / "tmp");
   return 0;
 }

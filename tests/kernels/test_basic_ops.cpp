@@ -60,7 +60,8 @@ TEST_CASE("every kernel is filled in every usable ISA table, basic ops by that I
 #define EDGELLM_CHECK_FILLED(name) CHECK_MESSAGE(bool(k->name != nullptr), #name " is null in " << std::string(isa_name(isa)));
     EDGELLM_KERNELS(EDGELLM_CHECK_FILLED)
 #undef EDGELLM_CHECK_FILLED
-    for (const auto& [name, who] : kernel_isa_list(*k)) {
+    for (const auto& entry : kernel_isa_list(*k)) {
+      const std::string &name = entry.first, &who = entry.second;  // (no structured binding: clang 14 cannot capture one)
       if (isa == Isa::Scalar) CHECK_MESSAGE(who == "scalar", name << " is " << who << " in the scalar table");
       for (const char* op : kBasicOps)
         if (isa != Isa::Scalar && name == op)

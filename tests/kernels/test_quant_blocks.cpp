@@ -37,7 +37,9 @@ TEST_CASE("quant round trip: relative RMSE per type on Gaussian weights with out
       {DType::Q4_K, 0.10}, {DType::Q5_K, 0.05}, {DType::Q6_K, 0.025}, {DType::Q8_K, 0.02}};
   const int64_t rows = 8, cols = 1024;
   const auto x = random_weights(rows * cols, 7);
-  for (const auto& [t, limit] : limits) {
+  for (const auto& entry : limits) {
+    const DType t = entry.first;  // (no structured binding: clang 14 cannot capture one in INFO)
+    const double limit = entry.second;
     const QType& q = qtype(t);
     const auto y = dequantize(q, quantize(q, x, rows, cols), rows, cols);
     const double e = rel_rmse(x, y);

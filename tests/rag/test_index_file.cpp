@@ -165,7 +165,9 @@ TEST_CASE("index file: a flipped byte in any section, or a truncation, is reject
   const std::string good = slurp(path);
   const auto secs = sections(good);
   REQUIRE(secs.size() == 8);  // META CHNK TEXT TERM TSTR POST CLEN VECF
-  for (const auto& [id, off, size] : secs) {
+  for (const auto& sec : secs) {
+    const std::string id = std::get<0>(sec);  // (no structured binding: clang 14 cannot capture one in INFO)
+    const uint64_t off = std::get<1>(sec), size = std::get<2>(sec);
     REQUIRE(size > 0);
     std::string bad = good;
     bad[off + size / 2] ^= 0x10;

@@ -120,9 +120,12 @@ TEST_CASE("gguf: tiny-llama-f32 tensors equal model.safetensors (Q/K rows permut
   }
   // attn_q / attn_k: within each head of d = 16 rows, HF row j -> GGUF row 2j, HF row d/2+j -> 2j+1.
   const int d = 16;
-  for (const auto& [gname, hname, heads] :
+  for (const auto& entry :
        {std::tuple{"blk.0.attn_q.weight", "model.layers.0.self_attn.q_proj.weight", 4},
         std::tuple{"blk.1.attn_k.weight", "model.layers.1.self_attn.k_proj.weight", 2}}) {
+    // (no structured binding: clang 14 cannot capture one in CAPTURE)
+    const char *gname = std::get<0>(entry), *hname = std::get<1>(entry);
+    const int heads = std::get<2>(entry);
     CAPTURE(gname);
     const Tensor a = g.tensor(gname), b = s.tensor(hname);
     REQUIRE(a.shape() == b.shape());
@@ -160,13 +163,17 @@ TEST_CASE("gguf: tiny-qwen2-f32 metadata and biases") {
 TEST_CASE("gguf: kquant files match dequant.json (names, types, ne, bytes)") {
   const auto j = nlohmann::json::parse(read_file(fixture("kquant/dequant.json")));
   int files = 0;
-  for (const auto& [fname, info] : j["files"].items()) {
+  for (const auto& item : j["files"].items()) {
+    const std::string fname = item.key();  // (no structured binding: clang 14 cannot capture one)
+    const auto& info = item.value();
     CAPTURE(fname);
     const GgufFile g = GgufFile::open(fixture("kquant/" + fname));
     CHECK(g.file()->size() == info["file_size"].get<uint64_t>());
     CHECK(g.get_u32("general.file_type") == info["general.file_type"].get<uint32_t>());
     CHECK(g.tensors().size() == info["tensors"].size());
-    for (const auto& [tname, t] : info["tensors"].items()) {
+    for (const auto& titem : info["tensors"].items()) {
+      const std::string tname = titem.key();
+      const auto& t = titem.value();
       CAPTURE(tname);
       const GgufTensorInfo* ti = g.find_tensor(tname);
       REQUIRE(ti);
@@ -192,14 +199,18 @@ TEST_CASE("gguf: kquant files match dequant.json (names, types, ne, bytes)") {
 TEST_CASE("gguf: tiny-llama q8_0/q4_0/f16 tensor types match manifest.json") {
   const auto m = nlohmann::json::parse(read_file(fixture("manifest.json")));
   int files = 0;
-  for (const auto& [rel, info] : m["gguf"]["files"].items()) {
+  for (const auto& item : m["gguf"]["files"].items()) {
+    const std::string rel = item.key();  // (no structured binding: clang 14 cannot capture one)
+    const auto& info = item.value();
     CAPTURE(rel);
     const GgufFile g = GgufFile::open(fixture(rel));
     CHECK(g.file()->size() == info["bytes"].get<uint64_t>());
     if (info["general.file_type"].is_null()) CHECK_FALSE(g.has("general.file_type"));
     else CHECK(g.get_u32("general.file_type") == info["general.file_type"].get<uint32_t>());
     CHECK(g.tensors().size() == info["tensor_type_by_name"].size());
-    for (const auto& [tname, type] : info["tensor_type_by_name"].items()) {
+    for (const auto& titem : info["tensor_type_by_name"].items()) {
+      const std::string tname = titem.key();
+      const auto& type = titem.value();
       CAPTURE(tname);
       const GgufTensorInfo* ti = g.find_tensor(tname);
       REQUIRE(ti);

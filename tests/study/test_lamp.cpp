@@ -97,6 +97,11 @@ TEST_CASE("lamp: malformed files name the file and the field") {
                     {"id": "1", "input": "q", "profile": [{"id": "2", "text": "t"}], "output": "a"}])", "", "[1].id");
   const std::string ok = R"([{"id": "1", "input": "q", "profile": [{"id": "2", "text": "t"}]}])";
   expect_bad(t, ok, R"({"task": "x"})", "golds");
+  // Found by fuzz_lamp (CI-length run): a number out of double's range made nlohmann throw out_of_range, which
+  // escaped as a non-edgellm exception.
+  expect_bad(t, R"([{"id": 1e309}])", "", "json");
+  CHECK_THROWS_WITH_AS(load_lamp(t.write("q.json", ok), t.write("o.json", R"({"golds": [1e309]})")),
+                       doctest::Contains("o.json"), edgellm::FormatError);
   expect_bad(t, ok, R"({"golds": [{"id": "1"}]})", "golds[0].output");
   expect_bad(t, ok, R"({"golds": [{"id": "9", "output": "a"}]})", "golds");
   expect_bad(t, ok, R"({"golds": [{"id": "1", "output": "a"}, {"id": "2", "output": "b"}]})", "golds");

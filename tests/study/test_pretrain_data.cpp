@@ -108,7 +108,8 @@ TEST_CASE("pretrain data: closed-book QA answers a memorized user's facts") {
     const User u = generate_user(m.seed, user, m.generator);
     const std::string text = joined(pretrain_example(m, k, 0.0, general));
     CHECK(text.rfind(user_header(u), 0) == 0);
-    for (const auto& [q, a] : qa_pairs(text)) {
+    for (const auto& qa : qa_pairs(text)) {
+      const auto &q = qa.first, &a = qa.second;  // (no structured binding: clang 14 cannot capture one)
       bool is_fact = false;
       for (const auto& f : u.facts) is_fact |= f.value == a;
       CHECK_MESSAGE(is_fact, q << " -> " << a);
@@ -141,7 +142,8 @@ TEST_CASE("pretrain data: reading comprehension follows the curriculum and its a
       CHECK(qa.size() == ex.size() - 1);
       CHECK(static_cast<int32_t>(qa.size()) <= m.max_qa_per_context);
       qa_sum += qa.size();
-      for (const auto& [q, a] : qa) {
+      for (const auto& p : qa) {
+        const auto &q = p.first, &a = p.second;  // (no structured binding: clang 14 cannot capture one)
         CHECK_MESSAGE(ctx.find(a) != std::string::npos, q << " -> " << a << " not in\n" << ctx);
         questions.insert(q);
       }

@@ -109,7 +109,7 @@ TEST_CASE("EDGELLM_ISA=scalar edgellm info: active ISA scalar and every kernel s
   CHECK(has(r.out, "features:"));
   const auto rows = kernel_rows(r.out);
   CHECK(rows.size() == edgellm::kernel_isa_list(*edgellm::kernels_for(edgellm::Isa::Scalar)).size());
-  for (const auto& [name, isa] : rows) CHECK_MESSAGE(isa == "scalar", name << " uses " << isa);
+  for (const auto& row : rows) CHECK_MESSAGE(row.second == "scalar", row.first << " uses " << row.second);
 }
 
 TEST_CASE("edgellm info without EDGELLM_ISA picks the best usable ISA") {

@@ -140,7 +140,9 @@ TEST_CASE("gradients of a GGUF base come out under HF names in HF row order (tra
   g.forward_backward(ids.data(), tgt.data(), 1, T, 1.0f / static_cast<float>(T - 1));
   SafetensorsFile ref = SafetensorsFile::open(fx() + "/references/grads.safetensors");
   int n = 0;
-  for (const auto& [name, t] : hf_ordered_grads(g)) {
+  for (const auto& entry : hf_ordered_grads(g)) {
+    const std::string& name = entry.first;  // (no structured binding: clang 14 cannot capture one in INFO)
+    const Tensor& t = entry.second;
     Tensor r = ref.tensor("len24." + name);
     REQUIRE(r.numel() == t.numel());
     CHECK(r.shape() == t.shape());

@@ -1,0 +1,124 @@
+// Faults the CLI survives, run as subprocesses: SIGTERM during finetune (finish the step, checkpoint, exit 0; SIGINT
+// is in test_cli_train.cpp) and --mem-budget held by the process's peak RSS. Not the library's: tests/train/test_faults.cpp.
+#include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "train/trainer.h"
+
+using namespace edgellm;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Starts the CLI with `args` (single-threaded), stdout/stderr to `log`.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::cout.flush();
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (!std::freopen(log.c_str(), "w", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(120);
+    std::vector<std::string> all = {EDGELLM_CLI_PATH, "-t", "1"};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+struct Exit {
+  int code = 0;
+  long max_rss_kib = 0;  // the child's peak resident set (ru_maxrss)
+};
+
+Exit wait_exit(pid_t pid) {
+  int status = 0;
+  rusage ru{};
+  ::wait4(pid, &status, 0, &ru);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ru.ru_maxrss};
+}
+
+struct Tmp {
+  std::string dir;
+  Tmp() {
+    dir = (std::filesystem::temp_directory_path() / ("edgellm_cli_faults_" + std::to_string(::getpid()))).string();
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/d.jsonl") << "{\"text\": \"The capital of France is Paris.\"}\n"
+                                    << "{\"text\": \"Water boils at one hundred degrees.\"}\n"
+                                    << "{\"prompt\": \"Q: What colour is the sky?\", \"response\": \" Blue.\"}\n";
+  }
+  ~Tmp() { std::filesystem::remove_all(dir); }
+};
+
+}  // namespace
+
+TEST_CASE("finetune: SIGTERM finishes the step, saves a checkpoint and exits 0") {
+  Tmp t;
+  const std::string out = t.dir + "/o";
+  const pid_t pid = spawn({"finetune", "-m", "builtin:tiny", "--data", t.dir + "/d.jsonl", "-o", out, "--seq-len", "16",
+                           "--rank", "4", "-q", "--steps", "1000000"},
+                          t.dir + "/log");
+  for (int i = 0; i < 400; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    const std::string csv = slurp(out + "/loss.csv");
+    if (std::count(csv.begin(), csv.end(), '\n') >= 3) break;
+  }
+  ::kill(pid, SIGTERM);
+  const Exit e = wait_exit(pid);
+  INFO(slurp(t.dir + "/log"));
+  CHECK(e.code == 0);
+  CHECK(slurp(t.dir + "/log").find("stopped by signal") != std::string::npos);
+  const auto j = nlohmann::json::parse(checkpoint_metadata(out + "/checkpoint.safetensors"));
+  CHECK(j.at("step").get<int64_t>() >= 2);
+}
+
+// The budget counts what the arena allocates (weights, parameters, gradients, optimizer state, activations). The rest
+// of the process is the stated constant: the RSS of `edgellm info` (code, libstdc++, OpenMP, the CLI: ~5 MiB) plus
+// 4 MiB for the tokenizer, the data, buffers and allocator slack outside the arena.
+TEST_CASE("finetune --mem-budget: the process's peak RSS stays within the budget + the base process + 4 MiB") {
+  if (EDGELLM_SANITIZE_BUILD) {
+    MESSAGE("skipped under sanitizers: ASan's shadow memory and quarantine are not the program's memory");
+    return;
+  }
+  Tmp t;
+  const Exit base = wait_exit(spawn({"info"}, t.dir + "/log"));
+  REQUIRE(base.code == 0);
+  const std::vector<std::string> run = {"finetune", "-m", "builtin:small", "--data", t.dir + "/d.jsonl", "-o", t.dir + "/o",
+                                        "--method", "lora", "--steps", "1", "--batch", "8", "--seq-len", "32", "-q"};
+  const long budget_kib = 18 * 1024, limit_kib = budget_kib + base.max_rss_kib + 4 * 1024;
+  std::vector<std::string> args = run;
+  args.insert(args.end(), {"--mem-budget", "18M"});
+  const Exit held = wait_exit(spawn(args, t.dir + "/log"));
+  INFO(slurp(t.dir + "/log"));
+  REQUIRE(held.code == 0);
+  // The same run without a budget peaks above the limit, so the check below can fail.
+  const Exit free_run = wait_exit(spawn(run, t.dir + "/log2"));
+  REQUIRE(free_run.code == 0);
+  MESSAGE("peak RSS: base " << base.max_rss_kib << " KiB, budget 18 MiB run " << held.max_rss_kib << " KiB (limit "
+                            << limit_kib << "), no budget " << free_run.max_rss_kib << " KiB");
+  CHECK(held.max_rss_kib <= limit_kib);
+  CHECK(free_run.max_rss_kib > limit_kib);
+}
