@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# CI step: builds with -DEDGELLM_VULKAN=ON in build-vulkan and runs test_vulkan on Mesa's lavapipe (a Vulkan
-# driver on the CPU). Not a GPU benchmark (tools/bench-vulkan.sh). Needs: tools/deps.sh build vulkan.
+# CI step: runs test_vulkan of the -DEDGELLM_VULKAN=ON tree that tools/build.sh makes (build/, or $BUILD) on
+# Mesa's lavapipe (a Vulkan driver on the CPU), then the CLI end to end on the device. Not a GPU benchmark
+# (tools/bench-vulkan.sh). Needs: tools/deps.sh build vulkan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FIXTURES=${EDGELLM_FIXTURES_DIR:-$(cd .. && pwd)/shared/fixtures}
-cmake -S . -B build-vulkan -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGELLM_VULKAN=ON -DEDGELLM_BUILD_BENCH=OFF \
-  -DEDGELLM_FIXTURES_DIR="$FIXTURES" >/dev/null
-ninja -C build-vulkan -j"$(nproc)" test_vulkan edgellm_cli
+B=${BUILD:-build}
+export CCACHE_BASEDIR="$PWD"
+# Reuses the tree's cache as it is (re-passing other -D values would rebuild every test).
+[[ -f "$B/CMakeCache.txt" ]] || cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGELLM_VULKAN=ON >/dev/null
+grep -q '^EDGELLM_VULKAN:BOOL=ON' "$B/CMakeCache.txt" || cmake -S . -B "$B" -DEDGELLM_VULKAN=ON >/dev/null
+ninja -C "$B" -j"$(nproc)" test_vulkan edgellm_cli
 # lavapipe: pick its ICD explicitly when it is installed, so a GPU driver on the runner does not take over.
 if [[ -z "${VK_ICD_FILENAMES:-}" ]]; then
   for f in /usr/share/vulkan/icd.d/lvp_icd.*.json; do
@@ -14,22 +18,22 @@ if [[ -z "${VK_ICD_FILENAMES:-}" ]]; then
   done
 fi
 export EDGELLM_VULKAN_TIMEOUT_MS=${EDGELLM_VULKAN_TIMEOUT_MS:-60000}
-build-vulkan/edgellm info | sed -n '/^vulkan devices/,$p'
-build-vulkan/tests/test_vulkan
+"$B"/edgellm info | sed -n '/^vulkan devices/,$p'
+"$B"/tests/test_vulkan
 # The discrete-GPU path (device-local buffers filled through staging copies), forced on lavapipe.
-EDGELLM_VULKAN_STAGING=1 build-vulkan/tests/test_vulkan -tc='*logits match*,*context*'
+EDGELLM_VULKAN_STAGING=1 "$B"/tests/test_vulkan -tc='*logits match*,*context*'
 # The CLI path end to end: perplexity on the device equals the CPU's (same dequantized weights, f32 sums).
 m="$FIXTURES/kquant/model-q4_0.gguf"
-cpu=$(build-vulkan/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
-gpu=$(build-vulkan/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 --device vulkan | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+cpu=$("$B"/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+gpu=$("$B"/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 --device vulkan | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
 echo "perplexity cpu $cpu vulkan $gpu"
 awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-4) }' ||
   { echo "tools/test-vulkan.sh: perplexity differs between CPU ($cpu) and Vulkan ($gpu)" >&2; exit 1; }
 # LoRA fine-tuning: 4 steps on the device give the CPU's losses and gradient norms (loss.csv columns 2 and 4).
 ft() {
-  build-vulkan/edgellm finetune -m "$FIXTURES/tiny-llama/gguf/tiny-llama-f32.gguf" --data "$FIXTURES/kquant/eval.txt" \
-    -o "build-vulkan/ft-$1" --steps 4 --batch 2 --seq-len 32 --lr 1e-2 --device "$1" --quiet \
+  "$B"/edgellm finetune -m "$FIXTURES/tiny-llama/gguf/tiny-llama-f32.gguf" --data "$FIXTURES/kquant/eval.txt" \
+    -o "$B/ft-$1" --steps 4 --batch 2 --seq-len 32 --lr 1e-2 --device "$1" --quiet \
     --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj >/dev/null
-  cut -d, -f2,4 "build-vulkan/ft-$1/loss.csv"
+  cut -d, -f2,4 "$B/ft-$1/loss.csv"
 }
 diff <(ft cpu) <(ft vulkan) && echo "finetune --device vulkan: losses and gradient norms equal the CPU's"
