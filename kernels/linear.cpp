@@ -1,11 +1,12 @@
-// Dispatch of linear layers by weight dtype. Float weights go through the GEMM; block-quantized
-// ones through the fused quantized matmul.
+// Dispatch of linear layers by weight dtype. Float weights go through the GEMM; block-quantized and
+// group-int ones through the fused quantized matmul (few rows) or dequantized tiles and the GEMM (many).
 #include "kernels/linear.h"
 
 #include <vector>
 
 #include "kernels/gemm.h"
 #include "kernels/kernel_table.h"
+#include "kernels/quant/gint.h"
 #include "kernels/quant_convert.h"
 #include "kernels/quant_matmul.h"
 #include "runtime/error.h"
@@ -44,9 +45,11 @@ void dequantize_row(float* out, const Tensor& W, int64_t r) {
       k.bf16_to_f32(out, W.data<uint16_t>() + r * K, K);
       return;
     default: {
-      if (!dtype_info(W.dtype()).quantized || W.dtype() == DType::GINT)
+      if (!dtype_info(W.dtype()).quantized)
         fail("no dequantization for tensor '{}' of type {}", W.name, dtype_name(W.dtype()));
       const int64_t rb = dtype_row_bytes(W.dtype(), K);
+      if (dtype_is_gint(W.dtype()))
+        return quant::dequantize_row_gint(out, W.raw() + r * rb, K, {gint_bits(W.dtype()), gint_group(W.dtype())});
       if (quant_matmul_supported(W.dtype())) return quant_ops(W.dtype()).dequantize(out, W.raw() + r * rb, K);
       dequantize_row_from(W.dtype(), out, W.raw() + r * rb, K);
     }
@@ -65,7 +68,7 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
       gemm_f32_w16(W.dtype(), Trans::N, Trans::T, M, N, K, 1.0f, x, K, W.data<uint16_t>(), K, 0.0f, y, N);
       break;
     default:
-      if (!quant_matmul_supported(W.dtype()))
+      if (!quant_matmul_supported(W.dtype()) && !dtype_is_gint(W.dtype()))
         fail("linear: no matmul for weight '{}' of type {}", W.name, dtype_name(W.dtype()));
       if (M >= kDequantGemmMinRows) {
         // Many rows: the f32 GEMM on dequantized row blocks beats integer dots once the dequantization
@@ -77,6 +80,9 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
           parallel_for(nr, 8, [&](int64_t a, int64_t b) { rows_to_f32(tile.data() + a * K, W, n0 + a, b - a); });
           gemm_f32(Trans::N, Trans::T, M, nr, K, 1.0f, x, K, tile.data(), K, 0.0f, y + n0, N);
         }
+      } else if (dtype_is_gint(W.dtype())) {
+        // Few rows: the fused dequant-dot decodes each weight group once and keeps x in f32.
+        matmul_gint(y, x, W.raw(), gint_bits(W.dtype()), gint_group(W.dtype()), M, N, K);
       } else {
         matmul_quant(y, x, W.raw(), W.dtype(), M, N, K);
       }

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "kernels/linear.h"
+#include "kernels/quant/gint.h"
 #include "kernels/quant_convert.h"
 #include "runtime/error.h"
 #include "runtime/gguf.h"
@@ -67,6 +68,11 @@ Tensor convert_matrix(const Tensor& src, DType t) {
   if (cols % dtype_info(t).block != 0) return f.to(DType::F16);
   Tensor out = Tensor::empty(f.shape(), t);
   const int64_t rb = dtype_row_bytes(t, cols);
+  if (dtype_is_gint(t)) {  // asymmetric round-to-nearest per group
+    const quant::GintParams p{gint_bits(t), gint_group(t)};
+    for (int64_t r = 0; r < rows; ++r) quant::quantize_row_gint_ref(out.raw() + r * rb, f.data<float>() + r * cols, cols, p, false);
+    return out;
+  }
   for (int64_t r = 0; r < rows; ++r) quantize_row_to(t, out.raw() + r * rb, f.data<float>() + r * cols, cols);
   return out;
 }
@@ -96,7 +102,8 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
   if (!c.name.empty()) g.set_string("general.name", c.name);
   else if (!from_gguf) g.set_string("general.name", "edgellm");
   const DType dominant = matrix_type ? *matrix_type : w.layers.empty() ? w.output.dtype() : w.layers[0].w_gate.dtype();
-  g.set_u32("general.file_type", file_type_of(dominant));
+  // Group-int files have no llama.cpp file type (their tensor type ids are edgellm's own).
+  if (!dtype_is_gint(dominant)) g.set_u32("general.file_type", file_type_of(dominant));
   g.set_u32(a + "context_length", static_cast<uint32_t>(c.max_ctx));
   g.set_u32(a + "embedding_length", static_cast<uint32_t>(c.dim));
   g.set_u32(a + "block_count", static_cast<uint32_t>(c.n_layers));

@@ -27,7 +27,7 @@ struct SaveGgufOptions {
 void save_llama_gguf(const Model& m, const std::string& path, std::optional<DType> matrix_type = std::nullopt,
                      const SaveGgufOptions& opt = {});
 
-// Converts a (rows, cols) f32 matrix to `t` (round-to-nearest for block types).
+// Converts a (rows, cols) f32 matrix to `t` (round-to-nearest for block types; asymmetric for group-int).
 Tensor convert_matrix(const Tensor& f32, DType t);
 
 }  // namespace edgellm
