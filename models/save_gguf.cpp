@@ -54,10 +54,18 @@ Tensor permute_qk_rows(const Tensor& w, int64_t heads) {
       std::memcpy(out.raw() + (h * hd + 2 * j) * rb, src.raw() + (h * hd + j) * rb, rb);
       std::memcpy(out.raw() + (h * hd + 2 * j + 1) * rb, src.raw() + (h * hd + half + j) * rb, rb);
     }
+  out.in_perm = src.in_perm;  // columns do not move
   return out;
 }
 
 }  // namespace
+
+std::string in_perm_name(const std::string& weight_name) {
+  const std::string suffix = ".weight";
+  const bool w = weight_name.size() > suffix.size() &&
+                 weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return (w ? weight_name.substr(0, weight_name.size() - suffix.size()) : weight_name) + ".in_perm";
+}
 
 Tensor convert_matrix(const Tensor& src, DType t) {
   if (src.dtype() == t) return src;
@@ -148,6 +156,13 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
   auto add = [&](const std::string& name, const Tensor& t) {
     keep.push_back(t);
     g.add_tensor(name, keep.back());
+    if (t.in_perm) {  // a group-int column order: "blk.N.attn_q.in_perm", I32 (K)
+      const std::vector<int32_t>& perm = *t.in_perm;
+      Tensor p = Tensor::empty({static_cast<int64_t>(perm.size())}, DType::I32);
+      std::copy(perm.begin(), perm.end(), p.data<int32_t>());
+      keep.push_back(p);
+      g.add_tensor(in_perm_name(name), keep.back());
+    }
   };
   const bool permute = arch == "llama" && c.rope_pairing == RopePairing::NeoX;
   auto conv = [&](const std::string& name, const Tensor& t) {
