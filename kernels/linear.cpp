@@ -1,11 +1,12 @@
-// Dispatch of linear layers by weight dtype. Float weights go through the GEMM; block-quantized
-// ones through the fused quantized matmul.
+// Dispatch of linear layers by weight dtype. Float weights go through the GEMM; block-quantized and
+// group-int ones through the fused quantized matmul (few rows) or dequantized tiles and the GEMM (many).
 #include "kernels/linear.h"
 
 #include <vector>
 
 #include "kernels/gemm.h"
 #include "kernels/kernel_table.h"
+#include "kernels/quant/gint.h"
 #include "kernels/quant_convert.h"
 #include "kernels/quant_matmul.h"
 #include "runtime/error.h"
@@ -44,9 +45,20 @@ void dequantize_row(float* out, const Tensor& W, int64_t r) {
       k.bf16_to_f32(out, W.data<uint16_t>() + r * K, K);
       return;
     default: {
-      if (!dtype_info(W.dtype()).quantized || W.dtype() == DType::GINT)
+      if (!dtype_info(W.dtype()).quantized)
         fail("no dequantization for tensor '{}' of type {}", W.name, dtype_name(W.dtype()));
       const int64_t rb = dtype_row_bytes(W.dtype(), K);
+      if (dtype_is_gint(W.dtype())) {
+        const quant::GintParams p{gint_bits(W.dtype()), gint_group(W.dtype())};
+        if (!W.in_perm) return quant::dequantize_row_gint(out, W.raw() + r * rb, K, p);
+        // Stored column j is input channel in_perm[j]: decode, then put each value at its channel.
+        thread_local std::vector<float> tmp;
+        tmp.resize(static_cast<size_t>(K));
+        quant::dequantize_row_gint(tmp.data(), W.raw() + r * rb, K, p);
+        const int32_t* perm = W.in_perm->data();
+        for (int64_t j = 0; j < K; ++j) out[perm[j]] = tmp[static_cast<size_t>(j)];
+        return;
+      }
       if (quant_matmul_supported(W.dtype())) return quant_ops(W.dtype()).dequantize(out, W.raw() + r * rb, K);
       dequantize_row_from(W.dtype(), out, W.raw() + r * rb, K);
     }
@@ -65,7 +77,7 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
       gemm_f32_w16(W.dtype(), Trans::N, Trans::T, M, N, K, 1.0f, x, K, W.data<uint16_t>(), K, 0.0f, y, N);
       break;
     default:
-      if (!quant_matmul_supported(W.dtype()))
+      if (!quant_matmul_supported(W.dtype()) && !dtype_is_gint(W.dtype()))
         fail("linear: no matmul for weight '{}' of type {}", W.name, dtype_name(W.dtype()));
       if (M >= kDequantGemmMinRows) {
         // Many rows: the f32 GEMM on dequantized row blocks beats integer dots once the dequantization
@@ -77,6 +89,20 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
           parallel_for(nr, 8, [&](int64_t a, int64_t b) { rows_to_f32(tile.data() + a * K, W, n0 + a, b - a); });
           gemm_f32(Trans::N, Trans::T, M, nr, K, 1.0f, x, K, tile.data(), K, 0.0f, y + n0, N);
         }
+      } else if (dtype_is_gint(W.dtype())) {
+        // Few rows: the fused dequant-dot decodes each weight group once and keeps x in f32. A column
+        // permutation (act-order checkpoints) gathers x's channels into the stored order first:
+        // x·Wᵀ = x[:, perm]·W'ᵀ with W' the stored matrix.
+        const float* xs = x;
+        std::vector<float> xp;
+        if (W.in_perm) {
+          xp.resize(static_cast<size_t>(M * K));
+          const int32_t* perm = W.in_perm->data();
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t j = 0; j < K; ++j) xp[static_cast<size_t>(m * K + j)] = x[m * K + perm[j]];
+          xs = xp.data();
+        }
+        matmul_gint(y, xs, W.raw(), gint_bits(W.dtype()), gint_group(W.dtype()), M, N, K);
       } else {
         matmul_quant(y, x, W.raw(), W.dtype(), M, N, K);
       }

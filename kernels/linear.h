@@ -9,7 +9,8 @@
 
 namespace edgellm {
 
-// y (M, N) = x (M, K) · W (N, K)ᵀ + bias (N, may be null). Overwrites y.
+// y (M, N) = x (M, K) · W (N, K)ᵀ + bias (N, may be null). Overwrites y. W.in_perm (a group-int column
+// order) is honoured here, in linear_backward_input and in dequantize_row (which returns input order).
 void linear_forward(float* y, const float* x, const Tensor& W, const float* bias, int64_t M);
 
 // dx (M, K) += dy (M, N) · W (N, K): the input gradient, for any W dtype (a frozen quantized base too).

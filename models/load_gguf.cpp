@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "models/load_model.h"
+#include "models/save_gguf.h"
 #include "runtime/error.h"
 #include "runtime/gguf.h"
 
@@ -46,6 +47,24 @@ LlamaConfig llama_config_from_gguf(const GgufFile& f) {
   return c;
 }
 
+void set_in_perm(Tensor& w, std::vector<int32_t> perm, const std::string& file, const std::string& field) {
+  if (!dtype_is_gint(w.dtype()))
+    fail_format(file, field, "a column order applies to group-int weights only, '{}' is {}", w.name, dtype_name(w.dtype()));
+  const int64_t K = w.shape().cols();
+  if (static_cast<int64_t>(perm.size()) != K)
+    fail_format(file, field, "{} entries for the {} columns of '{}'", perm.size(), K, w.name);
+  std::vector<uint8_t> seen(static_cast<size_t>(K), 0);
+  for (int32_t p : perm) {
+    if (p < 0 || p >= K || seen[static_cast<size_t>(p)])
+      fail_format(file, field, "not a permutation of 0..{} (entry {})", K - 1, p);
+    seen[static_cast<size_t>(p)] = 1;
+  }
+  bool identity = true;
+  for (int64_t j = 0; j < K && identity; ++j) identity = perm[static_cast<size_t>(j)] == j;
+  if (identity) w.in_perm.reset();
+  else w.in_perm = std::make_shared<const std::vector<int32_t>>(std::move(perm));
+}
+
 LlamaModel load_llama_gguf(const GgufFile& f) {
   LlamaModel m;
   m.config = llama_config_from_gguf(f);
@@ -54,6 +73,12 @@ LlamaModel load_llama_gguf(const GgufFile& f) {
   auto get = [&](const std::string& name) {
     Tensor t = f.tensor(name);
     t.name = name;
+    if (f.find_tensor(in_perm_name(name))) {  // a group-int weight's column order (models/save_gguf.h)
+      const std::string pn = in_perm_name(name);
+      const Tensor p = f.tensor(pn);
+      if (p.dtype() != DType::I32 || p.ndim() != 1) fail_format(f.path(), pn, "expected a 1-D i32 tensor");
+      set_in_perm(t, std::vector<int32_t>(p.data<int32_t>(), p.data<int32_t>() + p.numel()), f.path(), pn);
+    }
     return t;
   };
   auto opt = [&](const std::string& name) { return f.find_tensor(name) ? get(name) : Tensor(); };

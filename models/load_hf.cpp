@@ -1,8 +1,10 @@
 // Hugging Face directory → LlamaModel: config.json, then model.safetensors or the shards that
 // model.safetensors.index.json names. HF keeps q/k rows in rotate-half order, so RoPE pairs (i, i+HD/2).
+// GPTQ / AWQ linears (quantization_config) are read as group-int weights by models/hf_quant.h.
 #include <filesystem>
 
 #include "models/hf_config.h"
+#include "models/hf_quant.h"
 #include "models/load_model.h"
 #include "runtime/error.h"
 #include "runtime/safetensors.h"
@@ -61,6 +63,22 @@ LlamaModel load_llama_hf(const std::string& dir) {
     t.name = gguf_name;
     return t;
   };
+  // GPTQ / AWQ checkpoints: a linear with `<prefix>.qweight` becomes a group-int weight (models/hf_quant.h).
+  const HfQuantConfig qc = hf_quant_config(dir);
+  auto linear = [&](const std::string& prefix, const std::string& gguf_name, int64_t N, int64_t K) {
+    if (qc.method == HfQuantConfig::Method::None || !shards.has(prefix + ".qweight")) return get(prefix + ".weight", gguf_name);
+    if (shards.has(prefix + ".bias")) {  // quantizers keep (zero) biases on every linear; only q/k/v may use one
+      const bool qkv = prefix.ends_with(".q_proj") || prefix.ends_with(".k_proj") || prefix.ends_with(".v_proj");
+      if (!qkv || !m.config.qkv_bias) {
+        const Tensor bias = shards.tensor(prefix + ".bias").to(DType::F32);
+        for (int64_t i = 0; i < bias.numel(); ++i)
+          if (bias.data<float>()[i] != 0.0f)
+            fail_format(shards.file_of(prefix + ".bias")->path(), prefix + ".bias", "a non-zero bias here is not supported");
+      }
+    }
+    return hf_quant_linear(shards, prefix, N, K, qc, gguf_name);
+  };
+  const int64_t C = m.config.dim, F = m.config.ffn_dim, QD = m.config.q_dim(), KD = m.config.kv_dim();
   // Norms and biases are kept in f32 (the forward pass reads them as f32).
   auto get_f32 = [&](const std::string& hf, const std::string& gguf_name) {
     Tensor t = get(hf, gguf_name);
@@ -72,25 +90,25 @@ LlamaModel load_llama_hf(const std::string& dir) {
   };
   m.weights.tok_embd = get("model.embed_tokens.weight", "token_embd.weight");
   m.weights.out_norm = get_f32("model.norm.weight", "output_norm.weight");
-  m.weights.output = m.config.tied_embeddings ? m.weights.tok_embd : get("lm_head.weight", "output.weight");
+  m.weights.output = m.config.tied_embeddings ? m.weights.tok_embd : linear("lm_head", "output.weight", m.config.vocab, C);
   for (int64_t l = 0; l < m.config.n_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const std::string g = "blk." + std::to_string(l) + ".";
     LlamaLayer L;
     L.attn_norm = get_f32(p + "input_layernorm.weight", g + "attn_norm.weight");
-    L.wq = get(p + "self_attn.q_proj.weight", g + "attn_q.weight");
-    L.wk = get(p + "self_attn.k_proj.weight", g + "attn_k.weight");
-    L.wv = get(p + "self_attn.v_proj.weight", g + "attn_v.weight");
-    L.wo = get(p + "self_attn.o_proj.weight", g + "attn_output.weight");
+    L.wq = linear(p + "self_attn.q_proj", g + "attn_q.weight", QD, C);
+    L.wk = linear(p + "self_attn.k_proj", g + "attn_k.weight", KD, C);
+    L.wv = linear(p + "self_attn.v_proj", g + "attn_v.weight", KD, C);
+    L.wo = linear(p + "self_attn.o_proj", g + "attn_output.weight", C, QD);
     if (m.config.qkv_bias) {
       L.bq = get_f32(p + "self_attn.q_proj.bias", g + "attn_q.bias");
       L.bk = get_f32(p + "self_attn.k_proj.bias", g + "attn_k.bias");
       L.bv = get_f32(p + "self_attn.v_proj.bias", g + "attn_v.bias");
     }
     L.ffn_norm = get_f32(p + "post_attention_layernorm.weight", g + "ffn_norm.weight");
-    L.w_gate = get(p + "mlp.gate_proj.weight", g + "ffn_gate.weight");
-    L.w_up = get(p + "mlp.up_proj.weight", g + "ffn_up.weight");
-    L.w_down = get(p + "mlp.down_proj.weight", g + "ffn_down.weight");
+    L.w_gate = linear(p + "mlp.gate_proj", g + "ffn_gate.weight", F, C);
+    L.w_up = linear(p + "mlp.up_proj", g + "ffn_up.weight", F, C);
+    L.w_down = linear(p + "mlp.down_proj", g + "ffn_down.weight", C, F);
     m.weights.layers.push_back(std::move(L));
   }
   m.validate();

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "kernels/linear.h"
+#include "kernels/quant/gint.h"
 #include "kernels/quant_convert.h"
 #include "runtime/error.h"
 #include "runtime/gguf.h"
@@ -53,10 +54,18 @@ Tensor permute_qk_rows(const Tensor& w, int64_t heads) {
       std::memcpy(out.raw() + (h * hd + 2 * j) * rb, src.raw() + (h * hd + j) * rb, rb);
       std::memcpy(out.raw() + (h * hd + 2 * j + 1) * rb, src.raw() + (h * hd + half + j) * rb, rb);
     }
+  out.in_perm = src.in_perm;  // columns do not move
   return out;
 }
 
 }  // namespace
+
+std::string in_perm_name(const std::string& weight_name) {
+  const std::string suffix = ".weight";
+  const bool w = weight_name.size() > suffix.size() &&
+                 weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return (w ? weight_name.substr(0, weight_name.size() - suffix.size()) : weight_name) + ".in_perm";
+}
 
 Tensor convert_matrix(const Tensor& src, DType t) {
   if (src.dtype() == t) return src;
@@ -67,6 +76,11 @@ Tensor convert_matrix(const Tensor& src, DType t) {
   if (cols % dtype_info(t).block != 0) return f.to(DType::F16);
   Tensor out = Tensor::empty(f.shape(), t);
   const int64_t rb = dtype_row_bytes(t, cols);
+  if (dtype_is_gint(t)) {  // asymmetric round-to-nearest per group
+    const quant::GintParams p{gint_bits(t), gint_group(t)};
+    for (int64_t r = 0; r < rows; ++r) quant::quantize_row_gint_ref(out.raw() + r * rb, f.data<float>() + r * cols, cols, p, false);
+    return out;
+  }
   for (int64_t r = 0; r < rows; ++r) quantize_row_to(t, out.raw() + r * rb, f.data<float>() + r * cols, cols);
   return out;
 }
@@ -96,7 +110,8 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
   if (!c.name.empty()) g.set_string("general.name", c.name);
   else if (!from_gguf) g.set_string("general.name", "edgellm");
   const DType dominant = matrix_type ? *matrix_type : w.layers.empty() ? w.output.dtype() : w.layers[0].w_gate.dtype();
-  g.set_u32("general.file_type", file_type_of(dominant));
+  // Group-int files have no llama.cpp file type (their tensor type ids are edgellm's own).
+  if (!dtype_is_gint(dominant)) g.set_u32("general.file_type", file_type_of(dominant));
   g.set_u32(a + "context_length", static_cast<uint32_t>(c.max_ctx));
   g.set_u32(a + "embedding_length", static_cast<uint32_t>(c.dim));
   g.set_u32(a + "block_count", static_cast<uint32_t>(c.n_layers));
@@ -141,6 +156,13 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
   auto add = [&](const std::string& name, const Tensor& t) {
     keep.push_back(t);
     g.add_tensor(name, keep.back());
+    if (t.in_perm) {  // a group-int column order: "blk.N.attn_q.in_perm", I32 (K)
+      const std::vector<int32_t>& perm = *t.in_perm;
+      Tensor p = Tensor::empty({static_cast<int64_t>(perm.size())}, DType::I32);
+      std::copy(perm.begin(), perm.end(), p.data<int32_t>());
+      keep.push_back(p);
+      g.add_tensor(in_perm_name(name), keep.back());
+    }
   };
   const bool permute = arch == "llama" && c.rope_pairing == RopePairing::NeoX;
   auto conv = [&](const std::string& name, const Tensor& t) {

@@ -27,7 +27,11 @@ struct SaveGgufOptions {
 void save_llama_gguf(const Model& m, const std::string& path, std::optional<DType> matrix_type = std::nullopt,
                      const SaveGgufOptions& opt = {});
 
-// Converts a (rows, cols) f32 matrix to `t` (round-to-nearest for block types).
+// The GGUF name of a weight's column order (Tensor::in_perm): "blk.3.attn_q.weight" -> "blk.3.attn_q.in_perm",
+// an I32 tensor of the weight's K columns. edgellm-only, like the group-int type ids it accompanies.
+std::string in_perm_name(const std::string& weight_name);
+
+// Converts a (rows, cols) f32 matrix to `t` (round-to-nearest for block types; asymmetric for group-int).
 Tensor convert_matrix(const Tensor& f32, DType t);
 
 }  // namespace edgellm

@@ -36,34 +36,85 @@ double dot8(const double* a, const double* b, int64_t n) {
 }
 
 // In place: A (K, K) row-major symmetric -> its lower Cholesky factor L (upper part left as garbage).
+// Right-looking and blocked by panels of kPanel columns: factor the diagonal block, solve the panel rows below
+// it, then subtract the panel's outer product from the trailing lower triangle. Each step reads short rows
+// (kPanel doubles) that stay in cache, and there are 2·K/kPanel parallel regions instead of K: the unblocked
+// left-looking loop streamed whole rows from memory (≈ K³/3 · 8 bytes) and forked once per column.
 void cholesky_lower(std::vector<double>& A, int64_t K, const char* what) {
-  for (int64_t j = 0; j < K; ++j) {
-    double* Lj = A.data() + j * K;
-    const double d = Lj[j] - dot8(Lj, Lj, j);
-    if (!(d > 0)) fail("gptq: {} is not positive definite (pivot {} = {})", what, j, d);
-    const double djj = std::sqrt(d);
-    Lj[j] = djj;
-    par_for(K - j - 1, 64, double(K - j - 1) * double(j), [&](int64_t b, int64_t e) {
-      for (int64_t i = j + 1 + b; i < j + 1 + e; ++i) {
+  constexpr int64_t kPanel = 64;
+  for (int64_t j0 = 0; j0 < K; j0 += kPanel) {
+    const int64_t jb = std::min(kPanel, K - j0), j1 = j0 + jb;
+    // Diagonal block: unblocked, on the panel's columns only (earlier panels are already subtracted).
+    for (int64_t j = j0; j < j1; ++j) {
+      double* Lj = A.data() + j * K;
+      const double d = Lj[j] - dot8(Lj + j0, Lj + j0, j - j0);
+      if (!(d > 0)) fail("gptq: {} is not positive definite (pivot {} = {})", what, j, d);
+      Lj[j] = std::sqrt(d);
+      for (int64_t i = j + 1; i < j1; ++i) {
         double* Li = A.data() + i * K;
-        Li[j] = (Li[j] - dot8(Li, Lj, j)) / djj;
+        Li[j] = (Li[j] - dot8(Li + j0, Lj + j0, j - j0)) / Lj[j];
+      }
+    }
+    const int64_t R = K - j1;  // rows below the panel
+    if (R == 0) break;
+    // Panel rows: L21 = A21 · L11⁻ᵀ, row by row (forward substitution).
+    par_for(R, 16, double(R) * double(jb * jb), [&](int64_t b, int64_t e) {
+      for (int64_t i = j1 + b; i < j1 + e; ++i) {
+        double* Li = A.data() + i * K;
+        for (int64_t j = j0; j < j1; ++j) {
+          const double* Lj = A.data() + j * K;
+          Li[j] = (Li[j] - dot8(Li + j0, Lj + j0, j - j0)) / Lj[j];
+        }
+      }
+    });
+    // Trailing update A22 -= L21 L21ᵀ (lower triangle). Row r has r+1 entries, so unit u takes rows u and
+    // R-1-u: equal work per unit for parallel_for's equal static chunks.
+    par_for((R + 1) / 2, 8, double(R) * double(R) * double(jb), [&](int64_t b, int64_t e) {
+      for (int64_t u = b; u < e; ++u) {
+        const int64_t rows[2] = {u, R - 1 - u};
+        for (int t = 0; t < (rows[0] == rows[1] ? 1 : 2); ++t) {  // the middle row of an odd R once
+          const int64_t i = j1 + rows[t];
+          double* Ai = A.data() + i * K;
+          for (int64_t k = j1; k <= i; ++k) Ai[k] -= dot8(Ai + j0, A.data() + k * K + j0, jb);
+        }
       }
     });
   }
 }
 
-// M (K, K) = L⁻¹ for a lower-triangular L (lower result; upper part zero), column by column.
+// M (K, K) = L⁻¹ for a lower-triangular L (lower result; upper part zero), by forward substitution on
+// batches of kCols columns at once: each row of L is read once per batch rather than once per column (the
+// per-column loop streamed the triangle K times from memory). y (K, kCols) holds the batch's columns; y[k][b]
+// is zero above column c0+b, so every column of the batch may start at row c0. Batch u is paired with batch
+// nb-1-u so that parallel_for's equal chunks get equal work.
 std::vector<double> lower_inverse(const std::vector<double>& L, int64_t K) {
+  constexpr int64_t kCols = 8;
   std::vector<double> M(static_cast<size_t>(K * K), 0.0);
-  parallel_for(K, 8, [&](int64_t b, int64_t e) {
-    std::vector<double> y(static_cast<size_t>(K));
-    for (int64_t c = b; c < e; ++c) {
-      std::fill(y.begin(), y.end(), 0.0);
-      for (int64_t i = c; i < K; ++i) {  // L y = e_c (y_i = 0 for i < c)
-        const double* Li = L.data() + i * K;
-        y[i] = ((i == c ? 1.0 : 0.0) - dot8(Li + c, y.data() + c, i - c)) / Li[i];
+  const int64_t nb = (K + kCols - 1) / kCols;
+  auto batch = [&](int64_t bi, std::vector<double>& y) {
+    const int64_t c0 = bi * kCols, bc = std::min(kCols, K - c0);
+    std::fill(y.begin(), y.end(), 0.0);
+    for (int64_t i = c0; i < K; ++i) {
+      const double* Li = L.data() + i * K;
+      double acc[kCols] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int64_t k = c0; k < i; ++k) {
+        const double l = Li[k];
+        const double* yk = y.data() + k * kCols;
+        for (int64_t b = 0; b < kCols; ++b) acc[b] += l * yk[b];
       }
-      for (int64_t i = c; i < K; ++i) M[i * K + c] = y[i];
+      double* yi = y.data() + i * kCols;
+      for (int64_t b = 0; b < bc; ++b) {
+        const int64_t c = c0 + b;
+        yi[b] = i < c ? 0.0 : ((i == c ? 1.0 : 0.0) - acc[b]) / Li[i];
+        M[i * K + c] = yi[b];
+      }
+    }
+  };
+  parallel_for((nb + 1) / 2, 1, [&](int64_t b, int64_t e) {
+    std::vector<double> y(static_cast<size_t>(K * kCols));
+    for (int64_t u = b; u < e; ++u) {
+      batch(u, y);
+      if (nb - 1 - u != u) batch(nb - 1 - u, y);
     }
   });
   return M;

@@ -6,7 +6,8 @@
 // of K (static groups). A group's scale/zero are chosen when its first column (in processing order) is
 // reached, from the current (error-updated) values of all its columns, none of which is quantized yet.
 // So the result is a plain row-major grouped matrix: inference needs no g_idx and no permutation.
-// (HF "desc_act" checkpoints instead group in permuted order and carry g_idx; not produced here.)
+// (HF "desc_act" checkpoints instead group in permuted order and carry g_idx; not produced here, but read:
+// models/hf_quant.h turns a g_idx into the weight's column order, Tensor::in_perm, which linear_forward honours.)
 #pragma once
 
 #include <cstdint>

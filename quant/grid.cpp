@@ -131,7 +131,7 @@ DType Grid::gguf_type() const {
     case GridKind::Q4_0: return DType::Q4_0;
     case GridKind::Q4_1: return DType::Q4_1;
     case GridKind::Q8_0: return DType::Q8_0;
-    default: return DType::F32;
+    default: return gint_dtype(bits, group);
   }
 }
 

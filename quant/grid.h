@@ -59,7 +59,7 @@ struct Grid {
   int64_t row_bytes(int64_t K) const;
   // Packs one row: codes (K), params (K / group) into dst (row_bytes).
   void pack_row(uint8_t* dst, const int* codes, const GroupParams* params, int64_t K) const;
-  // The DType of packed rows for GGUF (Q4_0/Q4_1/Q8_0), or DType::F32 for Gint (no GGUF type).
+  // The DType of packed rows: Q4_0/Q4_1/Q8_0, or the group-int dtype of (bits, group) (runtime/dtype.h).
   DType gguf_type() const;
 };
 

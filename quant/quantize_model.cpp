@@ -103,14 +103,9 @@ std::vector<float> to_f32(const Tensor& W) {
   return w;
 }
 
-// The tensor that replaces a weight: the grid's GGUF block type, or the decoded values in f32 (Gint).
+// The tensor that replaces a weight: packed rows of the grid's type (a GGUF block type or group-int).
 Tensor to_tensor(const QuantizedMatrix& q) {
   const Grid grid(q.spec);
-  if (grid.kind == GridKind::Gint) {
-    Tensor t = Tensor::empty({q.N, q.K});
-    std::memcpy(t.raw(), q.values.data(), q.values.size() * sizeof(float));
-    return t;
-  }
   Tensor t = Tensor::empty({q.N, q.K}, grid.gguf_type());
   std::memcpy(t.raw(), q.data.data(), q.data.size());
   return t;
@@ -170,6 +165,10 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
     rep.n_layers = c.n_layers;
     // One stage: the linears that read the same input X (n, K).
     auto stage = [&](std::initializer_list<LinearKind> kinds, const std::vector<float>& X, int64_t K, Tensor* norm) {
+      if (K % Grid(opt.spec).group != 0) {
+        for (LinearKind kind : kinds) rep.kept[static_cast<int>(kind)] = true;
+        return;
+      }
       std::vector<std::vector<float>> Ws;
       for (LinearKind kind : kinds) Ws.push_back(to_f32(L.weight(kind)));
       std::vector<double> H;
@@ -198,7 +197,9 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
           const std::vector<float> eff = opt.method == QuantMethod::Awq ? awq_effective_weight(q, s.data()) : q.values;
           rep.rel_err[static_cast<int>(kind)] = relative_output_error(W.data(), eff.data(), X.data(), N, K, n);
         }
+        const std::string name = L.weight(kind).name;
         L.weight(kind) = to_tensor(q);
+        L.weight(kind).name = name;
       }
       if (opt.method == QuantMethod::Awq && norm) *norm = fold_into_norm(*norm, s);
     };

@@ -4,8 +4,8 @@
 // Calibration keeps one block's activations: the hidden states of all calibration tokens (n, C) and the
 // inputs of the block's linears (n, C) ×3 and (n, F); GPTQ adds one Hessian (K, K) at a time. Inside a block
 // the order is q/k/v, then o, then gate/up, then down, each stage seeing the already quantized earlier ones.
-// Results on a GGUF grid (Q4_0/Q4_1/Q8_0) replace the weight by that block type; Gint results (no loader
-// support yet) replace it by their exact decoded values in f32 ("fake quant").
+// Results replace the weight by their packed rows: a GGUF block type (Q4_0/Q4_1/Q8_0) or the group-int
+// dtype of (bits, group), which linear_forward runs through matmul_gint (kernels/linear.h).
 #pragma once
 
 #include <functional>
@@ -37,9 +37,11 @@ struct BlockReport {
   int64_t layer = 0, n_layers = 0;
   double seconds = 0;
   double rel_err[7] = {};  // per linear (q k v o gate up down): ‖X(W−Ŵ)ᵀ‖²/‖XWᵀ‖² on its calibration inputs
+  bool kept[7] = {};       // left unquantized: its input width is not a multiple of the group
 };
 
-// Quantizes m in place. Throws Error if the model's linear shapes do not fit the spec's group size.
+// Quantizes m in place. A linear whose input width is not a multiple of the group keeps its weight (as
+// llama-quantize keeps such rows at a float type) and is flagged in BlockReport::kept.
 void quantize_model(Model& m, const std::string& calib_text, const ModelQuantOptions& opt,
                     const std::function<void(const BlockReport&)>& progress = {});
 

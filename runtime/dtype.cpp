@@ -15,7 +15,7 @@ struct Entry {
   DTypeInfo info;
 };
 
-constexpr std::array<Entry, 21> kTable = {{
+constexpr std::array<Entry, 32> kTable = {{
     {DType::F32, {"f32", 1, 4, false}},    {DType::F16, {"f16", 1, 2, false}},
     {DType::BF16, {"bf16", 1, 2, false}},  {DType::F64, {"f64", 1, 8, false}},
     {DType::I8, {"i8", 1, 1, false}},      {DType::I16, {"i16", 1, 2, false}},
@@ -26,8 +26,13 @@ constexpr std::array<Entry, 21> kTable = {{
     {DType::Q2_K, {"q2_k", 256, 84, true}}, {DType::Q3_K, {"q3_k", 256, 110, true}},
     {DType::Q4_K, {"q4_k", 256, 144, true}}, {DType::Q5_K, {"q5_k", 256, 176, true}},
     {DType::Q6_K, {"q6_k", 256, 210, true}}, {DType::Q8_K, {"q8_k", 256, 292, true}},
-    // GINT's real layout depends on bits and group size, kept beside the tensor.
-    {DType::GINT, {"gint", 1, 1, true}},
+    // Group-int: block = group, block_bytes = codes + f16 scale + f16 zero of one group.
+    {DType::GINT2_G32, {"gint2_g32", 32, 12, true}},   {DType::GINT2_G64, {"gint2_g64", 64, 20, true}},
+    {DType::GINT2_G128, {"gint2_g128", 128, 36, true}}, {DType::GINT3_G32, {"gint3_g32", 32, 16, true}},
+    {DType::GINT3_G64, {"gint3_g64", 64, 28, true}},   {DType::GINT3_G128, {"gint3_g128", 128, 52, true}},
+    {DType::GINT4_G32, {"gint4_g32", 32, 20, true}},   {DType::GINT4_G64, {"gint4_g64", 64, 36, true}},
+    {DType::GINT4_G128, {"gint4_g128", 128, 68, true}}, {DType::GINT8_G32, {"gint8_g32", 32, 36, true}},
+    {DType::GINT8_G64, {"gint8_g64", 64, 68, true}},   {DType::GINT8_G128, {"gint8_g128", 128, 132, true}},
 }};
 
 const Entry* find(uint32_t id) {
@@ -44,7 +49,14 @@ const DTypeInfo& dtype_info(DType t) {
   return e->info;
 }
 
-bool dtype_known(uint32_t id) { return find(id) != nullptr && id != static_cast<uint32_t>(DType::GINT); }
+bool dtype_known(uint32_t id) { return find(id) != nullptr; }
+
+DType gint_dtype(int bits, int group) {
+  const int gi = group == 32 ? 0 : group == 64 ? 1 : group == 128 ? 2 : -1;
+  if ((bits != 2 && bits != 3 && bits != 4 && bits != 8) || gi < 0)
+    fail("group-int: no type for bits={} group={} (bits 2, 3, 4, 8; group 32, 64, 128)", bits, group);
+  return static_cast<DType>(1000 + 10 * bits + gi);
+}
 
 std::string_view dtype_name(DType t) { return dtype_info(t).name; }
 

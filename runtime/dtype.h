@@ -30,8 +30,14 @@ enum class DType : uint32_t {
   I64 = 27,
   F64 = 28,
   BF16 = 30,
-  // edgellm's group-wise integer format (GPTQ/AWQ results): not a GGUF type id.
-  GINT = 1000,
+  // edgellm's group-wise integer format (kernels/quant/gint.h; GPTQ/AWQ results), one id per
+  // (bits, group): 1000 + 10·bits + {0, 1, 2} for groups {32, 64, 128}. Not ggml ids: a GGUF file holding
+  // them is edgellm's own (llama.cpp refuses it). A row of K elements takes K/G·(G·bits/8 + 4) bytes, so
+  // the table's block = G and block_bytes = G·bits/8 + 4 give the row size (the row layout is not blocked).
+  GINT2_G32 = 1020, GINT2_G64 = 1021, GINT2_G128 = 1022,
+  GINT3_G32 = 1030, GINT3_G64 = 1031, GINT3_G128 = 1032,
+  GINT4_G32 = 1040, GINT4_G64 = 1041, GINT4_G128 = 1042,
+  GINT8_G32 = 1080, GINT8_G64 = 1081, GINT8_G128 = 1082,
 };
 
 struct DTypeInfo {
@@ -50,6 +56,15 @@ std::string_view dtype_name(DType t);
 DType dtype_from_name(std::string_view name);
 // Bytes of a row of `n` elements; throws Error if n is not a multiple of the block.
 int64_t dtype_row_bytes(DType t, int64_t n);
+
+// The group-int family: whether t is one, its bits and group, and the id of (bits, group) (Error if none).
+static inline bool dtype_is_gint(DType t) {
+  const uint32_t v = static_cast<uint32_t>(t);
+  return v >= 1020 && v <= 1082 && (v / 10 == 102 || v / 10 == 103 || v / 10 == 104 || v / 10 == 108) && v % 10 <= 2;
+}
+static inline int gint_bits(DType t) { return static_cast<int>(static_cast<uint32_t>(t) / 10 % 100); }
+static inline int gint_group(DType t) { return 32 << (static_cast<uint32_t>(t) % 10); }
+DType gint_dtype(int bits, int group);
 
 // ---- IEEE half and bfloat16, round-to-nearest-even --------------------------------
 

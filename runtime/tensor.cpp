@@ -165,6 +165,7 @@ Tensor Tensor::clone(MemoryArena* arena) const {
   Tensor out = empty(shape_, dtype_, arena);
   if (nbytes()) std::memcpy(out.raw(), raw(), nbytes());
   out.name = name;
+  out.in_perm = in_perm;
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/arena.h"
 #include "runtime/dtype.h"
@@ -76,6 +77,10 @@ class Tensor {
   Tensor to(DType dtype, MemoryArena* arena = nullptr) const;
 
   std::string name;
+  // Weights (N, K) only: stored column j multiplies input channel in_perm[j] (K entries), as group-int
+  // weights read from act-order checkpoints need (groups contiguous in a permuted column order). Null when
+  // the columns are in input order. Views and handle copies share it; kernels/linear.h honours it.
+  std::shared_ptr<const std::vector<int32_t>> in_perm;
 
  private:
   std::shared_ptr<Storage> storage_;

@@ -1,5 +1,6 @@
 // GINT: edgellm's group-wise integer weight format for GPTQ/AWQ-style results (2, 3, 4 or 8 bits,
-// groups of 32/64/128 along K, f16 scale and zero point per group). Not a GGUF type; no act-order/g_idx.
+// groups of 32/64/128 along K, f16 scale and zero point per group). In GGUF under edgellm's own type ids
+// (DType::GINT<bits>_G<group>, runtime/dtype.h), which llama.cpp does not read. No g_idx in the rows.
 //
 // Layout of a weight W (N rows, K cols), quantized along K; K a multiple of the group size G.
 // Rows are stored back to back, each gint_row_bytes(bits, G, K) bytes:

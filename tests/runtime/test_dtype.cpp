@@ -52,7 +52,27 @@ TEST_CASE("dtype names parse case-insensitively; unknown names and ids raise Err
   CHECK_THROWS_WITH(dtype_info(static_cast<DType>(77)), doctest::Contains("77"));
   CHECK_FALSE(dtype_known(4));
   CHECK_FALSE(dtype_known(12345));
-  CHECK_FALSE(dtype_known(static_cast<uint32_t>(DType::GINT)));  // edgellm's own, never in a GGUF file
+  CHECK(dtype_known(static_cast<uint32_t>(DType::GINT3_G128)));  // edgellm's own GGUF extension ids
+  CHECK_FALSE(dtype_known(1000));
+  CHECK_FALSE(dtype_known(1043));
+}
+
+TEST_CASE("group-int dtypes: ids, bits, group, row bytes = codes + f16 scale and zero per group") {
+  for (int bits : {2, 3, 4, 8})
+    for (int group : {32, 64, 128}) {
+      const DType t = gint_dtype(bits, group);
+      CHECK(dtype_is_gint(t));
+      CHECK(gint_bits(t) == bits);
+      CHECK(gint_group(t) == group);
+      CHECK(dtype_row_bytes(t, 256) == 256 * bits / 8 + 4 * (256 / group));
+      CHECK(dtype_from_name(dtype_name(t)) == t);
+    }
+  CHECK(gint_dtype(4, 128) == DType::GINT4_G128);
+  CHECK_FALSE(dtype_is_gint(DType::Q4_0));
+  CHECK_FALSE(dtype_is_gint(static_cast<DType>(1023)));
+  CHECK_THROWS_AS(gint_dtype(5, 128), Error);
+  CHECK_THROWS_AS(gint_dtype(4, 16), Error);
+  CHECK_THROWS_AS(dtype_row_bytes(DType::GINT4_G128, 64), Error);
 }
 
 TEST_CASE("dtype_row_bytes: whole blocks only, with an error naming the dtype and block") {

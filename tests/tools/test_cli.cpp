@@ -190,6 +190,10 @@ TEST_CASE("edgellm quantize (gptq q4_0, awq int3g128, rtn q4_k_m) and perplexity
   r = run_cli({"-t", "1", "quantize", "-m", dir + "model-f32.gguf", "--method", "awq", "--type", "int3g128",
                "--calib-tokens", "256", "--seq-len", "64", "-o", out});
   CHECK(r.code == 0);
+  // The packed group-int file loads and runs (matmul_gint) in the CLI.
+  r = run_cli({"-t", "1", "perplexity", "-m", out, "--ref", dir + "model-f32.gguf", "-f", dir + "eval.txt", "-c", "64"});
+  CHECK(r.code == 0);
+  CHECK(has(r.out, "Mean KLD: "));
   r = run_cli({"-t", "1", "quantize", "-m", dir + "model-f32.gguf", "--method", "rtn", "--type", "q4_k_m", "-o", out});
   CHECK(r.code == 0);
   r = run_cli({"quantize", "-m", dir + "model-f32.gguf", "--method", "gptq", "--type", "q4_k", "-o", out});

@@ -12,6 +12,7 @@
 
 #include "models/runner.h"
 #include "models/save_gguf.h"
+#include "quant/quantize_model.h"
 #include "runtime/arena.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
@@ -87,6 +88,32 @@ TEST_CASE("fitting four sentences: full fine-tuning reaches loss < 0.5, LoRA < 1
   const double lora_f16 = fit(std::string(EDGELLM_FIXTURES_DIR) + "/tiny-llama/gguf/tiny-llama-f16.gguf", true, 60, 1e-2);
   INFO("lora on f16 base: " << lora_f16);
   CHECK(lora_f16 < 1.5);
+}
+
+TEST_CASE("LoRA on a frozen GPTQ group-int base (int3 g32 symmetric, 4-bit g64 asymmetric): loss falls below 1.5") {
+  OneThread one;
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("edgellm_tiny_gint_" + std::to_string(getpid()) + ".gguf")).string();
+  for (const char* name : {"int3g32", "uint4g64"}) {
+    const std::string type = name;
+    CAPTURE(type);
+    // builtin:tiny's ffn_down (176 inputs) fits no group and stays f32; every other linear is group-int.
+    Model m = load_model("builtin:tiny");
+    quant::ModelQuantOptions o;
+    o.method = quant::QuantMethod::Gptq;
+    REQUIRE(quant::parse_quant_spec(type, o.spec));
+    o.max_tokens = 256;
+    o.seq_len = 64;
+    quant::quantize_model(m, quant::builtin_calibration_text(), o);
+    REQUIRE(dtype_is_gint(m.llama.weights.layers[0].wq.dtype()));
+    save_llama_gguf(m, path);
+    double first = 0;
+    const double last = fit(path, true, 60, 1e-2, &first);
+    INFO("lora on " << type << " base: " << first << " -> " << last);
+    CHECK(first > 5.0);
+    CHECK(last < 1.5);
+  }
+  std::filesystem::remove(path);
 }
 
 TEST_CASE("a resumed run follows the uninterrupted run's loss trajectory exactly (LoRA with dropout, full with AdamW)") {

@@ -1,6 +1,6 @@
 // `edgellm quantize`: RTN, GPTQ or AWQ of a model's linear layers, written as GGUF, one progress line per block.
-// Not a packed group-int writer: Gint results (intNgG) are written as their exact values in f32 with
-// edgellm.gint.* metadata until the loader dispatches matmul_gint.
+// Group-int results (intNgG) are written packed under edgellm's own tensor type ids (runtime/dtype.h).
+// Not the quantizers themselves (quant/).
 #include <fmt/format.h>
 
 #include <chrono>
@@ -92,21 +92,32 @@ void add_quantize_command(CLI::App& app) {
       static const char* names[] = {"q", "k", "v", "o", "gate", "up", "down"};
       if (o.method != quant::QuantMethod::Rtn)
         for (int i = 0; i < 7; ++i) errs += fmt::format(" {} {:.2e}", names[i], r.rel_err[i]);
+      for (int i = 0; i < 7; ++i)
+        if (r.kept[i]) errs += fmt::format(" ({} kept: width not a multiple of {})", names[i], o.spec.group);
       fmt::print("[{:>3}/{}] {:6.2f} s{}\n", r.layer + 1, r.n_layers, r.seconds, errs.empty() ? "" : "  rel.err" + errs);
       std::fflush(stdout);
     });
-    const DType mt = grid.kind == quant::GridKind::Gint ? DType::F32 : grid.gguf_type();
+    const DType mt = grid.gguf_type();
     SaveGgufOptions so;
     so.metadata = [&](GgufWriter& g) {
       g.set_string("edgellm.quant.method", method);
       g.set_string("edgellm.quant.type", type);
-      if (grid.kind == quant::GridKind::Gint) {  // values are exact Gint decodes stored as f32
+      if (grid.kind == quant::GridKind::Gint) {  // informational: the tensor type ids carry bits and group
         g.set_u32("edgellm.gint.bits", static_cast<uint32_t>(o.spec.bits));
         g.set_u32("edgellm.gint.group", static_cast<uint32_t>(o.spec.group));
         g.set_bool("edgellm.gint.symmetric", o.spec.symmetric);
       }
     };
-    save_llama_gguf(m, out, mt, so);
+    if (grid.kind == quant::GridKind::Gint) {
+      // As GPTQ/AWQ checkpoints do: the embedding and output matrices stay float (f16), each quantized
+      // linear keeps its packed type, and a linear left unquantized keeps its own.
+      so.tensor_type = [](const std::string& name, DType t) {
+        return (name == "token_embd.weight" || name == "output.weight") && t == DType::F32 ? DType::F16 : t;
+      };
+      save_llama_gguf(m, out, std::nullopt, so);
+    } else {
+      save_llama_gguf(m, out, mt, so);
+    }
     fmt::print("wrote {} ({} {}, {:.1f} s)\n", out, method, type,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   });
