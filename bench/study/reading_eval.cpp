@@ -3,41 +3,13 @@
 #include "bench/study/reading_eval.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <set>
 
+#include "bench/study/metrics.h"
 #include "runtime/error.h"
 
 namespace edgellm::study {
-
-std::string normalize_answer(const std::string& s) {
-  std::string t;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    const bool inner = i > 0 && i + 1 < s.size() && std::isalnum(static_cast<unsigned char>(s[i - 1])) &&
-                       std::isalnum(static_cast<unsigned char>(s[i + 1]));
-    if (std::isalnum(c) || c >= 0x80) {
-      t += static_cast<char>(std::tolower(c));
-    } else if ((c == '\'' || c == '-') && inner) {
-      t += static_cast<char>(c);
-    } else {
-      t += ' ';
-    }
-  }
-  std::vector<std::string> words;
-  for (size_t i = 0; i < t.size();) {
-    while (i < t.size() && t[i] == ' ') ++i;
-    size_t j = i;
-    while (j < t.size() && t[j] != ' ') ++j;
-    if (j > i) words.push_back(t.substr(i, j - i));
-    i = j;
-  }
-  if (words.size() > 1 && (words[0] == "a" || words[0] == "an" || words[0] == "the")) words.erase(words.begin());
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
-  return out;
-}
 
 std::vector<int32_t> gold_documents(const Question& q, int32_t max_docs) {
   std::vector<int32_t> pick;
@@ -117,7 +89,7 @@ ReadingEvalResult evaluate_reading(const Model& m, const PretrainMix& mix, const
       s.prompt_tail = prompt.substr(prompt.size() > 160 ? prompt.size() - 160 : 0);
       s.gold = q.answer;
       s.answer = answer;
-      s.correct = normalize_answer(answer) == normalize_answer(q.answer);
+      s.correct = exact_match(answer, q.answer);
       r.level[lv].total += 1;
       r.level[lv].correct += s.correct;
       r.samples.push_back(std::move(s));

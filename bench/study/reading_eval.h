@@ -1,6 +1,6 @@
 // Gold-context reading evaluation of a base: for held-out users, each L1/L2/L3 question is asked
 // with exactly its evidence documents in reading_prompt(), answered greedily up to the newline and
-// scored by exact match after normalization. Not retrieval: the study's RAG runs live in run.h.
+// scored by exact match (metrics.h). Not retrieval: the study's RAG runs live in run.h.
 #pragma once
 
 #include <cstdint>
@@ -36,10 +36,6 @@ struct ReadingEvalResult {
   std::vector<ReadingSample> samples;
   double seconds = 0;
 };
-
-// Lower case, punctuation to spaces (inner apostrophes and hyphens kept), whitespace collapsed,
-// leading articles (a, an, the) dropped.
-std::string normalize_answer(const std::string& s);
 
 // The gold context of a question: for each evidence group its latest document, then the groups'
 // other documents, at most max_docs, in chronological order (as document lines without the header).
