@@ -186,9 +186,10 @@ void Batch::submit() {
 
 // ---- ops -----------------------------------------------------------------------------------------------
 bool weight_type_supported(DType t) {
+  if (dtype_is_gint(t)) return true;
   switch (t) {
     case DType::F32: case DType::F16: case DType::Q4_0: case DType::Q8_0: case DType::Q4_K: case DType::Q6_K:
-    case DType::GINT: return true;
+      return true;
     default: return false;
   }
 }
@@ -200,6 +201,7 @@ struct GemmPush {
   uint32_t gint_bits, gint_group, b_trans;
 };
 const char* wname(DType t) {
+  if (dtype_is_gint(t)) return "gint";
   switch (t) {
     case DType::F32: return "f32";
     case DType::F16: return "f16";
@@ -207,7 +209,6 @@ const char* wname(DType t) {
     case DType::Q8_0: return "q8_0";
     case DType::Q4_K: return "q4_k";
     case DType::Q6_K: return "q6_k";
-    case DType::GINT: return "gint";
     default: fail("Vulkan: no matmul shader for weight type {}", dtype_name(t));
   }
 }
@@ -225,7 +226,7 @@ namespace {
 void row_units(DType wt, uint32_t K, uint32_t w_byte_off, int gint_bits, int gint_group, uint32_t& row, uint32_t& off) {
   if (wt == DType::F32) row = K, off = w_byte_off / 4;
   else if (wt == DType::F16) row = K, off = w_byte_off / 2;
-  else if (wt == DType::GINT) row = static_cast<uint32_t>(K * gint_bits / 8 + 4 * (K / gint_group)), off = w_byte_off;
+  else if (dtype_is_gint(wt)) row = static_cast<uint32_t>(K * gint_bits / 8 + 4 * (K / gint_group)), off = w_byte_off;
   else row = static_cast<uint32_t>(dtype_row_bytes(wt, K)), off = w_byte_off;
 }
 }  // namespace

@@ -27,7 +27,7 @@ DevW upload_weight(vk::Context& c, const Tensor& t, std::map<std::string, int>& 
   w.N = static_cast<uint32_t>(t.shape().rows());
   w.K = static_cast<uint32_t>(t.shape().cols());
   EDGE_CHECK(t.is_contiguous(), "Vulkan: weight '{}' is not contiguous", t.name);
-  if (vk::weight_type_supported(t.dtype()) && t.dtype() != DType::GINT) {
+  if (vk::weight_type_supported(t.dtype()) && !dtype_is_gint(t.dtype())) {
     w.type = t.dtype();
     w.buf = c.alloc(t.nbytes());
     c.upload(w.buf, t.raw(), t.nbytes());

@@ -20,7 +20,7 @@ struct DevW {
 DevW upload_w(vk::Context& c, const Tensor& t) {
   DevW w;
   w.N = static_cast<uint32_t>(t.shape().rows()), w.K = static_cast<uint32_t>(t.shape().cols());
-  if (vk::weight_type_supported(t.dtype()) && t.dtype() != DType::GINT) {
+  if (vk::weight_type_supported(t.dtype()) && !dtype_is_gint(t.dtype())) {
     w.type = t.dtype();
     w.buf = c.alloc(t.nbytes());
     c.upload(w.buf, t.raw(), t.nbytes());

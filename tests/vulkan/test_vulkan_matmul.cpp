@@ -65,7 +65,7 @@ QW make_weight(DType t, uint32_t N, uint32_t K, uint32_t seed, int bits = 4, int
     std::memcpy(q.raw.data(), h.data(), q.raw.size());
     return q;
   }
-  if (t == DType::GINT) {
+  if (dtype_is_gint(t)) {
     const quant::GintParams p{bits, group};
     const int64_t rb = quant::gint_row_bytes(p, K);
     q.raw.resize(size_t(rb) * N);
@@ -93,7 +93,7 @@ QW make_weight(DType t, uint32_t N, uint32_t K, uint32_t seed, int bits = 4, int
 }
 
 void check_linear(DType t, int bits = 4, int group = 32) {
-  const uint32_t blk = (t == DType::Q4_K || t == DType::Q6_K) ? 256 : (t == DType::GINT ? uint32_t(group) : 32);
+  const uint32_t blk = (t == DType::Q4_K || t == DType::Q6_K) ? 256 : (dtype_is_gint(t) ? uint32_t(group) : 32);
   const uint32_t shapes[][3] = {{1, 7, 1}, {2, 33, 3}, {7, 65, 2}, {33, 17, 5}, {70, 130, 1}};
   uint32_t seed = 100 + uint32_t(t);
   for (auto& s : shapes) {
@@ -129,17 +129,17 @@ void check_linear(DType t, int bits = 4, int group = 32) {
 
 TEST_CASE("vulkan linear (matvec and dequantizing gemm) per weight type, against the scalar dequantizers") {
   for (DType t : {DType::F32, DType::F16, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) check_linear(t);
-  check_linear(DType::GINT, 4, 32);
-  check_linear(DType::GINT, 3, 64);
-  check_linear(DType::GINT, 2, 128);
-  check_linear(DType::GINT, 8, 32);
+  check_linear(DType::GINT4_G32, 4, 32);
+  check_linear(DType::GINT3_G64, 3, 64);
+  check_linear(DType::GINT2_G128, 2, 128);
+  check_linear(DType::GINT8_G32, 8, 32);
 }
 
 TEST_CASE("vulkan linear_backward_x: dx = dy·W (+ beta·dx) through every weight type") {
   struct T3 { DType t; int bits, group; };
   for (T3 c : {T3{DType::F32, 4, 32}, T3{DType::F16, 4, 32}, T3{DType::Q4_0, 4, 32}, T3{DType::Q8_0, 4, 32},
-               T3{DType::Q4_K, 4, 32}, T3{DType::Q6_K, 4, 32}, T3{DType::GINT, 3, 64}, T3{DType::GINT, 4, 32}}) {
-    const uint32_t blk = (c.t == DType::Q4_K || c.t == DType::Q6_K) ? 256 : (c.t == DType::GINT ? uint32_t(c.group) : 32);
+               T3{DType::Q4_K, 4, 32}, T3{DType::Q6_K, 4, 32}, T3{DType::GINT3_G64, 3, 64}, T3{DType::GINT4_G32, 4, 32}}) {
+    const uint32_t blk = (c.t == DType::Q4_K || c.t == DType::Q6_K) ? 256 : (c.dtype_is_gint(t) ? uint32_t(c.group) : 32);
     const uint32_t shapes[][3] = {{1, 7, 1}, {33, 65, 2}, {70, 17, 3}};
     for (auto& s : shapes) {
       const uint32_t M = s[0], N = s[1], K = s[2] * blk;
