@@ -40,8 +40,13 @@ Analysis::Analysis(const std::vector<ResultRow>& rows) {
   checkpoints = {ck.begin(), ck.end()};
   for (const auto& comp : edgellm::study::compressions())  // the grid's order
     if (c.count(comp)) compressions.push_back(comp);
+  std::map<std::string, double> wmib;  // ties: the smaller base is the center
+  for (const auto& r : ok)
+    if (r.compression == "f32") wmib[r.base] = r.weight_mib;
   for (const auto& [base, n] : base_rows)
-    if (center_base.empty() || n > base_rows[center_base]) center_base = base;
+    if (center_base.empty() || n > base_rows[center_base] ||
+        (n == base_rows[center_base] && wmib[base] < wmib[center_base]))
+      center_base = base;
   for (int s : checkpoints)
     if (ref_steps == 0 || std::abs(std::log(s / 100.0)) < std::abs(std::log(ref_steps / 100.0))) ref_steps = s;
   score = tabulate(ok);

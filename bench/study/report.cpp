@@ -115,24 +115,25 @@ struct Writer {
     figure(f, "accuracy_vs_data", "Bars: 95% CI over seeds. " + a.gold_note(a.center_base));
   }
 
-  // ---- method × compression ------------------------------------------------------------------------
+  // ---- method × compression: one figure at all data and one at the least data ----------------------
   void compression() {
     md += fmt::format("## Method × compression ({} steps for training methods)\n\n", a.ref_steps);
-    Figure f;
-    f.kind = Figure::Bars;
-    f.title = "QA accuracy by compression (" + short_base(a.center_base) + ")";
-    f.ylabel = "QA accuracy (L1-L3)", f.groups = a.compressions;
-    std::string t = "| method @ data |", sep = "|---|";
-    for (const auto& c : a.compressions) t += " " + c + " |", sep += "---|";
-    t += "\n" + sep + "\n";
-    for (const auto& m : a.methods)
-      for (double d : a.datas) {
-        Series s{fmt::format("{} @ {:.0f}%", m, d * 100)};
+    std::vector<double> ds = {1.0};
+    if (!a.datas.empty() && a.datas.front() < 1.0) ds.push_back(a.datas.front());
+    for (double d : ds) {
+      Figure f;
+      f.kind = Figure::Bars;
+      f.title = fmt::format("QA accuracy by compression ({}, {:.0f}% data)", short_base(a.center_base), d * 100);
+      f.ylabel = "QA accuracy (L1-L3)", f.groups = a.compressions;
+      std::string t = fmt::format("{:.0f}% of the documents:\n\n| method |", d * 100), sep = "|---|";
+      for (const auto& c : a.compressions) t += " " + c + " |", sep += "---|";
+      t += "\n" + sep + "\n";
+      for (const auto& m : a.methods) {
+        Series s{m};
         int have = 0;
-        std::string row = "| " + s.name + " |";
+        std::string row = "| " + m + " |";
         for (const auto& comp : a.compressions) {
-          const Config c = a.at_ref(m, comp, d, a.center_base);
-          const MeanCi q = a.qa_ci(c);
+          const MeanCi q = a.qa_ci(a.at_ref(m, comp, d, a.center_base));
           have += q.n > 0;
           s.y.push_back(q.n ? q.mean : NAN), s.lo.push_back(q.lo()), s.hi.push_back(q.hi());
           row += " " + pct(q) + " |";
@@ -141,15 +142,18 @@ struct Writer {
         f.series.push_back(s);
         t += row + "\n";
       }
-    std::string wrow = "\nWeight storage (MiB, nominal for gptq3 which runs as exact decoded values in f32): ";
+      if (f.series.empty()) continue;
+      md += t + "\n";
+      figure(f, fmt::format("method_x_compression_{:.0f}", d * 100), "Bars: 95% CI over seeds. " + a.gold_note(a.center_base));
+    }
+    std::string wrow = "Weight storage (MiB; gptq3 nominal: it runs as exact decoded values in f32): ";
     for (const auto& comp : a.compressions)
       for (const auto& r : a.ok)
         if (r.compression == comp && r.base == a.center_base) {
           wrow += fmt::format("{} {:.2f}; ", comp, r.weight_mib);
           break;
         }
-    md += t + wrow + "\n\n";
-    figure(f, "method_x_compression", "Bars: 95% CI over seeds. " + a.gold_note(a.center_base));
+    md += wrow + "\n\n";
   }
 
   // ---- method × difficulty --------------------------------------------------------------------------
