@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace edgellm::study {
@@ -38,6 +39,7 @@ struct Question {
   // (L1/L2: one group, every document stating the fact's current value; L3: two groups.)
   std::vector<std::vector<int32_t>> evidence;
   bool about_changed_fact = false;
+  std::vector<int32_t> facts;  // the facts (indices into User::facts) the answer needs (L4: none)
 };
 
 struct User {
@@ -64,11 +66,26 @@ User generate_user(uint64_t seed, int64_t index, const GeneratorOptions& o = {})
 std::vector<int32_t> documents_at(const User& u, double fraction, uint64_t seed);
 bool answerable(const Question& q, const std::vector<int32_t>& doc_ids);
 
+// Training question-answer pairs about the facts whose current value the given documents state
+// (plus two-hop questions where both hops are among them), worded with TRAINING templates: no test
+// question's text is ever produced. For fine-tuning on "documents + QA" and for pretraining.
+std::vector<std::pair<std::string, std::string>> qa_from_documents(const User& u, const std::vector<int32_t>& doc_ids);
+
+// Users [first_user, first_user + n_users) of the population as JSON lines (facts, documents,
+// questions, held-out texts), for people to inspect the data. Written atomically.
+// Default GeneratorOptions; keys: index, name, seed, facts[{slot, value, history, times_stated}],
+// documents[{id, day, kind, text, states}], questions[{id, level, text, answer, evidence, facts,
+// about_changed_fact}], heldout.
+void write_benchmark_jsonl(uint64_t seed, int64_t first_user, int64_t n_users, const std::string& path);
+
 // The text formats every base is trained on and every run is evaluated with (one place, so that
 // pretraining and the study cannot drift apart). Each line ends in '\n'.
 std::string user_header(const User& u);                               // "user: <name>\n"
 std::string document_text(const User& u, const Document& d);          // header + "<kind> day <d>: <text>\n"
+std::string document_line(const Document& d);                         // "<kind> day <d>: <text>\n"
 std::string closed_book_prompt(const User& u, const std::string& q);  // header + "question: q\nanswer:"
+// context_docs are document_line()s (no header): header + "context:\n" + lines + "question: q\nanswer:".
+// Every prompt is completed by " <answer>\n"; several question/answer pairs may follow one context.
 std::string reading_prompt(const User& u, const std::vector<std::string>& context_docs, const std::string& q);
 
 // LaMP-format JSON (a list of {"id","input","profile":[{"id","text",...}],"output"?} plus an optional

@@ -25,10 +25,17 @@ struct PretrainMix {
   int64_t memorized_users = 200;   // users 0..N-1 of the population; their facts are memorized
   int64_t test_user_offset = 1'000'000;  // users from here on are held out (the study's test users)
   int64_t fresh_user_offset = 10'000'000;  // reading-comprehension users, never memorized nor tested
+  int64_t test_users = 1000;       // users [test_user_offset, +test_users) are the ones kept out
   double share_general = 0.10, share_lm = 0.10, share_closed_book = 0.10;  // the rest: reading
   int32_t max_qa_per_context = 8;
   GeneratorOptions generator;
 };
+
+// Kinds of example, in the order the shares are drawn (general, lm, closed_book, reading).
+enum class PretrainKind : int32_t { General = 0, Lm = 1, ClosedBook = 2, Reading = 3 };
+
+// The population index of the user example k is about (-1 for general text): for tests and logs.
+int64_t pretrain_user(const PretrainMix& mix, int64_t k, PretrainKind* kind = nullptr);
 
 // Example k of the stream (a pure function of mix and k, so a resumed run continues exactly).
 // `progress` in [0, 1] drives the reading curriculum (1 document early, up to 5 late).

@@ -1,0 +1,198 @@
+// Tests of the study's pretraining stream: determinism, shares, the reading curriculum, answers present
+// in the context, test users never drawn, general text. Not the packer (bench/study/pretrain.h).
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "bench/study/generator_detail.h"
+#include "bench/study/pretrain_data.h"
+#include "runtime/error.h"
+
+using namespace edgellm::study;
+
+namespace {
+
+std::string joined(const PretrainExample& ex) {
+  std::string s;
+  for (const auto& seg : ex) s += seg.text;
+  return s;
+}
+
+std::string header_name(const std::string& text) {
+  REQUIRE(text.rfind("user: ", 0) == 0);
+  return text.substr(6, text.find('\n') - 6);
+}
+
+// (question, answer) pairs of an example's "question: ...\nanswer: ...\n" lines.
+std::vector<std::pair<std::string, std::string>> qa_pairs(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t p = text.find("question: "); p != std::string::npos; p = text.find("question: ", p + 1)) {
+    const size_t e = text.find("\nanswer: ", p);
+    REQUIRE(e != std::string::npos);
+    const size_t f = text.find('\n', e + 9);
+    out.emplace_back(text.substr(p + 10, e - p - 10), text.substr(e + 9, f - e - 9));
+  }
+  return out;
+}
+
+PretrainMix small_mix() {
+  PretrainMix m;
+  m.seed = 3;
+  m.memorized_users = 20;
+  m.share_general = 0.1;
+  m.share_lm = 0.2;
+  m.share_closed_book = 0.2;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("pretrain data: example k is a pure function of (mix, k)") {
+  const auto general = general_text();
+  const PretrainMix m = small_mix();
+  for (int64_t k : {0, 1, 17, 123456}) CHECK(joined(pretrain_example(m, k, 0.5, general)) == joined(pretrain_example(m, k, 0.5, general)));
+  CHECK(joined(pretrain_example(m, 5, 0.5, general)) != joined(pretrain_example(m, 6, 0.5, general)));
+  PretrainMix m2 = m;
+  m2.seed = 4;
+  int differ = 0;
+  for (int64_t k = 0; k < 20; ++k) differ += joined(pretrain_example(m, k, 0.5, general)) != joined(pretrain_example(m2, k, 0.5, general));
+  CHECK(differ >= 18);
+  if (std::getenv("EDGELLM_STUDY_DUMP"))
+    for (int64_t k = 0; k < 8; ++k) std::cout << "---- example " << k << "\n" << joined(pretrain_example(m, k, 0.7, general));
+}
+
+TEST_CASE("pretrain data: shares, memorized users, and no test user ever") {
+  const auto general = general_text();
+  const PretrainMix m = small_mix();
+  std::set<std::string> test_names, memorized_names;
+  for (int64_t i = 0; i < m.test_users; ++i) test_names.insert(detail::user_name(m.seed, m.test_user_offset + i));
+  for (int64_t i = 0; i < m.memorized_users; ++i) memorized_names.insert(detail::user_name(m.seed, i));
+  CHECK(test_names.size() == static_cast<size_t>(m.test_users));  // names are unique in the name space
+  int count[4] = {0, 0, 0, 0};
+  const int N = 1500;
+  for (int64_t k = 0; k < N; ++k) {
+    PretrainKind kind;
+    const int64_t user = pretrain_user(m, k, &kind);
+    ++count[static_cast<int>(kind)];
+    CHECK_FALSE((user >= m.test_user_offset && user < m.test_user_offset + m.test_users));
+    if (kind == PretrainKind::General) continue;
+    const std::string text = joined(pretrain_example(m, k, 1.0, general));
+    const std::string name = header_name(text);
+    CHECK_MESSAGE(test_names.count(name) == 0, "example " << k << " is about test user " << name);
+    if (kind == PretrainKind::Lm || kind == PretrainKind::ClosedBook) {
+      CHECK(user < m.memorized_users);
+      CHECK(memorized_names.count(name) == 1);
+    } else {
+      CHECK(user >= m.fresh_user_offset);
+      CHECK(memorized_names.count(name) == 0);  // reading is never about a memorized user
+    }
+  }
+  CHECK(std::abs(count[0] / double(N) - 0.1) < 0.03);
+  CHECK(std::abs(count[1] / double(N) - 0.2) < 0.04);
+  CHECK(std::abs(count[2] / double(N) - 0.2) < 0.04);
+  CHECK(std::abs(count[3] / double(N) - 0.5) < 0.05);
+}
+
+TEST_CASE("pretrain data: closed-book QA answers a memorized user's facts") {
+  const auto general = general_text();
+  const PretrainMix m = small_mix();
+  int n = 0;
+  for (int64_t k = 0; k < 400; ++k) {
+    PretrainKind kind;
+    const int64_t user = pretrain_user(m, k, &kind);
+    if (kind != PretrainKind::ClosedBook) continue;
+    const User u = generate_user(m.seed, user, m.generator);
+    const std::string text = joined(pretrain_example(m, k, 0.0, general));
+    CHECK(text.rfind(user_header(u), 0) == 0);
+    for (const auto& [q, a] : qa_pairs(text)) {
+      bool is_fact = false;
+      for (const auto& f : u.facts) is_fact |= f.value == a;
+      CHECK_MESSAGE(is_fact, q << " -> " << a);
+      ++n;
+    }
+  }
+  CHECK(n > 80);
+}
+
+TEST_CASE("pretrain data: reading comprehension follows the curriculum and its answers are in the context") {
+  const auto general = general_text();
+  PretrainMix m = small_mix();
+  m.share_general = m.share_lm = m.share_closed_book = 0;  // all reading
+  double qa_sum = 0;
+  int levels_seen = 0;
+  std::set<std::string> questions;
+  for (double progress : {0.0, 0.5, 1.0}) {
+    size_t min_docs = 99, max_docs = 0;
+    for (int64_t k = 0; k < 150; ++k) {
+      const PretrainExample ex = pretrain_example(m, k, progress, general);
+      REQUIRE(ex.size() >= 2);
+      const std::string& ctx = ex[0].text;
+      CHECK(ctx.find("\ncontext:\n") != std::string::npos);
+      size_t docs = 0;
+      for (const char* kind : {"\ndiary day ", "\nmessage day ", "\nnote day "})
+        for (size_t p = ctx.find(kind); p != std::string::npos; p = ctx.find(kind, p + 1)) ++docs;
+      min_docs = std::min(min_docs, docs);
+      max_docs = std::max(max_docs, docs);
+      const auto qa = qa_pairs(joined(ex));
+      CHECK(qa.size() == ex.size() - 1);
+      CHECK(static_cast<int32_t>(qa.size()) <= m.max_qa_per_context);
+      qa_sum += qa.size();
+      for (const auto& [q, a] : qa) {
+        CHECK_MESSAGE(ctx.find(a) != std::string::npos, q << " -> " << a << " not in\n" << ctx);
+        questions.insert(q);
+      }
+      for (const auto& seg : ex) CHECK(seg.scored);
+    }
+    if (progress == 0.0) {
+      CHECK(max_docs == 1);
+    } else if (progress == 1.0) {
+      CHECK(min_docs >= 3);
+      CHECK(max_docs == 5);
+    }
+  }
+  CHECK(qa_sum / 450 > 2.5);
+  // Test-question wording (L2 paraphrases, L3 two hops) is practised on fresh users.
+  for (const char* q : {"in which city does my", "what is the job of my", "which dish do i enjoy eating most?"})
+    for (const auto& x : questions) levels_seen += x.find(q) != std::string::npos;
+  CHECK(levels_seen >= 3);
+}
+
+TEST_CASE("pretrain data: bad mixes are refused") {
+  const auto general = general_text();
+  PretrainMix m = small_mix();
+  m.share_general = 0.8;
+  m.share_lm = 0.5;
+  CHECK_THROWS_AS(pretrain_example(m, 0, 0, general), edgellm::Error);
+  m = small_mix();
+  m.test_user_offset = 10;  // below the memorized users
+  CHECK_THROWS_AS(pretrain_example(m, 0, 0, general), edgellm::Error);
+  m = small_mix();
+  m.test_user_offset = detail::name_space() * 100 + 5;  // test names would collide with memorized ones
+  CHECK_THROWS_AS(pretrain_example(m, 0, 0, general), edgellm::Error);
+  m = small_mix();
+  m.share_general = 1;
+  CHECK_THROWS_AS(pretrain_example(m, 0, 0, {}), edgellm::Error);
+}
+
+TEST_CASE("pretrain data: general text") {
+  std::string source;
+  const auto text = general_text(&source);
+  REQUIRE(text.size() >= 30);
+  bool ascii = true, long_enough = true;
+  for (const auto& p : text) {
+    long_enough &= p.size() >= 20;
+    for (char c : p) ascii &= static_cast<unsigned char>(c) < 0x80 && (c == '\n' || c >= 0x20);
+  }
+  CHECK(ascii);
+  CHECK(long_enough);
+  if (std::filesystem::is_directory("/usr/share/games/fortunes")) {
+    CHECK(source.find("fortunes") != std::string::npos);
+    CHECK(text.size() > 1000);
+  } else {
+    CHECK(source.find("built-in") != std::string::npos);
+  }
+  MESSAGE("general text: " << source);
+}
