@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 
+#include "bench/study/metrics.h"
 #include "models/save_gguf.h"
 #include "quant/quantize_model.h"
 #include "rag/bm25.h"
@@ -36,16 +37,6 @@ UserSource& user_source() {
 }
 User get_user(uint64_t seed, int64_t index) {
   return user_source() ? user_source()(seed, index) : generate_user(seed, index);
-}
-
-std::vector<std::string> words(const std::string& s) {
-  std::vector<std::string> w(1);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c >= 0x80) w.back() += static_cast<char>(std::tolower(c));
-    else if (!w.back().empty()) w.emplace_back();
-  }
-  if (w.back().empty()) w.pop_back();
-  return w;
 }
 
 std::string slug(const std::string& s) {
@@ -175,7 +166,7 @@ void evaluate(const Model& m, const User& u, Ctx ctx, const Retriever* r, Eval& 
     const auto t0 = Clock::now();
     const std::string a = greedy_answer(m, prompt, level == 4 ? 32 : 12);
     ev.ms += since(t0) * 1e3, ++ev.answers;
-    ev.add(level, score_exact_match(a, q.answer), score_token_f1(a, q.answer), score_rouge_l(a, q.answer));
+    ev.add(level, exact_match(a, q.answer) ? 1 : 0, token_f1(a, q.answer), rouge_l(a, q.answer));
   }
 }
 
@@ -192,36 +183,6 @@ std::vector<Example> training_examples(const Model& m, const User& u, const std:
 }  // namespace
 
 void set_user_source(UserSource src) { user_source() = std::move(src); }
-
-double score_exact_match(const std::string& pred, const std::string& gold) { return words(pred) == words(gold) ? 1 : 0; }
-
-double score_token_f1(const std::string& pred, const std::string& gold) {
-  auto p = words(pred), g = words(gold);
-  if (p.empty() || g.empty()) return p.empty() && g.empty() ? 1 : 0;
-  std::map<std::string, int> bag;
-  for (const auto& w : g) ++bag[w];
-  int common = 0;
-  for (const auto& w : p)
-    if (bag[w]-- > 0) ++common;
-  if (common == 0) return 0;
-  const double prec = static_cast<double>(common) / p.size(), rec = static_cast<double>(common) / g.size();
-  return 2 * prec * rec / (prec + rec);
-}
-
-double score_rouge_l(const std::string& pred, const std::string& gold) {
-  auto p = words(pred), g = words(gold);
-  if (p.empty() || g.empty()) return p.empty() && g.empty() ? 1 : 0;
-  std::vector<int> prev(g.size() + 1, 0), cur(g.size() + 1, 0);
-  for (size_t i = 1; i <= p.size(); ++i) {
-    for (size_t j = 1; j <= g.size(); ++j)
-      cur[j] = p[i - 1] == g[j - 1] ? prev[j - 1] + 1 : std::max(prev[j], cur[j - 1]);
-    std::swap(prev, cur);
-  }
-  const double lcs = prev[g.size()];
-  if (lcs == 0) return 0;
-  const double prec = lcs / p.size(), rec = lcs / g.size();
-  return 2 * prec * rec / (prec + rec);
-}
 
 std::string greedy_answer(const Model& m, const std::string& prompt, int max_new) {
   EncodeOptions eo;

@@ -21,12 +21,6 @@ std::string compressed_base_path(const std::string& out_dir, const std::string& 
 Model load_compressed(const std::string& base, const std::string& compression, const std::string& out_dir,
                       const std::function<void(const std::string&)>& log = {});
 
-// The scores of the study (local until bench/study/metrics.h lands): lowercase, punctuation removed,
-// words split on spaces. exact match: equal word lists; token F1 over the word bags; ROUGE-L F1 by LCS.
-double score_exact_match(const std::string& pred, const std::string& gold);
-double score_token_f1(const std::string& pred, const std::string& gold);
-double score_rouge_l(const std::string& pred, const std::string& gold);
-
 // Greedy answer to a prompt: decodes until a newline or max_new tokens; returns the trimmed text.
 std::string greedy_answer(const Model& m, const std::string& prompt, int max_new);
 
