@@ -116,7 +116,7 @@ std::string advise(const AdviseOptions& o) {
   out += fmt::format("Recommended: {} on {} compressed as {}\n", b.c.method, short_base(b.c.base), b.c.compression);
   if (is_training_method(b.c.method))
     out += fmt::format("  hyper-parameters: {} steps, lr {:g}, {}batch 8 × 64 tokens, AdamW, constant schedule\n",
-                       b.c.steps, b.lr, b.rank ? fmt::format("LoRA rank {} (alpha {}), ", b.rank, 2 * b.rank) : "full fine-tuning, ");
+                       b.c.steps, b.lr, b.c.method == "full" ? "full fine-tuning, " : fmt::format("LoRA rank {} (alpha {}), ", b.rank, 2 * b.rank));
   if (is_rag_method(b.c.method)) out += fmt::format("  retrieval: {} top-4 into the reading prompt\n", retriever_of(b.c.method));
   out += fmt::format("  expected L{} {}: {}% (95% CI over {} seeds), measured with {:.0f}% of the documents\n", o.level,
                      metric, pct(b.q), b.q.n, b.c.data * 100);

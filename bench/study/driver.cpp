@@ -64,7 +64,7 @@ StudyResult run_study(const StudyOptions& o) {
     if (done.count(r.run_id())) ++res.skipped;
     else todo.push_back(r);
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int jobs = std::max(1, o.jobs);
+  const int jobs = o.jobs > 0 ? o.jobs : hw;
   const int threads = o.threads > 0 ? o.threads : std::max(1, hw / jobs);
 
   std::map<std::string, int64_t> params;  // base -> parameters (from the mapped file: cheap)

@@ -17,7 +17,7 @@ struct StudyOptions {
   GridOptions grid;
   std::string out = "study-out";
   int shard_i = 0, shard_n = 1;
-  int jobs = 1;                  // runs at once
+  int jobs = 0;                  // runs at once; 0: one per core
   int threads = 0;               // threads per run; 0: cores / jobs
   double run_timeout_s = 1800;   // a run past this is killed and recorded as a timeout
   bool in_process = false;       // tests: call run_one here instead of spawning (no crash isolation)

@@ -52,6 +52,7 @@ TEST_CASE("plot: writes a valid PNG and SVG when cairo is built in") {
     CHECK(head(dir + "/" + name + ".png", 8) == std::string("\x89PNG\r\n\x1a\n", 8));
     CHECK(head(dir + "/" + name + ".svg", 200).find("<svg") != std::string::npos);
   }
+  fs::remove_all(dir);
 }
 
 TEST_CASE("advise: picks the best configuration that fits and refuses clearly without results") {
@@ -65,6 +66,10 @@ TEST_CASE("advise: picks the best configuration that fits and refuses clearly wi
     rows.push_back(hand("lora-r8", "rtn4", 0.25, 25, seed, 0.30, 100, 10));
   }
   write_results(path, rows);
+  struct Cleanup {
+    std::string d;
+    ~Cleanup() { fs::remove_all(d); }
+  } cleanup{dir};
   AdviseOptions o;
   o.results = {path}, o.mem_mib = 512, o.time_s = 60, o.level = 3, o.data = "100";
   std::string out = advise(o);
@@ -126,4 +131,5 @@ TEST_CASE("study: a tiny grid end to end, resumed, and sharded then merged") {
   CHECK(merge_results({o.out + "/results.csv", s0.out + "/merged.csv"}).size() == rows.size());
   CHECK(merged.size() == rows.size());
   set_user_source({});
+  for (const auto& d : {o.out, s0.out, s1.out}) fs::remove_all(d);
 }

@@ -45,6 +45,7 @@ TEST_CASE("results: CSV round trip, append and resume set") {
   }
   std::ofstream(dir + "/badnum.csv") << csv_header() << "\n" << to_csv_line(a).replace(5, 1, "") << "\n";
   CHECK_THROWS_AS(read_results(dir + "/badnum.csv"), FormatError);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("results: merge dedups by key and names conflicting files and lines") {
@@ -71,6 +72,7 @@ TEST_CASE("results: merge dedups by key and names conflicting files and lines") 
   std::ofstream(dir + "/4.csv") << "run_id,score\n";
   CHECK_THROWS_AS(merge_results({dir + "/1.csv", dir + "/4.csv"}), FormatError);
   CHECK_THROWS_AS(merge_results({dir + "/none.csv"}), Error);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("stats: Student t intervals match hand values") {
