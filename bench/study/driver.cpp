@@ -37,14 +37,14 @@ ResultRow failure_row(const RunSpec& s, const std::string& status) {
 }  // namespace
 
 double estimate_run_seconds(const RunSpec& s, int64_t P, int threads) {
-  // Measured on a 2-core Xeon (see bench/study/README.md): ~4 GFLOP/s per thread in training at these
-  // tiny sizes, ~60 questions per user, ~40 tokens per answer (prompt + greedy tokens).
-  const double rate = 4e9 * std::max(1, threads), p = static_cast<double>(P);
+  // Calibrated on the 2-core Xeon this was written on (base-s, 0.92M parameters, two runs at once):
+  // ~10 GFLOP/s per thread in training (6·P·B·T FLOPs a step), ~30 ms per answer (35 questions a pass).
+  const double rate = 1e10 * std::max(1, threads), p = static_cast<double>(P);
   const int steps = s.checkpoints.empty() ? 0 : s.checkpoints.back();
-  const double evals = 1 + (s.checkpoints.empty() ? 1 : static_cast<double>(s.checkpoints.size())) +
-                       (is_rag_method(s.method) ? 1 : 0);
-  const double eval_s = evals * 60 * (40 * 2 * p / rate + 0.004);
-  return s.users * (1.0 + steps * 6 * p * s.batch * s.seq_len / rate + eval_s);
+  const double passes = 1 + (s.checkpoints.empty() ? 1 : static_cast<double>(s.checkpoints.size())) +
+                        (is_rag_method(s.method) ? 1 : 0);
+  const double answer_s = 0.015 + 1.5e-8 * p / std::max(1, threads);
+  return s.users * (0.5 + steps * 6 * p * s.batch * s.seq_len / rate + passes * 35 * answer_s);
 }
 
 StudyResult run_study(const StudyOptions& o) {

@@ -118,7 +118,7 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
     for (const char* m : {"none", "rag-bm25", "lora-r4"}) add(c, "f32", m, 1.0, ck);
     add(c, "q8_0", "lora-r4", 0.5, ck);
   } else if (o.name == "quick") {
-    const std::vector<int> ck = {5, 25, 100};
+    const std::vector<int> ck = {5, 25, 50};
     for (const auto& m : all_methods) add(c, "f32", m, 1.0, ck);               // method × difficulty × time
     for (const auto& comp : compressions()) add(c, comp, "lora-r8", 0.25, ck);  // compression at little data
     add(c, "rtn4", "none", 1.0, ck), add(c, "rtn4", "rag-bm25", 1.0, ck);

@@ -227,7 +227,7 @@ Model load_compressed(const std::string& base, const std::string& compression, c
     o.spec.bits = compression == "gptq3" ? 3 : 4;
     o.spec.group = 32;
     o.spec.symmetric = true;
-    o.max_tokens = 2048;
+    o.max_tokens = 1024;
     quant::quantize_model(m, calibration_text(1), o);
     const quant::Grid grid(o.spec);
     const DType mt = grid.kind == quant::GridKind::Gint ? DType::F32 : grid.gguf_type();
