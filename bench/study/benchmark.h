@@ -10,6 +10,20 @@
 
 namespace edgellm::study {
 
+// What generate_user makes (defaults; bench/study/catalogue.cpp holds the 70 slots):
+// - 40 facts: the user's own (city, job, employer, pet, hobby, schedule "yoga on tuesday evening", ...),
+//   favourites ("spaghetti with clams"), relatives' names from gendered lists, and ~6 relatives' facts
+//   ("Paul lives in oslo") that only answer a question combined with the name ("my brother is called Paul").
+// - 35 dated documents (30 with facts, 5 distractor-only): 2-5 sentences, lowercase ASCII except names,
+//   each ending in "."; messages read "<greeting> <Name>, ... <sign-off>." in the user's style.
+//   40% of the facts are stated once, the rest 2-3 times in different templates; 15% change: the old
+//   value in an earlier document, the new one later ("i moved to oslo"). A relative's name and that
+//   relative's fact are never in the same document.
+// - 33 questions: 12 L1 (the words of the first statement of the current value), 12 L2 (paraphrased,
+//   content-word Jaccard <= 0.2 with every evidence sentence), up to 6 L3 (two hops, two documents),
+//   3 L4 ("write a message to <friend> about <topic>.", answer = a held-out text in the user's style).
+// Changed facts are asked about first, so both L1 and L2 hold some.
+
 // One attribute of a user ("home_city", "brother_name", "pet_name", ...). A fact that changes
 // over time has earlier values; its current value is the last one a document states.
 struct Fact {
@@ -40,6 +54,7 @@ struct Question {
   std::vector<std::vector<int32_t>> evidence;
   bool about_changed_fact = false;
   std::vector<int32_t> facts;  // the facts (indices into User::facts) the answer needs (L4: none)
+  double chance = 0;           // the chance of guessing the answer from its slot's value list (L4: 0)
 };
 
 struct User {
@@ -75,11 +90,15 @@ std::vector<std::pair<std::string, std::string>> qa_from_documents(const User& u
 // questions, held-out texts), for people to inspect the data. Written atomically.
 // Default GeneratorOptions; keys: index, name, seed, facts[{slot, value, history, times_stated}],
 // documents[{id, day, kind, text, states}], questions[{id, level, text, answer, evidence, facts,
-// about_changed_fact}], heldout.
+// about_changed_fact, chance}], heldout.
 void write_benchmark_jsonl(uint64_t seed, int64_t first_user, int64_t n_users, const std::string& path);
 
 // The text formats every base is trained on and every run is evaluated with (one place, so that
-// pretraining and the study cannot drift apart). Each line ends in '\n'.
+// pretraining and the study cannot drift apart). Each line ends in '\n'. Examples:
+//   document_text:      "user: Anna Berg\ndiary day 12: i live in oslo. the train was late again.\n"
+//   closed_book_prompt: "user: Anna Berg\nquestion: where do i live?\nanswer:"   + " oslo\n"
+//   reading_prompt:     "user: Anna Berg\ncontext:\n<document_line>...question: where do i live?\nanswer:" + " oslo\n"
+// The model's answer is the text after "answer:" up to the first '\n' (leading space stripped).
 std::string user_header(const User& u);                               // "user: <name>\n"
 std::string document_text(const User& u, const Document& d);          // header + "<kind> day <d>: <text>\n"
 std::string document_line(const Document& d);                         // "<kind> day <d>: <text>\n"

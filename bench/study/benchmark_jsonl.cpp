@@ -22,7 +22,8 @@ static nlohmann::json user_json(const User& u) {
                          {"answer", q.answer},
                          {"evidence", q.evidence},
                          {"facts", q.facts},
-                         {"about_changed_fact", q.about_changed_fact}});
+                         {"about_changed_fact", q.about_changed_fact},
+                         {"chance", q.chance}});
   return {{"index", u.index}, {"name", u.name},           {"facts", facts},
           {"documents", docs}, {"questions", questions}, {"heldout", u.heldout}};
 }

@@ -1,7 +1,7 @@
 // The catalogue of fact slots (70: self, favourites, relatives' names, relatives' cities/jobs/hobbies):
 // each with statement templates, their L1 questions, paraphrased L2 and training questions.
 // Not the drawing of facts (generator.cpp). L2 questions avoid the content words of every statement.
-#include <map>
+#include <unordered_map>
 
 #include "bench/study/generator_detail.h"
 
@@ -59,7 +59,7 @@ Slot hop(const std::string& name_key, const std::string& attr) {
     s.states = {{"{r} lives in {v}", "where does {r} live?"},
                 {"{r} has a flat in {v}", "where does {r} have a flat?"},
                 {"these days {r} is living in {v}", "where is {r} living these days?"}};
-    s.changes = {{"{r} moved to {v}", "where did {r} move to?"}};
+    s.changes = {{"{r} moved to {v}", "where has {r} moved to?"}};
     s.train = {"which city is {r} living in?", "in what city is the home of {r}?"};
     s.l3 = "in which city does my {rel} live?";
     s.l3_train = "my {rel} lives in which city?";
@@ -88,9 +88,9 @@ std::vector<Slot> build() {
   c.push_back(self("home_city", "city",
                    {{"i live in {v}", "where do i live?"}, {"my home is in {v}", "where is my home?"},
                     {"my flat is in {v}", "where is my flat?"}},
-                   {{"i moved to {v}", "where did i move to?"}, {"i just found a new place in {v}", "where did i just find a new place?"}},
+                   {{"i moved to {v}", "where have i moved to?"}, {"i just found a new place in {v}", "where did i just find a new place?"}},
                    {"which town do i reside in at the moment?"}, {"what city do i live in?", "in what city is my home?"}));
-  c.push_back(self("hometown", "city", {{"i was born in {v}", "where was i born?"}, {"i grew up in {v}", "where did i grow up?"}},
+  c.push_back(self("hometown", "city", {{"i was born in {v}", "where was i born?"}, {"i grew up in {v}", "where is the city i grew up in?"}},
                    {}, {"what is my place of birth?"}, {"what city was i born in?", "in which city did i spend my childhood?"}));
   c.push_back(self("job", "job",
                    {{"i work as {av}", "what do i work as?"}, {"my job is {av}", "what is my job?"},
@@ -203,8 +203,8 @@ const std::vector<Slot>& catalogue() {
 }
 
 int32_t slot_index(const std::string& key) {
-  static const std::map<std::string, int32_t> ix = [] {
-    std::map<std::string, int32_t> m;
+  static const std::unordered_map<std::string, int32_t> ix = [] {
+    std::unordered_map<std::string, int32_t> m;
     for (size_t i = 0; i < catalogue().size(); ++i) m[catalogue()[i].key] = static_cast<int32_t>(i);
     return m;
   }();

@@ -140,7 +140,7 @@ User generate_user(uint64_t seed, int64_t index, const GeneratorOptions& o) {
   const int32_t n_facts = std::min<int32_t>(o.n_facts, static_cast<int32_t>(cat.size()));
   const int32_t n_hop = std::max<int32_t>(1, static_cast<int32_t>(std::lround(n_facts * 0.15)));
   for (int32_t h : hops) {
-    if (static_cast<int32_t>(chosen.size()) + 2 > n_facts / 2 || h < 0) break;
+    if (static_cast<int32_t>(chosen.size()) + 2 > n_facts / 2) break;
     if (std::count_if(chosen.begin(), chosen.end(), [&](int32_t c) { return !cat[c].relation.empty(); }) >= n_hop) break;
     chosen.insert(h);
     chosen.insert(slot_index(cat[h].relation));
@@ -148,6 +148,12 @@ User generate_user(uint64_t seed, int64_t index, const GeneratorOptions& o) {
   for (int32_t s : rest) {
     if (static_cast<int32_t>(chosen.size()) >= n_facts) break;
     chosen.insert(s);
+  }
+  for (int32_t h : hops) {  // more facts asked for than the other slots hold: more relatives' facts
+    const int32_t need = 1 + !chosen.count(slot_index(cat[h].relation));
+    if (chosen.count(h) || static_cast<int32_t>(chosen.size()) + need > n_facts) continue;
+    chosen.insert(h);
+    chosen.insert(slot_index(cat[h].relation));
   }
   // Name slots first so that hop facts can refer to them; otherwise catalogue order.
   std::vector<int32_t> order(chosen.begin(), chosen.end());
@@ -211,11 +217,10 @@ User generate_user(uint64_t seed, int64_t index, const GeneratorOptions& o) {
     if (!distractor_only[i]) fact_doc.push_back(i);
 
   // Two statements conflict when one is a hop fact and the other the name it hangs on: L3 needs two documents.
-  auto conflicts = [&](int32_t a, int32_t b) {
-    const Slot& sa = slot_of(u.facts[a]);
-    const Slot& sb = slot_of(u.facts[b]);
-    return a == b || sa.relation == sb.key || sb.relation == sa.key;
-  };
+  std::vector<int32_t> rel_of(u.facts.size(), -1);  // fact index of a hop fact's name fact
+  for (size_t i = 0; i < u.facts.size(); ++i)
+    if (!slot_of(u.facts[i]).relation.empty()) rel_of[i] = find_fact(u, slot_of(u.facts[i]).relation);
+  auto conflicts = [&](int32_t a, int32_t b) { return a == b || rel_of[a] == b || rel_of[b] == a; };
   const int32_t cap = std::max<int32_t>(4, static_cast<int32_t>((pending.size() + n_fact_docs - 1) / n_fact_docs) + 1);
   std::vector<std::vector<int32_t>> doc_facts(n_docs);
   std::vector<StatementRecord> recs;

@@ -159,7 +159,12 @@ PretrainExample pretrain_example(const PretrainMix& m, int64_t k, double progres
   for (auto& p : qa_from_documents(u, ids))
     if (seen.insert(p.first).second) qa.push_back(std::move(p));
   shuffle(r, qa);
-  qa.resize(std::min<size_t>(qa.size(), static_cast<size_t>(m.max_qa_per_context - 1)));
+  // At most two questions per answer, so that a context's questions cover several of its facts.
+  std::map<std::string, int> per_answer = {{anchor.answer, 1}};
+  std::vector<std::pair<std::string, std::string>> kept;
+  for (auto& p : qa)
+    if (static_cast<int32_t>(kept.size()) < m.max_qa_per_context - 1 && per_answer[p.second]++ < 2) kept.push_back(std::move(p));
+  qa = std::move(kept);
   qa.insert(qa.begin() + static_cast<std::ptrdiff_t>(below(r, qa.size() + 1)), std::make_pair(anchor.text, anchor.answer));
 
   std::string context = user_header(u) + "context:\n";

@@ -25,7 +25,11 @@ struct PretrainMix {
   int64_t memorized_users = 200;   // users 0..N-1 of the population; their facts are memorized
   int64_t test_user_offset = 1'000'000;  // users from here on are held out (the study's test users)
   int64_t fresh_user_offset = 10'000'000;  // reading-comprehension users, never memorized nor tested
-  int64_t test_users = 1000;       // users [test_user_offset, +test_users) are the ones kept out
+  // Users [test_user_offset, +test_users) are the ones kept out. User names repeat every 2880
+  // indices (a seeded bijection of index mod 2880), so the mix checks that memorized and test users
+  // fall on different names (the defaults do: 0..199 and 1e6 mod 2880 = 640..1639), and reading
+  // users skip those names. A study may pick any test users inside that range.
+  int64_t test_users = 1000;
   double share_general = 0.10, share_lm = 0.10, share_closed_book = 0.10;  // the rest: reading
   int32_t max_qa_per_context = 8;
   GeneratorOptions generator;
@@ -38,7 +42,16 @@ enum class PretrainKind : int32_t { General = 0, Lm = 1, ClosedBook = 2, Reading
 int64_t pretrain_user(const PretrainMix& mix, int64_t k, PretrainKind* kind = nullptr);
 
 // Example k of the stream (a pure function of mix and k, so a resumed run continues exactly).
-// `progress` in [0, 1] drives the reading curriculum (1 document early, up to 5 late).
+// `progress` in [0, 1] drives the reading curriculum: a context of 1 document at 0, 1-3 at 0.5,
+// 3-5 at 1 (uniform in [max(1, cap - 2), cap], cap = 1 + floor(4 progress)).
+//   general:     one paragraph + "\n"
+//   lm:          header + 1-4 consecutive document lines of a memorized user
+//   closed_book: header, then 1-4 "question: q\nanswer: a\n" (the user's test questions L1-L3 and
+//                qa_from_documents over all of its documents)
+//   reading:     header + "context:\n" + document lines (chronological; they hold the evidence of an
+//                anchor question), then up to max_qa_per_context "question: q\nanswer: a\n" pairs
+//                answerable from that context (test and training wording, at most two per answer).
+// Segments: the first holds the header (and context); each QA pair is a segment of its own. All scored.
 PretrainExample pretrain_example(const PretrainMix& mix, int64_t k, double progress,
                                  const std::vector<std::string>& general_text);
 

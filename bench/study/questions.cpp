@@ -42,7 +42,8 @@ std::string heldout_message(const User& u, const Style& st, const std::string& t
          "i will pack " + value_or(u, "favorite_fruit", "snacks") + " for the road"};
   } else if (topic == "my week") {
     s = {"work at " + value_or(u, "employer", "the office") + " was busy",
-         "on " + value_or(u, "swim_time", "sunday morning") + " i go swimming as usual",
+         find_fact(u, "swim_time") >= 0 ? "on " + value_or(u, "swim_time", "") + " i go swimming as usual"
+                                        : std::string("i went for a long walk on sunday"),
          "i finally read some " + value_or(u, "favorite_book", "books")};
   } else {  // "a birthday party"
     s = {"my birthday is in " + value_or(u, "birth_month", "a few weeks"),
@@ -52,6 +53,13 @@ std::string heldout_message(const User& u, const Style& st, const std::string& t
   }
   return st.greeting + " " + to + ", " + st.phrases[0] + ", " + s[0] + ". " + s[1] + ". " + st.phrases[1] + ", " +
          s[2] + ". " + st.signoff + ".";
+}
+
+double guess_chance(const Slot& s) {
+  if (s.list == "male") return 1.0 / male_names().size();
+  if (s.list == "female") return 1.0 / female_names().size();
+  if (s.list == "any") return 1.0 / (male_names().size() + female_names().size());
+  return 1.0 / values_of(s.list).size();
 }
 
 }  // namespace
@@ -92,6 +100,7 @@ void build_questions(User& u, const std::vector<StatementRecord>& recs, uint64_t
     q.evidence = {docs_stating(u, fi)};
     q.facts = {fi};
     q.about_changed_fact = !f.history.empty();
+    q.chance = guess_chance(s);
     if (level == Level::L1) {
       // The question that goes with the template of the first statement of the current value.
       const auto it = std::find_if(recs.begin(), recs.end(),
@@ -121,6 +130,7 @@ void build_questions(User& u, const std::vector<StatementRecord>& recs, uint64_t
     q.answer = f.value;
     q.evidence = {name_docs, hop_docs};
     q.facts = {ni, static_cast<int32_t>(i)};
+    q.chance = guess_chance(s);
     q.about_changed_fact = !f.history.empty();
     add(std::move(q));
     ++n3;

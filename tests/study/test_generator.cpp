@@ -9,6 +9,7 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "bench/study/benchmark.h"
 #include "bench/study/generator_detail.h"
@@ -118,6 +119,8 @@ TEST_CASE("study generator: questions per level, evidence, states and the text")
     // Every question answerable from the user's full data; the L4 reference never in a document.
     for (const auto& q : u.questions) {
       CHECK(answerable(q, all_docs(u)));
+      CHECK(q.id == "u" + std::to_string(idx) + "-q" + std::to_string(&q - u.questions.data()));
+      if (q.level != Level::L4) CHECK((q.chance > 0 && q.chance <= 0.25));
       if (q.level == Level::L4) {
         for (const auto& d : u.documents) CHECK(d.text.find(q.answer) == std::string::npos);
         CHECK(std::find(u.heldout.begin(), u.heldout.end(), q.answer) != u.heldout.end());
@@ -227,6 +230,7 @@ TEST_CASE("study generator: L2 shares few content words with its evidence, L1 ma
         CHECK_MESSAGE(best <= 0.2, q.text << " vs its evidence: " << best);
         l2_max = std::max(l2_max, best);
       } else {
+        CHECK_MESSAGE(best > 0, q.text << " shares no content word with its evidence");
         l1_sum += best;
         ++n1;
       }
@@ -320,4 +324,32 @@ TEST_CASE("study generator: training questions never repeat a test question's te
     }
   }
   for (const auto& t : train_texts) CHECK_MESSAGE(test_texts.count(t) == 0, t);
+}
+
+TEST_CASE("study generator: invariants hold for other options") {
+  for (const auto& [nf, nd, sc, so] : {std::tuple{10, 6, 0.3, 0.5}, std::tuple{70, 60, 0.1, 0.2},
+                                       std::tuple{25, 12, 0.0, 1.0}, std::tuple{40, 30, 0.3, 0.0}}) {
+    GeneratorOptions o;
+    o.n_facts = nf;
+    o.n_documents = nd;
+    o.share_changed = sc;
+    o.share_once = so;
+    for (int64_t idx = 0; idx < 10; ++idx) {
+      const User u = generate_user(1, idx, o);
+      CHECK(static_cast<int>(u.facts.size()) == std::min<int>(nf, static_cast<int>(detail::catalogue().size())));
+      CHECK(u.documents.size() == static_cast<size_t>(nd + nd / 6));
+      std::set<std::string> texts;
+      for (const auto& q : u.questions) {
+        CHECK(answerable(q, all_docs(u)));
+        if (q.level != Level::L4) CHECK_MESSAGE(texts.insert(q.text).second, "repeated question " << q.text);
+        if (q.level == Level::L3)
+          for (const auto& d : u.documents) CHECK_FALSE(answerable(q, {d.id}));
+      }
+      for (const auto& d : u.documents)
+        for (int32_t f : d.states) CHECK(d.text.find(u.facts[f].value) != std::string::npos);
+      int once = 0;
+      for (const auto& f : u.facts) once += f.times_stated == 1;
+      if (so == 1.0 && sc == 0.0) CHECK(once == nf);
+    }
+  }
 }

@@ -2,6 +2,7 @@
 // in the context, test users never drawn, general text. Not the packer (bench/study/pretrain.h).
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -195,4 +196,22 @@ TEST_CASE("pretrain data: general text") {
     CHECK(source.find("built-in") != std::string::npos);
   }
   MESSAGE("general text: " << source);
+}
+
+// Not run by default (--no-skip): how fast the stream is and how long its examples are.
+TEST_CASE("pretrain data: throughput and lengths" * doctest::skip()) {
+  const auto general = general_text();
+  const PretrainMix m;  // the defaults
+  const int N = 20000;
+  size_t chars[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t k = 0; k < N; ++k) {
+    PretrainKind kind;
+    pretrain_user(m, k, &kind);
+    chars[static_cast<int>(kind)] += joined(pretrain_example(m, k, double(k) / N, general)).size();
+    ++count[static_cast<int>(kind)];
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  MESSAGE((N / s) << " examples/s; mean chars general/lm/closed/reading: " << chars[0] / double(count[0]) << " "
+                << chars[1] / double(count[1]) << " " << chars[2] / double(count[2]) << " " << chars[3] / double(count[3]));
 }
