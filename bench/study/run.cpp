@@ -173,10 +173,9 @@ void evaluate(const Model& m, const User& u, Ctx ctx, const Retriever* r, Eval& 
 std::vector<Example> training_examples(const Model& m, const User& u, const std::vector<int32_t>& avail, bool with_qa) {
   std::vector<Example> ex;
   for (int32_t d : avail) ex.push_back(example_from_text(document_text(u, u.documents[static_cast<size_t>(d)]), *m.tokenizer));
-  if (with_qa)  // until qa_from_documents lands: the facts the available documents state, as closed-book pairs
-    for (const auto& q : u.questions)
-      if (q.level != Level::L4 && q.evidence.size() == 1 && answerable(q, avail))
-        ex.push_back(example_from_prompt(closed_book_prompt(u, q.text), " " + q.answer + "\n", *m.tokenizer));
+  if (with_qa)  // training-template QA pairs about what the available documents state (never a test question)
+    for (const auto& [q, a] : qa_from_documents(u, avail))
+      ex.push_back(example_from_prompt(closed_book_prompt(u, q), " " + a + "\n", *m.tokenizer));
   return ex;
 }
 
