@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "bench/study/grid.h"
@@ -14,6 +15,34 @@ namespace edgellm::study {
 std::string pct(const MeanCi& c) {
   if (c.n == 0) return "–";
   return c.n < 2 ? fmt::format("{:.1f}", c.mean * 100) : fmt::format("{:.1f} ± {:.1f}", c.mean * 100, c.half * 100);
+}
+
+std::string recipe_gold_note(const std::string& base) {
+  namespace fs = std::filesystem;
+  const fs::path b(base), dir = b.parent_path();
+  const std::string stem = b.stem().string();
+  for (const fs::path& p : {dir / (stem + ".recipe.md"), dir / ("recipe-" + stem + ".md"), dir / "recipe.md"}) {
+    std::ifstream in(p);
+    if (!in) continue;
+    std::string line, heading, any;
+    int hits = 0;
+    while (std::getline(in, line)) {
+      if (line.rfind("#", 0) == 0) heading = line;
+      if (line.find("gold-context") == std::string::npos || line.find('%') == std::string::npos) continue;
+      ++hits;
+      std::string v = line;
+      for (const char* strip : {"| gold-context accuracy |", "|"}) {
+        const auto k = v.find(strip);
+        if (k != std::string::npos) v.erase(k, std::string(strip).size());
+      }
+      const auto b0 = v.find_first_not_of(' '), e0 = v.find_last_not_of(' ');
+      v = fmt::format("{} ({})", b0 == std::string::npos ? v : v.substr(b0, e0 - b0 + 1), p.filename().string());
+      if (heading.find(stem) != std::string::npos) return v;
+      if (any.empty()) any = v;
+    }
+    if (hits == 1) return any;
+  }
+  return "";
 }
 
 std::string short_base(const std::string& base) {
@@ -94,7 +123,9 @@ std::string Analysis::gold_note(const std::string& base) const {
     const auto jt = it->second.find(l);
     s += (l > 1 ? "/" : "") + (jt == it->second.end() ? std::string("–") : fmt::format("{:.0f}", jt->second.mean * 100));
   }
-  return fmt::format("reader {}: gold-context L1/L2/L3 = {}% (f32, measured in this study)", short_base(base), s);
+  const std::string recipe = recipe_gold_note(base);
+  return fmt::format("reader {}: gold-context L1/L2/L3 = {}% (f32, measured in this study{})", short_base(base), s,
+                     recipe.empty() ? "" : "; pretraining recipe: " + recipe);
 }
 
 }  // namespace edgellm::study

@@ -37,6 +37,10 @@ struct Analysis {
   std::string gold_note(const std::string& base) const;
 };
 
+// The gold-context accuracy the base's recipe (recipe.md beside the base, written by `edgellm pretrain`)
+// records, as "recipe.md: L1 94.0% ..."; empty when there is none.
+std::string recipe_gold_note(const std::string& base);
+
 std::string pct(const MeanCi& c);  // "52.3 ± 4.1"
 std::string short_base(const std::string& base);
 
