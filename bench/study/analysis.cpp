@@ -115,7 +115,7 @@ double Analysis::mean_of(const Table& t, const Config& c) const {
   return n ? s / n : NAN;
 }
 
-std::string Analysis::gold_note(const std::string& base) const {
+std::string Analysis::gold_note(const std::string& base, bool with_recipe) const {
   const auto it = gold.find(base);
   if (it == gold.end()) return fmt::format("gold-context accuracy of {}: not measured (no RAG run on f32)", short_base(base));
   std::string s;
@@ -123,7 +123,7 @@ std::string Analysis::gold_note(const std::string& base) const {
     const auto jt = it->second.find(l);
     s += (l > 1 ? "/" : "") + (jt == it->second.end() ? std::string("–") : fmt::format("{:.0f}", jt->second.mean * 100));
   }
-  const std::string recipe = recipe_gold_note(base);
+  const std::string recipe = with_recipe ? recipe_gold_note(base) : "";
   return fmt::format("reader {}: gold-context L1/L2/L3 = {}% (f32, measured in this study{})", short_base(base), s,
                      recipe.empty() ? "" : "; pretraining recipe: " + recipe);
 }

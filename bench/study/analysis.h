@@ -34,7 +34,7 @@ struct Analysis {
   MeanCi qa_ci(const Config& c) const { return qa_cell(score, c).ci(); }
   double mean_of(const Table& t, const Config& c) const;  // mean over levels and seeds (NaN if absent)
   // "gold-context L1/L2/L3 = 94/93/81% (f32)" for a base, or a note that it was not measured.
-  std::string gold_note(const std::string& base) const;
+  std::string gold_note(const std::string& base, bool with_recipe = false) const;
 };
 
 // The gold-context accuracy the base's recipe (recipe.md beside the base, written by `edgellm pretrain`)

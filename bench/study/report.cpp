@@ -276,7 +276,7 @@ ReportOutput write_report(const std::string& dir, const std::vector<ResultRow>& 
         for (const auto& b : a.bases) s += (s.empty() ? "" : ", ") + short_base(b);
         return s;
       }(), short_base(a.center_base), a.ref_steps);
-  for (const auto& b : a.bases) w.md += "- " + a.gold_note(b) + "\n";
+  for (const auto& b : a.bases) w.md += "- " + a.gold_note(b, true) + "\n";
   w.md += "\nSee [guidelines.md](guidelines.md) for the paper's three findings checked against these numbers.\n\n";
   if (!plots_available()) w.md += "*Plots were skipped: this build has no cairo.*\n\n";
   w.time_budget();
