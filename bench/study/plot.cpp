@@ -74,9 +74,17 @@ void draw(cairo_t* cr, const Figure& f) {
   } else {
     x0 = 0, x1 = static_cast<double>(std::max<size_t>(1, f.groups.size()));
   }
-  const double y0 = f.y_min, y1 = f.y_max;
+  // y: the figure's range, shrunk to the data when everything lies below half of it (0.1 steps).
+  double top = 0;
+  for (const auto& s : f.series) {
+    for (double v : s.y) top = std::isnan(v) ? top : std::max(top, v);
+    for (double v : s.hi) top = std::isnan(v) ? top : std::max(top, v);
+  }
+  const double y0 = f.y_min,
+               y1 = top < 0.5 * (f.y_max - f.y_min) + f.y_min ? std::max(f.y_min + 0.1, std::ceil(top * 10 + 1e-9) / 10) : f.y_max;
   auto X = [&](double x) { return L + (((f.log_x && f.kind != Figure::Bars) ? std::log10(x) : x) - x0) / (x1 - x0) * pw; };
-  auto Y = [&](double y) { return T + ph - (std::clamp(y, y0, y1) - y0) / (y1 - y0) * ph; };
+  // 2% of the height below y0 so that a series at zero is not hidden by the axis
+  auto Y = [&](double y) { return T + 0.98 * ph - (std::clamp(y, y0, y1) - y0) / (y1 - y0) * 0.98 * ph; };
   // grid and y ticks
   cairo_set_line_width(cr, 1);
   for (int i = 0; i <= 5; ++i) {
