@@ -259,8 +259,17 @@ struct Writer {
 
 ReportOutput write_report(const std::string& dir, const std::vector<ResultRow>& rows) {
   const Analysis a(rows);
-  if (a.ok.empty()) fail("study report: {}: no successful rows to report ({} failed)", dir, a.failed.size());
+  if (rows.empty()) fail("study report: {}: results.csv has no rows", dir);
   std::filesystem::create_directories(dir + "/plots");
+  if (a.ok.empty()) {  // every run failed: say so, list why
+    std::string md = fmt::format("# edgellm study report\n\nNo run succeeded ({} failed).\n\n"
+                                 "| run | method | compression | status |\n|---|---|---|---|\n", a.failed.size());
+    for (const auto& r : a.failed) md += fmt::format("| {} | {} | {} | {} |\n", r.run_id, r.method, r.compression, r.status);
+    ReportOutput out{dir + "/report.md", dir + "/guidelines.md", {}, "no run succeeded: see the failures in report.md\n"};
+    write_file_atomic(out.report_path, md);
+    write_file_atomic(out.guidelines_path, "# Guidelines from the edgellm study\n\nNo run succeeded; nothing to conclude.\n");
+    return out;
+  }
   Writer w{a, dir, "", {}};
   std::set<std::string> runs, revs;
   for (const auto& r : rows) runs.insert(r.run_id), revs.insert(r.git_rev);

@@ -133,3 +133,29 @@ TEST_CASE("study: a tiny grid end to end, resumed, and sharded then merged") {
   set_user_source({});
   for (const auto& d : {o.out, s0.out, s1.out}) fs::remove_all(d);
 }
+
+TEST_CASE("study: a run that fails, crashes or hangs is recorded as a row, not fatal") {
+  const std::string dir = testing::temp_dir("fail");
+  auto script = [&](const std::string& name, const std::string& body) {
+    const std::string p = dir + "/" + name;
+    std::ofstream(p) << "#!/bin/sh\n" << body << "\n";
+    fs::permissions(p, fs::perms::owner_all);
+    return p;
+  };
+  StudyOptions o;
+  o.grid.name = "tiny", o.grid.bases = {"builtin:tiny"}, o.grid.seeds = 1, o.jobs = 2, o.threads = 1;
+  o.run_timeout_s = 0.5;
+  for (auto [exe, status] : {std::pair{script("fail.sh", "exit 3"), "error: exit 3"},
+                             std::pair{script("crash.sh", "kill -SEGV $$"), "crash: signal 11"},
+                             std::pair{script("hang.sh", "exec sleep 30"), "timeout after"}}) {
+    o.exe = exe, o.out = dir + "/" + fs::path(exe).stem().string();
+    const StudyResult r = run_study(o);
+    CHECK(r.planned == 4);
+    CHECK(r.failed == 4);
+    const auto rows = read_results(o.out + "/results.csv");
+    REQUIRE(rows.size() == 4);
+    for (const auto& row : rows) CHECK(row.status.rfind(status, 0) == 0);
+    CHECK(head(o.out + "/report.md", 10000).find("No run succeeded") != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
