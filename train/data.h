@@ -28,6 +28,17 @@ Example example_from_json(const std::string& line, const Tokenizer& tok, const s
 Example example_from_text(const std::string& text, const Tokenizer& tok);
 Example example_from_prompt(const std::string& prompt, const std::string& response, const Tokenizer& tok);
 
+// Where the trainer gets its rows: row g (a global index across epochs) as ids and targets (T each,
+// a negative target is masked). PackedData holds a tokenized set; a streaming source (the study's
+// pretraining mix) generates rows on demand.
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  virtual int64_t seq_len() const = 0;
+  virtual int64_t rows_per_epoch() const = 0;
+  virtual void row(int64_t g, int32_t* ids, int32_t* targets) = 0;
+};
+
 // Packing, llama.cpp style: each epoch the examples are shuffled (seed + epoch) and concatenated
 // into one token stream; row g of the epoch takes inputs stream[g·T .. g·T+T) and targets
 // stream[g·T+1 .. g·T+T], a target masked (−1) unless scored. Rows may hold the end of one
@@ -35,14 +46,14 @@ Example example_from_prompt(const std::string& prompt, const std::string& respon
 // masking), but BOS is never a target, so no loss is taken on guessing the next example's start.
 // The last row is padded with masked targets. Rows are addressed by a global index across epochs,
 // so a resumed run needs only the step number to find its place.
-class PackedData {
+class PackedData final : public RowSource {
  public:
   PackedData(std::vector<Example> examples, int64_t seq_len, uint64_t seed, bool shuffle = true);
-  int64_t seq_len() const { return T_; }
-  int64_t rows_per_epoch() const { return rows_; }
+  int64_t seq_len() const override { return T_; }
+  int64_t rows_per_epoch() const override { return rows_; }
   int64_t tokens() const { return tokens_; }
   // ids, targets (T) of global row g (epoch g / rows_per_epoch()).
-  void row(int64_t g, int32_t* ids, int32_t* targets);
+  void row(int64_t g, int32_t* ids, int32_t* targets) override;
 
  private:
   void build_epoch(int64_t epoch);

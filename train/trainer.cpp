@@ -9,6 +9,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "runtime/arena.h"
 #include "runtime/error.h"
@@ -105,11 +108,18 @@ MemPlan plan_memory(const LlamaModel& m, const TrainConfig& c) {
       format_bytes(c.mem_budget)));
 }
 
-Trainer::Trainer(LlamaModel& m, PackedData& data, TrainConfig c) : m_(m), data_(data), cfg_(std::move(c)) {
+Trainer::Trainer(LlamaModel& m, RowSource& data, TrainConfig c) : m_(m), data_(data), cfg_(std::move(c)) {
   EDGE_CHECK(cfg_.batch > 0 && cfg_.grad_accum > 0, "batch and grad-accum must be positive");
   EDGE_CHECK(data_.seq_len() == cfg_.seq_len, "the data is packed into rows of {} but seq-len is {}", data_.seq_len(),
              cfg_.seq_len);
   plan_ = plan_memory(m_, cfg_);
+#if defined(__GLIBC__)
+  // Every step allocates and frees the same activation buffers (MBs each). glibc would hand them back
+  // to the kernel (mmap threshold, heap trimming) and fault in fresh zeroed pages next step: profiled
+  // at ~10% of a step of a small model. Keep freed memory in the heap for reuse instead.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
   if (cfg_.mem_budget) default_arena().set_budget(cfg_.mem_budget);
   GradSetup s = cfg_.setup;
   s.checkpointing = plan_.checkpointing;
@@ -227,6 +237,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
       // The only randomness is keyed by (seed, step): data order by (seed, epoch), dropout by (seed, step).
       {"rng", {{"kind", "counter"}, {"seed", cfg_.seed}, {"step", step_}}},
   };
+  if (data_state) j["data_state"] = data_state();
   w.set_metadata("edgellm.checkpoint", j.dump());
   w.write(path);
 }

@@ -65,7 +65,7 @@ class Trainer {
  public:
   // Plans memory (throws BudgetError up front), sets the arena budget, attaches LoRA or makes the
   // weights trainable, builds the optimizer.
-  Trainer(LlamaModel& m, PackedData& data, TrainConfig c);
+  Trainer(LlamaModel& m, RowSource& data, TrainConfig c);
 
   // Restores params, optimizer state and the step from a checkpoint written by save_checkpoint;
   // throws FormatError naming the file and field when it does not match this run.
@@ -87,10 +87,13 @@ class Trainer {
   LlamaGrad& grad() { return *grad_; }
   const std::vector<StepLog>& history() const { return history_; }
   std::function<void(const StepLog&)> on_step;  // progress display
+  // Optional: the data source's position, saved as "data_state" in every checkpoint's metadata (a
+  // streaming source restores it on resume; see checkpoint_metadata).
+  std::function<std::string()> data_state;
 
  private:
   LlamaModel& m_;
-  PackedData& data_;
+  RowSource& data_;
   TrainConfig cfg_;
   MemPlan plan_;
   std::unique_ptr<LlamaGrad> grad_;

@@ -29,6 +29,8 @@ void add_train_commands(CLI::App& app);
 void add_rag_commands(CLI::App& app);
 // study (run | run-one | merge | report) and advise (tools/edgellm/cmd_study.cpp)
 void add_study_commands(CLI::App& app);
+// pretrain a study base (tools/edgellm/cmd_pretrain.cpp)
+void add_pretrain_command(CLI::App& app);
 
 // `edgellm bench -m MODEL`: llama-bench-style table.
 struct ModelBenchOptions {

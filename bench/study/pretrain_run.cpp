@@ -1,0 +1,259 @@
+// The pretraining run: set-up (or resume), the training loop with checkpoints and evaluations, and
+// the outputs (GGUF, recipe, logs). Not a scheduler: one process, one model, edgellm's thread pool.
+#include "bench/study/pretrain_run.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bench/study/bpe_train.h"
+#include "bench/study/pretrain.h"
+#include "bench/study/sha256.h"
+#include "models/save_gguf.h"
+#include "runtime/atomic_file.h"
+#include "runtime/error.h"
+#include "runtime/parallel.h"
+#include "train/trainer.h"
+
+namespace edgellm::study {
+namespace fs = std::filesystem;
+
+std::string format_reading(const ReadingEvalResult& r) {
+  std::string s;
+  for (int i = 0; i < 3; ++i)
+    s += fmt::format("{}L{} {:.1f}% ({}/{})", i ? " " : "", i + 1, 100.0 * r.level[i].accuracy(), r.level[i].correct,
+                     r.level[i].total);
+  return s;
+}
+
+namespace {
+
+std::string hms(double s) {
+  const long t = static_cast<long>(s + 0.5);
+  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot read", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// What must not change between a run and its resumption.
+nlohmann::json run_identity(const PretrainOptions& o, const std::string& tokenizer_sha) {
+  return {{"size", o.size},       {"tokens", o.tokens},           {"lr", o.lr},
+          {"min_lr", o.min_lr},   {"weight_decay", o.weight_decay}, {"batch", o.batch},
+          {"seq_len", o.seq_len}, {"seed", o.seed},               {"vocab", o.vocab},
+          {"mix_seed", o.mix.seed}, {"tokenizer_examples", o.tokenizer_examples},
+          {"tokenizer_sha256", tokenizer_sha}};
+}
+
+std::string vocab_digest(const TokenizerVocab& v) {
+  std::string all;
+  for (size_t i = 0; i < v.tokens.size(); ++i) all += v.tokens[i] + '\x1f' + fmt::format("{}", v.scores[i]) + '\x1e';
+  return sha256_hex(all);
+}
+
+void write_recipe(const PretrainOptions& o, const PretrainResult& r, const LlamaModel& m, const Tokenizer& tok,
+                  const std::string& general_source, const std::string& path) {
+  const LlamaConfig& c = m.config;
+  std::string s;
+  s += fmt::format("# base-{}: recipe\n\n", o.size);
+  s += fmt::format("Trained by `edgellm pretrain` (edgellm's own trainer, no Python).\n\n");
+  s += "| | |\n|---|---|\n";
+  s += fmt::format("| file | `{}` (f16 matrices, f32 norms, tokenizer inside) |\n", fs::path(r.gguf_path).filename().string());
+  s += fmt::format("| sha256 | `{}` |\n", r.gguf_sha256);
+  s += fmt::format("| architecture | Llama: {} layers × {}, {} heads of {}, FFN {} (SwiGLU), tied embeddings, RoPE θ {} |\n",
+                   c.n_layers, c.dim, c.n_heads, c.head_dim, c.ffn_dim, c.rope_theta);
+  s += fmt::format("| parameters | {} |\n", m.n_params());
+  s += fmt::format("| tokenizer | SentencePiece-style BPE with byte fallback, {} tokens, trained on {} examples of the mix |\n",
+                   tok.vocab_size(), o.tokenizer_examples);
+  s += fmt::format("| steps | {} of {} planned |\n", r.steps, r.total_steps);
+  s += fmt::format("| tokens | {} ({} rows × {} tokens per step, padding included) |\n", r.tokens, o.batch, o.seq_len);
+  s += fmt::format("| optimizer | AdamW (β 0.9/0.999, weight decay {}), clip {} |\n", o.weight_decay, o.clip);
+  s += fmt::format("| learning rate | {} peak, warm-up {} steps, cosine to {} |\n", o.lr,
+                   o.warmup >= 0 ? o.warmup : std::max<int64_t>(1, r.total_steps / 40), o.min_lr);
+  s += fmt::format("| init | N(0, 0.02²) matrices and embedding, norms 1, seed {} |\n", o.seed);
+  s += fmt::format("| mix | seed {}; general {:.0f}%, LM of {} memorized users {:.0f}%, closed-book {:.0f}%, reading "
+                   "{:.0f}% (fresh users from {}, ≤ {} QA pairs per context, curriculum 1 → 5 documents); general "
+                   "text: {} |\n",
+                   o.mix.seed, 100 * o.mix.share_general, o.mix.memorized_users, 100 * o.mix.share_lm,
+                   100 * o.mix.share_closed_book,
+                   100 * (1 - o.mix.share_general - o.mix.share_lm - o.mix.share_closed_book), o.mix.fresh_user_offset,
+                   o.mix.max_qa_per_context, general_source);
+  s += fmt::format("| training time | {} ({:.0f} s) on {} threads |\n", hms(r.train_seconds), r.train_seconds,
+                   num_threads());
+  s += fmt::format("| final loss | {:.4f} (mean of the last 10 steps) |\n", r.final_loss);
+  s += fmt::format("| gold-context accuracy | {} on {} held-out users (index ≥ {}), greedy, exact match |\n",
+                   format_reading(r.eval), o.final_eval_users, o.mix.test_user_offset);
+  s += "\nReproduce:\n\n```\n";
+  s += fmt::format("edgellm -t 2 pretrain --size {} --tokens {} --lr {} --min-lr {} --batch {} --micro-batch {} --seq {} "
+                   "--seed {} --vocab {} -o DIR\n",
+                   o.size, o.tokens, o.lr, o.min_lr, o.batch, o.micro_batch, o.seq_len, o.seed, o.vocab);
+  s += "```\n\nThe logs of the run: loss.csv (every step) and eval.csv (gold-context accuracy during training).\n";
+  write_file_atomic(path, s);
+}
+
+}  // namespace
+
+PretrainResult run_pretrain(const PretrainOptions& o, const std::atomic<bool>* stop,
+                            const std::function<void(const std::string&)>& log) {
+  EDGE_CHECK(!o.out_dir.empty(), "pretrain needs an output directory");
+  EDGE_CHECK(o.batch > 0 && o.micro_batch > 0 && o.batch % o.micro_batch == 0,
+             "--batch ({}) must be a positive multiple of --micro-batch ({})", o.batch, o.micro_batch);
+  fs::create_directories(o.out_dir);
+  const auto t_start = std::chrono::steady_clock::now();
+  auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(); };
+
+  std::string general_source;
+  std::vector<std::string> general = general_text(&general_source);
+  const TokenizerVocab vocab = [&] {
+    BpeTrainOptions bo;
+    bo.vocab_size = o.vocab;
+    return train_bpe(tokenizer_sample(o.mix, general, o.tokenizer_examples), bo);
+  }();
+  const std::string tok_sha = vocab_digest(vocab);
+  Model model;
+  model.tokenizer = make_tokenizer(vocab);
+  log(fmt::format("pretrain: tokenizer of {} tokens in {:.1f} s (general text: {}, {} paragraphs)",
+                  model.tokenizer->vocab_size(), since(), general_source, general.size()));
+
+  const LlamaConfig cfg = pretrain_config(o.size, model.tokenizer->vocab_size());
+  model.llama = init_pretrain_model(cfg, o.seed);
+  PretrainStream stream(o.mix, *model.tokenizer, general, o.seq_len, o.tokens);
+
+  TrainConfig tc;
+  tc.setup.lora = false;
+  tc.seq_len = o.seq_len;
+  tc.batch = o.micro_batch;
+  tc.grad_accum = o.batch / o.micro_batch;
+  tc.steps = std::max<int64_t>(1, o.tokens / (o.batch * o.seq_len));
+  tc.optimizer = "adamw";
+  tc.lr = o.lr;
+  tc.min_lr = o.min_lr;
+  tc.weight_decay = o.weight_decay;
+  tc.clip = o.clip;
+  tc.schedule = LrSchedule::Cosine;
+  tc.warmup = o.warmup >= 0 ? o.warmup : std::max<int64_t>(1, tc.steps / 40);
+  tc.seed = o.seed;
+  tc.time_budget = o.time_budget;
+  tc.out_dir = o.out_dir;
+  tc.save_every = o.save_every;
+  Trainer tr(model.llama, stream, tc);
+  tr.data_state = [&] { return stream.state(); };
+
+  const std::string ckpt = tr.checkpoint_path(), run_json = o.out_dir + "/run.json";
+  const nlohmann::json identity = run_identity(o, tok_sha);
+  if ((o.resume || o.export_only) && fs::exists(ckpt)) {
+    if (fs::exists(run_json)) {
+      const nlohmann::json was = nlohmann::json::parse(read_text(run_json));
+      for (const auto& [k, v] : identity.items())
+        if (!was.contains(k) || was.at(k) != v)
+          fail_format(run_json, k, "the run being resumed has {} but this one has {}",
+                      was.contains(k) ? was.at(k).dump() : "nothing", v.dump());
+    }
+    tr.resume(ckpt);
+    const nlohmann::json meta = nlohmann::json::parse(checkpoint_metadata(ckpt));
+    if (!meta.contains("data_state")) fail_format(ckpt, "data_state", "the checkpoint has no data position");
+    stream.restore(meta.at("data_state").get<std::string>());
+    EDGE_CHECK(stream.next_row() == tr.step() * tr.rows_per_step(),
+               "{}: data position row {} does not match step {}", ckpt, stream.next_row(), tr.step());
+    log(fmt::format("pretrain: resumed at step {} of {} ({} examples consumed)", tr.step(), tr.total_steps(),
+                    stream.examples_used()));
+  } else {
+    EDGE_CHECK(!o.export_only, "{}: no checkpoint to export", ckpt);
+    write_file_atomic(run_json, identity.dump(2) + "\n");
+  }
+  log(fmt::format("pretrain: size {} ({} parameters), {} steps of {} rows × {} (micro-batch {}), lr {} warm-up {}, "
+                  "{} threads",
+                  o.size, model.llama.n_params(), tr.total_steps(), o.batch, o.seq_len, o.micro_batch, o.lr, tc.warmup,
+                  num_threads()));
+
+  // Gold-context evaluations during training go to eval.csv.
+  const std::string eval_csv = o.out_dir + "/eval.csv";
+  auto evaluate = [&](int64_t users) {
+    ReadingEvalOptions eo;
+    eo.users = users;
+    return evaluate_reading(model, o.mix, eo);
+  };
+  auto log_eval = [&](const ReadingEvalResult& r, int64_t users) {
+    const bool fresh = !fs::exists(eval_csv);
+    std::FILE* f = std::fopen(eval_csv.c_str(), "a");
+    if (!f) fail("{}: cannot open for appending", eval_csv);
+    if (fresh) std::fprintf(f, "step,tokens,users,L1,L2,L3,seconds\n");
+    std::fprintf(f, "%lld,%lld,%lld,%.4f,%.4f,%.4f,%.1f\n", static_cast<long long>(tr.step()),
+                 static_cast<long long>(tr.step() * o.batch * o.seq_len), static_cast<long long>(users),
+                 r.level[0].accuracy(), r.level[1].accuracy(), r.level[2].accuracy(), r.seconds);
+    std::fclose(f);
+  };
+
+  double last_print = -1e9;
+  tr.on_step = [&](const StepLog& s) {
+    const int64_t done_tokens = s.step * o.batch * o.seq_len;
+    if (since() - last_print >= 10 || s.step == tr.total_steps() || s.step == 1) {
+      last_print = since();
+      log(fmt::format("step {}/{} tokens {:.2f}M loss {:.4f} lr {:.2e} {:.0f} tok/s ETA {} (elapsed {})", s.step,
+                      tr.total_steps(), static_cast<double>(done_tokens) / 1e6, s.loss, s.lr, s.tokens_per_s,
+                      hms(s.eta_s), hms(s.elapsed_s)));
+    }
+    if (o.eval_every > 0 && s.step % o.eval_every == 0 && s.step < tr.total_steps()) {
+      const ReadingEvalResult r = evaluate(o.eval_users);
+      log_eval(r, o.eval_users);
+      log(fmt::format("eval step {}: gold context {} ({:.1f} s)", s.step, format_reading(r), r.seconds));
+    }
+  };
+
+  const StopReason why = o.export_only ? StopReason::Done : tr.run(stop);
+  if (why != StopReason::Done)
+    log(fmt::format("pretrain: stopped at step {} of {} ({}); checkpoint saved, --resume continues", tr.step(),
+                    tr.total_steps(), why == StopReason::Signal ? "signal" : "time budget"));
+
+  PretrainResult r;
+  r.steps = tr.step();
+  r.total_steps = tr.total_steps();
+  r.tokens = r.steps * o.batch * o.seq_len;
+  const auto& h = tr.history();
+  const size_t tail = std::min<size_t>(10, h.size());
+  for (size_t i = h.size() - tail; i < h.size(); ++i) r.final_loss += h[i].loss / static_cast<double>(tail);
+  r.train_seconds = h.empty() ? 0.0 : h.back().elapsed_s;
+  if (h.empty() && fs::exists(ckpt))
+    r.train_seconds = nlohmann::json::parse(checkpoint_metadata(ckpt)).value("elapsed_s", 0.0);
+  if (h.empty() && fs::exists(o.out_dir + "/loss.csv")) {
+    // An export without training: the final loss from the log's last rows.
+    std::ifstream in(o.out_dir + "/loss.csv");
+    std::string line;
+    std::vector<double> losses;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      const size_t a = line.find(','), b = line.find(',', a + 1);
+      if (a != std::string::npos && b != std::string::npos) losses.push_back(std::stod(line.substr(a + 1, b - a - 1)));
+    }
+    const size_t n = std::min<size_t>(10, losses.size());
+    for (size_t i = losses.size() - n; i < losses.size(); ++i) r.final_loss += losses[i] / static_cast<double>(n);
+  }
+
+  r.eval = evaluate(o.final_eval_users);
+  log_eval(r.eval, o.final_eval_users);
+  log(fmt::format("gold context on {} held-out users: {} ({:.1f} s)", o.final_eval_users, format_reading(r.eval),
+                  r.eval.seconds));
+  r.gguf_path = o.out_dir + "/base-" + o.size + ".gguf";
+  SaveGgufOptions so;
+  so.metadata = [&](GgufWriter&) {};
+  model.llama.config.name = "edgellm-study-" + o.size;
+  save_llama_gguf(model, r.gguf_path, DType::F16, so);
+  r.gguf_sha256 = sha256_file(r.gguf_path);
+  write_recipe(o, r, model.llama, *model.tokenizer, general_source, o.out_dir + "/recipe.md");
+  log(fmt::format("wrote {} (sha256 {}) and recipe.md; training {} of {} steps, {:.2f}M tokens, {}", r.gguf_path,
+                  r.gguf_sha256, r.steps, r.total_steps, static_cast<double>(r.tokens) / 1e6, hms(r.train_seconds)));
+  return r;
+}
+
+}  // namespace edgellm::study

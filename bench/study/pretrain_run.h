@@ -1,0 +1,54 @@
+// One pretraining run of a study base, end to end: tokenizer, model, streamed rows, edgellm's own
+// trainer (full fine-tuning, AdamW, warm-up + cosine), checkpoints, gold-context evaluation, and the
+// f16 GGUF with its recipe. Not a CLI: tools/edgellm/cmd_pretrain.cpp parses and prints.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "bench/study/pretrain_data.h"
+#include "bench/study/reading_eval.h"
+
+namespace edgellm::study {
+
+struct PretrainOptions {
+  std::string size = "s";          // s | m (pretrain_config)
+  int64_t tokens = 10'000'000;     // training positions (rows × seq), padding included
+  std::string out_dir;
+  double lr = 2e-3, min_lr = 2e-4, weight_decay = 0.01, clip = 1.0;
+  int64_t batch = 48;              // rows per optimizer step
+  int64_t micro_batch = 8;         // rows per forward/backward (batch is a multiple of it)
+  int64_t seq_len = 256;
+  int64_t warmup = -1;             // steps; −1: 2.5% of the run
+  uint64_t seed = 1;               // model init; the data stream is a function of the mix alone
+  bool resume = false;             // continue from out_dir/checkpoint.safetensors when present
+  bool export_only = false;        // no training: evaluate and write the GGUF from the checkpoint
+  int32_t vocab = 1536;
+  int64_t tokenizer_examples = 6000;
+  int64_t save_every = 20;         // steps between checkpoints
+  int64_t eval_every = 0;          // steps between gold-context evaluations (0: only at the end)
+  int64_t eval_users = 12;         // users of the evaluations during training
+  int64_t final_eval_users = 40;   // users of the final evaluation (the recipe's number)
+  double time_budget = 0;          // seconds of training in this process; 0: none
+  PretrainMix mix;
+};
+
+struct PretrainResult {
+  int64_t steps = 0, total_steps = 0, tokens = 0;
+  double final_loss = 0, train_seconds = 0;
+  ReadingEvalResult eval;
+  std::string gguf_path, gguf_sha256;
+};
+
+// Runs (or resumes) the pretraining; writes out_dir/{loss.csv, eval.csv, checkpoint.safetensors,
+// run.json, base-<size>.gguf, recipe.md}. `stop` ends training after the current step (the GGUF and
+// recipe of that step are still written). `log` receives progress lines.
+PretrainResult run_pretrain(const PretrainOptions& o, const std::atomic<bool>* stop,
+                            const std::function<void(const std::string&)>& log);
+
+// Formats a reading evaluation as "L1 94.0% (47/50) L2 ... L3 ..." for logs and recipes.
+std::string format_reading(const ReadingEvalResult& r);
+
+}  // namespace edgellm::study

@@ -1,0 +1,165 @@
+// Tests of the study's pretraining pieces: the streaming row packer (determinism, resume, masks),
+// shapes and initialization, sha256, the gold-context evaluation, and the committed bases' reading.
+// Not a training-quality test beyond the committed base: a real pretraining run takes minutes.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "bench/study/bpe_train.h"
+#include "bench/study/pretrain.h"
+#include "bench/study/reading_eval.h"
+#include "bench/study/sha256.h"
+#include "models/builtin.h"
+#include "runtime/error.h"
+
+using namespace edgellm;
+using namespace edgellm::study;
+
+namespace {
+
+struct Fixture {
+  PretrainMix mix;
+  std::vector<std::string> general = general_text();
+  std::unique_ptr<Tokenizer> tok;
+  Fixture() {
+    BpeTrainOptions o;
+    o.vocab_size = 800;
+    tok = make_tokenizer(train_bpe(tokenizer_sample(mix, general, 300), o));
+  }
+};
+
+Fixture& fixture() {
+  static Fixture f;
+  return f;
+}
+
+std::vector<int32_t> rows(PretrainStream& s, int64_t g0, int64_t n) {
+  const int64_t T = s.seq_len();
+  std::vector<int32_t> out(static_cast<size_t>(2 * n * T));
+  for (int64_t g = 0; g < n; ++g) s.row(g0 + g, out.data() + 2 * g * T, out.data() + (2 * g + 1) * T);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("PretrainStream: rows are whole examples with consistent targets, deterministic") {
+  Fixture& f = fixture();
+  PretrainStream a(f.mix, *f.tok, f.general, 128, 100000), b(f.mix, *f.tok, f.general, 128, 100000);
+  const auto ra = rows(a, 0, 24), rb = rows(b, 0, 24);
+  CHECK(ra == rb);
+  int64_t scored = 0, pad = 0;
+  for (int64_t g = 0; g < 24; ++g) {
+    const int32_t* ids = ra.data() + 2 * g * 128;
+    const int32_t* tg = ids + 128;
+    CHECK(ids[0] == f.tok->bos_id());  // every row starts an example
+    for (int t = 0; t < 128; ++t) {
+      if (tg[t] >= 0) {
+        REQUIRE(t + 1 < 128);
+        CHECK(tg[t] == ids[t + 1]);
+        CHECK(tg[t] != f.tok->bos_id());  // BOS is never a target
+        ++scored;
+      }
+    }
+    for (int t = 127; t >= 0 && ids[t] == f.tok->eos_id(); --t) ++pad;
+  }
+  CHECK(scored > 24 * 100);      // almost every position is a target
+  CHECK(pad < 24 * 128 / 10);    // first-fit packing wastes little
+  // Decoded, a row reads as the mix's text.
+  const std::vector<int32_t> first(ra.begin(), ra.begin() + 128);
+  CHECK(f.tok->decode(first).find("user: ") != std::string::npos);
+}
+
+TEST_CASE("PretrainStream: a restored state continues with the same rows, and old rows replay") {
+  Fixture& f = fixture();
+  PretrainStream a(f.mix, *f.tok, f.general, 96, 50000);
+  rows(a, 0, 10);
+  const std::string st = a.state();
+  const auto next = rows(a, 10, 8);
+  PretrainStream b(f.mix, *f.tok, f.general, 96, 50000);
+  b.restore(st);
+  CHECK(rows(b, 10, 8) == next);
+  // A different run length changes the curriculum: its state is refused.
+  PretrainStream c(f.mix, *f.tok, f.general, 96, 60000);
+  CHECK_THROWS_AS(c.restore(st), FormatError);
+  CHECK_THROWS_AS(c.restore("{not json"), FormatError);
+  // Asking for an early row again replays the stream from the start.
+  PretrainStream d(f.mix, *f.tok, f.general, 96, 50000);
+  const auto head = rows(d, 0, 3);
+  rows(d, 3, 300);
+  CHECK(rows(d, 0, 3) == head);
+}
+
+TEST_CASE("pretrain_config and init_pretrain_model: shapes, tied embeddings, N(0, 0.02) init") {
+  const LlamaConfig s = pretrain_config("s", 1536), m = pretrain_config("m", 1536);
+  CHECK(s.n_layers == 4);
+  CHECK(s.dim == 128);
+  CHECK(s.ffn_dim % 128 == 0);
+  CHECK(m.dim * m.n_layers > s.dim * s.n_layers);
+  CHECK(m.ffn_dim % 128 == 0);
+  CHECK_THROWS(pretrain_config("xl", 1536));
+  const LlamaModel a = init_pretrain_model(s, 3), b = init_pretrain_model(s, 3);
+  CHECK(a.config.tied_embeddings);
+  const Tensor& w = a.weights.layers[1].w_up;
+  double sum = 0, sq = 0;
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    sum += w.data<float>()[i];
+    sq += static_cast<double>(w.data<float>()[i]) * w.data<float>()[i];
+  }
+  const double mean = sum / static_cast<double>(w.numel()), sd = std::sqrt(sq / static_cast<double>(w.numel()) - mean * mean);
+  CHECK(std::abs(mean) < 0.002);
+  CHECK(sd == doctest::Approx(0.02).epsilon(0.05));
+  CHECK(std::equal(w.data<float>(), w.data<float>() + w.numel(), b.weights.layers[1].w_up.data<float>()));
+  CHECK(a.weights.layers[0].attn_norm.data<float>()[5] == 1.0f);
+}
+
+TEST_CASE("sha256: FIPS 180-4 examples") {
+  CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST_CASE("gold_documents: the latest member of each evidence group first, chronological, capped") {
+  Question q;
+  q.evidence = {{2, 9, 4}, {7}};
+  CHECK(gold_documents(q, 5) == std::vector<int32_t>{2, 4, 7, 9});
+  CHECK(gold_documents(q, 2) == std::vector<int32_t>{7, 9});
+}
+
+// The committed base must read: gold-context L1 >= 80% on held-out users (issue 8).
+TEST_CASE("committed base-s reads with the gold context") {
+  const auto path = std::filesystem::path(__FILE__).parent_path() / "../../bench/study/bases/base-s.gguf";
+  if (!std::filesystem::exists(path)) {
+    MESSAGE("no committed base at " << path.string());
+    return;
+  }
+  const Model m = load_model(path.string());
+  ReadingEvalOptions o;
+  o.users = 20;
+  o.max_questions = 3;
+  const ReadingEvalResult r = evaluate_reading(m, PretrainMix{}, o);
+  MESSAGE("base-s gold context: L1 " << r.level[0].accuracy() << " L2 " << r.level[1].accuracy() << " L3 "
+                                     << r.level[2].accuracy());
+  CHECK(r.level[0].total >= 40);
+  CHECK(r.level[0].accuracy() >= 0.80);
+}
+
+// bench/study/bases/SHA256SUMS (sha256sum's format) must match the committed files.
+TEST_CASE("committed bases match their checksums") {
+  const auto dir = std::filesystem::path(__FILE__).parent_path() / "../../bench/study/bases";
+  if (!std::filesystem::exists(dir / "SHA256SUMS")) {
+    MESSAGE("no committed bases");
+    return;
+  }
+  std::ifstream in(dir / "SHA256SUMS");
+  std::string hash, name;
+  int n = 0;
+  while (in >> hash >> name) {
+    CAPTURE(name);
+    CHECK(sha256_file((dir / name).string()) == hash);
+    ++n;
+  }
+  CHECK(n >= 1);
+}

@@ -1,0 +1,111 @@
+// `edgellm pretrain`: trains (or resumes, or evaluates) a study base with edgellm's own trainer.
+// Parsing and printing only: the run is bench/study/pretrain_run.h, the evaluation reading_eval.h.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+#include "bench/study/pretrain_run.h"
+#include "bench/study/reading_eval.h"
+#include "runtime/error.h"
+#include "runtime/parallel.h"
+#include "tools/edgellm/commands.h"
+
+namespace edgellm::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_pretrain_signal(int) { g_stop.store(true); }
+
+// "10M", "2.5M", "500k", "123456" → tokens.
+int64_t parse_count(const std::string& s) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  double mul = 1;
+  const std::string rest = s.substr(used);
+  if (rest == "k" || rest == "K") mul = 1e3;
+  else if (rest == "M" || rest == "m") mul = 1e6;
+  else if (rest == "G" || rest == "g") mul = 1e9;
+  else if (!rest.empty() || used == 0) fail("--tokens: '{}' is not a count (e.g. 10M, 500k, 123456)", s);
+  if (v <= 0) fail("--tokens must be positive, got '{}'", s);
+  return static_cast<int64_t>(v * mul + 0.5);
+}
+
+}  // namespace
+
+void add_pretrain_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("pretrain", "Pretrain a study base (Llama architecture, BPE tokenizer) from the built-in mix");
+  static study::PretrainOptions o;
+  static std::string tokens = "10M", model;
+  static int threads = 0;
+  static bool eval_only = false;
+  static int64_t distractors = 0;
+  cmd->add_option("--size", o.size, "Model size: s (4 × 128) or m (6 × 192)")->capture_default_str();
+  cmd->add_option("--tokens", tokens, "Training tokens (rows × seq), e.g. 10M")->capture_default_str();
+  cmd->add_option("-o,--out", o.out_dir, "Output directory (checkpoint, logs, base-<size>.gguf, recipe.md)");
+  cmd->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--min-lr", o.min_lr, "Final learning rate of the cosine")->capture_default_str();
+  cmd->add_option("--weight-decay", o.weight_decay, "AdamW weight decay")->capture_default_str();
+  cmd->add_option("--warmup", o.warmup, "Warm-up steps (-1: 2.5% of the run)")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Rows per optimizer step")->capture_default_str();
+  cmd->add_option("--micro-batch", o.micro_batch, "Rows per forward/backward")->capture_default_str();
+  cmd->add_option("--seq", o.seq_len, "Tokens per row")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Seed of the initialization")->capture_default_str();
+  cmd->add_option("--mix-seed", o.mix.seed, "Seed of the benchmark population the mix draws from")->capture_default_str();
+  cmd->add_option("--vocab", o.vocab, "Tokenizer vocabulary size")->capture_default_str();
+  cmd->add_option("--save-every", o.save_every, "Steps between checkpoints")->capture_default_str();
+  cmd->add_option("--eval-every", o.eval_every, "Steps between gold-context evaluations (0: at the end)")->capture_default_str();
+  cmd->add_option("--eval-users", o.eval_users, "Held-out users of the evaluations during training")->capture_default_str();
+  cmd->add_option("--final-eval-users", o.final_eval_users, "Held-out users of the final evaluation")->capture_default_str();
+  cmd->add_option("--time-budget", o.time_budget, "Stop (checkpoint, GGUF, recipe) after this many seconds of training");
+  cmd->add_flag("--resume", o.resume, "Continue from DIR/checkpoint.safetensors (a fresh start when there is none)");
+  cmd->add_flag("--export", o.export_only, "No training: evaluate DIR's checkpoint and write its GGUF and recipe");
+  cmd->add_option("--threads", threads, "Threads (same as the global -t)");
+  cmd->add_flag("--eval-only", eval_only, "Evaluate -m MODEL's gold-context reading instead of training");
+  cmd->add_option("-m,--model", model, "With --eval-only: the model to evaluate (.gguf)");
+  cmd->add_option("--distractors", distractors, "With --eval-only: extra non-evidence documents per context");
+  cmd->callback([] {
+    apply_global_options();
+    if (threads > 0) set_num_threads(threads);
+    if (eval_only) {
+      if (model.empty()) fail("pretrain --eval-only needs -m MODEL");
+      Model m = load_model(model);
+      study::ReadingEvalOptions eo;
+      eo.users = o.final_eval_users;
+      eo.distractors = static_cast<int32_t>(distractors);
+      const study::ReadingEvalResult r = study::evaluate_reading(m, o.mix, eo);
+      int shown = 0;
+      for (const auto& s : r.samples)
+        if (!s.correct && shown++ < 8)
+          std::printf("  miss %s %s: gold '%s' answered '%s'\n", s.id.c_str(), s.level.c_str(), s.gold.c_str(),
+                      s.answer.c_str());
+      std::printf("%s: gold context%s on %lld held-out users: %s (%.1f s)\n", model.c_str(),
+                  distractors ? fmt::format(" + {} distractors", distractors).c_str() : "",
+                  static_cast<long long>(eo.users), study::format_reading(r).c_str(), r.seconds);
+      return;
+    }
+    if (o.out_dir.empty()) fail("pretrain needs -o DIR (or --eval-only -m MODEL)");
+    o.tokens = parse_count(tokens);
+    struct sigaction sa {};
+    sa.sa_handler = on_pretrain_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    const study::PretrainResult r = study::run_pretrain(o, &g_stop, [](const std::string& line) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+      std::fflush(stderr);
+    });
+    std::printf("base-%s: %lld steps, %.2fM tokens, loss %.4f, gold context %s, %s\n", o.size.c_str(),
+                static_cast<long long>(r.steps), static_cast<double>(r.tokens) / 1e6, r.final_loss,
+                study::format_reading(r.eval).c_str(), r.gguf_path.c_str());
+  });
+}
+
+}  // namespace edgellm::cli
