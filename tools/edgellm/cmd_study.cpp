@@ -41,7 +41,12 @@ std::vector<std::string> default_bases() {
         break;
       }
     }
-  if (out.empty()) out.push_back("builtin:tiny");
+  if (out.empty()) {
+    fmt::print(stderr, "study: no committed bases (bench/study/bases/base-s.gguf, base-m.gguf) found; using builtin:tiny "
+                       "(random weights: the numbers mean nothing, and its FFN width 176 is not a multiple of the 32-wide "
+                       "groups, so the gptq4/awq4/gptq3 runs fail and are recorded as such). Pass --base MODEL.\n");
+    out.push_back("builtin:tiny");
+  }
   return out;
 }
 
