@@ -164,7 +164,7 @@ void evaluate(const Model& m, const User& u, Ctx ctx, const Retriever* r, Eval& 
     }
     const int level = static_cast<int>(q.level);
     const auto t0 = Clock::now();
-    const std::string a = greedy_answer(m, prompt, level == 4 ? 32 : 12);
+    const std::string a = greedy_answer(m, prompt, level == 4 ? 64 : 24);
     ev.ms += since(t0) * 1e3, ++ev.answers;
     ev.add(level, exact_match(a, q.answer) ? 1 : 0, token_f1(a, q.answer), rouge_l(a, q.answer));
   }
