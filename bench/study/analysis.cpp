@@ -21,7 +21,9 @@ std::string recipe_gold_note(const std::string& base) {
   namespace fs = std::filesystem;
   const fs::path b(base), dir = b.parent_path();
   const std::string stem = b.stem().string();
-  for (const fs::path& p : {dir / (stem + ".recipe.md"), dir / ("recipe-" + stem + ".md"), dir / "recipe.md"}) {
+  const std::string size = stem.rfind("base-", 0) == 0 ? stem.substr(5) : stem;  // base-s.gguf -> recipe-s.md
+  for (const fs::path& p : {dir / ("recipe-" + size + ".md"), dir / (stem + ".recipe.md"), dir / ("recipe-" + stem + ".md"),
+                            dir / "recipe.md"}) {
     std::ifstream in(p);
     if (!in) continue;
     std::string line, heading, any;
