@@ -95,9 +95,9 @@ void write_recipe(const PretrainOptions& o, const PretrainResult& r, const Llama
   s += fmt::format("| gold-context accuracy | {} on {} held-out users (index ≥ {}), greedy, exact match |\n",
                    format_reading(r.eval), o.final_eval_users, o.mix.test_user_offset);
   s += "\nReproduce:\n\n```\n";
-  s += fmt::format("edgellm -t 2 pretrain --size {} --tokens {} --lr {} --min-lr {} --batch {} --micro-batch {} --seq {} "
+  s += fmt::format("edgellm -t {} pretrain --size {} --tokens {} --lr {} --min-lr {} --batch {} --micro-batch {} --seq {} "
                    "--seed {} --vocab {} -o DIR\n",
-                   o.size, o.tokens, o.lr, o.min_lr, o.batch, o.micro_batch, o.seq_len, o.seed, o.vocab);
+                   num_threads(), o.size, o.tokens, o.lr, o.min_lr, o.batch, o.micro_batch, o.seq_len, o.seed, o.vocab);
   s += "```\n\nThe logs of the run: loss.csv (every step) and eval.csv (gold-context accuracy during training).\n";
   write_file_atomic(path, s);
 }
