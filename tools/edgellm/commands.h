@@ -44,6 +44,8 @@ void add_model_commands(CLI::App& app);
 void add_train_commands(CLI::App& app);
 // rag index | query | ask (tools/edgellm/cmd_rag.cpp)
 void add_rag_commands(CLI::App& app);
+// study (run | run-one | merge | report) and advise (tools/edgellm/cmd_study.cpp)
+void add_study_commands(CLI::App& app);
 // pretrain a study base (tools/edgellm/cmd_pretrain.cpp)
 void add_pretrain_command(CLI::App& app);
 

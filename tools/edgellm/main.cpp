@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   cli::add_convert_command(app);
   cli::add_quantize_command(app);
   cli::add_rag_commands(app);
+  cli::add_study_commands(app);
   cli::add_pretrain_command(app);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,139 @@
+// Picks the best measured configuration under memory, time and data budgets (see advise.h).
+// Not a model of untested settings: only rows from results files are considered.
+#include "bench/study/advise.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "bench/study/analysis.h"
+#include "bench/study/grid.h"
+#include "runtime/error.h"
+
+namespace edgellm::study {
+
+std::vector<std::string> default_results_files(const std::string& out_dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  const fs::path src = fs::path(__FILE__).parent_path() / "report" / "results.csv";
+  for (const fs::path& p : {fs::path("bench/study/report/results.csv"), src, fs::path(out_dir) / "results.csv"}) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) continue;
+    const std::string c = fs::weakly_canonical(p, ec).string();
+    if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  }
+  return out;
+}
+
+namespace {
+
+// Share of the documents: "40", "40%", "0.4" is not accepted (ambiguous); "12docs" → 12 / docs per user.
+double data_fraction(const std::string& s, double docs_per_user) {
+  try {
+    size_t p = 0;
+    const double v = std::stod(s, &p);
+    const std::string unit = s.substr(p);
+    if (unit.empty() || unit == "%") {
+      if (v <= 0 || v > 100) fail("--data {}: a percentage must be in (0, 100]", s);
+      return v / 100;
+    }
+    if (unit == "docs" || unit == "doc") {
+      if (docs_per_user <= 0) fail("--data {}: the results do not say how many documents a user has", s);
+      return std::min(1.0, v / docs_per_user);
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception&) {
+  }
+  fail("--data \"{}\": expected a percentage (40 or 40%) or a number of documents (12docs)", s);
+}
+
+}  // namespace
+
+std::string advise(const AdviseOptions& o) {
+  if (o.level < 1 || o.level > 4) fail("advise: --difficulty must be L1..L4");
+  const auto files = o.results.empty() ? default_results_files() : o.results;
+  std::vector<ResultRow> rows;
+  for (const auto& f : files) {
+    if (!std::filesystem::exists(f)) fail("advise: {}: no such results file", f);
+    auto r = read_results(f);
+    rows.insert(rows.end(), r.begin(), r.end());
+  }
+  if (rows.empty())
+    fail("advise: no study results found (looked for bench/study/report/results.csv and study-out/results.csv).\n"
+         "Make them with:  edgellm study --quick            (about 10 minutes)\n"
+         "            or:  edgellm study --grid full --jobs 2  (hours; see bench/study/README.md)\n"
+         "then run advise again, or pass --results FILE.");
+  const Analysis a(rows);
+  double docs_full = 0;
+  int nd = 0;
+  for (const auto& r : a.ok)
+    if (r.data == 1.0) docs_full += r.n_docs, ++nd;
+  const double frac = data_fraction(o.data, nd ? docs_full / nd : 0);
+
+  struct Cand {
+    Config c;
+    MeanCi q;
+    double mem, secs, lr = 0;
+    int rank = 0;
+  };
+  std::vector<Cand> fit, all;
+  for (const auto& c : configs(a.score)) {
+    if (!o.base.empty() && c.base != o.base && short_base(c.base) != o.base) continue;
+    const MeanCi q = a.level_ci(c, o.level);
+    if (q.n == 0) continue;
+    Cand k{c, q, a.mean_of(a.peak, c), a.mean_of(a.seconds, c)};
+    for (const auto& r : a.ok)
+      if (r.base == c.base && r.method == c.method && r.compression == c.compression && r.data == c.data && r.steps == c.steps) {
+        k.lr = r.lr, k.rank = r.rank;
+        break;
+      }
+    all.push_back(k);
+    if ((o.mem_mib <= 0 || k.mem <= o.mem_mib) && (o.time_s <= 0 || k.secs <= o.time_s) && c.data <= frac + 1e-9)
+      fit.push_back(k);
+  }
+  auto by_score = [](const Cand& x, const Cand& y) { return x.q.mean > y.q.mean || (x.q.mean == y.q.mean && x.mem < y.mem); };
+  std::sort(fit.begin(), fit.end(), by_score);
+  std::sort(all.begin(), all.end(), by_score);
+  std::string files_s;
+  for (const auto& f : files) files_s += (files_s.empty() ? "" : ", ") + f;
+  std::string out = fmt::format("advise: L{} questions, memory ≤ {}, training time ≤ {}, data {} (= {:.0f}% of a user's documents)\n"
+                                "results: {} ({} configurations measured)\n\n",
+                                o.level, o.mem_mib > 0 ? fmt::format("{:.0f} MiB", o.mem_mib) : "any",
+                                o.time_s > 0 ? fmt::format("{:.0f} s", o.time_s) : "any", o.data, frac * 100, files_s,
+                                all.size());
+  if (fit.empty()) {
+    out += "Nothing measured fits these budgets.";
+    if (!all.empty())
+      out += fmt::format(" The best measured configuration needs {:.1f} MiB, {:.1f} s and {:.0f}% data: {} ({}%).",
+                         all[0].mem, all[0].secs, all[0].c.data * 100, all[0].c.label(), pct(all[0].q));
+    return out + "\n";
+  }
+  const Cand& b = fit[0];
+  const std::string metric = o.level == 4 ? "ROUGE-L" : "exact match";
+  out += fmt::format("Recommended: {} on {} compressed as {}\n", b.c.method, short_base(b.c.base), b.c.compression);
+  if (is_training_method(b.c.method))
+    out += fmt::format("  hyper-parameters: {} steps, lr {:g}, {}batch 8 × 64 tokens, AdamW, constant schedule\n",
+                       b.c.steps, b.lr, b.c.method == "full" ? "full fine-tuning, " : fmt::format("LoRA rank {} (alpha {}), ", b.rank, 2 * b.rank));
+  if (is_rag_method(b.c.method)) out += fmt::format("  retrieval: {} top-4 into the reading prompt\n", retriever_of(b.c.method));
+  out += fmt::format("  expected L{} {}: {}% (95% CI over {} seeds), measured with {:.0f}% of the documents\n", o.level,
+                     metric, pct(b.q), b.q.n, b.c.data * 100);
+  out += fmt::format("  cost: peak {:.1f} MiB, {:.1f} s of training/indexing\n", b.mem, b.secs);
+  if (is_rag_method(b.c.method)) out += "  " + a.gold_note(b.c.base) + "\n";
+  out += "\nWhy: the highest mean among the measured configurations that fit";
+  if (!all.empty() && all[0].c.label() != b.c.label())
+    out += fmt::format("; the best overall ({}, {}%) needs {:.1f} MiB, {:.1f} s, {:.0f}% data",
+                       all[0].c.label(), pct(all[0].q), all[0].mem, all[0].secs, all[0].c.data * 100);
+  out += ".\nRunner-ups that fit:\n";
+  for (size_t i = 1; i < fit.size() && i < 4; ++i) {
+    const bool overlap = fit[i].q.hi() >= b.q.lo() && fit[i].q.n > 1 && b.q.n > 1;
+    out += fmt::format("  {}. {}: {}% ({:.1f} MiB, {:.1f} s){}\n", i + 1, fit[i].c.label(), pct(fit[i].q), fit[i].mem,
+                       fit[i].secs, overlap ? "  (intervals overlap: statistically tied)" : "");
+  }
+  if (fit.size() == 1) out += "  (none)\n";
+  return out;
+}
+
+}  // namespace edgellm::study

@@ -1,0 +1,28 @@
+// The advisor: from a study's results, the best measured configurations that fit a memory budget, a
+// time budget and an amount of personal data, for a question level. Not a predictor: it never
+// extrapolates beyond configurations that were measured.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace edgellm::study {
+
+struct AdviseOptions {
+  double mem_mib = 0;     // peak resident memory allowed (0: any)
+  double time_s = 0;      // training/indexing seconds allowed (0: any)
+  std::string data = "100%";  // "40" or "40%": share of the user's documents; "12docs": a number of documents
+  int level = 1;          // 1..4
+  std::string base;       // only this base (path or stem); empty: any
+  std::vector<std::string> results;  // results.csv files; empty: default_results_files()
+};
+
+// The committed full study (bench/study/report/results.csv beside this source tree, or under the
+// working directory) and study-out/results.csv when present.
+std::vector<std::string> default_results_files(const std::string& out_dir = "study-out");
+
+// The recommendation as printable text. Throws Error (with the command that makes results) when there
+// are no results, and explains when nothing measured fits the budgets.
+std::string advise(const AdviseOptions& o);
+
+}  // namespace edgellm::study

@@ -1,0 +1,167 @@
+// The study's named grids and run ids: a reduced factorial around a center point (base 0, f32, data 1.0).
+// Not a cost model: bench/study/driver.cpp estimates time from the plan.
+#include "bench/study/grid.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "runtime/error.h"
+
+namespace edgellm::study {
+
+const std::vector<std::string>& compressions() {
+  static const std::vector<std::string> c = {"f32", "q8_0", "rtn4", "gptq4", "awq4", "gptq3"};
+  return c;
+}
+
+bool is_training_method(const std::string& m) {
+  return m == "full" || m == "lora+rag" || m == "ft+qa" || m.rfind("lora-r", 0) == 0;
+}
+bool is_rag_method(const std::string& m) { return m.rfind("rag-", 0) == 0 || m == "lora+rag"; }
+std::string retriever_of(const std::string& m) {
+  if (m == "lora+rag") return "bm25";
+  if (m.rfind("rag-", 0) == 0) return m.substr(4);
+  return "";
+}
+int lora_rank_of(const std::string& m) {
+  if (m.rfind("lora-r", 0) == 0) return std::stoi(m.substr(6));
+  if (m == "lora+rag" || m == "ft+qa") return 8;
+  return 0;
+}
+double learning_rate_of(const std::string& m) {
+  if (!is_training_method(m)) return 0;
+  return m == "full" ? 3e-4 : 3e-3;
+}
+
+std::string RunSpec::run_id() const {
+  std::string key = fmt::format("{}|{}|{}|{:.4f}|{}|{:.3g}|{}|{}|{}|{}|{}|{}", base, compression, method, data, seed,
+                                lr, rank, bench_seed, user_offset, users, batch, seq_len);
+  for (int c : checkpoints) key += fmt::format("|{}", c);
+  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+  for (unsigned char ch : key) h = (h ^ ch) * 1099511628211ull;
+  return fmt::format("{:016x}", h);
+}
+
+std::string RunSpec::to_json() const {
+  nlohmann::json j = {{"base", base},   {"compression", compression}, {"method", method},
+                      {"data", data},   {"seed", seed},               {"checkpoints", checkpoints},
+                      {"lr", lr},       {"rank", rank},               {"bench_seed", bench_seed},
+                      {"user_offset", user_offset}, {"users", users},  {"batch", batch},
+                      {"seq_len", seq_len}, {"threads", threads}};
+  return j.dump();
+}
+
+RunSpec RunSpec::from_json(const std::string& text) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    fail("run spec: not JSON: {}", e.what());
+  }
+  RunSpec s;
+  auto get = [&](const char* k, auto& v) {
+    if (!j.contains(k)) return;
+    try {
+      j.at(k).get_to(v);
+    } catch (const std::exception& e) {
+      fail("run spec: field \"{}\": {}", k, e.what());
+    }
+  };
+  get("base", s.base), get("compression", s.compression), get("method", s.method), get("data", s.data);
+  get("seed", s.seed), get("checkpoints", s.checkpoints), get("lr", s.lr), get("rank", s.rank);
+  get("bench_seed", s.bench_seed), get("user_offset", s.user_offset), get("users", s.users);
+  get("batch", s.batch), get("seq_len", s.seq_len), get("threads", s.threads);
+  if (s.base.empty()) fail("run spec: field \"base\" is missing");
+  if (std::find(compressions().begin(), compressions().end(), s.compression) == compressions().end())
+    fail("run spec: field \"compression\": unknown \"{}\"", s.compression);
+  if (!(s.data > 0 && s.data <= 1)) fail("run spec: field \"data\": {} is not in (0, 1]", s.data);
+  return s;
+}
+
+namespace {
+
+RunSpec make(const std::string& base, const std::string& comp, const std::string& method, double data, int seed,
+             const std::vector<int>& ckpts) {
+  RunSpec s;
+  s.base = base, s.compression = comp, s.method = method, s.data = data, s.seed = seed;
+  if (is_training_method(method)) {
+    s.checkpoints = ckpts;
+    s.lr = learning_rate_of(method);
+    s.rank = lora_rank_of(method);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
+  if (o.bases.empty()) fail("study: no base model given");
+  if (o.seeds < 1) fail("study: --seeds must be at least 1 (got {})", o.seeds);
+  const std::string& c = o.bases[0];
+  std::vector<RunSpec> runs;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& base, const std::string& comp, const std::string& m, double data,
+                 const std::vector<int>& ck) {
+    if (m == "full" && comp != "f32") return;  // a compressed base is fine-tuned through LoRA only
+    for (int seed = 0; seed < o.seeds; ++seed) {
+      RunSpec s = make(base, comp, m, data, seed, ck);
+      if (seen.insert(s.run_id()).second) runs.push_back(std::move(s));
+    }
+  };
+  const std::vector<std::string> all_methods = {"none", "rag-bm25", "rag-dense", "rag-hybrid",
+                                                "lora-r8", "full", "lora+rag", "ft+qa"};
+  if (o.name == "tiny") {  // tests: two methods, one compression, two checkpoints
+    const std::vector<int> ck = {2, 4};
+    for (const char* m : {"none", "rag-bm25", "lora-r4"}) add(c, "f32", m, 1.0, ck);
+    add(c, "q8_0", "lora-r4", 0.5, ck);
+  } else if (o.name == "quick") {
+    const std::vector<int> ck = {5, 25, 50};
+    for (const auto& m : all_methods) add(c, "f32", m, 1.0, ck);               // method × difficulty × time
+    for (const auto& comp : compressions()) add(c, comp, "lora-r8", 0.25, ck);  // compression at little data
+    add(c, "rtn4", "none", 1.0, ck), add(c, "rtn4", "rag-bm25", 1.0, ck);
+    for (double d : {0.25, 0.5}) add(c, "f32", "rag-bm25", d, ck), add(c, "f32", "lora-r8", d, ck);  // data
+    for (size_t b = 1; b < o.bases.size(); ++b)                                                  // base size
+      for (const char* m : {"none", "rag-bm25", "lora-r8"}) add(o.bases[b], "f32", m, 1.0, ck);
+  } else if (o.name == "full") {
+    const std::vector<int> ck = {5, 10, 25, 50, 100, 200, 400};
+    std::vector<std::string> methods = all_methods;
+    methods.insert(methods.end(), {"lora-r4", "lora-r16"});
+    for (const auto& base : o.bases) {
+      for (const auto& m : methods)
+        for (double d : {0.25, 0.5, 1.0}) add(base, "f32", m, d, ck);
+      for (const auto& comp : compressions())
+        for (const char* m : {"none", "rag-bm25", "lora-r8", "lora+rag", "ft+qa"})
+          for (double d : {0.25, 1.0}) add(base, comp, m, d, ck);
+    }
+  } else {
+    fail("study: unknown grid \"{}\" (quick | full)", o.name);
+  }
+  return runs;
+}
+
+std::vector<RunSpec> shard(const std::vector<RunSpec>& runs, int i, int n) {
+  if (n < 1 || i < 0 || i >= n) fail("study: shard {}/{} is not 0 <= i < n", i, n);
+  std::vector<RunSpec> out;
+  for (size_t k = 0; k < runs.size(); ++k)
+    if (static_cast<int>(k % static_cast<size_t>(n)) == i) out.push_back(runs[k]);
+  return out;
+}
+
+void parse_shard(const std::string& s, int& i, int& n) {
+  const auto slash = s.find('/');
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument("no /");
+    size_t p1 = 0, p2 = 0;
+    i = std::stoi(s.substr(0, slash), &p1);
+    n = std::stoi(s.substr(slash + 1), &p2);
+    if (p1 != slash || p2 != s.size() - slash - 1) throw std::invalid_argument("junk");
+  } catch (const std::exception&) {
+    fail("--shard \"{}\": expected i/n with 0 <= i < n, e.g. 0/4", s);
+  }
+  if (n < 1 || i < 0 || i >= n) fail("--shard \"{}\": expected i/n with 0 <= i < n, e.g. 0/4", s);
+}
+
+}  // namespace edgellm::study

@@ -1,0 +1,91 @@
+// Grid enumeration, shards and run specs of the study.
+// Not the runner: no model is loaded here.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "bench/study/grid.h"
+#include "runtime/error.h"
+
+using namespace edgellm;
+using namespace edgellm::study;
+
+namespace {
+std::vector<std::string> ids(const std::vector<RunSpec>& r) {
+  std::vector<std::string> v;
+  for (const auto& s : r) v.push_back(s.run_id());
+  return v;
+}
+}  // namespace
+
+TEST_CASE("grid: enumeration is deterministic, duplicate-free and covers every factor") {
+  GridOptions o;
+  o.bases = {"a.gguf", "b.gguf"};
+  for (const char* name : {"quick", "full"}) {
+    o.name = name;
+    const auto r1 = enumerate_grid(o), r2 = enumerate_grid(o);
+    CHECK(ids(r1) == ids(r2));
+    const auto v = ids(r1);
+    CHECK(std::set<std::string>(v.begin(), v.end()).size() == v.size());
+    std::set<std::string> comps, methods, bases;
+    std::set<double> datas;
+    std::set<int> seeds;
+    for (const auto& s : r1) {
+      comps.insert(s.compression), methods.insert(s.method), bases.insert(s.base), datas.insert(s.data), seeds.insert(s.seed);
+      if (s.method == "full") CHECK(s.compression == "f32");
+      CHECK(s.checkpoints.empty() == !is_training_method(s.method));
+      if (is_training_method(s.method)) CHECK(s.lr > 0);
+    }
+    CHECK(comps.size() == 6);
+    CHECK(methods.size() >= 8);
+    CHECK(bases.size() == 2);
+    CHECK(datas.size() == 3);
+    CHECK(seeds.size() == 3);
+  }
+  o.name = "quick";
+  const size_t quick = enumerate_grid(o).size();
+  o.name = "full";
+  CHECK(enumerate_grid(o).size() > quick);
+  o.name = "nope";
+  CHECK_THROWS_AS(enumerate_grid(o), Error);
+}
+
+TEST_CASE("grid: shards are disjoint and their union is the grid") {
+  GridOptions o;
+  o.bases = {"a.gguf"};
+  const auto all = ids(enumerate_grid(o));
+  for (int n : {1, 2, 3, 7}) {
+    std::multiset<std::string> seen;
+    for (int i = 0; i < n; ++i)
+      for (const auto& id : ids(shard(enumerate_grid(o), i, n))) seen.insert(id);
+    CHECK(seen.size() == all.size());
+    CHECK(std::set<std::string>(seen.begin(), seen.end()) == std::set<std::string>(all.begin(), all.end()));
+  }
+  int i = 0, n = 0;
+  parse_shard("2/5", i, n);
+  CHECK((i == 2 && n == 5));
+  CHECK_THROWS_AS(parse_shard("5/5", i, n), Error);
+  CHECK_THROWS_AS(parse_shard("1-3", i, n), Error);
+  CHECK_THROWS_AS(shard({}, 0, 0), Error);
+}
+
+TEST_CASE("grid: run specs round-trip through JSON and their ids name the factors") {
+  RunSpec s;
+  s.base = "x.gguf", s.method = "lora-r8", s.compression = "gptq3", s.data = 0.25, s.seed = 2;
+  s.checkpoints = {5, 25}, s.lr = 3e-3, s.rank = 8, s.threads = 3;
+  const RunSpec t = RunSpec::from_json(s.to_json());
+  CHECK(t.run_id() == s.run_id());
+  CHECK(t.checkpoints == s.checkpoints);
+  CHECK(t.threads == 3);
+  RunSpec u = s;
+  u.threads = 1;  // not a factor
+  CHECK(u.run_id() == s.run_id());
+  u.seed = 3;
+  CHECK(u.run_id() != s.run_id());
+  CHECK_THROWS_AS(RunSpec::from_json("{\"base\":\"x\",\"compression\":\"q2\"}"), Error);
+  CHECK_THROWS_AS(RunSpec::from_json("{\"compression\":\"f32\"}"), Error);
+  CHECK_THROWS_AS(RunSpec::from_json("not json"), Error);
+  CHECK(lora_rank_of("lora-r16") == 16);
+  CHECK(retriever_of("lora+rag") == "bm25");
+  CHECK(learning_rate_of("full") == doctest::Approx(3e-4));
+}
