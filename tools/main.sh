@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on built-in defaults, no downloads: for now the kernel benchmark of this CPU.
+# The main job on built-in defaults, no downloads: the personalization study's quick grid on the committed
+# bases (bench/study/bases/), written to study-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/build.sh
-exec ./build/edgellm bench "$@"
+exec ./build/edgellm study --quick "$@"
