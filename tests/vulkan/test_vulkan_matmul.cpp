@@ -139,7 +139,7 @@ TEST_CASE("vulkan linear_backward_x: dx = dy·W (+ beta·dx) through every weigh
   struct T3 { DType t; int bits, group; };
   for (T3 c : {T3{DType::F32, 4, 32}, T3{DType::F16, 4, 32}, T3{DType::Q4_0, 4, 32}, T3{DType::Q8_0, 4, 32},
                T3{DType::Q4_K, 4, 32}, T3{DType::Q6_K, 4, 32}, T3{DType::GINT3_G64, 3, 64}, T3{DType::GINT4_G32, 4, 32}}) {
-    const uint32_t blk = (c.t == DType::Q4_K || c.t == DType::Q6_K) ? 256 : (c.dtype_is_gint(t) ? uint32_t(c.group) : 32);
+    const uint32_t blk = (c.t == DType::Q4_K || c.t == DType::Q6_K) ? 256 : (dtype_is_gint(c.t) ? uint32_t(c.group) : 32);
     const uint32_t shapes[][3] = {{1, 7, 1}, {33, 65, 2}, {70, 17, 3}};
     for (auto& s : shapes) {
       const uint32_t M = s[0], N = s[1], K = s[2] * blk;
