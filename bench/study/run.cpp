@@ -51,16 +51,9 @@ double max_rss_mib() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is KiB on Linux
 }
 
-// Storage of the weights as the compression stores them (group-int held in f32 counts as bits + f16 s, z).
-double weight_mib(const Model& m, const std::string& compression) {
-  double bytes = static_cast<double>(m.llama.weight_bytes());
-  if (compression == "gptq3")
-    for (const auto& L : m.llama.weights.layers)
-      for (int k = 0; k < kNumLinearKinds; ++k) {
-        const Tensor& W = L.weight(static_cast<LinearKind>(k));
-        bytes += static_cast<double>(W.numel()) * ((3.0 + 32.0 / 32.0) / 8.0) - static_cast<double>(W.nbytes());
-      }
-  return bytes / (1024.0 * 1024.0);
+// Storage of the weights as the compression stores them (group-int packed: its bits + f16 scale and zero).
+double weight_mib(const Model& m, const std::string& /*compression*/) {
+  return static_cast<double>(m.llama.weight_bytes()) / (1024.0 * 1024.0);
 }
 
 // The memorized users' documents (the pretraining mix has them; no test user's text is used).
@@ -229,10 +222,11 @@ Model load_compressed(const std::string& base, const std::string& compression, c
     o.max_tokens = 1024;
     quant::quantize_model(m, calibration_text(1), o);
     const quant::Grid grid(o.spec);
-    const DType mt = grid.kind == quant::GridKind::Gint ? DType::F32 : grid.gguf_type();
     SaveGgufOptions so;
     so.metadata = [&](GgufWriter& g) { g.set_string("edgellm.quant.type", compression); };
-    save_llama_gguf(m, tmp, mt, so);
+    // A group-int result stays packed (its own GGUF type ids): LoRA then trains on the frozen 3-bit weights.
+    if (grid.kind == quant::GridKind::Gint) save_llama_gguf(m, tmp, std::nullopt, so);
+    else save_llama_gguf(m, tmp, grid.gguf_type(), so);
   }
   std::filesystem::rename(tmp, path);
   if (log) log(fmt::format("compressed {} -> {} ({:.1f} s)", base, path, since(t0)));
