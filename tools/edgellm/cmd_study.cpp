@@ -5,9 +5,11 @@
 #include <filesystem>
 
 #include "bench/study/advise.h"
+#include "bench/study/benchmark.h"
 #include "bench/study/driver.h"
 #include "bench/study/results.h"
 #include "bench/study/run.h"
+#include "runtime/atomic_file.h"
 #include "runtime/error.h"
 #include "tools/edgellm/commands.h"
 
@@ -126,8 +128,32 @@ void add_study_commands(CLI::App& app) {
     fmt::print("{}\n{}wrote {} and {} ({} figures)\n", "", r.summary, r.report_path, r.guidelines_path, r.figures.size());
   });
 
-  cmd->callback([cmd, one, merge, report] {
-    if (cmd->got_subcommand(one) || cmd->got_subcommand(merge) || cmd->got_subcommand(report)) return;
+  // The benchmark's users as data: to read them, or as held-out / calibration text for other tools.
+  auto* gen = cmd->add_subcommand("gen", "Write generated users (JSONL: facts, documents, questions) or their documents as text");
+  static uint64_t gen_seed = 1;
+  static int64_t gen_first = 0, gen_users = 10;
+  static std::string gen_format = "jsonl", gen_out;
+  gen->add_option("--seed", gen_seed, "Benchmark seed (the study uses 1)");
+  gen->add_option("--first", gen_first, "First user index (test users start at 1000000, memorized users at 0)");
+  gen->add_option("--users", gen_users, "Number of users")->check(CLI::PositiveNumber);
+  gen->add_option("--format", gen_format, "jsonl | text (each document as the models see it)")->check(CLI::IsMember({"jsonl", "text"}));
+  gen->add_option("-o,--output", gen_out, "Output file")->required();
+  gen->callback([] {
+    if (gen_format == "jsonl") {
+      study::write_benchmark_jsonl(gen_seed, gen_first, gen_users, gen_out);
+    } else {
+      std::string text;
+      for (int64_t i = gen_first; i < gen_first + gen_users; ++i) {
+        const study::User u = study::generate_user(gen_seed, i);
+        for (const auto& d : u.documents) text += study::document_text(u, d);
+      }
+      write_file_atomic(gen_out, text);
+    }
+    fmt::print("wrote {} ({} users from {}, {})\n", gen_out, gen_users, gen_first, gen_format);
+  });
+
+  cmd->callback([cmd, one, merge, report, gen] {
+    if (cmd->got_subcommand(one) || cmd->got_subcommand(merge) || cmd->got_subcommand(report) || cmd->got_subcommand(gen)) return;
     apply_global_options();
     o.grid.name = quick ? "quick" : grid;
     o.grid.bases = bases.empty() ? default_bases() : bases;
