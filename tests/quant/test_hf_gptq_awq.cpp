@@ -271,14 +271,16 @@ TEST_CASE("HF quantized checkpoints edgellm cannot represent fail with the file 
   const std::string dir = tmp("bad");
   fs::remove_all(dir);
   fs::create_directories(dir);
-  for (const auto& [quant, field] : std::vector<std::pair<std::string, std::string>>{
+  // A pair, not a structured binding: clang 14 cannot capture bindings in CAPTURE's lambda.
+  for (const auto& c : std::vector<std::pair<std::string, std::string>>{
            {"{\"quant_method\": \"gptq\", \"bits\": 4, \"group_size\": -1}", "group_size"},
            {"{\"quant_method\": \"gptq\", \"bits\": 5, \"group_size\": 128}", "bits"},
            {"{\"quant_method\": \"awq\", \"bits\": 4, \"group_size\": 128, \"version\": \"gemv\"}", "version"},
            {"{\"quant_method\": \"bitsandbytes\"}", "quant_method"}}) {
+    const std::string& quant = c.first;
     CAPTURE(quant);
     std::ofstream(dir + "/config.json") << config_json(quant);
-    CHECK_THROWS_WITH_AS(hf_quant_config(dir), doctest::Contains(field.c_str()), Error);
+    CHECK_THROWS_WITH_AS(hf_quant_config(dir), doctest::Contains(c.second.c_str()), Error);
   }
   fs::remove_all(dir);
 }
