@@ -17,6 +17,8 @@ cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPIL
 cmake --build "$B" -j"$(nproc)"
 (
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  # Third-party process-wide caches only (see the file); CLI subprocesses of the tests inherit it.
+  export LSAN_OPTIONS="suppressions=$PWD/tests/asan/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   ctest --test-dir "$B" --output-on-failure -j"$(nproc)"
 )
