@@ -14,7 +14,7 @@
 
 #include "bench/study/bpe_train.h"
 #include "bench/study/pretrain.h"
-#include "bench/study/sha256.h"
+#include "runtime/sha256.h"
 #include "models/save_gguf.h"
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"

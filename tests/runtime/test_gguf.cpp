@@ -8,9 +8,9 @@
 
 #include "runtime/error.h"
 #include "runtime/gguf.h"
+#include "runtime/sha256.h"
 #include "runtime/mmap_file.h"
 #include "runtime/safetensors.h"
-#include "sha256.h"
 
 using namespace edgellm;
 namespace fs = std::filesystem;
@@ -32,10 +32,10 @@ bool same_bytes(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 TEST_CASE("gguf: the test's sha256 is right") {
-  CHECK(test::sha256_hex("", 0) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  CHECK(test::sha256_hex("abc", 3) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   const std::string m56 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-  CHECK(test::sha256_hex(m56.data(), m56.size()) ==
+  CHECK(sha256_hex(m56) ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
@@ -189,7 +189,7 @@ TEST_CASE("gguf: kquant files match dequant.json (names, types, ne, bytes)") {
       CHECK(ti->nbytes == t["n_bytes"].get<uint64_t>());
       const Tensor view = g.tensor(*ti);
       CHECK(view.nbytes() == ti->nbytes);
-      CHECK(test::sha256_hex(view.raw(), view.nbytes()) == t["sha256"].get<std::string>());
+      CHECK(sha256_hex(std::string_view(reinterpret_cast<const char*>(view.raw()), view.nbytes())) == t["sha256"].get<std::string>());
     }
     ++files;
   }

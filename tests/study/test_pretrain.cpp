@@ -1,5 +1,5 @@
 // Tests of the study's pretraining pieces: the streaming row packer (determinism, resume, masks),
-// shapes and initialization, sha256, the gold-context evaluation, and the committed bases' reading.
+// shapes and initialization, the gold-context evaluation, and the committed bases' reading.
 // Not a training-quality test beyond the committed base: a real pretraining run takes minutes.
 #include <doctest/doctest.h>
 
@@ -11,7 +11,7 @@
 #include "bench/study/bpe_train.h"
 #include "bench/study/pretrain.h"
 #include "bench/study/reading_eval.h"
-#include "bench/study/sha256.h"
+#include "runtime/sha256.h"
 #include "models/builtin.h"
 #include "runtime/error.h"
 
@@ -113,13 +113,6 @@ TEST_CASE("pretrain_config and init_pretrain_model: shapes, tied embeddings, N(0
   CHECK(sd == doctest::Approx(0.02).epsilon(0.05));
   CHECK(std::equal(w.data<float>(), w.data<float>() + w.numel(), b.weights.layers[1].w_up.data<float>()));
   CHECK(a.weights.layers[0].attn_norm.data<float>()[5] == 1.0f);
-}
-
-TEST_CASE("sha256: FIPS 180-4 examples") {
-  CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
-        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 TEST_CASE("gold_documents: the latest member of each evidence group first, chronological, capped") {

@@ -1,6 +1,6 @@
 // SHA-256 over 64-byte blocks: message schedule of 64 words, 64 rounds, big-endian length padding.
 // Not constant-time and not fast: checksums of a few MB are all the study needs.
-#include "bench/study/sha256.h"
+#include "runtime/sha256.h"
 
 #include <array>
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 #include "runtime/error.h"
 
-namespace edgellm::study {
+namespace edgellm {
 namespace {
 
 constexpr std::array<uint32_t, 64> kK = {
@@ -99,4 +99,4 @@ std::string sha256_file(const std::string& path) {
   return s.finish();
 }
 
-}  // namespace edgellm::study
+}  // namespace edgellm
