@@ -38,7 +38,7 @@ KlResult kl_divergence(const Model& m, const Model& ref, const std::string& text
   KvCache ca(m.llama.config, n_ctx), cb(ref.llama.config, n_ctx);
   std::vector<float> la(n_ctx * V), lb(n_ctx * V);
   std::vector<double> pa, pb;
-  double nll = 0, nll_ref = 0, kl = 0, kl2 = 0;
+  double nll = 0, nll_ref = 0, dnll2 = 0, kl = 0, kl2 = 0;
   KlResult r;
   int64_t same = 0;
   for (int64_t c = 0; c < n_chunk; ++c) {
@@ -54,6 +54,7 @@ KlResult kl_divergence(const Model& m, const Model& ref, const std::string& text
       const int32_t target = tokens[static_cast<size_t>(c * n_ctx + j + 1)];
       nll -= pa[target];
       nll_ref -= pb[target];
+      dnll2 += (pb[target] - pa[target]) * (pb[target] - pa[target]);
       double d = 0;
       for (int64_t i = 0; i < V; ++i) d += std::exp(pb[i]) * (pb[i] - pa[i]);
       kl += d;
@@ -67,6 +68,8 @@ KlResult kl_divergence(const Model& m, const Model& ref, const std::string& text
   r.ppl = std::exp(nll / n);
   r.ref_ppl = std::exp(nll_ref / n);
   r.kl_mean = kl / n;
+  const double dmean = (nll - nll_ref) / n, dvar = dnll2 / n - dmean * dmean;
+  r.ln_ratio_err = dvar > 0 && n > 1 ? std::sqrt(dvar / (n - 1)) : 0.0;
   const double var = kl2 / n - r.kl_mean * r.kl_mean;
   r.kl_err = var > 0 && n > 1 ? std::sqrt(var / (n - 1)) : 0.0;
   r.same_top = double(same) / n;

@@ -11,6 +11,7 @@ namespace edgellm::quant {
 
 struct KlResult {
   double ppl = 0, ref_ppl = 0;  // exp(mean NLL) of the model and of the reference on the scored positions
+  double ln_ratio_err = 0;      // standard error of ln(ppl/ref_ppl), paired per position (much smaller than PPL's own ±)
   double kl_mean = 0, kl_err = 0, kl_max = 0;  // KL(ref ‖ model) in nats: mean ± standard error, max
   double same_top = 0;          // fraction of positions where both argmax agree
   int64_t scored = 0;

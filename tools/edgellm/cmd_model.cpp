@@ -170,7 +170,8 @@ void add_model_commands(CLI::App& app) {
       if (!ref.empty()) {
         const Model r0 = load_model(ref);
         const quant::KlResult k = quant::kl_divergence(m, r0, text, n_ctx);
-        fmt::print("PPL = {:.4f}  ref PPL = {:.4f}  ln(PPL/ref) = {:.5f}\n", k.ppl, k.ref_ppl, std::log(k.ppl / k.ref_ppl));
+        fmt::print("PPL = {:.4f}  ref PPL = {:.4f}  ln(PPL/ref) = {:.5f} +/- {:.5f}\n", k.ppl, k.ref_ppl,
+                   std::log(k.ppl / k.ref_ppl), k.ln_ratio_err);
         fmt::print("Mean KLD: {:.6f} +/- {:.6f}  max {:.6f}  same top p: {:.3f}%  ({} positions)\n", k.kl_mean, k.kl_err,
                    k.kl_max, 100.0 * k.same_top, k.scored);
         return;
