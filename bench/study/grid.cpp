@@ -126,15 +126,22 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
     for (size_t b = 1; b < o.bases.size(); ++b)                                                  // base size
       for (const char* m : {"none", "rag-bm25", "lora-r8"}) add(o.bases[b], "f32", m, 1.0, ck);
   } else if (o.name == "full") {
-    const std::vector<int> ck = {5, 10, 25, 50, 100, 200, 400};
+    // Every factor on the center base; the time axis runs to 400 steps where the method/data slice needs it
+    // (finding 2), the compression slice to 100 (finding 3 is about little data and short budgets). Larger
+    // bases cost ~3x a step, so they get the method × data × compression corners, not the whole cross.
+    const std::vector<int> ck_long = {5, 10, 25, 50, 100, 200, 400}, ck_short = {5, 10, 25, 50, 100};
     std::vector<std::string> methods = all_methods;
     methods.insert(methods.end(), {"lora-r4", "lora-r16"});
-    for (const auto& base : o.bases) {
-      for (const auto& m : methods)
-        for (double d : {0.25, 0.5, 1.0}) add(base, "f32", m, d, ck);
-      for (const auto& comp : compressions())
-        for (const char* m : {"none", "rag-bm25", "lora-r8", "lora+rag", "ft+qa"})
-          for (double d : {0.25, 1.0}) add(base, comp, m, d, ck);
+    for (const auto& m : methods)
+      for (double d : {0.25, 0.5, 1.0}) add(c, "f32", m, d, ck_long);
+    for (const auto& comp : compressions())
+      for (const char* m : {"none", "rag-bm25", "lora-r8", "lora+rag", "ft+qa"})
+        for (double d : {0.25, 1.0}) add(c, comp, m, d, ck_short);
+    for (size_t b = 1; b < o.bases.size(); ++b) {
+      for (const auto& m : all_methods)
+        for (double d : {0.25, 1.0}) add(o.bases[b], "f32", m, d, ck_short);
+      for (const char* comp : {"rtn4", "gptq4"})
+        for (const char* m : {"none", "rag-bm25", "lora-r8"}) add(o.bases[b], comp, m, 0.25, ck_short);
     }
   } else {
     fail("study: unknown grid \"{}\" (quick | full)", o.name);

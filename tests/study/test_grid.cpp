@@ -45,7 +45,13 @@ TEST_CASE("grid: enumeration is deterministic, duplicate-free and covers every f
   o.name = "quick";
   const size_t quick = enumerate_grid(o).size();
   o.name = "full";
-  CHECK(enumerate_grid(o).size() > quick);
+  const auto full = enumerate_grid(o);
+  CHECK(full.size() > quick);
+  int shortest = 1 << 30, longest = 0;  // the time axis spans ~5 to ~400 steps
+  for (const auto& s : full)
+    if (!s.checkpoints.empty()) shortest = std::min(shortest, s.checkpoints.front()), longest = std::max(longest, s.checkpoints.back());
+  CHECK(shortest == 5);
+  CHECK(longest == 400);
   o.name = "nope";
   CHECK_THROWS_AS(enumerate_grid(o), Error);
 }

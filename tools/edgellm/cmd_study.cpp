@@ -39,7 +39,10 @@ std::vector<std::string> default_bases() {
     for (const fs::path& dir : {fs::path("bench/study/bases"), fs::path(__FILE__).parent_path() / "../../bench/study/bases"}) {
       std::error_code ec;
       if (fs::exists(dir / name, ec)) {
-        out.push_back(fs::weakly_canonical(dir / name, ec).string());
+        // Relative from the checkout's root, so that results.csv (and the run ids hashed from it) carry over
+        // between checkouts; absolute when run from elsewhere.
+        out.push_back(dir.is_relative() && dir.native().rfind("bench", 0) == 0 ? (dir / name).string()
+                                                                              : fs::weakly_canonical(dir / name, ec).string());
         break;
       }
     }
