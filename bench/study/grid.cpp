@@ -136,7 +136,8 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
       for (double d : {0.25, 0.5, 1.0}) add(c, "f32", m, d, ck_long);
     for (const auto& comp : compressions())
       for (const char* m : {"none", "rag-bm25", "lora-r8", "lora+rag", "ft+qa"})
-        for (double d : {0.25, 1.0}) add(c, comp, m, d, ck_short);
+        for (double d : {0.25, 1.0})
+          if (comp != "f32") add(c, comp, m, d, ck_short);  // f32's runs above already hold these checkpoints
     for (size_t b = 1; b < o.bases.size(); ++b) {
       for (const auto& m : all_methods)
         for (double d : {0.25, 1.0}) add(o.bases[b], "f32", m, d, ck_short);
