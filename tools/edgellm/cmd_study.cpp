@@ -93,6 +93,8 @@ void add_study_commands(CLI::App& app) {
   cmd->add_option("--base", bases, "Base model(s) (.gguf, HF dir, builtin:<preset>); the first is the center");
   cmd->add_option("--jobs", o.jobs, "Runs at once, each its own process (default: one per core, 1 thread each)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", o.threads, "Threads per run (default: cores / jobs); fix it to compare seconds across runs")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--run-timeout", o.run_timeout_s, "Seconds before a run is killed and recorded as a timeout");
   cmd->add_flag("--dry-run", o.dry_run, "Print the plan (run count, estimated time) and stop");
   cmd->require_subcommand(0, 1);
