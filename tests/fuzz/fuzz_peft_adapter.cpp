@@ -1,6 +1,6 @@
 // libFuzzer target: a PEFT adapter (adapter_config.json text, kPeftSeparator, adapter_model.safetensors bytes)
 // -> load_peft_adapter onto builtin:tiny, then the logits of three tokens with the adapter attached.
-// Not llama.cpp's LoRA GGUF: fuzz_gguf covers the GGUF container; the adapter GGUF needs a file on disk.
+// Not llama.cpp's LoRA GGUF: that is fuzz_lora_gguf (load_lora's other half, from a file on disk).
 #include "fuzz_common.h"
 #include "fuzz_train_setup.h"
 #include "train/lora_io.h"

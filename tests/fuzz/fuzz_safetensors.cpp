@@ -1,5 +1,5 @@
 // libFuzzer target: a safetensors file in memory -> SafetensorsFile::parse, then every tensor view.
-// Not a directory/shard-index test: SafetensorsDir needs files on disk.
+// Not a directory/shard-index test: fuzz_safetensors_dir writes the shards to disk for SafetensorsDir.
 #include "fuzz_common.h"
 #include "runtime/safetensors.h"
 

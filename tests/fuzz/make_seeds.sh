@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the seed corpora in BUILD/fuzz-seeds/<target>/ from the fixtures (copied at run time, never committed)
 # and from files edgellm itself writes (fuzz_seedgen: tiny GGUF models, safetensors, RAG indexes, PEFT adapters,
-# a training checkpoint; the CLI's index).
+# a training checkpoint, LoRA GGUFs, sharded safetensors directories; the CLI's index).
 # Not a fuzzer: tests/fuzz/run.sh runs the targets on these seeds.
 # usage: tests/fuzz/make_seeds.sh [BUILD_DIR=build-san] [FIXTURES=../shared/fixtures]
 set -eu
@@ -10,7 +10,7 @@ BUILD=${1:-$ROOT/build-san}
 FX=${2:-${EDGELLM_FIXTURES:-$ROOT/../shared/fixtures}}
 S=$BUILD/fuzz-seeds
 rm -rf "$S"
-for t in gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl lamp; do mkdir -p "$S/$t"; done
+for t in gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl lamp lora_gguf safetensors_dir; do mkdir -p "$S/$t"; done
 
 cp_if() {  # cp_if SRC DEST: copy a fixture if it exists (fixtures are optional for a smoke run)
   if [ -f "$1" ]; then cp "$1" "$2"; chmod u+w "$2"; fi
@@ -31,6 +31,7 @@ if [ -x "$BUILD/edgellm" ]; then
 fi
 
 cp_if "$FX/tiny-llama/gguf/tiny-llama-lora-f32.gguf" "$S/gguf/lora-f32.gguf"
+cp_if "$FX/tiny-llama/gguf/tiny-llama-lora-f32.gguf" "$S/lora_gguf/fixture-tiny-llama-lora-f32.gguf"
 cp_if "$FX/tiny-llama/lora/adapter/adapter_model.safetensors" "$S/safetensors/adapter.safetensors"
 cp_if "$FX/tiny-llama/references/activations.safetensors" "$S/safetensors/activations.safetensors"
 cp_if "$FX/tiny-llama/model/config.json" "$S/hf_config/tiny-llama.json"

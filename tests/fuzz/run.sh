@@ -7,7 +7,7 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SECONDS_EACH=${1:-25}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-"gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl lamp"}
+TARGETS=${*:-"gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl lamp lora_gguf safetensors_dir"}
 BUILD=${BUILD:-$ROOT/build-san}
 JOBS=${JOBS:-2}
 
@@ -26,10 +26,10 @@ ninja -C "$BUILD" -j"${NINJA_JOBS:-2}" $BINS
 
 max_len() {
   case $1 in
-    peft_adapter) echo 65536 ;;
+    peft_adapter|lora_gguf) echo 65536 ;;
     gguf|tokenizer_json|checkpoint) echo 32768 ;;
     tokenizer_model|rag_index) echo 16384 ;;
-    safetensors) echo 8192 ;;
+    safetensors|safetensors_dir) echo 8192 ;;
     *) echo 4096 ;;
   esac
 }

@@ -1,6 +1,6 @@
 // Writes small valid inputs for the fuzz targets with edgellm's own writers (seed corpora are generated,
-// not committed): tiny GGUF models, metadata-only copies of given GGUF files, a safetensors file, RAG indexes,
-// PEFT adapters and a training checkpoint for builtin:tiny.
+// not committed): tiny GGUF models, metadata-only copies of given GGUF files, a safetensors file, sharded
+// safetensors directories, RAG indexes, PEFT and LoRA GGUF adapters and a training checkpoint for builtin:tiny.
 // Not a fixture generator: nothing here is a reference output; validity is all a seed needs.
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +11,7 @@
 #include "models/builtin.h"
 #include "models/runner.h"
 #include "models/save_gguf.h"
+#include "fuzz_files.h"
 #include "fuzz_train_setup.h"
 #include "rag/index.h"
 #include "runtime/error.h"
@@ -133,6 +134,67 @@ void write_peft_seed(const fs::path& dir, const fs::path& out, bool rslora) {
   write_bytes(out, config + std::string(fuzz::kPeftSeparator) + slurp(dir / "adapter_model.safetensors"));
 }
 
+// LoRA GGUFs for builtin:tiny as save_lora_gguf writes them: the fuzz::TrainSetup adapter (q/v, r 2) after one
+// step, and one on all seven modules of layer 1 (r 1) with alpha 0, which llama.cpp reads as scale 1.
+void write_lora_gguf_seeds(const fs::path& dir) {
+  fuzz::TrainSetup s;
+  s.trainer.train_step();
+  save_lora_gguf(s.model.llama, fuzz::train_config().setup.lora_config.alpha, (dir / "tiny-qv.gguf").string());
+  Model m = load_model("builtin:tiny");
+  LlamaLayer& L = m.llama.weights.layers[1];
+  for (int kk = 0; kk < kNumLinearKinds; ++kk) {
+    const Tensor& W = L.weight(static_cast<LinearKind>(kk));
+    LoraPair& lp = L.lora[kk];
+    lp.A = Tensor::zeros(Shape{1, W.shape().cols()});
+    lp.B = Tensor::zeros(Shape{W.shape().rows(), 1});
+    for (int64_t i = 0; i < W.shape().cols(); ++i) lp.A.data<float>()[i] = 0.01f * static_cast<float>(i % 7);
+    for (int64_t o = 0; o < W.shape().rows(); ++o) lp.B.data<float>()[o] = 0.02f * static_cast<float>(o % 5) - 0.04f;
+  }
+  save_lora_gguf(m.llama, 0.0f, (dir / "tiny-all-l1-alpha0.gguf").string());
+}
+
+// A sharded checkpoint packed as fuzz_safetensors_dir reads it: the index JSON (metadata.total_size, weight_map
+// onto shard-k.safetensors), then kShardSeparator and each shard as SafetensorsWriter writes it.
+void write_sharded_seed(const fs::path& out, const std::vector<std::vector<std::pair<std::string, Tensor>>>& shards,
+                        bool with_index) {
+  const fs::path tmp = out.parent_path() / "tmp-shard.safetensors";
+  nlohmann::json weight_map = nlohmann::json::object();
+  uint64_t total = 0;
+  std::string packed;
+  for (size_t k = 0; k < shards.size(); ++k) {
+    SafetensorsWriter w;
+    if (k == 0) w.set_metadata("format", "pt");
+    for (const auto& [name, t] : shards[k]) {
+      w.add(name, t);
+      weight_map[name] = fuzz::shard_name(static_cast<int>(k) + 1);
+      total += t.nbytes();
+    }
+    w.write(tmp.string());
+    packed += std::string(fuzz::kShardSeparator) + slurp(tmp);
+  }
+  fs::remove(tmp);
+  const nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+  write_bytes(out, (with_index ? index.dump(2) : "") + packed);
+}
+
+void write_sharded_seeds(const fs::path& dir) {
+  auto t = [](int64_t r, int64_t k, DType dt) { return Tensor::zeros(Shape{r, k}, dt); };
+  // Hugging Face Llama names (dims shrunk), two shards; again without the index (the directory scan).
+  const std::vector<std::vector<std::pair<std::string, Tensor>>> hf = {
+      {{"model.embed_tokens.weight", t(16, 8, DType::F32)}, {"model.layers.0.input_layernorm.weight", Tensor::zeros(Shape{8})},
+       {"model.layers.0.self_attn.q_proj.weight", t(8, 8, DType::F16)}},
+      {{"model.layers.0.self_attn.k_proj.weight", t(4, 8, DType::F16)}, {"model.norm.weight", Tensor::zeros(Shape{8})},
+       {"lm_head.weight", t(16, 8, DType::BF16)}}};
+  write_sharded_seed(dir / "hf-llama-2-shards.bin", hf, true);
+  write_sharded_seed(dir / "no-index-2-shards.bin", hf, false);
+  // Three shards of mixed dtypes, one of them a single tensor.
+  write_sharded_seed(dir / "mixed-3-shards.bin",
+                     {{{"a.f32", t(2, 3, DType::F32)}, {"b.i8", t(3, 5, DType::I8)}},
+                      {{"c.i32", t(1, 4, DType::I32)}},
+                      {{"d.bf16", t(4, 2, DType::BF16)}, {"e.f16", t(1, 1, DType::F16)}, {"f.i64", t(2, 2, DType::I64)}}},
+                     true);
+}
+
 // A checkpoint of the fuzz::TrainSetup run after one step (what fuzz_checkpoint resumes).
 void write_checkpoint_seed(const fs::path& out) {
   fuzz::TrainSetup s;
@@ -148,7 +210,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path out = argv[1];
-  for (const char* d : {"gguf", "safetensors", "rag_index", "tokenizer_json", "peft_adapter", "checkpoint", "tmp"})
+  for (const char* d : {"gguf", "safetensors", "rag_index", "tokenizer_json", "peft_adapter", "checkpoint", "lora_gguf",
+                        "safetensors_dir", "tmp"})
     fs::create_directories(out / d);
   write_tiny_gguf((out / "gguf/tiny-f32.gguf").string(), 8, DType::F32);
   write_tiny_gguf((out / "gguf/tiny-q4_0.gguf").string(), 32, DType::Q4_0);
@@ -166,6 +229,8 @@ int main(int argc, char** argv) {
   write_peft_seed(out / "tmp/peft", out / "peft_adapter/tiny-qv.peft", false);
   write_peft_seed(out / "tmp/peft", out / "peft_adapter/tiny-qv-rslora.peft", true);
   write_checkpoint_seed(out / "checkpoint/tiny-lora-adamw.safetensors");
+  write_lora_gguf_seeds(out / "lora_gguf");
+  write_sharded_seeds(out / "safetensors_dir");
   fs::remove_all(out / "tmp");
   return 0;
 }
