@@ -18,6 +18,8 @@ namespace {
 
 // parallel_for only when the region carries enough work (~work flops) to pay for a fork/join: GPTQ's
 // column loop would otherwise fork thousands of times, which costs more than it saves on a busy machine.
+constexpr int64_t kTile = 64;  // transpose tile (rows and columns)
+
 template <class F>
 void par_for(int64_t n, int64_t grain, double work, F&& fn) {
   if (work < 4e6) fn(int64_t{0}, n);
@@ -95,13 +97,21 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
 
   // Wt (K, N): column p (processing order) of W is row p, so each column is contiguous.
   std::vector<float> Wt(static_cast<size_t>(K * N));
-  for (int64_t p = 0; p < K; ++p)
-    for (int64_t n = 0; n < N; ++n) Wt[p * N + n] = dead[p] ? 0.0f : W[n * K + perm[p]];
+  // Tiled (kTile x kTile) so that neither side is walked at stride K or N alone.
+  parallel_for((N + kTile - 1) / kTile, 1, [&](int64_t b, int64_t e) {
+    for (int64_t n0 = b * kTile; n0 < std::min(N, e * kTile); n0 += kTile)
+      for (int64_t p0 = 0; p0 < K; p0 += kTile)
+        for (int64_t p = p0; p < std::min(K, p0 + kTile); ++p)
+          for (int64_t n = n0; n < std::min(N, n0 + kTile); ++n) Wt[p * N + n] = dead[p] ? 0.0f : W[n * K + perm[p]];
+  });
 
   const int64_t ng = K / G;
   std::vector<GroupParams> gp(static_cast<size_t>(N * ng));  // (N, ng)
   std::vector<char> have(static_cast<size_t>(ng), 0);
-  std::vector<int> codes(static_cast<size_t>(N * K));  // (N, K) original order
+  // Codes in processing order (K, N); a quantized column's values replace its row of Wt, which nothing reads
+  // after that column (feedback goes to later columns only). Both are transposed once at the end: writing
+  // (N, K) outputs column by column touched a new cache line per element.
+  std::vector<int16_t> codes_t(static_cast<size_t>(K * N));
   QuantizedMatrix out;
   out.spec = spec; out.kind = grid.kind; out.N = N; out.K = K;
   out.values.resize(static_cast<size_t>(N * K));
@@ -141,9 +151,9 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
         const GroupParams& pr = gp[n * ng + g];
         const int q = grid.code(pr, w[n]);
         const float v = grid.value(pr, q);
-        codes[n * K + col] = q;
-        out.values[n * K + col] = v;
+        codes_t[p * N + n] = static_cast<int16_t>(q);
         er[n] = (w[n] - v) / d;
+        w[n] = v;
       }
       // In-block feedback: columns p+1 .. i2-1.
       par_for(i2 - p - 1, 8, double(i2 - p - 1) * N * 2, [&](int64_t b, int64_t e) {
@@ -162,8 +172,20 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
 
   const int64_t rb = grid.row_bytes(K);
   out.data.resize(static_cast<size_t>(N * rb));
-  parallel_for(N, 16, [&](int64_t b, int64_t e) {
-    for (int64_t n = b; n < e; ++n) grid.pack_row(out.data.data() + n * rb, codes.data() + n * K, gp.data() + n * ng, K);
+  // Back to (N, K) in original column order, kTile rows at a time, and packed row by row.
+  parallel_for((N + kTile - 1) / kTile, 1, [&](int64_t b, int64_t e) {
+    std::vector<int> codes(static_cast<size_t>(kTile * K));  // (kTile, K)
+    for (int64_t n0 = b * kTile; n0 < std::min(N, e * kTile); n0 += kTile) {
+      const int64_t n1 = std::min(N, n0 + kTile);
+      for (int64_t p0 = 0; p0 < K; p0 += kTile)
+        for (int64_t p = p0; p < std::min(K, p0 + kTile); ++p)
+          for (int64_t n = n0; n < n1; ++n) {
+            codes[(n - n0) * K + perm[p]] = codes_t[p * N + n];
+            out.values[n * K + perm[p]] = Wt[p * N + n];
+          }
+      for (int64_t n = n0; n < n1; ++n)
+        grid.pack_row(out.data.data() + n * rb, codes.data() + (n - n0) * K, gp.data() + n * ng, K);
+    }
   });
   return out;
 }
