@@ -36,15 +36,21 @@ void chol_block(double* D, int64_t n, int64_t j0, const char* what) {
 }
 
 // Di (n, n) = D⁻¹ for D (n, n) lower with positive diagonal; Di lower, strict upper zero.
-// Column c of Di by forward substitution: Di[i][c] = (δ_ic − Σ_{c<=k<i} D[i][k] Di[k][c]) / D[i][i].
+// Row i of Di by forward substitution on rows: Di[i] = (e_i − Σ_{k<i} D[i][k] Di[k]) / D[i][i], where row k of
+// Di is zero beyond column k (contiguous axpys rather than column walks at stride n).
 void inv_block(const double* D, double* Di, int64_t n) {
   std::fill(Di, Di + n * n, 0.0);
-  for (int64_t c = 0; c < n; ++c)
-    for (int64_t i = c; i < n; ++i) {
-      double s = i == c ? 1.0 : 0.0;
-      for (int64_t k = c; k < i; ++k) s -= D[i * n + k] * Di[k * n + c];
-      Di[i * n + c] = s / D[i * n + i];
+  for (int64_t i = 0; i < n; ++i) {
+    double* r = Di + i * n;
+    r[i] = 1.0;
+    for (int64_t k = 0; k < i; ++k) {
+      const double l = D[i * n + k];
+      const double* rk = Di + k * n;
+      for (int64_t c = 0; c <= k; ++c) r[c] -= l * rk[c];
     }
+    const double inv = 1.0 / D[i * n + i];
+    for (int64_t c = 0; c <= i; ++c) r[c] *= inv;
+  }
 }
 
 }  // namespace
