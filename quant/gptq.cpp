@@ -19,9 +19,6 @@ namespace {
 // parallel_for only when the region carries enough work (~work flops) to pay for a fork/join: GPTQ's
 // column loop would otherwise fork thousands of times, which costs more than it saves on a busy machine.
 constexpr int64_t kTile = 64;  // transpose tile (rows and columns)
-// Lazy batches inside a lazy batch: rank-1 feedback within kSub columns, the GEMM for the block's rest (the
-// rank-1 loop over a whole 128-column block ran at memory speed: K·B·N multiply-adds per layer).
-constexpr int64_t kSub = 16;
 
 template <class F>
 void par_for(int64_t n, int64_t grain, double work, F&& fn) {
@@ -128,16 +125,15 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
     const int64_t i2 = std::min(K, i1 + B);
     for (int64_t p = i1; p < i2; ++p) {
       const int64_t col = perm[p], g = col / G;
-      const int64_t s1 = i1 + (p - i1) / kSub * kSub, s2 = std::min(i2, s1 + kSub);  // p's sub-block
       if (!have[g]) {
-        // Current values of the group's columns: sub-block columns are up to date; the block's later
-        // sub-blocks still lack − Σ_{s1<=r<p} U[r][c] Err[r], later blocks − Σ_{i1<=r<p} U[r][c] Err[r].
+        // Current values of the group's columns: in-block columns are up to date; later blocks still lack
+        // this block's deferred update − Σ_{i1<=r<p} U[r][c] Err[r].
         for (int64_t j = 0; j < G; ++j) {
           const int64_t c = pos[g * G + j];
           float* dst = gvals.data() + j * N;
           std::copy(Wt.begin() + c * N, Wt.begin() + (c + 1) * N, dst);
-          if (c >= s2)
-            for (int64_t r = c >= i2 ? i1 : s1; r < p; ++r) {
+          if (c >= i2)
+            for (int64_t r = i1; r < p; ++r) {
               const float u = U[r * K + c];
               const float* er = Err.data() + (r - i1) * N;
               for (int64_t n = 0; n < N; ++n) dst[n] -= u * er[n];
@@ -159,18 +155,14 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
         er[n] = (w[n] - v) / d;
         w[n] = v;
       }
-      // Sub-block feedback: columns p+1 .. s2-1.
-      par_for(s2 - p - 1, 4, double(s2 - p - 1) * N * 2, [&](int64_t b, int64_t e) {
+      // In-block feedback: columns p+1 .. i2-1.
+      par_for(i2 - p - 1, 8, double(i2 - p - 1) * N * 2, [&](int64_t b, int64_t e) {
         for (int64_t j = p + 1 + b; j < p + 1 + e; ++j) {
           const float u = U[p * K + j];
           float* wj = Wt.data() + j * N;
           for (int64_t n = 0; n < N; ++n) wj[n] -= u * er[n];
         }
       });
-      // End of a sub-block: the block's later columns, Wt[s2:i2] −= U[s1:s2, s2:i2]ᵀ · Err[s1:s2].
-      if (p + 1 == s2 && s2 < i2)
-        gemm_f32(Trans::T, Trans::N, i2 - s2, N, s2 - s1, -1.0f, U.data() + s1 * K + s2, K,
-                 Err.data() + (s1 - i1) * N, N, 1.0f, Wt.data() + s2 * N, N);
     }
     // Deferred feedback to the later columns: Wt[i2:] −= U[i1:i2, i2:]ᵀ · Err  ((K−i2, N) −= (K−i2, B)(B, N)).
     if (i2 < K)
