@@ -1,6 +1,7 @@
 // GPTQ factorization benchmark: CPU seconds (process CPU time, all threads) and accuracy of the blocked f32
 // Cholesky + triangular inverse (quant/gptq_factor.h) against the all-double reference, on a damped XᵀX.
-// Not the whole GPTQ (edgellm quantize times that). Usage: bench_gptq_factor [K=2048] [threads=2] [ref=1]
+// Not the whole GPTQ (edgellm quantize times that). Usage: bench_gptq_factor [K=2048] [threads=2] [ref=1] [N=0]
+// N > 0 also quantizes a random (N, K) layer with GPTQ int4g128 on both factorizations and prints the output errors.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "quant/gptq.h"
 #include "quant/gptq_factor.h"
 #include "runtime/parallel.h"
 
@@ -25,6 +27,7 @@ int main(int argc, char** argv) {
   const int64_t K = argc > 1 ? std::atoll(argv[1]) : 2048;
   set_num_threads(argc > 2 ? std::atoi(argv[2]) : 2);
   const bool ref = argc > 3 ? std::atoi(argv[3]) != 0 : true;
+  const int64_t N = argc > 4 ? std::atoll(argv[4]) : 0;
 
   // H (K, K) = XᵀX / n + 1% of its mean diagonal, X (n, K) with correlated columns (as GPTQ's damped H).
   const int64_t n = K;
@@ -66,5 +69,26 @@ int main(int argc, char** argv) {
       eM += (M[i * K + j] - m) * (M[i * K + j] - m); nM += m * m;
     }
   std::printf("relative Frobenius difference f32 vs f64: L %.2e, L^-1 %.2e\n", std::sqrt(eL / nL), std::sqrt(eM / nM));
+  if (N <= 0) return 0;
+
+  // GPTQ on a random layer W (N, K) with the H above (undamped: gptq_quantize damps), both factorizations.
+  std::vector<double> Hd(H.begin(), H.end());
+  for (int64_t k = 0; k < K; ++k) Hd[k * K + k] -= 0.01 * md;
+  std::vector<float> W(static_cast<size_t>(N * K));
+  for (auto& v : W) v = 0.05f * nd(rng);
+  QuantSpec spec;
+  spec.bits = 4; spec.group = 128; spec.symmetric = true; spec.prefer_gguf = false;
+  for (bool ao : {false, true}) {
+    GptqOptions o;
+    o.act_order = ao;
+    double e[2];
+    for (int f64 = 0; f64 < 2; ++f64) {
+      o.f64_factor = f64 != 0;
+      const QuantizedMatrix q = gptq_quantize(W.data(), N, K, Hd.data(), spec, o);
+      e[f64] = relative_output_error(W.data(), q.values.data(), X.data(), N, K, n);
+    }
+    std::printf("GPTQ int4g128 N=%lld act-order %d: rel. output error f32 factor %.6e, f64 factor %.6e (x%.4f)\n",
+                (long long)N, int(ao), e[0], e[1], e[0] / e[1]);
+  }
   return 0;
 }
