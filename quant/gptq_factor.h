@@ -3,7 +3,7 @@
 //
 // Precision: as the reference GPTQ (PyTorch, float32 Cholesky), matrices are stored in f32 and the trailing
 // updates / panel products accumulate in f32; only the small diagonal blocks (kFactorBlock wide) are
-// factorized and inverted in double. The *_f64 functions are the previous all-double unblocked-kernel
+// factorized and inverted in double. The *_f64 functions are the previous all-double (hand-written dot8)
 // versions, kept as the scalar reference for tests and for GptqOptions::f64_factor.
 #pragma once
 
