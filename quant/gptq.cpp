@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "quant/gptq_factor.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 
@@ -17,107 +18,12 @@ namespace {
 
 // parallel_for only when the region carries enough work (~work flops) to pay for a fork/join: GPTQ's
 // column loop would otherwise fork thousands of times, which costs more than it saves on a busy machine.
+constexpr int64_t kTile = 64;  // transpose tile (rows and columns)
+
 template <class F>
 void par_for(int64_t n, int64_t grain, double work, F&& fn) {
   if (work < 4e6) fn(int64_t{0}, n);
   else parallel_for(n, grain, fn);
-}
-
-// Σ a_k b_k with eight independent partial sums: a single running sum is bound by the add latency (the
-// compiler may not reassociate doubles), which made these O(K³) loops 4-8x slower.
-double dot8(const double* a, const double* b, int64_t n) {
-  double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) p[j] += a[k + j] * b[k + j];
-  double s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-  for (; k < n; ++k) s += a[k] * b[k];
-  return s;
-}
-
-// In place: A (K, K) row-major symmetric -> its lower Cholesky factor L (upper part left as garbage).
-// Right-looking and blocked by panels of kPanel columns: factor the diagonal block, solve the panel rows below
-// it, then subtract the panel's outer product from the trailing lower triangle. Each step reads short rows
-// (kPanel doubles) that stay in cache, and there are 2·K/kPanel parallel regions instead of K: the unblocked
-// left-looking loop streamed whole rows from memory (≈ K³/3 · 8 bytes) and forked once per column.
-void cholesky_lower(std::vector<double>& A, int64_t K, const char* what) {
-  constexpr int64_t kPanel = 64;
-  for (int64_t j0 = 0; j0 < K; j0 += kPanel) {
-    const int64_t jb = std::min(kPanel, K - j0), j1 = j0 + jb;
-    // Diagonal block: unblocked, on the panel's columns only (earlier panels are already subtracted).
-    for (int64_t j = j0; j < j1; ++j) {
-      double* Lj = A.data() + j * K;
-      const double d = Lj[j] - dot8(Lj + j0, Lj + j0, j - j0);
-      if (!(d > 0)) fail("gptq: {} is not positive definite (pivot {} = {})", what, j, d);
-      Lj[j] = std::sqrt(d);
-      for (int64_t i = j + 1; i < j1; ++i) {
-        double* Li = A.data() + i * K;
-        Li[j] = (Li[j] - dot8(Li + j0, Lj + j0, j - j0)) / Lj[j];
-      }
-    }
-    const int64_t R = K - j1;  // rows below the panel
-    if (R == 0) break;
-    // Panel rows: L21 = A21 · L11⁻ᵀ, row by row (forward substitution).
-    par_for(R, 16, double(R) * double(jb * jb), [&](int64_t b, int64_t e) {
-      for (int64_t i = j1 + b; i < j1 + e; ++i) {
-        double* Li = A.data() + i * K;
-        for (int64_t j = j0; j < j1; ++j) {
-          const double* Lj = A.data() + j * K;
-          Li[j] = (Li[j] - dot8(Li + j0, Lj + j0, j - j0)) / Lj[j];
-        }
-      }
-    });
-    // Trailing update A22 -= L21 L21ᵀ (lower triangle). Row r has r+1 entries, so unit u takes rows u and
-    // R-1-u: equal work per unit for parallel_for's equal static chunks.
-    par_for((R + 1) / 2, 8, double(R) * double(R) * double(jb), [&](int64_t b, int64_t e) {
-      for (int64_t u = b; u < e; ++u) {
-        const int64_t rows[2] = {u, R - 1 - u};
-        for (int t = 0; t < (rows[0] == rows[1] ? 1 : 2); ++t) {  // the middle row of an odd R once
-          const int64_t i = j1 + rows[t];
-          double* Ai = A.data() + i * K;
-          for (int64_t k = j1; k <= i; ++k) Ai[k] -= dot8(Ai + j0, A.data() + k * K + j0, jb);
-        }
-      }
-    });
-  }
-}
-
-// M (K, K) = L⁻¹ for a lower-triangular L (lower result; upper part zero), by forward substitution on
-// batches of kCols columns at once: each row of L is read once per batch rather than once per column (the
-// per-column loop streamed the triangle K times from memory). y (K, kCols) holds the batch's columns; y[k][b]
-// is zero above column c0+b, so every column of the batch may start at row c0. Batch u is paired with batch
-// nb-1-u so that parallel_for's equal chunks get equal work.
-std::vector<double> lower_inverse(const std::vector<double>& L, int64_t K) {
-  constexpr int64_t kCols = 8;
-  std::vector<double> M(static_cast<size_t>(K * K), 0.0);
-  const int64_t nb = (K + kCols - 1) / kCols;
-  auto batch = [&](int64_t bi, std::vector<double>& y) {
-    const int64_t c0 = bi * kCols, bc = std::min(kCols, K - c0);
-    std::fill(y.begin(), y.end(), 0.0);
-    for (int64_t i = c0; i < K; ++i) {
-      const double* Li = L.data() + i * K;
-      double acc[kCols] = {0, 0, 0, 0, 0, 0, 0, 0};
-      for (int64_t k = c0; k < i; ++k) {
-        const double l = Li[k];
-        const double* yk = y.data() + k * kCols;
-        for (int64_t b = 0; b < kCols; ++b) acc[b] += l * yk[b];
-      }
-      double* yi = y.data() + i * kCols;
-      for (int64_t b = 0; b < bc; ++b) {
-        const int64_t c = c0 + b;
-        yi[b] = i < c ? 0.0 : ((i == c ? 1.0 : 0.0) - acc[b]) / Li[i];
-        M[i * K + c] = yi[b];
-      }
-    }
-  };
-  parallel_for((nb + 1) / 2, 1, [&](int64_t b, int64_t e) {
-    std::vector<double> y(static_cast<size_t>(K * kCols));
-    for (int64_t u = b; u < e; ++u) {
-      batch(u, y);
-      if (nb - 1 - u != u) batch(nb - 1 - u, y);
-    }
-  });
-  return M;
 }
 
 }  // namespace
@@ -153,42 +59,59 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
   std::vector<int64_t> pos(static_cast<size_t>(K));  // pos[original column] = processing position
   for (int64_t p = 0; p < K; ++p) pos[perm[p]] = p;
 
-  // H in processing order; dead inputs get H_kk = 1 and zero weight.
-  std::vector<double> H(static_cast<size_t>(K * K));
+  // Dead inputs get H_kk = 1 and zero weight; damping adds percdamp · mean(diag H) to the diagonal.
   std::vector<char> dead(static_cast<size_t>(K), 0);
   double mean_diag = 0;
   for (int64_t a = 0; a < K; ++a) {
-    for (int64_t b = 0; b < K; ++b) H[a * K + b] = H_in[int64_t(perm[a]) * K + perm[b]];
-    if (H[a * K + a] == 0) { dead[a] = 1; H[a * K + a] = 1; }
-    mean_diag += H[a * K + a];
+    const double h = H_in[int64_t(perm[a]) * K + perm[a]];
+    if (h == 0) dead[a] = 1;
+    mean_diag += h == 0 ? 1.0 : h;
   }
   mean_diag /= static_cast<double>(K);
   const double damp = opt.percdamp * mean_diag;
-  for (int64_t a = 0; a < K; ++a) H[a * K + a] += damp;
+  auto h_at = [&](int64_t a, int64_t b) {  // damped H in processing order
+    if (a != b) return H_in[int64_t(perm[a]) * K + perm[b]];
+    return (dead[a] ? 1.0 : H_in[int64_t(perm[a]) * K + perm[a]]) + damp;
+  };
 
   // U: upper Cholesky factor of H⁻¹ (H⁻¹ = Uᵀ U), as GPTQ's reference computes it (there: cholesky,
   // cholesky_inverse, cholesky upper). Cheaper, same factor: with J the reversal, J H J = Lr Lrᵀ gives
   // H = Ũ Ũᵀ, Ũ = J Lr J upper, so H⁻¹ = (Ũ⁻¹)ᵀ Ũ⁻¹ and U = Ũ⁻¹ = J Lr⁻¹ J (positive diagonal, so unique).
-  std::vector<double> Hr(static_cast<size_t>(K * K));
-  for (int64_t a = 0; a < K; ++a)
-    for (int64_t b = 0; b < K; ++b) Hr[a * K + b] = H[(K - 1 - a) * K + (K - 1 - b)];
-  H.clear(); H.shrink_to_fit();
-  cholesky_lower(Hr, K, "damped H");
-  const std::vector<double> M = lower_inverse(Hr, K);
-  Hr.clear(); Hr.shrink_to_fit();
-  std::vector<float> U(static_cast<size_t>(K * K), 0.0f);  // U[i][j] = M[K−1−i][K−1−j] for j >= i
-  for (int64_t i = 0; i < K; ++i)
-    for (int64_t j = i; j < K; ++j) U[i * K + j] = static_cast<float>(M[(K - 1 - i) * K + (K - 1 - j)]);
+  // (J X J)[i][j] = X[K−1−i][K−1−j] is X's flat (K·K) array reversed.
+  std::vector<float> U(static_cast<size_t>(K * K));  // (K, K) upper; first Lr⁻¹
+  if (opt.f64_factor) {  // the all-double reference path
+    std::vector<double> Hr(static_cast<size_t>(K * K));
+    for (int64_t a = 0; a < K; ++a)
+      for (int64_t b = 0; b < K; ++b) Hr[(K - 1 - a) * K + (K - 1 - b)] = h_at(a, b);
+    cholesky_lower_f64(Hr, K, "damped H");
+    const std::vector<double> M = lower_inverse_f64(Hr, K);
+    for (int64_t i = 0; i < K * K; ++i) U[i] = static_cast<float>(M[i]);
+  } else {
+    std::vector<float> Hr(static_cast<size_t>(K * K));  // (K, K) J H J, then its lower Cholesky factor Lr
+    for (int64_t a = 0; a < K; ++a)
+      for (int64_t b = 0; b < K; ++b) Hr[(K - 1 - a) * K + (K - 1 - b)] = static_cast<float>(h_at(a, b));
+    cholesky_lower_f32(Hr.data(), K, "damped H");
+    lower_inverse_f32(Hr.data(), U.data(), K);
+  }
+  std::reverse(U.begin(), U.end());  // U = J Lr⁻¹ J
 
   // Wt (K, N): column p (processing order) of W is row p, so each column is contiguous.
   std::vector<float> Wt(static_cast<size_t>(K * N));
-  for (int64_t p = 0; p < K; ++p)
-    for (int64_t n = 0; n < N; ++n) Wt[p * N + n] = dead[p] ? 0.0f : W[n * K + perm[p]];
+  // Tiled (kTile x kTile) so that neither side is walked at stride K or N alone.
+  parallel_for((N + kTile - 1) / kTile, 1, [&](int64_t b, int64_t e) {
+    for (int64_t n0 = b * kTile; n0 < std::min(N, e * kTile); n0 += kTile)
+      for (int64_t p0 = 0; p0 < K; p0 += kTile)
+        for (int64_t p = p0; p < std::min(K, p0 + kTile); ++p)
+          for (int64_t n = n0; n < std::min(N, n0 + kTile); ++n) Wt[p * N + n] = dead[p] ? 0.0f : W[n * K + perm[p]];
+  });
 
   const int64_t ng = K / G;
   std::vector<GroupParams> gp(static_cast<size_t>(N * ng));  // (N, ng)
   std::vector<char> have(static_cast<size_t>(ng), 0);
-  std::vector<int> codes(static_cast<size_t>(N * K));  // (N, K) original order
+  // Codes in processing order (K, N); a quantized column's values replace its row of Wt, which nothing reads
+  // after that column (feedback goes to later columns only). Both are transposed once at the end: writing
+  // (N, K) outputs column by column touched a new cache line per element.
+  std::vector<int16_t> codes_t(static_cast<size_t>(K * N));
   QuantizedMatrix out;
   out.spec = spec; out.kind = grid.kind; out.N = N; out.K = K;
   out.values.resize(static_cast<size_t>(N * K));
@@ -228,9 +151,9 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
         const GroupParams& pr = gp[n * ng + g];
         const int q = grid.code(pr, w[n]);
         const float v = grid.value(pr, q);
-        codes[n * K + col] = q;
-        out.values[n * K + col] = v;
+        codes_t[p * N + n] = static_cast<int16_t>(q);
         er[n] = (w[n] - v) / d;
+        w[n] = v;
       }
       // In-block feedback: columns p+1 .. i2-1.
       par_for(i2 - p - 1, 8, double(i2 - p - 1) * N * 2, [&](int64_t b, int64_t e) {
@@ -249,8 +172,20 @@ QuantizedMatrix gptq_quantize(const float* W, int64_t N, int64_t K, const double
 
   const int64_t rb = grid.row_bytes(K);
   out.data.resize(static_cast<size_t>(N * rb));
-  parallel_for(N, 16, [&](int64_t b, int64_t e) {
-    for (int64_t n = b; n < e; ++n) grid.pack_row(out.data.data() + n * rb, codes.data() + n * K, gp.data() + n * ng, K);
+  // Back to (N, K) in original column order, kTile rows at a time, and packed row by row.
+  parallel_for((N + kTile - 1) / kTile, 1, [&](int64_t b, int64_t e) {
+    std::vector<int> codes(static_cast<size_t>(kTile * K));  // (kTile, K)
+    for (int64_t n0 = b * kTile; n0 < std::min(N, e * kTile); n0 += kTile) {
+      const int64_t n1 = std::min(N, n0 + kTile);
+      for (int64_t p0 = 0; p0 < K; p0 += kTile)
+        for (int64_t p = p0; p < std::min(K, p0 + kTile); ++p)
+          for (int64_t n = n0; n < n1; ++n) {
+            codes[(n - n0) * K + perm[p]] = codes_t[p * N + n];
+            out.values[n * K + perm[p]] = Wt[p * N + n];
+          }
+      for (int64_t n = n0; n < n1; ++n)
+        grid.pack_row(out.data.data() + n * rb, codes.data() + (n - n0) * K, gp.data() + n * ng, K);
+    }
   });
   return out;
 }

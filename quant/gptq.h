@@ -20,6 +20,9 @@ struct GptqOptions {
   float percdamp = 0.01f; // damping: H += percdamp * mean(diag H) * I
   int block = 128;        // lazy-batch width
   bool act_order = false;
+  // Factorize H in all-double (quant/gptq_factor.h's *_f64 references) instead of the blocked f32 path
+  // with GEMM trailing updates. Slower; for tests and comparisons.
+  bool f64_factor = false;
 };
 
 // H (K, K): 2 XᵀX / n from calibration inputs X (n, K), e.g. by hessian_accumulate.
