@@ -16,6 +16,10 @@ namespace {
 
 bool is_ft(const std::string& m) { return is_training_method(m) && !is_rag_method(m); }
 bool is_pure_rag(const std::string& m) { return m.rfind("rag-", 0) == 0; }
+std::string chance_note(int k, int n) {
+  return fmt::format("chance alone would give {:.1f} of {} (P(≥ {}) = {:.2g})", 0.025 * n, n, k, chance_of_at_least(k, n));
+}
+
 std::string pp(const MeanCi& d) {
   return d.n < 2 ? fmt::format("{:+.1f} pp (n={}, no interval)", d.mean * 100, d.n)
                  : fmt::format("{:+.1f} pp [{:+.1f}, {:+.1f}] (n={})", d.mean * 100, d.lo() * 100, d.hi() * 100, d.n);
@@ -93,7 +97,12 @@ std::string finding2(const Analysis& a, std::string& summary) {
   }
   std::string verdict;
   if (n == 0) verdict = "**Not testable**: no training method has several checkpoints on f32.";
-  else if (hurt) verdict = fmt::format("**Supported**: in {} of {} settings the last checkpoint is significantly worse than an earlier one.", hurt, n);
+  else if (hurt && chance_of_at_least(hurt, n) < 0.05)
+    verdict = fmt::format("**Supported**: in {} of {} settings the last checkpoint is significantly worse than an earlier one; {}.",
+                          hurt, n, chance_note(hurt, n));
+  else if (hurt)
+    verdict = fmt::format("**Weakly supported**: in {} of {} settings the last checkpoint is significantly worse than an earlier "
+                          "one, but {}; the mean fell in {} of {}.", hurt, n, chance_note(hurt, n), flat, n);
   else if (flat) verdict = fmt::format("**Weakly supported**: in {} of {} settings the mean fell after the best earlier checkpoint, but no decline is significant.", flat, n);
   else verdict = "**Not supported**: no setting declined after its best earlier checkpoint.";
   summary += "Finding 2 (longer FT need not help): " + verdict.substr(2, verdict.find("**", 2) - 2) + "\n";
@@ -128,7 +137,12 @@ std::string finding3(const Analysis& a, std::string& summary) {
   }
   std::string verdict;
   if (n == 0) verdict = "**Not testable**: no compressed and f32 LoRA runs share a data amount and checkpoint.";
-  else if (better) verdict = fmt::format("**Supported**: in {} of {} comparisons the compressed base is significantly better.", better, n);
+  else if (better && chance_of_at_least(better, n) < 0.05)
+    verdict = fmt::format("**Supported**: in {} of {} comparisons the compressed base is significantly better; {}.", better,
+                          n, chance_note(better, n));
+  else if (better)
+    verdict = fmt::format("**Weakly supported (a hint)**: in {} of {} comparisons the compressed base is significantly better, "
+                          "but {}; its mean is higher in {} of {}.", better, n, chance_note(better, n), ahead, n);
   else if (ahead) verdict = fmt::format("**Weakly supported (a hint)**: the compressed base's mean is higher in {} of {} comparisons, none significant.", ahead, n);
   else verdict = "**Not supported**: f32 is at least as good in every comparison.";
   summary += "Finding 3 (compressed learns better from little data): " + verdict.substr(2, verdict.find("**", 2) - 2) + "\n";
@@ -179,8 +193,10 @@ std::string write_guidelines(const std::string& dir, const Analysis& a) {
   std::string summary;
   std::string md = "# Guidelines from the edgellm study\n\nThe three findings of Qin et al. (\"Empirical Guidelines "
                    "for Deploying LLMs onto Resource-constrained Edge Devices\") checked against this study's "
-                   "results. Verdicts are computed from 95% intervals over seeds: *supported* needs an interval "
-                   "that excludes zero; *weakly supported* means the means agree but the intervals do not.\n\n";
+                   "results. Verdicts are computed from 95% intervals over seeds: *supported* needs intervals that "
+                   "exclude zero, and where a finding is tested by many comparisons, more of them than chance alone "
+                   "would give (a binomial guide at 2.5% per one-sided interval); *weakly supported* means the means "
+                   "agree but the intervals do not.\n\n";
   md += finding1(a, summary);
   md += finding2(a, summary);
   md += finding3(a, summary);

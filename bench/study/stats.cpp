@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -95,6 +96,16 @@ std::vector<Config> configs(const Table& t) {
   std::set<Config> s;
   for (const auto& [k, v] : t) s.insert(k.first);
   return {s.begin(), s.end()};
+}
+
+double chance_of_at_least(int k, int n) {
+  constexpr double p = 0.025;
+  double below = 0, term = std::pow(1 - p, n);  // P(X = 0), then P(X = i) by the ratio of successive terms
+  for (int i = 0; i < k && i <= n; ++i) {
+    below += term;
+    term *= (static_cast<double>(n - i) / (i + 1)) * (p / (1 - p));
+  }
+  return std::max(0.0, 1 - below);
 }
 
 }  // namespace edgellm::study

@@ -46,6 +46,10 @@ Cell qa_cell(const Table& t, const Config& c);
 // a − b paired by seed (seeds present in both).
 MeanCi paired_diff(const Cell& a, const Cell& b);
 
+// P(X >= k) for X ~ Binomial(n, 0.025): how often chance alone gives k of n one-sided 95% intervals
+// excluding zero. Comparisons that share runs are not independent, so it is a guide, not an exact test.
+double chance_of_at_least(int k, int n);
+
 // The set of configs in a table.
 std::vector<Config> configs(const Table& t);
 

@@ -95,3 +95,13 @@ TEST_CASE("stats: Student t intervals match hand values") {
   CHECK(p.mean == doctest::Approx(0.2));
   CHECK(p.half == doctest::Approx(4.303 * 0.1 / std::sqrt(3.0)));
 }
+
+TEST_CASE("stats: the chance of k significant intervals among n (binomial, 2.5% each)") {
+  CHECK(chance_of_at_least(0, 10) == doctest::Approx(1.0));
+  CHECK(chance_of_at_least(1, 1) == doctest::Approx(0.025));
+  CHECK(chance_of_at_least(1, 75) == doctest::Approx(1 - std::pow(0.975, 75)));  // ≈ 0.85: one lucky interval
+  // P(X >= 2) for n = 18: 1 - 0.975^18 - 18·0.025·0.975^17
+  CHECK(chance_of_at_least(2, 18) == doctest::Approx(1 - std::pow(0.975, 18) - 18 * 0.025 * std::pow(0.975, 17)));
+  CHECK(chance_of_at_least(5, 18) < 1e-4);
+  CHECK(chance_of_at_least(19, 18) == doctest::Approx(0.0));
+}
