@@ -53,12 +53,22 @@ std::string finding1(const Analysis& a, std::string& summary) {
     ft_wins += d.n >= 2 && d.lo() > 0, rag_wins += d.n >= 2 && d.hi() < 0;
     pos += d.mean > 0, neg += d.mean < 0;
   }
-  std::string verdict;
+  std::string verdict, ft_levels, rag_levels;
+  for (int l = 1; l <= 4; ++l) {
+    const Cell *cf = nullptr, *cr = nullptr;
+    if (best_of(a, is_ft, l, &cf).empty() || best_of(a, is_pure_rag, l, &cr).empty()) continue;
+    const MeanCi d = paired_diff(*cf, *cr);
+    if (d.n >= 2 && d.lo() > 0) ft_levels += fmt::format(" L{}", l);
+    if (d.n >= 2 && d.hi() < 0) rag_levels += fmt::format(" L{}", l);
+  }
+  const std::string where = fmt::format(" Significantly ahead: fine-tuning at{}, RAG at{}.", ft_levels.empty() ? " none" : ft_levels,
+                                        rag_levels.empty() ? " none" : rag_levels);
   if (pos + neg == 0) verdict = "**Not testable**: the results lack fine-tuning or RAG runs at the center point.";
   else if (ft_wins && rag_wins) verdict = "**Supported**: fine-tuning is significantly better at some levels and RAG at others.";
   else if (pos && neg) verdict = "**Weakly supported**: the sign of the difference changes with the level, but not every difference's interval excludes zero.";
   else if (pos || neg) verdict = fmt::format("**Not supported**: {} is ahead or tied at every level measured.", pos ? "fine-tuning" : "RAG");
   else verdict = "**Not supported**: no difference at any level.";
+  if (pos + neg) verdict += where;
   const auto g = a.gold.find(a.center_base);
   if (g != a.gold.end() && g->second.count(1) && g->second.at(1).mean < 0.8)
     verdict += fmt::format(" Caveat: the base reads poorly (gold-context L1 {:.0f}% < 80%), so RAG is capped by the "
@@ -149,6 +159,44 @@ std::string finding3(const Analysis& a, std::string& summary) {
   return s + "\n" + verdict + "\n\n";
 }
 
+// The time budget at which fine-tuning overtakes retrieval: per checkpoint, the best fine-tuning method's QA
+// accuracy minus the best RAG method's (center base, f32, all data), paired by seed.
+std::string crossover(const Analysis& a, std::string& summary) {
+  std::string s = fmt::format("\n### Fine-tuning vs RAG by time budget ({}, f32, all data)\n\n"
+                              "| steps | training s | best FT | best RAG | FT − RAG |\n|---|---|---|---|---|\n",
+                              short_base(a.center_base));
+  std::string r, first_ahead;
+  double best_rag_mean = -1;
+  Cell rag;
+  for (const auto& m : a.methods)
+    if (is_pure_rag(m)) {
+      const Cell c = qa_cell(a.score, a.at(m, "f32", 1.0, a.center_base, 0));
+      if (!c.by_seed.empty() && c.ci().mean > best_rag_mean) best_rag_mean = c.ci().mean, rag = c, r = m;
+    }
+  if (r.empty()) return "";
+  for (int st : a.checkpoints) {
+    std::string f;
+    Cell ft;
+    double bm = -1;
+    for (const auto& m : a.methods)
+      if (is_ft(m)) {
+        const Cell c = qa_cell(a.score, a.at(m, "f32", 1.0, a.center_base, st));
+        if (!c.by_seed.empty() && c.ci().mean > bm) bm = c.ci().mean, ft = c, f = m;
+      }
+    if (f.empty()) continue;
+    const MeanCi d = paired_diff(ft, rag);
+    if (first_ahead.empty() && d.n >= 2 && d.lo() > 0) first_ahead = fmt::format("{} steps", st);
+    s += fmt::format("| {} | {:.1f} | {} {} | {} {} | {} |\n", st, a.mean_of(a.seconds, a.at(f, "f32", 1.0, a.center_base, st)),
+                     f, pct(ft.ci()), r, pct(rag.ci()), pp(d));
+  }
+  const std::string line = first_ahead.empty()
+                               ? "fine-tuning is not significantly ahead of the best RAG method at any budget measured"
+                               : "fine-tuning is first significantly ahead of the best RAG method (" + r + ") at " + first_ahead +
+                                     "; below that, retrieval is the better or equal choice";
+  summary += "  time budget: " + line + "\n";
+  return s + "\nQA accuracy (L1-L3); training seconds are the best fine-tuning method's, on this machine: " + line + ".\n";
+}
+
 std::string further(const Analysis& a, std::string& summary) {
   std::string s = "## Further findings\n\n### Best method per level (any configuration measured)\n\n"
                   "| level | best configuration | score | runner-up |\n|---|---|---|---|\n";
@@ -181,6 +229,7 @@ std::string further(const Analysis& a, std::string& summary) {
     }
     if (bq.n) s += fmt::format("| ≤ {:.1f} MiB | {} | {} |\n", budget, best.label(), pct(bq));
   }
+  s += crossover(a, summary);
   s += "\n### RAG and the reader\n\n";
   for (const auto& b : a.bases) s += "- " + a.gold_note(b) + ": RAG cannot exceed retrieval recall × this.\n";
   return s + "\n";
