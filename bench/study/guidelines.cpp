@@ -20,6 +20,14 @@ std::string chance_note(int k, int n) {
   return fmt::format("chance alone would give {:.1f} of {} (P(≥ {}) = {:.2g})", 0.025 * n, n, k, chance_of_at_least(k, n));
 }
 
+// The verdict of a finding tested by n comparisons, k of them significant in its favour: supported only when
+// k is more than chance alone gives. `claim` completes "in k of n ...", `means` is the weak fallback's count.
+std::string count_verdict(int k, int n, const std::string& claim, const std::string& weak, const std::string& means) {
+  if (k && chance_of_at_least(k, n) < 0.05)
+    return fmt::format("**Supported**: in {} of {} {}; {}.", k, n, claim, chance_note(k, n));
+  return fmt::format("**{}**: in {} of {} {}, but {}; {}.", weak, k, n, claim, chance_note(k, n), means);
+}
+
 std::string pp(const MeanCi& d) {
   return d.n < 2 ? fmt::format("{:+.1f} pp (n={}, no interval)", d.mean * 100, d.n)
                  : fmt::format("{:+.1f} pp [{:+.1f}, {:+.1f}] (n={})", d.mean * 100, d.lo() * 100, d.hi() * 100, d.n);
@@ -44,23 +52,18 @@ std::string finding1(const Analysis& a, std::string& summary) {
                    "fine-tuning − RAG paired by seed). {}\n\n| level | best FT | best RAG | FT − RAG |\n|---|---|---|---|\n",
                    short_base(a.center_base), a.ref_steps, a.gold_note(a.center_base));
   int ft_wins = 0, rag_wins = 0, pos = 0, neg = 0;
+  std::string ft_levels, rag_levels;
   for (int l = 1; l <= 4; ++l) {
     const Cell *cf = nullptr, *cr = nullptr;
     const std::string f = best_of(a, is_ft, l, &cf), r = best_of(a, is_pure_rag, l, &cr);
     if (f.empty() || r.empty()) continue;
     const MeanCi d = paired_diff(*cf, *cr);
     s += fmt::format("| L{} | {} {} | {} {} | {} |\n", l, f, pct(cf->ci()), r, pct(cr->ci()), pp(d));
-    ft_wins += d.n >= 2 && d.lo() > 0, rag_wins += d.n >= 2 && d.hi() < 0;
+    if (d.n >= 2 && d.lo() > 0) ++ft_wins, ft_levels += fmt::format(" L{}", l);
+    if (d.n >= 2 && d.hi() < 0) ++rag_wins, rag_levels += fmt::format(" L{}", l);
     pos += d.mean > 0, neg += d.mean < 0;
   }
-  std::string verdict, ft_levels, rag_levels;
-  for (int l = 1; l <= 4; ++l) {
-    const Cell *cf = nullptr, *cr = nullptr;
-    if (best_of(a, is_ft, l, &cf).empty() || best_of(a, is_pure_rag, l, &cr).empty()) continue;
-    const MeanCi d = paired_diff(*cf, *cr);
-    if (d.n >= 2 && d.lo() > 0) ft_levels += fmt::format(" L{}", l);
-    if (d.n >= 2 && d.hi() < 0) rag_levels += fmt::format(" L{}", l);
-  }
+  std::string verdict;
   const std::string where = fmt::format(" Significantly ahead: fine-tuning at{}, RAG at{}.", ft_levels.empty() ? " none" : ft_levels,
                                         rag_levels.empty() ? " none" : rag_levels);
   if (pos + neg == 0) verdict = "**Not testable**: the results lack fine-tuning or RAG runs at the center point.";
@@ -107,12 +110,9 @@ std::string finding2(const Analysis& a, std::string& summary) {
   }
   std::string verdict;
   if (n == 0) verdict = "**Not testable**: no training method has several checkpoints on f32.";
-  else if (hurt && chance_of_at_least(hurt, n) < 0.05)
-    verdict = fmt::format("**Supported**: in {} of {} settings the last checkpoint is significantly worse than an earlier one; {}.",
-                          hurt, n, chance_note(hurt, n));
   else if (hurt)
-    verdict = fmt::format("**Weakly supported**: in {} of {} settings the last checkpoint is significantly worse than an earlier "
-                          "one, but {}; the mean fell in {} of {}.", hurt, n, chance_note(hurt, n), flat, n);
+    verdict = count_verdict(hurt, n, "settings the last checkpoint is significantly worse than an earlier one",
+                            "Weakly supported", fmt::format("the mean fell in {} of {}", flat, n));
   else if (flat) verdict = fmt::format("**Weakly supported**: in {} of {} settings the mean fell after the best earlier checkpoint, but no decline is significant.", flat, n);
   else verdict = "**Not supported**: no setting declined after its best earlier checkpoint.";
   summary += "Finding 2 (longer FT need not help): " + verdict.substr(2, verdict.find("**", 2) - 2) + "\n";
@@ -147,12 +147,9 @@ std::string finding3(const Analysis& a, std::string& summary) {
   }
   std::string verdict;
   if (n == 0) verdict = "**Not testable**: no compressed and f32 LoRA runs share a data amount and checkpoint.";
-  else if (better && chance_of_at_least(better, n) < 0.05)
-    verdict = fmt::format("**Supported**: in {} of {} comparisons the compressed base is significantly better; {}.", better,
-                          n, chance_note(better, n));
   else if (better)
-    verdict = fmt::format("**Weakly supported (a hint)**: in {} of {} comparisons the compressed base is significantly better, "
-                          "but {}; its mean is higher in {} of {}.", better, n, chance_note(better, n), ahead, n);
+    verdict = count_verdict(better, n, "comparisons the compressed base is significantly better", "Weakly supported (a hint)",
+                            fmt::format("its mean is higher in {} of {}", ahead, n));
   else if (ahead) verdict = fmt::format("**Weakly supported (a hint)**: the compressed base's mean is higher in {} of {} comparisons, none significant.", ahead, n);
   else verdict = "**Not supported**: f32 is at least as good in every comparison.";
   summary += "Finding 3 (compressed learns better from little data): " + verdict.substr(2, verdict.find("**", 2) - 2) + "\n";
