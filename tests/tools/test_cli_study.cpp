@@ -12,33 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/tools/cli_process.h"
+
+using namespace edgellm::cli_test;
+
 namespace {
-
-std::string slurp_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int run_cli(const std::vector<std::string>& args, const std::string& log) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (!std::freopen(log.c_str(), "w", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(120);
-    std::vector<std::string> all = {EDGELLM_CLI_PATH};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 size_t lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
 
@@ -51,24 +29,24 @@ TEST_CASE("edgellm study: tiny grid in child processes, resume, merge, report, a
   const std::vector<std::string> study = {"study", "--grid", "tiny", "--base", "builtin:tiny", "--seeds", "2",
                                           "--jobs", "2", "--out", dir + "/s"};
   int code = run_cli(study, dir + "/log");
-  INFO(slurp_file(dir + "/log"));
+  INFO(slurp(dir + "/log"));
   REQUIRE(code == 0);
-  const std::string csv = slurp_file(dir + "/s/results.csv");
+  const std::string csv = slurp(dir + "/s/results.csv");
   CHECK(lines(csv) == 1 + 48);  // header + 8 runs: none/rag 4 rows, LoRA 2 checkpoints × 4 levels
   CHECK(csv.find(",error") == std::string::npos);
-  CHECK(slurp_file(dir + "/log").find("report: " + dir + "/s/report.md") != std::string::npos);
+  CHECK(slurp(dir + "/log").find("report: " + dir + "/s/report.md") != std::string::npos);
   CHECK(std::filesystem::exists(dir + "/s/guidelines.md"));
 
   REQUIRE(run_cli(study, dir + "/log2") == 0);  // resumed: nothing runs again
-  CHECK(slurp_file(dir + "/log2").find("8 already in") != std::string::npos);
-  CHECK(slurp_file(dir + "/s/results.csv") == csv);
+  CHECK(slurp(dir + "/log2").find("8 already in") != std::string::npos);
+  CHECK(slurp(dir + "/s/results.csv") == csv);
 
   REQUIRE(run_cli({"study", "merge", dir + "/s/results.csv", dir + "/s/results.csv", "-o", dir + "/m/results.csv"}, dir + "/log3") == 0);
-  CHECK(lines(slurp_file(dir + "/m/results.csv")) == 1 + 48);
+  CHECK(lines(slurp(dir + "/m/results.csv")) == 1 + 48);
   REQUIRE(run_cli({"study", "report", dir + "/m"}, dir + "/log4") == 0);
   CHECK(std::filesystem::exists(dir + "/m/report.md"));
   REQUIRE(run_cli({"advise", "--mem", "2G", "--difficulty", "L1", "--results", dir + "/m/results.csv"}, dir + "/log5") == 0);
-  CHECK(slurp_file(dir + "/log5").find("Recommended:") != std::string::npos);
+  CHECK(slurp(dir + "/log5").find("Recommended:") != std::string::npos);
   CHECK(run_cli({"advise", "--results", dir + "/none.csv"}, dir + "/log6") == 1);
   CHECK(run_cli({"study", "--shard", "3/2", "--base", "builtin:tiny", "--out", dir + "/x"}, dir + "/log7") != 0);
   std::filesystem::remove_all(dir);

@@ -17,45 +17,15 @@
 
 #include "runtime/gguf.h"
 #include "runtime/safetensors.h"
+#include "tests/tools/cli_process.h"
 #include "train/trainer.h"
 
 using namespace edgellm;
+using namespace edgellm::cli_test;
 
 namespace {
 
 std::string fx() { return std::string(EDGELLM_FIXTURES_DIR) + "/tiny-llama"; }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Starts the CLI with `args` (single-threaded), stdout/stderr to `log`.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::cout.flush();
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (!std::freopen(log.c_str(), "w", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(120);
-    std::vector<std::string> all = {EDGELLM_CLI_PATH, "-t", "1"};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-int wait_code(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 struct Tmp {
   std::string dir;
