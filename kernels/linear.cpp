@@ -112,15 +112,16 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
       for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
 }
 
-void linear_backward_input(float* dx, const float* dy, const Tensor& W, int64_t M) {
+void linear_backward_input(float* dx, const float* dy, const Tensor& W, int64_t M, bool accumulate) {
   const int64_t N = W.shape().rows(), K = W.shape().cols();
+  const float beta = accumulate ? 1.0f : 0.0f;
   switch (W.dtype()) {
     case DType::F32:
-      gemm_f32(Trans::N, Trans::N, M, K, N, 1.0f, dy, N, W.data<float>(), K, 1.0f, dx, K);
+      gemm_f32(Trans::N, Trans::N, M, K, N, 1.0f, dy, N, W.data<float>(), K, beta, dx, K);
       return;
     case DType::F16:
     case DType::BF16:
-      gemm_f32_w16(W.dtype(), Trans::N, Trans::N, M, K, N, 1.0f, dy, N, W.data<uint16_t>(), K, 1.0f, dx, K);
+      gemm_f32_w16(W.dtype(), Trans::N, Trans::N, M, K, N, 1.0f, dy, N, W.data<uint16_t>(), K, beta, dx, K);
       return;
     default:
       break;
@@ -131,7 +132,7 @@ void linear_backward_input(float* dx, const float* dy, const Tensor& W, int64_t 
   for (int64_t n0 = 0; n0 < N; n0 += kRows) {
     const int64_t nr = std::min(kRows, N - n0);
     rows_to_f32(tile.data(), W, n0, nr);
-    gemm_f32(Trans::N, Trans::N, M, K, nr, 1.0f, dy + n0, N, tile.data(), K, 1.0f, dx, K);
+    gemm_f32(Trans::N, Trans::N, M, K, nr, 1.0f, dy + n0, N, tile.data(), K, n0 == 0 ? beta : 1.0f, dx, K);
   }
 }
 

@@ -14,7 +14,8 @@ namespace edgellm {
 void linear_forward(float* y, const float* x, const Tensor& W, const float* bias, int64_t M);
 
 // dx (M, K) += dy (M, N) · W (N, K): the input gradient, for any W dtype (a frozen quantized base too).
-void linear_backward_input(float* dx, const float* dy, const Tensor& W, int64_t M);
+// accumulate = false writes dx = dy · W without reading dx (no zero-fill needed first).
+void linear_backward_input(float* dx, const float* dy, const Tensor& W, int64_t M, bool accumulate = true);
 
 // dW (N, K) += dy (M, N)ᵀ · x (M, K), for an f32 weight gradient.
 void linear_backward_weight(float* dW, const float* dy, const float* x, int64_t M, int64_t N, int64_t K);

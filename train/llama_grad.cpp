@@ -244,11 +244,13 @@ void LlamaGrad::layer_backward(int64_t l, float* dx, const float* x_in, const La
 
   // Backward of y = x·Wᵀ + b + s·(drop(x)·Aᵀ)·Bᵀ: dx_lin += dy·W; dW += dyᵀ·x; db += Σ dy;
   // u = drop(x)·Aᵀ: dB += s·dyᵀ·u; du = s·dy·B; dA += duᵀ·drop(x); dx_lin += drop'(du·A).
-  auto lin_back = [&](float* dx_lin, const float* dy, const float* x, LinearKind kind) {
+  // overwrite: dx_lin = dy·W + ... (dx_lin need not be zeroed). dx_lin == nullptr: nobody needs the
+  // input gradient (the first block of a model whose embedding and first norm are frozen).
+  auto lin_back = [&](float* dx_lin, const float* dy, const float* x, LinearKind kind, bool overwrite = false) {
     const int kk = static_cast<int>(kind);
     const Tensor& W = L.weight(kind);
     const int64_t out = W.shape().rows(), in = W.shape().cols();
-    linear_backward_input(dx_lin, dy, W, R);
+    if (dx_lin) linear_backward_input(dx_lin, dy, W, R, !overwrite);
     if (int wi = w_index_[li][static_cast<size_t>(kk)]; wi >= 0) linear_backward_weight(params_[static_cast<size_t>(wi)].grad, dy, x, R, out, in);
     if (kk < 3)
       if (int bi = bias_index_[li][static_cast<size_t>(kk)]; bi >= 0) colsum_add(params_[static_cast<size_t>(bi)].grad, dy, R, out);
@@ -272,6 +274,7 @@ void LlamaGrad::layer_backward(int64_t l, float* dx, const float* x_in, const La
     if (bi >= 0) linear_backward_weight(params_[static_cast<size_t>(bi)].grad, dys.data<float>(), u.data<float>(), R, out, r);
     linear_backward_input(du.data<float>(), dys.data<float>(), lp.B, R);
     if (ai >= 0) linear_backward_weight(params_[static_cast<size_t>(ai)].grad, du.data<float>(), xd, R, r, in);
+    if (!dx_lin) return;
     if (p <= 0) {
       linear_backward_input(dx_lin, du.data<float>(), lp.A, R);
     } else {
@@ -287,12 +290,12 @@ void LlamaGrad::layer_backward(int64_t l, float* dx, const float* x_in, const La
   };
 
   // ---- MLP ----
-  Tensor dh = Tensor::zeros({R, F}), dgate = Tensor::zeros({R, F}), dup = Tensor::zeros({R, F});
-  Tensor dxn = Tensor::zeros({R, C});
-  lin_back(dh.data<float>(), dx, a.h.data<float>(), LinearKind::Down);
+  Tensor dh = Tensor::empty({R, F}), dgate = Tensor::zeros({R, F}), dup = Tensor::zeros({R, F});
+  Tensor dxn = Tensor::empty({R, C});
+  lin_back(dh.data<float>(), dx, a.h.data<float>(), LinearKind::Down, true);
   k.swiglu_backward(dgate.data<float>(), dup.data<float>(), dh.data<float>(), a.gate.data<float>(), a.up.data<float>(), R * F);
   dh = Tensor();
-  lin_back(dxn.data<float>(), dgate.data<float>(), a.xn2.data<float>(), LinearKind::Gate);
+  lin_back(dxn.data<float>(), dgate.data<float>(), a.xn2.data<float>(), LinearKind::Gate, true);
   lin_back(dxn.data<float>(), dup.data<float>(), a.xn2.data<float>(), LinearKind::Up);
   dgate = Tensor();
   dup = Tensor();
@@ -306,8 +309,8 @@ void LlamaGrad::layer_backward(int64_t l, float* dx, const float* x_in, const La
   k.rmsnorm_backward(dx, dw2, dxn.data<float>(), a.x_mid.data<float>(), L.ffn_norm.data<float>(), a.rstd2.data<float>(), R, C);
 
   // ---- attention ----
-  Tensor dout = Tensor::zeros({R, NH * HD});
-  lin_back(dout.data<float>(), dx, a.o.data<float>(), LinearKind::O);
+  Tensor dout = Tensor::empty({R, NH * HD});
+  lin_back(dout.data<float>(), dx, a.o.data<float>(), LinearKind::O, true);
   Tensor dq = Tensor::zeros({R, NH * HD}), dk = Tensor::zeros({R, KVH * HD}), dv = Tensor::zeros({R, KVH * HD});
   for (int64_t b = 0; b < B; ++b) {
     AttentionDims d;
@@ -332,11 +335,15 @@ void LlamaGrad::layer_backward(int64_t l, float* dx, const float* x_in, const La
   }
   dq = Tensor();
   dk = Tensor();
-  std::fill(dxn.data<float>(), dxn.data<float>() + R * C, 0.0f);
-  lin_back(dxn.data<float>(), dq0.data<float>(), a.xn1.data<float>(), LinearKind::Q);
-  lin_back(dxn.data<float>(), dk0.data<float>(), a.xn1.data<float>(), LinearKind::K);
-  lin_back(dxn.data<float>(), dv.data<float>(), a.xn1.data<float>(), LinearKind::V);
   float* dw1 = norm_grad(0);
+  // x_in's gradient (through this norm) is needed below the first block, or by a trainable embedding
+  // or attention norm; otherwise q/k/v's input gradients (3 GEMMs) are not formed.
+  const bool need_dx_in = l > 0 || embed_index_ >= 0 || dw1 != nullptr;
+  float* dxn_qkv = need_dx_in ? dxn.data<float>() : nullptr;
+  lin_back(dxn_qkv, dq0.data<float>(), a.xn1.data<float>(), LinearKind::Q, true);
+  lin_back(dxn_qkv, dk0.data<float>(), a.xn1.data<float>(), LinearKind::K);
+  lin_back(dxn_qkv, dv.data<float>(), a.xn1.data<float>(), LinearKind::V);
+  if (!need_dx_in) return;
   if (!dw1) {
     if (!dw_scratch.defined()) dw_scratch = Tensor::zeros({C});
     dw1 = dw_scratch.data<float>();

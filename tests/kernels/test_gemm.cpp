@@ -124,6 +124,8 @@ TEST_CASE("gemm_f32 on larger shapes splits over 2 threads without seams (shared
   const Case big[] = {{70, 300, 530, Trans::N, Trans::T, 1.0f, 0.0f, 0},
                       {200, 300, 300, Trans::T, Trans::N, 0.5f, -1.0f, 3},
                       {300, 40, 100, Trans::N, Trans::N, 1.0f, 1.0f, 0},
+                      // A·B (dX = dY·W): K past kc, M past mc, a ragged last panel
+                      {200, 300, 530, Trans::N, Trans::N, 1.0f, 0.0f, 0},
                       // GEMV over threads in dynamic chunks: rows of W, and columns of B (K, N)
                       {1, 3001, 300, Trans::N, Trans::T, 1.0f, 0.5f, 0},
                       {1, 3001, 300, Trans::T, Trans::N, 2.0f, 0.0f, 2}};

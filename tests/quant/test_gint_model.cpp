@@ -107,7 +107,7 @@ TEST_CASE("GPTQ group-int models (int3g128, int2g64, uint4g32, int8g64): packed,
 
 TEST_CASE("linear through a group-int weight: forward (both paths) and input gradient match the f32 decode") {
   OneThread one;
-  const int64_t N = 33, K = 256;
+  const int64_t N = 97, K = 256;  // two dequantized row tiles of the input gradient (64 rows each)
   Tensor Wf = Tensor::empty({N, K});
   for (int64_t i = 0; i < N * K; ++i) Wf.data<float>()[i] = std::sin(0.37f * static_cast<float>(i)) * 0.1f;
   for (DType t : {DType::GINT3_G128, DType::GINT2_G32, DType::GINT8_G64, DType::GINT4_G64}) {
@@ -127,6 +127,13 @@ TEST_CASE("linear through a group-int weight: forward (both paths) and input gra
       linear_backward_input(dx.data(), dy.data(), W, M);
       linear_backward_input(dxr.data(), dy.data(), D, M);
       CHECK(rel_max_diff(dx, dxr) < 1e-5);
+      // accumulate = false overwrites: the NaNs already there must not leak through either path
+      std::vector<float> dxo(M * K, NAN), dxro(M * K, NAN);
+      linear_backward_input(dxo.data(), dy.data(), W, M, false);
+      linear_backward_input(dxro.data(), dy.data(), D, M, false);
+      CHECK(rel_max_diff(dxo, dxro) < 1e-5);
+      for (size_t i = 0; i < dxo.size(); ++i) dxo[i] += 0.5f;
+      CHECK(rel_max_diff(dxo, dx) < 1e-5);
     }
   }
 }
