@@ -145,6 +145,19 @@ using gint_dot_fn = void(float* s, int64_t s_stride, const uint8_t* w, const flo
                          int64_t nx, int64_t K, int bits, int group);
 #define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot)
 // ---- end quantized blocks ------------------------------------------------------------------------------
+// ---- 8-bit panel GEMM (kernels/quant_gemm_i8.h drives it) ------------------------------------------
+// Weights of kI8PanelCols columns (output features) are packed per 32-element block b as codes
+// u[b][g][j][0..3] (g < 8 groups of 4 k, j < kI8PanelCols, unsigned bytes), f32 scales wd[b][j] and,
+// for formats with a per-block minimum (Q4_K), f32 offsets wm[b][j] (nullptr: none). Activations are
+// signed bytes x (rows of ldx) with per (row, block) scales dx, integer corrections corr (= -zero_point *
+// Σ_k x over the block) and dsx = dx · Σ_k x, all rows of ldd. For m <= the table's i8_panel_mr rows and
+// n <= kI8PanelCols columns:
+//   c[i, j] = Σ_b dx[i,b] · wd[b,j] · (Σ_k u[b,j,k] · x[i, 32b+k] + corr[i,b]) + dsx[i,b] · wm[b,j].
+inline constexpr int64_t kI8PanelCols = 32;
+using i8_panel_ukernel_fn = void(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32_t* corr,
+                                 const float* dsx, int64_t ldd, const uint8_t* u, const float* wd, const float* wm,
+                                 float* c, int64_t ldc, int64_t m, int64_t n);
+#define EDGELLM_I8_KERNELS(X) X(i8_panel_ukernel)
 // ---- GEMM family (kernels/gemm.h drives these; see kernels/simd/gemm_microkernel.h) -----
 // sgemm micro-kernel on packed panels. ap: A micro-panel (kc, MR) k-major, alpha already applied;
 // bp: B micro-panel (kc, NR) k-major; c: (m, n) with row stride ldc, m <= MR, n <= NR.
@@ -190,7 +203,7 @@ using sumsq_f32_fn = double(const float* x, int64_t n);  // Σ x² (float partia
   X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward)                                 \
   X(attention_forward) X(attention_backward) X(cross_entropy_forward)                                      \
   X(cross_entropy_backward) X(embedding_forward) X(embedding_backward)                                     \
-  EDGELLM_GEMM_KERNELS(X) EDGELLM_QUANT_KERNELS(X) EDGELLM_OPTIM_KERNELS(X)
+  EDGELLM_GEMM_KERNELS(X) EDGELLM_QUANT_KERNELS(X) EDGELLM_OPTIM_KERNELS(X) EDGELLM_I8_KERNELS(X)
 
 struct KernelTable {
   Isa isa = Isa::Scalar;  // the ISA this table was built up to
@@ -200,6 +213,7 @@ struct KernelTable {
   EDGELLM_KERNELS(EDGELLM_KERNEL_FIELD)
 #undef EDGELLM_KERNEL_FIELD
   GemmBlocking sgemm_block;  // goes with sgemm_ukernel
+  int i8_panel_mr = 4;       // rows of i8_panel_ukernel's tile
 };
 
 // Sets entry `name` of table `t` to `fn`, recording the ISA that provides it.
@@ -257,6 +271,7 @@ void fill_neon_quant(KernelTable& t);
 void fill_neon_dotprod_quant(KernelTable& t);
 void fill_avx2_gint(KernelTable& t);    // called from fill_avx2_quant
 void fill_avx512_gint(KernelTable& t);  // called from fill_avx512_quant
+void fill_avx512_i8_panel(KernelTable& t);  // called from fill_avx512_quant on VNNI CPUs
 void fill_neon_gint(KernelTable& t);    // called from fill_neon_quant
 }  // namespace detail
 

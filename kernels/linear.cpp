@@ -8,6 +8,7 @@
 #include "kernels/kernel_table.h"
 #include "kernels/quant/gint.h"
 #include "kernels/quant_convert.h"
+#include "kernels/quant_gemm_i8.h"
 #include "kernels/quant_matmul.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
@@ -65,7 +66,7 @@ void dequantize_row(float* out, const Tensor& W, int64_t r) {
   }
 }
 
-void linear_forward(float* y, const float* x, const Tensor& W, const float* bias, int64_t M) {
+void linear_forward(float* y, const float* x, const Tensor& W, const float* bias, int64_t M, QuantMath math) {
   const int64_t N = W.shape().rows(), K = W.shape().cols();
   EDGE_CHECK(W.is_contiguous(), "linear: weight '{}' is not contiguous", W.name);
   switch (W.dtype()) {
@@ -79,7 +80,10 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
     default:
       if (!quant_matmul_supported(W.dtype()) && !dtype_is_gint(W.dtype()))
         fail("linear: no matmul for weight '{}' of type {}", W.name, dtype_name(W.dtype()));
-      if (M >= kDequantGemmMinRows) {
+      if (math == QuantMath::Fast && M >= kDequantGemmMinRows && i8_panel_supported(W.dtype())) {
+        // Many rows of a Q4_0 / Q8_0 / Q4_K weight on a CPU with 8-bit dot products: integer panels.
+        matmul_i8_panel(y, x, W.raw(), W.dtype(), M, N, K);
+      } else if (math == QuantMath::Exact || M >= kDequantGemmMinRows) {
         // Many rows: the f32 GEMM on dequantized row blocks beats integer dots once the dequantization
         // (N·K work) is spread over M rows (2·M·N·K flops).
         constexpr int64_t kBlock = 256;

@@ -9,9 +9,15 @@
 
 namespace edgellm {
 
+// How a block-quantized W is multiplied. Fast (inference): 8-bit activations and integer dot products
+// wherever a kernel has them, as llama.cpp does. Exact (training, calibration): W dequantized to f32
+// tiles and the f32 GEMM, so the forward is exactly the function whose gradient backward computes.
+enum class QuantMath { Fast, Exact };
+
 // y (M, N) = x (M, K) · W (N, K)ᵀ + bias (N, may be null). Overwrites y. W.in_perm (a group-int column
 // order) is honoured here, in linear_backward_input and in dequantize_row (which returns input order).
-void linear_forward(float* y, const float* x, const Tensor& W, const float* bias, int64_t M);
+void linear_forward(float* y, const float* x, const Tensor& W, const float* bias, int64_t M,
+                    QuantMath math = QuantMath::Fast);
 
 // dx (M, K) += dy (M, N) · W (N, K): the input gradient, for any W dtype (a frozen quantized base too).
 // accumulate = false writes dx = dy · W without reading dx (no zero-fill needed first).

@@ -49,8 +49,9 @@ const Tensor& LlamaLayer::bias(LinearKind k) const {
   }
 }
 
-void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& bias, const LoraPair& lora, int64_t M) {
-  linear_forward(y, x, W, bias.defined() ? bias.data<float>() : nullptr, M);
+void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& bias, const LoraPair& lora, int64_t M,
+                      bool exact) {
+  linear_forward(y, x, W, bias.defined() ? bias.data<float>() : nullptr, M, exact ? QuantMath::Exact : QuantMath::Fast);
   if (!lora.defined()) return;
   const int64_t r = lora.A.shape()[0], N = W.shape().rows();
   Tensor u = Tensor::empty({M, r}), delta = Tensor::empty({M, N});

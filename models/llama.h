@@ -85,8 +85,10 @@ struct KvCache {
 // Called with intermediate activations: "embed", "layer<i>_out", "final_norm_out"; (rows, cols).
 using ActivationObserver = std::function<void(const std::string& name, const float* data, int64_t rows, int64_t cols)>;
 
-// y (M, out) = x (M, in)·Wᵀ + b, plus the layer's LoRA adapter when it has one.
-void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& bias, const LoraPair& lora, int64_t M);
+// y (M, out) = x (M, in)·Wᵀ + b, plus the layer's LoRA adapter when it has one. exact: a quantized W is
+// multiplied in f32 (kernels/linear.h QuantMath::Exact; training), else with 8-bit activations (inference).
+void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& bias, const LoraPair& lora, int64_t M,
+                      bool exact = false);
 
 // Evaluates tokens ids (T) after the cache's contents and appends their keys/values.
 // logits: (T, V) when all_logits, else (1, V) for the last token. Throws Error if the cache is full.

@@ -73,9 +73,9 @@ void block_forward(const LlamaConfig& c, const LlamaLayer& L, std::vector<float>
   k.rmsnorm_forward(a.xn.data(), nullptr, x.data(), L.attn_norm.data<float>(), n, C, c.rms_eps);
   for (int64_t s = 0; s < S; ++s) {  // attention is per sequence
     const float* xs = a.xn.data() + s * T * C;
-    linear_forward(q.data(), xs, L.wq, bq, T);
-    linear_forward(kk.data(), xs, L.wk, bk, T);
-    linear_forward(v.data(), xs, L.wv, bv, T);
+    linear_forward(q.data(), xs, L.wq, bq, T, QuantMath::Exact);
+    linear_forward(kk.data(), xs, L.wk, bk, T, QuantMath::Exact);
+    linear_forward(v.data(), xs, L.wv, bv, T, QuantMath::Exact);
     k.rope_forward(q.data(), q.data(), cosb.data(), sinb.data(), T, NH, HD, c.rope_pairing);
     k.rope_forward(kk.data(), kk.data(), cosb.data(), sinb.data(), T, KVH, HD, c.rope_pairing);
     AttentionDims d;
@@ -84,14 +84,14 @@ void block_forward(const LlamaConfig& c, const LlamaLayer& L, std::vector<float>
     d.scale = 1.0 / std::sqrt(static_cast<double>(HD));
     attention_forward(a.att.data() + s * T * NH * HD, lse.data(), q.data(), kk.data(), v.data(), d);
   }
-  linear_forward(tmp.data(), a.att.data(), L.wo, nullptr, n);
+  linear_forward(tmp.data(), a.att.data(), L.wo, nullptr, n, QuantMath::Exact);
   k.add_forward(h.data(), x.data(), tmp.data(), n * C);
   k.rmsnorm_forward(a.xn2.data(), nullptr, h.data(), L.ffn_norm.data<float>(), n, C, c.rms_eps);
-  linear_forward(a.act.data(), a.xn2.data(), L.w_gate, nullptr, n);
-  linear_forward(up.data(), a.xn2.data(), L.w_up, nullptr, n);
+  linear_forward(a.act.data(), a.xn2.data(), L.w_gate, nullptr, n, QuantMath::Exact);
+  linear_forward(up.data(), a.xn2.data(), L.w_up, nullptr, n, QuantMath::Exact);
   k.swiglu_forward(a.act.data(), a.act.data(), up.data(), n * F);
   if (update_x) {
-    linear_forward(tmp.data(), a.act.data(), L.w_down, nullptr, n);
+    linear_forward(tmp.data(), a.act.data(), L.w_down, nullptr, n, QuantMath::Exact);
     k.add_forward(x.data(), h.data(), tmp.data(), n * C);
   }
 }

@@ -182,8 +182,9 @@ void LlamaGrad::layer_forward(int64_t l, const float* x_in, float* x_out, LayerA
     const int kk = static_cast<int>(kind);
     const LoraPair& lp = L.lora[kk];
     const float p = setup_.lora_config.dropout;
-    if (!lp.defined() || p <= 0) return linear_with_lora(y, x, L.weight(kind), L.bias(kind), lp, R);
-    linear_forward(y, x, L.weight(kind), L.bias(kind).defined() ? L.bias(kind).data<float>() : nullptr, R);
+    if (!lp.defined() || p <= 0) return linear_with_lora(y, x, L.weight(kind), L.bias(kind), lp, R, true);
+    linear_forward(y, x, L.weight(kind), L.bias(kind).defined() ? L.bias(kind).data<float>() : nullptr, R,
+                   QuantMath::Exact);
     const int64_t in = L.weight(kind).shape().cols(), out = L.weight(kind).shape().rows(), r = lp.A.shape()[0];
     Tensor xd = Tensor::empty({R, in}), u = Tensor::empty({R, r}), d = Tensor::empty({R, out});
     const uint64_t key = key_base * 8 + static_cast<uint64_t>(kk);
@@ -389,7 +390,7 @@ LossSum LlamaGrad::run(const int32_t* ids, const int32_t* targets, int64_t B, in
   for (int64_t r0 = 0; r0 < R; r0 += chunk) {
     const int64_t n = std::min(chunk, R - r0);
     const float* xr = xnf.data<float>() + r0 * C;
-    linear_forward(logits.data<float>(), xr, m_.weights.output, nullptr, n);
+    linear_forward(logits.data<float>(), xr, m_.weights.output, nullptr, n, QuantMath::Exact);
     k.cross_entropy_forward(loss.data(), lse.data(), logits.data<float>(), tgt.data() + r0, n, V, kIgnore);
     for (int64_t i = 0; i < n; ++i)
       if (tgt[static_cast<size_t>(r0 + i)] != kIgnore) {

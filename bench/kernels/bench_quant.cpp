@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/quant/gint.h"
+#include "kernels/quant_gemm_i8.h"
 #include "kernels/quant_matmul.h"
 #include "kernels/ref/quant.h"
 #include "runtime/parallel.h"
@@ -84,6 +85,32 @@ void quant_matmul(benchmark::State& st) {
   set_num_threads(0);
 }
 
+// The same M x 4096 x 4096 product through the 8-bit panel GEMM (what linear_forward uses from 32 rows
+// for Q4_0 / Q8_0 / Q4_K on VNNI CPUs). args: dtype id, threads, M.
+void quant_matmul_i8(benchmark::State& st) {
+  const auto t = static_cast<DType>(st.range(0));
+  const int threads = static_cast<int>(st.range(1));
+  const int64_t M = st.range(2);
+  if (!i8_panel_supported(t)) {
+    st.SkipWithError("no 8-bit panel kernel on this CPU");
+    return;
+  }
+  const WeightPool& p = pool(t, 1);
+  set_num_threads(threads);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(static_cast<size_t>(M * kK)), y(static_cast<size_t>(M * kN));
+  for (auto& v : x) v = nd(rng);
+  for (auto _ : st) {
+    matmul_i8_panel(y.data(), x.data(), p.data.data(), t, M, kN, kK);
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(static_cast<double>(st.iterations()) * 2.0 * M * kN * kK * 1e-9, benchmark::Counter::kIsRate);
+  st.SetLabel(std::string(dtype_name(t)) + " " + kernels().i8_panel_ukernel_isa);
+  set_num_threads(0);
+}
+
 // STREAM-style triad a = b + s*c over 3 x 512 MiB, for GEMV's % of bandwidth (3 arrays' bytes counted).
 void quant_triad_reference(benchmark::State& st) {
   const int threads = static_cast<int>(st.range(0));
@@ -138,6 +165,11 @@ void gemv_hot_args(benchmark::internal::Benchmark* b) {
   for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K})
     for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), threads, 1, 1});
 }
+void i8_args(benchmark::internal::Benchmark* b) {
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K})
+    for (int threads : {1, 2})
+      for (int64_t M : {64, 128}) b->Args({static_cast<int64_t>(t), threads, M});
+}
 void mm64_args(benchmark::internal::Benchmark* b) {
   for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K})
     for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), threads, 64, 1});
@@ -148,5 +180,6 @@ void mm64_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(quant_matmul)->Name("quant_gemv_4096")->Apply(gemv_args)->ArgNames({"type", "thr", "M", "copies"})->UseRealTime();
 BENCHMARK(quant_matmul)->Name("quant_gemv_4096_hot")->Apply(gemv_hot_args)->ArgNames({"type", "thr", "M", "copies"})->UseRealTime();
 BENCHMARK(quant_matmul)->Name("quant_mm64_4096")->Apply(mm64_args)->ArgNames({"type", "thr", "M", "copies"})->UseRealTime();
+BENCHMARK(quant_matmul_i8)->Name("quant_mm_i8_4096")->Apply(i8_args)->ArgNames({"type", "thr", "M"})->UseRealTime();
 BENCHMARK(quant_gint)->Name("quant_gint4_g128_4096")->Args({1, 1})->Args({2, 1})->Args({1, 64})->ArgNames({"thr", "M"})->UseRealTime();
 BENCHMARK(quant_triad_reference)->Arg(1)->Arg(2)->UseRealTime();

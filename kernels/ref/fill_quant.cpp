@@ -2,6 +2,7 @@
 // Weight quantizers (quantize_row_*_ref) are not table entries: they run offline, once per tensor.
 #include "kernels/kernel_table.h"
 #include "kernels/quant/rows.h"
+#include "kernels/ref/i8_panel.h"
 #include "kernels/ref/quant.h"
 
 namespace edgellm::detail {
@@ -20,6 +21,8 @@ void fill_scalar_quant(KernelTable& t) {
   EDGELLM_VEC_DOT_PAIRS(EDGELLM_SET_DOT)
 #undef EDGELLM_SET_DOT
   EDGELLM_SET_KERNEL(t, gint_dot, ref::gint_dot_ref, s);
+  EDGELLM_SET_KERNEL(t, i8_panel_ukernel, ref::i8_panel_ukernel, s);
+  t.i8_panel_mr = 4;
 }
 
 }  // namespace edgellm::detail

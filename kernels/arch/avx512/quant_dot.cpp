@@ -230,6 +230,7 @@ void fill_avx512_quant(KernelTable& t) {
   fill_avx512_gint(t);
   if (!cpu_features().avx512vnni) return;  // without VNNI the AVX2 entries stay
   const char* s = "avx512vnni";
+  fill_avx512_i8_panel(t);
   // K-quants: maddubs, then vpdpwssd folds the sub-block scale multiply and the accumulate.
   // (kquant_dot<T, 2, true>, 2 weight rows per tile, measured ~15% slower here: the decoded blocks spill.)
   EDGELLM_SET_KERNEL(t, vec_dot_q2_k_q8_k, (kquant_dot<2, 1, true>), s);
