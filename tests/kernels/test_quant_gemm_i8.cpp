@@ -1,12 +1,12 @@
-// The 8-bit panel GEMM (kernels/quant_gemm_i8.h): every ISA's i8_panel_ukernel
-// against the scalar definition on edge tiles, and matmul_i8_panel against
-// matmul_quant (the same 8-bit activations through the vec_dot kernels) and
+// The 8-bit panel GEMM (kernels/quant_gemm_i8.h): every ISA's i8_panel_ukernel against the scalar definition on edge
+// tiles, and matmul_i8_panel against matmul_quant (the same 8-bit activations through the vec_dot kernels) and
 // against dequantize + f32 matmul within the activation-quantization bound.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <random>
 #include <string>
+#include <tuple>
 
 #include "kernels/kernel_table.h"
 #include "kernels/quant_gemm_i8.h"
@@ -19,80 +19,66 @@
 using namespace edgellm;
 using namespace edgellm::test;
 
-TEST_CASE("i8_panel_ukernel of every ISA equals the scalar definition on edge "
-          "tiles") {
+TEST_CASE(
+    "i8_panel_ukernel of every ISA equals the scalar definition on edge "
+    "tiles") {
   std::mt19937 rng(17);
-  std::uniform_int_distribution<int> byte(0, 255), sbyte(-127, 127),
-      corr(-4000, 4000);
+  std::uniform_int_distribution<int> byte(0, 255), sbyte(-127, 127), corr(-4000, 4000);
   std::uniform_real_distribution<float> scale(0.001f, 0.1f);
   for (Isa isa : available_isas()) {
-    const KernelTable &t = *kernels_for(isa);
+    const KernelTable& t = *kernels_for(isa);
     const int64_t MR = t.i8_panel_mr;
     for (int64_t nb : {1, 3, 8}) {
       const int64_t K = nb * 32, ldx = K + 7, ldd = nb + 2;
       std::vector<uint8_t> u(static_cast<size_t>(nb * 8 * kI8PanelCols * 4));
-      std::vector<float> wd(static_cast<size_t>(nb * kI8PanelCols)),
-          wm(wd.size()), dx(static_cast<size_t>(MR * ldd)), dsx(dx.size());
+      std::vector<float> wd(static_cast<size_t>(nb * kI8PanelCols)), wm(wd.size()), dx(static_cast<size_t>(MR * ldd)),
+          dsx(dx.size());
       std::vector<int8_t> x(static_cast<size_t>(MR * ldx));
       std::vector<int32_t> cr(static_cast<size_t>(MR * ldd));
-      for (auto &v : u)
-        v = static_cast<uint8_t>(byte(rng));
-      for (auto &v : x)
-        v = static_cast<int8_t>(sbyte(rng));
-      for (auto &v : wd)
-        v = scale(rng);
-      for (auto &v : dx)
-        v = scale(rng);
-      for (auto &v : wm)
-        v = -scale(rng);
-      for (auto &v : dsx)
-        v = scale(rng) * 50.0f;
-      for (auto &v : cr)
-        v = corr(rng);
+      for (auto& v : u) v = static_cast<uint8_t>(byte(rng));
+      for (auto& v : x) v = static_cast<int8_t>(sbyte(rng));
+      for (auto& v : wd) v = scale(rng);
+      for (auto& v : dx) v = scale(rng);
+      for (auto& v : wm) v = -scale(rng);
+      for (auto& v : dsx) v = scale(rng) * 50.0f;
+      for (auto& v : cr) v = corr(rng);
       for (bool with_min : {false, true})
         for (int64_t m = 1; m <= MR; ++m)
           for (int64_t n : {int64_t{1}, int64_t{17}, kI8PanelCols}) {
-            const float *wmp = with_min ? wm.data() : nullptr;
+            const float* wmp = with_min ? wm.data() : nullptr;
             const int64_t ldc = kI8PanelCols + 3;
-            std::vector<float> c(static_cast<size_t>(MR * ldc), -9.0f),
-                want = c;
-            t.i8_panel_ukernel(nb, x.data(), ldx, dx.data(), cr.data(),
-                               dsx.data(), ldd, u.data(), wd.data(), wmp,
+            std::vector<float> c(static_cast<size_t>(MR * ldc), -9.0f), want = c;
+            t.i8_panel_ukernel(nb, x.data(), ldx, dx.data(), cr.data(), dsx.data(), ldd, u.data(), wd.data(), wmp,
                                c.data(), ldc, m, n);
-            ref::i8_panel_ukernel(nb, x.data(), ldx, dx.data(), cr.data(),
-                                  dsx.data(), ldd, u.data(), wd.data(), wmp,
+            ref::i8_panel_ukernel(nb, x.data(), ldx, dx.data(), cr.data(), dsx.data(), ldd, u.data(), wd.data(), wmp,
                                   want.data(), ldc, m, n);
-            // FMA versus multiply-then-add rounding, on sums with cancellation:
-            // relative to the tile's scale.
+            // FMA versus multiply-then-add rounding, on sums with cancellation: relative to the tile's scale.
             float top = 1.0f;
-            for (float v : want)
-              top = std::max(top, std::fabs(v));
+            for (float v : want) top = std::max(top, std::fabs(v));
             int bad = 0;
-            for (size_t i = 0; i < c.size(); ++i)
-              bad += std::fabs(c[i] - want[i]) > 1e-5f * top;
+            for (size_t i = 0; i < c.size(); ++i) bad += std::fabs(c[i] - want[i]) > 1e-5f * top;
             CHECK_MESSAGE(bad == 0, std::string(isa_name(isa))
-                                        << " nb " << nb << " m " << m << " n "
-                                        << n << " min " << with_min);
+                                        << " nb " << nb << " m " << m << " n " << n << " min " << with_min);
           }
     }
   }
 }
 
-TEST_CASE("matmul_i8_panel equals matmul_quant and dequantize + f32 within the "
-          "activation bound") {
+TEST_CASE(
+    "matmul_i8_panel equals matmul_quant and dequantize + f32 within the "
+    "activation bound") {
   set_num_threads(2);
   for (Isa isa : available_isas()) {
-    const KernelTable &t = *kernels_for(isa);
+    const KernelTable& t = *kernels_for(isa);
     for (DType wt : {DType::Q4_0, DType::Q8_0, DType::Q4_K})
-      for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{33, 45, 256},
-                             {70, 96, 256 * 3},
-                             {6, 31, 512}}) {
-        const QType &qw = qtype(wt);
+      for (const auto& shape : {std::tuple<int64_t, int64_t, int64_t>{33, 45, 256}, {70, 96, 256 * 3}, {6, 31, 512}}) {
+        // Plain copies: clang 14 cannot capture structured bindings in doctest's INFO.
+        const int64_t M = std::get<0>(shape), N = std::get<1>(shape), K = std::get<2>(shape);
+        const QType& qw = qtype(wt);
         const auto wq = quantize(qw, random_weights(N * K, 5, 0.05f), N, K);
         const auto w_true = dequantize(qw, wq, N, K);
         const auto x = random_weights(M * K, 6);
-        std::vector<float> y(static_cast<size_t>(M * N), NAN),
-            yq(static_cast<size_t>(M * N));
+        std::vector<float> y(static_cast<size_t>(M * N), NAN), yq(static_cast<size_t>(M * N));
         matmul_i8_panel(y.data(), x.data(), wq.data(), wt, M, N, K, t);
         matmul_quant(yq.data(), x.data(), wq.data(), wt, M, N, K, t);
         for (int64_t m = 0; m < M; ++m)
@@ -100,8 +86,7 @@ TEST_CASE("matmul_i8_panel equals matmul_quant and dequantize + f32 within the "
             double ref = 0, bound = 1e-5, mag = 0;
             for (int64_t k0 = 0; k0 < K; k0 += 32) {
               float amax = 0;
-              for (int64_t k = k0; k < k0 + 32; ++k)
-                amax = std::max(amax, std::fabs(x[m * K + k]));
+              for (int64_t k = k0; k < k0 + 32; ++k) amax = std::max(amax, std::fabs(x[m * K + k]));
               for (int64_t k = k0; k < k0 + 32; ++k) {
                 ref += double(w_true[n * K + k]) * x[m * K + k];
                 mag += std::fabs(w_true[n * K + k] * x[m * K + k]);
@@ -109,15 +94,11 @@ TEST_CASE("matmul_i8_panel equals matmul_quant and dequantize + f32 within the "
               }
             }
             const float got = y[static_cast<size_t>(m * N + n)];
-            INFO(isa_name(isa), " ", dtype_name(wt), " M ", M, " N ", N, " K ",
-                 K, " m ", m, " n ", n);
+            INFO(isa_name(isa), " ", dtype_name(wt), " M ", M, " N ", N, " K ", K, " m ", m, " n ", n);
             CHECK(std::fabs(got - ref) <= bound + 1e-6 * mag);
-            // Q4_0 / Q8_0: the same integer products as the vec_dot path (Q8_0
-            // activations); only the float summation order differs. (Q4_K's
-            // vec_dot quantizes activations per 256, not per 32.)
-            if (wt != DType::Q4_K)
-              CHECK(std::fabs(got - yq[static_cast<size_t>(m * N + n)]) <=
-                    1e-5 * (1.0 + mag));
+            // Q4_0 / Q8_0: the same integer products as the vec_dot path (Q8_0 activations); only the float summation
+            // order differs. (Q4_K's vec_dot quantizes activations per 256, not per 32.)
+            if (wt != DType::Q4_K) CHECK(std::fabs(got - yq[static_cast<size_t>(m * N + n)]) <= 1e-5 * (1.0 + mag));
           }
       }
   }
@@ -127,15 +108,8 @@ TEST_CASE("matmul_i8_panel equals matmul_quant and dequantize + f32 within the "
 TEST_CASE("matmul_i8_panel rejects other weight types and K off the block") {
   std::vector<float> x(64), y(4);
   std::vector<uint8_t> w(1024);
-  CHECK_THROWS_AS(
-      matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q6_K, 1, 1, 256),
-      Error);
-  CHECK_THROWS_AS(
-      matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q4_K, 1, 1, 64),
-      Error);
-  CHECK_THROWS_AS(
-      matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q4_0, 1, 1, 48),
-      Error);
-  CHECK(i8_panel_supported(DType::Q4_0, *kernels_for(Isa::Scalar)) ==
-        false); // the definition is not fast
+  CHECK_THROWS_AS(matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q6_K, 1, 1, 256), Error);
+  CHECK_THROWS_AS(matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q4_K, 1, 1, 64), Error);
+  CHECK_THROWS_AS(matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q4_0, 1, 1, 48), Error);
+  CHECK(i8_panel_supported(DType::Q4_0, *kernels_for(Isa::Scalar)) == false);  // the definition is not fast
 }

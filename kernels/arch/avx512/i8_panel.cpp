@@ -1,13 +1,12 @@
-// AVX-512 VNNI 8-bit panel micro-kernel (kernel_table.h: i8_panel_ukernel): MR
-// = 6 activation rows x 32 weight columns (two zmm of 16), vpdpbusd of 4
-// unsigned weight bytes x 4 signed activation bytes per lane. Per 32-element
-// block: 8 x 12 vpdpbusd, then each of the 12 integer sums is converted, scaled
-// by dw[j]·dx[i] and added to its float accumulator (12 int + 12 float
-// accumulators in registers).
+// AVX-512 VNNI 8-bit panel micro-kernel (kernel_table.h: i8_panel_ukernel): MR = 6 activation rows x 32 weight
+// columns (two zmm of 16), vpdpbusd of 4 unsigned weight bytes x 4 signed activation bytes per lane. Per 32-element
+// block: 8 x 12 vpdpbusd, then each of the 12 integer sums is converted, scaled by dw[j]·dx[i] and added to its float
+// accumulator (12 int + 12 float accumulators in registers).
+#include "kernels/ref/i8_panel.h"
+
 #include <immintrin.h>
 
 #include "kernels/kernel_table.h"
-#include "kernels/ref/i8_panel.h"
 
 namespace edgellm::detail {
 namespace {
@@ -15,22 +14,18 @@ namespace {
 constexpr int kMR = 6;
 
 template <int M, bool kMin>
-void tile(int64_t nb, const int8_t *x, int64_t ldx, const float *dx,
-          const int32_t *corr, const float *dsx, int64_t ldd, const uint8_t *u,
-          const float *wd, const float *wm, float *c, int64_t ldc, int64_t n) {
+void tile(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32_t* corr, const float* dsx, int64_t ldd,
+          const uint8_t* u, const float* wd, const float* wm, float* c, int64_t ldc, int64_t n) {
   __m512 acc[M][2];
-  for (int i = 0; i < M; ++i)
-    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     __m512i s[M][2];
-    for (int i = 0; i < M; ++i)
-      s[i][0] = s[i][1] = _mm512_set1_epi32(corr[i * ldd + b]);
-    const uint8_t *ub = u + b * 8 * kI8PanelCols * 4;
-    const int8_t *xb = x + b * 32;
+    for (int i = 0; i < M; ++i) s[i][0] = s[i][1] = _mm512_set1_epi32(corr[i * ldd + b]);
+    const uint8_t* ub = u + b * 8 * kI8PanelCols * 4;
+    const int8_t* xb = x + b * 32;
 #pragma GCC unroll 8
     for (int g = 0; g < 8; ++g) {
-      const __m512i w0 = _mm512_loadu_si512(ub + g * 128),
-                    w1 = _mm512_loadu_si512(ub + g * 128 + 64);
+      const __m512i w0 = _mm512_loadu_si512(ub + g * 128), w1 = _mm512_loadu_si512(ub + g * 128 + 64);
 #pragma GCC unroll 8
       for (int i = 0; i < M; ++i) {
         int32_t q;
@@ -40,18 +35,14 @@ void tile(int64_t nb, const int8_t *x, int64_t ldx, const float *dx,
         s[i][1] = _mm512_dpbusd_epi32(s[i][1], w1, xv);
       }
     }
-    const __m512 d0 = _mm512_loadu_ps(wd + b * kI8PanelCols),
-                 d1 = _mm512_loadu_ps(wd + b * kI8PanelCols + 16);
+    const __m512 d0 = _mm512_loadu_ps(wd + b * kI8PanelCols), d1 = _mm512_loadu_ps(wd + b * kI8PanelCols + 16);
     for (int i = 0; i < M; ++i) {
       const __m512 di = _mm512_set1_ps(dx[i * ldd + b]);
-      acc[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][0]),
-                                  _mm512_mul_ps(d0, di), acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][1]),
-                                  _mm512_mul_ps(d1, di), acc[i][1]);
+      acc[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][0]), _mm512_mul_ps(d0, di), acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][1]), _mm512_mul_ps(d1, di), acc[i][1]);
     }
     if constexpr (kMin) {
-      const __m512 m0 = _mm512_loadu_ps(wm + b * kI8PanelCols),
-                   m1 = _mm512_loadu_ps(wm + b * kI8PanelCols + 16);
+      const __m512 m0 = _mm512_loadu_ps(wm + b * kI8PanelCols), m1 = _mm512_loadu_ps(wm + b * kI8PanelCols + 16);
       for (int i = 0; i < M; ++i) {
         const __m512 si = _mm512_set1_ps(dsx[i * ldd + b]);
         acc[i][0] = _mm512_fmadd_ps(m0, si, acc[i][0]);
@@ -67,8 +58,7 @@ void tile(int64_t nb, const int8_t *x, int64_t ldx, const float *dx,
     return;
   }
   const __mmask16 m0 = n >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1);
-  const __mmask16 m1 =
-      n <= 16 ? 0 : static_cast<__mmask16>((1u << (n - 16)) - 1);
+  const __mmask16 m1 = n <= 16 ? 0 : static_cast<__mmask16>((1u << (n - 16)) - 1);
   for (int i = 0; i < M; ++i) {
     _mm512_mask_storeu_ps(c + i * ldc, m0, acc[i][0]);
     _mm512_mask_storeu_ps(c + i * ldc + 16, m1, acc[i][1]);
@@ -76,40 +66,36 @@ void tile(int64_t nb, const int8_t *x, int64_t ldx, const float *dx,
 }
 
 template <bool kMin>
-void rows(int64_t nb, const int8_t *x, int64_t ldx, const float *dx,
-          const int32_t *corr, const float *dsx, int64_t ldd, const uint8_t *u,
-          const float *wd, const float *wm, float *c, int64_t ldc, int64_t m,
-          int64_t n) {
+void rows(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32_t* corr, const float* dsx, int64_t ldd,
+          const uint8_t* u, const float* wd, const float* wm, float* c, int64_t ldc, int64_t m, int64_t n) {
   switch (m) {
-  case 6:
-    return tile<6, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
-  case 5:
-    return tile<5, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
-  case 4:
-    return tile<4, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
-  case 3:
-    return tile<3, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
-  case 2:
-    return tile<2, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
-  default:
-    return tile<1, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+    case 6:
+      return tile<6, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+    case 5:
+      return tile<5, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+    case 4:
+      return tile<4, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+    case 3:
+      return tile<3, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+    case 2:
+      return tile<2, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+    default:
+      return tile<1, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
   }
 }
 
-void ukernel(int64_t nb, const int8_t *x, int64_t ldx, const float *dx,
-             const int32_t *corr, const float *dsx, int64_t ldd,
-             const uint8_t *u, const float *wd, const float *wm, float *c,
-             int64_t ldc, int64_t m, int64_t n) {
-  if (wm)
-    return rows<true>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
+void ukernel(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32_t* corr, const float* dsx,
+             int64_t ldd, const uint8_t* u, const float* wd, const float* wm, float* c, int64_t ldc, int64_t m,
+             int64_t n) {
+  if (wm) return rows<true>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
   rows<false>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
 }
 
-} // namespace
+}  // namespace
 
-void fill_avx512_i8_panel(KernelTable &t) {
+void fill_avx512_i8_panel(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, i8_panel_ukernel, ukernel, "avx512vnni");
   t.i8_panel_mr = kMR;
 }
 
-} // namespace edgellm::detail
+}  // namespace edgellm::detail
