@@ -22,12 +22,15 @@ export EDGELLM_VULKAN_TIMEOUT_MS=${EDGELLM_VULKAN_TIMEOUT_MS:-60000}
 "$B"/tests/test_vulkan
 # The discrete-GPU path (device-local buffers filled through staging copies), forced on lavapipe.
 EDGELLM_VULKAN_STAGING=1 "$B"/tests/test_vulkan -tc='*logits match*,*context*'
-# The CLI path end to end: perplexity on the device equals the CPU's (same dequantized weights, f32 sums).
+# The CLI path end to end: perplexity on the device equals the CPU's. The shaders use the dequantized weights in
+# f32; the CPU's prompt-sized products quantize activations to 8 bits (as llama.cpp does), which moves this
+# perplexity by about 8e-4 relative (899.27 vs 898.55), so the bound is 2e-3. test_vulkan checks the shaders
+# against the CPU's f32 math at 1e-5.
 m="$FIXTURES/kquant/model-q4_0.gguf"
 cpu=$("$B"/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
 gpu=$("$B"/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 --device vulkan | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
 echo "perplexity cpu $cpu vulkan $gpu"
-awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-4) }' ||
+awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 2e-3) }' ||
   { echo "tools/test-vulkan.sh: perplexity differs between CPU ($cpu) and Vulkan ($gpu)" >&2; exit 1; }
 # LoRA fine-tuning: 4 steps on the device give the CPU's losses and gradient norms (loss.csv columns 2 and 4).
 ft() {

@@ -11,8 +11,8 @@ void fill_avx2_quant(KernelTable& t) {
   using namespace x86q;
   const char* s = "avx2";
   fill_avx2_gint(t);
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q4_0W, false>>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q8_0W, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, (legacy_gemv_or_dot<Q4_0W, false>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, (legacy_gemv_or_dot<Q8_0W, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q5_0W, false>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q4_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q4_1W, false>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q5_1W, false>>), s);
