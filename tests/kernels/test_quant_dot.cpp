@@ -75,7 +75,7 @@ TEST_CASE("quant vec_dot: every ISA matches the scalar reference on ragged sizes
     for (DType wt : kWeightTypes) {
       const QuantOps ops = quant_ops(wt, t), ref_ops = quant_ops(wt, scalar);
       for (int64_t nb : {1, 2, 3, 8, 17}) {
-        for (int64_t nx : {1, 4, 5, 9}) {
+        for (int64_t nx : {1, 2, 4, 5, 9}) {
           const int64_t nw = nx == 4 ? 1 : (nx == 5 ? 3 : 5);  // tiles of several weight rows too
           const Case c = make_case(wt, nb, nx, static_cast<uint32_t>(nb * 7 + nx + static_cast<int>(wt)), nw);
           const int64_t xs = dtype_row_bytes(ops.act, c.K), ws = dtype_row_bytes(wt, c.K);

@@ -18,7 +18,7 @@ void fill_avx2_quant(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q5_1W, false>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q2_k_q8_k, (kquant_dot<2, 1, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q3_k_q8_k, (kquant_dot<3, 1, false>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (kquant_dot<4, 1, false>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, q4_k_gemv_or_dot<false>, s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (kquant_dot<5, 1, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (kquant_dot<6, 1, false>), s);
   EDGELLM_SET_KERNEL(t, dequantize_q4_0, dequant_q4_0_avx2, s);

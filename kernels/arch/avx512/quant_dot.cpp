@@ -235,7 +235,7 @@ void fill_avx512_quant(KernelTable& t) {
   // (kquant_dot<T, 2, true>, 2 weight rows per tile, measured ~15% slower here: the decoded blocks spill.)
   EDGELLM_SET_KERNEL(t, vec_dot_q2_k_q8_k, (kquant_dot<2, 1, true>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q3_k_q8_k, (kquant_dot<3, 1, true>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (kquant_dot<4, 1, true>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, q4_k_gemv_or_dot<true>, s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (kquant_dot<5, 1, true>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (kquant_dot<6, 1, true>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, pair_dot<block_q4_0>, s);

@@ -209,6 +209,22 @@ struct KDecoded {
   float d, dmin;
 };
 
+// Q4_K / Q5_K's eight 6-bit (scale, min) pairs of the 12 scale bytes, four at a time in 32-bit words (the
+// get_scale_min_k4 layout): sc_all = the 8 int16 scales in each 128-bit lane (sub-block j's scale vector is
+// shuffle(sc_all, k45_scale_index(j))), mn = m0 m0 m1 m1 ... m7 m7 as int16 (dotted with bsums).
+inline void k45_scales(const uint8_t* scales, __m256i& sc_all, __m256i& mn) {
+  uint32_t u[3];
+  std::memcpy(u, scales, 12);
+  const uint32_t sc_lo = u[0] & 0x3f3f3f3f, m_lo = u[1] & 0x3f3f3f3f;
+  const uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+  const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+  const __m128i sc8 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(sc_lo | (uint64_t{sc_hi} << 32))));
+  sc_all = _mm256_broadcastsi128_si256(sc8);
+  const __m128i m8 = _mm_cvtsi64_si128(static_cast<int64_t>(m_lo | (uint64_t{m_hi} << 32)));
+  mn = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+}
+inline __m256i k45_scale_index(int j) { return _mm256_set1_epi16(static_cast<short>(0x0100 + 0x0202 * j)); }
+
 // Q4_K / Q5_K: 8 sub-blocks of 32, element 64g + 32h + l = nibble h of qs[32g + l] (+ qh bit 2g+h).
 template <bool kQ5>
 inline void decode_k45(const void* wv, int64_t i, KDecoded& k) {
@@ -236,18 +252,10 @@ inline void decode_k45(const void* wv, int64_t i, KDecoded& k) {
       hbits = _mm256_srli_epi16(hbits, 2);
     }
   }
-  // The eight 6-bit (scale, min) pairs of the 12 scale bytes, four at a time in 32-bit words (the
-  // get_scale_min_k4 layout), then spread by byte shuffles: no per-sub-block scalar decode or broadcast.
-  uint32_t u[3];
-  std::memcpy(u, scales, 12);
-  const uint32_t sc_lo = u[0] & 0x3f3f3f3f, m_lo = u[1] & 0x3f3f3f3f;
-  const uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-  const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-  const __m128i sc8 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(sc_lo | (uint64_t{sc_hi} << 32))));
-  const __m256i sc_all = _mm256_broadcastsi128_si256(sc8);  // 8 int16 scales in each 128-bit lane
-  for (int j = 0; j < 8; ++j) k.sc[j] = _mm256_shuffle_epi8(sc_all, _mm256_set1_epi16(static_cast<short>(0x0100 + 0x0202 * j)));
-  const __m128i m8 = _mm_cvtsi64_si128(static_cast<int64_t>(m_lo | (uint64_t{m_hi} << 32)));
-  k.mn = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));  // m0 m0 m1 m1 ... m7 m7
+  // Scales spread by byte shuffles: no per-sub-block scalar decode or broadcast.
+  __m256i sc_all;
+  k45_scales(scales, sc_all, k.mn);
+  for (int j = 0; j < 8; ++j) k.sc[j] = _mm256_shuffle_epi8(sc_all, k45_scale_index(j));
   k.d = h2f(d16);
   k.dmin = h2f(dmin16);
 }
@@ -367,6 +375,45 @@ void k_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t* x
     for (int r = 0; r < R; ++r) s[r * ss + c] = hsum(acc[c][r]);
 }
 
+// Q4_K GEMV (one activation row): CW weight rows share each activation sub-block load, and each row's codes and
+// scales are decoded sub-block by sub-block where they are used (k_tile decodes a whole super-block per row
+// first: 17 vectors per row, which spill beyond one row, so it streams one weight row at a time).
+template <int CW, bool kVnni>
+void q4_k_gemv_rows(float* s, const uint8_t* w, int64_t ws, const block_q8_K* a, int64_t nb) {
+  const int64_t dist = gemv_prefetch_rows(ws) * ws;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  __m256 acc[CW];
+  for (int c = 0; c < CW; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const block_q4_K* b[CW];
+    __m256i sc_all[CW], mn[CW], sumi[CW];
+    for (int c = 0; c < CW; ++c) {
+      b[c] = reinterpret_cast<const block_q4_K*>(w + c * ws) + i;
+      for (int l = 0; l < 3; ++l) _mm_prefetch(reinterpret_cast<const char*>(b[c]) + dist + 64 * l, _MM_HINT_T0);
+      k45_scales(b[c]->scales, sc_all[c], mn[c]);
+      sumi[c] = _mm256_setzero_si256();
+    }
+    for (int g = 0; g < 4; ++g) {
+      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs + 64 * g));
+      const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs + 64 * g + 32));
+      for (int c = 0; c < CW; ++c) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[c]->qs + 32 * g));
+        const __m256i s0 = _mm256_shuffle_epi8(sc_all[c], k45_scale_index(2 * g));
+        const __m256i s1 = _mm256_shuffle_epi8(sc_all[c], k45_scale_index(2 * g + 1));
+        sumi[c] = scaled_dot_acc<kVnni>(sumi[c], _mm256_and_si256(raw, low4), x0, s0);
+        sumi[c] = scaled_dot_acc<kVnni>(sumi[c], _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4), x1, s1);
+      }
+    }
+    const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].bsums));
+    for (int c = 0; c < CW; ++c) {
+      const __m256i summ = _mm256_madd_epi16(bsums, mn[c]);
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[c]), _mm256_set1_ps(a[i].d * h2f(b[c]->d)), acc[c]);
+      acc[c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(a[i].d * h2f(b[c]->dmin)), acc[c]);
+    }
+  }
+  for (int c = 0; c < CW; ++c) s[c] = hsum(acc[c]);
+}
+
 // The table entry: weight rows in pairs (kCW = 2) or singly, activation rows in fours.
 template <int kType, int kCW, bool kVnni>  // kType 2..6: Q2_K .. Q6_K
 void kquant_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t nw, const void* x, int64_t xs, int64_t nx,
@@ -384,6 +431,22 @@ void kquant_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t nw, con
   if constexpr (kCW == 2)
     for (; c + 2 <= nw; c += 2) rows(std::integral_constant<int, 2>{});
   for (; c < nw; ++c) rows(std::integral_constant<int, 1>{});
+}
+
+// Q4_K's table entry: fewer than 4 activation rows take the GEMV above, 4 weight rows at a time; more go
+// through k_tile.
+template <bool kVnni>
+void q4_k_gemv_or_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t nw, const void* x, int64_t xs,
+                      int64_t nx, int64_t K) {
+  if (nx >= 4) return kquant_dot<4, 1, kVnni>(s, ss, w, ws, nw, x, xs, nx, K);
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const int64_t nb = K / QK_K;
+  for (int64_t r = 0; r < nx; ++r) {
+    const auto* a = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(x) + r * xs);
+    int64_t c = 0;
+    for (; c + 4 <= nw; c += 4) q4_k_gemv_rows<4, kVnni>(s + r * ss + c, wb + c * ws, ws, a, nb);
+    for (; c < nw; ++c) q4_k_gemv_rows<1, kVnni>(s + r * ss + c, wb + c * ws, ws, a, nb);
+  }
 }
 
 }  // namespace
