@@ -152,12 +152,14 @@ void gemv_prepare(XPrep& p, const block_q8_0* x, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i) p.dx[static_cast<size_t>(i)] = h2f(x[i].d);
 }
 
-// CW weight rows (stride ws) against the prepared row x; blocks past the last multiple of 4 through legacy_rows.
+// CW weight rows rs bytes apart (rows of ws bytes) against the prepared row x, results s[c * sst]; blocks past the
+// last multiple of 4 through legacy_rows.
 template <class G, int CW>
-void gemv_rows(float* s, const uint8_t* w, int64_t ws, const XPrep& p, const block_q8_0* x, int64_t nb) {
+void gemv_rows(float* s, int64_t sst, const uint8_t* w, int64_t rs, int64_t ws, const XPrep& p, const block_q8_0* x,
+               int64_t nb) {
   using WB = typename G::WB;
-  // Prefetch the same blocks of the rows about 9 KiB further on (the rows are contiguous, so that is the
-  // next row group): 1 KiB ahead within a row ran into the row's end and the next row's hardware stream.
+  // Prefetch the same blocks of each row's stream about 9 KiB further on: 1 KiB ahead within a row ran into the
+  // row's end and the next row's hardware stream.
   const int64_t dist = gemv_prefetch_rows(ws) * ws;
   __m512 acc[CW];
   for (int c = 0; c < CW; ++c) acc[c] = _mm512_setzero_ps();
@@ -167,7 +169,7 @@ void gemv_rows(float* s, const uint8_t* w, int64_t ws, const XPrep& p, const blo
     const __m128 dx4 = _mm_loadu_ps(p.dx.data() + 4 * q);
     const __m512i x0 = p.x[static_cast<size_t>(2 * q)], x1 = p.x[static_cast<size_t>(2 * q + 1)];
     for (int c = 0; c < CW; ++c) {
-      const WB* b = reinterpret_cast<const WB*>(w + c * ws) + 4 * q;
+      const WB* b = reinterpret_cast<const WB*>(w + c * rs) + 4 * q;
       for (int l = 0; l < G::kPrefetchLines; ++l)
         _mm_prefetch(reinterpret_cast<const char*>(b) + dist + 64 * l, _MM_HINT_T0);
       const uint64_t d4 = b[0].d | (uint64_t{b[1].d} << 16) | (uint64_t{b[2].d} << 32) | (uint64_t{b[3].d} << 48);
@@ -182,9 +184,9 @@ void gemv_rows(float* s, const uint8_t* w, int64_t ws, const XPrep& p, const blo
   for (int c = 0; c < CW; ++c) {
     float tail = 0.0f;
     if (4 * nq < nb)
-      legacy_rows<T, true, 1>(&tail, 1, reinterpret_cast<const WB*>(w + c * ws) + 4 * nq,
+      legacy_rows<T, true, 1>(&tail, 1, reinterpret_cast<const WB*>(w + c * rs) + 4 * nq,
                               reinterpret_cast<const uint8_t*>(x + 4 * nq), 0, nb - 4 * nq);
-    s[c] = _mm512_reduce_add_ps(acc[c]) + tail;
+    s[c * sst] = _mm512_reduce_add_ps(acc[c]) + tail;
   }
 }
 
@@ -195,9 +197,10 @@ void gemv(float* s, int64_t ss, const uint8_t* w, int64_t ws, int64_t nw, const 
   for (int64_t r = 0; r < nx; ++r) {
     const auto* xr = reinterpret_cast<const block_q8_0*>(x + r * xs);
     gemv_prepare<G>(prep, xr, nb);
-    int64_t c = 0;
-    for (; c + 4 <= nw; c += 4) gemv_rows<G, 4>(s + r * ss + c, w + c * ws, ws, prep, xr, nb);
-    for (; c < nw; ++c) gemv_rows<G, 1>(s + r * ss + c, w + c * ws, ws, prep, xr, nb);
+    gemv_quarters(
+        s + r * ss, w, ws, nw,
+        [&](float* o, int64_t sst, const uint8_t* rw, int64_t rs) { gemv_rows<G, 4>(o, sst, rw, rs, ws, prep, xr, nb); },
+        [&](float* o, int64_t sst, const uint8_t* rw, int64_t rs) { gemv_rows<G, 1>(o, sst, rw, rs, ws, prep, xr, nb); });
   }
 }
 

@@ -137,7 +137,8 @@ void legacy_rows(float* s, int64_t ss, const typename T::W* w, const uint8_t* x,
 // is the next group's stream; see gemv_prefetch_rows). One weight row at a time, unprefetched, left the AVX2 Q4_0
 // GEMV at a quarter of the VNNI one's speed.
 template <class T, bool kVnni, int CW>
-void legacy_gemv_rows(float* s, const uint8_t* w, int64_t ws, const typename T::A* a, int64_t nb) {
+void legacy_gemv_rows(float* s, int64_t sst, const uint8_t* w, int64_t rs, int64_t ws, const typename T::A* a,
+                      int64_t nb) {
   const int64_t dist = gemv_prefetch_rows(ws) * ws;
   __m256 acc[CW];
   for (int c = 0; c < CW; ++c) acc[c] = _mm256_setzero_ps();
@@ -145,14 +146,25 @@ void legacy_gemv_rows(float* s, const uint8_t* w, int64_t ws, const typename T::
     const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs));
     const float dx = h2f(a[i].d);
     for (int c = 0; c < CW; ++c) {
-      const auto& b = reinterpret_cast<const typename T::W*>(w + c * ws)[i];
+      const auto& b = reinterpret_cast<const typename T::W*>(w + c * rs)[i];
       if ((i & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(&b) + dist, _MM_HINT_T0);
       const __m256i q = T::codes(b);
       const __m256i p = dot_us<kVnni>(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q));
       acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(h2f(b.d) * dx), acc[c]);
     }
   }
-  for (int c = 0; c < CW; ++c) s[c] = hsum(acc[c]);
+  for (int c = 0; c < CW; ++c) s[c * sst] = hsum(acc[c]);
+}
+
+// The GEMV row order: rows in fours taken a quarter of the rows apart; the CW-row kernel is called as gemv(s,
+// sst, w, rs) with rows rs bytes apart and results sst floats apart. Four adjacent rows (2304 bytes each for Q4_0
+// at K = 4096) interleave inside the same 4 KiB pages, where the hardware stream prefetcher follows them less
+// well (Q4_0 4096x4096: 760-994 us per GEMV with adjacent rows, 700-715 us with quarters; bench/RESULTS-quant.md).
+template <class F4, class F1>
+void gemv_quarters(float* s, const uint8_t* w, int64_t ws, int64_t nw, F4&& gemv4, F1&& gemv1) {
+  const int64_t q = nw / 4;
+  for (int64_t c = 0; c < q; ++c) gemv4(s + c, q, w + c * ws, q * ws);
+  for (int64_t c = 4 * q; c < nw; ++c) gemv1(s + c, int64_t{1}, w + c * ws, ws);
 }
 
 template <class T, bool kVnni>
@@ -179,9 +191,14 @@ void legacy_gemv_or_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t
   const int64_t nb = K / QK;
   for (int64_t r = 0; r < nx; ++r) {
     const auto* a = reinterpret_cast<const typename T::A*>(static_cast<const uint8_t*>(x) + r * xs);
-    int64_t c = 0;
-    for (; c + 4 <= nw; c += 4) legacy_gemv_rows<T, kVnni, 4>(s + r * ss + c, wb + c * ws, ws, a, nb);
-    for (; c < nw; ++c) legacy_gemv_rows<T, kVnni, 1>(s + r * ss + c, wb + c * ws, ws, a, nb);
+    gemv_quarters(
+        s + r * ss, wb, ws, nw,
+        [&](float* o, int64_t sst, const uint8_t* rw, int64_t rs) {
+          legacy_gemv_rows<T, kVnni, 4>(o, sst, rw, rs, ws, a, nb);
+        },
+        [&](float* o, int64_t sst, const uint8_t* rw, int64_t rs) {
+          legacy_gemv_rows<T, kVnni, 1>(o, sst, rw, rs, ws, a, nb);
+        });
   }
 }
 
@@ -379,7 +396,8 @@ void k_tile(float* s, int64_t ss, const uint8_t* w, int64_t ws, const uint8_t* x
 // scales are decoded sub-block by sub-block where they are used (k_tile decodes a whole super-block per row
 // first: 17 vectors per row, which spill beyond one row, so it streams one weight row at a time).
 template <int CW, bool kVnni>
-void q4_k_gemv_rows(float* s, const uint8_t* w, int64_t ws, const block_q8_K* a, int64_t nb) {
+void q4_k_gemv_rows(float* s, int64_t sst, const uint8_t* w, int64_t rs, int64_t ws, const block_q8_K* a,
+                    int64_t nb) {
   const int64_t dist = gemv_prefetch_rows(ws) * ws;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256 acc[CW];
@@ -388,7 +406,7 @@ void q4_k_gemv_rows(float* s, const uint8_t* w, int64_t ws, const block_q8_K* a,
     const block_q4_K* b[CW];
     __m256i sc_all[CW], mn[CW], sumi[CW];
     for (int c = 0; c < CW; ++c) {
-      b[c] = reinterpret_cast<const block_q4_K*>(w + c * ws) + i;
+      b[c] = reinterpret_cast<const block_q4_K*>(w + c * rs) + i;
       for (int l = 0; l < 3; ++l) _mm_prefetch(reinterpret_cast<const char*>(b[c]) + dist + 64 * l, _MM_HINT_T0);
       k45_scales(b[c]->scales, sc_all[c], mn[c]);
       sumi[c] = _mm256_setzero_si256();
@@ -411,7 +429,7 @@ void q4_k_gemv_rows(float* s, const uint8_t* w, int64_t ws, const block_q8_K* a,
       acc[c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(a[i].d * h2f(b[c]->dmin)), acc[c]);
     }
   }
-  for (int c = 0; c < CW; ++c) s[c] = hsum(acc[c]);
+  for (int c = 0; c < CW; ++c) s[c * sst] = hsum(acc[c]);
 }
 
 // The table entry: weight rows in pairs (kCW = 2) or singly, activation rows in fours.
@@ -443,9 +461,10 @@ void q4_k_gemv_or_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t n
   const int64_t nb = K / QK_K;
   for (int64_t r = 0; r < nx; ++r) {
     const auto* a = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(x) + r * xs);
-    int64_t c = 0;
-    for (; c + 4 <= nw; c += 4) q4_k_gemv_rows<4, kVnni>(s + r * ss + c, wb + c * ws, ws, a, nb);
-    for (; c < nw; ++c) q4_k_gemv_rows<1, kVnni>(s + r * ss + c, wb + c * ws, ws, a, nb);
+    gemv_quarters(
+        s + r * ss, wb, ws, nw,
+        [&](float* o, int64_t sst, const uint8_t* rw, int64_t rs) { q4_k_gemv_rows<4, kVnni>(o, sst, rw, rs, ws, a, nb); },
+        [&](float* o, int64_t sst, const uint8_t* rw, int64_t rs) { q4_k_gemv_rows<1, kVnni>(o, sst, rw, rs, ws, a, nb); });
   }
 }
 
