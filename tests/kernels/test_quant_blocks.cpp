@@ -178,6 +178,30 @@ TEST_CASE("quant: every ISA's dequantizer equals the scalar one on ragged block 
   }
 }
 
+TEST_CASE("quant: every ISA's Q8_K activation quantizer writes the scalar quantizer's bytes (ties, signs)") {
+  const KernelTable& scalar = *kernels_for(Isa::Scalar);
+  for (Isa isa : available_isas()) {
+    const KernelTable& t = *kernels_for(isa);
+    for (int64_t nb : {1, 3, 8}) {
+      auto x = random_weights(nb * 256, static_cast<uint32_t>(nb + 5), 1.0f);
+      // Block 0: largest magnitude -127 (so the scale is 1) and .5 ties, which lrintf rounds to even.
+      for (int j = 0; j < 256; ++j) x[static_cast<size_t>(j)] = static_cast<float>(j % 9) - 4.5f;
+      x[7] = -127.0f;
+      x[200] = 127.0f;  // the same magnitude later: the first one's sign wins
+      if (nb > 1)
+        for (int j = 256; j < 512; ++j) x[static_cast<size_t>(j)] = 0.0f;  // an all-zero block
+      std::vector<uint8_t> want(static_cast<size_t>(nb * sizeof(block_q8_K))), got(want.size(), 0xAB);
+      scalar.quantize_q8_k(want.data(), x.data(), nb * 256);
+      t.quantize_q8_k(got.data(), x.data(), nb * 256);
+      INFO(isa_name(isa), " (", t.quantize_q8_k_isa, ") blocks ", nb);
+      CHECK(std::memcmp(want.data(), got.data(), want.size()) == 0);
+    }
+    std::vector<float> x(512, 1.0f);
+    std::vector<uint8_t> buf(2048);
+    CHECK_THROWS_AS(t.quantize_q8_k(buf.data(), x.data(), 300), Error);
+  }
+}
+
 TEST_CASE("quant: every ISA's Q8_0 activation quantizer writes the scalar quantizer's bytes (ties included)") {
   const KernelTable& scalar = *kernels_for(Isa::Scalar);
   for (Isa isa : available_isas()) {

@@ -26,6 +26,7 @@ void fill_avx2_quant(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, dequantize_q4_k, dequant_q4_k_avx2, s);
   EDGELLM_SET_KERNEL(t, dequantize_q6_k, dequant_q6_k_avx2, s);
   EDGELLM_SET_KERNEL(t, quantize_q8_0, quantize_q8_0_avx2, s);
+  EDGELLM_SET_KERNEL(t, quantize_q8_k, quantize_q8_k_avx2, s);
 }
 
 }  // namespace edgellm::detail
