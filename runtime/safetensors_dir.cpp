@@ -43,7 +43,12 @@ SafetensorsDir SafetensorsDir::open(const std::string& dir) {
   if (shards.empty()) fail("{}: no *.safetensors files in the directory", dir);
   for (const auto& name : shards) {
     const std::string path = (fs::path(dir) / name).string();
-    if (!fs::exists(path)) fail_format(index_path.string(), "weight_map", "shard '{}' does not exist", name);
+    // The non-throwing form: a shard name from the index can be anything (too long, not a path at all), and
+    // that must read as a format error naming the index, not a filesystem_error out of the loader.
+    std::error_code ec;
+    if (!fs::exists(path, ec))
+      fail_format(index_path.string(), "weight_map", "shard '{}' does not exist{}", name,
+                  ec ? " (" + ec.message() + ")" : std::string());
     d.files_.push_back(SafetensorsFile::open(path));
     const size_t fi = d.files_.size() - 1;
     for (const auto& t : d.files_.back().tensors()) {

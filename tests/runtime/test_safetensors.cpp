@@ -237,6 +237,10 @@ TEST_CASE("safetensors: a sharded directory with an index, and its errors") {
   CHECK_THROWS_AS(SafetensorsDir::open(dir.string()), FormatError);
   write_index(R"({"weight_map":{"model.a":"../x.safetensors"}})");
   CHECK_THROWS_AS(SafetensorsDir::open(dir.string()), FormatError);
+  // A shard name longer than the filesystem allows (found by fuzz_safetensors_dir, round 12): a format error
+  // naming the index, not a std::filesystem::filesystem_error escaping the loader.
+  write_index(R"({"weight_map":{"model.a":")" + std::string(5000, 'x') + R"(.safetensors"}})");
+  CHECK_THROWS_AS(SafetensorsDir::open(dir.string()), FormatError);
   write_index("{not json");
   CHECK_THROWS_AS(SafetensorsDir::open(dir.string()), FormatError);
   // Without an index every shard is read; a name in two shards is an error.
