@@ -16,22 +16,12 @@ namespace edgellm {
 
 std::unique_ptr<Tokenizer> builtin_tokenizer(int64_t vocab) {
   EDGE_CHECK(vocab >= 259, "a built-in tokenizer needs a vocabulary of at least 259, got {}", vocab);
-  TokenizerVocab v;
-  v.model = "llama";
-  v.source = "built-in tokenizer";
-  v.tokens = {"<unk>", "<s>", "</s>"};
-  v.types = {static_cast<int32_t>(TokenType::Unknown), static_cast<int32_t>(TokenType::Control),
-             static_cast<int32_t>(TokenType::Control)};
-  for (int b = 0; b < 256; ++b) {
-    v.tokens.push_back(fmt::format("<0x{:02X}>", b));
-    v.types.push_back(static_cast<int32_t>(TokenType::Byte));
-  }
+  TokenizerVocab v = byte_fallback_vocab("built-in tokenizer");
   for (int64_t i = 259; i < vocab; ++i) {
     v.tokens.push_back(fmt::format("<unused{}>", i - 259));
     v.types.push_back(static_cast<int32_t>(TokenType::Unused));
+    v.scores.push_back(0.0f);
   }
-  v.scores.assign(v.tokens.size(), 0.0f);
-  v.unk_id = 0, v.bos_id = 1, v.eos_id = 2;
   v.add_bos = true;
   // Plain bytes: no dummy prefix and no ▁ escaping, so decode(encode(s)) == s for any s.
   v.add_space_prefix = false;

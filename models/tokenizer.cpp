@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "models/tokenizer_impl.h"
 #include "runtime/error.h"
 
@@ -123,6 +125,22 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool render_special)
     at_start = false;
   }
   return out;
+}
+
+TokenizerVocab byte_fallback_vocab(std::string source) {
+  TokenizerVocab v;
+  v.model = "llama";
+  v.source = std::move(source);
+  v.tokens = {"<unk>", "<s>", "</s>"};
+  v.types = {static_cast<int32_t>(TokenType::Unknown), static_cast<int32_t>(TokenType::Control),
+             static_cast<int32_t>(TokenType::Control)};
+  for (int b = 0; b < 256; ++b) {
+    v.tokens.push_back(fmt::format("<0x{:02X}>", b));
+    v.types.push_back(static_cast<int32_t>(TokenType::Byte));
+  }
+  v.scores.assign(v.tokens.size(), 0.0f);
+  v.unk_id = 0, v.bos_id = 1, v.eos_id = 2;
+  return v;
 }
 
 std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerVocab& v) {

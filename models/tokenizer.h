@@ -110,6 +110,10 @@ class Tokenizer {
 // inconsistent input: sizes that disagree, ids out of range, an unknown model or pre-tokenizer name.
 std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerVocab& v);
 
+// The first 259 pieces of a SentencePiece BPE vocabulary with byte fallback, as llama's: <unk>, <s>, </s> (unk_id,
+// bos_id, eos_id 0-2) then <0x00>..<0xFF>; scores 0. The built-in tokenizer and the study's trained one start here.
+TokenizerVocab byte_fallback_vocab(std::string source);
+
 // SentencePiece tokenizer.model (a ModelProto): parsed by hand, into the record above.
 TokenizerVocab parse_sentencepiece_model(std::string_view bytes, const std::string& source);
 std::unique_ptr<Tokenizer> load_sentencepiece_model(const std::string& path);

@@ -37,19 +37,6 @@ std::string_view unsupported_ggml_type(uint32_t id) {
 
 bool is_pow2(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
-// Kernels read float/int elements through typed pointers, so a view whose address is not a
-// multiple of its element size (possible in files written by other tools with a small
-// alignment) is copied once into aligned memory instead of being handed out misaligned.
-Tensor aligned_view(Tensor t) {
-  const DTypeInfo& info = dtype_info(t.dtype());
-  if (info.quantized || t.nbytes() == 0 || reinterpret_cast<uintptr_t>(t.raw()) % static_cast<uintptr_t>(info.block_bytes) == 0)
-    return t;
-  Tensor copy = Tensor::empty(t.shape(), t.dtype());
-  std::memcpy(copy.raw(), t.raw(), t.nbytes());
-  copy.name = t.name;
-  return copy;
-}
-
 }  // namespace
 
 // Reads fields in order from the mapping; every read is bounds-checked first.
@@ -414,7 +401,7 @@ Tensor GgufFile::tensor(std::string_view name, const Shape& expect) const {
 Tensor GgufFile::tensor(const GgufTensorInfo& info) const {
   Tensor t = Tensor::mapped(file_, static_cast<size_t>(data_offset_ + info.offset), info.shape, info.dtype);
   t.name = info.name;
-  return aligned_view(std::move(t));
+  return t.element_aligned();
 }
 
 }  // namespace edgellm

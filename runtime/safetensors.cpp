@@ -25,19 +25,6 @@ constexpr DTypeName kNames[] = {{DType::F32, "F32"}, {DType::F16, "F16"}, {DType
 
 using json = nlohmann::json;
 
-// Kernels read float/int elements through typed pointers, so a view whose address is not a
-// multiple of its element size (possible in files written by other tools with a small
-// alignment) is copied once into aligned memory instead of being handed out misaligned.
-Tensor aligned_view(Tensor t) {
-  const DTypeInfo& info = dtype_info(t.dtype());
-  if (info.quantized || t.nbytes() == 0 || reinterpret_cast<uintptr_t>(t.raw()) % static_cast<uintptr_t>(info.block_bytes) == 0)
-    return t;
-  Tensor copy = Tensor::empty(t.shape(), t.dtype());
-  std::memcpy(copy.raw(), t.raw(), t.nbytes());
-  copy.name = t.name;
-  return copy;
-}
-
 }  // namespace
 
 DType safetensors_dtype(std::string_view name) {
@@ -180,7 +167,7 @@ Tensor SafetensorsFile::tensor(std::string_view name) const {
 Tensor SafetensorsFile::tensor(const SafetensorsInfo& info) const {
   Tensor t = Tensor::mapped(file_, static_cast<size_t>(data_offset_ + info.begin), info.shape, info.dtype);
   t.name = info.name;
-  return aligned_view(std::move(t));
+  return t.element_aligned();
 }
 
 Tensor SafetensorsFile::tensor(std::string_view name, const Shape& expect) const {

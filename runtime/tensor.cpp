@@ -169,6 +169,13 @@ Tensor Tensor::clone(MemoryArena* arena) const {
   return out;
 }
 
+Tensor Tensor::element_aligned() const {
+  const DTypeInfo& info = dtype_info(dtype_);
+  if (info.quantized || nbytes() == 0 || reinterpret_cast<uintptr_t>(raw()) % static_cast<uintptr_t>(info.block_bytes) == 0)
+    return *this;
+  return clone();
+}
+
 Tensor Tensor::to(DType dtype, MemoryArena* arena) const {
   if (dtype == dtype_) return *this;
   const Tensor src = contiguous(arena);

@@ -75,6 +75,9 @@ class Tensor {
   Tensor clone(MemoryArena* arena = nullptr) const;
   // Converts between f32, f16 and bf16 (and dequantizes when a kernel for it exists).
   Tensor to(DType dtype, MemoryArena* arena = nullptr) const;
+  // This tensor, or a copy of it when its address is not a multiple of its element size: kernels read elements
+  // through typed pointers, and files written by other tools with a small alignment can place a view anywhere.
+  Tensor element_aligned() const;
 
   std::string name;
   // Weights (N, K) only: stored column j multiplies input channel in_perm[j] (K entries), as group-int

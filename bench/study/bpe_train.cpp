@@ -72,17 +72,8 @@ uint64_t pair_key(int32_t a, int32_t b) { return (static_cast<uint64_t>(a) << 32
 }  // namespace
 
 TokenizerVocab train_bpe(const std::vector<std::string>& texts, const BpeTrainOptions& o) {
-  TokenizerVocab v;
-  v.model = "llama";
+  TokenizerVocab v = byte_fallback_vocab("trained BPE vocabulary");
   v.pre = "default";
-  v.source = "trained BPE vocabulary";
-  v.tokens = {"<unk>", "<s>", "</s>"};
-  v.types = {static_cast<int32_t>(TokenType::Unknown), static_cast<int32_t>(TokenType::Control),
-             static_cast<int32_t>(TokenType::Control)};
-  for (int b = 0; b < 256; ++b) {
-    v.tokens.push_back(fmt::format("<0x{:02X}>", b));
-    v.types.push_back(static_cast<int32_t>(TokenType::Byte));
-  }
   // Base characters: the printable ASCII ones (the merges start from these) and the space symbol.
   std::vector<std::string> symbols;  // symbol id -> string (base characters first, then merged pieces)
   std::unordered_map<std::string, int32_t> symbol_id;
@@ -191,7 +182,6 @@ TokenizerVocab train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
 
   // Vocabulary: fixed pieces, base characters, merged pieces in rank order.
   const float n_pieces = static_cast<float>(n_base + static_cast<int32_t>(merged_pieces.size()));
-  v.scores.assign(v.tokens.size(), 0.0f);
   for (int32_t i = 0; i < n_base; ++i) {
     v.tokens.push_back(symbols[static_cast<size_t>(i)]);
     v.types.push_back(static_cast<int32_t>(TokenType::Normal));
@@ -202,7 +192,6 @@ TokenizerVocab train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
     v.types.push_back(static_cast<int32_t>(TokenType::Normal));
     v.scores.push_back(-static_cast<float>(r));
   }
-  v.unk_id = 0, v.bos_id = 1, v.eos_id = 2;
   v.add_bos = true;
   v.add_eos = false;
   v.add_space_prefix = false;

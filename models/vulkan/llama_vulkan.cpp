@@ -10,49 +10,16 @@
 
 #include "kernels/linear.h"
 #include "kernels/vulkan/ops.h"
+#include "models/vulkan/device_weight.h"
 #include "runtime/error.h"
 
 namespace edgellm {
 namespace {
 
-// A weight on the device: raw bytes in a type with a shader.
-struct DevW {
-  vk::Buffer buf;
-  DType type = DType::F32;
-  uint32_t N = 0, K = 0;
-};
-
-DevW upload_weight(vk::Context& c, const Tensor& t, std::map<std::string, int>& converted) {
-  DevW w;
-  w.N = static_cast<uint32_t>(t.shape().rows());
-  w.K = static_cast<uint32_t>(t.shape().cols());
-  EDGE_CHECK(t.is_contiguous(), "Vulkan: weight '{}' is not contiguous", t.name);
-  if (vk::weight_type_supported(t.dtype()) && !dtype_is_gint(t.dtype())) {
-    w.type = t.dtype();
-    w.buf = c.alloc(t.nbytes());
-    c.upload(w.buf, t.raw(), t.nbytes());
-    return w;
-  }
-  ++converted[std::string(dtype_name(t.dtype()))];
-  std::vector<float> rows(static_cast<size_t>(w.N) * w.K);
-  for (uint32_t r = 0; r < w.N; ++r) dequantize_row(rows.data() + static_cast<size_t>(r) * w.K, t, r);
-  w.type = DType::F32;
-  w.buf = c.alloc(rows.size() * 4);
-  c.upload(w.buf, rows.data(), rows.size() * 4);
-  return w;
-}
-
-vk::Buffer upload_f32(vk::Context& c, const Tensor& t) {
-  EDGE_CHECK(t.dtype() == DType::F32, "Vulkan: '{}' must be f32", t.name);
-  vk::Buffer b = c.alloc(t.nbytes());
-  c.upload(b, t.raw(), t.nbytes());
-  return b;
-}
-
 struct DevLayer {
   vk::Buffer attn_norm, ffn_norm, bq, bk, bv;
-  DevW w[kNumLinearKinds];
-  DevW lora_a[kNumLinearKinds], lora_b[kNumLinearKinds];
+  DeviceWeight w[kNumLinearKinds];
+  DeviceWeight lora_a[kNumLinearKinds], lora_b[kNumLinearKinds];
   float lora_scale[kNumLinearKinds] = {};
 };
 
@@ -67,17 +34,17 @@ class VulkanLlama final : public LlamaBackend {
       d.ffn_norm = upload_f32(c_, L.ffn_norm);
       if (cf.qkv_bias) d.bq = upload_f32(c_, L.bq), d.bk = upload_f32(c_, L.bk), d.bv = upload_f32(c_, L.bv);
       for (int i = 0; i < kNumLinearKinds; ++i) {
-        d.w[i] = upload_weight(c_, L.weight(static_cast<LinearKind>(i)), conv);
+        d.w[i] = upload_weight(c_, L.weight(static_cast<LinearKind>(i)), &conv);
         if (L.lora[i].defined()) {
-          d.lora_a[i] = upload_weight(c_, L.lora[i].A, conv);
-          d.lora_b[i] = upload_weight(c_, L.lora[i].B, conv);
+          d.lora_a[i] = upload_weight(c_, L.lora[i].A, &conv);
+          d.lora_b[i] = upload_weight(c_, L.lora[i].B, &conv);
           d.lora_scale[i] = L.lora[i].scale;
         }
       }
       layers_.push_back(std::move(d));
     }
     out_norm_ = upload_f32(c_, m.weights.out_norm);
-    output_ = upload_weight(c_, m.weights.output, conv);
+    output_ = upload_weight(c_, m.weights.output, &conv);
     for (const auto& [type, n] : conv)
       fmt::print(stderr, "note: Vulkan has no {} matmul shader: {} weights of {} uploaded as f32\n", type, n, m.source);
   }
@@ -96,7 +63,7 @@ class VulkanLlama final : public LlamaBackend {
   vk::Batch batch_{c_};  // reused by every forward (its staging buffer and command buffer stay allocated)
   std::vector<DevLayer> layers_;
   vk::Buffer out_norm_;
-  DevW output_;
+  DeviceWeight output_;
   // Device KV cache (n_layers, capacity, KVH, HD) each, for the host KvCache it mirrors.
   vk::Buffer kc_, vc_;
   const KvCache* owner_ = nullptr;
@@ -123,7 +90,7 @@ void VulkanLlama::ensure(const LlamaModel& m, const KvCache& cache, uint32_t T) 
   auto f = [&](int64_t n) { return c_.alloc(static_cast<size_t>(n) * 4); };
   int64_t r_max = 1;
   for (const DevLayer& d : layers_)
-    for (const DevW& a : d.lora_a) r_max = std::max<int64_t>(r_max, a.N);
+    for (const DeviceWeight& a : d.lora_a) r_max = std::max<int64_t>(r_max, a.N);
   x_ = f(T * cf.dim), xn_ = f(T * cf.dim), tmp_ = f(T * cf.dim);
   q_ = f(T * cf.q_dim()), att_ = f(T * cf.q_dim());
   gate_ = f(T * cf.ffn_dim), up_ = f(T * cf.ffn_dim);
@@ -137,12 +104,12 @@ void VulkanLlama::ensure(const LlamaModel& m, const KvCache& cache, uint32_t T) 
 
 void VulkanLlama::lin(vk::Batch& b, vk::View y, vk::View x, const DevLayer& d, int kind, const vk::Buffer* bias,
                       uint32_t T) {
-  const DevW& w = d.w[kind];
+  const DeviceWeight& w = d.w[kind];
   vk::linear(b, y, x, w.buf, 0, w.type, T, w.N, w.K);
   // bias: y += ones (T, 1) · bias (1, N)
   if (bias) vk::gemm_f32(b, y, w.N, {&ones_, 0}, 1, 1, {bias, 0}, w.N, 1, T, w.N, 1, 1.0f, 1.0f);
   if (d.lora_a[kind].buf.defined()) {
-    const DevW &A = d.lora_a[kind], &B = d.lora_b[kind];
+    const DeviceWeight &A = d.lora_a[kind], &B = d.lora_b[kind];
     vk::linear(b, {&lora_u_, 0}, x, A.buf, 0, A.type, T, A.N, A.K);  // u (T, r) = x·Aᵀ
     // y += scale · u·Bᵀ through the f32 GEMM's alpha/beta (B is f32 or converted on upload).
     if (B.type == DType::F32)

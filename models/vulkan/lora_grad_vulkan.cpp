@@ -6,39 +6,11 @@
 
 #include "kernels/linear.h"
 #include "kernels/vulkan/ops.h"
+#include "models/vulkan/device_weight.h"
 #include "runtime/error.h"
 
 namespace edgellm {
 namespace {
-
-struct DevW {
-  vk::Buffer buf;
-  DType type = DType::F32;
-  uint32_t N = 0, K = 0;
-};
-
-DevW upload_w(vk::Context& c, const Tensor& t) {
-  DevW w;
-  w.N = static_cast<uint32_t>(t.shape().rows()), w.K = static_cast<uint32_t>(t.shape().cols());
-  if (vk::weight_type_supported(t.dtype()) && !dtype_is_gint(t.dtype())) {
-    w.type = t.dtype();
-    w.buf = c.alloc(t.nbytes());
-    c.upload(w.buf, t.raw(), t.nbytes());
-    return w;
-  }
-  std::vector<float> rows(static_cast<size_t>(w.N) * w.K);
-  for (uint32_t r = 0; r < w.N; ++r) dequantize_row(rows.data() + static_cast<size_t>(r) * w.K, t, r);
-  w.buf = c.alloc(rows.size() * 4);
-  c.upload(w.buf, rows.data(), rows.size() * 4);
-  return w;
-}
-
-vk::Buffer upload_f32(vk::Context& c, const Tensor& t) {
-  EDGE_CHECK(t.dtype() == DType::F32, "Vulkan: '{}' must be f32", t.name);
-  vk::Buffer b = c.alloc(t.nbytes());
-  c.upload(b, t.raw(), t.nbytes());
-  return b;
-}
 
 struct Adapter {
   vk::Buffer A, B, dA, dB;  // A (r, in), B (out, r) f32; gradients alike
@@ -49,7 +21,7 @@ struct Adapter {
 
 struct Layer {
   vk::Buffer attn_norm, ffn_norm;
-  DevW w[kNumLinearKinds];
+  DeviceWeight w[kNumLinearKinds];
   Adapter ad[kNumLinearKinds];
 };
 
@@ -66,7 +38,7 @@ struct VulkanLoraGrad::Impl {
   vk::Context& c;
   std::vector<Layer> layers;
   vk::Buffer out_norm;
-  DevW output;
+  DeviceWeight output;
   uint32_t tcap = 0;
   std::vector<Acts> acts;  // n_layers + 1 (the last holds only xin: the final hidden state)
   vk::Buffer tmp, xnf, rf, logits, dlogits, dx, dxn, dh, dgate, dup, datt, dq, dk, dv, dqp, dkp, du, dw_scr, cs, sn;
@@ -79,7 +51,7 @@ struct VulkanLoraGrad::Impl {
       d.attn_norm = upload_f32(c, L.attn_norm);
       d.ffn_norm = upload_f32(c, L.ffn_norm);
       for (int i = 0; i < kNumLinearKinds; ++i) {
-        d.w[i] = upload_w(c, L.weight(static_cast<LinearKind>(i)));
+        d.w[i] = upload_weight(c, L.weight(static_cast<LinearKind>(i)));
         if (!L.lora[i].defined()) continue;
         any = true;
         Adapter& a = d.ad[i];
@@ -91,7 +63,7 @@ struct VulkanLoraGrad::Impl {
     }
     EDGE_CHECK(any, "Vulkan LoRA: the model has no adapters attached");
     out_norm = upload_f32(c, m.weights.out_norm);
-    output = upload_w(c, m.weights.output);
+    output = upload_weight(c, m.weights.output);
   }
 
   void refresh() {
@@ -145,7 +117,7 @@ struct VulkanLoraGrad::Impl {
   // y (T, N) = x·Wᵀ + s·(x·Aᵀ)·Bᵀ, saving u = x·Aᵀ.
   void lin(vk::Batch& b, const vk::Buffer& y, const vk::Buffer& x, const Layer& d, int kind, const vk::Buffer& u,
            uint32_t T) {
-    const DevW& w = d.w[kind];
+    const DeviceWeight& w = d.w[kind];
     vk::linear(b, {&y, 0}, {&x, 0}, w.buf, 0, w.type, T, w.N, w.K);
     const Adapter& a = d.ad[kind];
     if (!a.on()) return;
@@ -156,7 +128,7 @@ struct VulkanLoraGrad::Impl {
   // Backward of lin: dX (T, K) = dY·W (+ beta·dX); dB += s·dYᵀ·u; du = s·dY·B; dA += duᵀ·X; dX += du·A.
   void lin_back(vk::Batch& b, const vk::Buffer& dX, const vk::Buffer& dY, const vk::Buffer& X, const Layer& d,
                 int kind, const vk::Buffer& u, uint32_t T, float beta) {
-    const DevW& w = d.w[kind];
+    const DeviceWeight& w = d.w[kind];
     vk::linear_backward_x(b, {&dX, 0}, {&dY, 0}, w.buf, 0, w.type, T, w.N, w.K, beta);
     const Adapter& a = d.ad[kind];
     if (!a.on()) return;

@@ -16,13 +16,13 @@ inline User tiny_user(uint64_t, int64_t index) {
   u.index = index;
   u.name = "user " + std::to_string(index);
   const std::string city = index % 2 ? "oslo" : "rome", pet = index % 3 ? "rex" : "luna";
-  u.facts = {{"home_city", city}, {"pet_name", pet}};
+  u.facts = {{"home_city", city, {}, 1}, {"pet_name", pet, {}, 1}};
   u.documents = {{0, 1, "diary", "i live in " + city + ".", {0}}, {1, 2, "note", "my dog is " + pet + ".", {1}},
                  {2, 3, "message", "the weather is fine today.", {}}};
-  u.questions = {{"q0", Level::L1, "where do i live?", city, {{0}}},
-                 {"q1", Level::L2, "what is my animal called?", pet, {{1}}},
-                 {"q2", Level::L3, "where do i live and what is my dog?", city + " " + pet, {{0}, {1}}},
-                 {"q3", Level::L4, "say something about your dog.", "my dog " + pet + " is happy", {{1}}}};
+  u.questions = {{"q0", Level::L1, "where do i live?", city, {{0}}, false, {0}, 0},
+                 {"q1", Level::L2, "what is my animal called?", pet, {{1}}, false, {1}, 0},
+                 {"q2", Level::L3, "where do i live and what is my dog?", city + " " + pet, {{0}, {1}}, false, {0, 1}, 0},
+                 {"q3", Level::L4, "say something about your dog.", "my dog " + pet + " is happy", {{1}}, false, {}, 0}};
   return u;
 }
 

@@ -37,7 +37,7 @@ TEST_CASE("train_bpe: ASCII text round-trips and common words become single piec
   CHECK(v.tokens.size() <= 420);
   CHECK(v.tokens.size() > 259 + 95);
   auto tok = make_tokenizer(v);
-  for (const std::string s :
+  for (const std::string& s :
        {std::string("user: Maria Lopez\nquestion: where does my brother live?\nanswer: Lisbon\n"),
         std::string("  two  spaces, tabs\tand unseen words like Zyxwv 12345 ~!@#$%^&*()\n\n"),
         std::string("non-ASCII: caf\xC3\xA9 and \xFF\xFE stray bytes"), std::string(""), std::string(" "),

@@ -57,8 +57,8 @@ std::string tmpdir(const std::string& name) {
 }  // namespace
 
 TEST_CASE("peft's fixture adapter and llama.cpp's LoRA GGUF give peft's logits, unmerged, on the HF and GGUF bases") {
-  for (const std::string base : {fx() + "/model", fx() + "/gguf/tiny-llama-f32.gguf"})
-    for (const std::string adapter : {fx() + "/lora/adapter", fx() + "/gguf/tiny-llama-lora-f32.gguf"}) {
+  for (const std::string& base : {fx() + "/model", fx() + "/gguf/tiny-llama-f32.gguf"})
+    for (const std::string& adapter : {fx() + "/lora/adapter", fx() + "/gguf/tiny-llama-lora-f32.gguf"}) {
       Model m = load_model(base);
       const LoraConfig c = load_lora(m.llama, adapter);
       CHECK(c.rank == 4);
@@ -72,7 +72,7 @@ TEST_CASE("peft's fixture adapter and llama.cpp's LoRA GGUF give peft's logits, 
 
 TEST_CASE("PEFT and LoRA-GGUF adapters written here load back to the same tensors (HF and GGUF row orders)") {
   const std::string d = tmpdir("rt");
-  for (const std::string base : {fx() + "/model", fx() + "/gguf/tiny-llama-f32.gguf"}) {
+  for (const std::string& base : {fx() + "/model", fx() + "/gguf/tiny-llama-f32.gguf"}) {
     Model m = load_model(base);
     const LoraConfig c = load_lora(m.llama, fx() + "/lora/adapter");
     save_peft_adapter(m.llama, c, "tiny-llama", d + "/peft");
@@ -86,7 +86,7 @@ TEST_CASE("PEFT and LoRA-GGUF adapters written here load back to the same tensor
       REQUIRE(a.numel() == b.numel());
       CHECK(rel_err(b.data<float>(), a.data<float>(), a.numel()) == 0.0);
     }
-    for (const std::string again : {d + "/peft", d + "/a.gguf"}) {
+    for (const std::string& again : {d + "/peft", d + "/a.gguf"}) {
       Model m2 = load_model(base);
       load_lora(m2.llama, again);
       INFO(base << " reloading " << again);
@@ -102,7 +102,7 @@ TEST_CASE("PEFT and LoRA-GGUF adapters written here load back to the same tensor
 
 TEST_CASE("merging the adapter and writing GGUF gives peft's merged logits (from the HF and the GGUF base)") {
   const std::string d = tmpdir("merge");
-  for (const std::string base : {fx() + "/model", fx() + "/gguf/tiny-llama-f32.gguf", fx() + "/gguf/tiny-llama-f16.gguf"}) {
+  for (const std::string& base : {fx() + "/model", fx() + "/gguf/tiny-llama-f32.gguf", fx() + "/gguf/tiny-llama-f16.gguf"}) {
     Model m = load_model(base);
     load_lora(m.llama, fx() + "/lora/adapter");
     merge_lora(m.llama);
@@ -156,7 +156,7 @@ TEST_CASE("gradients of a GGUF base come out under HF names in HF row order (tra
 
 TEST_CASE("a fully fine-tuned model written as GGUF reloads with the same logits (HF base: Q/K rows permuted)") {
   const std::string d = tmpdir("full");
-  for (const std::string base : {std::string("builtin:tiny"), fx() + "/model"}) {
+  for (const std::string& base : {std::string("builtin:tiny"), fx() + "/model"}) {
     Model m = load_model(base);
     LlamaGrad g(m.llama, GradSetup{});
     // Perturb every trainable weight so the written file cannot be the source's.
