@@ -12,17 +12,15 @@
 #include "quant/quantize_model.h"
 #include "runtime/gguf.h"
 #include "runtime/parallel.h"
+#include "tests/test_util.h"
 
 using namespace edgellm;
 using namespace edgellm::quant;
 
-namespace {
+using edgellm::test::OneThread;
+using edgellm::test::rel_max_diff;
 
-struct OneThread {
-  int saved = num_threads();
-  OneThread() { set_num_threads(1); }
-  ~OneThread() { set_num_threads(saved); }
-};
+namespace {
 
 // An f32 copy of W (any dtype), decoded row by row.
 Tensor dequantized(const Tensor& W) {
@@ -36,17 +34,6 @@ std::vector<int32_t> some_ids(int64_t n, int64_t vocab) {
   std::vector<int32_t> ids;
   for (int64_t i = 0; i < n; ++i) ids.push_back(static_cast<int32_t>((i * 7919 + 13) % vocab));
   return ids;
-}
-
-// max |a - b| / max(1, max |b|)
-double rel_max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double d = 0, m = 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
-    m = std::max(m, static_cast<double>(std::fabs(b[i])));
-  }
-  return d / m;
 }
 
 }  // namespace

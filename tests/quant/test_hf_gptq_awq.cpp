@@ -19,17 +19,15 @@
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 #include "runtime/safetensors.h"
+#include "tests/test_util.h"
 
 using namespace edgellm;
 namespace fs = std::filesystem;
 
-namespace {
+using edgellm::test::OneThread;
+using edgellm::test::rel_max_diff;
 
-struct OneThread {
-  int saved = num_threads();
-  OneThread() { set_num_threads(1); }
-  ~OneThread() { set_num_threads(saved); }
-};
+namespace {
 
 constexpr int64_t C = 128, F = 256, L = 2, NH = 4, KVH = 2, HD = 32, V = 512;
 
@@ -202,16 +200,6 @@ std::map<std::string, std::vector<float>> make_model(const Case& c, const std::s
   write_dir(qdir, config_json(quant), wq);
   write_dir(fdir, config_json(""), wf);
   return expect;
-}
-
-double rel_max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double d = 0, m = 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
-    m = std::max(m, static_cast<double>(std::fabs(b[i])));
-  }
-  return d / m;
 }
 
 std::string tmp(const std::string& what) {

@@ -14,17 +14,14 @@
 #include "runtime/gguf.h"
 #include "runtime/mmap_file.h"
 #include "runtime/parallel.h"
+#include "tests/test_util.h"
 
 using namespace edgellm;
 using namespace edgellm::quant;
 
+using edgellm::test::OneThread;
+
 namespace {
-// One thread: these runs are many small parallel regions, which a shared, busy test machine makes slow.
-struct OneThread {
-  int saved = num_threads();
-  OneThread() { set_num_threads(1); }
-  ~OneThread() { set_num_threads(saved); }
-};
 const std::string kDir = std::string(EDGELLM_FIXTURES_DIR) + "/kquant/";
 
 double kl_of(QuantMethod method, const char* type, const Model& ref, const std::string& text) {

@@ -17,9 +17,12 @@
 #include "runtime/mmap_file.h"
 #include "runtime/parallel.h"
 #include "train/trainer.h"
+#include "tests/test_util.h"
 
 using namespace edgellm;
 namespace fs = std::filesystem;
+
+using edgellm::test::OneThread;
 
 namespace {
 
@@ -56,11 +59,6 @@ void check_intact(const fs::path& dir, const std::string& path, const std::strin
   CHECK(read_file(path) == before);
   for (const auto& e : fs::directory_iterator(dir)) CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
 }
-
-struct OneThread {
-  OneThread() { set_num_threads(1); }
-  ~OneThread() { set_num_threads(0); }
-};
 
 }  // namespace
 

@@ -18,8 +18,11 @@
 #include "runtime/parallel.h"
 #include "runtime/safetensors.h"
 #include "train/trainer.h"
+#include "tests/test_util.h"
 
 using namespace edgellm;
+
+using edgellm::test::OneThread;
 
 namespace {
 
@@ -50,12 +53,6 @@ TrainConfig small_config(bool lora, int64_t steps, double lr) {
   c.lr = lr;
   return c;
 }
-
-// Single-threaded: the suite shares two cores with other jobs, and spinning OpenMP threads lose badly.
-struct OneThread {
-  OneThread() { set_num_threads(1); }
-  ~OneThread() { set_num_threads(0); }
-};
 
 double fit(const std::string& spec, bool lora, int64_t steps, double lr, double* first = nullptr) {
   Model m = load_model(spec);

@@ -1,0 +1,35 @@
+// Helpers shared by the model-level tests (quant/, train/): a scoped thread count and a relative difference.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "runtime/parallel.h"
+
+namespace edgellm::test {
+
+// One thread for the scope: these tests run many small parallel regions, which spinning OpenMP threads on a shared,
+// busy 2-core machine make slow. Restores the previous count.
+struct OneThread {
+  int saved = num_threads();
+  OneThread() { set_num_threads(1); }
+  ~OneThread() { set_num_threads(saved); }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+};
+
+// max |a - b| / max(1, max |b|)
+inline double rel_max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double d = 0, m = 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
+    m = std::max(m, static_cast<double>(std::fabs(b[i])));
+  }
+  return d / m;
+}
+
+}  // namespace edgellm::test
