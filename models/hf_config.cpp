@@ -10,6 +10,7 @@
 
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
+#include "runtime/path_query.h"
 
 namespace edgellm {
 namespace {
@@ -168,7 +169,7 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
 
 HFConfig load_hf_config(const std::string& path) {
   std::string file = path;
-  if (std::filesystem::is_directory(path)) file = (std::filesystem::path(path) / "config.json").string();
+  if (is_directory_path(path)) file = (std::filesystem::path(path) / "config.json").string();
   return parse_hf_config(read_file(file, kHfConfigMaxBytes), file);
 }
 

@@ -9,6 +9,7 @@
 
 #include "models/tokenizer_impl.h"
 #include "runtime/error.h"
+#include "runtime/path_query.h"
 
 namespace edgellm {
 
@@ -153,9 +154,9 @@ std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerVocab& v) {
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   namespace fs = std::filesystem;
   fs::path p(path);
-  if (fs::is_directory(p)) {
-    if (fs::exists(p / "tokenizer.json")) return load_hf_tokenizer_json((p / "tokenizer.json").string());
-    if (fs::exists(p / "tokenizer.model")) return load_sentencepiece_model((p / "tokenizer.model").string());
+  if (is_directory_path(p)) {
+    if (path_exists(p / "tokenizer.json")) return load_hf_tokenizer_json((p / "tokenizer.json").string());
+    if (path_exists(p / "tokenizer.model")) return load_sentencepiece_model((p / "tokenizer.model").string());
     fail("{}: no tokenizer.json or tokenizer.model in this directory", path);
   }
   if (p.extension() == ".json") return load_hf_tokenizer_json(path);

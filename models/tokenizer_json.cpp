@@ -11,6 +11,7 @@
 #include "models/tokenizer.h"
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
+#include "runtime/path_query.h"
 
 namespace edgellm {
 namespace {
@@ -234,7 +235,7 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path) {
   const std::string text = read_file(path, kTokenizerMaxFileBytes);
   const auto cfg_path = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
-  const std::string cfg = std::filesystem::exists(cfg_path) ? read_file(cfg_path.string(), kTokenizerMaxFileBytes) : std::string();
+  const std::string cfg = path_exists(cfg_path) ? read_file(cfg_path.string(), kTokenizerMaxFileBytes) : std::string();
   return make_tokenizer(parse_hf_tokenizer_json(text, path, cfg));
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
+#include "runtime/path_query.h"
 #include "runtime/safetensors.h"
 
 namespace edgellm {
@@ -13,11 +14,11 @@ namespace fs = std::filesystem;
 SafetensorsDir SafetensorsDir::open(const std::string& dir) {
   SafetensorsDir d;
   d.dir_ = dir;
-  if (!fs::is_directory(dir)) fail("{}: not a directory", dir);
+  if (!is_directory_path(dir)) fail("{}: not a directory", dir);
   const fs::path index_path = fs::path(dir) / "model.safetensors.index.json";
   nlohmann::json weight_map;
   std::vector<std::string> shards;
-  if (fs::exists(index_path)) {
+  if (path_exists(index_path)) {
     const std::string ip = index_path.string();
     nlohmann::json j;
     try {
@@ -36,8 +37,13 @@ SafetensorsDir SafetensorsDir::open(const std::string& dir) {
       if (std::find(shards.begin(), shards.end(), shard) == shards.end()) shards.push_back(shard);
     }
   } else {
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.is_regular_file() && e.path().extension() == ".safetensors") shards.push_back(e.path().filename().string());
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code file_ec;
+      if (it->is_regular_file(file_ec) && it->path().extension() == ".safetensors")
+        shards.push_back(it->path().filename().string());
+    }
+    if (ec) fail("{}: cannot list the directory: {}", dir, ec.message());
   }
   std::sort(shards.begin(), shards.end());
   if (shards.empty()) fail("{}: no *.safetensors files in the directory", dir);

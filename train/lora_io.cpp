@@ -15,6 +15,7 @@
 #include "runtime/error.h"
 #include "runtime/gguf.h"
 #include "runtime/mmap_file.h"
+#include "runtime/path_query.h"
 #include "runtime/safetensors.h"
 
 namespace edgellm {
@@ -235,7 +236,7 @@ LoraConfig load_peft_adapter(LlamaModel& m, const std::string& config_json, cons
 }
 
 LoraConfig load_lora(LlamaModel& m, const std::string& path) {
-  if (fs::is_directory(path)) {
+  if (is_directory_path(path)) {
     const std::string cfg_path = path + "/adapter_config.json";
     return load_peft_adapter(m, read_file(cfg_path), cfg_path, SafetensorsFile::open(path + "/adapter_model.safetensors"));
   }

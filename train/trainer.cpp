@@ -15,6 +15,7 @@
 
 #include "runtime/arena.h"
 #include "runtime/error.h"
+#include "runtime/path_query.h"
 #include "runtime/safetensors.h"
 
 namespace edgellm {
@@ -181,9 +182,11 @@ StepLog Trainer::train_step() {
 StopReason Trainer::run(const std::atomic<bool>* stop) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> csv(nullptr, &std::fclose);
   if (!cfg_.out_dir.empty()) {
-    std::filesystem::create_directories(cfg_.out_dir);
+    std::error_code ec;
+    std::filesystem::create_directories(cfg_.out_dir, ec);
+    if (ec) fail("{}: cannot create the output directory: {}", cfg_.out_dir, ec.message());
     const std::string path = cfg_.out_dir + "/loss.csv";
-    const bool fresh = step_ == 0 || !std::filesystem::exists(path);
+    const bool fresh = step_ == 0 || !path_exists(path);
     csv.reset(std::fopen(path.c_str(), fresh ? "w" : "a"));
     if (!csv) fail("{}: cannot open the loss log for writing", path);
     if (fresh) std::fprintf(csv.get(), "step,loss,lr,grad_norm,tokens_per_s,elapsed_s,peak_bytes\n");

@@ -7,10 +7,15 @@
 #include <filesystem>
 #include <string>
 
+#include "models/hf_config.h"
+#include "models/load_model.h"
 #include "models/runner.h"
 #include "models/save_gguf.h"
 #include "models/tokenizer.h"
 #include "runtime/error.h"
+#include "runtime/gguf.h"
+#include "runtime/safetensors.h"
+#include "train/lora_io.h"
 
 using namespace edgellm;
 
@@ -77,4 +82,25 @@ TEST_CASE("a model file truncated after load is detected before use") {
   CHECK_THROWS_AS(check_model_files(m.llama), Error);
   CHECK_THROWS_AS(all_logits(m, {1, 2}), Error);
   std::filesystem::remove(path);
+}
+
+// Found by review after fix 11 (safetensors_dir): std::filesystem's throwing queries (is_directory, exists) raise
+// filesystem_error, not an edgellm::Error, on a path the OS rejects (ENAMETOOLONG), so a caller catching Error
+// would terminate. Every loader must turn such a path into an Error naming it.
+TEST_CASE("a path the filesystem rejects (too long) is an edgellm::Error from every loader") {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  const std::string long_name = dir + "/" + std::string(5000, 'x');
+  for (const std::string& p : {long_name, long_name + ".gguf", long_name + "/config.json"}) {
+    CAPTURE(p.size());
+    CHECK_THROWS_AS(load_model(p), Error);
+    CHECK_THROWS_AS(load_tokenizer(p), Error);
+    CHECK_THROWS_AS(load_hf_config(p), Error);
+    CHECK_THROWS_AS(GgufFile::open(p), Error);
+    CHECK_THROWS_AS(SafetensorsFile::open(p), Error);
+    CHECK_THROWS_AS(SafetensorsDir::open(p), Error);
+    CHECK_THROWS_AS(load_hf_tokenizer_json(p), Error);
+    CHECK_THROWS_AS(load_sentencepiece_model(p), Error);
+    Model m = load_model("builtin:tiny");
+    CHECK_THROWS_AS(load_lora(m.llama, p), Error);
+  }
 }
