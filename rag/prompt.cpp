@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "models/tokenizer.h"
 #include "runtime/error.h"
 #include "runtime/gguf.h"
 #include "runtime/mmap_file.h"
@@ -66,7 +67,7 @@ std::optional<ChatTemplate> model_chat_template(const std::string& spec) {
   }
   const fs::path cfg = fs::path(spec) / "tokenizer_config.json";
   if (fs::is_regular_file(cfg, ec)) {
-    auto j = nlohmann::json::parse(read_file(cfg.string()), nullptr, false);
+    auto j = nlohmann::json::parse(read_file(cfg.string(), kTokenizerMaxFileBytes), nullptr, false);
     if (!j.is_discarded() && j.contains("chat_template") && j["chat_template"].is_string())
       return detect_chat_template(j["chat_template"].get<std::string>());
   }

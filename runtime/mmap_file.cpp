@@ -11,13 +11,15 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "runtime/error.h"
 
 namespace edgellm {
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO with no writer would otherwise block here; it is refused below as not a regular file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -71,9 +73,19 @@ std::string read_file(const std::string& path, uint64_t max_bytes) {
   const uint64_t size = std::filesystem::file_size(path, ec);
   if (!ec && size > max_bytes)
     fail("{}: {} bytes is over the limit of {} bytes for this kind of file", path, size, max_bytes);
-  std::string text = read_file(path);
-  if (text.size() > max_bytes)  // not a regular file (a pipe): checked after reading
-    fail("{}: {} bytes is over the limit of {} bytes for this kind of file", path, text.size(), max_bytes);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open: {}", path, std::strerror(errno));
+  // Not a regular file (a pipe, a device such as /dev/zero): its size is unknown, so read no more than the limit
+  // and one chunk past it rather than everything it yields.
+  std::string text;
+  std::vector<char> chunk(1 << 20);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    text.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    if (text.size() > max_bytes)
+      fail("{}: more than {} bytes, the limit for this kind of file", path, max_bytes);
+  }
+  if (in.bad()) fail("{}: read error", path);
   return text;
 }
 

@@ -11,6 +11,9 @@
 namespace edgellm {
 namespace fs = std::filesystem;
 
+// model.safetensors.index.json is parsed whole; real ones are well under 1 MiB (a name and a file per tensor).
+constexpr uint64_t kIndexMaxBytes = uint64_t{64} << 20;
+
 SafetensorsDir SafetensorsDir::open(const std::string& dir) {
   SafetensorsDir d;
   d.dir_ = dir;
@@ -22,7 +25,7 @@ SafetensorsDir SafetensorsDir::open(const std::string& dir) {
     const std::string ip = index_path.string();
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(read_file(ip));
+      j = nlohmann::json::parse(read_file(ip, kIndexMaxBytes));
     } catch (const nlohmann::json::exception& e) {
       fail_format(ip, "index", "not valid JSON: {}", e.what());
     }

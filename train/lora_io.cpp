@@ -11,6 +11,7 @@
 #include <set>
 
 #include "kernels/linear.h"
+#include "models/hf_config.h"
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
 #include "runtime/gguf.h"
@@ -238,7 +239,7 @@ LoraConfig load_peft_adapter(LlamaModel& m, const std::string& config_json, cons
 LoraConfig load_lora(LlamaModel& m, const std::string& path) {
   if (is_directory_path(path)) {
     const std::string cfg_path = path + "/adapter_config.json";
-    return load_peft_adapter(m, read_file(cfg_path), cfg_path, SafetensorsFile::open(path + "/adapter_model.safetensors"));
+    return load_peft_adapter(m, read_file(cfg_path, kHfConfigMaxBytes), cfg_path, SafetensorsFile::open(path + "/adapter_model.safetensors"));
   }
   LoraConfig cfg;
   cfg.targets.clear();

@@ -2,6 +2,7 @@
 // FormatError), the tokenizer limits, and a model file truncated under the process. Not a fuzzer: run.sh is.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "models/tokenizer.h"
 #include "runtime/error.h"
 #include "runtime/gguf.h"
+#include "runtime/mmap_file.h"
 #include "runtime/safetensors.h"
 #include "train/lora_io.h"
 
@@ -103,4 +105,19 @@ TEST_CASE("a path the filesystem rejects (too long) is an edgellm::Error from ev
     Model m = load_model("builtin:tiny");
     CHECK_THROWS_AS(load_lora(m.llama, p), Error);
   }
+}
+
+// Found by review with the case above: a model path naming a FIFO blocked forever in open() waiting for a writer,
+// and a bounded text read of a device (/dev/zero) read without end before checking its limit.
+TEST_CASE("a FIFO given as a model is refused at once; a device read as a text file stops at the limit") {
+  const std::string fifo = (std::filesystem::temp_directory_path() / ("edgellm-fifo-" + std::to_string(getpid()))).string();
+  std::filesystem::remove(fifo);
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(GgufFile::open(fifo), doctest::Contains("not a regular file"), Error);
+  CHECK_THROWS_WITH_AS(SafetensorsFile::open(fifo), doctest::Contains("not a regular file"), Error);
+  CHECK_THROWS_AS(load_model(fifo), Error);
+  std::filesystem::remove(fifo);
+  CHECK_THROWS_WITH_AS(read_file("/dev/zero", 3u << 20), doctest::Contains("more than 3145728 bytes"), Error);
+  CHECK_THROWS_AS(load_hf_tokenizer_json("/dev/zero"), Error);
+  CHECK_THROWS_AS(load_hf_tokenizer_json(std::filesystem::temp_directory_path().string()), Error);
 }
