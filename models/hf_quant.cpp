@@ -28,7 +28,10 @@ std::string lower(std::string s) {
 int get_int(const json& q, const char* key, const std::string& file, const std::string& section) {
   const auto it = q.find(key);
   if (it == q.end() || !it->is_number_integer()) fail_format(file, section + key, "missing or not an integer");
-  return it->get<int>();
+  // Read as int64 and bounded first: get<int> would wrap 4294967300 to 4 and accept it as 4 bits.
+  const int64_t v = it->get<int64_t>();
+  if (v < 1 || v > 4096) fail_format(file, section + key, "{} is outside 1..4096", v);
+  return static_cast<int>(v);
 }
 
 uint32_t word_at(const Tensor& t, int64_t i) {

@@ -126,6 +126,8 @@ TokenizerVocab parse_hf_tokenizer_json(std::string_view json_text, const std::st
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path);
 
 // GPT-2's original files: encoder.json (token -> id) and vocab.bpe (merges, one per line after a header).
+TokenizerVocab parse_gpt2_encoder(std::string_view encoder_json, const std::string& encoder_source,
+                                  std::string_view vocab_bpe, const std::string& bpe_source);
 std::unique_ptr<Tokenizer> load_gpt2_encoder(const std::string& encoder_json_path, const std::string& vocab_bpe_path);
 
 // A directory (tokenizer.json preferred, else tokenizer.model) or one of those files.

@@ -239,11 +239,13 @@ std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path) {
   return make_tokenizer(parse_hf_tokenizer_json(text, path, cfg));
 }
 
-std::unique_ptr<Tokenizer> load_gpt2_encoder(const std::string& encoder_json_path, const std::string& vocab_bpe_path) {
-  const json enc = parse_json(read_file(encoder_json_path, kTokenizerMaxFileBytes), encoder_json_path);
-  if (!enc.is_object()) fail_format(encoder_json_path, "json", "expected an object of token -> id");
+TokenizerVocab parse_gpt2_encoder(std::string_view encoder_json, const std::string& encoder_source,
+                                  std::string_view vocab_bpe, const std::string& bpe_source) {
+  const json enc = parse_json(encoder_json, encoder_source);
+  if (!enc.is_object()) fail_format(encoder_source, "json", "expected an object of token -> id");
+  if (enc.size() > kTokenizerMaxVocab)
+    fail_format(encoder_source, "json", "{} tokens; at most {} are read", enc.size(), kTokenizerMaxVocab);
   TokenizerVocab v;
-  v.source = encoder_json_path;
   v.model = "gpt2";
   v.pre = "gpt2";
   v.tokens.resize(enc.size());
@@ -251,26 +253,35 @@ std::unique_ptr<Tokenizer> load_gpt2_encoder(const std::string& encoder_json_pat
   for (auto it = enc.begin(); it != enc.end(); ++it) {
     const int64_t id = it.value().is_number_integer() ? it.value().get<int64_t>() : -1;
     if (id < 0 || id >= static_cast<int64_t>(enc.size()) || seen[id])
-      fail_format(encoder_json_path, it.key(), "id must be 0..{} without repeats", enc.size() - 1);
+      fail_format(encoder_source, it.key(), "id must be 0..{} without repeats", enc.size() - 1);
     seen[id] = true;
     v.tokens[id] = it.key();
   }
   v.types.assign(v.tokens.size(), static_cast<int32_t>(TokenType::Normal));
   for (size_t i = 0; i < v.tokens.size(); ++i)
     if (v.tokens[i] == "<|endoftext|>") v.types[i] = static_cast<int32_t>(TokenType::Control), v.bos_id = v.eos_id = static_cast<int32_t>(i);
-  const std::string bpe = read_file(vocab_bpe_path, kTokenizerMaxFileBytes);
   size_t line_no = 0;
-  for (size_t p = 0; p < bpe.size(); ++line_no) {
-    size_t e = bpe.find('\n', p);
-    if (e == std::string::npos) e = bpe.size();
-    std::string line = bpe.substr(p, e - p);
+  for (size_t p = 0; p < vocab_bpe.size(); ++line_no) {
+    size_t e = vocab_bpe.find('\n', p);
+    if (e == std::string_view::npos) e = vocab_bpe.size();
+    std::string_view line = vocab_bpe.substr(p, e - p);
     p = e + 1;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || (line_no == 0 && line.rfind("#version", 0) == 0)) continue;
-    v.merges.push_back(std::move(line));
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || (line_no == 0 && line.starts_with("#version"))) continue;
+    // Checked per line: a file of one-byte lines would otherwise hold ~30 bytes of string per input byte
+    // before make_tokenizer's own check.
+    if (v.merges.size() == kTokenizerMaxMerges)
+      fail_format(bpe_source, "merges", "more than {} merges", kTokenizerMaxMerges);
+    v.merges.emplace_back(line);
   }
-  v.source = vocab_bpe_path;
-  return make_tokenizer(v);
+  v.source = bpe_source;
+  return v;
+}
+
+std::unique_ptr<Tokenizer> load_gpt2_encoder(const std::string& encoder_json_path, const std::string& vocab_bpe_path) {
+  const std::string enc = read_file(encoder_json_path, kTokenizerMaxFileBytes);
+  const std::string bpe = read_file(vocab_bpe_path, kTokenizerMaxFileBytes);
+  return make_tokenizer(parse_gpt2_encoder(enc, encoder_json_path, bpe, vocab_bpe_path));
 }
 
 }  // namespace edgellm

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -17,8 +19,11 @@ void fuzz_one(std::string_view bytes);
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     fuzz_one(std::string_view(reinterpret_cast<const char*>(data), size));
-  } catch (const edgellm::Error&) {
-    // expected: malformed input rejected with a message
+  } catch (const edgellm::Error& e) {
+    // expected: malformed input rejected with a message. EDGELLM_FUZZ_VERBOSE=1 prints it, to see how far a seed
+    // gets (a seed rejected early fuzzes little of the loader).
+    static const bool verbose = std::getenv("EDGELLM_FUZZ_VERBOSE") != nullptr;
+    if (verbose) std::fprintf(stderr, "edgellm-fuzz: rejected: %s\n", e.what());
   }
   return 0;
 }

@@ -10,7 +10,8 @@ BUILD=${1:-$ROOT/build-san}
 FX=${2:-${EDGELLM_FIXTURES:-$ROOT/../shared/fixtures}}
 S=$BUILD/fuzz-seeds
 rm -rf "$S"
-for t in gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl lamp lora_gguf safetensors_dir; do mkdir -p "$S/$t"; done
+. "$ROOT/tests/fuzz/targets.sh"
+for t in $FUZZ_TARGETS; do mkdir -p "$S/$t"; done
 
 cp_if() {  # cp_if SRC DEST: copy a fixture if it exists (fixtures are optional for a smoke run)
   if [ -f "$1" ]; then cp "$1" "$2"; chmod u+w "$2"; fi
@@ -39,6 +40,11 @@ cp_if "$FX/tiny-qwen2/model/config.json" "$S/hf_config/tiny-qwen2.json"
 cp_if "$FX/tiny-llama/lora/adapter/adapter_config.json" "$S/hf_config/adapter_config.json"
 cp_if "$FX/tiny-llama/model/tokenizer.json" "$S/tokenizer_json/tiny-llama.json"
 cp_if "$FX/tokenizer/hf/tokenizer.json" "$S/tokenizer_json/hf.json"
+# tokenizer.json followed by the marker line of tests/fuzz/fuzz_files.h and tokenizer_config.json (bos/eos).
+if [ -f "$FX/tiny-llama/model/tokenizer_config.json" ]; then
+  { cat "$FX/tiny-llama/model/tokenizer.json"; printf '\n#edgellm-fuzz: tokenizer_config.json#\n'
+    cat "$FX/tiny-llama/model/tokenizer_config.json"; } >"$S/tokenizer_json/tiny-llama-with-config.json"
+fi
 cp_if "$FX/tiny-llama/model/tokenizer.model" "$S/tokenizer_model/tiny-llama.model"
 cp_if "$FX/tokenizer/tokenizer.model" "$S/tokenizer_model/tokenizer.model"
 printf '%s\n' '{"model":{"type":"Unigram","unk_id":0,"byte_fallback":true,"vocab":[["<unk>",0],["\u2581a",-1],["b",-2.5],["<0x41>",-3]]},"pre_tokenizer":{"type":"Metaspace","replacement":"\u2581","prepend_scheme":"always"},"added_tokens":[{"id":0,"content":"<unk>","special":true},{"id":4,"content":"<|u|>","special":false}]}' >"$S/tokenizer_json/unigram.json"

@@ -7,7 +7,8 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SECONDS_EACH=${1:-25}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-"gguf safetensors hf_config tokenizer_json tokenizer_model rag_index rag_jsonl peft_adapter checkpoint train_jsonl lamp lora_gguf safetensors_dir"}
+. "$ROOT/tests/fuzz/targets.sh"
+TARGETS=${*:-$FUZZ_TARGETS}
 BUILD=${BUILD:-$ROOT/build-san}
 JOBS=${JOBS:-2}
 
@@ -23,16 +24,6 @@ for t in $TARGETS; do BINS="$BINS fuzz_$t"; done
 # shellcheck disable=SC2086
 ninja -C "$BUILD" -j"${NINJA_JOBS:-2}" $BINS
 "$ROOT/tests/fuzz/make_seeds.sh" "$BUILD"
-
-max_len() {
-  case $1 in
-    peft_adapter|lora_gguf) echo 65536 ;;
-    gguf|tokenizer_json|checkpoint) echo 32768 ;;
-    tokenizer_model|rag_index) echo 16384 ;;
-    safetensors|safetensors_dir) echo 8192 ;;
-    *) echo 4096 ;;
-  esac
-}
 
 run_one() {  # run_one TARGET: fuzz it; its log in $BUILD/fuzz-logs/TARGET.log
   t=$1

@@ -1,9 +1,12 @@
 // Writes small valid inputs for the fuzz targets with edgellm's own writers (seed corpora are generated,
 // not committed): tiny GGUF models, metadata-only copies of given GGUF files, a safetensors file, sharded
-// safetensors directories, RAG indexes, PEFT and LoRA GGUF adapters and a training checkpoint for builtin:tiny.
+// safetensors directories, Hugging Face model directories (f16, bf16, GPTQ, AWQ), GPT-2 encoder.json + vocab.bpe,
+// RAG indexes, PEFT and LoRA GGUF adapters and a training checkpoint for builtin:tiny.
 // Not a fixture generator: nothing here is a reference output; validity is all a seed needs.
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -202,6 +205,103 @@ void write_checkpoint_seed(const fs::path& out) {
   s.trainer.save_checkpoint(out.string());
 }
 
+// Hugging Face model directories packed as fuzz_hf_model reads them (config.json, then named files): Llama in
+// f16, Qwen2 (q/k/v biases, tied embeddings) in bf16, GPTQ 4-bit act-order (g_idx), GPTQ 3-bit described only by
+// the older quantize_config.json, AWQ 4-bit GEMM. Values are random: only names, shapes and dtypes must be valid.
+void write_hf_model_seeds(const fs::path& dir) {
+  constexpr int64_t C = 32, F = 64, NH = 2, KVH = 2, HD = 16, V = 48, G = 32;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  auto floats = [&](const Shape& shape, DType dt) {
+    Tensor t = Tensor::empty(shape);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+    return t.to(dt);
+  };
+  auto words = [&](const Shape& shape, const std::function<int32_t(int64_t)>& value) {
+    Tensor t = Tensor::empty(shape, DType::I32);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<int32_t>()[i] = value(i);
+    return t;
+  };
+  struct Quant {
+    const char* method = "";  // "", "gptq" or "awq"
+    int bits = 4;
+    bool act_order = false;
+  };
+  auto write_seed = [&](const std::string& name, const std::string& type, bool qwen_bias, bool tied, DType dt, Quant q,
+                        bool older_quant_file) {
+    SafetensorsWriter w;
+    w.add("model.embed_tokens.weight", floats({V, C}, dt));
+    w.add("model.norm.weight", floats({C}, dt));
+    if (!tied) w.add("lm_head.weight", floats({V, C}, dt));
+    const std::string p = "model.layers.0.";
+    w.add(p + "input_layernorm.weight", floats({C}, dt));
+    w.add(p + "post_attention_layernorm.weight", floats({C}, dt));
+    const std::pair<const char*, std::pair<int64_t, int64_t>> linears[] = {
+        {"self_attn.q_proj", {NH * HD, C}}, {"self_attn.k_proj", {KVH * HD, C}}, {"self_attn.v_proj", {KVH * HD, C}},
+        {"self_attn.o_proj", {C, NH * HD}}, {"mlp.gate_proj", {F, C}},           {"mlp.up_proj", {F, C}},
+        {"mlp.down_proj", {C, F}}};
+    for (const auto& [lin, nk] : linears) {
+      const auto [N, K] = nk;
+      const std::string pre = p + lin;
+      if (qwen_bias && std::string(lin).ends_with("_proj") && std::string(lin).find("self_attn") == 0 &&
+          std::string(lin) != "self_attn.o_proj")
+        w.add(pre + ".bias", floats({N}, dt));
+      auto random_word = [&](int64_t) { return static_cast<int32_t>(rng()); };
+      if (!*q.method) {
+        w.add(pre + ".weight", floats({N, K}, dt));
+      } else if (std::string(q.method) == "awq") {
+        w.add(pre + ".qweight", words({K, N / 8}, random_word));
+        w.add(pre + ".qzeros", words({K / G, N / 8}, random_word));
+        w.add(pre + ".scales", floats({K / G, N}, DType::F16));
+      } else {
+        w.add(pre + ".qweight", words({K * q.bits / 32, N}, random_word));
+        w.add(pre + ".qzeros", words({K / G, N * q.bits / 32}, random_word));
+        w.add(pre + ".scales", floats({K / G, N}, DType::F16));
+        const int64_t ng = K / G;
+        w.add(pre + ".g_idx", words({K}, [&](int64_t k) { return static_cast<int32_t>(q.act_order ? k % ng : k / G); }));
+      }
+    }
+    nlohmann::json cfg = {{"architectures", {type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
+                          {"model_type", type}, {"hidden_size", C}, {"intermediate_size", F}, {"num_hidden_layers", 1},
+                          {"num_attention_heads", NH}, {"num_key_value_heads", KVH}, {"head_dim", HD},
+                          {"vocab_size", V}, {"max_position_embeddings", 64}, {"rms_norm_eps", 1e-5},
+                          {"rope_theta", 10000.0}, {"tie_word_embeddings", tied}, {"bos_token_id", 1},
+                          {"eos_token_id", 2}, {"torch_dtype", dt == DType::F16 ? "float16" : dt == DType::BF16 ? "bfloat16" : "float32"}};
+    nlohmann::json qc;
+    if (*q.method) {
+      qc = {{"quant_method", q.method}, {"bits", q.bits}, {"group_size", G}};
+      if (std::string(q.method) == "gptq") qc.update({{"desc_act", q.act_order}, {"sym", true}, {"checkpoint_format", "gptq"}});
+      else qc.update({{"version", "gemm"}, {"zero_point", true}});
+      if (!older_quant_file) cfg["quantization_config"] = qc;
+    }
+    const fs::path tmp = dir / "tmp-model.safetensors";
+    w.write(tmp.string());
+    std::vector<std::pair<std::string, std::string>> files = {{"config.json", cfg.dump(1)}, {"model.safetensors", slurp(tmp)}};
+    if (older_quant_file) files.push_back({"quantize_config.json", qc.dump(1)});
+    fs::remove(tmp);
+    write_bytes(dir / name, fuzz::join_files(files));
+  };
+  write_seed("llama-f16.hf", "llama", false, false, DType::F16, {}, false);
+  write_seed("qwen2-bf16-tied.hf", "qwen2", true, true, DType::BF16, {}, false);
+  write_seed("llama-gptq4-act-order.hf", "llama", false, false, DType::F16, {"gptq", 4, true}, false);
+  write_seed("llama-gptq3-quantize-config.hf", "llama", false, false, DType::F16, {"gptq", 3, false}, true);
+  write_seed("llama-awq4.hf", "llama", false, false, DType::F16, {"awq", 4, false}, false);
+}
+
+// GPT-2's encoder.json + vocab.bpe as fuzz_gpt2_tokenizer reads them: the byte-level vocabulary of
+// write_byte_bpe_json, with and without the "#version" header line, CRLF line ends in one.
+void write_gpt2_seeds(const fs::path& dir) {
+  const nlohmann::json j = nlohmann::json::parse(slurp(dir / "../tokenizer_json/byte-bpe-gpt2.json"));
+  nlohmann::json enc = j["model"]["vocab"];
+  enc["<|endoftext|>"] = enc.size();
+  std::string bpe;
+  for (const auto& m : j["model"]["merges"]) bpe += m.get<std::string>() + "\n";
+  write_bytes(dir / "gpt2.bin", fuzz::join_files({{"encoder.json", enc.dump()}, {"vocab.bpe", "#version: 0.2\n" + bpe}}));
+  std::string crlf;
+  for (const auto& m : j["model"]["merges"]) crlf += m.get<std::string>() + "\r\n";
+  write_bytes(dir / "gpt2-crlf.bin", fuzz::join_files({{"encoder.json", enc.dump(1)}, {"vocab.bpe", crlf}}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -211,7 +311,7 @@ int main(int argc, char** argv) {
   }
   const fs::path out = argv[1];
   for (const char* d : {"gguf", "safetensors", "rag_index", "tokenizer_json", "peft_adapter", "checkpoint", "lora_gguf",
-                        "safetensors_dir", "tmp"})
+                        "safetensors_dir", "hf_model", "gpt2_tokenizer", "tmp"})
     fs::create_directories(out / d);
   write_tiny_gguf((out / "gguf/tiny-f32.gguf").string(), 8, DType::F32);
   write_tiny_gguf((out / "gguf/tiny-q4_0.gguf").string(), 32, DType::Q4_0);
@@ -231,6 +331,8 @@ int main(int argc, char** argv) {
   write_checkpoint_seed(out / "checkpoint/tiny-lora-adamw.safetensors");
   write_lora_gguf_seeds(out / "lora_gguf");
   write_sharded_seeds(out / "safetensors_dir");
+  write_hf_model_seeds(out / "hf_model");
+  write_gpt2_seeds(out / "gpt2_tokenizer");
   fs::remove_all(out / "tmp");
   return 0;
 }

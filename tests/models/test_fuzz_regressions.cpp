@@ -69,6 +69,21 @@ TEST_CASE("untrusted-input limits: tokenizer vocabulary size") {
   CHECK_THROWS_AS(parse_hf_tokenizer_json(R"({"model":{"type":"BPE","vocab":{"a":0}},"added_tokens":[{"id":2097152,"content":"b"}]})", "t.json"), FormatError);
 }
 
+TEST_CASE("GPT-2 encoder.json + vocab.bpe: malformed files are FormatErrors naming the file; merges are bounded") {
+  const std::string enc = R"({"a": 0, "b": 1, "ab": 2, "<|endoftext|>": 3})";
+  auto tok = make_tokenizer(parse_gpt2_encoder(enc, "e.json", "#version: 0.2\r\na b\r\n", "v.bpe"));
+  CHECK(tok->vocab_size() == 4);
+  CHECK(tok->encode("ab", {}) == std::vector<int32_t>{2});
+  CHECK_THROWS_WITH_AS(parse_gpt2_encoder("[1]", "e.json", "", "v.bpe"), doctest::Contains("e.json"), FormatError);
+  CHECK_THROWS_WITH_AS(parse_gpt2_encoder(R"({"a": 1})", "e.json", "", "v.bpe"), doctest::Contains("e.json: a"), FormatError);
+  CHECK_THROWS_WITH_AS(parse_gpt2_encoder(R"({"a": 0, "b": 0})", "e.json", "", "v.bpe"), doctest::Contains("without repeats"), FormatError);
+  // One merge per 4 bytes: past kTokenizerMaxMerges the parser stops at the line, not after building them all.
+  std::string many;
+  many.reserve((kTokenizerMaxMerges + 1) * 4);
+  for (size_t i = 0; i <= kTokenizerMaxMerges; ++i) many += "a b\n";
+  CHECK_THROWS_WITH_AS(parse_gpt2_encoder(enc, "e.json", many, "v.bpe"), doctest::Contains("v.bpe: merges"), FormatError);
+}
+
 // Fault: a mapped model file truncated after it was opened is reported as an Error before the weights are read
 // (instead of a SIGBUS on the first lost page).
 TEST_CASE("a model file truncated after load is detected before use") {

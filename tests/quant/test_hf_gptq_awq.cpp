@@ -264,7 +264,10 @@ TEST_CASE("HF quantized checkpoints edgellm cannot represent fail with the file 
            {"{\"quant_method\": \"gptq\", \"bits\": 4, \"group_size\": -1}", "group_size"},
            {"{\"quant_method\": \"gptq\", \"bits\": 5, \"group_size\": 128}", "bits"},
            {"{\"quant_method\": \"awq\", \"bits\": 4, \"group_size\": 128, \"version\": \"gemv\"}", "version"},
-           {"{\"quant_method\": \"bitsandbytes\"}", "quant_method"}}) {
+           {"{\"quant_method\": \"bitsandbytes\"}", "quant_method"},
+           // 2^32 + 4: read as int it wrapped to 4 and was accepted as 4 bits.
+           {"{\"quant_method\": \"gptq\", \"bits\": 4294967300, \"group_size\": 128}", "bits"},
+           {"{\"quant_method\": \"gptq\", \"bits\": 4, \"group_size\": 18446744073709551615}", "group_size"}}) {
     const std::string& quant = c.first;
     CAPTURE(quant);
     std::ofstream(dir + "/config.json") << config_json(quant);

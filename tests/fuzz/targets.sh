@@ -1,0 +1,15 @@
+# Sourced by run.sh and campaign.sh: every fuzz target, and the input size each is fuzzed at (its largest seed
+# and some room to grow; a bigger -max_len only slows a target that never needs it).
+# shellcheck shell=sh
+FUZZ_TARGETS="gguf safetensors hf_config hf_model tokenizer_json tokenizer_model gpt2_tokenizer rag_index rag_jsonl
+peft_adapter checkpoint train_jsonl lamp lora_gguf safetensors_dir"
+
+max_len() {
+  case $1 in
+    peft_adapter|lora_gguf|hf_model) echo 65536 ;;
+    gguf|tokenizer_json|checkpoint) echo 32768 ;;
+    tokenizer_model|rag_index|gpt2_tokenizer) echo 16384 ;;
+    safetensors|safetensors_dir) echo 8192 ;;
+    *) echo 4096 ;;
+  esac
+}
