@@ -10,6 +10,7 @@
 
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
+#include "runtime/parse_meter.h"
 #include "runtime/path_query.h"
 
 namespace edgellm {
@@ -79,12 +80,7 @@ struct Reader {
 }  // namespace
 
 HFConfig parse_hf_config(const std::string& text, const std::string& path) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    fail_format(path, "config", "not valid JSON: {}", e.what());
-  }
+  const json j = parse_json_metered(text, path, "config");
   if (!j.is_object()) fail_format(path, "config", "expected a JSON object");
   const Reader r{j, path};
   HFConfig c;

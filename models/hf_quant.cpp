@@ -13,6 +13,7 @@
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
 #include "runtime/parallel.h"
+#include "runtime/parse_meter.h"
 #include "runtime/safetensors.h"
 
 namespace edgellm {
@@ -86,7 +87,7 @@ HfQuantConfig hf_quant_config(const std::string& dir) {
   json q;
   std::string section = "quantization_config.";
   const std::string cfg = (fs::path(dir) / "config.json").string();
-  const json root = json::parse(read_file(cfg, 16u << 20), nullptr, false);
+  const json root = parse_json_metered(read_file(cfg, 16u << 20), cfg, "config");
   if (root.is_object() && root.contains("quantization_config") && root["quantization_config"].is_object()) {
     q = root["quantization_config"];
     qc.path = cfg;
@@ -94,7 +95,7 @@ HfQuantConfig hf_quant_config(const std::string& dir) {
     const std::string older = (fs::path(dir) / "quantize_config.json").string();  // AutoGPTQ before transformers
     std::error_code ec;
     if (!fs::exists(older, ec)) return qc;
-    q = json::parse(read_file(older, 1u << 20), nullptr, false);
+    q = parse_json_metered(read_file(older, 1u << 20), older);
     if (!q.is_object()) fail_format(older, "", "not a JSON object");
     if (!q.contains("quant_method")) q["quant_method"] = "gptq";
     qc.path = older;

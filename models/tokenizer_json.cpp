@@ -11,6 +11,7 @@
 #include "models/tokenizer.h"
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
+#include "runtime/parse_meter.h"
 #include "runtime/path_query.h"
 
 namespace edgellm {
@@ -18,13 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-json parse_json(std::string_view text, const std::string& source) {
-  try {
-    return json::parse(text.begin(), text.end());
-  } catch (const json::exception& e) {
-    fail_format(source, "json", "not valid JSON: {}", e.what());
-  }
-}
+json parse_json(std::string_view text, const std::string& source) { return parse_json_metered(text, source); }
 
 // Every node of a pre_tokenizer/normalizer tree (a Sequence holds a list), depth first.
 void walk(const json& node, const std::function<void(const json&)>& fn) {

@@ -9,6 +9,7 @@
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
+#include "runtime/parse_meter.h"
 
 namespace edgellm::rag {
 
@@ -205,7 +206,8 @@ RagIndex load_index(std::shared_ptr<MappedFile> file) {
 
   RagIndex ix;
   const View mv = need("META", UINT64_MAX);
-  nlohmann::json meta = nlohmann::json::parse(mv.p, mv.p + mv.size, nullptr, false);
+  const nlohmann::json meta =
+      parse_json_metered(std::string_view(reinterpret_cast<const char*>(mv.p), mv.size), path, "section META");
   uint64_t N = 0, T = 0, P = 0, dim = 0;
   std::string dtype;
   // Integers must be JSON integers: nlohmann converts a float such as 7.8e72 to int64 with a static_cast (UB).
@@ -215,7 +217,7 @@ RagIndex load_index(std::shared_ptr<MappedFile> file) {
     return v;
   };
   try {
-    if (meta.is_discarded() || meta.value("format", "") != "edgellm-rag") throw std::runtime_error("not edgellm-rag JSON");
+    if (!meta.is_object() || meta.value("format", "") != "edgellm-rag") throw std::runtime_error("not edgellm-rag JSON");
     const auto& s = meta.at("settings");
     ix.settings.chunk_tokens = integer(s, "chunk_tokens");
     ix.settings.overlap = integer(s, "overlap");

@@ -8,6 +8,7 @@
 
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
+#include "runtime/parse_meter.h"
 
 namespace edgellm::rag {
 
@@ -43,8 +44,8 @@ std::vector<Document> parse_jsonl(std::string_view data, const std::string& path
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     const std::string field = fmt::format("line {}", line_no);
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) fail_format(path, field, "not a JSON object");
+    const nlohmann::json j = parse_json_metered(line, path, field);
+    if (!j.is_object()) fail_format(path, field, "not a JSON object");
     auto t = j.find("text");
     if (t == j.end() || !t->is_string()) fail_format(path, field, "missing string field \"text\"");
     Document d;

@@ -9,6 +9,7 @@
 #include "runtime/error.h"
 #include "runtime/gguf.h"
 #include "runtime/mmap_file.h"
+#include "runtime/parse_meter.h"
 
 namespace edgellm::rag {
 
@@ -67,8 +68,14 @@ std::optional<ChatTemplate> model_chat_template(const std::string& spec) {
   }
   const fs::path cfg = fs::path(spec) / "tokenizer_config.json";
   if (fs::is_regular_file(cfg, ec)) {
-    auto j = nlohmann::json::parse(read_file(cfg.string(), kTokenizerMaxFileBytes), nullptr, false);
-    if (!j.is_discarded() && j.contains("chat_template") && j["chat_template"].is_string())
+    // Not JSON, or too large to parse within the limits: no template is detected (the prompt is left plain).
+    nlohmann::json j;
+    try {
+      j = parse_json_metered(read_file(cfg.string(), kTokenizerMaxFileBytes), cfg.string());
+    } catch (const FormatError&) {
+      return std::nullopt;
+    }
+    if (j.is_object() && j.contains("chat_template") && j["chat_template"].is_string())
       return detect_chat_template(j["chat_template"].get<std::string>());
   }
   return std::nullopt;

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "runtime/error.h"
+#include "runtime/parse_meter.h"
 
 namespace edgellm {
 namespace {
@@ -42,7 +43,8 @@ bool is_pow2(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 // Reads fields in order from the mapping; every read is bounds-checked first.
 class GgufParser {
  public:
-  GgufParser(GgufFile& out) : f_(out), file_(out.file_->path()), p_(out.file_->data()), size_(out.file_->size()) {}
+  GgufParser(GgufFile& out)
+      : f_(out), file_(out.file_->path()), p_(out.file_->data()), size_(out.file_->size()), meter_(file_, "metadata") {}
 
   void run() {
     const uint32_t magic = read<uint32_t>("header.magic");
@@ -109,6 +111,8 @@ class GgufParser {
     if (n > remaining())
       fail_format(file_, field, "string length {} runs past the end of the file ({} bytes left at offset {})", n,
                   remaining(), pos_);
+    // A string object (in a vector or a pair) and, past libstdc++'s 15-byte inline buffer, its heap block.
+    meter_.add(sizeof(std::string) + (n > 15 ? n + 17 : 0));
     std::string s(reinterpret_cast<const char*>(p_ + pos_), static_cast<size_t>(n));
     pos_ += n;
     return s;
@@ -123,6 +127,7 @@ class GgufParser {
   GgufArray read_array(const std::string& field, int depth) {
     if (depth > kGgufMaxArrayDepth)
       fail_format(file_, field, "arrays nested deeper than the limit of {}", kGgufMaxArrayDepth);
+    meter_.add(sizeof(GgufArray));
     GgufArray a;
     a.elem = read_type(field + ".type");
     a.count = read<uint64_t>(field + ".count");
@@ -142,6 +147,7 @@ class GgufParser {
       for (uint64_t i = 0; i < a.count; ++i) a.arrays.push_back(read_array(fmt::format("{}[{}]", field, i), depth + 1));
     } else {
       const uint64_t n = a.count * min_elem;
+      meter_.add(n);
       a.raw.assign(p_ + pos_, p_ + pos_ + n);
       pos_ += n;
       if (a.elem == GgufType::BOOL)
@@ -168,6 +174,7 @@ class GgufParser {
     if (key.empty()) fail_format(file_, fmt::format("metadata[{}].key", i), "empty key");
     if (f_.kv_index_.count(key)) fail_format(file_, key, "duplicate metadata key");
     const GgufType t = read_type(key + " (value type)");
+    meter_.add(sizeof(std::pair<std::string, GgufValue>) + 64);  // the entry and its index node
     GgufValue v = read_value(t, key);
     f_.kv_index_.emplace(key, f_.kv_.size());
     f_.kv_.emplace_back(key, std::move(v));
@@ -187,6 +194,7 @@ class GgufParser {
   }
 
   void read_tensor_info(uint64_t i) {
+    meter_.add(sizeof(GgufTensorInfo) + 64);
     GgufTensorInfo t;
     t.name = read_string(fmt::format("tensor[{}].name", i));
     if (t.name.empty()) fail_format(file_, fmt::format("tensor[{}].name", i), "empty tensor name");
@@ -260,6 +268,7 @@ class GgufParser {
   const uint8_t* p_;
   uint64_t size_;
   uint64_t pos_ = 0;
+  ParseMeter meter_;
 };
 
 GgufFile GgufFile::open(const std::string& path) { return parse(MappedFile::open(path)); }

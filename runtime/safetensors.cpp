@@ -11,6 +11,7 @@
 
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
+#include "runtime/parse_meter.h"
 
 namespace edgellm {
 namespace {
@@ -70,12 +71,7 @@ SafetensorsFile SafetensorsFile::parse(std::shared_ptr<MappedFile> file) {
     }
     return true;
   };
-  json h;
-  try {
-    h = json::parse(text, text + n, cb);
-  } catch (const json::exception& e) {
-    fail_format(path, "header", "header is not valid JSON: {}", e.what());
-  }
+  const json h = parse_json_metered(std::string_view(text, n), path, "header", cb);
   if (!dup.empty()) fail_format(path, dup, "duplicate tensor name in the header");
   if (!h.is_object()) fail_format(path, "header", "header is not a JSON object");
   if (h.size() > kSafetensorsMaxTensors + 1)

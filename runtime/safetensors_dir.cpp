@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
+#include "runtime/parse_meter.h"
 #include "runtime/path_query.h"
 #include "runtime/safetensors.h"
 
@@ -23,12 +24,7 @@ SafetensorsDir SafetensorsDir::open(const std::string& dir) {
   std::vector<std::string> shards;
   if (path_exists(index_path)) {
     const std::string ip = index_path.string();
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(ip, kIndexMaxBytes));
-    } catch (const nlohmann::json::exception& e) {
-      fail_format(ip, "index", "not valid JSON: {}", e.what());
-    }
+    const nlohmann::json j = parse_json_metered(read_file(ip, kIndexMaxBytes), ip, "index");
     if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
       fail_format(ip, "weight_map", "missing or not an object");
     weight_map = j["weight_map"];

@@ -11,6 +11,7 @@
 
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
+#include "runtime/parse_meter.h"
 
 namespace edgellm {
 
@@ -72,12 +73,7 @@ Example example_from_prompt(const std::string& prompt, const std::string& respon
 
 Example example_from_json(const std::string& line, const Tokenizer& tok, const std::string& file, int64_t line_no) {
   const std::string where = fmt::format("line {}", line_no);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception& ex) {
-    fail_format(file, where, "invalid JSON: {}", ex.what());
-  }
+  const nlohmann::json j = parse_json_metered(line, file, where);
   if (!j.is_object()) fail_format(file, where, "expected a JSON object, got {}", j.type_name());
   auto str = [&](const char* key) -> std::string {
     const auto& v = j.at(key);

@@ -16,6 +16,7 @@
 #include "runtime/error.h"
 #include "runtime/gguf.h"
 #include "runtime/mmap_file.h"
+#include "runtime/parse_meter.h"
 #include "runtime/path_query.h"
 #include "runtime/safetensors.h"
 
@@ -184,12 +185,7 @@ LoraConfig load_peft_adapter(LlamaModel& m, const std::string& config_json, cons
   LoraConfig cfg;
   std::set<std::string> targets;
   clear_lora(m);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(config_json);
-  } catch (const nlohmann::json::exception& e) {
-    fail_format(cfg_path, "json", "{}", e.what());
-  }
+  const nlohmann::json j = parse_json_metered(config_json, cfg_path);
   if (!j.is_object()) fail_format(cfg_path, "json", "expected a JSON object, got {}", j.type_name());
   // Absent or null keys take PEFT's defaults; a key of the wrong type is an error (never nlohmann's).
   auto given = [&](const char* key, bool (nlohmann::json::*is)() const noexcept, const char* what) {

@@ -15,6 +15,7 @@
 
 #include "runtime/arena.h"
 #include "runtime/error.h"
+#include "runtime/parse_meter.h"
 #include "runtime/path_query.h"
 #include "runtime/safetensors.h"
 
@@ -262,12 +263,7 @@ void Trainer::resume(const std::string& path) { resume(SafetensorsFile::open(pat
 void Trainer::resume(const SafetensorsFile& f) {
   const std::string& path = f.path();
   const std::string field = "__metadata__.edgellm.checkpoint";
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(checkpoint_metadata(f));
-  } catch (const nlohmann::json::exception& e) {
-    fail_format(path, field, "invalid JSON: {}", e.what());
-  }
+  const nlohmann::json j = parse_json_metered(checkpoint_metadata(f), path, field);
   if (!j.is_object()) fail_format(path, field, "expected a JSON object, got {}", j.type_name());
   auto at = [&](const char* key) -> const nlohmann::json& {
     if (!j.contains(key)) fail_format(path, field + "." + key, "missing");

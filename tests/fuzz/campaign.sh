@@ -61,10 +61,13 @@ campaign() {  # campaign TARGET QUOTA: chunks until the quota is spent or the ta
   while ! crashed "$t"; do
     left=$((quota - $(spent "$t")))
     [ "$left" -gt 0 ] || break
-    # Never a chunk much shorter than the CPU still owed, never a sliver under 60 s.
+    # A chunk as long as the CPU still owed, but at least 300 s (or CHUNK) of wall time: each chunk first replays
+    # the whole corpus, and on a busy machine a short one would be little else. Overshooting a quota only fuzzes more.
     secs=$CHUNK
     [ "$left" -lt "$secs" ] && secs=$left
-    [ "$secs" -lt 60 ] && secs=60
+    floor=300
+    [ "$CHUNK" -lt "$floor" ] && floor=$CHUNK
+    [ "$secs" -lt "$floor" ] && secs=$floor
     rc=0
     chunk "$t" "$secs" || rc=$?
     [ "$rc" -eq 72 ] && { echo "campaign: $t interrupted at $(spent "$t") CPU-s"; return 2; }  # libFuzzer's exit on SIGINT

@@ -1,0 +1,42 @@
+// Meters the memory a parser builds out of untrusted bytes (a JSON document tree, GGUF metadata) while it builds
+// it. A file within its size limit can still cost many times its size in memory: nlohmann's tree takes ~16 bytes
+// per byte of a list of short strings, GGUF metadata ~7.5 per byte of nested empty arrays (tests/fuzz/RESULTS.md
+// has the measurements). Past `limit` a parse fails with a FormatError naming the file; past what the
+// process-wide arena's --mem-budget has left, with a BudgetError. Not a charge: the memory is not held in the
+// arena's accounts afterwards, the check only refuses a parse that could not fit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace edgellm {
+
+// A parsed JSON tree or a file's GGUF metadata: at most this much memory (real files: a 33 MB tokenizer.json,
+// Gemma 3's, is ~0.2 GiB as a tree; a 256k-token GGUF vocabulary ~40 MiB).
+constexpr size_t kParseMaxMemoryBytes = size_t{512} << 20;
+
+class ParseMeter {
+ public:
+  ParseMeter(std::string file, std::string field, size_t limit = kParseMaxMemoryBytes);
+  // Counts `bytes` more; throws FormatError past the limit, BudgetError past the arena's budget.
+  void add(size_t bytes);
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void check();
+  std::string file_, field_;
+  size_t limit_, bytes_ = 0, next_check_ = 0;
+};
+
+// nlohmann::json::parse of untrusted text with its tree metered as above (an estimate of nlohmann's allocations
+// per key, value and container; an upper bound within ~10% on the shapes measured). A syntax error is a
+// FormatError(file, field). `inner` (optional) sees every event too, as a parser_callback_t would.
+nlohmann::json parse_json_metered(std::string_view text, const std::string& file, const std::string& field = "json",
+                                  const nlohmann::json::parser_callback_t& inner = nullptr,
+                                  size_t limit = kParseMaxMemoryBytes);
+
+}  // namespace edgellm

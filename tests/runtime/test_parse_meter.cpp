@@ -1,0 +1,85 @@
+// ParseMeter and parse_json_metered: parsing untrusted JSON and GGUF metadata is bounded by a memory limit and
+// refused past the --mem-budget arena's room, with the file and field named; within them the result is exactly
+// what the unmetered parse gives. Not the loaders' other checks (test_gguf_bad_input, test_safetensors).
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+
+#include "runtime/arena.h"
+#include "runtime/error.h"
+#include "runtime/gguf.h"
+#include "runtime/mmap_file.h"
+#include "runtime/parse_meter.h"
+
+using namespace edgellm;
+
+namespace {
+
+// Sets default_arena()'s budget for one scope: the room left is `room` bytes over what is in use now.
+struct BudgetScope {
+  size_t old;
+  explicit BudgetScope(size_t room) : old(default_arena().budget()) { default_arena().set_budget(default_arena().in_use() + room); }
+  ~BudgetScope() { default_arena().set_budget(old); }
+};
+
+std::string json_array_of_strings(size_t n, const std::string& s) {
+  std::string t = "[";
+  for (size_t i = 0; i < n; ++i) t += (i ? ",\"" : "\"") + s + "\"";
+  return t + "]";
+}
+
+// A GGUF v3 file with no tensors and one key holding an array of `n` empty strings (8 bytes each in the file,
+// 32 in memory).
+std::string gguf_with_strings(uint64_t n) {
+  std::string f = "GGUF";
+  auto put = [&](const auto& v) { f.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+  put(uint32_t{3});
+  put(uint64_t{0});  // tensors
+  put(uint64_t{1});  // keys
+  put(uint64_t{3});
+  f += "a.b";
+  put(uint32_t{9});  // ARRAY
+  put(uint32_t{8});  // of STRING
+  put(n);
+  for (uint64_t i = 0; i < n; ++i) put(uint64_t{0});
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("parse_json_metered gives nlohmann's tree; a syntax error names the file and field") {
+  const std::string text = R"({"a": [1, 2.5, "short", "a string longer than fifteen bytes", null, true],
+                               "b": {"c\u00e9": {"d": []}}, "e": -7})";
+  CHECK(parse_json_metered(text, "f.json") == nlohmann::json::parse(text));
+  CHECK_THROWS_WITH_AS(parse_json_metered("{\"a\": ", "f.json", "section X"), doctest::Contains("f.json: section X: invalid JSON"),
+                       FormatError);
+  int events = 0;
+  (void)parse_json_metered(text, "f.json", "json", [&](int, nlohmann::json::parse_event_t, nlohmann::json&) {
+    ++events;
+    return true;
+  });
+  CHECK(events > 10);
+}
+
+TEST_CASE("parse_json_metered: past the limit a FormatError, past the memory budget a BudgetError") {
+  // 100k short strings: ~7 bytes each in the text, ~80 in nlohmann's tree, so ~8 MB: over a 1 MiB limit.
+  const std::string many = json_array_of_strings(100000, "ab");
+  CHECK_THROWS_WITH_AS(parse_json_metered(many, "big.json", "json", nullptr, size_t{1} << 20),
+                       doctest::Contains("big.json: json: parsing it takes more than 1"), FormatError);
+  CHECK(parse_json_metered(many, "big.json").size() == 100000);  // within the default limit
+  {
+    BudgetScope b(size_t{2} << 20);
+    CHECK_THROWS_WITH_AS(parse_json_metered(many, "big.json"), doctest::Contains("memory budget"), BudgetError);
+    CHECK(parse_json_metered(json_array_of_strings(1000, "ab"), "small.json").size() == 1000);
+  }
+}
+
+TEST_CASE("GGUF metadata is metered: an array of empty strings past the memory budget is a BudgetError") {
+  // 200k strings: a 1.6 MB file, 6.4 MB of std::string in memory.
+  const std::string bytes = gguf_with_strings(200000);
+  CHECK(GgufFile::parse(MappedFile::from_memory("s.gguf", bytes)).metadata().size() == 1);
+  BudgetScope b(size_t{4} << 20);
+  CHECK_THROWS_WITH_AS(GgufFile::parse(MappedFile::from_memory("s.gguf", bytes)), doctest::Contains("s.gguf: metadata"),
+                       BudgetError);
+}
