@@ -87,3 +87,59 @@ TEST_CASE("finetune --mem-budget: the process's peak RSS stays within the budget
   CHECK(held.max_rss_kib <= limit_kib);
   CHECK(free_run.max_rss_kib > limit_kib);
 }
+
+// The same bound under many budgets, both training methods and the inference verbs: each run either completes
+// within budget + base + 4 MiB or is refused up front with an error naming the budget (exit 1, never a signal).
+// The budgets straddle each configuration's need, so both outcomes occur and a run that ignored its budget would
+// show as RSS over the bound.
+TEST_CASE("--mem-budget under stress: every verb and budget completes within the bound or is refused naming it") {
+  if (EDGELLM_SANITIZE_BUILD) {
+    MESSAGE("skipped under sanitizers: ASan's shadow memory and quarantine are not the program's memory");
+    return;
+  }
+  Tmp t;
+  {
+    std::ofstream text(t.dir + "/ppl.txt");
+    for (int i = 0; i < 200; ++i) text << "The capital of France is Paris. Water boils at one hundred degrees.\n";
+  }
+  const Exit base = wait_exit(spawn({"tokenize", "-m", "builtin:tiny", "hello"}, t.dir + "/log"));
+  REQUIRE(base.code == 0);
+  struct Run {
+    std::vector<std::string> args;
+    long budget_mib;
+  };
+  std::vector<Run> runs;
+  for (const char* method : {"lora", "full"})
+    for (long mib : {12, 18, 24, 48, 96})
+      runs.push_back({{"--mem-budget", std::to_string(mib) + "M", "finetune", "-m", "builtin:small", "--data",
+                       t.dir + "/d.jsonl", "-o", t.dir + "/o", "--method", method, "--steps", "1", "--batch", "8",
+                       "--seq-len", "32", "-q"},
+                      mib});
+  for (long mib : {2, 8, 16, 64}) {
+    runs.push_back({{"--mem-budget", std::to_string(mib) + "M", "generate", "-m", "builtin:small", "-p", "hello there",
+                     "-n", "16"},
+                    mib});
+    runs.push_back({{"--mem-budget", std::to_string(mib) + "M", "perplexity", "-m", "builtin:small", "-f",
+                     t.dir + "/ppl.txt", "-c", "128"},
+                    mib});
+  }
+  int completed = 0, refused = 0;
+  for (const Run& r : runs) {
+    const Exit e = wait_exit(spawn(r.args, t.dir + "/log"));
+    const std::string log = slurp(t.dir + "/log");
+    const long limit_kib = r.budget_mib * 1024 + base.max_rss_kib + 4 * 1024;
+    INFO(r.args[1] << " " << r.args[2] << " " << (r.args[2] == "finetune" ? r.args[10] : "") << ": exit " << e.code
+                   << ", peak RSS " << e.max_rss_kib << " KiB, limit " << limit_kib << " KiB\n" << log);
+    CHECK(e.max_rss_kib <= limit_kib);
+    if (e.code == 0) {
+      ++completed;
+    } else {
+      ++refused;
+      CHECK(e.code == 1);
+      CHECK(log.find("budget") != std::string::npos);
+    }
+  }
+  MESSAGE(completed << " runs completed within their budget, " << refused << " refused");
+  CHECK(completed >= 6);
+  CHECK(refused >= 6);
+}
