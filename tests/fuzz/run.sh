@@ -19,6 +19,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     -DCMAKE_C_COMPILER=clang "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$FLAGS" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=$FLAGS" \
     -DEDGELLM_FUZZ=ON -DEDGELLM_BUILD_BENCH=OFF >/dev/null
 fi
+started=$(date +%s)
 BINS="fuzz_seedgen edgellm_cli"
 for t in $TARGETS; do BINS="$BINS fuzz_$t"; done
 # shellcheck disable=SC2086
@@ -67,4 +68,4 @@ if [ "$fail" -ne 0 ]; then
   done
   exit 1
 fi
-echo "fuzz: no crashes"
+echo "fuzz: no crashes ($(echo $TARGETS | wc -w) targets, ${SECONDS_EACH} s each, $JOBS at a time: $(( $(date +%s) - started )) s in all)"
