@@ -58,6 +58,14 @@ inline std::vector<InputFile> split_files(std::string_view bytes, std::string fi
   return files;
 }
 
+// The bytes of the last file called `name`; empty when there is none.
+inline std::string_view file_named(const std::vector<InputFile>& files, std::string_view name) {
+  std::string_view bytes;
+  for (const InputFile& f : files)
+    if (f.name == name) bytes = f.bytes;
+  return bytes;
+}
+
 // The inverse, for seeds: files[0]'s bytes (its name is implied by the target), then each further one marked.
 inline std::string join_files(const std::vector<std::pair<std::string, std::string>>& files) {
   std::string out = files.empty() ? std::string() : files[0].second;

@@ -8,11 +8,9 @@
 using namespace edgellm;
 
 void fuzz_one(std::string_view bytes) {
-  std::string_view bpe;
   const auto files = fuzz::split_files(bytes, "encoder.json");
-  for (const fuzz::InputFile& f : files)
-    if (f.name == "vocab.bpe") bpe = f.bytes;
-  auto tok = make_tokenizer(parse_gpt2_encoder(files[0].bytes, "fuzz/encoder.json", bpe, "fuzz/vocab.bpe"));
+  auto tok = make_tokenizer(
+      parse_gpt2_encoder(files[0].bytes, "fuzz/encoder.json", fuzz::file_named(files, "vocab.bpe"), "fuzz/vocab.bpe"));
   auto ids = tok->encode("Hello world! <|endoftext|> 12345 don't  \t\n\xF0\x9F\x98\x80 caf\xC3\xA9", {.parse_special = true});
   (void)tok->decode(ids, true);
 }
