@@ -8,6 +8,7 @@
 # Same flags as run.sh except -timeout: 60 s, since a chunk at nice 19 beside a build can stall an input for
 # seconds of wall time without it being slow.
 # usage: tests/fuzz/campaign.sh TARGET:CPU_SECONDS ...     env: JOBS=2, CHUNK=600, NICE=19, BUILD=build-san
+#        tests/fuzz/campaign.sh --status                   per target: chunks, CPU-s, executions, last cov/ft, crashes
 #   e.g. tests/fuzz/campaign.sh gguf:3600 lamp:3600      (build and seeds: tests/fuzz/run.sh 1 TARGET first)
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,6 +18,20 @@ CHUNK=${CHUNK:-600}
 NICE=${NICE:-19}
 LEDGER=$BUILD/fuzz-logs/campaign.tsv
 . "$ROOT/tests/fuzz/targets.sh"
+if [ "${1:-}" = "--status" ]; then
+  [ -f "$LEDGER" ] || { echo "campaign: no ledger at $LEDGER" >&2; exit 2; }
+  awk -F'\t' 'NR > 1 {
+      if (!($2 in n)) order[++k] = $2
+      n[$2]++; cpu[$2] += $4; wall[$2] += $3; if ($5 != "?") ex[$2] += $5
+      if ($6 != "?") last[$2] = $6 " / " $7
+      if ($8 != 0 && $8 != 72) crash[$2]++
+    } END {
+      printf "%-16s %6s %9s %9s %12s %14s %7s\n", "target", "chunks", "cpu_s", "wall_s", "executions", "cov / ft", "crashes"
+      for (i = 1; i <= k; i++) { t = order[i]
+        printf "%-16s %6d %9.0f %9.0f %12d %14s %7d\n", t, n[t], cpu[t], wall[t], ex[t], last[t], crash[t] }
+    }' "$LEDGER"
+  exit 0
+fi
 [ -x /usr/bin/time ] || { echo "campaign: /usr/bin/time missing (Debian: time)" >&2; exit 2; }
 [ $# -gt 0 ] || { sed -n 's/^# usage: //p' "$0" >&2; exit 2; }
 mkdir -p "$BUILD/fuzz-logs" "$BUILD/fuzz-crashes"
