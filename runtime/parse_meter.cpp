@@ -1,5 +1,7 @@
 #include "runtime/parse_meter.h"
 
+#include <algorithm>
+
 #include "runtime/arena.h"
 #include "runtime/error.h"
 
@@ -10,7 +12,7 @@ constexpr size_t kCheckEvery = size_t{1} << 20;  // the arena's lock is taken on
 }
 
 ParseMeter::ParseMeter(std::string file, std::string field, size_t limit)
-    : file_(std::move(file)), field_(std::move(field)), limit_(limit) {}
+    : file_(std::move(file)), field_(std::move(field)), limit_(limit), next_check_(std::min(kCheckEvery, limit + 1)) {}
 
 void ParseMeter::add(size_t bytes) {
   bytes_ += bytes;

@@ -22,14 +22,16 @@ constexpr size_t kParseMaxMemoryBytes = size_t{512} << 20;
 class ParseMeter {
  public:
   ParseMeter(std::string file, std::string field, size_t limit = kParseMaxMemoryBytes);
-  // Counts `bytes` more; throws FormatError past the limit, BudgetError past the arena's budget.
+  // Counts `bytes` more; throws FormatError past the limit, BudgetError past the arena's budget. Checked at
+  // each MiB: a parse of under 1 MiB never fails (a JSONL line or a checkpoint header while a training run
+  // holds its budget nearly full would otherwise be refused for memory it barely needs).
   void add(size_t bytes);
   size_t bytes() const { return bytes_; }
 
  private:
   void check();
   std::string file_, field_;
-  size_t limit_, bytes_ = 0, next_check_ = 0;
+  size_t limit_, bytes_ = 0, next_check_;
 };
 
 // nlohmann::json::parse of untrusted text with its tree metered as above (an estimate of nlohmann's allocations

@@ -75,6 +75,13 @@ TEST_CASE("parse_json_metered: past the limit a FormatError, past the memory bud
   }
 }
 
+TEST_CASE("parse_json_metered: a parse of under 1 MiB never fails on the budget, even with no room left") {
+  BudgetScope b(1);  // 1 byte of room (0 would mean no budget at all)
+  CHECK(parse_json_metered(R"({"step": 3, "elapsed_s": 1.5})", "ckpt", "__metadata__").at("step") == 3);
+  CHECK(parse_json_metered(json_array_of_strings(5000, "ab"), "small.json").size() == 5000);  // ~400 KB as a tree
+  CHECK_THROWS_AS(parse_json_metered(json_array_of_strings(100000, "ab"), "big.json"), BudgetError);
+}
+
 TEST_CASE("GGUF metadata is metered: an array of empty strings past the memory budget is a BudgetError") {
   // 200k strings: a 1.6 MB file, 6.4 MB of std::string in memory.
   const std::string bytes = gguf_with_strings(200000);
