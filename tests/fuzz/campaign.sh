@@ -75,7 +75,8 @@ campaign() {  # campaign TARGET QUOTA: chunks until the quota is spent or the ta
   t=$1 quota=$2
   while ! crashed "$t"; do
     left=$((quota - $(spent "$t")))
-    [ "$left" -gt 0 ] || break
+    # Done within 10 CPU-s: spent rounds down, and a chunk's CPU time never lands on the quota exactly.
+    [ "$left" -gt 10 ] || break
     # A chunk as long as the CPU still owed, but at least 300 s (or CHUNK) of wall time: each chunk first replays
     # the whole corpus, and on a busy machine a short one would be little else. Overshooting a quota only fuzzes more.
     secs=$CHUNK
