@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -34,11 +35,13 @@ class ParseMeter {
   size_t limit_, bytes_ = 0, next_check_;
 };
 
+// Sees each object key as it is parsed, with its depth (1: a key of the root object).
+using JsonKeyHook = std::function<void(int depth, const std::string& key)>;
+
 // nlohmann::json::parse of untrusted text with its tree metered as above (an estimate of nlohmann's allocations
-// per key, value and container; an upper bound within ~10% on the shapes measured). A syntax error is a
-// FormatError(file, field). `inner` (optional) sees every event too, as a parser_callback_t would.
+// per key, value and container; an upper bound within ~10% on the shapes measured), in time linear in the text.
+// Any syntax error or out-of-range number is a FormatError(file, field). `on_key` (optional) sees every key.
 nlohmann::json parse_json_metered(std::string_view text, const std::string& file, const std::string& field = "json",
-                                  const nlohmann::json::parser_callback_t& inner = nullptr,
-                                  size_t limit = kParseMaxMemoryBytes);
+                                  const JsonKeyHook& on_key = nullptr, size_t limit = kParseMaxMemoryBytes);
 
 }  // namespace edgellm

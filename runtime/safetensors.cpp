@@ -64,14 +64,10 @@ SafetensorsFile SafetensorsFile::parse(std::shared_ptr<MappedFile> file) {
   // Parse, recording top-level keys to catch duplicates (nlohmann keeps the last silently).
   std::set<std::string> seen;
   std::string dup;
-  json::parser_callback_t cb = [&](int depth, json::parse_event_t ev, json& parsed) {
-    if (ev == json::parse_event_t::key && depth == 1 && dup.empty()) {
-      const std::string k = parsed.get<std::string>();
-      if (!seen.insert(k).second) dup = k;
-    }
-    return true;
+  const auto on_key = [&](int depth, const std::string& k) {
+    if (depth == 1 && dup.empty() && !seen.insert(k).second) dup = k;
   };
-  const json h = parse_json_metered(std::string_view(text, n), path, "header", cb);
+  const json h = parse_json_metered(std::string_view(text, n), path, "header", on_key);
   if (!dup.empty()) fail_format(path, dup, "duplicate tensor name in the header");
   if (!h.is_object()) fail_format(path, "header", "header is not a JSON object");
   if (h.size() > kSafetensorsMaxTensors + 1)

@@ -9,6 +9,7 @@
 
 #include "bench/study/benchmark.h"
 #include "runtime/error.h"
+#include "runtime/arena.h"
 
 using namespace edgellm::study;
 namespace fs = std::filesystem;
@@ -106,6 +107,21 @@ TEST_CASE("lamp: malformed files name the file and the field") {
   expect_bad(t, ok, R"({"golds": [{"id": "9", "output": "a"}]})", "golds");
   expect_bad(t, ok, R"({"golds": [{"id": "1", "output": "a"}, {"id": "2", "output": "b"}]})", "golds");
   CHECK_THROWS_AS(load_lamp((t.dir / "missing.json").string()), edgellm::Error);
+}
+
+TEST_CASE("lamp: the parse is metered against --mem-budget, naming the file") {
+  TempDir t;
+  // 200k profile items: ~3 MB of text, ~50 MB as a tree (estimated), so a 1 MiB room refuses it mid-parse.
+  std::string q = R"([{"id": "1", "input": "q", "output": "a", "profile": [)";
+  for (int i = 0; i < 200000; ++i) q += std::string(i ? "," : "") + R"({"text": "t"})";
+  q += "]}]";
+  const std::string path = t.write("big.json", q);
+  edgellm::MemoryArena& a = edgellm::default_arena();
+  const size_t old = a.budget();
+  a.set_budget(a.in_use() + (size_t{1} << 20));
+  CHECK_THROWS_WITH_AS(load_lamp(path), doctest::Contains("big.json"), edgellm::BudgetError);
+  a.set_budget(old);
+  CHECK(load_lamp(path).size() == 1);
 }
 
 TEST_CASE("benchmark jsonl: one line per user, matching the generator") {
