@@ -1,4 +1,4 @@
-// Helpers shared by the model-level tests (quant/, train/): a scoped thread count and a relative difference.
+// Helpers shared by the tests: a scoped thread count, a scoped --mem-budget room and a relative difference.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "runtime/arena.h"
 #include "runtime/parallel.h"
 
 namespace edgellm::test {
@@ -19,6 +20,16 @@ struct OneThread {
   ~OneThread() { set_num_threads(saved); }
   OneThread(const OneThread&) = delete;
   OneThread& operator=(const OneThread&) = delete;
+};
+
+// default_arena()'s budget for the scope: the room left is `room` bytes over what is in use now (as --mem-budget
+// would leave it). Restores the previous budget.
+struct BudgetScope {
+  size_t saved = default_arena().budget();
+  explicit BudgetScope(size_t room) { default_arena().set_budget(default_arena().in_use() + room); }
+  ~BudgetScope() { default_arena().set_budget(saved); }
+  BudgetScope(const BudgetScope&) = delete;
+  BudgetScope& operator=(const BudgetScope&) = delete;
 };
 
 // max |a - b| / max(1, max |b|)

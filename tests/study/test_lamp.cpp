@@ -9,7 +9,7 @@
 
 #include "bench/study/benchmark.h"
 #include "runtime/error.h"
-#include "runtime/arena.h"
+#include "test_util.h"
 
 using namespace edgellm::study;
 namespace fs = std::filesystem;
@@ -116,11 +116,10 @@ TEST_CASE("lamp: the parse is metered against --mem-budget, naming the file") {
   for (int i = 0; i < 200000; ++i) q += std::string(i ? "," : "") + R"({"text": "t"})";
   q += "]}]";
   const std::string path = t.write("big.json", q);
-  edgellm::MemoryArena& a = edgellm::default_arena();
-  const size_t old = a.budget();
-  a.set_budget(a.in_use() + (size_t{1} << 20));
-  CHECK_THROWS_WITH_AS(load_lamp(path), doctest::Contains("big.json"), edgellm::BudgetError);
-  a.set_budget(old);
+  {
+    edgellm::test::BudgetScope room(size_t{1} << 20);
+    CHECK_THROWS_WITH_AS(load_lamp(path), doctest::Contains("big.json"), edgellm::BudgetError);
+  }
   CHECK(load_lamp(path).size() == 1);
 }
 
