@@ -52,13 +52,13 @@ void attention_check(const AttentionDims& d, const char* who) {
 
 namespace {
 
-// Hands each worker of one parallel_for its slice of the caller's scratch, or a buffer of its own thread.
+// Hands each thread of one parallel_for its slice of the caller's scratch (sized for num_threads() threads, indexed by
+// thread_index(), stable across the chunks one thread runs), or a buffer of its own thread.
 struct ScratchSlots {
   float* base;
   int64_t per;
-  std::atomic<int64_t> next{0};
-  float* take() {
-    if (base) return base + next.fetch_add(1) * per;
+  float* take() const {
+    if (base) return base + thread_index() * per;
     thread_local std::vector<float> own;
     if (static_cast<int64_t>(own.size()) < per) own.resize(static_cast<size_t>(per));
     return own.data();

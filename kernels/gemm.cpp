@@ -222,14 +222,14 @@ void gemm_shared_a(const KernelTable& kt, const GemmArgs& g, int64_t M, int64_t 
         const int64_t mcl = std::min(mc, M - ic), mb = (mcl + MR - 1) / MR;
         const int64_t a0 = mb * tid / nt * MR, a1 = std::min(mcl, mb * (tid + 1) / nt * MR);
         if (a0 < a1) pack_a(kt, ap + a0 * kcl, g.A, g.lda, g.ta, ic + a0, a1 - a0, pc, kcl, g.alpha, MR);
-#pragma omp barrier
+        region_barrier();
         for (int64_t jr = my0; jr < my1; jr += NR) {
           const int64_t nr = std::min<int64_t>(NR, my1 - jr);
           for (int64_t ir = 0; ir < mcl; ir += MR)
             kt.sgemm_ukernel(kcl, ap + ir * kcl, bp + (jr - my0) * kcl, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
                              std::min<int64_t>(MR, mcl - ir), nr, accumulate);
         }
-#pragma omp barrier
+        region_barrier();
       }
     }
   }
@@ -254,21 +254,12 @@ void pick_grid(int nt, int64_t M, int64_t N, int MR, int NR, int& tm, int& tn) {
   }
 }
 
-// Calls fn(n0, n1) over [0, N) in chunks of `chunk`, handed out from a shared counter to up to
-// num_threads() threads: a thread that the OS delays (busy machine) just takes fewer chunks
-// instead of holding everyone at the end, as a static split would.
+// Calls fn(n0, n1) over [0, N) in chunks of `chunk` (chunk boundaries stay multiples of it), through
+// parallel_for, whose threads take a late thread's chunks instead of waiting for it.
 template <class F>
 void dynamic_chunks(int64_t N, int64_t chunk, F&& fn) {
   const int64_t nchunks = (N + chunk - 1) / chunk;
-  const int nt = omp_in_parallel() ? 1 : static_cast<int>(std::min<int64_t>(num_threads(), nchunks));
-  if (nt <= 1) {
-    fn(int64_t{0}, N);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-#pragma omp parallel num_threads(nt)
-  for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;)
-    fn(c * chunk, std::min(N, (c + 1) * chunk));
+  parallel_for(nchunks, 1, [&](int64_t c0, int64_t c1) { fn(c0 * chunk, std::min(N, c1 * chunk)); });
 }
 
 // M == 1: y (N) = alpha * x (K) · op(B) + beta * y, streaming B once, threads over N.
@@ -340,15 +331,14 @@ void run_gemm(const KernelTable& kt, Trans ta, int64_t M, int64_t N, int64_t K, 
   const int MR = kt.sgemm_block.mr, NR = kt.sgemm_block.nr;
   // Below about 2^18 multiply-adds per thread the fork costs more than it saves.
   const int64_t work = M * N * K;
-  int nt = omp_in_parallel() ? 1 : static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, work >> 18)));
+  int nt = in_parallel() ? 1 : static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, work >> 18)));
   // Shared A needs two barriers per A block: on a busy machine a preempted thread stalls the others
   // for a whole time slice (measured: 4 vs 44 GFLOP/s at load 10 on 2 cores), so it is opt-in.
   // The default splits C into independent blocks, each thread packing its own A (cheap: vectorized).
   if (shared_a_mode() && nt > 1 && N >= static_cast<int64_t>(nt) * NR * 2) {  // wide enough: threads share A, own columns
     const GemmBlocking bl = blocking(kt);
     float* ap = tl_apack.get(round_up(std::min(round_up(bl.mc, MR), M), MR) * bl.kc);
-#pragma omp parallel num_threads(nt)
-    gemm_shared_a(kt, g, M, N, omp_get_thread_num(), omp_get_num_threads(), ap);
+    parallel_region(nt, [&](int tid, int n) { gemm_shared_a(kt, g, M, N, tid, n, ap); });
     return;
   }
   int tm = 1, tn = 1;

@@ -50,12 +50,9 @@ std::vector<Piece> pieces(const std::vector<Param>& params, int64_t size) {
 template <class F>
 void for_each_piece(const std::vector<Piece>& ps, F&& fn) {
   const int64_t n = static_cast<int64_t>(ps.size());
-  if (num_threads() <= 1 || n <= 1 || omp_in_parallel()) {
-    for (int64_t i = 0; i < n; ++i) fn(ps[static_cast<size_t>(i)], i);
-    return;
-  }
-#pragma omp parallel for schedule(dynamic, 1) num_threads(num_threads())
-  for (int64_t i = 0; i < n; ++i) fn(ps[static_cast<size_t>(i)], i);
+  parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) fn(ps[static_cast<size_t>(i)], i);
+  });
 }
 
 }  // namespace
