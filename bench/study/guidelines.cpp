@@ -167,8 +167,9 @@ std::string write_guidelines(const std::string& dir, const Analysis& a) {
   std::string summary;
   std::string md = "# Guidelines from the edgellm study\n\nThe three findings of Qin et al. (\"Empirical Guidelines "
                    "for Deploying LLMs onto Resource-constrained Edge Devices\") checked against this study's "
-                   "results. Each finding has one primary comparison, declared in bench/study/README.md before the "
-                   "grid ran, tested by a paired t-test over seeds (two-sided, α = 0.05). The rule is symmetric: "
+                   "results. Each finding has one primary comparison, pre-registered in bench/study/README.md (fixed "
+                   "before a grid runs; results older than the pre-registration are re-judged by it, not chosen by "
+                   "it), tested by a paired t-test over seeds (two-sided, α = 0.05). The rule is symmetric: "
                    "*supported* when the primary difference is significant in the paper's direction, *contradicted* "
                    "when it is significant in the opposite direction, *inconclusive* otherwise. Secondary comparisons "
                    "are Holm-corrected and never change a verdict.\n\n";

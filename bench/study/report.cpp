@@ -286,7 +286,7 @@ struct Writer {
   void efficiency() {
     md += "## Learning efficiency and inference latency (f32, all data)\n\n"
           "Gain = QA accuracy minus the untrained base's closed-book accuracy (percentage points).\n\n"
-          "| method | steps | train CPU s | train wall s | gain (pp) | gain pp/CPU-s | gain pp/MiB | peak MiB | ms/answer |\n"
+          "| method | steps | train CPU s | train wall s | gain (pp) | gain pp/s (CPU s where recorded) | gain pp/MiB | peak MiB | ms/answer |\n"
           "|---|---|---|---|---|---|---|---|---|\n";
     const Table gain = tabulate(a.ok, [](const ResultRow& r) { return r.score - r.base_score; });
     for (const auto& c : configs(a.score)) {
