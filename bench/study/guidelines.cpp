@@ -57,11 +57,15 @@ std::string finding(const Analysis& a, const Verdict& v, std::string& summary) {
   std::string qs;
   for (const auto& [l, n] : v.questions) qs += fmt::format("{}L{} {}", qs.empty() ? "" : ", ", l, n);
   s += fmt::format("Power of this design ({} seeds; questions per seed: {}; every question a fair coin, the largest "
-                   "Bernoulli variance): the primary comparison's per-seed SD is {:.1f} pp, its minimum detectable "
+                   "Bernoulli variance, cells independent given the seed; cells of one seed share its "
+                   "users and questions, which usually makes the observed spread smaller): the primary comparison's per-seed SD is {:.1f} pp, its minimum detectable "
                    "effect (power ≥ {:.0f}%, two-sided α = 0.05; computed at {:.0f}% under normal noise) {}, its power "
                    "against a 10 pp effect {}.\n\n",
                    v.units, qs.empty() ? "none recorded" : qs, pw.sd * 100, kClaimedPower * 100, kDesignPower * 100,
-                   std::isfinite(pw.mde) ? fmt::format("{:.1f} pp", pw.mde * 100) : std::string("undefined (fewer than 2 seeds)"),
+                   !std::isfinite(pw.mde) ? std::string("undefined (fewer than 2 seeds)")
+                   : pw.mde > pw.largest ? fmt::format("{:.1f} pp, more than the largest difference this comparison can show "
+                                                       "({:.0f} pp): no possible effect is detectable", pw.mde * 100, pw.largest * 100)
+                                         : fmt::format("{:.1f} pp", pw.mde * 100),
                    std::isfinite(pw.power_10pp) ? fmt::format("{:.0f}%", pw.power_10pp * 100) : std::string("undefined"));
   int sup = 0, con = 0;
   for (const auto& x : v.secondary) sup += x.outcome == Outcome::Supported, con += x.outcome == Outcome::Contradicted;

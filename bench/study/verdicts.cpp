@@ -212,6 +212,8 @@ Power design_power(const Verdict& v) {
   p.sd = design_sd(v.finding->primary, v.questions);
   p.mde = minimum_detectable_effect(p.sd, v.units, kDesignPower);
   p.power_10pp = t_test_power(0.10, p.sd, v.units);
+  p.largest = 0;
+  for (const auto& t : v.finding->primary.terms) p.largest += std::max(0.0, t.weight);
   return p;
 }
 

@@ -79,6 +79,7 @@ struct Power {
   double sd = NAN;          // design_sd of the primary
   double mde = NAN;         // minimum detectable effect: detected with power ≥ kClaimedPower (two-sided α = 0.05)
   double power_10pp = NAN;  // power against a 10-point effect
+  double largest = NAN;     // the largest difference the comparison can show (scores in [0, 1]): Σ of positive weights
 };
 Power design_power(const Verdict& v);
 

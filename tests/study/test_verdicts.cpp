@@ -130,6 +130,10 @@ TEST_CASE("verdicts: a clear effect either way is supported or contradicted, a m
   CHECK(v[2].outcome() == Outcome::Inconclusive);
   CHECK(v[2].missing.find("rtn4") != std::string::npos);
   CHECK(v[0].missing.empty());
+  // Differences in differences of [0, 1] scores span at most 2; an earlier-minus-last difference at most 1.
+  CHECK(design_power(v[0]).largest == 2);
+  CHECK(design_power(v[1]).largest == 1);
+  CHECK(design_power(v[0]).mde > design_power(v[1]).mde);  // four cells, two of them at L3's 6 questions
 }
 
 // The design's error rates and power, by simulation: 1,000 grids per case at the grid's own seeds and at
