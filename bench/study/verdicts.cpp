@@ -93,10 +93,17 @@ int resolve_steps(const Analysis& a, const Term& t) {
   return best;
 }
 
-// Per seed, Σ weight·value over the terms (seeds present in every term); `missing` names the first absent cell.
-std::vector<double> per_seed(const Analysis& a, const Comparison& c, std::string* missing) {
+// Per seed, Σ weight·value over the terms (seeds present in every term); `missing` names the first absent
+// cell. `bernoulli_var`: the variance of one seed's difference from its questions alone, each answer a coin
+// with its cell's mean rate, Σ w²·p(1−p)/n (QA terms: (1/9)·Σ over L1..L3).
+struct PerSeed {
+  std::vector<double> d;
+  double bernoulli_var = 0;
+};
+PerSeed per_seed(const Analysis& a, const Comparison& c, const std::map<int, int>& questions, std::string* missing) {
   std::map<int, double> sum;
   std::map<int, int> seen;
+  PerSeed out;
   for (const auto& t : c.terms) {
     const int steps = resolve_steps(a, t);
     const Config cfg = a.at(t.method, t.compression, t.data, a.center_base, std::max(0, steps));
@@ -110,17 +117,30 @@ std::vector<double> per_seed(const Analysis& a, const Comparison& c, std::string
       return {};
     }
     for (const auto& [seed, x] : cell.by_seed) sum[seed] += t.weight * x, ++seen[seed];
+    for (int l = t.level ? t.level : 1; l <= (t.level ? t.level : 3); ++l) {
+      const auto q = questions.find(l);
+      const double p = a.level_ci(cfg, l).mean, share = t.level ? 1.0 : 1.0 / 9;
+      if (q != questions.end() && q->second > 0) out.bernoulli_var += t.weight * t.weight * share * p * (1 - p) / q->second;
+    }
   }
-  std::vector<double> d;
   for (const auto& [seed, x] : sum)
-    if (seen[seed] == static_cast<int>(c.terms.size())) d.push_back(x);
-  return d;
+    if (seen[seed] == static_cast<int>(c.terms.size())) out.d.push_back(x);
+  return out;
 }
 
-Tested run_test(const Analysis& a, const Comparison& c, double alpha, std::string* missing = nullptr) {
+Tested run_test(const Analysis& a, const Comparison& c, const std::map<int, int>& questions, double alpha,
+                std::string* missing = nullptr) {
   Tested t;
   t.comparison = c;
-  t.test = paired_t_test(per_seed(a, c, missing));
+  const PerSeed ps = per_seed(a, c, questions, missing);
+  t.test = paired_t_test(ps.d);
+  // Every seed showing the same difference (common at a floor or a ceiling, where answers are few) says
+  // nothing about the spread: the t-test would call it certain. Use the questions' own sampling error.
+  if (t.test.n >= 2 && t.test.se < 1e-9 && ps.bernoulli_var > 0) {
+    t.test.se = std::sqrt(ps.bernoulli_var / t.test.n);
+    t.test.t = t.test.estimate / t.test.se;
+    t.test.p = t_two_sided_p(t.test.t, t.test.n - 1);
+  }
   if (t.test.n >= 2 && t.test.p < alpha) t.outcome = t.test.estimate > 0 ? Outcome::Supported : Outcome::Contradicted;
   return t;
 }
@@ -172,14 +192,14 @@ std::vector<Verdict> judge(const Analysis& a, double alpha) {
   for (const auto& f : findings()) {
     Verdict v;
     v.finding = &f, v.questions = questions;
-    v.primary = run_test(a, f.primary, alpha, &v.missing);
+    v.primary = run_test(a, f.primary, questions, alpha, &v.missing);
     if (v.primary.test.n < 2 && v.missing.empty())
       v.missing = v.primary.test.n == 1 ? "a single seed: no test is possible" : "no seed is in every cell";
     v.units = v.primary.test.n >= 2 ? v.primary.test.n : static_cast<int>(seeds.size());
     std::vector<double> ps;
     for (const auto& c : secondaries(a, f.number)) {
       if (same_terms(c, f.primary, a)) continue;
-      Tested t = run_test(a, c, alpha);
+      Tested t = run_test(a, c, questions, alpha);
       if (t.test.n < 2) continue;  // not measured: not part of the family
       v.secondary.push_back(t), ps.push_back(t.test.p);
     }

@@ -130,6 +130,19 @@ TEST_CASE("verdicts: a clear effect either way is supported or contradicted, a m
   CHECK(v[2].outcome() == Outcome::Inconclusive);
   CHECK(v[2].missing.find("rtn4") != std::string::npos);
   CHECK(v[0].missing.empty());
+  // Every seed moved by the same amount: the seeds' spread is zero, the questions' sampling error is not.
+  std::vector<ResultRow> same;
+  for (const auto& r : grid(null_cells({0, 0.5, 0.5, 0.5}), 3, q, rng)) {
+    ResultRow x = r;
+    const bool lora100 = x.method == "lora-r8" && x.compression == "f32" && x.data == 1.0 && x.steps == 100;
+    if (x.method == "rag-bm25") x.score = x.level == 1 ? 10.0 / 12 : x.level == 3 ? 2.0 / 6 : 0.5;  // RAG: L1 10/12, L3 2/6
+    if (lora100) x.score = x.level == 1 ? 0 : x.level == 3 ? 0 : 0.5;                                // lora-r8 at the floor
+    same.push_back(x);
+  }
+  const auto w = judge(Analysis(same));
+  CHECK(w[0].primary.test.estimate == doctest::Approx(0.5));  // (0 − 2/6) − (0 − 10/12)
+  CHECK(w[0].primary.test.se == doctest::Approx(std::sqrt((10.0 / 12 * 2 / 12 / 12 + 2.0 / 6 * 4 / 6 / 6) / 3)));
+  CHECK(w[0].outcome() == Outcome::Inconclusive);  // t = 3.9 on 2 degrees of freedom: p = 0.06
   // Differences in differences of [0, 1] scores span at most 2; an earlier-minus-last difference at most 1.
   CHECK(design_power(v[0]).largest == 2);
   CHECK(design_power(v[1]).largest == 1);
