@@ -1,5 +1,5 @@
-// Picks the best measured configuration under memory, time and data budgets (see advise.h).
-// Not a model of untested settings: only rows from results files are considered.
+// Picks the measured configuration with the highest lower 95% bound under memory, time (CPU seconds where
+// recorded) and data budgets, or calls a tie (see advise.h). Not a model of untested settings.
 #include "bench/study/advise.h"
 
 #include <fmt/format.h>
@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "bench/study/analysis.h"
 #include "bench/study/grid.h"
@@ -78,13 +79,23 @@ std::string advise(const AdviseOptions& o) {
     MeanCi q;
     double mem, secs, lr = 0;
     int rank = 0;
+    // Ranked by the lower end of the 95% interval: a high mean from a noisy or single seed does not win.
+    // One seed has no interval, so it ranks below every configuration that has one.
+    double lcb() const { return q.n >= 2 ? q.lo() : -1 + q.mean * 1e-3; }
   };
+  std::set<std::string> have_bases;
+  for (const auto& c : configs(a.score)) have_bases.insert(short_base(c.base));
+  if (!o.base.empty() && !have_bases.count(o.base) && !std::count(a.bases.begin(), a.bases.end(), o.base)) {
+    std::string have;
+    for (const auto& b : have_bases) have += (have.empty() ? "" : ", ") + b;
+    fail("advise: no results for base {} (have: {}). Run the study on it:  edgellm study --base {}", o.base, have, o.base);
+  }
   std::vector<Cand> fit, all;
   for (const auto& c : configs(a.score)) {
     if (!o.base.empty() && c.base != o.base && short_base(c.base) != o.base) continue;
     const MeanCi q = a.level_ci(c, o.level);
     if (q.n == 0) continue;
-    Cand k{c, q, a.mean_of(a.peak, c), a.mean_of(a.seconds, c)};
+    Cand k{c, q, a.mean_of(a.peak, c), a.cost_seconds(c)};
     for (const auto& r : a.ok)
       if (r.base == c.base && r.method == c.method && r.compression == c.compression && r.data == c.data && r.steps == c.steps) {
         k.lr = r.lr, k.rank = r.rank;
@@ -94,15 +105,16 @@ std::string advise(const AdviseOptions& o) {
     if ((o.mem_mib <= 0 || k.mem <= o.mem_mib) && (o.time_s <= 0 || k.secs <= o.time_s) && c.data <= frac + 1e-9)
       fit.push_back(k);
   }
-  auto by_score = [](const Cand& x, const Cand& y) { return x.q.mean > y.q.mean || (x.q.mean == y.q.mean && x.mem < y.mem); };
-  std::sort(fit.begin(), fit.end(), by_score);
-  std::sort(all.begin(), all.end(), by_score);
+  auto by_lcb = [](const Cand& x, const Cand& y) { return x.lcb() > y.lcb() || (x.lcb() == y.lcb() && x.mem < y.mem); };
+  std::sort(fit.begin(), fit.end(), by_lcb);
+  std::sort(all.begin(), all.end(), by_lcb);
   std::string files_s;
   for (const auto& f : files) files_s += (files_s.empty() ? "" : ", ") + f;
-  std::string out = fmt::format("advise: L{} questions, memory ≤ {}, training time ≤ {}, data {} (= {:.0f}% of a user's documents)\n"
+  const char* clock = a.cpu_recorded() ? "CPU" : "wall";
+  std::string out = fmt::format("advise: L{} questions, memory ≤ {}, training time ≤ {} ({} seconds), data {} (= {:.0f}% of a user's documents)\n"
                                 "results: {} ({} configurations measured)\n\n",
                                 o.level, o.mem_mib > 0 ? fmt::format("{:.0f} MiB", o.mem_mib) : "any",
-                                o.time_s > 0 ? fmt::format("{:.0f} s", o.time_s) : "any", o.data, frac * 100, files_s,
+                                o.time_s > 0 ? fmt::format("{:.0f} s", o.time_s) : "any", clock, o.data, frac * 100, files_s,
                                 all.size());
   if (fit.empty()) {
     out += "Nothing measured fits these budgets.";
@@ -112,27 +124,40 @@ std::string advise(const AdviseOptions& o) {
     return out + "\n";
   }
   const Cand& b = fit[0];
+  // Tied with the best: every fitting configuration whose interval overlaps the best's.
+  std::vector<const Cand*> tied;
+  for (size_t i = 1; i < fit.size(); ++i)
+    if (b.q.n >= 2 && fit[i].q.n >= 2 && fit[i].q.hi() >= b.q.lo() && b.q.hi() >= fit[i].q.lo()) tied.push_back(&fit[i]);
   const std::string metric = o.level == 4 ? "ROUGE-L" : "exact match";
-  out += fmt::format("Recommended: {} on {} compressed as {}\n", b.c.method, short_base(b.c.base), b.c.compression);
+  if (tied.empty()) out += fmt::format("Recommended: {} on {} compressed as {}\n", b.c.method, short_base(b.c.base), b.c.compression);
+  else
+    out += fmt::format("Tie: {} configuration(s) fit whose 95% intervals overlap the best's; the measurements cannot "
+                       "tell them apart, so choose among them by cost. Highest lower bound: {} on {} compressed as {}\n",
+                       tied.size() + 1, b.c.method, short_base(b.c.base), b.c.compression);
   if (is_training_method(b.c.method))
     out += fmt::format("  hyper-parameters: {} steps, lr {:g}, {}batch 8 × 64 tokens, AdamW, constant schedule\n",
                        b.c.steps, b.lr, b.c.method == "full" ? "full fine-tuning, " : fmt::format("LoRA rank {} (alpha {}), ", b.rank, 2 * b.rank));
   if (is_rag_method(b.c.method)) out += fmt::format("  retrieval: {} top-4 into the reading prompt\n", retriever_of(b.c.method));
   out += fmt::format("  expected L{} {}: {}% (95% CI over {} seeds), measured with {:.0f}% of the documents\n", o.level,
                      metric, pct(b.q), b.q.n, b.c.data * 100);
-  out += fmt::format("  cost: peak {:.1f} MiB, {:.1f} s of training/indexing\n", b.mem, b.secs);
+  out += fmt::format("  cost: peak {:.1f} MiB, {:.1f} {} s of training/indexing\n", b.mem, b.secs, clock);
   if (is_rag_method(b.c.method)) out += "  " + a.gold_note(b.c.base) + "\n";
-  out += "\nWhy: the highest mean among the measured configurations that fit";
+  out += "\nWhy: the highest lower 95% bound among the measured configurations that fit";
   if (!all.empty() && all[0].c.label() != b.c.label())
     out += fmt::format("; the best overall ({}, {}%) needs {:.1f} MiB, {:.1f} s, {:.0f}% data",
                        all[0].c.label(), pct(all[0].q), all[0].mem, all[0].secs, all[0].c.data * 100);
-  out += ".\nRunner-ups that fit:\n";
-  for (size_t i = 1; i < fit.size() && i < 4; ++i) {
-    const bool overlap = fit[i].q.hi() >= b.q.lo() && fit[i].q.n > 1 && b.q.n > 1;
-    out += fmt::format("  {}. {}: {}% ({:.1f} MiB, {:.1f} s){}\n", i + 1, fit[i].c.label(), pct(fit[i].q), fit[i].mem,
-                       fit[i].secs, overlap ? "  (intervals overlap: statistically tied)" : "");
+  out += ".\n";
+  if (!tied.empty()) {
+    out += "Tied with it (intervals overlap):\n";
+    for (const Cand* t : tied)
+      out += fmt::format("  - {}: {}% ({:.1f} MiB, {:.1f} s)\n", t->c.label(), pct(t->q), t->mem, t->secs);
   }
-  if (fit.size() == 1) out += "  (none)\n";
+  out += "Next that fit, by lower bound:\n";
+  int shown = 0;
+  for (size_t i = 1; i < fit.size() && shown < 3; ++i)
+    if (std::find(tied.begin(), tied.end(), &fit[i]) == tied.end())
+      out += fmt::format("  {}. {}: {}% ({:.1f} MiB, {:.1f} s)\n", ++shown + 1, fit[i].c.label(), pct(fit[i].q), fit[i].mem, fit[i].secs);
+  if (shown == 0) out += "  (none)\n";
   return out;
 }
 

@@ -10,7 +10,7 @@ namespace edgellm::study {
 
 struct AdviseOptions {
   double mem_mib = 0;     // peak resident memory allowed (0: any)
-  double time_s = 0;      // training/indexing seconds allowed (0: any)
+  double time_s = 0;      // training/indexing CPU seconds allowed (wall seconds for results without them; 0: any)
   std::string data = "100%";  // "40" or "40%": share of the user's documents; "12docs": a number of documents
   int level = 1;          // 1..4
   std::string base;       // only this base (path or stem); empty: any
@@ -21,8 +21,10 @@ struct AdviseOptions {
 // working directory) and study-out/results.csv when present.
 std::vector<std::string> default_results_files(const std::string& out_dir = "study-out");
 
-// The recommendation as printable text. Throws Error (with the command that makes results) when there
-// are no results, and explains when nothing measured fits the budgets.
+// The recommendation as printable text: the fitting configuration with the highest lower 95% bound, or a
+// tie when others' intervals overlap it. Throws Error (with the command that makes results) when there are
+// no results, or none for the asked base ("no results for base X (have: A, B)"); explains when nothing
+// measured fits the budgets.
 std::string advise(const AdviseOptions& o);
 
 }  // namespace edgellm::study

@@ -84,6 +84,10 @@ Analysis::Analysis(const std::vector<ResultRow>& rows) {
   peak = tabulate(ok, [](const ResultRow& r) { return r.peak_mib; });
   seconds = tabulate(ok, [](const ResultRow& r) { return r.seconds; });
   latency = tabulate(ok, [](const ResultRow& r) { return r.latency_ms; });
+  std::vector<ResultRow> timed;
+  for (const auto& r : ok)
+    if (std::isfinite(r.cpu_seconds)) timed.push_back(r);
+  cpu = tabulate(timed, [](const ResultRow& r) { return r.cpu_seconds; });
   // Gold-context accuracy: every RAG run of the f32 base measures it; one value per seed.
   std::map<std::string, std::map<int, std::map<int, double>>> g;  // base -> level -> seed -> value
   for (const auto& r : ok)
@@ -115,6 +119,11 @@ double Analysis::mean_of(const Table& t, const Config& c) const {
     for (const auto& [seed, x] : it->second.by_seed) s += x, ++n;
   }
   return n ? s / n : NAN;
+}
+
+double Analysis::cost_seconds(const Config& c) const {
+  const double v = mean_of(cpu, c);
+  return std::isfinite(v) ? v : mean_of(seconds, c);
 }
 
 std::string Analysis::gold_note(const std::string& base, bool with_recipe) const {

@@ -15,7 +15,8 @@ struct Analysis {
   std::vector<ResultRow> ok;         // rows with status ok
   std::vector<ResultRow> failed;     // one per failed run
   Table score;                       // (config, level) -> per-seed score
-  Table peak, seconds, latency;      // the same cells for peak MiB, training seconds, ms per answer
+  Table peak, seconds, latency;      // the same cells for peak MiB, training wall seconds, ms per answer
+  Table cpu;                         // training CPU seconds (rows that record them)
   std::string center_base;           // the base with the most rows
   std::vector<std::string> bases, methods, compressions;
   std::vector<double> datas;
@@ -33,6 +34,9 @@ struct Analysis {
   MeanCi level_ci(const Config& c, int level) const;
   MeanCi qa_ci(const Config& c) const { return qa_cell(score, c).ci(); }
   double mean_of(const Table& t, const Config& c) const;  // mean over levels and seeds (NaN if absent)
+  // The time a configuration costs: CPU seconds where the rows record them, else wall seconds.
+  double cost_seconds(const Config& c) const;
+  bool cpu_recorded() const { return !cpu.empty(); }
   // "gold-context L1/L2/L3 = 94/93/81% (f32)" for a base, or a note that it was not measured.
   std::string gold_note(const std::string& base, bool with_recipe = false) const;
 };

@@ -21,6 +21,8 @@ bool is_training_method(const std::string& m) {
   return m == "full" || m == "lora+rag" || m == "ft+qa" || m.rfind("lora-r", 0) == 0;
 }
 bool is_rag_method(const std::string& m) { return m.rfind("rag-", 0) == 0 || m == "lora+rag"; }
+bool is_finetune_only(const std::string& m) { return is_training_method(m) && !is_rag_method(m); }
+bool is_retrieval_only(const std::string& m) { return m.rfind("rag-", 0) == 0; }
 std::string retriever_of(const std::string& m) {
   if (m == "lora+rag") return "bm25";
   if (m.rfind("rag-", 0) == 0) return m.substr(4);
@@ -122,6 +124,7 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
     for (const auto& m : all_methods) add(c, "f32", m, 1.0, ck);               // method × difficulty × time
     for (const auto& comp : compressions()) add(c, comp, "lora-r8", 0.25, ck);  // compression at little data
     add(c, "rtn4", "none", 1.0, ck), add(c, "rtn4", "rag-bm25", 1.0, ck);
+    add(c, "rtn4", "lora-r8", 1.0, ck);  // finding 3's primary: compression × data needs rtn4 at all data too
     for (double d : {0.25, 0.5}) add(c, "f32", "rag-bm25", d, ck), add(c, "f32", "lora-r8", d, ck);  // data
     for (size_t b = 1; b < o.bases.size(); ++b)                                                  // base size
       for (const char* m : {"none", "rag-bm25", "lora-r8"}) add(o.bases[b], "f32", m, 1.0, ck);

@@ -16,6 +16,8 @@ const std::vector<std::string>& compressions();
 // ft+qa (LoRA r8 on the documents plus QA pairs generated from them).
 bool is_training_method(const std::string& method);
 bool is_rag_method(const std::string& method);       // rag-* and lora+rag
+bool is_finetune_only(const std::string& method);    // trains, retrieves nothing: lora-r*, full, ft+qa
+bool is_retrieval_only(const std::string& method);   // retrieves, trains nothing: rag-*
 std::string retriever_of(const std::string& method);  // "bm25" | "dense" | "hybrid" | ""
 int lora_rank_of(const std::string& method);          // 0 for full and non-training methods
 // The fixed learning rate of a training method (written in every row): LoRA 3e-3, full 3e-4.

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "bench/study/analysis.h"
@@ -55,7 +56,7 @@ struct Writer {
     fs.xlabel = "optimizer steps (log)", fs.ylabel = "QA accuracy (L1-L3 exact match)", fs.log_x = true;
     ft = fs;
     ft.title = "QA accuracy vs training seconds (" + short_base(b) + ", f32, all data)";
-    ft.xlabel = "training seconds (log)";
+    ft.xlabel = a.cpu_recorded() ? "training CPU seconds (log)" : "training wall seconds (log)";
     std::string table = "| method | " , sep = "|---|";
     for (int s : a.checkpoints) table += fmt::format("{} steps | ", s), sep += "---|";
     table += "\n" + sep + "\n";
@@ -71,7 +72,7 @@ struct Writer {
         }
         push(ss, s, q);
         row += pct(q) + " | ";
-        const double sec = a.mean_of(a.seconds, c);
+        const double sec = a.cost_seconds(c);
         if (is_training_method(m) && sec > 0) push(st, sec, q);
       }
       if (ss.x.empty()) continue;
@@ -85,7 +86,8 @@ struct Writer {
           table + "\n";
     const std::string note = a.gold_note(b);
     figure(fs, "accuracy_vs_steps", "Bands: 95% CI over seeds. " + note);
-    figure(ft, "accuracy_vs_seconds", "Training time measured on this machine; bars: 95% CI over seeds.");
+    figure(ft, "accuracy_vs_seconds", "Training time measured on this machine (CPU seconds of the run's process where "
+                                      "recorded); bars: 95% CI over seeds.");
   }
 
   // ---- accuracy vs data amount ---------------------------------------------------------------------
@@ -237,17 +239,62 @@ struct Writer {
     figure(f, "memory_frontier", "Vertical bars: 95% CI over seeds; dashed: the Pareto frontier. " + a.gold_note(a.center_base));
   }
 
+  // ---- timing spread between the seeds of one configuration ----------------------------------------
+  // The seeds of a configuration do the same work (same steps, same number of questions), so their CPU
+  // seconds should agree; wall seconds also carry whatever else the machine was doing.
+  void timing_spread() {
+    std::vector<double> cpu_r, wall_r;
+    double worst_cpu = 0, worst_wall = 0;
+    std::string worst_cpu_label, worst_wall_label;
+    auto ratio = [](const Table& t, const Config& c) {
+      double lo = INFINITY, hi = 0;
+      std::map<int, double> per_seed;  // one value per seed (the levels of a row set share it)
+      for (int l = 1; l <= 4; ++l)
+        if (const auto it = t.find({c, l}); it != t.end())
+          for (const auto& [seed, x] : it->second.by_seed) per_seed[seed] = x;
+      for (const auto& [seed, x] : per_seed) lo = std::min(lo, x), hi = std::max(hi, x);
+      return per_seed.size() >= 2 && lo > 0 ? hi / lo : NAN;
+    };
+    for (const auto& c : configs(a.score)) {
+      if (!is_training_method(c.method) || c.steps != a.ref_steps) continue;
+      const double rc = ratio(a.cpu, c), rw = ratio(a.seconds, c);
+      if (std::isfinite(rc)) {
+        cpu_r.push_back(rc);
+        if (rc > worst_cpu) worst_cpu = rc, worst_cpu_label = c.label();
+      }
+      if (std::isfinite(rw)) {
+        wall_r.push_back(rw);
+        if (rw > worst_wall) worst_wall = rw, worst_wall_label = c.label();
+      }
+    }
+    if (wall_r.empty()) return;
+    auto line = [](const char* what, std::vector<double> v, double worst, const std::string& label) {
+      std::sort(v.begin(), v.end());
+      const auto over2 = std::count_if(v.begin(), v.end(), [](double x) { return x > 2; });
+      return fmt::format("| {} | {} | {:.2f} | {:.2f} | {} | {} |\n", what, v.size(), v[v.size() / 2], worst, over2, label);
+    };
+    md += fmt::format("## Timing spread between seeds ({} steps)\n\nSlowest seed ÷ fastest seed of each training "
+                      "configuration's training time. Seeds of a configuration do the same work; CPU seconds of the run's "
+                      "process (getrusage, user + system) should not depend on machine load, wall seconds do.\n\n"
+                      "| clock | configurations | median max/min | largest max/min | configurations > 2× | largest at |\n"
+                      "|---|---|---|---|---|---|\n", a.ref_steps);
+    if (!cpu_r.empty()) md += line("CPU", cpu_r, worst_cpu, worst_cpu_label);
+    else md += "| CPU | 0 | – | – | – | not recorded in these results |\n";
+    md += line("wall", wall_r, worst_wall, worst_wall_label) + "\n";
+  }
+
   void efficiency() {
     md += "## Learning efficiency and inference latency (f32, all data)\n\n"
           "Gain = QA accuracy minus the untrained base's closed-book accuracy (percentage points).\n\n"
-          "| method | steps | train s | gain (pp) | gain pp/s | gain pp/MiB | peak MiB | ms/answer |\n"
-          "|---|---|---|---|---|---|---|---|\n";
+          "| method | steps | train CPU s | train wall s | gain (pp) | gain pp/s (CPU s where recorded) | gain pp/MiB | peak MiB | ms/answer |\n"
+          "|---|---|---|---|---|---|---|---|---|\n";
     const Table gain = tabulate(a.ok, [](const ResultRow& r) { return r.score - r.base_score; });
     for (const auto& c : configs(a.score)) {
       if (c.base != a.center_base || c.compression != "f32" || c.data != 1.0) continue;
       const MeanCi g = qa_cell(gain, c).ci();
-      const double sec = a.mean_of(a.seconds, c), mem = a.mean_of(a.peak, c);
-      md += fmt::format("| {} | {} | {:.2f} | {} | {} | {:.3f} | {:.1f} | {:.1f} |\n", c.method, c.steps, sec, pct(g),
+      const double sec = a.cost_seconds(c), wall = a.mean_of(a.seconds, c), mem = a.mean_of(a.peak, c);
+      md += fmt::format("| {} | {} | {} | {:.2f} | {} | {} | {:.3f} | {:.1f} | {:.1f} |\n", c.method, c.steps,
+                        std::isfinite(a.mean_of(a.cpu, c)) ? fmt::format("{:.2f}", sec) : "–", wall, pct(g),
                         // Below 10 ms (a BM25 index) the quotient is a timer artefact, not a rate worth comparing.
                         sec >= 0.01 ? fmt::format("{:.2f}", g.mean * 100 / sec) : sec > 0 ? "≫ 100 (< 0.01 s)" : "–",
                         g.mean * 100 / mem, mem,
@@ -297,6 +344,7 @@ ReportOutput write_report(const std::string& dir, const std::vector<ResultRow>& 
   w.bases();
   w.frontier();
   w.efficiency();
+  w.timing_spread();
   if (!a.failed.empty()) {
     w.md += "## Failed runs\n\n| run | method | compression | status |\n|---|---|---|---|\n";
     for (const auto& r : a.failed) w.md += fmt::format("| {} | {} | {} | {} |\n", r.run_id, r.method, r.compression, r.status);

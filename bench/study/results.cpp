@@ -28,9 +28,14 @@ std::string ResultRow::key() const { return fmt::format("{}|{:06d}|{}", run_id, 
 
 const std::vector<std::string>& csv_columns() {
   static const std::vector<std::string> c = {
-      "run_id", "base", "compression", "method", "rank", "data", "seed", "lr", "steps", "seconds", "level",
+      "run_id", "base", "compression", "method", "rank", "data", "seed", "lr", "steps", "seconds", "cpu_seconds", "level",
       "n_questions", "em", "f1", "rouge_l", "score", "base_score", "gold_score", "answerable", "n_docs",
       "peak_mib", "arena_mib", "weight_mib", "latency_ms", "gain_per_s", "gain_per_mib", "status", "git_rev"};
+  return c;
+}
+
+const std::vector<std::string>& added_columns() {
+  static const std::vector<std::string> c = {"cpu_seconds"};
   return c;
 }
 
@@ -78,42 +83,66 @@ std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) :
 }  // namespace
 
 std::string to_csv_line(const ResultRow& r) {
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                      r.run_id, quote(r.base), r.compression, quote(r.method), r.rank, num(r.data), r.seed,
-                     num(r.lr), r.steps, num(r.seconds), r.level, r.n_questions, num(r.em), num(r.f1),
+                     num(r.lr), r.steps, num(r.seconds), num(r.cpu_seconds), r.level, r.n_questions, num(r.em), num(r.f1),
                      num(r.rouge_l), num(r.score), num(r.base_score), num(r.gold_score), num(r.answerable),
                      r.n_docs, num(r.peak_mib), num(r.arena_mib), num(r.weight_mib), num(r.latency_ms),
                      num(r.gain_per_s), num(r.gain_per_mib), quote(r.status), quote(r.git_rev));
 }
 
-ResultRow parse_csv_line(const std::string& line, const std::string& file, int64_t line_no) {
+ResultRow parse_csv_line(const std::string& line, const std::string& file, int64_t line_no,
+                         const std::vector<std::string>& columns) {
   const auto f = split_csv(line);
   const std::string where = fmt::format("line {}", line_no);
-  if (f.size() != csv_columns().size())
-    throw FormatError(file, where, fmt::format("{} fields, expected {}", f.size(), csv_columns().size()));
-  size_t i = 0;
-  auto d = [&]() {
-    const std::string& s = f[i];
+  if (f.size() != columns.size())
+    throw FormatError(file, where, fmt::format("{} fields, expected {}", f.size(), columns.size()));
+  std::map<std::string, size_t> at;
+  for (size_t k = 0; k < columns.size(); ++k) at[columns[k]] = k;
+  auto field = [&](const char* name) -> const std::string* {
+    const auto it = at.find(name);
+    return it == at.end() ? nullptr : &f[it->second];
+  };
+  auto d = [&](const char* name, double absent = NAN) {
+    const std::string* s = field(name);
+    if (!s) return absent;
     try {
       size_t p = 0;
-      const double v = std::stod(s, &p);
-      if (p != s.size()) throw std::invalid_argument(s);
-      ++i;
+      const double v = std::stod(*s, &p);
+      if (p != s->size()) throw std::invalid_argument(*s);
       return v;
     } catch (const std::exception&) {
-      throw FormatError(file, where, fmt::format("column {}: \"{}\" is not a number", csv_columns()[i], s));
+      throw FormatError(file, where, fmt::format("column {}: \"{}\" is not a number", name, *s));
     }
   };
-  auto n = [&]() { return static_cast<int>(d()); };
-  auto s = [&]() { return f[i++]; };
+  auto n = [&](const char* name) { return static_cast<int>(d(name)); };
+  auto s = [&](const char* name) { return *field(name); };
   ResultRow r;
-  r.run_id = s(), r.base = s(), r.compression = s(), r.method = s(), r.rank = n(), r.data = d(), r.seed = n();
-  r.lr = d(), r.steps = n(), r.seconds = d(), r.level = n(), r.n_questions = n(), r.em = d(), r.f1 = d();
-  r.rouge_l = d(), r.score = d(), r.base_score = d(), r.gold_score = d(), r.answerable = d(), r.n_docs = n();
-  r.peak_mib = d(), r.arena_mib = d(), r.weight_mib = d(), r.latency_ms = d(), r.gain_per_s = d();
-  r.gain_per_mib = d(), r.status = s(), r.git_rev = s();
+  r.run_id = s("run_id"), r.base = s("base"), r.compression = s("compression"), r.method = s("method");
+  r.rank = n("rank"), r.data = d("data"), r.seed = n("seed"), r.lr = d("lr"), r.steps = n("steps");
+  r.seconds = d("seconds"), r.cpu_seconds = d("cpu_seconds"), r.level = n("level"), r.n_questions = n("n_questions");
+  r.em = d("em"), r.f1 = d("f1"), r.rouge_l = d("rouge_l"), r.score = d("score"), r.base_score = d("base_score");
+  r.gold_score = d("gold_score"), r.answerable = d("answerable"), r.n_docs = n("n_docs"), r.peak_mib = d("peak_mib");
+  r.arena_mib = d("arena_mib"), r.weight_mib = d("weight_mib"), r.latency_ms = d("latency_ms");
+  r.gain_per_s = d("gain_per_s"), r.gain_per_mib = d("gain_per_mib"), r.status = s("status"), r.git_rev = s("git_rev");
   return r;
 }
+
+namespace {
+// The file's columns from its header: the current ones, or the current ones less some added later.
+std::vector<std::string> header_columns(const std::string& header, const std::string& path) {
+  if (header == csv_header()) return csv_columns();
+  const auto given = split_csv(header);
+  std::vector<std::string> expected;
+  for (const auto& c : csv_columns())
+    if (std::find(given.begin(), given.end(), c) != given.end() ||
+        std::find(added_columns().begin(), added_columns().end(), c) == added_columns().end())
+      expected.push_back(c);
+  if (given != expected)
+    throw FormatError(path, "line 1", "header differs from this edgellm's results schema (" + csv_header() + ")");
+  return given;
+}
+}  // namespace
 
 std::vector<ResultRow> read_results(const std::string& path) {
   std::ifstream in(path);
@@ -121,16 +150,16 @@ std::vector<ResultRow> read_results(const std::string& path) {
   if (!in) return rows;
   std::string line;
   int64_t no = 0;
+  std::vector<std::string> columns;
   while (std::getline(in, line)) {
     ++no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (no == 1) {
-      if (line != csv_header())
-        throw FormatError(path, "line 1", "header differs from this edgellm's results schema (" + csv_header() + ")");
+      columns = header_columns(line, path);
       continue;
     }
     if (line.empty()) continue;
-    rows.push_back(parse_csv_line(line, path, no));
+    rows.push_back(parse_csv_line(line, path, no, columns));
   }
   return rows;
 }
@@ -174,7 +203,7 @@ namespace {
 // Everything but timings and memory (which vary between two executions of the same run).
 std::string identity(const ResultRow& r) {
   ResultRow c = r;
-  c.seconds = c.peak_mib = c.arena_mib = c.latency_ms = c.gain_per_s = c.gain_per_mib = 0;
+  c.seconds = c.cpu_seconds = c.peak_mib = c.arena_mib = c.latency_ms = c.gain_per_s = c.gain_per_mib = 0;
   c.git_rev.clear();
   return to_csv_line(c);
 }

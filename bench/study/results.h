@@ -3,6 +3,7 @@
 // Not the statistics (bench/study/stats.h) nor the report.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -17,7 +18,9 @@ struct ResultRow {
   int seed = 0;
   double lr = 0;
   int steps = 0;              // optimizer steps at this checkpoint (0 without training)
-  double seconds = 0;         // training (or indexing, for RAG) seconds up to this checkpoint
+  double seconds = 0;         // training (or indexing, for RAG) wall seconds up to this checkpoint
+  double cpu_seconds = NAN;   // the same work in CPU seconds of the run's process (user + system, every
+                              // thread); NaN in results written before it was recorded
   int level = 0;              // 1..4 (0 in a failure row)
   int n_questions = 0;
   double em = 0, f1 = 0, rouge_l = 0;
@@ -40,13 +43,17 @@ struct ResultRow {
 };
 
 const std::vector<std::string>& csv_columns();
+// The columns added since the first results files: a file whose header lacks exactly these still reads.
+const std::vector<std::string>& added_columns();
 std::string csv_header();
 std::string to_csv_line(const ResultRow& r);
-// Throws FormatError(file, "line N", ...) on a wrong column count or a bad number.
-ResultRow parse_csv_line(const std::string& line, const std::string& file, int64_t line_no);
+// Throws FormatError(file, "line N", ...) on a wrong column count or a bad number. `columns` names the
+// file's columns (its header): csv_columns(), or csv_columns() without some of added_columns().
+ResultRow parse_csv_line(const std::string& line, const std::string& file, int64_t line_no,
+                         const std::vector<std::string>& columns = csv_columns());
 
-// Reads a results file; an absent file is empty. Throws FormatError on a header that differs from
-// csv_header() (schema mismatch) or a bad line.
+// Reads a results file; an absent file is empty. Throws FormatError on a header that is neither
+// csv_header() nor it without some added_columns() (schema mismatch), or a bad line.
 std::vector<ResultRow> read_results(const std::string& path);
 // Appends rows (writing the header first when the file is new) in one write under an flock.
 void append_results(const std::string& path, const std::vector<ResultRow>& rows);

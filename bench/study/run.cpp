@@ -45,6 +45,16 @@ std::string slug(const std::string& s) {
   return o;
 }
 
+// CPU seconds (user + system) of this process, every thread included. RUSAGE_SELF, not RUSAGE_THREAD:
+// a run is one process of its own (the driver spawns one per run, `--jobs` of them at once; the in-process
+// path used by tests runs them one after another), and its matmuls run on the thread pool's workers,
+// whose time RUSAGE_THREAD would leave out. A loaded machine stretches wall time, not this.
+double cpu_seconds_now() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 double max_rss_mib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -245,7 +255,7 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
 
   std::map<int, Eval> at;          // checkpoint -> scores over all users
   Eval base_ev, gold_ev;
-  std::map<int, double> secs;      // checkpoint -> mean training (or indexing) seconds
+  std::map<int, double> secs, cpu;  // checkpoint -> mean training (or indexing) wall / CPU seconds
   std::map<int, LevelAcc> answer;  // level -> answerable count
   double n_docs = 0, wmib = 0;
   for (int k = 0; k < s.users; ++k) {
@@ -261,16 +271,17 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
     evaluate(m, u, Ctx::ClosedBook, nullptr, base_ev);
     if (s.method == "none") continue;  // the baseline is the result
     Retriever r;
-    double index_s = 0;
+    double index_s = 0, index_cpu = 0;
     if (!retr.empty()) {
       const auto t0 = Clock::now();
+      const double c0 = cpu_seconds_now();
       r.build(m, u, avail, retr);
-      index_s = since(t0);
+      index_s = since(t0), index_cpu = cpu_seconds_now() - c0;
       evaluate(m, u, Ctx::Gold, nullptr, gold_ev);
     }
     if (!train) {
       evaluate(m, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[0]);
-      secs[0] += index_s / s.users;
+      secs[0] += index_s / s.users, cpu[0] += index_cpu / s.users;
       continue;
     }
     PackedData data(training_examples(m, u, avail, s.method == "ft+qa"), s.seq_len,
@@ -282,12 +293,13 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
     tc.seq_len = s.seq_len, tc.batch = s.batch, tc.steps = ckpts.back(), tc.lr = s.lr;
     tc.seed = static_cast<uint64_t>(s.seed);
     Trainer tr(m.llama, data, tc);
-    double train_s = 0;
+    double train_s = 0, train_cpu = 0;
     for (int c : ckpts) {
       const auto t0 = Clock::now();
+      const double c0 = cpu_seconds_now();
       while (tr.step() < c) tr.train_step();
-      train_s += since(t0);
-      secs[c] += (train_s + index_s) / s.users;
+      train_s += since(t0), train_cpu += cpu_seconds_now() - c0;
+      secs[c] += (train_s + index_s) / s.users, cpu[c] += (train_cpu + index_cpu) / s.users;
       evaluate(m, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[c]);
       if (log) log(fmt::format("{} step {} ({:.1f} s): L1 {:.2f}", s.method, c, train_s, at[c].score(1)));
     }
@@ -301,7 +313,7 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
     for (const auto& [level, acc] : ev.levels) {
       ResultRow r;
       r.run_id = s.run_id(), r.base = s.base, r.compression = s.compression, r.method = s.method;
-      r.rank = s.rank, r.data = s.data, r.seed = s.seed, r.lr = s.lr, r.steps = c, r.seconds = secs[c];
+      r.rank = s.rank, r.data = s.data, r.seed = s.seed, r.lr = s.lr, r.steps = c, r.seconds = secs[c], r.cpu_seconds = cpu[c];
       r.level = level, r.n_questions = acc.n;
       r.em = acc.em / acc.n, r.f1 = acc.f1 / acc.n, r.rouge_l = acc.rl / acc.n, r.score = ev.score(level);
       r.base_score = base_ev.score(level);

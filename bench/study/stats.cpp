@@ -1,10 +1,11 @@
-// Student-t intervals and the seed-wise tables the report and the advisor read.
-// Not a hypothesis-testing library: intervals only, no p-values or corrections for multiple comparisons.
+// Student-t intervals, the paired t-test, Holm's correction and t-test power; the seed-wise tables the
+// report and the advisor read. Not the study's decisions: bench/study/verdicts.cpp applies these.
 #include "bench/study/stats.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -12,19 +13,104 @@
 
 namespace edgellm::study {
 
+double t_two_sided_p(double t, int df) {
+  if (df < 1) return 1;
+  if (!std::isfinite(t)) return std::isnan(t) ? 1 : 0;
+  // A(t|ν) = P(|T| < t). With θ = atan(|t|/√ν), c = cos²θ:
+  //   ν odd:  A = (2/π)·(θ + sinθ·cosθ·(1 + (2/3)c + (2·4)/(3·5)c² + … + (2·4…(ν−3))/(3·5…(ν−2))c^((ν−3)/2)))
+  //   ν even: A = sinθ·(1 + (1/2)c + (1·3)/(2·4)c² + … + (1·3…(ν−3))/(2·4…(ν−2))c^((ν−2)/2))
+  const double th = std::atan(std::abs(t) / std::sqrt(static_cast<double>(df))), c = std::cos(th) * std::cos(th);
+  double a = 0;
+  if (df % 2) {
+    double term = 1, sum = df > 1 ? 1 : 0;
+    for (int k = 3; k <= df - 2; k += 2) term *= c * (k - 1) / k, sum += term;
+    a = 2 / M_PI * (th + std::sin(th) * std::cos(th) * sum);
+  } else {
+    double term = 1, sum = 1;
+    for (int k = 2; k <= df - 2; k += 2) term *= c * (k - 1) / k, sum += term;
+    a = std::sin(th) * sum;
+  }
+  return std::clamp(1 - a, 0.0, 1.0);
+}
+
+double t_quantile(double q, int df) {
+  if (!(q > 0.5 && q < 1) || df < 1) return NAN;
+  const double target = 2 * (1 - q);  // P(|T| >= t)
+  double lo = 0, hi = 1;
+  while (t_two_sided_p(hi, df) > target) hi *= 2;
+  for (int i = 0; i < 100 && hi - lo > 1e-9 * hi; ++i) {
+    const double mid = (lo + hi) / 2;
+    (t_two_sided_p(mid, df) > target ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
+}
+
 double t_quantile_975(int df) {
-  static const double t[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                             2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                             2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  static const std::array<double, 201> table = [] {
+    std::array<double, 201> t{};
+    for (int d = 1; d <= 200; ++d) t[static_cast<size_t>(d)] = t_quantile(0.975, d);
+    return t;
+  }();
   if (df < 1) return 0;
-  if (df <= 30) return t[df - 1];
-  const double pts[][2] = {{30, 2.042}, {40, 2.021}, {60, 2.000}, {120, 1.980}, {1e12, 1.960}};
-  for (int i = 0; i < 4; ++i)
-    if (df <= pts[i + 1][0]) {
-      const double a = 1 / pts[i][0], b = 1 / pts[i + 1][0], x = 1.0 / df;
-      return pts[i][1] + (pts[i + 1][1] - pts[i][1]) * (a - x) / (a - b);
-    }
-  return 1.960;
+  return df <= 200 ? table[static_cast<size_t>(df)] : t_quantile(0.975, df);
+}
+
+TTest paired_t_test(const std::vector<double>& d) {
+  TTest r;
+  const MeanCi c = mean_ci(d);
+  r.n = c.n, r.estimate = c.mean;
+  if (r.n < 2) return r;
+  r.se = c.half / t_quantile_975(r.n - 1);
+  // Every unit moved by exactly the same nonzero amount: no sampling spread to doubt it.
+  if (r.se == 0) return r.t = r.estimate == 0 ? 0 : std::copysign(INFINITY, r.estimate), r.p = r.estimate == 0 ? 1 : 0, r;
+  r.t = r.estimate / r.se;
+  r.p = t_two_sided_p(r.t, r.n - 1);
+  return r;
+}
+
+std::vector<double> holm_adjust(const std::vector<double>& p) {
+  std::vector<size_t> order(p.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
+  std::vector<double> out(p.size());
+  double running = 0;  // adjusted p-values never decrease along the sorted order
+  for (size_t k = 0; k < order.size(); ++k) {
+    running = std::max(running, std::min(1.0, static_cast<double>(order.size() - k) * p[order[k]]));
+    out[order[k]] = running;
+  }
+  return out;
+}
+
+double t_test_power(double effect, double sd, int n, double alpha) {
+  if (n < 2 || !(sd > 0)) return NAN;
+  const int nu = n - 1;
+  const double c = t_quantile(1 - alpha / 2, nu), delta = effect * std::sqrt(static_cast<double>(n)) / sd;
+  // T = (Z + δ)/S with S = √(χ²_ν/ν): P(|T| > c) = E_S[Φ(δ − cS) + Φ(−δ − cS)].
+  // Density of S: f(s) = 2νs·g(νs²), g the χ²_ν density; Simpson's rule on [0, 8] (the mass beyond is < 1e-12).
+  auto phi = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
+  const double half_nu = nu / 2.0, log_norm = -half_nu * std::log(2.0) - std::lgamma(half_nu);
+  auto f = [&](double s) {
+    if (s <= 0) return 0.0;
+    const double x = nu * s * s;
+    const double dens = 2 * nu * s * std::exp(log_norm + (half_nu - 1) * std::log(x) - x / 2);
+    return dens * (phi(delta - c * s) + phi(-delta - c * s));
+  };
+  const int steps = 4000;
+  const double h = 8.0 / steps;
+  double sum = f(0) + f(8.0);
+  for (int i = 1; i < steps; ++i) sum += (i % 2 ? 4 : 2) * f(i * h);
+  return std::clamp(sum * h / 3, 0.0, 1.0);
+}
+
+double minimum_detectable_effect(double sd, int n, double power, double alpha) {
+  if (n < 2 || !(sd > 0)) return NAN;
+  double lo = 0, hi = sd;
+  while (t_test_power(hi, sd, n, alpha) < power) hi *= 2;
+  for (int i = 0; i < 50; ++i) {
+    const double mid = (lo + hi) / 2;
+    (t_test_power(mid, sd, n, alpha) < power ? lo : hi) = mid;
+  }
+  return hi;
 }
 
 MeanCi mean_ci(const std::vector<double>& xs) {
@@ -96,16 +182,6 @@ std::vector<Config> configs(const Table& t) {
   std::set<Config> s;
   for (const auto& [k, v] : t) s.insert(k.first);
   return {s.begin(), s.end()};
-}
-
-double chance_of_at_least(int k, int n) {
-  constexpr double p = 0.025;
-  double below = 0, term = std::pow(1 - p, n);  // P(X = 0), then P(X = i) by the ratio of successive terms
-  for (int i = 0; i < k && i <= n; ++i) {
-    below += term;
-    term *= (static_cast<double>(n - i) / (i + 1)) * (p / (1 - p));
-  }
-  return std::max(0.0, 1 - below);
 }
 
 }  // namespace edgellm::study

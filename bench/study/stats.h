@@ -1,5 +1,5 @@
-// Statistics of the study: mean and 95% confidence interval over seeds (Student t), paired differences,
-// and grouping of result rows into configurations. Not a plotting or reporting module.
+// Statistics of the study: mean and 95% confidence interval over seeds (Student t), the paired t-test,
+// Holm's correction, t-test power, and grouping of result rows into configurations. Not a reporting module.
 #pragma once
 
 #include <functional>
@@ -11,8 +11,29 @@
 
 namespace edgellm::study {
 
-// t_{0.975, df}: the table for df 1..30, then 40, 60, 120 and ∞ (1.960), linear in 1/df between.
-double t_quantile_975(int df);
+// Student t with df degrees of freedom (df >= 1, integer): P(|T| >= |t|), exact (the finite series in
+// θ = atan(t/√df) of Abramowitz & Stegun 26.7.3-4), and the quantile q (0.5 < q < 1) by bisection on it.
+double t_two_sided_p(double t, int df);
+double t_quantile(double q, int df);
+double t_quantile_975(int df);  // 0 when df < 1; tabulated once for df <= 200 (every interval asks)
+
+// The paired t-test of H0 "mean difference 0", two-sided. The study's unit is the seed (its test users):
+// cells that share a seed share users, so their difference per seed removes the users' own difficulty.
+struct TTest {
+  double estimate = 0, se = 0, t = 0, p = 1;  // p = 1 when n < 2 (no test)
+  int n = 0;
+};
+TTest paired_t_test(const std::vector<double>& per_unit_differences);
+
+// Holm's step-down adjustment of p-values (same order in and out): family-wise error ≤ α at p_adj < α.
+std::vector<double> holm_adjust(const std::vector<double>& p);
+
+// Power of the two-sided paired t-test at level alpha against a true mean difference `effect`, when the
+// per-unit differences have standard deviation sd and there are n units: exact for normal differences
+// (the non-central t, integrated over the sample standard deviation's chi distribution).
+double t_test_power(double effect, double sd, int n, double alpha = 0.05);
+// The smallest effect detected with probability `power` (NaN when n < 2).
+double minimum_detectable_effect(double sd, int n, double power = 0.8, double alpha = 0.05);
 
 struct MeanCi {
   double mean = 0, half = 0;  // the interval is mean ± half; half = t·s/√n (0 when n < 2)
@@ -45,10 +66,6 @@ Table tabulate(const std::vector<ResultRow>& rows,
 Cell qa_cell(const Table& t, const Config& c);
 // a − b paired by seed (seeds present in both).
 MeanCi paired_diff(const Cell& a, const Cell& b);
-
-// P(X >= k) for X ~ Binomial(n, 0.025): how often chance alone gives k of n one-sided 95% intervals
-// excluding zero. Comparisons that share runs are not independent, so it is a guide, not an exact test.
-double chance_of_at_least(int k, int n);
 
 // The set of configs in a table.
 std::vector<Config> configs(const Table& t);

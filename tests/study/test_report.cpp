@@ -3,6 +3,7 @@
 // Not a check of the study's findings: builtin:tiny has random weights.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -95,6 +96,48 @@ TEST_CASE("advise: picks the best configuration that fits and refuses clearly wi
   }
 }
 
+TEST_CASE("advise: ranks by the lower bound, calls a tie, budgets CPU seconds, names the bases it has") {
+  const std::string dir = testing::temp_dir("advise-lcb"), path = dir + "/results.csv";
+  struct Cleanup {
+    std::string d;
+    ~Cleanup() { fs::remove_all(d); }
+  } cleanup{dir};
+  std::vector<ResultRow> rows;
+  const double wide[] = {0.30, 0.64, 0.98}, tight[] = {0.57, 0.58, 0.59};
+  for (int seed = 0; seed < 3; ++seed) {
+    rows.push_back(hand("full", "f32", 1.0, 100, seed, wide[seed], 100, 10));    // highest mean (64%), wide interval
+    rows.push_back(hand("lora-r8", "f32", 1.0, 25, seed, tight[seed], 100, 10));  // 58%, tight: the higher lower bound
+    // Slow by the wall clock (a loaded machine), 5 CPU seconds of work: within a 60 s budget.
+    ResultRow loaded = hand("lora-r16", "f32", 1.0, 25, seed, 0.20 + 0.01 * seed, 100, 300);
+    loaded.cpu_seconds = 5;
+    rows.push_back(loaded);
+  }
+  write_results(path, rows);
+  AdviseOptions o;
+  o.results = {path}, o.level = 3, o.time_s = 60;
+  std::string out = advise(o);
+  CHECK(out.find("Tie: 2 configuration(s)") != std::string::npos);
+  CHECK(out.find("Highest lower bound: lora-r8 on b") != std::string::npos);
+  CHECK(out.find("full · f32") != std::string::npos);     // listed as tied
+  CHECK(out.find("lora-r16 · f32") != std::string::npos);  // fits by CPU seconds despite 300 wall seconds
+  CHECK(out.find("CPU seconds") != std::string::npos);
+  // Without the wide configuration the intervals separate: a plain recommendation.
+  rows.erase(std::remove_if(rows.begin(), rows.end(), [](const ResultRow& r) { return r.method == "full"; }), rows.end());
+  write_results(path, rows);
+  out = advise(o);
+  CHECK(out.find("Recommended: lora-r8 on b compressed as f32") != std::string::npos);
+  CHECK(out.find("Tie") == std::string::npos);
+  o.base = "base-x";
+  try {
+    advise(o);
+    FAIL("no throw");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("no results for base base-x (have: b)") != std::string::npos);
+  }
+  o.base = "b";
+  CHECK(advise(o).find("Recommended: lora-r8") != std::string::npos);
+}
+
 TEST_CASE("study: a tiny grid end to end, resumed, and sharded then merged") {
   set_user_source(testing::tiny_user);
   StudyOptions o;
@@ -113,7 +156,11 @@ TEST_CASE("study: a tiny grid end to end, resumed, and sharded then merged") {
   CHECK(g.find("Finding 1") != std::string::npos);
   CHECK(g.find("Finding 3") != std::string::npos);
   CHECK(head(o.out + "/report.md", 100000).find("gold-context") != std::string::npos);
-  for (const auto& row : rows) CHECK(row.status == "ok");
+  for (const auto& row : rows) {
+    CHECK(row.status == "ok");
+    if (row.method == "lora-r4") CHECK(row.cpu_seconds > 0);  // getrusage of the run's process
+  }
+  CHECK(head(o.out + "/report.md", 100000).find("## Timing spread between seeds") != std::string::npos);
 
   const StudyResult again = run_study(o);  // resume: everything is done
   CHECK(again.skipped == 8);

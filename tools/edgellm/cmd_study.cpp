@@ -175,10 +175,10 @@ void add_study_commands(CLI::App& app) {
   static study::AdviseOptions a;
   static std::string mem, time_s, level = "L1";
   adv->add_option("--mem", mem, "Peak memory allowed, e.g. 512M");
-  adv->add_option("--time", time_s, "Training time allowed, e.g. 60s, 5m");
+  adv->add_option("--time", time_s, "Training CPU seconds allowed (of the run's process; wall seconds for older results), e.g. 60s, 5m");
   adv->add_option("--data", a.data, "Personal data: percent of the user's documents (40 or 40%) or a count (12docs)");
   adv->add_option("--difficulty", level, "Question level L1..L4");
-  adv->add_option("--base", a.base, "Only this base (path or file stem)");
+  adv->add_option("--base", a.base, "Only this base (path or file stem); an error naming the measured bases when it has no results");
   adv->add_option("--results", a.results, "results.csv file(s) (default: bench/study/report/results.csv, study-out/results.csv)");
   adv->callback([] {
     a.mem_mib = mem.empty() ? 0 : static_cast<double>(parse_bytes(mem)) / (1024.0 * 1024.0);
