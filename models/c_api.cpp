@@ -3,7 +3,7 @@
 #include <cstring>
 #include <string>
 
-#include "edgellm.h"
+#include "edgellm/edgellm.h"
 #include "models/c_api_internal.h"
 #include "models/runner.h"
 #include "runtime/arena.h"

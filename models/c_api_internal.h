@@ -1,5 +1,5 @@
 // What the C API's translation units share (models/c_api.cpp, rag/c_api.cpp): the model handle's
-// definition and the per-thread error message. Not part of the public API (include/edgellm.h is).
+// definition and the per-thread error message. Not part of the public API (include/edgellm/edgellm.h is).
 #pragma once
 
 #include <string>

@@ -1,9 +1,9 @@
-// The C API's RAG functions (declared in include/edgellm.h): build, open, query, free an index.
+// The C API's RAG functions (declared in include/edgellm/edgellm.h): build, open, query, free an index.
 // Not a second implementation: every call forwards to rag/index.h and turns exceptions into -1/NULL.
 #include <cstring>
 #include <filesystem>
 
-#include "edgellm.h"
+#include "edgellm/edgellm.h"
 #include "models/c_api_internal.h"
 #include "rag/index.h"
 #include "runtime/error.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edgellm.h"
+#include "edgellm/edgellm.h"
 
 static int failures = 0;
 #define CHECK(cond)                                                  \

@@ -1,11 +1,20 @@
 /* edgellm's C API: load a model, tokenize, evaluate, sample, generate with a callback.
  * Every call that can fail returns NULL or a negative number and sets edgellm_last_error() (per thread).
- * No function here aborts the process. Not thread-safe per context: use one context per thread. */
+ * No function here aborts the process. Not thread-safe per context: use one context per thread.
+ * This is the whole public interface: libedgellm.so exports these functions and nothing else. */
 #ifndef EDGELLM_H
 #define EDGELLM_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Marks what the shared library exports. The library's other symbols stay local (cmake/libedgellm.map), so an
+ * integrator's own fmt, json or C++ runtime never collides with the copies inside edgellm. */
+#if defined(_WIN32)
+#define EDGELLM_API
+#else
+#define EDGELLM_API __attribute__((visibility("default")))
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,48 +35,48 @@ typedef struct edgellm_sampler_params {
 } edgellm_sampler_params;
 
 /* The message of the last failed call on this thread ("" if none). */
-const char* edgellm_last_error(void);
+EDGELLM_API const char* edgellm_last_error(void);
 
 /* Threads for parallel kernels (0 = all cores); memory budget in bytes for runtime allocations (0 = none). */
-void edgellm_set_threads(int32_t n);
-void edgellm_set_mem_budget(size_t bytes);
+EDGELLM_API void edgellm_set_threads(int32_t n);
+EDGELLM_API void edgellm_set_mem_budget(size_t bytes);
 /* Exact peak of budgeted bytes so far. */
-size_t edgellm_mem_peak(void);
+EDGELLM_API size_t edgellm_mem_peak(void);
 
 /* path: a .gguf file, a Hugging Face directory, or "builtin:<tiny|small|110m|1.1b>". NULL on error. */
-edgellm_model* edgellm_model_load(const char* path);
-void edgellm_model_free(edgellm_model* model);
-int32_t edgellm_model_vocab_size(const edgellm_model* model);
-int32_t edgellm_model_bos(const edgellm_model* model);
-int32_t edgellm_model_eos(const edgellm_model* model);
+EDGELLM_API edgellm_model* edgellm_model_load(const char* path);
+EDGELLM_API void edgellm_model_free(edgellm_model* model);
+EDGELLM_API int32_t edgellm_model_vocab_size(const edgellm_model* model);
+EDGELLM_API int32_t edgellm_model_bos(const edgellm_model* model);
+EDGELLM_API int32_t edgellm_model_eos(const edgellm_model* model);
 
 /* Writes up to max_ids ids; returns the number of ids the text needs (which may exceed max_ids: call
  * again with a larger buffer), or -1 on error. */
-int32_t edgellm_tokenize(const edgellm_model* model, const char* text, int32_t add_bos, int32_t* ids, int32_t max_ids);
+EDGELLM_API int32_t edgellm_tokenize(const edgellm_model* model, const char* text, int32_t add_bos, int32_t* ids, int32_t max_ids);
 /* Writes the text of ids (NUL-terminated, truncated to buf_size); returns its full length in bytes, or -1. */
-int32_t edgellm_detokenize(const edgellm_model* model, const int32_t* ids, int32_t n_ids, char* buf, int32_t buf_size);
+EDGELLM_API int32_t edgellm_detokenize(const edgellm_model* model, const int32_t* ids, int32_t n_ids, char* buf, int32_t buf_size);
 
 /* A sequence with its KV cache of n_ctx positions (0 = the model's context length). */
-edgellm_context* edgellm_context_new(const edgellm_model* model, int32_t n_ctx);
-void edgellm_context_free(edgellm_context* ctx);
+EDGELLM_API edgellm_context* edgellm_context_new(const edgellm_model* model, int32_t n_ctx);
+EDGELLM_API void edgellm_context_free(edgellm_context* ctx);
 /* Forgets the sequence (the KV cache is kept allocated). */
-void edgellm_context_reset(edgellm_context* ctx);
-int32_t edgellm_context_length(const edgellm_context* ctx);
+EDGELLM_API void edgellm_context_reset(edgellm_context* ctx);
+EDGELLM_API int32_t edgellm_context_length(const edgellm_context* ctx);
 /* Appends n_ids tokens and evaluates them; if logits is not NULL it receives the last position's logits
  * (vocab floats). Returns 0, or -1 on error (e.g. context full). */
-int32_t edgellm_eval(edgellm_context* ctx, const int32_t* ids, int32_t n_ids, float* logits);
+EDGELLM_API int32_t edgellm_eval(edgellm_context* ctx, const int32_t* ids, int32_t n_ids, float* logits);
 
-edgellm_sampler_params edgellm_sampler_default_params(void);
-edgellm_sampler* edgellm_sampler_new(const edgellm_sampler_params* params);
-void edgellm_sampler_free(edgellm_sampler* sampler);
+EDGELLM_API edgellm_sampler_params edgellm_sampler_default_params(void);
+EDGELLM_API edgellm_sampler* edgellm_sampler_new(const edgellm_sampler_params* params);
+EDGELLM_API void edgellm_sampler_free(edgellm_sampler* sampler);
 /* Picks a token from logits (vocab floats); the context's tokens feed the repetition penalty. */
-int32_t edgellm_sample(edgellm_sampler* sampler, const edgellm_context* ctx, const float* logits);
+EDGELLM_API int32_t edgellm_sample(edgellm_sampler* sampler, const edgellm_context* ctx, const float* logits);
 
 /* Called with each new token and its text; return 0 to stop. */
 typedef int32_t (*edgellm_token_callback)(int32_t id, const char* piece, void* user);
 /* Tokenizes prompt (with BOS as the model wants), evaluates it and generates up to n_predict tokens,
  * stopping at EOS. Returns the number generated, or -1 on error. */
-int32_t edgellm_generate(edgellm_context* ctx, const char* prompt, int32_t n_predict, edgellm_sampler* sampler,
+EDGELLM_API int32_t edgellm_generate(edgellm_context* ctx, const char* prompt, int32_t n_predict, edgellm_sampler* sampler,
                          edgellm_token_callback callback, void* user);
 
 /* ---- RAG: index documents, open an index, retrieve (rag/c_api.cpp) -------------------------------- */
@@ -92,18 +101,18 @@ typedef struct edgellm_rag_hit {
   const char* text;    /* the chunk's text; valid until edgellm_rag_free */
 } edgellm_rag_hit;
 
-edgellm_rag_build_params edgellm_rag_default_build_params(void);
+EDGELLM_API edgellm_rag_build_params edgellm_rag_default_build_params(void);
 /* Indexes .txt/.md/.jsonl files and folders into out_path (written atomically); with append != 0 and an
  * existing out_path, adds the documents to it. Returns the index's chunk count, or -1 on error. */
-int32_t edgellm_rag_build(const edgellm_model* model, const char* const* paths, int32_t n_paths, const char* out_path,
+EDGELLM_API int32_t edgellm_rag_build(const edgellm_model* model, const char* const* paths, int32_t n_paths, const char* out_path,
                           const edgellm_rag_build_params* params, int32_t append);
 /* Opens (maps and checks) an index file. NULL on error (bad checksum, truncated: the message names the section). */
-edgellm_rag_index* edgellm_rag_open(const char* path);
-void edgellm_rag_free(edgellm_rag_index* index);
-int32_t edgellm_rag_chunk_count(const edgellm_rag_index* index);
+EDGELLM_API edgellm_rag_index* edgellm_rag_open(const char* path);
+EDGELLM_API void edgellm_rag_free(edgellm_rag_index* index);
+EDGELLM_API int32_t edgellm_rag_chunk_count(const edgellm_rag_index* index);
 /* Writes up to k hits, best first; embed_model is required for DENSE and HYBRID (NULL for BM25).
  * Returns the number written, or -1 on error. Hits stay valid until the next query on this index. */
-int32_t edgellm_rag_query(edgellm_rag_index* index, const edgellm_model* embed_model, const char* question, int32_t k,
+EDGELLM_API int32_t edgellm_rag_query(edgellm_rag_index* index, const edgellm_model* embed_model, const char* question, int32_t k,
                           edgellm_rag_mode mode, edgellm_rag_hit* hits);
 
 #ifdef __cplusplus
