@@ -24,24 +24,8 @@ namespace {
 
 thread_local std::string g_error;
 
-template <class F, class R>
-R guarded(R on_error, F&& fn) {
-  try {
-    g_error.clear();
-    return fn();
-  } catch (const std::exception& e) {
-    g_error = e.what();
-  } catch (...) {
-    g_error = "unknown error";
-  }
-  return on_error;
-}
-
-bool null_arg(const void* p, const char* what) {
-  if (p) return false;
-  g_error = std::string(what) + " is NULL";
-  return true;
-}
+using edgellm::capi::guarded;
+using edgellm::capi::null_arg;
 
 edgellm::SamplerParams to_cpp(const edgellm_sampler_params& p) {
   edgellm::SamplerParams s;
@@ -69,9 +53,13 @@ size_t edgellm_mem_peak(void) { return edgellm::default_arena().peak(); }
 
 edgellm_model* edgellm_model_load(const char* path) {
   if (null_arg(path, "path")) return nullptr;
-  return guarded<>(static_cast<edgellm_model*>(nullptr), [&] { return new edgellm_model{edgellm::load_model(path)}; });
+  return guarded<>(static_cast<edgellm_model*>(nullptr), [&] { return new edgellm_model{edgellm::load_model(path), nullptr, {}}; });
 }
-void edgellm_model_free(edgellm_model* model) { delete model; }
+void edgellm_model_free(edgellm_model* model) {
+  if (!model) return;
+  for (edgellm_adapter* a : model->adapters) a->model = nullptr;
+  delete model;
+}
 int32_t edgellm_model_vocab_size(const edgellm_model* m) {
   return m ? static_cast<int32_t>(m->m.llama.config.vocab) : -1;
 }

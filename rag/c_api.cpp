@@ -15,24 +15,8 @@ struct edgellm_rag_index {
 
 namespace {
 
-template <class F, class R>
-R guarded(R on_error, F&& fn) {
-  try {
-    edgellm::capi::set_last_error("");
-    return fn();
-  } catch (const std::exception& e) {
-    edgellm::capi::set_last_error(e.what());
-  } catch (...) {
-    edgellm::capi::set_last_error("unknown error");
-  }
-  return on_error;
-}
-
-bool null_arg(const void* p, const char* what) {
-  if (p) return false;
-  edgellm::capi::set_last_error(std::string(what) + " is NULL");
-  return true;
-}
+using edgellm::capi::guarded;
+using edgellm::capi::null_arg;
 
 // "built-in:tiny" (a built-in model's source) -> "builtin:tiny" (what load_model takes).
 std::string loadable_spec(const std::string& source) {

@@ -79,6 +79,68 @@ typedef int32_t (*edgellm_token_callback)(int32_t id, const char* piece, void* u
 EDGELLM_API int32_t edgellm_generate(edgellm_context* ctx, const char* prompt, int32_t n_predict, edgellm_sampler* sampler,
                          edgellm_token_callback callback, void* user);
 
+/* ---- Personalization: LoRA adapters on a loaded base, fine-tuning (train/c_api.cpp) -------------------- */
+
+/* A LoRA adapter loaded for one model, held beside it: applying, switching or removing one never reloads the base.
+ * Owned by the caller: free it with edgellm_adapter_free (before or after its model; once the model is freed the
+ * adapter can only be freed). Contexts keep keys and values computed under the previous adapter: reset them after
+ * a switch. Applying, loading, freeing and fine-tuning change the model's layers: never while another thread
+ * evaluates, generates or embeds with that model. */
+typedef struct edgellm_adapter edgellm_adapter;
+
+/* path: a PEFT directory (adapter_config.json + adapter_model.safetensors) or a llama.cpp LoRA .gguf. Checks every
+ * tensor's shape against the model (the message names the file and tensor). Does not apply it. NULL on error. */
+EDGELLM_API edgellm_adapter* edgellm_adapter_load(edgellm_model* model, const char* path);
+/* Puts adapter on its model with scale times its trained strength (alpha/r): 1 as trained, 0.5 half, 0 the base's
+ * outputs. Replaces the adapter applied before. NULL adapter: the bare base. Returns 0, or -1 on error (e.g. an
+ * adapter loaded for another model). */
+EDGELLM_API int32_t edgellm_adapter_apply(edgellm_model* model, const edgellm_adapter* adapter, float scale);
+/* The adapter on the model now, or NULL (the pointer edgellm_adapter_apply was given; not a new reference). */
+EDGELLM_API const edgellm_adapter* edgellm_adapter_active(const edgellm_model* model);
+/* Writes the adapter as a PEFT directory, or as a llama.cpp LoRA GGUF when path ends in ".gguf". 0, or -1. */
+EDGELLM_API int32_t edgellm_adapter_save(const edgellm_adapter* adapter, const char* path);
+/* Frees the adapter; if it is applied, its model goes back to the bare base. NULL is a no-op. */
+EDGELLM_API void edgellm_adapter_free(edgellm_adapter* adapter);
+
+typedef struct edgellm_finetune_params {
+  int32_t rank;         /* LoRA rank r */
+  float alpha;          /* LoRA alpha (strength alpha/r) */
+  const char* targets;  /* comma-separated PEFT module names, e.g. "q_proj,v_proj"; NULL: q_proj,v_proj */
+  float lr;             /* AdamW learning rate */
+  int32_t steps;        /* optimizer steps; 0: one epoch */
+  int32_t batch;        /* rows per step */
+  int32_t seq_len;      /* tokens per row */
+  uint64_t seed;        /* data order and LoRA initialization */
+  double time_budget_s; /* stop after this much training time; 0: none */
+  size_t mem_budget;    /* bytes for the whole run (weights held, adapter, optimizer, activations); 0: none.
+                           A budget too small for any plan is refused before training, with the smallest estimate */
+} edgellm_finetune_params;
+
+typedef struct edgellm_finetune_progress {
+  int32_t step, total_steps; /* after step (1-based) of total_steps */
+  float loss;                /* the step's mean cross-entropy */
+  double elapsed_s, eta_s;   /* training time so far, estimated time left */
+  size_t peak_bytes;         /* peak of budgeted memory so far */
+} edgellm_finetune_progress;
+
+/* Called after every optimizer step; return 0 to stop after it (the adapter trained so far is kept). */
+typedef int32_t (*edgellm_progress_callback)(const edgellm_finetune_progress* progress, void* user);
+
+typedef enum edgellm_finetune_status {
+  EDGELLM_FINETUNE_ERROR = -1,
+  EDGELLM_FINETUNE_DONE = 0,        /* every step ran */
+  EDGELLM_FINETUNE_TIME_BUDGET = 1, /* stopped at the time budget */
+  EDGELLM_FINETUNE_CANCELLED = 2    /* the progress callback returned 0 */
+} edgellm_finetune_status;
+
+EDGELLM_API edgellm_finetune_params edgellm_finetune_default_params(void);
+/* Trains a LoRA adapter on the bare base from data_path (JSONL of {"prompt","response"} or {"text"}, or plain
+ * text) and stores it in *out (owned by the caller, not applied). The adapter applied before is put back afterwards;
+ * the memory budget set by edgellm_set_mem_budget is restored. Returns an edgellm_finetune_status; on error
+ * *out is NULL. Writes no files (edgellm_adapter_save does). */
+EDGELLM_API int32_t edgellm_finetune(edgellm_model* model, const char* data_path, const edgellm_finetune_params* params,
+                                     edgellm_progress_callback progress, void* user, edgellm_adapter** out);
+
 /* ---- RAG: index documents, open an index, retrieve (rag/c_api.cpp) -------------------------------- */
 
 typedef struct edgellm_rag_index edgellm_rag_index;
