@@ -141,6 +141,15 @@ EDGELLM_API edgellm_finetune_params edgellm_finetune_default_params(void);
 EDGELLM_API int32_t edgellm_finetune(edgellm_model* model, const char* data_path, const edgellm_finetune_params* params,
                                      edgellm_progress_callback progress, void* user, edgellm_adapter** out);
 
+/* ---- Embeddings (rag/c_api.cpp) ------------------------------------------------------------------------- */
+
+/* The length of an embedding: the model's hidden size. -1 on error. */
+EDGELLM_API int32_t edgellm_embedding_dim(const edgellm_model* model);
+/* The text's embedding, as dense retrieval computes it (rag/dense.h): the final normed hidden states averaged over
+ * the positions after BOS, L2-normalised, with the applied adapter if any. Writes min(dim, out_size) floats to out
+ * and returns dim, or -1 on error. */
+EDGELLM_API int32_t edgellm_embed(const edgellm_model* model, const char* text, float* out, int32_t out_size);
+
 /* ---- RAG: index documents, open an index, retrieve (rag/c_api.cpp) -------------------------------- */
 
 typedef struct edgellm_rag_index edgellm_rag_index;

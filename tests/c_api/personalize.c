@@ -1,5 +1,5 @@
 /* The C API's personalization calls, from C: LoRA fine-tuning (progress, cancel, time and memory budgets), adapters
- * saved, loaded (PEFT and GGUF), applied with a scale, switched and freed on one loaded base; RAG.
+ * saved, loaded (PEFT and GGUF), applied with a scale, switched and freed on one loaded base; embeddings; RAG.
  * Not a test of training quality (tests/train) or retrieval quality (tests/rag): it checks the calls' contracts. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -192,6 +192,26 @@ int main(void) {
   edgellm_adapter_free(orphan);
   edgellm_model_free(small);
 
+  /* ---- embeddings: unit length, deterministic, changed by an applied adapter ---- */
+  const int32_t dim = edgellm_embedding_dim(model);
+  CHECK(dim > 0);
+  float* e1 = malloc(sizeof(float) * (size_t)dim);
+  float* e2 = malloc(sizeof(float) * (size_t)dim);
+  CHECK(edgellm_embed(model, "Alice lives in Paris.", e1, dim) == dim);
+  double norm = 0;
+  for (int32_t i = 0; i < dim; ++i) norm += (double)e1[i] * e1[i];
+  CHECK(fabs(norm - 1.0) < 1e-4);
+  CHECK(edgellm_embed(model, "Alice lives in Paris.", e2, dim) == dim);
+  CHECK(memcmp(e1, e2, sizeof(float) * (size_t)dim) == 0);
+  CHECK(edgellm_embed(model, "Bob bakes bread.", e2, dim) == dim);
+  CHECK(max_diff(e1, e2, dim) > 0.0f);
+  CHECK(edgellm_embed(model, "Alice lives in Paris.", NULL, 0) == dim); /* asks for the size only */
+  CHECK(edgellm_adapter_apply(model, trained, 1.0f) == 0);
+  CHECK(edgellm_embed(model, "Alice lives in Paris.", e2, dim) == dim);
+  CHECK(max_diff(e1, e2, dim) > 0.0f);
+  CHECK(edgellm_adapter_apply(model, NULL, 1.0f) == 0);
+  CHECK(edgellm_embed(model, NULL, e2, dim) == -1 && strstr(edgellm_last_error(), "text") != NULL);
+
   /* ---- RAG through the C API: index a note, find it ---- */
   write_file(docs, "Alice lives in Paris. She keeps bees on her roof.\n\nBob bakes bread in Lyon every morning.\n");
   const char* paths[] = {docs};
@@ -206,6 +226,11 @@ int main(void) {
     CHECK(edgellm_rag_query(ix, NULL, "Who bakes bread?", 2, EDGELLM_RAG_BM25, hits) >= 1);
     CHECK(strstr(hits[0].text, "Bob") != NULL);
     CHECK(edgellm_rag_query(ix, model, "bees", 2, EDGELLM_RAG_HYBRID, hits) >= 1);
+    /* A chunk's own text as a dense query finds it at cosine 1: chunks and queries are embedded alike. */
+    char chunk[256];
+    snprintf(chunk, sizeof chunk, "%s", hits[0].text);
+    CHECK(edgellm_rag_query(ix, model, chunk, 1, EDGELLM_RAG_DENSE, hits) == 1);
+    CHECK(strcmp(hits[0].text, chunk) == 0 && fabsf(hits[0].score - 1.0f) < 1e-4f);
     edgellm_rag_free(ix);
   }
 
@@ -214,7 +239,7 @@ int main(void) {
   edgellm_adapter_free(from_peft);
   edgellm_context_free(ctx);
   edgellm_model_free(model);
-  free(base), free(out), free(other), free(tuned);
+  free(base), free(out), free(other), free(tuned), free(e1), free(e2);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   CHECK(system(cmd) == 0);
