@@ -5,16 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "edgellm/edgellm.h"
-
-static int failures = 0;
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (!(cond)) {                                                   \
-      fprintf(stderr, "FAILED: %s (line %d): %s\n", #cond, __LINE__, edgellm_last_error()); \
-      ++failures;                                                    \
-    }                                                                \
-  } while (0)
 
 static int on_token(int32_t id, const char* piece, void* user) {
   int* count = (int*)user;

@@ -7,16 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "edgellm/edgellm.h"
-
-static int failures = 0;
-#define CHECK(cond)                                                                         \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
-      fprintf(stderr, "FAILED: %s (line %d): %s\n", #cond, __LINE__, edgellm_last_error()); \
-      ++failures;                                                                           \
-    }                                                                                       \
-  } while (0)
 
 typedef struct {
   int calls, cancel_at, last_step, total;
