@@ -61,10 +61,10 @@ void edgellm_model_free(edgellm_model* model) {
   delete model;
 }
 int32_t edgellm_model_vocab_size(const edgellm_model* m) {
-  return m ? static_cast<int32_t>(m->m.llama.config.vocab) : -1;
+  return null_arg(m, "model") ? -1 : static_cast<int32_t>(m->m.llama.config.vocab);
 }
-int32_t edgellm_model_bos(const edgellm_model* m) { return m ? m->m.tokenizer->bos_id() : -1; }
-int32_t edgellm_model_eos(const edgellm_model* m) { return m ? m->m.llama.config.eos_id : -1; }
+int32_t edgellm_model_bos(const edgellm_model* m) { return null_arg(m, "model") ? -1 : m->m.tokenizer->bos_id(); }
+int32_t edgellm_model_eos(const edgellm_model* m) { return null_arg(m, "model") ? -1 : m->m.llama.config.eos_id; }
 
 int32_t edgellm_tokenize(const edgellm_model* model, const char* text, int32_t add_bos, int32_t* ids, int32_t max_ids) {
   if (null_arg(model, "model") || null_arg(text, "text")) return -1;
@@ -104,7 +104,9 @@ void edgellm_context_reset(edgellm_context* ctx) {
   ctx->cache.clear();
   ctx->tokens.clear();
 }
-int32_t edgellm_context_length(const edgellm_context* ctx) { return ctx ? static_cast<int32_t>(ctx->cache.len) : -1; }
+int32_t edgellm_context_length(const edgellm_context* ctx) {
+  return null_arg(ctx, "ctx") ? -1 : static_cast<int32_t>(ctx->cache.len);
+}
 
 int32_t edgellm_eval(edgellm_context* ctx, const int32_t* ids, int32_t n_ids, float* logits) {
   if (null_arg(ctx, "ctx") || null_arg(ids, "ids")) return -1;

@@ -34,7 +34,8 @@ typedef struct edgellm_sampler_params {
   uint64_t seed;
 } edgellm_sampler_params;
 
-/* The message of the last failed call on this thread ("" if none). */
+/* The message of the last failed call on this thread ("" if none). Owned by the library: valid until the next
+ * edgellm call on this thread. */
 EDGELLM_API const char* edgellm_last_error(void);
 
 /* Threads for parallel kernels (0 = all cores); memory budget in bytes for runtime allocations (0 = none). */
@@ -43,7 +44,8 @@ EDGELLM_API void edgellm_set_mem_budget(size_t bytes);
 /* Exact peak of budgeted bytes so far. */
 EDGELLM_API size_t edgellm_mem_peak(void);
 
-/* path: a .gguf file, a Hugging Face directory, or "builtin:<tiny|small|110m|1.1b>". NULL on error. */
+/* path: a .gguf file, a Hugging Face directory, or "builtin:<tiny|small|110m|1.1b>". NULL on error. Owned by the
+ * caller: edgellm_model_free, after the model's contexts (which point into it) are freed. */
 EDGELLM_API edgellm_model* edgellm_model_load(const char* path);
 EDGELLM_API void edgellm_model_free(edgellm_model* model);
 EDGELLM_API int32_t edgellm_model_vocab_size(const edgellm_model* model);
@@ -56,7 +58,8 @@ EDGELLM_API int32_t edgellm_tokenize(const edgellm_model* model, const char* tex
 /* Writes the text of ids (NUL-terminated, truncated to buf_size); returns its full length in bytes, or -1. */
 EDGELLM_API int32_t edgellm_detokenize(const edgellm_model* model, const int32_t* ids, int32_t n_ids, char* buf, int32_t buf_size);
 
-/* A sequence with its KV cache of n_ctx positions (0 = the model's context length). */
+/* A sequence with its KV cache of n_ctx positions (0 = the model's context length). Owned by the caller:
+ * edgellm_context_free, before its model. */
 EDGELLM_API edgellm_context* edgellm_context_new(const edgellm_model* model, int32_t n_ctx);
 EDGELLM_API void edgellm_context_free(edgellm_context* ctx);
 /* Forgets the sequence (the KV cache is kept allocated). */
@@ -67,6 +70,7 @@ EDGELLM_API int32_t edgellm_context_length(const edgellm_context* ctx);
 EDGELLM_API int32_t edgellm_eval(edgellm_context* ctx, const int32_t* ids, int32_t n_ids, float* logits);
 
 EDGELLM_API edgellm_sampler_params edgellm_sampler_default_params(void);
+/* params NULL: the defaults. Owned by the caller: edgellm_sampler_free. */
 EDGELLM_API edgellm_sampler* edgellm_sampler_new(const edgellm_sampler_params* params);
 EDGELLM_API void edgellm_sampler_free(edgellm_sampler* sampler);
 /* Picks a token from logits (vocab floats); the context's tokens feed the repetition penalty. */
@@ -177,7 +181,8 @@ EDGELLM_API edgellm_rag_build_params edgellm_rag_default_build_params(void);
  * existing out_path, adds the documents to it. Returns the index's chunk count, or -1 on error. */
 EDGELLM_API int32_t edgellm_rag_build(const edgellm_model* model, const char* const* paths, int32_t n_paths, const char* out_path,
                           const edgellm_rag_build_params* params, int32_t append);
-/* Opens (maps and checks) an index file. NULL on error (bad checksum, truncated: the message names the section). */
+/* Opens (maps and checks) an index file. NULL on error (bad checksum, truncated: the message names the section).
+ * Owned by the caller: edgellm_rag_free. */
 EDGELLM_API edgellm_rag_index* edgellm_rag_open(const char* path);
 EDGELLM_API void edgellm_rag_free(edgellm_rag_index* index);
 EDGELLM_API int32_t edgellm_rag_chunk_count(const edgellm_rag_index* index);

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   const char* spec = argc > 1 ? argv[1] : "builtin:tiny";
   edgellm_set_threads(2);
 
+  CHECK(edgellm_model_vocab_size(NULL) == -1 && strcmp(edgellm_last_error(), "model is NULL") == 0);
+  CHECK(edgellm_context_length(NULL) == -1 && strcmp(edgellm_last_error(), "ctx is NULL") == 0);
   CHECK(edgellm_model_load("/nonexistent/model.gguf") == NULL);
   CHECK(strstr(edgellm_last_error(), "/nonexistent/model.gguf") != NULL);
 
