@@ -118,6 +118,7 @@ int main(void) {
   p.rank = 0;
   CHECK(edgellm_finetune(model, data, &p, NULL, NULL, &none) == EDGELLM_FINETUNE_ERROR);
   CHECK(strstr(edgellm_last_error(), "rank") != NULL);
+  p.rank = 4;
 
   /* ---- adapters: apply with a scale, switch, remove; the same adapter through PEFT and GGUF files ---- */
   CHECK(edgellm_adapter_apply(model, trained, 1.0f) == 0);
@@ -126,6 +127,25 @@ int main(void) {
   logits_of(ctx, ids, n, tuned);
   const float d1 = max_diff(tuned, base, vocab);
   CHECK(d1 > 1e-4f);
+  /* Fine-tuning while an adapter is applied trains on the bare base (the same adapter as with none applied, the
+   * run being a function of its seed) and puts the applied one back. */
+  progress_log one = {0}, one_bare = {0};
+  one.cancel_at = one_bare.cancel_at = 1;
+  edgellm_adapter *during = NULL, *bare = NULL;
+  CHECK(edgellm_finetune(model, data, &p, on_progress, &one, &during) == EDGELLM_FINETUNE_CANCELLED);
+  CHECK(edgellm_adapter_active(model) == trained);
+  logits_of(ctx, ids, n, out);
+  CHECK(max_diff(out, tuned, vocab) == 0.0f);
+  CHECK(edgellm_adapter_apply(model, NULL, 1.0f) == 0);
+  CHECK(edgellm_finetune(model, data, &p, on_progress, &one_bare, &bare) == EDGELLM_FINETUNE_CANCELLED);
+  CHECK(edgellm_adapter_apply(model, during, 1.0f) == 0);
+  logits_of(ctx, ids, n, out);
+  CHECK(edgellm_adapter_apply(model, bare, 1.0f) == 0);
+  logits_of(ctx, ids, n, other);
+  CHECK(max_diff(out, base, vocab) > 0.0f && max_diff(out, other, vocab) == 0.0f);
+  edgellm_adapter_free(during);
+  edgellm_adapter_free(bare);
+  CHECK(edgellm_adapter_apply(model, trained, 1.0f) == 0);
   CHECK(edgellm_adapter_apply(model, trained, 2.0f) == 0);
   logits_of(ctx, ids, n, out);
   CHECK(max_diff(out, base, vocab) > d1 && max_diff(out, tuned, vocab) > 1e-4f); /* twice the strength: further away */
