@@ -3,7 +3,7 @@
 #include <cstring>
 #include <string>
 
-#include "edgellm.h"
+#include "edgellm/edgellm.h"
 #include "models/c_api_internal.h"
 #include "models/runner.h"
 #include "runtime/arena.h"
@@ -24,24 +24,8 @@ namespace {
 
 thread_local std::string g_error;
 
-template <class F, class R>
-R guarded(R on_error, F&& fn) {
-  try {
-    g_error.clear();
-    return fn();
-  } catch (const std::exception& e) {
-    g_error = e.what();
-  } catch (...) {
-    g_error = "unknown error";
-  }
-  return on_error;
-}
-
-bool null_arg(const void* p, const char* what) {
-  if (p) return false;
-  g_error = std::string(what) + " is NULL";
-  return true;
-}
+using edgellm::capi::guarded;
+using edgellm::capi::null_arg;
 
 edgellm::SamplerParams to_cpp(const edgellm_sampler_params& p) {
   edgellm::SamplerParams s;
@@ -69,14 +53,18 @@ size_t edgellm_mem_peak(void) { return edgellm::default_arena().peak(); }
 
 edgellm_model* edgellm_model_load(const char* path) {
   if (null_arg(path, "path")) return nullptr;
-  return guarded<>(static_cast<edgellm_model*>(nullptr), [&] { return new edgellm_model{edgellm::load_model(path)}; });
+  return guarded<>(static_cast<edgellm_model*>(nullptr), [&] { return new edgellm_model{edgellm::load_model(path), nullptr, {}}; });
 }
-void edgellm_model_free(edgellm_model* model) { delete model; }
+void edgellm_model_free(edgellm_model* model) {
+  if (!model) return;
+  for (edgellm_adapter* a : model->adapters) a->model = nullptr;
+  delete model;
+}
 int32_t edgellm_model_vocab_size(const edgellm_model* m) {
-  return m ? static_cast<int32_t>(m->m.llama.config.vocab) : -1;
+  return null_arg(m, "model") ? -1 : static_cast<int32_t>(m->m.llama.config.vocab);
 }
-int32_t edgellm_model_bos(const edgellm_model* m) { return m ? m->m.tokenizer->bos_id() : -1; }
-int32_t edgellm_model_eos(const edgellm_model* m) { return m ? m->m.llama.config.eos_id : -1; }
+int32_t edgellm_model_bos(const edgellm_model* m) { return null_arg(m, "model") ? -1 : m->m.tokenizer->bos_id(); }
+int32_t edgellm_model_eos(const edgellm_model* m) { return null_arg(m, "model") ? -1 : m->m.llama.config.eos_id; }
 
 int32_t edgellm_tokenize(const edgellm_model* model, const char* text, int32_t add_bos, int32_t* ids, int32_t max_ids) {
   if (null_arg(model, "model") || null_arg(text, "text")) return -1;
@@ -116,7 +104,9 @@ void edgellm_context_reset(edgellm_context* ctx) {
   ctx->cache.clear();
   ctx->tokens.clear();
 }
-int32_t edgellm_context_length(const edgellm_context* ctx) { return ctx ? static_cast<int32_t>(ctx->cache.len) : -1; }
+int32_t edgellm_context_length(const edgellm_context* ctx) {
+  return null_arg(ctx, "ctx") ? -1 : static_cast<int32_t>(ctx->cache.len);
+}
 
 int32_t edgellm_eval(edgellm_context* ctx, const int32_t* ids, int32_t n_ids, float* logits) {
   if (null_arg(ctx, "ctx") || null_arg(ids, "ids")) return -1;

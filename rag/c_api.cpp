@@ -1,10 +1,11 @@
-// The C API's RAG functions (declared in include/edgellm.h): build, open, query, free an index.
+// The C API's RAG functions (declared in include/edgellm/edgellm.h): build, open, query, free an index; embeddings.
 // Not a second implementation: every call forwards to rag/index.h and turns exceptions into -1/NULL.
 #include <cstring>
 #include <filesystem>
 
-#include "edgellm.h"
+#include "edgellm/edgellm.h"
 #include "models/c_api_internal.h"
+#include "rag/dense.h"
 #include "rag/index.h"
 #include "runtime/error.h"
 
@@ -15,24 +16,8 @@ struct edgellm_rag_index {
 
 namespace {
 
-template <class F, class R>
-R guarded(R on_error, F&& fn) {
-  try {
-    edgellm::capi::set_last_error("");
-    return fn();
-  } catch (const std::exception& e) {
-    edgellm::capi::set_last_error(e.what());
-  } catch (...) {
-    edgellm::capi::set_last_error("unknown error");
-  }
-  return on_error;
-}
-
-bool null_arg(const void* p, const char* what) {
-  if (p) return false;
-  edgellm::capi::set_last_error(std::string(what) + " is NULL");
-  return true;
-}
+using edgellm::capi::guarded;
+using edgellm::capi::null_arg;
 
 // "built-in:tiny" (a built-in model's source) -> "builtin:tiny" (what load_model takes).
 std::string loadable_spec(const std::string& source) {
@@ -117,6 +102,22 @@ int32_t edgellm_rag_query(edgellm_rag_index* index, const edgellm_model* embed_m
                  c.text.c_str()};
     }
     return static_cast<int32_t>(index->last.size());
+  });
+}
+
+int32_t edgellm_embedding_dim(const edgellm_model* model) {
+  if (null_arg(model, "model")) return -1;
+  return static_cast<int32_t>(model->m.llama.config.dim);
+}
+
+int32_t edgellm_embed(const edgellm_model* model, const char* text, float* out, int32_t out_size) {
+  if (null_arg(model, "model") || null_arg(text, "text") || (out_size > 0 && null_arg(out, "out"))) return -1;
+  return guarded(int32_t{-1}, [&]() -> int32_t {
+    const std::string texts[] = {text};
+    const std::vector<float> v = edgellm::rag::embed_texts(model->m, texts);
+    const size_t n = std::min(v.size(), static_cast<size_t>(std::max(out_size, 0)));
+    if (n) std::memcpy(out, v.data(), n * sizeof(float));
+    return static_cast<int32_t>(v.size());
   });
 }
 

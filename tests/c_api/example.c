@@ -5,16 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edgellm.h"
-
-static int failures = 0;
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (!(cond)) {                                                   \
-      fprintf(stderr, "FAILED: %s (line %d): %s\n", #cond, __LINE__, edgellm_last_error()); \
-      ++failures;                                                    \
-    }                                                                \
-  } while (0)
+#include "check.h"
+#include "edgellm/edgellm.h"
 
 static int on_token(int32_t id, const char* piece, void* user) {
   int* count = (int*)user;
@@ -27,6 +19,8 @@ int main(int argc, char** argv) {
   const char* spec = argc > 1 ? argv[1] : "builtin:tiny";
   edgellm_set_threads(2);
 
+  CHECK(edgellm_model_vocab_size(NULL) == -1 && strcmp(edgellm_last_error(), "model is NULL") == 0);
+  CHECK(edgellm_context_length(NULL) == -1 && strcmp(edgellm_last_error(), "ctx is NULL") == 0);
   CHECK(edgellm_model_load("/nonexistent/model.gguf") == NULL);
   CHECK(strstr(edgellm_last_error(), "/nonexistent/model.gguf") != NULL);
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "edgellm.h"
+#include "edgellm/edgellm.h"
 
 namespace fs = std::filesystem;
 
