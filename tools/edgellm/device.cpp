@@ -18,6 +18,10 @@ namespace edgellm::cli {
 
 void add_device_option(CLI::App* cmd, std::string& device) {
   cmd->add_option("--device", device, "Where the forward runs: cpu, vulkan (the default GPU) or vulkan:N (see `edgellm info`)");
+  // `edgellm --device vulkan VERB ...`: the global option, parsed before the verb, is the verb's default.
+  cmd->parse_complete_callback([cmd, &device] {
+    if (cmd->count("--device") == 0 && !global_options().device.empty()) device = global_options().device;
+  });
 }
 
 void apply_device(LlamaModel& m, const std::string& device) {
