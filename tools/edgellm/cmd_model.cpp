@@ -127,10 +127,11 @@ void add_model_commands(CLI::App& app) {
         fail("generate: the prompt has {} tokens, more than the context of {} (-c)", ids.size(), ctx);
       const std::string warn = context_warning(m.llama.config, std::min(want, ctx), fmt::format("generate (-c {})", ctx));
       if (!warn.empty()) std::fprintf(stderr, "%s\n", warn.c_str());
-      if (want > ctx)
-        std::fprintf(stderr, "note: generation stops at the context of %lld tokens (%zu prompt + %lld new)%s\n",
-                     static_cast<long long>(ctx), ids.size(), static_cast<long long>(ctx - static_cast<int64_t>(ids.size())),
-                     n_ctx > 0 ? "" : "; the model's trained context; -c to go further");
+      // The last position's logits give one token more than the cache holds (it is never fed back).
+      if (want > ctx + 1)
+        std::fprintf(stderr, "note: a context of %lld%s leaves room for %lld new tokens after the %zu of the prompt\n",
+                     static_cast<long long>(ctx), n_ctx > 0 ? " (-c)" : " (the model's trained context; -c sets another)",
+                     static_cast<long long>(ctx - static_cast<int64_t>(ids.size()) + 1), ids.size());
       KvCache cache(m.llama.config, ctx);
       Sampler sampler(sp);
       fmt::print("{}", prompt);

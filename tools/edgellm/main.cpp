@@ -33,7 +33,9 @@ int main(int argc, char** argv) {
   auto& g = cli::global_options();
   app.add_option("-t,--threads", g.threads, "Threads for parallel kernels (0 = all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--mem-budget", g.mem_budget, "Memory budget, e.g. 512M or 2G (default: unlimited)");
-  app.add_option("--device", g.device, "Default --device of the verbs that have one (cpu, vulkan, vulkan:N)");
+  // Stored as soon as it is parsed (not at the end, CLI11's default): a verb reads it as its parsing starts.
+  app.add_option("--device", g.device, "Default --device of the verbs that have one (cpu, vulkan, vulkan:N)")
+      ->trigger_on_parse();
   cli::add_info_command(app);
   cli::add_bench_command(app);
   cli::add_model_commands(app);
