@@ -137,11 +137,13 @@ void run_finetune(const FinetuneArgs& a) {
   apply_train_device(tr, m.llama, a.device);
   const MemPlan& p = tr.plan();
   std::fprintf(stderr,
-               "finetune: %s on %s, %lld tokens, %lld rows of %lld per epoch, %lld steps of %lld rows "
+               "finetune: %s on %s, %lld tokens, %lld rows of %lld per epoch, %s steps of %lld rows "
                "(micro-batch %lld%s), estimate %s%s\n",
                a.method.c_str(), a.model.c_str(), static_cast<long long>(data.tokens()),
                static_cast<long long>(data.rows_per_epoch()), static_cast<long long>(a.seq_len),
-               static_cast<long long>(tr.total_steps()), static_cast<long long>(tr.rows_per_step()),
+               tr.time_bound() ? fmt::format("{:g} s of", a.time_budget).c_str()
+                               : std::to_string(tr.total_steps()).c_str(),
+               static_cast<long long>(tr.rows_per_step()),
                static_cast<long long>(p.micro_batch), p.checkpointing ? ", checkpointing" : "", mib(p.total()).c_str(),
                c.mem_budget ? (" of budget " + mib(c.mem_budget)).c_str() : "");
   // --eval FILE: held-out loss/perplexity (and Q/A recall) before training, every --eval-every steps and at
@@ -156,8 +158,10 @@ void run_finetune(const FinetuneArgs& a) {
     std::fflush(stderr);
   };
   report_eval("before training");
+  double shown_at = -1;  // the progress line at most 10 times a second (a tiny model runs thousands of steps)
   tr.on_step = [&](const StepLog& s) {
-    if (!a.quiet) {
+    if (!a.quiet && (s.elapsed_s - shown_at >= 0.1 || s.step == tr.total_steps())) {
+      shown_at = s.elapsed_s;
       const int width = 20;
       const int fill = static_cast<int>(width * std::clamp(s.progress, 0.0, 1.0));
       const std::string of = tr.time_bound() ? "" : fmt::format("/{}", tr.total_steps());
