@@ -27,6 +27,13 @@ void rows_to_f32(float* out, const Tensor& W, int64_t r0, int64_t rows) {
 
 }  // namespace
 
+Tensor dequantize(const Tensor& W) {
+  if (W.dtype() == DType::F32) return W;
+  Tensor out = Tensor::empty(W.shape());
+  for (int64_t r = 0; r < W.shape().rows(); ++r) dequantize_row(out.data<float>() + r * W.shape().cols(), W, r);
+  return out;
+}
+
 void dequantize_row(float* out, const Tensor& W, int64_t r) {
   const int64_t K = W.shape().cols();
   EDGE_CHECK(W.is_contiguous(), "dequantize_row: tensor '{}' is not contiguous", W.name);

@@ -28,5 +28,8 @@ void linear_backward_weight(float* dW, const float* dy, const float* x, int64_t 
 
 // Row r of W as f32 (K): embedding lookups from a table of any dtype.
 void dequantize_row(float* out, const Tensor& W, int64_t r);
+// W (N, K) of any dtype as f32 (input column order; W itself when already f32): GGUF export to another type,
+// full fine-tuning of a quantized base.
+Tensor dequantize(const Tensor& W);
 
 }  // namespace edgellm

@@ -101,6 +101,13 @@ std::vector<int32_t> generate(const Model& m, KvCache& cache, const std::vector<
   return out;
 }
 
+std::string context_warning(const LlamaConfig& c, int64_t n_tokens, const std::string& what) {
+  if (n_tokens <= c.max_ctx) return "";
+  return fmt::format("warning: {} runs {} positions but the model was trained at a context of {}; its output "
+                     "past position {} is unreliable",
+                     what, n_tokens, c.max_ctx, c.max_ctx);
+}
+
 std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids) {
   const int64_t T = static_cast<int64_t>(ids.size());
   EDGE_CHECK(T > 0, "logits need at least one token");
@@ -126,6 +133,7 @@ PerplexityResult perplexity(const Model& m, const std::string& text, int64_t n_c
   KvCache cache(m.llama.config, n_ctx);
   std::vector<float> logits(static_cast<size_t>(n_ctx * V));
   PerplexityResult r;
+  r.total_chunks = n_chunk;
   double nll = 0, nll2 = 0;
   int64_t count = 0;
   for (int64_t c = 0; c < n_chunk; ++c) {

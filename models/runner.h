@@ -39,12 +39,18 @@ std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids);
 struct PerplexityResult {
   double ppl = 0, ppl_err = 0;  // exp(mean NLL) and its ± (standard error of the mean, scaled by ppl)
   int64_t chunks = 0, scored = 0;
+  int64_t total_chunks = 0;     // chunks the text makes (progress: chunks of total_chunks)
   std::vector<double> running;  // PPL after each chunk, as llama-perplexity prints them
 };
 // llama-perplexity's method: tokenize with BOS, cut into chunks of n_ctx tokens, put BOS first in each,
 // score the second half of each chunk (positions n_ctx/2 .. n_ctx−2 predicting the next token).
 PerplexityResult perplexity(const Model& m, const std::string& text, int64_t n_ctx,
                             const std::function<void(const PerplexityResult&)>& progress = {});
+
+// The warning a verb prints when it is about to run `n_tokens` positions (`what`: "perplexity -c 512") on
+// a model trained at a shorter context (config.max_ctx, GGUF's context_length): RoPE positions the model
+// never saw make its output degrade silently. "" when the length fits.
+std::string context_warning(const LlamaConfig& c, int64_t n_tokens, const std::string& what);
 
 // A byte-fallback SentencePiece-style vocabulary for built-in models: <unk> <s> </s>, then the 256 byte
 // pieces, then filler pieces up to `vocab` (so any text encodes, as bytes).

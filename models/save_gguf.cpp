@@ -3,10 +3,13 @@
 // permuted to llama.cpp's adjacent-pair order when written as `llama`.
 #include "models/save_gguf.h"
 
+#include <fmt/format.h>
+
 #include <cstring>
 #include <filesystem>
 
 #include "kernels/linear.h"
+#include "models/file_type.h"
 #include "kernels/quant/gint.h"
 #include "kernels/quant_convert.h"
 #include "runtime/error.h"
@@ -14,33 +17,6 @@
 
 namespace edgellm {
 namespace {
-
-// GGUF's general.file_type for a pure file of this matrix type.
-uint32_t file_type_of(DType t) {
-  switch (t) {
-    case DType::F32: return 0;
-    case DType::F16: return 1;
-    case DType::Q4_0: return 2;
-    case DType::Q4_1: return 3;
-    case DType::Q8_0: return 7;
-    case DType::Q5_0: return 8;
-    case DType::Q5_1: return 9;
-    case DType::Q2_K: return 10;
-    case DType::Q3_K: return 12;  // Q3_K_M
-    case DType::Q4_K: return 15;  // Q4_K_M
-    case DType::Q5_K: return 17;  // Q5_K_M
-    case DType::Q6_K: return 18;
-    case DType::BF16: return 32;
-    default: fail("no GGUF file type for {}", dtype_name(t));
-  }
-}
-
-Tensor to_f32(const Tensor& t) {
-  if (t.dtype() == DType::F32) return t;
-  Tensor out = Tensor::empty(t.shape());
-  for (int64_t r = 0; r < t.shape().rows(); ++r) dequantize_row(out.data<float>() + r * t.shape().cols(), t, r);
-  return out;
-}
 
 // HF row order (rotate-half) → llama.cpp's: within each head, HF row j → 2j and HD/2 + j → 2j + 1.
 // Rows move whole, so any dtype (quantized too) is permuted without conversion.
@@ -69,7 +45,7 @@ std::string in_perm_name(const std::string& weight_name) {
 
 Tensor convert_matrix(const Tensor& src, DType t) {
   if (src.dtype() == t) return src;
-  const Tensor f = to_f32(src);
+  const Tensor f = dequantize(src);
   if (t == DType::F32) return f;
   if (t == DType::F16 || t == DType::BF16) return f.to(t);
   const int64_t rows = f.shape().rows(), cols = f.shape().cols();
@@ -83,6 +59,27 @@ Tensor convert_matrix(const Tensor& src, DType t) {
   }
   for (int64_t r = 0; r < rows; ++r) quantize_row_to(t, out.raw() + r * rb, f.data<float>() + r * cols, cols);
   return out;
+}
+
+SaveGgufOptions file_type_options(const FileTypeInfo& ft, const LlamaConfig& c) {
+  SaveGgufOptions o;
+  o.tensor_type = [ft, c](const std::string& name, DType) { return file_type_tensor_type(ft, name, c); };
+  o.file_type = ft.ftype;
+  return o;
+}
+
+std::string save_llama_gguf_as(const Model& m, const std::string& path, const std::string& type, bool pure,
+                               SaveGgufOptions opt) {
+  const auto ft = file_type_from_name(type);
+  if (ft && !pure) {
+    SaveGgufOptions mix = file_type_options(*ft, m.llama.config);
+    mix.metadata = opt.metadata;
+    save_llama_gguf(m, path, ft->base, mix);
+    return std::string(ft->name);
+  }
+  const DType t = ft ? ft->base : dtype_from_name(type);
+  save_llama_gguf(m, path, t, opt);
+  return fmt::format("{} (pure)", dtype_name(t));
 }
 
 void save_llama_gguf(const Model& m, const std::string& path, std::optional<DType> matrix_type,
@@ -110,8 +107,10 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
   if (!c.name.empty()) g.set_string("general.name", c.name);
   else if (!from_gguf) g.set_string("general.name", "edgellm");
   const DType dominant = matrix_type ? *matrix_type : w.layers.empty() ? w.output.dtype() : w.layers[0].w_gate.dtype();
-  // Group-int files have no llama.cpp file type (their tensor type ids are edgellm's own).
-  if (!dtype_is_gint(dominant)) g.set_u32("general.file_type", file_type_of(dominant));
+  // The label of what is written: the caller's file type (a mix), else the pure file's, else none (a file of
+  // Q4_K is not Q4_K_M; group-int files have no llama.cpp file type, their tensor type ids are edgellm's own).
+  if (const auto ft = opt.file_type ? opt.file_type : pure_file_type(dominant))
+    g.set_u32("general.file_type", static_cast<uint32_t>(*ft));
   g.set_u32(a + "context_length", static_cast<uint32_t>(c.max_ctx));
   g.set_u32(a + "embedding_length", static_cast<uint32_t>(c.dim));
   g.set_u32(a + "block_count", static_cast<uint32_t>(c.n_layers));

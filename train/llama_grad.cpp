@@ -85,7 +85,8 @@ LlamaGrad::LlamaGrad(LlamaModel& m, const GradSetup& setup) : m_(m), setup_(setu
   if (!setup.lora) {
     auto own = [](Tensor& t) {
       std::string n = t.name;
-      t = t.to(DType::F32);
+      // A quantized base (Q4_0 GGUF) is dequantized: full fine-tuning trains f32 weights.
+      t = dtype_info(t.dtype()).quantized ? dequantize(t.contiguous()) : t.to(DType::F32);
       if (!t.storage()->writable() || t.storage().use_count() > 1) t = t.clone();
       t.name = n;
     };

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -130,10 +131,18 @@ Trainer::Trainer(LlamaModel& m, RowSource& data, TrainConfig c) : m_(m), data_(d
   grad_ = std::make_unique<LlamaGrad>(m_, s);
   opt_ = make_optimizer(cfg_);
   opt_->init(grad_->params());
-  total_steps_ = cfg_.steps > 0 ? cfg_.steps
-                                : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(
-                                                           cfg_.epochs * static_cast<double>(data_.rows_per_epoch()) /
-                                                           static_cast<double>(rows_per_step()))));
+  if (time_bound()) {
+    // The run's length is the budget's: a schedule that decays over a length cannot know it.
+    EDGE_CHECK(cfg_.schedule == LrSchedule::Constant,
+               "a run bounded only by its time budget needs the constant schedule (give steps or epochs for a "
+               "linear or cosine one)");
+    total_steps_ = std::numeric_limits<int64_t>::max();
+  } else {
+    total_steps_ = cfg_.steps > 0 ? cfg_.steps
+                                  : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(
+                                                             cfg_.epochs * static_cast<double>(data_.rows_per_epoch()) /
+                                                             static_cast<double>(rows_per_step()))));
+  }
 }
 
 StepLog Trainer::train_step() {
@@ -174,7 +183,18 @@ StepLog Trainer::train_step() {
   log.tokens_per_s = static_cast<double>(log.tokens) / std::max(dt, 1e-9);
   log.elapsed_s = elapsed_;
   const int64_t done_here = static_cast<int64_t>(history_.size()) + 1;
-  log.eta_s = elapsed_ / static_cast<double>(done_here) * static_cast<double>(total_steps_ - step_);
+  const double budget_left = cfg_.time_budget > 0 ? std::max(0.0, cfg_.time_budget - elapsed_) : 0.0;
+  if (time_bound()) {
+    log.eta_s = budget_left;
+    log.progress = std::min(1.0, elapsed_ / cfg_.time_budget);
+  } else {
+    log.eta_s = elapsed_ / static_cast<double>(done_here) * static_cast<double>(total_steps_ - step_);
+    log.progress = static_cast<double>(step_) / static_cast<double>(total_steps_);
+    if (cfg_.time_budget > 0) {
+      log.eta_s = std::min(log.eta_s, budget_left);
+      log.progress = std::max(log.progress, std::min(1.0, elapsed_ / cfg_.time_budget));
+    }
+  }
   log.peak_bytes = default_arena().peak();
   history_.push_back(log);
   return log;

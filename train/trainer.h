@@ -23,7 +23,7 @@ struct TrainConfig {
   int64_t batch = 1;              // rows per micro-batch (B), as asked
   int64_t grad_accum = 1;         // micro-batches per optimizer step
   int64_t steps = 0;              // optimizer steps; 0: from epochs
-  double epochs = 1;
+  double epochs = 1;              // 0 (and steps 0) with a time budget: as many steps as the budget allows
   std::string optimizer = "adamw";  // adamw | sgd
   double lr = 1e-3, min_lr = 0, weight_decay = 0, momentum = 0.9, clip = 1.0;  // clip 0: off
   LrSchedule schedule = LrSchedule::Constant;
@@ -56,7 +56,8 @@ struct StepLog {
   int64_t tokens = 0;      // input tokens of the step
   double tokens_per_s = 0;
   double elapsed_s = 0;    // this process's training time so far
-  double eta_s = 0;
+  double eta_s = 0;        // steps left at the mean step time, capped by the time budget left
+  double progress = 0;     // fraction done, 0..1: of the steps, or of the time budget when it ends first
   size_t peak_bytes = 0;   // default_arena().peak()
 };
 
@@ -93,6 +94,8 @@ class Trainer {
 
   int64_t step() const { return step_; }
   int64_t total_steps() const { return total_steps_; }
+  // Whether only the time budget ends the run (no steps, no epochs): total_steps() is then unbounded.
+  bool time_bound() const { return cfg_.steps == 0 && cfg_.epochs <= 0 && cfg_.time_budget > 0; }
   int64_t rows_per_step() const { return cfg_.batch * cfg_.grad_accum; }
   const MemPlan& plan() const { return plan_; }
   const TrainConfig& config() const { return cfg_; }

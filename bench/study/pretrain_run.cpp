@@ -179,9 +179,16 @@ PretrainResult run_pretrain(const PretrainOptions& o, const std::atomic<bool>* s
 
   // Gold-context evaluations during training go to eval.csv.
   const std::string eval_csv = o.out_dir + "/eval.csv";
-  auto evaluate = [&](int64_t users) {
+  auto evaluate = [&](int64_t users, bool progress = false) {
     ReadingEvalOptions eo;
     eo.users = users;
+    // The final evaluation takes minutes on a big --final-eval-users: a line per tenth, with its ETA.
+    if (progress)
+      eo.on_user = [&](int64_t done, int64_t n, double s) {
+        if (done * 10 / n != (done - 1) * 10 / n || done == 1)
+          log(fmt::format("final eval: {}/{} users, {:.0f} s, ETA {:.0f} s", done, n, s,
+                          s / static_cast<double>(done) * static_cast<double>(n - done)));
+      };
     return evaluate_reading(model, o.mix, eo);
   };
   auto log_eval = [&](const ReadingEvalResult& r, int64_t users) {
@@ -240,7 +247,7 @@ PretrainResult run_pretrain(const PretrainOptions& o, const std::atomic<bool>* s
     for (size_t i = losses.size() - n; i < losses.size(); ++i) r.final_loss += losses[i] / static_cast<double>(n);
   }
 
-  r.eval = evaluate(o.final_eval_users);
+  r.eval = evaluate(o.final_eval_users, true);
   log_eval(r.eval, o.final_eval_users);
   log(fmt::format("gold context on {} held-out users: {} ({:.1f} s)", o.final_eval_users, format_reading(r.eval),
                   r.eval.seconds));

@@ -94,6 +94,7 @@ ReadingEvalResult evaluate_reading(const Model& m, const PretrainMix& mix, const
       r.level[lv].correct += s.correct;
       r.samples.push_back(std::move(s));
     }
+    if (o.on_user) o.on_user(ui + 1, o.users, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct ReadingEvalOptions {
   int32_t max_docs = 5;        // the curriculum's largest context
   int32_t max_new_tokens = 24;
   int32_t max_questions = 0;   // per user and level; 0: all
+  // Called after each user (users done, users in all, seconds so far): progress of a long evaluation.
+  std::function<void(int64_t done, int64_t users, double seconds)> on_user;
 };
 
 struct LevelScore {

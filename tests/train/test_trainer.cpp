@@ -1,5 +1,5 @@
-// The training loop: fitting a small set (full FT, LoRA, LoRA on a frozen f16 base), resume
-// determinism, kill -9 during a checkpoint write, time/memory budgets and the stop signal.
+// The training loop: fitting a small set (full FT, LoRA, LoRA on a frozen f16 base, full FT of a Q4_0 base),
+// resume determinism, kill -9 during a checkpoint write, time/memory budgets, the stop signal, held-out eval.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -17,6 +17,7 @@
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 #include "runtime/safetensors.h"
+#include "train/heldout.h"
 #include "train/trainer.h"
 #include "tests/test_util.h"
 
@@ -265,4 +266,77 @@ TEST_CASE("the time budget and the stop flag end the run after a whole step, wit
   while (std::getline(csv, line)) ++lines;
   CHECK(lines == 4);  // header + 3 steps
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a time budget alone bounds the run: no steps needed, the ETA is the budget left, progress is time") {
+  OneThread one;
+  Model m = load_model("builtin:tiny");
+  PackedData d(facts(*m.tokenizer), 32, 0);
+  TrainConfig c = small_config(true, 0, 1e-3);
+  c.epochs = 0;
+  c.time_budget = 0.5;
+  Trainer tr(m.llama, d, c);
+  CHECK(tr.time_bound());
+  std::vector<StepLog> logs;
+  tr.on_step = [&](const StepLog& s) { logs.push_back(s); };
+  CHECK(tr.run() == StopReason::TimeBudget);
+  REQUIRE(logs.size() >= 2);
+  // More steps than one epoch of these four facts (2 rows of 32 per step): the budget, not the data, ended it.
+  CHECK(tr.step() * tr.rows_per_step() > d.rows_per_epoch());
+  for (const StepLog& s : logs) {
+    CHECK(s.eta_s == doctest::Approx(std::max(0.0, 0.5 - s.elapsed_s)));
+    CHECK(s.progress == doctest::Approx(std::min(1.0, s.elapsed_s / 0.5)));
+  }
+  // With steps as well, the ETA is the smaller of the two.
+  TrainConfig c2 = small_config(true, 1000000, 1e-3);
+  c2.time_budget = 0.3;
+  Trainer tr2(m.llama, d, c2);
+  CHECK_FALSE(tr2.time_bound());
+  double eta = 1e9;
+  tr2.on_step = [&](const StepLog& s) { eta = std::min(eta, s.eta_s); };
+  CHECK(tr2.run() == StopReason::TimeBudget);
+  CHECK(eta <= 0.3);
+  // A decaying schedule needs a known length.
+  c.schedule = LrSchedule::Cosine;
+  CHECK_THROWS_WITH_AS(Trainer(m.llama, d, c), doctest::Contains("constant schedule"), Error);
+}
+
+TEST_CASE("full fine-tuning of a Q4_0 GGUF dequantizes the base to f32 and fits (was: no conversion from q4_0)") {
+  OneThread one;
+  const std::string q4 = tmpdir("fullq4") + "/tiny-q4_0.gguf";
+  save_llama_gguf(load_model("builtin:tiny"), q4, DType::Q4_0);
+  Model m = load_model(q4);
+  REQUIRE(m.llama.weights.layers[0].wq.dtype() == DType::Q4_0);
+  PackedData d(facts(*m.tokenizer), 32, 0);
+  Trainer tr(m.llama, d, small_config(false, 40, 3e-3));
+  tr.run();
+  CHECK(m.llama.weights.layers[0].wq.dtype() == DType::F32);
+  INFO(tr.history().front().loss << " -> " << tr.history().back().loss);
+  CHECK(tr.history().back().loss < 0.5);
+  std::filesystem::remove_all(std::filesystem::path(q4).parent_path());
+}
+
+TEST_CASE("held-out evaluation: loss and exact-match recall follow training on the same Q/A pairs") {
+  OneThread one;
+  Model m = load_model("builtin:tiny");
+  std::vector<Example> qa = {example_from_prompt("Q: capital of France? A:", " Paris", *m.tokenizer),
+                             example_from_prompt("Q: colour of the sky? A:", " blue", *m.tokenizer)};
+  const HeldOutResult before = evaluate_heldout(m.llama, qa);
+  CHECK(before.qa == 2);
+  CHECK(before.qa_correct == 0);  // random weights
+  CHECK(before.ppl == doctest::Approx(std::exp(before.loss)));
+  CHECK(before.loss > 3.0);
+  // Train on exactly these examples until they are recalled: recall goes to 2/2 and the loss falls.
+  PackedData d(qa, 32, 0);
+  TrainConfig c = small_config(false, 60, 3e-3);
+  c.batch = 1;
+  Trainer tr(m.llama, d, c);
+  tr.run();
+  const HeldOutResult after = evaluate_heldout(m.llama, qa);
+  INFO(before.loss << " -> " << after.loss << ", train loss " << tr.history().back().loss);
+  CHECK(after.loss < 0.5);
+  CHECK(after.qa_correct == 2);
+  CHECK(after.tokens == before.tokens);
+  // A text example is not a Q/A pair.
+  CHECK(evaluate_heldout(m.llama, facts(*m.tokenizer)).qa == 0);
 }

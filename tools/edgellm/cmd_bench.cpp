@@ -10,6 +10,7 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/kernel_table.h"
+#include "runtime/error.h"
 #include "runtime/parallel.h"
 #include "tools/edgellm/commands.h"
 
@@ -120,7 +121,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-n,--n-gen", mo.n_gen, "Generated tokens for the tg test (0 = skip)")->check(CLI::NonNegativeNumber);
   add_device_option(cmd, mo.device);
   cmd->add_option("-r,--repetitions", mo.reps, "Repetitions of each test")->check(CLI::PositiveNumber);
-  cmd->add_option("--threads-list", threads, "Comma-separated thread counts to test, e.g. 1,2");
+  // As llama-bench: -t takes a list here (the global -t, before the verb, sets one count), and -o is the
+  // output format, not a path.
+  cmd->add_option("-t,--threads,--threads-list", threads, "Thread counts to test, comma-separated, e.g. 1,2,4");
+  cmd->add_option("-o,--output", mo.output, "Output format: md, csv or json (with -m)")->check(CLI::IsMember({"md", "csv", "json"}));
   cmd->callback([] {
     apply_global_options();
     if (mo.model.empty() && mo.device != "cpu") return run_device_bandwidth(mo.device);
@@ -128,7 +132,17 @@ void add_bench_command(CLI::App& app) {
     std::stringstream ss(threads);
     std::string item;
     while (std::getline(ss, item, ','))
-      if (!item.empty()) mo.threads.push_back(std::stoi(item));
+      if (!item.empty()) {
+        size_t used = 0;
+        int v = -1;
+        try {
+          v = std::stoi(item, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != item.size() || v < 1) fail("bench -t: '{}' is not a thread count (e.g. -t 1,2,4)", item);
+        mo.threads.push_back(v);
+      }
     run_model_bench(mo);
   });
 }

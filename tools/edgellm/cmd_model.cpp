@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "models/runner.h"
+#include "models/token_stream.h"
 #include "quant/kl.h"
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
@@ -88,13 +89,18 @@ void add_model_commands(CLI::App& app) {
   }
   {
     auto* cmd = app.add_subcommand("generate", "Generate text after a prompt");
-    static std::string model, prompt;
+    static std::string model, prompt, prompt_file;
     static int n = 64;
+    static int64_t n_ctx = 0;
     static SamplerParams sp;
     static bool greedy = false, ignore_eos = false;
     cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
-    cmd->add_option("-p,--prompt", prompt, "Prompt text")->required();
+    auto* p_opt = cmd->add_option("-p,--prompt", prompt, "Prompt text");
+    auto* f_opt = cmd->add_option("-f,--file", prompt_file, "Read the prompt from this file");
+    p_opt->excludes(f_opt);
     cmd->add_option("-n,--n-predict", n, "Tokens to generate")->check(CLI::NonNegativeNumber);
+    cmd->add_option("-c,--ctx-size", n_ctx, "Context size: prompt + generated tokens (0 = as many as needed)")
+        ->check(CLI::NonNegativeNumber);
     cmd->add_option("--temp", sp.temperature, "Temperature (0 = greedy)");
     cmd->add_option("--top-k", sp.top_k, "Top-k (0 = off)");
     cmd->add_option("--top-p", sp.top_p, "Top-p (1 = off)");
@@ -107,33 +113,42 @@ void add_model_commands(CLI::App& app) {
     add_lora_option(cmd);
     cmd->callback([] {
       apply_global_options();
+      if (!prompt_file.empty()) prompt = read_file(prompt_file);
+      else if (prompt.empty()) fail("generate needs a prompt: -p TEXT or -f FILE");
       Model m = load_model(model);
       apply_lora(m);
       if (greedy) sp.temperature = 0;
       EncodeOptions opt;
       opt.add_bos = m.tokenizer->add_bos_default();
       const std::vector<int32_t> ids = m.tokenizer->encode(prompt, opt);
-      KvCache cache(m.llama.config, std::min<int64_t>(m.llama.config.max_ctx, static_cast<int64_t>(ids.size()) + n));
+      const int64_t want = static_cast<int64_t>(ids.size()) + n;
+      const int64_t ctx = n_ctx > 0 ? n_ctx : std::min<int64_t>(m.llama.config.max_ctx, want);
+      if (static_cast<int64_t>(ids.size()) > ctx)
+        fail("generate: the prompt has {} tokens, more than the context of {} (-c)", ids.size(), ctx);
+      const std::string warn = context_warning(m.llama.config, std::min(want, ctx), fmt::format("generate (-c {})", ctx));
+      if (!warn.empty()) std::fprintf(stderr, "%s\n", warn.c_str());
+      // The last position's logits give one token more than the cache holds (it is never fed back).
+      if (want > ctx + 1)
+        std::fprintf(stderr, "note: a context of %lld%s leaves room for %lld new tokens after the %zu of the prompt\n",
+                     static_cast<long long>(ctx), n_ctx > 0 ? " (-c)" : " (the model's trained context; -c sets another)",
+                     static_cast<long long>(ctx - static_cast<int64_t>(ids.size()) + 1), ids.size());
+      KvCache cache(m.llama.config, ctx);
       Sampler sampler(sp);
       fmt::print("{}", prompt);
       std::fflush(stdout);
-      std::vector<int32_t> out;
-      std::string shown;
+      size_t generated = 0;
+      TokenStream stream(*m.tokenizer);
       const auto t0 = std::chrono::steady_clock::now();
       generate(m, cache, ids, n, sampler, [&](int32_t id) {
-        out.push_back(id);
-        // Decode the whole continuation so multi-byte characters split across tokens print whole.
-        const std::string text = m.tokenizer->decode(out);
-        if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
-          fmt::print("{}", text.substr(shown.size()));
-          std::fflush(stdout);
-          shown = text;
-        }
+        ++generated;
+        fmt::print("{}", stream.push(id));
+        std::fflush(stdout);
         return true;
       }, ignore_eos);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      fmt::print("\n");
-      std::fprintf(stderr, "[%zu prompt tokens, %zu generated in %.2f s]\n", ids.size(), out.size(), s);
+      fmt::print("{}\n", stream.flush());
+      std::fflush(stdout);
+      std::fprintf(stderr, "[%zu prompt tokens, %zu generated in %.2f s]\n", ids.size(), generated, s);
     });
   }
   {
@@ -167,6 +182,8 @@ void add_model_commands(CLI::App& app) {
       Model m = load_model(model);
       apply_lora(m);
       const std::string text = read_file(file);
+      const std::string warn = context_warning(m.llama.config, n_ctx, fmt::format("perplexity -c {}", n_ctx));
+      if (!warn.empty()) std::fprintf(stderr, "%s\n", warn.c_str());
       if (!ref.empty()) {
         const Model r0 = load_model(ref);
         const quant::KlResult k = quant::kl_divergence(m, r0, text, n_ctx);
@@ -176,7 +193,14 @@ void add_model_commands(CLI::App& app) {
                    k.kl_max, 100.0 * k.same_top, k.scored);
         return;
       }
-      const PerplexityResult r = perplexity(m, text, n_ctx, [](const PerplexityResult& p) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const PerplexityResult r = perplexity(m, text, n_ctx, [&](const PerplexityResult& p) {
+        if (p.chunks == 1) {  // as llama-perplexity: the time of one pass and the ETA of all, up front
+          const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          std::fprintf(stderr, "perplexity: %lld chunks of %lld, %.2f s per pass, ETA %.1f s\n",
+                       static_cast<long long>(p.total_chunks), static_cast<long long>(n_ctx), s,
+                       s * static_cast<double>(p.total_chunks - 1));
+        }
         fmt::print("[{}]{:.4f},", p.chunks, p.running.back());
         std::fflush(stdout);
       });

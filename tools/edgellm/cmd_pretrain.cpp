@@ -48,7 +48,7 @@ void add_pretrain_command(CLI::App& app) {
   static int64_t distractors = 0;
   cmd->add_option("--size", o.size, "Model size: s (4 × 128) or m (6 × 192)")->capture_default_str();
   cmd->add_option("--tokens", tokens, "Training tokens (rows × seq), e.g. 10M")->capture_default_str();
-  cmd->add_option("-o,--out", o.out_dir, "Output directory (checkpoint, logs, base-<size>.gguf, recipe.md)");
+  cmd->add_option("-o,--output,--out", o.out_dir, "Output directory (checkpoint, logs, base-<size>.gguf, recipe.md)");
   cmd->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
   cmd->add_option("--min-lr", o.min_lr, "Final learning rate of the cosine")->capture_default_str();
   cmd->add_option("--weight-decay", o.weight_decay, "AdamW weight decay")->capture_default_str();

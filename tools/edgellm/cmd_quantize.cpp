@@ -3,6 +3,7 @@
 // Not the quantizers themselves (quant/).
 #include <fmt/format.h>
 
+#include <cctype>
 #include <chrono>
 
 #include "models/save_gguf.h"
@@ -14,35 +15,19 @@
 
 namespace edgellm::cli {
 
-namespace {
-
-// llama-quantize's *_K_M mixes: attn_v and ffn_down get Q6_K in the first and last eighth of the blocks and
-// every third block between, the output matrix Q6_K; everything else the base type.
-bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
-
-DType km_mix(const std::string& name, DType base, int64_t n_layers) {
-  if (name == "output.weight") return DType::Q6_K;
-  const bool v = name.find(".attn_v.") != std::string::npos, down = name.find(".ffn_down.") != std::string::npos;
-  if (v || down) {
-    const int64_t layer = std::stoll(name.substr(4, name.find('.', 4) - 4));
-    if (use_more_bits(layer, n_layers)) return DType::Q6_K;
-  }
-  return base;
-}
-
-}  // namespace
-
 void add_quantize_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("quantize", "Quantize a model with RTN, GPTQ or AWQ and write GGUF");
   static std::string model, out, method = "rtn", type = "q4_0", calib;
-  static bool act_order = false, no_clip = false;
+  static bool act_order = false, no_clip = false, pure = false;
   static int64_t calib_tokens = 1024, seq_len = 128;
   static float percdamp = 0.01f;
   cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>[:seed])")->required();
   cmd->add_option("--method", method, "rtn | gptq | awq");
   cmd->add_option("--type", type,
-                  "q4_0 q4_1 q8_0 (any method); int<b>g<G> symmetric / uint<b>g<G> asymmetric group-int "
-                  "(b 2,3,4,8; G 32,64,128); rtn also: any GGUF type (q4_k, q6_k ...) and q4_k_m, q5_k_m");
+                  "Any case. q4_0 q4_1 q8_0 (any method); int<b>g<G> symmetric / uint<b>g<G> asymmetric group-int "
+                  "(b 2,3,4,8; G 32,64,128); rtn also: any GGUF type (q4_k, q6_k ...) and llama-quantize's mixes (" +
+                      file_type_names() + ")");
+  cmd->add_flag("--pure", pure, "rtn: every matrix in the type's base type, as llama-quantize --pure (no mix)");
   cmd->add_option("--calib", calib, "Calibration text file (default: built-in paragraphs)");
   cmd->add_option("--calib-tokens", calib_tokens, "Calibration tokens in all");
   cmd->add_option("--seq-len", seq_len, "Calibration sequence length");
@@ -52,6 +37,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("-o,--output", out, "Output .gguf")->required();
   cmd->callback([] {
     apply_global_options();
+    for (auto& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     const auto t0 = std::chrono::steady_clock::now();
     quant::ModelQuantOptions o;
     o.method = quant::parse_quant_method(method);
@@ -69,16 +55,8 @@ void add_quantize_command(CLI::App& app) {
       if (o.method != quant::QuantMethod::Rtn)
         fail("quantize: --type {} is only available with --method rtn (GPTQ/AWQ: q4_0 q4_1 q8_0 intNgG uintNgG)",
              type);
-      SaveGgufOptions so;
-      DType base;
-      if (type == "q4_k_m" || type == "q5_k_m") {
-        base = type == "q4_k_m" ? DType::Q4_K : DType::Q5_K;
-        so.tensor_type = [n_layers](const std::string& name, DType b) { return km_mix(name, b, n_layers); };
-      } else {
-        base = dtype_from_name(type);
-      }
-      save_llama_gguf(m, out, base, so);
-      fmt::print("wrote {} (rtn {}, {} parameters)\n", out, type, m.llama.n_params());
+      const std::string what = save_llama_gguf_as(m, out, type, pure);
+      fmt::print("wrote {} (rtn {}, {} parameters)\n", out, what, m.llama.n_params());
       return;
     }
 
@@ -94,7 +72,10 @@ void add_quantize_command(CLI::App& app) {
         for (int i = 0; i < 7; ++i) errs += fmt::format(" {} {:.2e}", names[i], r.rel_err[i]);
       for (int i = 0; i < 7; ++i)
         if (r.kept[i]) errs += fmt::format(" ({} kept: width not a multiple of {})", names[i], o.spec.group);
-      fmt::print("[{:>3}/{}] {:6.2f} s{}\n", r.layer + 1, r.n_layers, r.seconds, errs.empty() ? "" : "  rel.err" + errs);
+      const double so_far = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      fmt::print("[{:>3}/{}] {:6.2f} s, ETA {:.0f} s{}\n", r.layer + 1, r.n_layers, r.seconds,
+                 so_far / static_cast<double>(r.layer + 1) * static_cast<double>(r.n_layers - r.layer - 1),
+                 errs.empty() ? "" : "  rel.err" + errs);
       std::fflush(stdout);
     });
     const DType mt = grid.gguf_type();

@@ -87,7 +87,7 @@ void add_study_commands(CLI::App& app) {
   static std::vector<std::string> bases;
   cmd->add_flag("--quick", quick, "The quick grid (the default)");
   cmd->add_option("--grid", grid, "quick | full");
-  cmd->add_option("--out", o.out, "Output folder (results.csv, report.md, guidelines.md, plots/, bases/)");
+  cmd->add_option("-o,--output,--out", o.out, "Output folder (results.csv, report.md, guidelines.md, plots/, bases/)");
   cmd->add_option("--shard", shard_s, "Run slice i of n (0-based), e.g. 0/4");
   cmd->add_option("--seeds", o.grid.seeds, "Seeds (test users) per configuration")->check(CLI::PositiveNumber);
   cmd->add_option("--base", bases, "Base model(s) (.gguf, HF dir, builtin:<preset>); the first is the center");
@@ -102,7 +102,7 @@ void add_study_commands(CLI::App& app) {
   auto* one = cmd->add_subcommand("run-one", "Run one spec (the driver spawns this; rows go to --rows)");
   static std::string spec, rows_path, one_out = "study-out";
   one->add_option("--spec", spec, "RunSpec JSON")->required();
-  one->add_option("--out", one_out, "Study folder (compressed-base cache)");
+  one->add_option("-o,--output,--out", one_out, "Study folder (compressed-base cache)");
   one->add_option("--rows", rows_path, "Where to write the run's rows (CSV)")->required();
   one->callback([] {
     apply_global_options();

@@ -2,6 +2,7 @@
 // gradient under HF names) and merge (LoRA into the base, written as GGUF). Parsing and printing only.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "runtime/parallel.h"
 #include "runtime/safetensors.h"
 #include "tools/edgellm/commands.h"
+#include "train/heldout.h"
 #include "train/lora_io.h"
 #include "train/trainer.h"
 
@@ -79,12 +81,12 @@ std::string hms(double s) {
 std::string mib(size_t b) { return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1 << 20)); }
 
 struct FinetuneArgs {
-  std::string model, data, method = "lora", out, resume, targets = "q_proj,v_proj", schedule = "constant",
+  std::string model, data, eval, method = "lora", out, resume, targets = "q_proj,v_proj", schedule = "constant",
                              optimizer = "adamw", mem_budget, device = "cpu";
   int rank = 8;
   float alpha = 16, dropout = 0;
   double lr = 1e-4, min_lr = 0, weight_decay = 0, clip = 1.0, epochs = 1, time_budget = 0;
-  int64_t steps = 0, batch = 1, grad_accum = 1, seq_len = 256, warmup = 0, save_every = 0;
+  int64_t steps = 0, batch = 1, grad_accum = 1, seq_len = 256, warmup = 0, save_every = 0, eval_every = 0;
   uint64_t seed = 0;
   bool checkpointing = false, quiet = false;
 };
@@ -93,7 +95,17 @@ void run_finetune(const FinetuneArgs& a) {
   set_num_threads(global_options().threads);
   const std::string budget_text = !a.mem_budget.empty() ? a.mem_budget : global_options().mem_budget;
   Model m = load_model(a.model);
+  if (a.method == "full" && dtype_info(m.llama.weights.layers.empty() ? m.llama.weights.output.dtype()
+                                                                       : m.llama.weights.layers[0].w_gate.dtype())
+                                .quantized)
+    std::fprintf(stderr,
+                 "finetune: %s is quantized: full fine-tuning dequantizes every weight to f32 (4 bytes per "
+                 "parameter) and writes model.gguf in f32; --method lora keeps the base quantized\n",
+                 a.model.c_str());
+  const std::string warn = context_warning(m.llama.config, a.seq_len, fmt::format("finetune --seq-len {}", a.seq_len));
+  if (!warn.empty()) std::fprintf(stderr, "%s\n", warn.c_str());
   std::vector<Example> ex = load_examples(a.data, *m.tokenizer);
+  const std::vector<Example> held_out = a.eval.empty() ? std::vector<Example>{} : load_examples(a.eval, *m.tokenizer);
   PackedData data(std::move(ex), a.seq_len, a.seed);
   TrainConfig c;
   c.setup.lora = a.method == "lora";
@@ -125,26 +137,49 @@ void run_finetune(const FinetuneArgs& a) {
   apply_train_device(tr, m.llama, a.device);
   const MemPlan& p = tr.plan();
   std::fprintf(stderr,
-               "finetune: %s on %s, %lld tokens, %lld rows of %lld per epoch, %lld steps of %lld rows "
+               "finetune: %s on %s, %lld tokens, %lld rows of %lld per epoch, %s steps of %lld rows "
                "(micro-batch %lld%s), estimate %s%s\n",
                a.method.c_str(), a.model.c_str(), static_cast<long long>(data.tokens()),
                static_cast<long long>(data.rows_per_epoch()), static_cast<long long>(a.seq_len),
-               static_cast<long long>(tr.total_steps()), static_cast<long long>(tr.rows_per_step()),
+               tr.time_bound() ? fmt::format("{:g} s of", a.time_budget).c_str()
+                               : std::to_string(tr.total_steps()).c_str(),
+               static_cast<long long>(tr.rows_per_step()),
                static_cast<long long>(p.micro_batch), p.checkpointing ? ", checkpointing" : "", mib(p.total()).c_str(),
                c.mem_budget ? (" of budget " + mib(c.mem_budget)).c_str() : "");
-  if (!a.quiet)
-    tr.on_step = [&](const StepLog& s) {
+  // --eval FILE: held-out loss/perplexity (and Q/A recall) before training, every --eval-every steps and at
+  // the end, one line each, so forgetting shows while it happens.
+  auto report_eval = [&](const char* when) {
+    if (held_out.empty()) return;
+    const HeldOutResult r = evaluate_heldout(m.llama, held_out);
+    std::string qa = r.qa ? fmt::format(", recall {}/{} ({:.1f}%)", r.qa_correct, r.qa, 100.0 * r.recall()) : "";
+    std::fprintf(stderr, "%seval %s: held-out loss %.4f ppl %.3f on %lld tokens%s%s\n", a.quiet ? "" : "\r",
+                 when, r.loss, r.ppl, static_cast<long long>(r.tokens), qa.c_str(),
+                 r.truncated ? fmt::format(" ({} examples cut to the context)", r.truncated).c_str() : "");
+    std::fflush(stderr);
+  };
+  report_eval("before training");
+  double shown_at = -1;  // the progress line at most 10 times a second (a tiny model runs thousands of steps)
+  tr.on_step = [&](const StepLog& s) {
+    if (!a.quiet && (s.elapsed_s - shown_at >= 0.1 || s.step == tr.total_steps())) {
+      shown_at = s.elapsed_s;
       const int width = 20;
-      const int fill = static_cast<int>(width * s.step / std::max<int64_t>(1, tr.total_steps()));
-      std::fprintf(stderr, "\r[%s%s] step %lld/%lld loss %.4f lr %.2e %.0f tok/s ETA %s mem %s   ",
-                   std::string(static_cast<size_t>(fill), '#').c_str(), std::string(static_cast<size_t>(width - fill), ' ').c_str(),
-                   static_cast<long long>(s.step), static_cast<long long>(tr.total_steps()), s.loss, s.lr,
-                   s.tokens_per_s, hms(s.eta_s).c_str(), mib(s.peak_bytes).c_str());
+      const int fill = static_cast<int>(width * std::clamp(s.progress, 0.0, 1.0));
+      const std::string of = tr.time_bound() ? "" : fmt::format("/{}", tr.total_steps());
+      std::fprintf(stderr, "\r[%s%s] step %lld%s loss %.4f lr %.2e %.0f tok/s ETA %s mem %s   ",
+                   std::string(static_cast<size_t>(fill), '#').c_str(),
+                   std::string(static_cast<size_t>(width - fill), ' ').c_str(), static_cast<long long>(s.step),
+                   of.c_str(), s.loss, s.lr, s.tokens_per_s, hms(s.eta_s).c_str(), mib(s.peak_bytes).c_str());
       std::fflush(stderr);
-    };
+    }
+    if (a.eval_every > 0 && s.step % a.eval_every == 0) {
+      if (!a.quiet) std::fprintf(stderr, "\n");
+      report_eval(fmt::format("step {}", s.step).c_str());
+    }
+  };
   install_stop_handlers();
   const StopReason why = tr.run(&g_stop);
   std::fprintf(stderr, "\n");
+  if (a.eval_every == 0 || tr.step() % a.eval_every != 0) report_eval(fmt::format("end (step {})", tr.step()).c_str());
   if (c.setup.lora) {
     save_peft_adapter(m.llama, tr.config().setup.lora_config, a.model, a.out + "/adapter");
     save_lora_gguf(m.llama, a.alpha, a.out + "/adapter.gguf");
@@ -152,9 +187,9 @@ void run_finetune(const FinetuneArgs& a) {
     save_llama_gguf(m, a.out + "/model.gguf");
   }
   const char* reason = why == StopReason::Done ? "done" : why == StopReason::TimeBudget ? "time budget reached" : "stopped by signal";
-  std::printf("%s after step %lld/%lld; loss %.4f; peak memory %s; wrote %s/%s, loss.csv, checkpoint.safetensors\n", reason,
-              static_cast<long long>(tr.step()), static_cast<long long>(tr.total_steps()),
-              tr.history().empty() ? 0.0 : tr.history().back().loss, mib(default_arena().peak()).c_str(), a.out.c_str(),
+  const std::string total = tr.time_bound() ? "" : fmt::format("/{}", tr.total_steps());
+  std::printf("%s after step %lld%s; loss %.4f; peak memory %s; wrote %s/%s, loss.csv, checkpoint.safetensors\n", reason,
+              static_cast<long long>(tr.step()), total.c_str(), tr.history().empty() ? 0.0 : tr.history().back().loss, mib(default_arena().peak()).c_str(), a.out.c_str(),
               c.setup.lora ? "adapter/ adapter.gguf" : "model.gguf");
 }
 
@@ -166,7 +201,10 @@ void add_train_commands(CLI::App& app) {
     static FinetuneArgs a;
     cmd->add_option("-m,--model", a.model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
     cmd->add_option("--data", a.data, "JSONL ({\"prompt\",\"response\"} or {\"text\"}) or a text file")->required();
-    cmd->add_option("-o,--out", a.out, "Output directory (adapter or model.gguf, loss.csv, checkpoint)")->required();
+    cmd->add_option("--eval", a.eval, "Held-out data (same formats): loss, perplexity and Q/A recall before, during, after");
+    cmd->add_option("--eval-every", a.eval_every, "Evaluate --eval every N steps (0: before and after only)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("-o,--output,--out", a.out, "Output directory (adapter or model.gguf, loss.csv, checkpoint)")->required();
     cmd->add_option("--method", a.method, "lora or full")->capture_default_str();
     cmd->add_option("--rank", a.rank, "LoRA rank")->capture_default_str();
     cmd->add_option("--alpha", a.alpha, "LoRA alpha (scale = alpha / rank)")->capture_default_str();
@@ -177,7 +215,8 @@ void add_train_commands(CLI::App& app) {
     cmd->add_option("--weight-decay", a.weight_decay, "Weight decay")->capture_default_str();
     cmd->add_option("--clip", a.clip, "Clip gradients to this global norm (0: off)")->capture_default_str();
     cmd->add_option("--optimizer", a.optimizer, "adamw or sgd")->capture_default_str();
-    cmd->add_option("--epochs", a.epochs, "Epochs (when --steps is 0)")->capture_default_str();
+    cmd->add_option("--epochs", a.epochs, "Epochs (when --steps is 0; with --time-budget alone: until the budget)")
+        ->capture_default_str();
     cmd->add_option("--steps", a.steps, "Optimizer steps (0: from --epochs)")->capture_default_str();
     cmd->add_option("--batch", a.batch, "Rows per micro-batch")->capture_default_str();
     cmd->add_option("--grad-accum", a.grad_accum, "Micro-batches per optimizer step")->capture_default_str();
@@ -186,20 +225,25 @@ void add_train_commands(CLI::App& app) {
     cmd->add_option("--warmup", a.warmup, "Linear warm-up steps")->capture_default_str();
     cmd->add_option("--seed", a.seed, "Seed of data order, LoRA init and dropout")->capture_default_str();
     cmd->add_flag("--checkpointing", a.checkpointing, "Recompute each block in backward (less memory)");
-    cmd->add_option("--time-budget", a.time_budget, "Stop (and save) before this many seconds of training");
+    cmd->add_option("--time-budget", a.time_budget,
+                    "Stop (and save) before this many seconds of training; without --steps/--epochs the run lasts "
+                    "the budget");
     cmd->add_option("--mem-budget", a.mem_budget, "Memory budget, e.g. 512M: picks micro-batch/checkpointing or refuses");
     cmd->add_option("--resume", a.resume, "Continue from a checkpoint.safetensors");
     add_device_option(cmd, a.device);  // LoRA only: gradients on the GPU, optimizer on the CPU
     cmd->add_option("--save-every", a.save_every, "Write a checkpoint every N steps (0: at the end)");
     cmd->add_flag("-q,--quiet", a.quiet, "No progress line");
-    cmd->callback([] { run_finetune(a); });
+    cmd->callback([cmd] {
+      if (a.time_budget > 0 && cmd->count("--steps") == 0 && cmd->count("--epochs") == 0) a.epochs = 0;
+      run_finetune(a);
+    });
   }
   {
     auto* cmd = app.add_subcommand("grad", "Write the loss and every parameter's gradient (HF names) as safetensors");
     static std::string model, ids_text, out;
     cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
     cmd->add_option("--ids", ids_text, "Token ids, space- or comma-separated")->required();
-    cmd->add_option("-o,--out", out, "Output .safetensors")->required();
+    cmd->add_option("-o,--output,--out", out, "Output .safetensors")->required();
     cmd->callback([] {
       apply_global_options();
       Model m = load_model(model);
@@ -224,17 +268,17 @@ void add_train_commands(CLI::App& app) {
     static std::string model, lora, out, type;
     cmd->add_option("-m,--model", model, "Base model (.gguf, HF directory or builtin:<preset>)")->required();
     cmd->add_option("--type", type,
-                    "Write every matrix in this type (f32, f16, q4_0, ...; round-to-nearest) instead of keeping each "
-                    "weight's type (quantized merged weights become f32)");
+                    "Write in this type or llama-quantize mix (f32, f16, q4_0, Q4_K_M, ...; round-to-nearest) instead "
+                    "of keeping each weight's type (quantized merged weights become f32)");
     cmd->add_option("--lora", lora, "PEFT adapter directory or llama.cpp LoRA .gguf")->required();
-    cmd->add_option("-o,--out", out, "Output .gguf")->required();
+    cmd->add_option("-o,--output,--out", out, "Output .gguf")->required();
     cmd->callback([] {
       apply_global_options();
       Model m = load_model(model);
       const LoraConfig c = load_lora(m.llama, lora);
       merge_lora(m.llama);
       if (!type.empty()) {
-        save_llama_gguf(m, out, dtype_from_name(type));
+        save_llama_gguf_as(m, out, type, false);
       } else {
         save_llama_gguf(m, out);
       }

@@ -16,13 +16,15 @@ namespace edgellm::cli {
 struct GlobalOptions {
   int threads = 0;              // -t; 0 = all cores
   std::string mem_budget;       // --mem-budget, e.g. 2G
+  std::string device;           // --device given before the verb; a verb's own --device wins
 };
 GlobalOptions& global_options();
 // Applies -t and --mem-budget to the runtime.
 void apply_global_options();
 
-// --device cpu | vulkan | vulkan:N (tools/edgellm/device.cpp): registers the option; apply_device moves the
-// model's forward onto the device (after any LoRA is loaded). A build without Vulkan refuses "vulkan".
+// --device cpu | vulkan | vulkan:N (tools/edgellm/device.cpp): registers the option (taking the global
+// --device when the verb's is not given); apply_device moves the model's forward onto the device (after any
+// LoRA is loaded). A build without Vulkan refuses "vulkan".
 void add_device_option(CLI::App* cmd, std::string& device);
 void apply_device(LlamaModel& m, const std::string& device);
 // `edgellm bench --device vulkan[:N]` without -m: the device's memory bandwidth (triad), as a table.
@@ -56,6 +58,7 @@ struct ModelBenchOptions {
   int reps = 5;
   std::vector<int> threads;  // empty: the -t setting
   std::string device = "cpu";  // --device cpu | vulkan[:N]
+  std::string output = "md";   // -o md | csv | json, as llama-bench's -o
 };
 void run_model_bench(const ModelBenchOptions& o);
 

@@ -18,6 +18,11 @@ namespace edgellm::cli {
 
 void add_device_option(CLI::App* cmd, std::string& device) {
   cmd->add_option("--device", device, "Where the forward runs: cpu, vulkan (the default GPU) or vulkan:N (see `edgellm info`)");
+  // `edgellm --device vulkan VERB ...`: the global option, parsed before the verb, is the verb's default
+  // (set as the verb's parsing starts; the verb's own --device, parsed after, wins).
+  cmd->preparse_callback([&device](std::size_t) {
+    if (!global_options().device.empty()) device = global_options().device;
+  });
 }
 
 void apply_device(LlamaModel& m, const std::string& device) {

@@ -25,9 +25,17 @@ int main(int argc, char** argv) {
   using namespace edgellm;
   CLI::App app{"edgellm: run and personalize LLMs on edge CPUs"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("edgellm ") + EDGELLM_VERSION);
+  // Global options go before or after the verb (`edgellm perplexity -m M -f F -t 2`, as llama.cpp users
+  // write them): an option a verb does not know falls through to these. Set before the verbs are added,
+  // which inherit it.
+  app.fallthrough();
   auto& g = cli::global_options();
   app.add_option("-t,--threads", g.threads, "Threads for parallel kernels (0 = all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--mem-budget", g.mem_budget, "Memory budget, e.g. 512M or 2G (default: unlimited)");
+  // Stored as soon as it is parsed (not at the end, CLI11's default): a verb reads it as its parsing starts.
+  app.add_option("--device", g.device, "Default --device of the verbs that have one (cpu, vulkan, vulkan:N)")
+      ->trigger_on_parse();
   cli::add_info_command(app);
   cli::add_bench_command(app);
   cli::add_model_commands(app);

@@ -2,6 +2,8 @@
 // llama-bench's, so the two compare line by line. Weights are random-token inputs; the cache starts empty.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cmath>
 #include <sstream>
@@ -36,8 +38,16 @@ void run_model_bench(const ModelBenchOptions& o) {
   const LlamaConfig& c = m.llama.config;
   std::vector<int> threads = o.threads;
   if (threads.empty()) threads.push_back(num_threads());
-  fmt::print("| model | size | params | backend | threads | test | t/s |\n");
-  fmt::print("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
+  // -o md (llama-bench's default table), csv or json (llama-bench's field names, one record per test).
+  if (o.output == "md") {
+    fmt::print("| model | size | params | backend | threads | test | t/s |\n");
+    fmt::print("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
+  } else if (o.output == "csv") {
+    fmt::print("model_type,model_size,model_n_params,backends,n_threads,n_prompt,n_gen,avg_ts,stddev_ts\n");
+  } else {
+    fmt::print("[");
+  }
+  bool first_record = true;
   Rng rng(1234);
   auto random_ids = [&](int64_t n) {
     std::vector<int32_t> ids(static_cast<size_t>(n));
@@ -75,11 +85,26 @@ void run_model_bench(const ModelBenchOptions& o) {
       mean /= static_cast<double>(rates.size());
       for (double r : rates) var += (r - mean) * (r - mean);
       const double sd = rates.size() > 1 ? std::sqrt(var / static_cast<double>(rates.size() - 1)) : 0.0;
-      fmt::print("| {} | {:.2f} MiB | {} | {} | {} | {} | {:.2f} ± {:.2f} |\n", model_type(m.llama),
-                 static_cast<double>(m.llama.weight_bytes()) / (1024.0 * 1024.0), human_params(m.llama.n_params()), backend, t,
-                 test.name, mean, sd);
+      const int64_t n_prompt = test.prompt ? test.n : 0, n_gen = test.prompt ? 0 : test.n;
+      if (o.output == "md") {
+        fmt::print("| {} | {:.2f} MiB | {} | {} | {} | {} | {:.2f} ± {:.2f} |\n", model_type(m.llama),
+                   static_cast<double>(m.llama.weight_bytes()) / (1024.0 * 1024.0), human_params(m.llama.n_params()),
+                   backend, t, test.name, mean, sd);
+      } else if (o.output == "csv") {
+        fmt::print("\"{}\",{},{},{},{},{},{},{:.6f},{:.6f}\n", model_type(m.llama), m.llama.weight_bytes(),
+                   m.llama.n_params(), backend, t, n_prompt, n_gen, mean, sd);
+      } else {
+        const nlohmann::json r = {{"model_type", model_type(m.llama)}, {"model_size", m.llama.weight_bytes()},
+                                  {"model_n_params", m.llama.n_params()}, {"backends", backend},
+                                  {"n_threads", t}, {"n_prompt", n_prompt}, {"n_gen", n_gen},
+                                  {"avg_ts", mean}, {"stddev_ts", sd}, {"samples_ts", rates}};
+        fmt::print("{}\n  {}", first_record ? "" : ",", r.dump());
+        first_record = false;
+      }
+      std::fflush(stdout);
     }
   }
+  if (o.output == "json") fmt::print("\n]\n");
 }
 
 }  // namespace edgellm::cli
