@@ -31,7 +31,8 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::string& log,
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    if (!std::freopen(log.c_str(), "w", stdout) || !std::freopen(log.c_str(), "a", stderr)) ::_exit(120);
+    // One open file for both: with two, stdout's buffer (written at exit, from offset 0) overwrote stderr's lines.
+    if (!std::freopen(log.c_str(), "w", stdout) || ::dup2(::fileno(stdout), 2) < 0) ::_exit(120);
     std::vector<std::string> all = {EDGELLM_CLI_PATH};
     all.insert(all.end(), global.begin(), global.end());
     all.insert(all.end(), args.begin(), args.end());

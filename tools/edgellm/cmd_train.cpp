@@ -2,8 +2,6 @@
 // gradient under HF names) and merge (LoRA into the base, written as GGUF). Parsing and printing only.
 #include <fmt/format.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -20,20 +18,6 @@
 
 namespace edgellm::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
-
-// SIGINT/SIGTERM: finish the step, save, exit 0. SA_RESETHAND: a second signal ends the process at once.
-void install_stop_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sa.sa_flags = SA_RESETHAND;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 std::vector<int32_t> parse_id_list(const std::string& text) {
   std::vector<int32_t> ids;
@@ -94,6 +78,10 @@ void run_finetune(const FinetuneArgs& a) {
   const std::string budget_text = !a.mem_budget.empty() ? a.mem_budget : global_options().mem_budget;
   Model m = load_model(a.model);
   std::vector<Example> ex = load_examples(a.data, *m.tokenizer);
+  if (const DroppedExamples d = drop_untrainable(ex, a.seq_len, a.data); d.count > 0)
+    std::fprintf(stderr, "finetune: skipped %lld example(s) whose prompt is longer than --seq-len %lld or that score "
+                 "nothing (first: %s line %lld)\n", static_cast<long long>(d.count), static_cast<long long>(a.seq_len),
+                 a.data.c_str(), static_cast<long long>(d.first_line));
   PackedData data(std::move(ex), a.seq_len, a.seed);
   TrainConfig c;
   c.setup.lora = a.method == "lora";
@@ -143,7 +131,7 @@ void run_finetune(const FinetuneArgs& a) {
       std::fflush(stderr);
     };
   install_stop_handlers();
-  const StopReason why = tr.run(&g_stop);
+  const StopReason why = tr.run(stop_flag());
   std::fprintf(stderr, "\n");
   if (c.setup.lora) {
     save_peft_adapter(m.llama, tr.config().setup.lora_config, a.model, a.out + "/adapter");
