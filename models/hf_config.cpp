@@ -33,7 +33,7 @@ struct Reader {
   }
 
   int64_t integer(const json& v, const std::string& field, int64_t lo, int64_t hi) const {
-    if (!v.is_number_integer()) fail_format(path, field, "expected an integer, got {}", v.dump());
+    if (!v.is_number_integer()) fail_format(path, field, "expected an integer, got {}", json_brief(v));
     const int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)
                           ? INT64_MAX
                           : v.get<int64_t>();
@@ -50,7 +50,7 @@ struct Reader {
     return v ? integer(*v, key, lo, hi) : def;
   }
   double number(const json& v, const std::string& field) const {
-    if (!v.is_number()) fail_format(path, field, "expected a number, got {}", v.dump());
+    if (!v.is_number()) fail_format(path, field, "expected a number, got {}", json_brief(v));
     const double x = v.get<double>();
     if (!(x > 0) || !std::isfinite(x)) fail_format(path, field, "{} must be a positive finite number", x);
     return x;

@@ -84,23 +84,25 @@ void put_code(uint8_t* codes, int64_t j, int q, int b) {
 HfQuantConfig hf_quant_config(const std::string& dir) {
   namespace fs = std::filesystem;
   HfQuantConfig qc;
-  json q;
+  json root, older_q;
   std::string section = "quantization_config.";
   const std::string cfg = (fs::path(dir) / "config.json").string();
-  const json root = parse_json_metered(read_file(cfg, 16u << 20), cfg, "config");
+  root = parse_json_metered(read_file(cfg, 16u << 20), cfg, "config");
+  const json* qp = &older_q;  // into the tree, not a copy of the subtree: copying recurses per level
   if (root.is_object() && root.contains("quantization_config") && root["quantization_config"].is_object()) {
-    q = root["quantization_config"];
+    qp = &root["quantization_config"];
     qc.path = cfg;
   } else {
     const std::string older = (fs::path(dir) / "quantize_config.json").string();  // AutoGPTQ before transformers
     std::error_code ec;
     if (!fs::exists(older, ec)) return qc;
-    q = parse_json_metered(read_file(older, 1u << 20), older);
-    if (!q.is_object()) fail_format(older, "", "not a JSON object");
-    if (!q.contains("quant_method")) q["quant_method"] = "gptq";
+    older_q = parse_json_metered(read_file(older, 1u << 20), older);
+    if (!older_q.is_object()) fail_format(older, "", "not a JSON object");
+    if (!older_q.contains("quant_method")) older_q["quant_method"] = "gptq";
     qc.path = older;
     section.clear();
   }
+  const json& q = *qp;
   const std::string method = q.contains("quant_method") && q["quant_method"].is_string() ? lower(q["quant_method"].get<std::string>()) : "";
   if (method == "gptq") qc.method = HfQuantConfig::Method::Gptq;
   else if (method == "awq") qc.method = HfQuantConfig::Method::Awq;

@@ -22,7 +22,7 @@ const char* peft_module_name(LinearKind k) {
 LinearKind linear_kind_from_peft(const std::string& name) {
   for (int i = 0; i < kNumLinearKinds; ++i)
     if (name == peft_module_name(static_cast<LinearKind>(i))) return static_cast<LinearKind>(i);
-  fail("unknown target module '{}': expected q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj or down_proj", name);
+  fail("unknown target module '{}': expected q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj or down_proj", name.substr(0, 64));
 }
 
 const Tensor& LlamaLayer::weight(LinearKind k) const {

@@ -20,7 +20,25 @@ void LlamaConfig::validate(const std::string& source) const {
   need(head_dim > 0 && head_dim % 2 == 0 && head_dim <= 1024, "head_dim", head_dim);
   need(max_ctx > 0 && max_ctx <= (int64_t{1} << 24), "max_position_embeddings", max_ctx);
   if (!(rms_eps > 0 && rms_eps < 1)) fail_format(source, "rms_norm_eps", "invalid value {}", rms_eps);
-  if (!(rope_theta > 0)) fail_format(source, "rope_theta", "invalid value {}", rope_theta);
+  // Each float must be finite and positive: inf or NaN here gave PPL = nan with exit 0 (issue 24). `!(x > 0)`
+  // is also true of NaN.
+  auto positive = [&](float v, const char* field) {
+    if (!(v > 0) || !std::isfinite(v)) fail_format(source, field, "invalid value {}: expected a finite number > 0", v);
+  };
+  positive(rope_theta, "rope_theta");
+  if (rope_scaling != RopeScalingKind::None) positive(rope_factor, "rope_scaling.factor");
+  if (rope_scaling == RopeScalingKind::Llama3) {
+    positive(rope_low_freq_factor, "rope_scaling.low_freq_factor");
+    positive(rope_high_freq_factor, "rope_scaling.high_freq_factor");
+    need(rope_orig_ctx > 0, "rope_scaling.original_max_position_embeddings", rope_orig_ctx);
+    // The smoothing band divides by their difference.
+    if (!(rope_high_freq_factor > rope_low_freq_factor))
+      fail_format(source, "rope_scaling.high_freq_factor", "{} must be greater than low_freq_factor {}",
+                  rope_high_freq_factor, rope_low_freq_factor);
+  }
+  for (size_t i = 0; i < rope_freq_factors.size(); ++i)
+    if (!(rope_freq_factors[i] > 0) || !std::isfinite(rope_freq_factors[i]))
+      fail_format(source, "rope_freqs.weight", "value {} is {}: expected a finite number > 0", i, rope_freq_factors[i]);
 }
 
 std::vector<float> LlamaConfig::rope_inv_freq() const {

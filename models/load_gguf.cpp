@@ -109,6 +109,7 @@ LlamaModel load_llama_gguf(const GgufFile& f) {
       fail_format(f.path(), "rope_freqs.weight", "expected {} f32 values, got {} {}", m.config.head_dim / 2, t.numel(),
                   dtype_name(t.dtype()));
     m.config.rope_freq_factors.assign(t.data<float>(), t.data<float>() + t.numel());
+    m.config.validate(f.path());  // the divisors too: each finite and > 0
   }
   m.validate();
   return m;

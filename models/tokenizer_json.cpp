@@ -30,6 +30,14 @@ void walk(const json& node, const std::function<void(const json&)>& fn) {
       for (const json& child : node[key]) walk(child, fn);
 }
 
+// The member `key` of `j`, or null: a reference into the tree, never a copy (copying a subtree recurses once per
+// level of it; see kJsonMaxDepth).
+const json& member_or_null(const json& j, const char* key) {
+  static const json null_value;
+  const auto it = j.find(key);
+  return it == j.end() ? null_value : *it;
+}
+
 std::string str_field(const json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
 }
@@ -116,7 +124,7 @@ static TokenizerVocab parse_hf_tokenizer_json_unchecked(std::string_view json_te
   // ---- which family: byte-level (ByteLevel pre-tokenizer) or SentencePiece-style (Metaspace / byte fallback)
   bool byte_level = false, digits_split = false, metaspace = false, prepend = false;
   std::string split_regex;
-  walk(j.value("pre_tokenizer", json()), [&](const json& n) {
+  walk(member_or_null(j, "pre_tokenizer"), [&](const json& n) {
     const std::string t = str_field(n, "type");
     if (t == "ByteLevel") {
       byte_level = true;
@@ -133,7 +141,7 @@ static TokenizerVocab parse_hf_tokenizer_json_unchecked(std::string_view json_te
       prepend = scheme.empty() ? n.value("add_prefix_space", true) : scheme != "never";
     }
   });
-  walk(j.value("normalizer", json()), [&](const json& n) {  // older Llama files: Prepend("▁") + Replace(" ", "▁")
+  walk(member_or_null(j, "normalizer"), [&](const json& n) {  // older Llama files: Prepend("▁") + Replace(" ", "▁")
     if (str_field(n, "type") == "Prepend" && str_field(n, "prepend") == "\xE2\x96\x81") metaspace = prepend = true;
     if (str_field(n, "type") == "Replace" && str_field(n, "content") == "\xE2\x96\x81") metaspace = true;
   });
@@ -157,6 +165,10 @@ static TokenizerVocab parse_hf_tokenizer_json_unchecked(std::string_view json_te
     else fail_format(source, "pre_tokenizer", "split pattern '{}' is not one edgellm implements", split_regex);
     if (m.contains("ignore_merges") && m["ignore_merges"].is_boolean()) v.ignore_merges = m["ignore_merges"].get<bool>();
   } else if (unigram || metaspace || m.value("byte_fallback", false)) {
+    // SentencePiece splits on nothing but the space marker; a Split regex here (valid or not) would change the
+    // ids that the reference tokenizer gives, so it is refused rather than ignored.
+    if (!split_regex.empty())
+      fail_format(source, "pre_tokenizer.pattern.Regex", "split pattern '{}' on a SentencePiece-style tokenizer is not one edgellm implements", split_regex);
     v.model = unigram ? "unigram" : "llama";
     v.add_space_prefix = prepend;
     if (!unigram) {
@@ -203,7 +215,7 @@ static TokenizerVocab parse_hf_tokenizer_json_unchecked(std::string_view json_te
     if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) v.add_bos = cfg["add_bos_token"].get<bool>();
     if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean()) v.add_eos = cfg["add_eos_token"].get<bool>();
   }
-  const json post = j.value("post_processor", json());
+  const json& post = member_or_null(j, "post_processor");
   walk(post, [&](const json& n) {  // TemplateProcessing: a SpecialToken before $A is the BOS it adds
     if (str_field(n, "type") != "TemplateProcessing" || !n.contains("single") || !n["single"].is_array()) return;
     const json& single = n["single"];

@@ -44,7 +44,7 @@ std::vector<Document> parse_jsonl(std::string_view data, const std::string& path
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     const std::string field = fmt::format("line {}", line_no);
-    const nlohmann::json j = parse_json_metered(line, path, field);
+    nlohmann::json j = parse_json_metered(line, path, field);
     if (!j.is_object()) fail_format(path, field, "not a JSON object");
     auto t = j.find("text");
     if (t == j.end() || !t->is_string()) fail_format(path, field, "missing string field \"text\"");
@@ -56,7 +56,7 @@ std::vector<Document> parse_jsonl(std::string_view data, const std::string& path
     } else {
       d.id = fmt::format("{}#{}", path, line_no);
     }
-    nlohmann::json meta = j;
+    nlohmann::json meta = std::move(j);  // the line's other fields are its metadata; moved, not copied
     meta.erase("text");
     meta.erase("id");
     meta["source"] = path;

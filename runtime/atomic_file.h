@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -12,7 +13,8 @@ namespace edgellm {
 
 class AtomicFile {
  public:
-  // Creates "<path>.tmp.XXXXXX" in the target's directory; throws Error naming the file.
+  // Creates "<path>.tmp.<pid>.XXXXXX" in the target's directory (after remove_stale_temps(path)); throws Error
+  // naming the file.
   explicit AtomicFile(std::string path);
   // Without commit(), the temp file is removed and the target is left untouched.
   ~AtomicFile();
@@ -41,5 +43,17 @@ class AtomicFile {
 
 // Writes a whole file atomically (small files: configs, JSON, indices).
 void write_file_atomic(const std::string& path, std::string_view data);
+
+// Writes a directory as one unit: `fill` writes its files into a fresh "<dir>.tmp.<pid>.XXXXXX" beside `dir`,
+// which then takes dir's place in one rename (renameat2 RENAME_EXCHANGE when dir exists; the old one is then
+// removed). A kill at any moment leaves the old directory or the new one, never a mix (a PEFT adapter's
+// tensors and config must agree). If `fill` throws, dir is untouched.
+void write_directory_atomic(const std::string& dir, const std::function<void(const std::string& tmp_dir)>& fill);
+
+// Removes what killed writers left beside `path`: entries named "<path>.tmp.<pid>.XXXXXX" whose process is gone,
+// or was started after the entry was last written (its pid reused). A live writer's temp, of this process or
+// another, is kept. Returns how many were removed. Older temps without a pid are left alone: whose they are
+// cannot be told.
+size_t remove_stale_temps(const std::string& path);
 
 }  // namespace edgellm

@@ -105,6 +105,8 @@ class MeteredTreeBuilder {
   }
   // A container's address is stable while it is open: nothing is added to its parent until it closes.
   bool open(json&& empty) {
+    if (open_.size() >= static_cast<size_t>(kJsonMaxDepth))
+      fail_format(file_, field_, "invalid JSON: nested deeper than {} levels", kJsonMaxDepth);
     meter_.add(kSlot + kAlloc);
     open_.push_back(place(std::move(empty)));
     return true;
@@ -132,6 +134,14 @@ nlohmann::json parse_json_metered(std::string_view text, const std::string& file
   // Strict as json::parse: the whole text must be one value. The builder throws on any error.
   json::sax_parse(text.begin(), text.end(), &builder, json::input_format_t::json, true);
   return builder.take();
+}
+
+std::string json_brief(const nlohmann::json& v) {
+  if (v.is_array()) return fmt::format("an array of {}", v.size());
+  if (v.is_object()) return fmt::format("an object of {}", v.size());
+  if (v.is_string() && v.get_ref<const std::string&>().size() > 40)
+    return nlohmann::json(v.get_ref<const std::string&>().substr(0, 40)).dump() + "...";
+  return v.dump();
 }
 
 }  // namespace edgellm

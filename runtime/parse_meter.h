@@ -35,13 +35,21 @@ class ParseMeter {
   size_t limit_, bytes_ = 0, next_check_;
 };
 
+// A JSON tree nests at most this deep. Real files nest under 10; code that walks, copies or prints a tree recurses
+// once per level, so 40,000 levels in a 100 KB config.json overflowed the stack (issue 24).
+constexpr int kJsonMaxDepth = 512;
+
 // Sees each object key as it is parsed, with its depth (1: a key of the root object).
 using JsonKeyHook = std::function<void(int depth, const std::string& key)>;
 
 // nlohmann::json::parse of untrusted text with its tree metered as above (an estimate of nlohmann's allocations
 // per key, value and container; an upper bound within ~10% on the shapes measured), in time linear in the text.
-// Any syntax error or out-of-range number is a FormatError(file, field). `on_key` (optional) sees every key.
+// Any syntax error, out-of-range number or nesting deeper than kJsonMaxDepth is a FormatError(file, field). `on_key` (optional) sees every key.
 nlohmann::json parse_json_metered(std::string_view text, const std::string& file, const std::string& field = "json",
                                   const JsonKeyHook& on_key = nullptr, size_t limit = kParseMaxMemoryBytes);
+
+// A JSON value as an error message shows it: a scalar as its text (a string cut at 40 bytes), a container as
+// "an array of N" / "an object of N". Never dumps a subtree: untrusted trees can be large.
+std::string json_brief(const nlohmann::json& v);
 
 }  // namespace edgellm

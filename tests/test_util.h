@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "runtime/arena.h"
@@ -41,6 +42,12 @@ inline double rel_max_diff(const std::vector<float>& a, const std::vector<float>
     m = std::max(m, static_cast<double>(std::fabs(b[i])));
   }
   return d / m;
+}
+
+// `levels` arrays nested one in the other around `inner`: the hostile input of issue 24 (40,000 levels crashed
+// every loader that copied or printed the subtree).
+inline std::string nested_json(int levels, const std::string& inner = "1") {
+  return std::string(static_cast<size_t>(levels), '[') + inner + std::string(static_cast<size_t>(levels), ']');
 }
 
 }  // namespace edgellm::test

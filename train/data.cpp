@@ -110,18 +110,25 @@ std::vector<Example> parse_examples(const std::string& all, const std::string& p
       ++n;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       out.push_back(example_from_json(line, tok, path, n));
+      out.back().line = n;
     }
   } else {
     std::string para;
+    int64_t n = 0, para_line = 0;
     auto flush = [&] {
-      if (para.find_first_not_of(" \t\r\n") != std::string::npos) out.push_back(example_from_text(para, tok));
+      if (para.find_first_not_of(" \t\r\n") != std::string::npos) {
+        out.push_back(example_from_text(para, tok));
+        out.back().line = para_line;
+      }
       para.clear();
     };
     while (std::getline(lines, line)) {
+      ++n;
       if (line.find_first_not_of(" \t\r") == std::string::npos) {
         flush();
       } else {
-        if (!para.empty()) para += '\n';
+        if (para.empty()) para_line = n;
+        else para += '\n';
         para += line;
       }
     }
@@ -129,6 +136,22 @@ std::vector<Example> parse_examples(const std::string& all, const std::string& p
   }
   if (out.empty()) fail("{}: no training examples found", path);
   return out;
+}
+
+DroppedExamples drop_untrainable(std::vector<Example>& ex, int64_t T, const std::string& path) {
+  DroppedExamples d;
+  const size_t before = ex.size();
+  std::erase_if(ex, [&](const Example& e) {
+    // The first scored token is predicted from the prompt before it: in one row only when it sits at index <= T.
+    const auto first = std::find(e.target.begin(), e.target.end(), uint8_t{1});
+    const bool drop = first == e.target.end() || first - e.target.begin() > T;
+    if (drop && d.count++ == 0) d.first_line = e.line;
+    return drop;
+  });
+  if (ex.empty())
+    fail("{}: none of its {} examples can train at --seq-len {}: each prompt is longer than that or nothing is scored",
+         path, before, T);
+  return d;
 }
 
 PackedData::PackedData(std::vector<Example> examples, int64_t seq_len, uint64_t seed, bool shuffle)

@@ -16,6 +16,7 @@ namespace edgellm {
 struct Example {
   std::vector<int32_t> ids;
   std::vector<uint8_t> target;
+  int64_t line = 0;  // where it starts in its file (1-based; 0: not from a file), for reports
 };
 
 // JSONL when the file ends in .jsonl/.json or its first non-blank byte is '{'; each line is
@@ -29,6 +30,16 @@ std::vector<Example> parse_examples(const std::string& text, const std::string& 
 Example example_from_json(const std::string& line, const Tokenizer& tok, const std::string& file, int64_t line_no);
 Example example_from_text(const std::string& text, const Tokenizer& tok);
 Example example_from_prompt(const std::string& prompt, const std::string& response, const Tokenizer& tok);
+
+// Examples that cannot train at rows of T tokens, dropped by drop_untrainable: those scoring nothing, and those
+// whose prompt (the unscored tokens before the first scored one) is longer than T. Packed, such a prompt
+// fills whole rows that score nothing and its response trains without the prompt in view.
+struct DroppedExamples {
+  int64_t count = 0;
+  int64_t first_line = 0;  // of the first dropped example (0: none, or not from a file)
+};
+// Removes them from `ex` and says how many; throws Error naming `path` and T when nothing trainable remains.
+DroppedExamples drop_untrainable(std::vector<Example>& ex, int64_t T, const std::string& path);
 
 // Where the trainer gets its rows: row g (a global index across epochs) as ids and targets (T each,
 // a negative target is masked). PackedData holds a tokenized set; a streaming source (the study's

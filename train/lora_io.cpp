@@ -114,8 +114,9 @@ void qk_rows_gguf_to_hf(float* dst, const float* src, int64_t heads, int64_t HD,
 
 void save_peft_adapter(const LlamaModel& m, const LoraConfig& c, const std::string& base_model, const std::string& dir) {
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) fail("{}: cannot create the adapter directory: {}", dir, ec.message());
+  const fs::path parent = fs::path(dir).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  if (ec) fail("{}: cannot create the adapter's parent directory: {}", dir, ec.message());
   SafetensorsWriter w;
   std::vector<Tensor> keep;
   std::set<std::string> targets;
@@ -135,7 +136,6 @@ void save_peft_adapter(const LlamaModel& m, const LoraConfig& c, const std::stri
     }
   EDGE_CHECK(!targets.empty(), "save_peft_adapter: the model has no LoRA adapters");
   w.set_metadata("format", "pt");
-  w.write(dir + "/adapter_model.safetensors");
   nlohmann::json j = {
       {"base_model_name_or_path", base_model},
       {"bias", "none"},
@@ -154,7 +154,12 @@ void save_peft_adapter(const LlamaModel& m, const LoraConfig& c, const std::stri
       {"use_dora", false},
       {"use_rslora", false},
   };
-  write_file_atomic(dir + "/adapter_config.json", j.dump(2) + "\n");
+  // Tensors and config as one unit: with two renames a kill between them left an r that disagreed with the
+  // tensors (issue 24).
+  write_directory_atomic(dir, [&](const std::string& tmp) {
+    w.write(tmp + "/adapter_model.safetensors");
+    write_file_atomic(tmp + "/adapter_config.json", j.dump(2) + "\n");
+  });
 }
 
 void save_lora_gguf(const LlamaModel& m, float alpha, const std::string& path) {
@@ -187,7 +192,7 @@ LoraConfig load_peft_adapter(LlamaModel& m, const std::string& config_json, cons
   clear_lora(m);
   const nlohmann::json j = parse_json_metered(config_json, cfg_path);
   if (!j.is_object()) fail_format(cfg_path, "json", "expected a JSON object, got {}", j.type_name());
-  // Absent or null keys take PEFT's defaults; a key of the wrong type is an error (never nlohmann's).
+  // Absent or null optional keys take PEFT's defaults; a key of the wrong type is an error (never nlohmann's).
   auto given = [&](const char* key, bool (nlohmann::json::*is)() const noexcept, const char* what) {
     if (!j.contains(key) || j[key].is_null()) return false;
     if (!(j[key].*is)()) fail_format(cfg_path, key, "expected {}, got {}", what, j[key].type_name());
@@ -211,6 +216,30 @@ LoraConfig load_peft_adapter(LlamaModel& m, const std::string& config_json, cons
   cfg.alpha = static_cast<float>(num("lora_alpha", 8, -1e30, 1e30));
   cfg.dropout = static_cast<float>(num("lora_dropout", 0, 0, 1));
   const bool rslora = flag("use_rslora");
+  // r, target_modules and peft_type are required: PEFT cannot load a config without them, and defaults here
+  // made an empty adapter_config.json load with a guessed scale.
+  for (const char* key : {"peft_type", "r", "target_modules"})
+    if (!j.contains(key) || j[key].is_null()) fail_format(cfg_path, key, "required field is missing");
+  if (!j["r"].is_number_integer()) fail_format(cfg_path, "r", "expected an integer, got {}", json_brief(j["r"]));
+  // target_modules: a list of this model's linear names, or PEFT's "all-linear" (a regex string is not read).
+  std::set<std::string> named;
+  const nlohmann::json& tm = j["target_modules"];
+  if (tm.is_string() && tm.get<std::string>() == "all-linear") {
+    for (int kk = 0; kk < kNumLinearKinds; ++kk) named.insert(peft_module_name(static_cast<LinearKind>(kk)));
+  } else if (tm.is_array() && !tm.empty()) {
+    for (size_t i = 0; i < tm.size(); ++i) {
+      if (!tm[i].is_string()) fail_format(cfg_path, fmt::format("target_modules[{}]", i), "expected a string, got {}", json_brief(tm[i]));
+      const std::string name = tm[i].get<std::string>();
+      try {
+        linear_kind_from_peft(name);
+      } catch (const Error& e) {
+        fail_format(cfg_path, fmt::format("target_modules[{}]", i), "{}", e.what());
+      }
+      named.insert(name);
+    }
+  } else {
+    fail_format(cfg_path, "target_modules", "expected a non-empty list of module names or \"all-linear\", got {}", json_brief(tm));
+  }
   const std::string& st = f.path();
   static const std::regex re(R"(base_model\.model\.model\.layers\.(\d{1,9})\.(self_attn|mlp)\.(\w+)\.lora_(A|B)(\.default)?\.weight)");
   for (const auto& info : f.tensors()) {
@@ -224,7 +253,14 @@ LoraConfig load_peft_adapter(LlamaModel& m, const std::string& config_json, cons
     std::string bname = info.name;
     bname.replace(bname.rfind("lora_A"), 6, "lora_B");
     if (!f.has(bname)) fail_format(st, bname, "missing (its lora_A is present)");
-    attach(m, layer, kind, f.tensor(info), f.tensor(bname), cfg.alpha, rslora, false, st, info.name);
+    if (!named.count(mm[3]))
+      fail_format(cfg_path, "target_modules", "does not name {}, which {} has tensors for", std::string(mm[3]), st);
+    // The scale is alpha / r: an r that disagrees with the tensors' rank would scale by the wrong factor
+    // silently. PEFT refuses that adapter; so does this.
+    const Tensor A = f.tensor(info);
+    if (A.shape().ndim == 2 && A.shape()[0] != cfg.rank)
+      fail_format(cfg_path, "r", "{} disagrees with the rank {} of {} in {}", cfg.rank, A.shape()[0], info.name.substr(0, 256), st);
+    attach(m, layer, kind, A, f.tensor(bname), cfg.alpha, rslora, false, st, info.name);
     targets.insert(mm[3]);
   }
   if (targets.empty()) fail("{}: the adapter has no LoRA tensors", st);
@@ -245,6 +281,8 @@ LoraConfig load_lora(LlamaModel& m, const std::string& path) {
   if (f.get_string("general.type", "") != "adapter" || f.get_string("adapter.type", "") != "lora")
     fail_format(path, "general.type", "not a LoRA adapter GGUF (general.type \"adapter\", adapter.type \"lora\")");
   cfg.alpha = f.get_f32("adapter.lora.alpha", 0.0f);
+  if (!std::isfinite(cfg.alpha)) fail_format(path, "adapter.lora.alpha", "{} is not a finite number", cfg.alpha);
+  cfg.rank = 0;
   static const std::regex re(R"(blk\.(\d{1,9})\.(\w+)\.weight\.lora_(a|b))");
   for (const auto& info : f.tensors()) {
     std::smatch mm;
@@ -261,7 +299,11 @@ LoraConfig load_lora(LlamaModel& m, const std::string& path) {
     bname.back() = 'b';
     if (!f.find_tensor(bname)) fail_format(path, bname, "missing (its lora_a is present)");
     Tensor A = f.tensor(info);
-    cfg.rank = static_cast<int>(A.shape()[0]);
+    // One rank for the whole adapter, as in PEFT without rank_pattern: the returned config has one r.
+    const int64_t r = A.shape().ndim == 2 ? A.shape()[0] : 0;
+    if (cfg.rank != 0 && r != cfg.rank)
+      fail_format(path, info.name, "rank {} differs from the rank {} of the adapter's other tensors", r, cfg.rank);
+    cfg.rank = static_cast<int>(r);
     // llama.cpp: scale = alpha / rank, or 1 when alpha is 0.
     const float alpha = cfg.alpha == 0 ? static_cast<float>(cfg.rank) : cfg.alpha;
     attach(m, layer, kind, A, f.tensor(bname), alpha, false, true, path, info.name);

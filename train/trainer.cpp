@@ -4,21 +4,27 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <fstream>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 #include "runtime/arena.h"
 #include "runtime/error.h"
+#include "runtime/parallel.h"
 #include "runtime/parse_meter.h"
 #include "runtime/path_query.h"
 #include "runtime/safetensors.h"
+#include "runtime/sha256.h"
 
 namespace edgellm {
 
@@ -29,6 +35,31 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
+
+// The index of the first NaN or infinity in x[0..n), or -1.
+int64_t first_non_finite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return i;
+  return -1;
+}
+
+// A checkpoint's checksum: SHA-256 over "name sha256(bytes)\n" of every tensor, by name. Per tensor, because
+// sha256_hex takes one buffer; by name, because the file's order is the writer's to choose.
+std::string checkpoint_checksum(std::vector<std::pair<std::string, std::string_view>> tensors) {
+  std::sort(tensors.begin(), tensors.end());
+  std::vector<std::string> digests(tensors.size());  // per tensor, on the thread pool: ~250 MB/s a thread
+  parallel_for(static_cast<int64_t>(tensors.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) digests[static_cast<size_t>(i)] = sha256_hex(tensors[static_cast<size_t>(i)].second);
+  });
+  std::string lines;
+  for (size_t i = 0; i < tensors.size(); ++i) lines += tensors[i].first + " " + digests[i] + "\n";
+  return sha256_hex(lines);
+}
+
+std::string_view bytes_of(const Tensor& t) { return {reinterpret_cast<const char*>(t.raw()), t.nbytes()}; }
+
+// Steps past this are refused: a counter must fit the checkpoint's [0, 2^40] and a double's exact integers.
+constexpr double kMaxSteps = static_cast<double>(int64_t{1} << 40);
 
 // Bytes of f32 trainable parameters (and the copies full fine-tuning makes of non-f32 or mapped weights).
 void count_params(const LlamaModel& m, const GradSetup& s, int64_t& n_trainable, size_t& copies) {
@@ -113,6 +144,18 @@ MemPlan plan_memory(const LlamaModel& m, const TrainConfig& c) {
 
 Trainer::Trainer(LlamaModel& m, RowSource& data, TrainConfig c) : m_(m), data_(data), cfg_(std::move(c)) {
   EDGE_CHECK(cfg_.batch > 0 && cfg_.grad_accum > 0, "batch and grad-accum must be positive");
+  // NaN or infinity here would train every weight into NaN and still exit 0 (issue 24): refused up front.
+  for (const auto& [name, v] : std::initializer_list<std::pair<const char*, double>>{{"lr", cfg_.lr}, {"min-lr", cfg_.min_lr},
+                                {"weight-decay", cfg_.weight_decay}, {"momentum", cfg_.momentum}, {"clip", cfg_.clip},
+                                {"epochs", cfg_.epochs}, {"time-budget", cfg_.time_budget},
+                                {"lora alpha", cfg_.setup.lora_config.alpha}, {"lora dropout", cfg_.setup.lora_config.dropout}})
+    if (!std::isfinite(v) || v < 0) fail("--{}: {} is not a finite number >= 0", name, v);
+  if (cfg_.warmup < 0 || cfg_.save_every < 0)
+    fail("--warmup {} and --save-every {} must be >= 0", cfg_.warmup, cfg_.save_every);
+  if (cfg_.seq_len > m_.config.max_ctx)
+    fail("--seq-len {} is longer than the model's context length {}: positions past it were never trained",
+         cfg_.seq_len, m_.config.max_ctx);
+  if (cfg_.steps < 0 || static_cast<double>(cfg_.steps) > kMaxSteps) fail("--steps: {} is outside [0, 2^40]", cfg_.steps);
   EDGE_CHECK(data_.seq_len() == cfg_.seq_len, "the data is packed into rows of {} but seq-len is {}", data_.seq_len(),
              cfg_.seq_len);
   plan_ = plan_memory(m_, cfg_);
@@ -138,10 +181,13 @@ Trainer::Trainer(LlamaModel& m, RowSource& data, TrainConfig c) : m_(m), data_(d
                "linear or cosine one)");
     total_steps_ = std::numeric_limits<int64_t>::max();
   } else {
-    total_steps_ = cfg_.steps > 0 ? cfg_.steps
-                                  : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(
-                                                             cfg_.epochs * static_cast<double>(data_.rows_per_epoch()) /
-                                                             static_cast<double>(rows_per_step()))));
+    // In double, checked before the conversion: --epochs 1e30 overflowed int64 into 1 step.
+    const double from_epochs =
+        std::ceil(cfg_.epochs * static_cast<double>(data_.rows_per_epoch()) / static_cast<double>(rows_per_step()));
+    if (cfg_.steps == 0 && !(from_epochs <= kMaxSteps))
+      fail("--epochs: {} epochs of {} rows at {} rows per step is {:.3g} steps, more than 2^40", cfg_.epochs,
+           data_.rows_per_epoch(), rows_per_step(), from_epochs);
+    total_steps_ = cfg_.steps > 0 ? cfg_.steps : std::max<int64_t>(1, static_cast<int64_t>(from_epochs));
   }
 }
 
@@ -167,8 +213,13 @@ StepLog Trainer::train_step() {
     total.count += ls.count;
   }
   StepLog log;
-  // Clipping is folded into the optimizer's pass: the norm here, the coefficient scales g as it is read.
-  log.grad_norm = cfg_.clip > 0 ? grad_global_norm(params) : 0.0;
+  // Clipping is folded into the optimizer's pass: the norm here, the coefficient scales g as it is read. The
+  // norm is taken without clipping too: a NaN gradient must stop the run before the update spreads it.
+  const double norm = grad_global_norm(params);
+  log.grad_norm = cfg_.clip > 0 ? norm : 0.0;
+  if (!std::isfinite(total.mean()) || !std::isfinite(norm))
+    fail("step {}: the loss is {} and the gradient norm {}; stopped before the update (the weights and the last "
+         "checkpoint are those of step {})", step_ + 1, total.mean(), norm, step_);
   const float grad_scale = cfg_.clip > 0 ? clip_coefficient(log.grad_norm, cfg_.clip) : 1.0f;
   log.lr = lr_at(cfg_.schedule, static_cast<float>(cfg_.lr), static_cast<float>(cfg_.min_lr), step_, cfg_.warmup,
                  total_steps_);
@@ -241,12 +292,24 @@ StopReason Trainer::run(const std::atomic<bool>* stop) {
 void Trainer::save_checkpoint(const std::string& path) const {
   SafetensorsWriter w;
   const auto& params = grad_->params();
-  for (size_t i = 0; i < params.size(); ++i)
-    w.add("param." + params[i].name, Tensor::external(params[i].value, grad_->grad_tensors()[i].shape(), DType::F32));
-  for (const auto& [name, t] : opt_->state()) w.add("opt." + name, t);
+  std::vector<std::pair<std::string, std::string_view>> hashed;
+  for (size_t i = 0; i < params.size(); ++i) {
+    // An update can overflow to infinity with a finite loss; such weights never replace the last good checkpoint.
+    if (const int64_t at = first_non_finite(params[i].value, params[i].n); at >= 0)
+      fail("{}: step {}: parameter {}[{}] is {}; the checkpoint was not written", path, step_, params[i].name, at,
+           params[i].value[at]);
+    const Tensor t = Tensor::external(params[i].value, grad_->grad_tensors()[i].shape(), DType::F32);
+    w.add("param." + params[i].name, t);
+    hashed.emplace_back("param." + params[i].name, bytes_of(t));
+  }
+  const auto state = opt_->state();
+  for (const auto& [name, t] : state) {
+    w.add("opt." + name, t);
+    hashed.emplace_back("opt." + name, bytes_of(t));
+  }
   const LoraConfig& lc = cfg_.setup.lora_config;
   nlohmann::json j = {
-      {"format", 1},
+      {"format", 2},  // 2: with "sha256"
       {"step", step_},
       {"optimizer_steps", opt_->steps()},
       {"total_steps", total_steps_},
@@ -266,6 +329,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
       {"rng", {{"kind", "counter"}, {"seed", cfg_.seed}, {"step", step_}}},
   };
   if (data_state) j["data_state"] = data_state();
+  j["sha256"] = checkpoint_checksum(std::move(hashed));
   w.set_metadata("edgellm.checkpoint", j.dump());
   w.write(path);
 }
@@ -291,14 +355,14 @@ void Trainer::resume(const SafetensorsFile& f) {
   };
   auto expect = [&](const char* key, const nlohmann::json& want) {
     if (at(key) != want)
-      fail_format(path, field + "." + key, "the checkpoint has {} but this run has {}", j[key].dump(), want.dump());
+      fail_format(path, field + "." + key, "the checkpoint has {} but this run has {}", json_brief(j[key]), json_brief(want));
   };
   // Step counters: JSON integers in [0, 2^40] (a float or a huge value would not round-trip to int64).
   auto count = [&](const char* key) -> int64_t {
     const nlohmann::json& v = at(key);
     if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > (uint64_t{1} << 40)) ||
         v.get<int64_t>() < 0 || v.get<int64_t>() > (int64_t{1} << 40))
-      fail_format(path, field + "." + key, "expected an integer in [0, 2^40], got {}", v.dump());
+      fail_format(path, field + "." + key, "expected an integer in [0, 2^40], got {}", json_brief(v));
     return v.get<int64_t>();
   };
   expect("method", cfg_.setup.lora ? "lora" : "full");
@@ -310,18 +374,41 @@ void Trainer::resume(const SafetensorsFile& f) {
   double elapsed = 0;
   if (j.contains("elapsed_s")) {
     if (!j["elapsed_s"].is_number() || !(j["elapsed_s"].get<double>() >= 0) || !std::isfinite(j["elapsed_s"].get<double>()))
-      fail_format(path, field + ".elapsed_s", "expected a finite number of seconds >= 0, got {}", j["elapsed_s"].dump());
+      fail_format(path, field + ".elapsed_s", "expected a finite number of seconds >= 0, got {}", json_brief(j["elapsed_s"]));
     elapsed = j["elapsed_s"].get<double>();
+  }
+  // Format 2 carries a checksum of every tensor's bytes: a checkpoint changed after it was written is refused.
+  // Format 1 (before the checksum) is still read; the finite checks below hold for both.
+  const int64_t format = j.contains("format") && j["format"].is_number_integer() ? j["format"].get<int64_t>() : 1;
+  if (format != 1 && format != 2) fail_format(path, field + ".format", "{} is not a checkpoint format edgellm reads (1, 2)", json_brief(j["format"]));
+  if (format >= 2) {
+    const nlohmann::json& want = at("sha256");
+    std::vector<std::pair<std::string, std::string_view>> hashed;
+    std::vector<Tensor> keep;  // the views below point into these
+    for (const auto& info : f.tensors()) {
+      keep.push_back(f.tensor(info));
+      hashed.emplace_back(info.name, bytes_of(keep.back()));
+    }
+    if (!want.is_string() || want.get<std::string>() != checkpoint_checksum(std::move(hashed)))
+      fail_format(path, field + ".sha256", "the tensors do not match the checkpoint's checksum (changed or damaged after it was written)");
   }
   for (Param& p : grad_->params()) {
     Tensor t = f.tensor("param." + p.name);
     if (t.numel() != p.n || t.dtype() != DType::F32)
       fail_format(path, "param." + p.name, "{} f32 values expected, found {} {}", p.n, t.numel(), dtype_name(t.dtype()));
+    if (const int64_t i = first_non_finite(t.data<float>(), p.n); i >= 0)
+      fail_format(path, "param." + p.name, "value {} is {}: a checkpoint with NaN or infinite weights is not resumed", i, t.data<float>()[i]);
     std::copy(t.data<float>(), t.data<float>() + p.n, p.value);
   }
   std::vector<std::pair<std::string, Tensor>> state;
   for (const auto& info : f.tensors())
-    if (info.name.rfind("opt.", 0) == 0) state.emplace_back(info.name.substr(4), f.tensor(info));
+    if (info.name.rfind("opt.", 0) == 0) {
+      Tensor t = f.tensor(info);
+      if (t.dtype() == DType::F32)
+        if (const int64_t i = first_non_finite(t.data<float>(), t.numel()); i >= 0)
+          fail_format(path, info.name, "value {} is {}: a checkpoint with NaN or infinite optimizer state is not resumed", i, t.data<float>()[i]);
+      state.emplace_back(info.name.substr(4), std::move(t));
+    }
   opt_->load_state(state, opt_steps);
   step_ = step;
   elapsed_ = elapsed;

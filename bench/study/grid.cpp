@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "runtime/parse_meter.h"
 #include "runtime/error.h"
 
 namespace edgellm::study {
@@ -59,7 +60,7 @@ std::string RunSpec::to_json() const {
 RunSpec RunSpec::from_json(const std::string& text) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
+    j = parse_json_metered(text, "run spec");
   } catch (const std::exception& e) {
     fail("run spec: not JSON: {}", e.what());
   }

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "models/sampler.h"
+#include "runtime/parse_meter.h"
 #include "runtime/error.h"
 
 namespace edgellm::study {
@@ -206,10 +207,10 @@ void PretrainStream::restore(const std::string& text) {
   const std::string field = "data_state";
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
+    j = parse_json_metered(text, "checkpoint", field);
     auto expect = [&](const char* key, int64_t want) {
       if (j.at(key).get<int64_t>() != want)
-        fail_format("checkpoint", field + "." + key, "the checkpoint has {} but this run has {}", j.at(key).dump(), want);
+        fail_format("checkpoint", field + "." + key, "the checkpoint has {} but this run has {}", json_brief(j.at(key)), want);
     };
     expect("seq_len", T_);
     expect("total_tokens", total_tokens_);

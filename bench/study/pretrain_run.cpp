@@ -14,6 +14,7 @@
 
 #include "bench/study/bpe_train.h"
 #include "bench/study/pretrain.h"
+#include "runtime/parse_meter.h"
 #include "runtime/sha256.h"
 #include "models/save_gguf.h"
 #include "runtime/atomic_file.h"
@@ -154,14 +155,14 @@ PretrainResult run_pretrain(const PretrainOptions& o, const std::atomic<bool>* s
   const nlohmann::json identity = run_identity(o, tok_sha);
   if ((o.resume || o.export_only) && fs::exists(ckpt)) {
     if (fs::exists(run_json)) {
-      const nlohmann::json was = nlohmann::json::parse(read_text(run_json));
+      const nlohmann::json was = parse_json_metered(read_text(run_json), run_json);
       for (const auto& [k, v] : identity.items())
         if (!was.contains(k) || was.at(k) != v)
           fail_format(run_json, k, "the run being resumed has {} but this one has {}",
-                      was.contains(k) ? was.at(k).dump() : "nothing", v.dump());
+                      was.contains(k) ? json_brief(was.at(k)) : "nothing", json_brief(v));
     }
     tr.resume(ckpt);
-    const nlohmann::json meta = nlohmann::json::parse(checkpoint_metadata(ckpt));
+    const nlohmann::json meta = parse_json_metered(checkpoint_metadata(ckpt), ckpt, "__metadata__");
     if (!meta.contains("data_state")) fail_format(ckpt, "data_state", "the checkpoint has no data position");
     stream.restore(meta.at("data_state").get<std::string>());
     EDGE_CHECK(stream.next_row() == tr.step() * tr.rows_per_step(),
@@ -232,7 +233,7 @@ PretrainResult run_pretrain(const PretrainOptions& o, const std::atomic<bool>* s
   for (size_t i = h.size() - tail; i < h.size(); ++i) r.final_loss += h[i].loss / static_cast<double>(tail);
   r.train_seconds = h.empty() ? 0.0 : h.back().elapsed_s;
   if (h.empty() && fs::exists(ckpt))
-    r.train_seconds = nlohmann::json::parse(checkpoint_metadata(ckpt)).value("elapsed_s", 0.0);
+    r.train_seconds = parse_json_metered(checkpoint_metadata(ckpt), ckpt, "__metadata__").value("elapsed_s", 0.0);
   if (h.empty() && fs::exists(o.out_dir + "/loss.csv")) {
     // An export without training: the final loss from the log's last rows.
     std::ifstream in(o.out_dir + "/loss.csv");

@@ -58,7 +58,7 @@ chunk() {  # chunk TARGET SECONDS: one libFuzzer run, one ledger row; returns li
   rc=0
   OMP_NUM_THREADS=1 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} /usr/bin/time -f 'campaign-time %e %U %S' -o "$log.time" \
     nice -n "$NICE" "$BUILD/tests/fuzz/fuzz_$t" "$BUILD/fuzz-corpus/$t" "$BUILD/fuzz-seeds/$t" \
-    -dict="$ROOT/tests/fuzz/$t.dict" -max_len="$(max_len "$t")" -max_total_time="$2" -timeout=60 \
+    -dict="$(fuzz_dict "$t" "$BUILD")" -max_len="$(max_len "$t")" -max_total_time="$2" -timeout=60 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$BUILD/fuzz-crashes/$t-" >"$log" 2>&1 || rc=$?
   # /usr/bin/time reports a non-zero status on its own first line; the last line holds the times.
   set -- $(tail -1 "$log.time")

@@ -31,7 +31,7 @@ run_one() {  # run_one TARGET: fuzz it; its log in $BUILD/fuzz-logs/TARGET.log
   corpus=$BUILD/fuzz-corpus/$t
   mkdir -p "$corpus" "$BUILD/fuzz-crashes" "$BUILD/fuzz-logs"
   OMP_NUM_THREADS=1 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$BUILD/tests/fuzz/fuzz_$t" "$corpus" "$BUILD/fuzz-seeds/$t" \
-    -dict="$ROOT/tests/fuzz/$t.dict" -max_len="$(max_len "$t")" -max_total_time="$SECONDS_EACH" -timeout=20 \
+    -dict="$(fuzz_dict "$t" "$BUILD")" -max_len="$(max_len "$t")" -max_total_time="$SECONDS_EACH" -timeout=20 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$BUILD/fuzz-crashes/$t-" >"$BUILD/fuzz-logs/$t.log" 2>&1
 }
 

@@ -13,3 +13,16 @@ max_len() {
     *) echo 4096 ;;
   esac
 }
+
+# The -dict a target is fuzzed with: its own, and for targets that parse JSON, nested_json.dict after it (libFuzzer
+# takes one file). Writes the merged file under $2 (the build directory) and prints its path. Needs $ROOT.
+fuzz_dict() {
+  dir=${ROOT:?}/tests/fuzz
+  case $1 in
+    hf_config|hf_model|tokenizer_json|gpt2_tokenizer|rag_jsonl|rag_index|peft_adapter|checkpoint|train_jsonl|lamp|safetensors|safetensors_dir)
+      mkdir -p "$2/fuzz-dicts"
+      cat "$dir/$1.dict" "$dir/nested_json.dict" >"$2/fuzz-dicts/$1.dict"
+      echo "$2/fuzz-dicts/$1.dict" ;;
+    *) echo "$dir/$1.dict" ;;
+  esac
+}

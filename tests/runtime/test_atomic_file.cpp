@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <string>
@@ -83,4 +85,50 @@ TEST_CASE("atomic_file: a write that fails (file size limit, like a full disk) k
   CHECK(thrown);
   CHECK(read_file(path) == "the previous version");
   CHECK(temp_files(dir) == 0);
+}
+
+TEST_CASE("atomic_file: temps of dead writers are removed on the next write; a live writer's and pid-less ones stay") {
+  const fs::path dir = temp_dir();
+  const std::string path = (dir / "out.bin").string();
+  // 4194305 is above the kernel's PID_MAX_LIMIT: no process has it. The parent of this test is alive and older.
+  write_file_atomic(path + ".tmp.4194305.abcDEF", "dead writer's");
+  write_file_atomic(path + ".tmp." + std::to_string(::getppid()) + ".ghiJKL", "live writer's");
+  write_file_atomic(path + ".tmp.mnoPQR", "older edgellm's, no pid");
+  write_file_atomic((dir / "other.bin.tmp.4194305.abcDEF").string(), "another target's");
+  write_file_atomic(path + ".tmp.4194305.toolong7", "not our pattern");
+  CHECK(remove_stale_temps(path) == 1);
+  CHECK_FALSE(fs::exists(path + ".tmp.4194305.abcDEF"));
+  CHECK(fs::exists(path + ".tmp." + std::to_string(::getppid()) + ".ghiJKL"));
+  CHECK(fs::exists(path + ".tmp.mnoPQR"));
+  CHECK(fs::exists(dir / "other.bin.tmp.4194305.abcDEF"));
+  CHECK(fs::exists(path + ".tmp.4194305.toolong7"));
+  // A live pid whose process started after the temp was last written is a reused pid: the temp is stale.
+  const std::string reused = path + ".tmp." + std::to_string(::getpid() == 1 ? 2 : ::getppid()) + ".stuVWX";
+  write_file_atomic(reused, "x");
+  fs::last_write_time(reused, fs::file_time_type::clock::now() - std::chrono::hours(24 * 365 * 30));
+  CHECK(remove_stale_temps(path) == 1);
+  CHECK_FALSE(fs::exists(reused));
+  // AtomicFile does it itself.
+  write_file_atomic(path + ".tmp.4194305.abcDEF", "dead writer's");
+  write_file_atomic(path, "new");
+  CHECK_FALSE(fs::exists(path + ".tmp.4194305.abcDEF"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("write_directory_atomic: the new directory replaces the old whole; a failing fill leaves the old") {
+  const fs::path dir = temp_dir();
+  const std::string d = (dir / "adapter").string();
+  write_directory_atomic(d, [](const std::string& tmp) { write_file_atomic(tmp + "/a", "1"); write_file_atomic(tmp + "/b", "1"); });
+  CHECK(read_file(d + "/a") == "1");
+  write_directory_atomic(d, [](const std::string& tmp) { write_file_atomic(tmp + "/a", "2"); });
+  CHECK(read_file(d + "/a") == "2");
+  CHECK_FALSE(fs::exists(d + "/b"));  // not a merge: the old directory went whole
+  CHECK_THROWS_AS(write_directory_atomic(d, [](const std::string& tmp) {
+                    write_file_atomic(tmp + "/a", "3");
+                    throw Error("disk full");
+                  }),
+                  Error);
+  CHECK(read_file(d + "/a") == "2");
+  CHECK(temp_files(dir) == 0);
+  fs::remove_all(dir);
 }

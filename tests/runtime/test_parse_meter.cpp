@@ -17,6 +17,7 @@
 
 using namespace edgellm;
 using edgellm::test::BudgetScope;
+using edgellm::test::nested_json;
 
 namespace {
 
@@ -58,6 +59,18 @@ TEST_CASE("parse_json_metered gives nlohmann's tree; a syntax error names the fi
   CHECK_THROWS_WITH_AS(parse_json_metered("[1e309]", "f.json"), doctest::Contains("f.json: json: invalid JSON"), FormatError);
   // A duplicate key keeps the last value, as nlohmann::json::parse does.
   CHECK(parse_json_metered(R"({"k": 1, "k": 2})", "f.json").at("k") == 2);
+}
+
+TEST_CASE("parse_json_metered: nesting past kJsonMaxDepth is a FormatError naming the file and field") {
+  CHECK(parse_json_metered(nested_json(kJsonMaxDepth), "deep.json").is_array());  // the limit itself parses
+  CHECK_THROWS_WITH_AS(parse_json_metered(nested_json(kJsonMaxDepth + 1), "deep.json", "config"),
+                       doctest::Contains("deep.json: config: invalid JSON: nested deeper than 512"), FormatError);
+  // Objects count as arrays do, and 40,000 levels (issue 24's stack overflow) fail the same way.
+  std::string obj;
+  for (int i = 0; i < 40000; ++i) obj += "{\"a\":";
+  obj += "1" + std::string(40000, '}');
+  CHECK_THROWS_WITH_AS(parse_json_metered(obj, "deep.json"), doctest::Contains("nested deeper than"), FormatError);
+  CHECK_THROWS_AS(parse_json_metered(nested_json(40000), "deep.json"), FormatError);
 }
 
 TEST_CASE("parse_json_metered: an array of many objects parses in linear time, equal to nlohmann's tree") {

@@ -1,4 +1,4 @@
-// Faults the CLI survives, run as subprocesses: SIGTERM during finetune (finish the step, checkpoint, exit 0; SIGINT
+// Faults the CLI survives, run as subprocesses: SIGTERM and SIGHUP during finetune (finish the step, checkpoint, exit 0; SIGINT
 // is in test_cli_train.cpp) and --mem-budget held by the process's peak RSS. Not the library's: tests/train/test_faults.cpp.
 #include <doctest/doctest.h>
 #include <sys/resource.h>
@@ -39,24 +39,27 @@ struct Tmp {
 
 }  // namespace
 
-TEST_CASE("finetune: SIGTERM finishes the step, saves a checkpoint and exits 0") {
-  Tmp t;
-  const std::string out = t.dir + "/o";
-  const pid_t pid = spawn({"finetune", "-m", "builtin:tiny", "--data", t.dir + "/d.jsonl", "-o", out, "--seq-len", "16",
-                           "--rank", "4", "-q", "--steps", "1000000"},
-                          t.dir + "/log");
-  for (int i = 0; i < 400; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    const std::string csv = slurp(out + "/loss.csv");
-    if (std::count(csv.begin(), csv.end(), '\n') >= 3) break;
+TEST_CASE("finetune: SIGTERM and SIGHUP (a closed terminal) finish the step, save a checkpoint and exit 0") {
+  for (const int sig : {SIGTERM, SIGHUP}) {
+    INFO(sig);
+    Tmp t;
+    const std::string out = t.dir + "/o";
+    const pid_t pid = spawn({"finetune", "-m", "builtin:tiny", "--data", t.dir + "/d.jsonl", "-o", out, "--seq-len",
+                             "16", "--rank", "4", "-q", "--steps", "1000000"},
+                            t.dir + "/log");
+    for (int i = 0; i < 400; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      const std::string csv = slurp(out + "/loss.csv");
+      if (std::count(csv.begin(), csv.end(), '\n') >= 3) break;
+    }
+    ::kill(pid, sig);
+    const Exit e = wait_exit(pid);
+    INFO(slurp(t.dir + "/log"));
+    CHECK(e.code == 0);
+    CHECK(slurp(t.dir + "/log").find("stopped by signal") != std::string::npos);
+    const auto j = nlohmann::json::parse(checkpoint_metadata(out + "/checkpoint.safetensors"));
+    CHECK(j.at("step").get<int64_t>() >= 2);
   }
-  ::kill(pid, SIGTERM);
-  const Exit e = wait_exit(pid);
-  INFO(slurp(t.dir + "/log"));
-  CHECK(e.code == 0);
-  CHECK(slurp(t.dir + "/log").find("stopped by signal") != std::string::npos);
-  const auto j = nlohmann::json::parse(checkpoint_metadata(out + "/checkpoint.safetensors"));
-  CHECK(j.at("step").get<int64_t>() >= 2);
 }
 
 // The budget counts what the arena allocates (weights, parameters, gradients, optimizer state, activations). The rest

@@ -177,6 +177,12 @@ TEST_CASE("kill -9 during a checkpoint write leaves the previous checkpoint load
   tr.save_checkpoint(path);  // the good one, step 1
   const auto size = std::filesystem::file_size(path);
   tr.train_step();           // the child writes step 2 over and over
+  // A save hashes the tensors (the checkpoint's checksum, most of its time) before it writes them: kills land at
+  // phases spread over several saves' lengths, so that some fall in a write.
+  const auto t0 = std::chrono::steady_clock::now();
+  tr.save_checkpoint(dir + "/timing.safetensors");
+  const double save_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::filesystem::remove(dir + "/timing.safetensors");
   bool interrupted = false;
   for (int attempt = 0; attempt < 20 && !interrupted; ++attempt) {
     const pid_t pid = fork();
@@ -184,7 +190,7 @@ TEST_CASE("kill -9 during a checkpoint write leaves the previous checkpoint load
     if (pid == 0) {
       for (;;) tr.save_checkpoint(path);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5 + 7 * attempt));
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(save_ms * (0.9 + 0.13 * attempt) + 1));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);

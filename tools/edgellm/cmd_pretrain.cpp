@@ -2,8 +2,6 @@
 // Parsing and printing only: the run is bench/study/pretrain_run.h, the evaluation reading_eval.h.
 #include <fmt/format.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 
 #include "bench/study/pretrain_run.h"
@@ -14,9 +12,6 @@
 
 namespace edgellm::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_pretrain_signal(int) { g_stop.store(true); }
 
 // "10M", "2.5M", "500k", "123456" → tokens.
 int64_t parse_count(const std::string& s) {
@@ -33,7 +28,9 @@ int64_t parse_count(const std::string& s) {
   else if (rest == "M" || rest == "m") mul = 1e6;
   else if (rest == "G" || rest == "g") mul = 1e9;
   else if (!rest.empty() || used == 0) fail("--tokens: '{}' is not a count (e.g. 10M, 500k, 123456)", s);
-  if (v <= 0) fail("--tokens must be positive, got '{}'", s);
+  // NaN fails the first test; 1e30 would overflow the conversion to int64 (undefined, in practice negative).
+  if (!(v > 0)) fail("--tokens must be positive, got '{}'", s);
+  if (!(v * mul <= 1e15)) fail("--tokens: '{}' is more than 1e15 tokens", s);
   return static_cast<int64_t>(v * mul + 0.5);
 }
 
@@ -92,13 +89,8 @@ void add_pretrain_command(CLI::App& app) {
     }
     if (o.out_dir.empty()) fail("pretrain needs -o DIR (or --eval-only -m MODEL)");
     o.tokens = parse_count(tokens);
-    struct sigaction sa {};
-    sa.sa_handler = on_pretrain_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    const study::PretrainResult r = study::run_pretrain(o, &g_stop, [](const std::string& line) {
+    install_stop_handlers();
+    const study::PretrainResult r = study::run_pretrain(o, stop_flag(), [](const std::string& line) {
       std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
     });

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -22,20 +20,6 @@
 
 namespace edgellm::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
-
-// SIGINT/SIGTERM: finish the step, save, exit 0. SA_RESETHAND: a second signal ends the process at once.
-void install_stop_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sa.sa_flags = SA_RESETHAND;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 std::vector<int32_t> parse_id_list(const std::string& text) {
   std::vector<int32_t> ids;
@@ -105,6 +89,10 @@ void run_finetune(const FinetuneArgs& a) {
   const std::string warn = context_warning(m.llama.config, a.seq_len, fmt::format("finetune --seq-len {}", a.seq_len));
   if (!warn.empty()) std::fprintf(stderr, "%s\n", warn.c_str());
   std::vector<Example> ex = load_examples(a.data, *m.tokenizer);
+  if (const DroppedExamples d = drop_untrainable(ex, a.seq_len, a.data); d.count > 0)
+    std::fprintf(stderr, "finetune: skipped %lld example(s) whose prompt is longer than --seq-len %lld or that score "
+                 "nothing (first: %s line %lld)\n", static_cast<long long>(d.count), static_cast<long long>(a.seq_len),
+                 a.data.c_str(), static_cast<long long>(d.first_line));
   const std::vector<Example> held_out = a.eval.empty() ? std::vector<Example>{} : load_examples(a.eval, *m.tokenizer);
   PackedData data(std::move(ex), a.seq_len, a.seed);
   TrainConfig c;
@@ -177,7 +165,7 @@ void run_finetune(const FinetuneArgs& a) {
     }
   };
   install_stop_handlers();
-  const StopReason why = tr.run(&g_stop);
+  const StopReason why = tr.run(stop_flag());
   std::fprintf(stderr, "\n");
   if (a.eval_every == 0 || tr.step() % a.eval_every != 0) report_eval(fmt::format("end (step {})", tr.step()).c_str());
   if (c.setup.lora) {

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
+
 #include "models/llama.h"
 
 namespace edgellm {
@@ -21,6 +23,11 @@ struct GlobalOptions {
 GlobalOptions& global_options();
 // Applies -t and --mem-budget to the runtime.
 void apply_global_options();
+
+// SIGINT, SIGTERM and SIGHUP (a closed terminal or ssh session) set the flag that finetune and pretrain poll:
+// they finish the step, save and exit 0. SA_RESETHAND: a second signal ends the process at once.
+void install_stop_handlers();
+const std::atomic<bool>* stop_flag();
 
 // --device cpu | vulkan | vulkan:N (tools/edgellm/device.cpp): registers the option (taking the global
 // --device when the verb's is not given); apply_device moves the model's forward onto the device (after any

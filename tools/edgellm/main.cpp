@@ -1,5 +1,8 @@
 // edgellm's command line: `edgellm VERB [options]`; `edgellm VERB --help` for each verb.
+#include <csignal>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "runtime/arena.h"
 #include "runtime/error.h"
@@ -18,6 +21,42 @@ void apply_global_options() {
   set_num_threads(g.threads);
   if (!g.mem_budget.empty()) default_arena().set_budget(parse_bytes(g.mem_budget));
 }
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+// Every floating-point option of every verb: NaN and infinity are refused when parsed (`--lr nan` trained
+// every weight into NaN and exited 0). Attached by type in main, so a new float option cannot miss it.
+const CLI::Validator& finite_number() {
+  static const CLI::Validator v(
+      [](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double x = std::strtod(s.c_str(), &end);
+        if (end == s.c_str() || *end != '\0') return "'" + s + "' is not a number";
+        if (!std::isfinite(x)) return "'" + s + "' is not a finite number";
+        return {};
+      },
+      "FINITE");
+  return v;
+}
+
+void require_finite_floats(CLI::App& app) {
+  for (CLI::Option* o : app.get_options())
+    if (o->get_type_name().find("FLOAT") != std::string::npos) o->check(finite_number());
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) require_finite_floats(*sub);
+}
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
+const std::atomic<bool>* stop_flag() { return &g_stop; }
 
 }  // namespace edgellm::cli
 
@@ -45,6 +84,7 @@ int main(int argc, char** argv) {
   cli::add_rag_commands(app);
   cli::add_study_commands(app);
   cli::add_pretrain_command(app);
+  cli::require_finite_floats(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
