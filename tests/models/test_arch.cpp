@@ -1,11 +1,12 @@
 // The architecture registry (models/arch.h): names from config.json and GGUF resolve to one family, and every
-// block option the block walk lacks is refused naming its field.
+// block option the block walk lacks is refused naming its field; the sliding window is refused past its width.
 #include <doctest/doctest.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "models/arch.h"
+#include "models/block.h"
 #include "models/hf_config.h"
 #include "runtime/error.h"
 
@@ -87,4 +88,20 @@ TEST_CASE("arch: families described but not yet implemented are refused naming t
   CHECK(refused_field("{" + kBase + R"(,"sliding_window":4,"layer_types":["sliding_attention","full_attention"]})") ==
         "layer_types");
   CHECK(refused_field("{" + kBase + R"(,"sliding_window":4})") == "");  // every layer: exact within the window
+}
+
+TEST_CASE("arch: a sliding window is full attention up to its width and refused beyond it") {
+  std::string mistral = kBase;
+  mistral.replace(mistral.find("llama"), 5, "mistral");
+  const HFConfig m = parse_hf_config("{" + mistral + R"(,"sliding_window":8})", "m");
+  CHECK(m.model_type == "mistral");
+  CHECK(m.block.sliding_window == 8);
+  const HFConfig q = parse_hf_config("{" + kBase + R"(,"sliding_window":8,"use_sliding_window":false})", "q");
+  CHECK(q.block.sliding_window == 0);
+  LlamaConfig c;
+  c.block = m.block;
+  check_block_positions(c, 8);
+  CHECK_THROWS_WITH(check_block_positions(c, 9), doctest::Contains("sliding_window"));
+  c.block.sliding_window = 0;
+  check_block_positions(c, 1 << 20);
 }
