@@ -148,13 +148,12 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
     fail("context full: {} cached + {} new tokens exceed the KV cache's {} positions", pos0, T, cache.capacity);
   for (int64_t t = 0; t < T; ++t)
     if (ids[t] < 0 || ids[t] >= V) fail("token id {} at position {} is outside the vocabulary of {}", ids[t], t, V);
+  check_block_positions(c, pos0 + T);  // on every backend
   if (m.backend) {
     if (observer) fail("activation observers need the CPU forward; the model runs on {}", m.backend->name());
     m.backend->forward(m, cache, ids, T, logits, all_logits);
     return;
   }
-
-  check_block_positions(c, pos0 + T);
 
   // Activations for this call only: (T, ·). The block runs in place on x; h is gate.
   Tensor x = Tensor::empty({T, C}), xn = Tensor::empty({T, C});

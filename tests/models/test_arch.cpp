@@ -4,9 +4,11 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "models/arch.h"
 #include "models/block.h"
+#include "models/builtin.h"
 #include "models/hf_config.h"
 #include "runtime/error.h"
 
@@ -104,4 +106,15 @@ TEST_CASE("arch: a sliding window is full attention up to its width and refused 
   CHECK_THROWS_WITH(check_block_positions(c, 9), doctest::Contains("sliding_window"));
   c.block.sliding_window = 0;
   check_block_positions(c, 1 << 20);
+
+  // The inference forward refuses a prompt that reaches past the window, and runs one that fits.
+  LlamaConfig tc = builtin_config("tiny");
+  tc.block.sliding_window = 4;
+  const LlamaModel model = make_builtin_model(tc, 1);
+  KvCache cache(tc, 16);
+  const int32_t ids[5] = {1, 2, 3, 4, 5};
+  std::vector<float> logits(static_cast<size_t>(tc.vocab));
+  llama_forward(model, cache, ids, 4, logits.data(), false);
+  CHECK(cache.len == 4);
+  CHECK_THROWS_WITH(llama_forward(model, cache, ids + 4, 1, logits.data(), false), doctest::Contains("sliding_window"));
 }
