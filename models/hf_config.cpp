@@ -88,8 +88,6 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
   const json* mt = r.find(j, "model_type");
   if (!mt || !mt->is_string()) fail_format(path, "model_type", "required string field is missing");
   c.model_type = mt->get<std::string>();
-  if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2")
-    fail_format(path, "model_type", "'{}' is not supported (llama, mistral, qwen2)", c.model_type);
   if (const json* a = r.find(j, "architectures")) {
     if (!a->is_array()) fail_format(path, "architectures", "expected an array of strings");
     for (const auto& x : *a) {
@@ -97,6 +95,12 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
       c.architectures.push_back(x.get<std::string>());
     }
   }
+  // The family decides the block; its fixed options are refused before its fields are read, so a
+  // family edgellm cannot run yet (GPT-2 names its sizes differently) gets that error, not a missing field.
+  const ArchInfo& arch = arch_from_hf(c.model_type, c.architectures, path);
+  c.model_type = arch.name;
+  refuse_unimplemented(arch.block, path, "model_type");
+
   c.hidden_size = r.required_int("hidden_size", 1, kMaxDim);
   c.intermediate_size = r.required_int("intermediate_size", 1, kMaxDim);
   c.num_hidden_layers = r.required_int("num_hidden_layers", 1, kMaxDim);
@@ -154,8 +158,36 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
   c.tie_word_embeddings = r.optional_bool("tie_word_embeddings", false);
   c.attention_bias = r.optional_bool("attention_bias", false);
   c.mlp_bias = r.optional_bool("mlp_bias", false);
-  c.qkv_bias = c.model_type == "qwen2" || c.attention_bias;
-  c.o_bias = c.model_type != "qwen2" && c.attention_bias;
+  c.qkv_bias = arch.qkv_bias || c.attention_bias;
+  c.o_bias = !arch.qkv_bias && c.attention_bias;
+  c.block = arch.block;
+  c.block.o_bias = c.o_bias;
+  c.block.mlp_bias = c.mlp_bias;
+  for (const char* key : {"hidden_act", "hidden_activation"})
+    if (const json* a = r.find(j, key)) {
+      if (!a->is_string()) fail_format(path, key, "expected a string");
+      const std::string act = a->get<std::string>();
+      if (act == "gelu_pytorch_tanh" || act == "gelu_new" || act == "gelu") c.block.mlp = MlpKind::GeluTanhGlu;
+      else if (act != "silu" && act != "swish") fail_format(path, key, "activation '{}' is not supported", act);
+    }
+  // Qwen2/3 write a window with use_sliding_window false; Mistral's window applies when given.
+  if (r.optional_bool("use_sliding_window", true))
+    c.block.sliding_window = r.optional_int("sliding_window", 0, 0, kMaxContext);
+  if (const json* lt = r.find(j, "layer_types"); lt && lt->is_array())
+    for (const json& t : *lt)
+      if (t != "sliding_attention") c.block.sliding_every_layer = false;
+  if (r.find(j, "attn_logit_softcapping"))
+    c.block.attn_softcap = r.optional_number(j, "attn_logit_softcapping", 0, "attn_logit_softcapping");
+  if (r.find(j, "final_logit_softcapping"))
+    c.block.final_softcap = r.optional_number(j, "final_logit_softcapping", 0, "final_logit_softcapping");
+  c.block.partial_rotary = r.optional_number(j, "partial_rotary_factor", 1.0, "partial_rotary_factor");
+  if (const json* q = r.find(j, "query_pre_attn_scalar"))
+    if (r.number(*q, "query_pre_attn_scalar") != static_cast<double>(c.head_dim))
+      c.block.query_scale = 1.0 / std::sqrt(q->get<double>());
+  if (const json* nr = r.find(j, "no_rope_layers"); nr && nr->is_array())
+    for (const json& x : *nr)
+      if (x == 0) c.block.rope_skipped_layers = true;
+  refuse_unimplemented(c.block, path, "model_type");
   c.bos_token_ids = r.token_ids("bos_token_id");
   c.eos_token_ids = r.token_ids("eos_token_id");
   for (const char* key : {"dtype", "torch_dtype"})

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "models/arch.h"
+
 namespace edgellm {
 
 // A config.json is read whole; real ones are a few KiB (multimodal ones ~100 KiB).
@@ -25,7 +27,7 @@ struct RopeScaling {
 
 struct HFConfig {
   std::string path;         // the config.json read
-  std::string model_type;   // "llama", "mistral", "qwen2"
+  std::string model_type;   // a name known to models/arch.h ("llama", "mistral", "qwen2", ...)
   std::vector<std::string> architectures;
   int64_t hidden_size = 0;
   int64_t intermediate_size = 0;
@@ -46,6 +48,9 @@ struct HFConfig {
   std::vector<int64_t> bos_token_ids;  // bos_token_id (int, list or null)
   std::vector<int64_t> eos_token_ids;  // eos_token_id (int, list or null)
   std::string torch_dtype;          // "dtype" or "torch_dtype", "" if absent
+  // The family's block options (models/arch.h) with what this config adds: hidden_act, sliding_window,
+  // soft-capping, partial_rotary_factor, no_rope_layers, query_pre_attn_scalar, biases.
+  BlockOptions block;
 };
 
 // Parses JSON text; `path` is used in errors. Throws FormatError(path, field, ...).

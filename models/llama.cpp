@@ -1,4 +1,4 @@
-// The Llama-family forward pass, read top to bottom: embed → N × (attention, MLP) → norm → logits.
+// The Llama-family forward pass, read top to bottom: embed → N × block (models/block.h) → norm → logits.
 // Not the training path (train/ keeps activations for backward); this one keeps only the KV cache.
 #include "models/llama.h"
 
@@ -6,9 +6,9 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/attention.h"
 #include "kernels/kernel_table.h"
 #include "kernels/linear.h"
+#include "models/block.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 
@@ -148,21 +148,21 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
     fail("context full: {} cached + {} new tokens exceed the KV cache's {} positions", pos0, T, cache.capacity);
   for (int64_t t = 0; t < T; ++t)
     if (ids[t] < 0 || ids[t] >= V) fail("token id {} at position {} is outside the vocabulary of {}", ids[t], t, V);
+  check_block_positions(c, pos0 + T);  // on every backend
   if (m.backend) {
     if (observer) fail("activation observers need the CPU forward; the model runs on {}", m.backend->name());
     m.backend->forward(m, cache, ids, T, logits, all_logits);
     return;
   }
 
-  // Activations for this call only: (T, ·)
+  // Activations for this call only: (T, ·). The block runs in place on x; h is gate.
   Tensor x = Tensor::empty({T, C}), xn = Tensor::empty({T, C});
   Tensor q = Tensor::empty({T, NH * HD}), att = Tensor::empty({T, NH * HD});
   Tensor gate = Tensor::empty({T, F}), up = Tensor::empty({T, F});
   Tensor tmp = Tensor::empty({T, C});
   Tensor cosb = Tensor::empty({T, HD / 2}), sinb = Tensor::empty({T, HD / 2});
   Tensor lse = Tensor::empty({T, NH});
-  float *xp = x.data<float>(), *xnp = xn.data<float>(), *qp = q.data<float>(), *ap = att.data<float>();
-  float *gp = gate.data<float>(), *up_ = up.data<float>(), *tp = tmp.data<float>();
+  float *xp = x.data<float>(), *xnp = xn.data<float>();
   rope_tables(c, pos0, T, cosb.data<float>(), sinb.data<float>());
 
   for (int64_t t = 0; t < T; ++t) dequantize_row(xp + t * C, m.weights.tok_embd, ids[t]);
@@ -170,35 +170,15 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
 
   const int64_t kv_row = KVH * HD;
   for (int64_t l = 0; l < c.n_layers; ++l) {
-    const LlamaLayer& L = m.weights.layers[static_cast<size_t>(l)];
     // Keys and values of the new tokens go straight into the cache: (T, KVH, HD) at pos0.
     float* kc = cache.k.data<float>() + (l * cache.capacity) * kv_row;
     float* vc = cache.v.data<float>() + (l * cache.capacity) * kv_row;
-    float* kn = kc + pos0 * kv_row;
-    float* vn = vc + pos0 * kv_row;
-
-    // ---- attention ----
-    k.rmsnorm_forward(xnp, nullptr, xp, L.attn_norm.data<float>(), T, C, c.rms_eps);
-    linear_with_lora(qp, xnp, L.wq, L.bq, L.lora[0], T);
-    linear_with_lora(kn, xnp, L.wk, L.bk, L.lora[1], T);
-    linear_with_lora(vn, xnp, L.wv, L.bv, L.lora[2], T);
-    k.rope_forward(qp, qp, cosb.data<float>(), sinb.data<float>(), T, NH, HD, c.rope_pairing);
-    k.rope_forward(kn, kn, cosb.data<float>(), sinb.data<float>(), T, KVH, HD, c.rope_pairing);
-    AttentionDims d;
-    d.T = T, d.S = pos0 + T, d.NH = NH, d.KVH = KVH, d.HD = HD, d.pos0 = pos0;
-    d.q_stride = NH * HD, d.k_stride = kv_row, d.v_stride = kv_row, d.o_stride = NH * HD;
-    d.scale = 1.0 / std::sqrt(static_cast<double>(HD));
-    attention_forward(ap, lse.data<float>(), qp, kc, vc, d);
-    linear_with_lora(tp, ap, L.wo, Tensor(), L.lora[3], T);
-    k.add_forward(xp, xp, tp, T * C);
-
-    // ---- MLP: down(silu(gate(x)) ∘ up(x)) ----
-    k.rmsnorm_forward(xnp, nullptr, xp, L.ffn_norm.data<float>(), T, C, c.rms_eps);
-    linear_with_lora(gp, xnp, L.w_gate, Tensor(), L.lora[4], T);
-    linear_with_lora(up_, xnp, L.w_up, Tensor(), L.lora[5], T);
-    k.swiglu_forward(gp, gp, up_, T * F);
-    linear_with_lora(tp, gp, L.w_down, Tensor(), L.lora[6], T);
-    k.add_forward(xp, xp, tp, T * C);
+    CpuBlockOps ops{c, m.weights.layers[static_cast<size_t>(l)], 1, T, pos0, cosb.data<float>(), sinb.data<float>(),
+                    kc, vc, QuantMath::Fast, {}};
+    BlockBuffers<float*> a{xp, xp, xp, xnp, nullptr, q.data<float>(), kc + pos0 * kv_row, vc + pos0 * kv_row,
+                           att.data<float>(), lse.data<float>(), xnp, nullptr, gate.data<float>(), up.data<float>(),
+                           gate.data<float>(), tmp.data<float>()};
+    block_forward(ops, c, a, T);
     if (observer) (*observer)("layer" + std::to_string(l) + "_out", xp, T, C);
   }
   cache.len = pos0 + T;

@@ -7,13 +7,14 @@
 #include <vector>
 
 #include "kernels/kernel_table.h"
+#include "models/arch.h"
 
 namespace edgellm {
 
 enum class RopeScalingKind { None, Linear, Llama3 };
 
 struct LlamaConfig {
-  std::string arch = "llama";  // llama | mistral | qwen2 (as GGUF's general.architecture)
+  std::string arch = "llama";  // a family of models/arch.h, by edgellm's name (known_archs()[i].name)
   std::string name;
   int64_t vocab = 0;       // V
   int64_t dim = 0;         // C
@@ -34,6 +35,7 @@ struct LlamaConfig {
   std::vector<float> rope_freq_factors;  // GGUF rope_freqs.weight: inv_freq[i] /= factor[i] (HD/2)
   bool qkv_bias = false;
   bool tied_embeddings = false;
+  BlockOptions block;  // the family's options beyond the Llama block (models/arch.h); loaders refuse unimplemented ones
   int32_t bos_id = 1, eos_id = 2;
 
   int64_t q_dim() const { return n_heads * head_dim; }

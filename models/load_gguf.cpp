@@ -11,10 +11,12 @@ namespace edgellm {
 
 LlamaConfig llama_config_from_gguf(const GgufFile& f) {
   LlamaConfig c;
-  c.arch = f.get_string("general.architecture");
-  if (c.arch != "llama" && c.arch != "mistral" && c.arch != "qwen2")
-    fail_format(f.path(), "general.architecture", "'{}' is not a Llama-family architecture edgellm runs (llama, mistral, qwen2)", c.arch);
-  const std::string a = c.arch + ".";
+  const std::string gguf_arch = f.get_string("general.architecture");
+  const ArchInfo& info = arch_from_gguf(gguf_arch, f.path());
+  refuse_unimplemented(info.block, f.path(), "general.architecture");
+  c.arch = info.name;
+  c.block = info.block;
+  const std::string a = gguf_arch + ".";
   c.name = f.get_string("general.name", "");
   c.dim = static_cast<int64_t>(f.get_u64(a + "embedding_length"));
   c.ffn_dim = static_cast<int64_t>(f.get_u64(a + "feed_forward_length"));
@@ -36,7 +38,7 @@ LlamaConfig llama_config_from_gguf(const GgufFile& f) {
   } else if (scaling != "none") {
     fail_format(f.path(), a + "rope.scaling.type", "rope scaling '{}' is not supported", scaling);
   }
-  c.rope_pairing = c.arch == "qwen2" ? RopePairing::NeoX : RopePairing::Interleaved;
+  c.rope_pairing = info.gguf_rope;
   c.qkv_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
   c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   if (const GgufArray* toks = f.find_array("tokenizer.ggml.tokens")) c.vocab = static_cast<int64_t>(toks->count);

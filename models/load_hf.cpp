@@ -14,7 +14,8 @@ namespace edgellm {
 LlamaConfig llama_config_from_hf(const std::string& dir) {
   const HFConfig h = load_hf_config(dir);
   LlamaConfig c;
-  c.arch = h.model_type == "qwen2" ? "qwen2" : h.model_type == "mistral" ? "mistral" : "llama";
+  c.arch = h.model_type;  // resolved through models/arch.h by parse_hf_config
+  c.block = h.block;
   c.name = std::filesystem::path(dir).filename().string();
   c.vocab = h.vocab_size;
   c.dim = h.hidden_size;
@@ -39,8 +40,6 @@ LlamaConfig llama_config_from_hf(const std::string& dir) {
   } else if (!h.rope_scaling.type.empty() && h.rope_scaling.type != "default") {
     fail_format(h.path, "rope_scaling.type", "rope scaling '{}' is not supported", h.rope_scaling.type);
   }
-  if (h.o_bias) fail_format(h.path, "attention_bias", "a bias on o_proj is not supported");
-  if (h.mlp_bias) fail_format(h.path, "mlp_bias", "biases in the MLP are not supported");
   c.qkv_bias = h.qkv_bias;
   c.tied_embeddings = h.tie_word_embeddings;
   if (!h.bos_token_ids.empty()) c.bos_id = static_cast<int32_t>(h.bos_token_ids[0]);

@@ -101,7 +101,8 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
     for (const auto& [k, v] : src.metadata())
       if (k != "general.alignment" && k != "general.file_type") g.set(k, v);
   }
-  const std::string arch = c.arch == "qwen2" ? "qwen2" : "llama";
+  const ArchInfo& info = arch_by_name(c.arch);
+  const std::string arch = info.gguf;
   const std::string a = arch + ".";
   g.set_string("general.architecture", arch);
   if (!c.name.empty()) g.set_string("general.name", c.name);
@@ -163,7 +164,8 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
       g.add_tensor(in_perm_name(name), keep.back());
     }
   };
-  const bool permute = arch == "llama" && c.rope_pairing == RopePairing::NeoX;
+  // llama.cpp's GGUF of this family pairs adjacent dims: HF's rotate-half rows are permuted into that order.
+  const bool permute = info.gguf_rope == RopePairing::Interleaved && c.rope_pairing == RopePairing::NeoX;
   auto conv = [&](const std::string& name, const Tensor& t) {
     const DType def = matrix_type ? *matrix_type : t.dtype();
     const DType want = opt.tensor_type ? opt.tensor_type(name, def) : def;

@@ -1,15 +1,14 @@
-// Block-by-block calibration and quantization of a Llama model (RTN / GPTQ / AWQ), with a small per-block
-// forward over several independent sequences. Not a general forward: no KV cache, no LoRA, inference only.
+// Block-by-block calibration and quantization of a Llama model (RTN / GPTQ / AWQ), calibrating through the
+// inference block (models/block.h) over several independent sequences. Not a general forward: no KV cache.
 #include "quant/quantize_model.h"
 
 #include <chrono>
 #include <cmath>
 #include <cstring>
 
-#include "kernels/attention.h"
 #include "kernels/kernel_table.h"
 #include "kernels/linear.h"
-#include "models/llama.h"
+#include "models/block.h"
 #include "runtime/error.h"
 
 namespace edgellm::quant {
@@ -50,50 +49,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Inputs of the block's linears for all calibration tokens (S sequences × T tokens = n rows).
-struct BlockActs {
-  std::vector<float> xn;   // (n, C) attn_norm(x): input of q, k, v
-  std::vector<float> att;  // (n, NH·HD) attention output: input of o
-  std::vector<float> xn2;  // (n, C) ffn_norm(h): input of gate, up
-  std::vector<float> act;  // (n, F) silu(gate) ∘ up: input of down
-};
-
-// x (S·T, C) ← block(x) when update_x; captures the linears' inputs into a.
-void block_forward(const LlamaConfig& c, const LlamaLayer& L, std::vector<float>& x, int64_t S, int64_t T,
-                   BlockActs& a, bool update_x) {
-  const auto& k = kernels();
-  const int64_t C = c.dim, F = c.ffn_dim, NH = c.n_heads, KVH = c.n_kv_heads, HD = c.head_dim, n = S * T;
-  a.xn.resize(n * C); a.att.resize(n * NH * HD); a.xn2.resize(n * C); a.act.resize(n * F);
-  std::vector<float> q(T * NH * HD), kk(T * KVH * HD), v(T * KVH * HD), lse(T * NH), tmp(n * C), h(n * C), up(n * F);
-  std::vector<float> cosb(T * HD / 2), sinb(T * HD / 2);
+// x (S·T, C) ← block(x) when update_x: the inference block (models/block.h) over S independent sequences,
+// in f32. Its buffers are the taps: xn1 feeds q, k, v; att feeds o; xn2 feeds gate, up; h feeds down.
+void calibration_forward(const LlamaConfig& c, const LlamaLayer& L, std::vector<float>& x, int64_t S, int64_t T,
+                         BlockActs& a, bool update_x) {
+  const int64_t n = S * T;
+  a.allocate(c, n);
+  std::vector<float> cosb(T * c.head_dim / 2), sinb(T * c.head_dim / 2), out(update_x ? 0 : n * c.dim);
   rope_tables(c, 0, T, cosb.data(), sinb.data());
-  const float* bq = L.bq.defined() ? L.bq.data<float>() : nullptr;
-  const float* bk = L.bk.defined() ? L.bk.data<float>() : nullptr;
-  const float* bv = L.bv.defined() ? L.bv.data<float>() : nullptr;
-  k.rmsnorm_forward(a.xn.data(), nullptr, x.data(), L.attn_norm.data<float>(), n, C, c.rms_eps);
-  for (int64_t s = 0; s < S; ++s) {  // attention is per sequence
-    const float* xs = a.xn.data() + s * T * C;
-    linear_forward(q.data(), xs, L.wq, bq, T, QuantMath::Exact);
-    linear_forward(kk.data(), xs, L.wk, bk, T, QuantMath::Exact);
-    linear_forward(v.data(), xs, L.wv, bv, T, QuantMath::Exact);
-    k.rope_forward(q.data(), q.data(), cosb.data(), sinb.data(), T, NH, HD, c.rope_pairing);
-    k.rope_forward(kk.data(), kk.data(), cosb.data(), sinb.data(), T, KVH, HD, c.rope_pairing);
-    AttentionDims d;
-    d.T = T, d.S = T, d.NH = NH, d.KVH = KVH, d.HD = HD, d.pos0 = 0;
-    d.q_stride = NH * HD, d.k_stride = KVH * HD, d.v_stride = KVH * HD, d.o_stride = NH * HD;
-    d.scale = 1.0 / std::sqrt(static_cast<double>(HD));
-    attention_forward(a.att.data() + s * T * NH * HD, lse.data(), q.data(), kk.data(), v.data(), d);
-  }
-  linear_forward(tmp.data(), a.att.data(), L.wo, nullptr, n, QuantMath::Exact);
-  k.add_forward(h.data(), x.data(), tmp.data(), n * C);
-  k.rmsnorm_forward(a.xn2.data(), nullptr, h.data(), L.ffn_norm.data<float>(), n, C, c.rms_eps);
-  linear_forward(a.act.data(), a.xn2.data(), L.w_gate, nullptr, n, QuantMath::Exact);
-  linear_forward(up.data(), a.xn2.data(), L.w_up, nullptr, n, QuantMath::Exact);
-  k.swiglu_forward(a.act.data(), a.act.data(), up.data(), n * F);
-  if (update_x) {
-    linear_forward(tmp.data(), a.act.data(), L.w_down, nullptr, n, QuantMath::Exact);
-    k.add_forward(x.data(), h.data(), tmp.data(), n * C);
-  }
+  CpuBlockOps ops{c, L, S, T, 0, cosb.data(), sinb.data(), nullptr, nullptr, QuantMath::Exact, {}};
+  BlockBuffers<float*> b = a.buffers(x.data(), update_x ? x.data() : out.data());
+  b.rstd1 = b.rstd2 = b.lse = nullptr;
+  block_forward(ops, c, b, n);
 }
 
 std::vector<float> to_f32(const Tensor& W) {
@@ -119,7 +86,7 @@ Tensor fold_into_norm(const Tensor& norm, const std::vector<float>& s) {
   return t;
 }
 
-std::vector<float> absmean(const std::vector<float>& X, int64_t n, int64_t K) {
+std::vector<float> absmean(const float* X, int64_t n, int64_t K) {
   std::vector<double> acc(K, 0.0);
   for (int64_t t = 0; t < n; ++t)
     for (int64_t k = 0; k < K; ++k) acc[k] += std::fabs(X[t * K + k]);
@@ -164,7 +131,8 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
     rep.layer = l;
     rep.n_layers = c.n_layers;
     // One stage: the linears that read the same input X (n, K).
-    auto stage = [&](std::initializer_list<LinearKind> kinds, const std::vector<float>& X, int64_t K, Tensor* norm) {
+    auto stage = [&](std::initializer_list<LinearKind> kinds, const Tensor& XT, int64_t K, Tensor* norm) {
+      const float* X = XT.defined() ? XT.data<float>() : nullptr;  // (n, K); none for RTN
       if (K % Grid(opt.spec).group != 0) {
         for (LinearKind kind : kinds) rep.kept[static_cast<int>(kind)] = true;
         return;
@@ -175,13 +143,13 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
       std::vector<float> s(K, 1.0f);
       if (opt.method == QuantMethod::Gptq) {
         H.assign(K * K, 0.0);
-        hessian_accumulate(H.data(), X.data(), n, K, 2.0 / double(n));
+        hessian_accumulate(H.data(), X, n, K, 2.0 / double(n));
       } else if (opt.method == QuantMethod::Awq && norm) {
         std::vector<AwqLinear> lins;
         size_t i = 0;
         for (LinearKind kind : kinds) lins.push_back({Ws[i++].data(), L.weight(kind).shape()[0]});
         const std::vector<float> am = absmean(X, n, K);
-        s = awq_search_scales(lins, K, am.data(), X.data(), n, opt.spec, opt.awq);
+        s = awq_search_scales(lins, K, am.data(), X, n, opt.spec, opt.awq);
       }
       size_t i = 0;
       for (LinearKind kind : kinds) {
@@ -191,11 +159,11 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
         switch (opt.method) {
           case QuantMethod::Rtn: q = rtn_quantize(W.data(), N, K, opt.spec); break;
           case QuantMethod::Gptq: q = gptq_quantize(W.data(), N, K, H.data(), opt.spec, opt.gptq); break;
-          case QuantMethod::Awq: q = awq_quantize(W.data(), N, K, s.data(), X.data(), n, opt.spec, opt.awq); break;
+          case QuantMethod::Awq: q = awq_quantize(W.data(), N, K, s.data(), X, n, opt.spec, opt.awq); break;
         }
         if (n > 0) {
           const std::vector<float> eff = opt.method == QuantMethod::Awq ? awq_effective_weight(q, s.data()) : q.values;
-          rep.rel_err[static_cast<int>(kind)] = relative_output_error(W.data(), eff.data(), X.data(), N, K, n);
+          rep.rel_err[static_cast<int>(kind)] = relative_output_error(W.data(), eff.data(), X, N, K, n);
         }
         const std::string name = L.weight(kind).name;
         L.weight(kind) = to_tensor(q);
@@ -205,20 +173,20 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
     };
     const int64_t F = c.ffn_dim, AD = c.n_heads * c.head_dim;
     if (opt.method == QuantMethod::Rtn) {
-      stage({LinearKind::Q, LinearKind::K, LinearKind::V}, {}, C, nullptr);
-      stage({LinearKind::O}, {}, AD, nullptr);
-      stage({LinearKind::Gate, LinearKind::Up}, {}, C, nullptr);
-      stage({LinearKind::Down}, {}, F, nullptr);
+      stage({LinearKind::Q, LinearKind::K, LinearKind::V}, Tensor(), C, nullptr);
+      stage({LinearKind::O}, Tensor(), AD, nullptr);
+      stage({LinearKind::Gate, LinearKind::Up}, Tensor(), C, nullptr);
+      stage({LinearKind::Down}, Tensor(), F, nullptr);
     } else {
-      block_forward(c, L, x, S, T, acts, false);
-      stage({LinearKind::Q, LinearKind::K, LinearKind::V}, acts.xn, C, &L.attn_norm);
-      block_forward(c, L, x, S, T, acts, false);
+      calibration_forward(c, L, x, S, T, acts, false);
+      stage({LinearKind::Q, LinearKind::K, LinearKind::V}, acts.xn1, C, &L.attn_norm);
+      calibration_forward(c, L, x, S, T, acts, false);
       stage({LinearKind::O}, acts.att, AD, nullptr);
-      block_forward(c, L, x, S, T, acts, false);
+      calibration_forward(c, L, x, S, T, acts, false);
       stage({LinearKind::Gate, LinearKind::Up}, acts.xn2, C, &L.ffn_norm);
-      block_forward(c, L, x, S, T, acts, false);
-      stage({LinearKind::Down}, acts.act, F, nullptr);
-      block_forward(c, L, x, S, T, acts, true);  // the quantized block's output feeds block l+1
+      calibration_forward(c, L, x, S, T, acts, false);
+      stage({LinearKind::Down}, acts.h, F, nullptr);
+      calibration_forward(c, L, x, S, T, acts, true);  // the quantized block's output feeds block l+1
     }
     rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     if (progress) progress(rep);

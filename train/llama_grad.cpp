@@ -7,6 +7,7 @@
 #include "kernels/attention.h"
 #include "kernels/kernel_table.h"
 #include "kernels/linear.h"
+#include "models/block.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 
@@ -44,26 +45,8 @@ void colsum_add(float* db, const float* dy, int64_t R, int64_t N) {
 
 }  // namespace
 
-// Activations of one block for rows R = B·T: what its backward reads.
-struct LlamaGrad::LayerActs {
-  Tensor xn1, rstd1, q, k, v, o, lse, x_mid, xn2, rstd2, gate, up, h;
-  void allocate(const LlamaConfig& c, int64_t R) {
-    if (xn1.defined() && xn1.dim(0) == R) return;
-    xn1 = Tensor::empty({R, c.dim});
-    rstd1 = Tensor::empty({R});
-    q = Tensor::empty({R, c.q_dim()});
-    k = Tensor::empty({R, c.kv_dim()});
-    v = Tensor::empty({R, c.kv_dim()});
-    o = Tensor::empty({R, c.q_dim()});
-    lse = Tensor::empty({R, c.n_heads});
-    x_mid = Tensor::empty({R, c.dim});
-    xn2 = Tensor::empty({R, c.dim});
-    rstd2 = Tensor::empty({R});
-    gate = Tensor::empty({R, c.ffn_dim});
-    up = Tensor::empty({R, c.ffn_dim});
-    h = Tensor::empty({R, c.ffn_dim});
-  }
-};
+// Activations of one block for rows R = B·T (models/block.h): what its backward reads.
+struct LlamaGrad::LayerActs : BlockActs {};
 
 void LlamaGrad::add_param(const std::string& name, Tensor& value) {
   EDGE_CHECK(value.dtype() == DType::F32 && value.is_contiguous() && value.storage()->writable(),
@@ -174,12 +157,12 @@ void LlamaGrad::layer_forward(int64_t l, const float* x_in, float* x_out, LayerA
   const LlamaConfig& c = m_.config;
   const LlamaLayer& L = m_.weights.layers[static_cast<size_t>(l)];
   const auto& k = kernels();
-  const int64_t R = B * T, C = c.dim, F = c.ffn_dim, NH = c.n_heads, KVH = c.n_kv_heads, HD = c.head_dim;
+  const int64_t R = B * T, HD = c.head_dim;
   a.allocate(c, R);
   const uint64_t key_base = (setup_.lora_config.seed * 1000003ULL + dropout_step_) * 131ULL + static_cast<uint64_t>(l);
 
   // Linear with LoRA (and LoRA dropout on its input when training).
-  auto lin = [&](float* y, const float* x, LinearKind kind) {
+  auto lin = [&](float* y, const float* x, LinearKind kind, int64_t /* rows: always R */) {
     const int kk = static_cast<int>(kind);
     const LoraPair& lp = L.lora[kk];
     const float p = setup_.lora_config.dropout;
@@ -198,41 +181,9 @@ void LlamaGrad::layer_forward(int64_t l, const float* x_in, float* x_out, LayerA
 
   std::vector<float> cosb(static_cast<size_t>(T * HD / 2)), sinb(cosb.size());
   rope_tables(c, 0, T, cosb.data(), sinb.data());
-
-  // xn1 = rmsnorm(x_in) · w;  q, k, v = xn1 · W{q,k,v}ᵀ (+ b);  rope(q), rope(k) per sequence
-  k.rmsnorm_forward(a.xn1.data<float>(), a.rstd1.data<float>(), x_in, L.attn_norm.data<float>(), R, C, c.rms_eps);
-  lin(a.q.data<float>(), a.xn1.data<float>(), LinearKind::Q);
-  lin(a.k.data<float>(), a.xn1.data<float>(), LinearKind::K);
-  lin(a.v.data<float>(), a.xn1.data<float>(), LinearKind::V);
-  for (int64_t b = 0; b < B; ++b) {
-    k.rope_forward(a.q.data<float>() + b * T * NH * HD, a.q.data<float>() + b * T * NH * HD, cosb.data(), sinb.data(),
-                   T, NH, HD, c.rope_pairing);
-    k.rope_forward(a.k.data<float>() + b * T * KVH * HD, a.k.data<float>() + b * T * KVH * HD, cosb.data(),
-                   sinb.data(), T, KVH, HD, c.rope_pairing);
-  }
-  // o = softmax(q·kᵀ/√HD + causal mask)·v, saving the row logsumexp
-  for (int64_t b = 0; b < B; ++b) {
-    AttentionDims d;
-    d.T = T, d.S = T, d.NH = NH, d.KVH = KVH, d.HD = HD, d.pos0 = 0;
-    d.q_stride = NH * HD, d.k_stride = KVH * HD, d.v_stride = KVH * HD, d.o_stride = NH * HD;
-    d.scale = 1.0 / std::sqrt(static_cast<double>(HD));
-    attention_forward(a.o.data<float>() + b * T * NH * HD, a.lse.data<float>() + b * T * NH,
-                      a.q.data<float>() + b * T * NH * HD, a.k.data<float>() + b * T * KVH * HD,
-                      a.v.data<float>() + b * T * KVH * HD, d);
-  }
-  // x_mid = x_in + o·Woᵀ
-  Tensor t = Tensor::empty({R, C});
-  lin(t.data<float>(), a.o.data<float>(), LinearKind::O);
-  k.add_forward(a.x_mid.data<float>(), x_in, t.data<float>(), R * C);
-  // xn2 = rmsnorm(x_mid);  h = silu(xn2·Wgᵀ) ∘ (xn2·Wuᵀ)
-  k.rmsnorm_forward(a.xn2.data<float>(), a.rstd2.data<float>(), a.x_mid.data<float>(), L.ffn_norm.data<float>(), R, C,
-                    c.rms_eps);
-  lin(a.gate.data<float>(), a.xn2.data<float>(), LinearKind::Gate);
-  lin(a.up.data<float>(), a.xn2.data<float>(), LinearKind::Up);
-  k.swiglu_forward(a.h.data<float>(), a.gate.data<float>(), a.up.data<float>(), R * F);
-  // x_out = x_mid + h·Wdᵀ
-  lin(t.data<float>(), a.h.data<float>(), LinearKind::Down);
-  k.add_forward(x_out, a.x_mid.data<float>(), t.data<float>(), R * C);
+  // The block of inference, with f32 math, each sequence its own keys, and LoRA dropout on the linears.
+  CpuBlockOps ops{c, L, B, T, 0, cosb.data(), sinb.data(), nullptr, nullptr, QuantMath::Exact, lin};
+  block_forward(ops, c, a.buffers(const_cast<float*>(x_in), x_out), R);
 }
 
 void LlamaGrad::layer_backward(int64_t l, float* dx, const float* x_in, const LayerActs& a, int64_t B, int64_t T) {
@@ -312,7 +263,7 @@ void LlamaGrad::layer_backward(int64_t l, float* dx, const float* x_in, const La
 
   // ---- attention ----
   Tensor dout = Tensor::empty({R, NH * HD});
-  lin_back(dout.data<float>(), dx, a.o.data<float>(), LinearKind::O, true);
+  lin_back(dout.data<float>(), dx, a.att.data<float>(), LinearKind::O, true);
   Tensor dq = Tensor::zeros({R, NH * HD}), dk = Tensor::zeros({R, KVH * HD}), dv = Tensor::zeros({R, KVH * HD});
   for (int64_t b = 0; b < B; ++b) {
     AttentionDims d;
@@ -321,7 +272,7 @@ void LlamaGrad::layer_backward(int64_t l, float* dx, const float* x_in, const La
     d.scale = 1.0 / std::sqrt(static_cast<double>(HD));
     const int64_t qo = b * T * NH * HD, ko = b * T * KVH * HD;
     attention_backward(dq.data<float>() + qo, dk.data<float>() + ko, dv.data<float>() + ko, dout.data<float>() + qo,
-                       a.q.data<float>() + qo, a.k.data<float>() + ko, a.v.data<float>() + ko, a.o.data<float>() + qo,
+                       a.q.data<float>() + qo, a.k.data<float>() + ko, a.v.data<float>() + ko, a.att.data<float>() + qo,
                        a.lse.data<float>() + b * T * NH, d);
   }
   dout = Tensor();
@@ -360,6 +311,7 @@ LossSum LlamaGrad::run(const int32_t* ids, const int32_t* targets, int64_t B, in
   const auto& k = kernels();
   const int64_t R = B * T, C = c.dim, V = c.vocab, NL = c.n_layers;
   EDGE_CHECK(B > 0 && T > 0, "a batch needs B > 0 and T > 0, got B={} T={}", B, T);
+  check_block_positions(c, T);
   std::vector<int32_t> tgt(static_cast<size_t>(R));
   for (int64_t r = 0; r < R; ++r) {
     EDGE_CHECK(ids[r] >= 0 && ids[r] < V, "token id {} at row {} is outside the vocabulary of {}", ids[r], r, V);

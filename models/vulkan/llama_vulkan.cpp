@@ -1,5 +1,6 @@
 // The Llama forward on Vulkan, read top to bottom like models/llama.cpp: embed (CPU rows, uploaded) →
-// N × (attention, MLP) recorded into one batch → norm → logits, downloaded. Not the CPU path; no observers.
+// N × block (models/block.h, its ops as Vulkan dispatches) recorded into one batch → norm → logits,
+// downloaded. Not the CPU path; no observers.
 #include "models/vulkan/llama_vulkan.h"
 
 #include <fmt/format.h>
@@ -8,8 +9,10 @@
 #include <map>
 #include <vector>
 
+#include "kernels/attention.h"
 #include "kernels/linear.h"
 #include "kernels/vulkan/ops.h"
+#include "models/block.h"
 #include "models/vulkan/device_weight.h"
 #include "runtime/error.h"
 
@@ -55,6 +58,7 @@ class VulkanLlama final : public LlamaBackend {
                bool all_logits) override;
 
  private:
+  struct BlockOps;
   void ensure(const LlamaModel& m, const KvCache& cache, uint32_t T);
   // y (T, N) = x (T, K)·Wᵀ [+ bias] [+ LoRA]
   void lin(vk::Batch& b, vk::View y, vk::View x, const DevLayer& d, int kind, const vk::Buffer* bias, uint32_t T);
@@ -102,6 +106,39 @@ void VulkanLlama::ensure(const LlamaModel& m, const KvCache& cache, uint32_t T) 
   c_.upload(ones_, ones.data(), T * 4);
 }
 
+// The block's ops (models/block.h) as dispatches into one batch: T tokens at pos0, keys from the device cache.
+struct VulkanLlama::BlockOps {
+  VulkanLlama& self;
+  vk::Batch& b;
+  const LlamaConfig& cf;
+  const DevLayer& d;
+  uint32_t T, pos0, base;  // base: this layer's first cache element
+
+  void norm(vk::View y, vk::View rstd, vk::View x, BlockNorm which, int64_t rows) {
+    vk::rmsnorm_forward(b, y, rstd.b, x, which == BlockNorm::Attn ? d.attn_norm : d.ffn_norm,
+                        static_cast<uint32_t>(rows), static_cast<uint32_t>(cf.dim), cf.rms_eps);
+  }
+  void linear(vk::View y, vk::View x, LinearKind kind, int64_t rows) {
+    const vk::Buffer* bias = kind == LinearKind::Q ? &d.bq : kind == LinearKind::K ? &d.bk : kind == LinearKind::V ? &d.bv : nullptr;
+    self.lin(b, y, x, d, static_cast<int>(kind), bias && bias->defined() ? bias : nullptr, static_cast<uint32_t>(rows));
+  }
+  void rope(vk::View p, int64_t heads) {
+    const uint32_t st = static_cast<uint32_t>(heads * cf.head_dim);
+    vk::rope(b, p, st, p, st, self.cos_, self.sin_, T, static_cast<uint32_t>(heads), static_cast<uint32_t>(cf.head_dim),
+             cf.rope_pairing);
+  }
+  void attention(vk::View o, vk::View lse, vk::View q, vk::View, vk::View) {
+    const AttentionDims ad = attention_dims(T, cf.n_heads, cf.n_kv_heads, cf.head_dim, pos0);
+    vk::attention_forward(b, o, lse.b, q, {&self.kc_, base}, {&self.vc_, base}, ad);
+  }
+  void add(vk::View y, vk::View a, vk::View c, int64_t n) {
+    vk::elementwise(b, vk::Ew::Add, y, a, c, static_cast<uint32_t>(n));
+  }
+  void glu(vk::View h, vk::View gate, vk::View up, int64_t n) {
+    vk::elementwise(b, vk::Ew::Swiglu, h, gate, up, static_cast<uint32_t>(n));
+  }
+};
+
 void VulkanLlama::lin(vk::Batch& b, vk::View y, vk::View x, const DevLayer& d, int kind, const vk::Buffer* bias,
                       uint32_t T) {
   const DeviceWeight& w = d.w[kind];
@@ -123,10 +160,8 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
                           bool all_logits) {
   const LlamaConfig& cf = m.config;
   const uint32_t T = static_cast<uint32_t>(Tn);
-  const uint32_t C = static_cast<uint32_t>(cf.dim), F = static_cast<uint32_t>(cf.ffn_dim);
-  const uint32_t V = static_cast<uint32_t>(cf.vocab), NH = static_cast<uint32_t>(cf.n_heads);
-  const uint32_t KVH = static_cast<uint32_t>(cf.n_kv_heads), HD = static_cast<uint32_t>(cf.head_dim);
-  const uint32_t kv_row = KVH * HD;
+  const uint32_t C = static_cast<uint32_t>(cf.dim), V = static_cast<uint32_t>(cf.vocab);
+  const uint32_t HD = static_cast<uint32_t>(cf.head_dim), kv_row = static_cast<uint32_t>(cf.kv_dim());
   ensure(m, cache, T);
   const int64_t pos0 = cache.len;
 
@@ -140,30 +175,14 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
   b.upload(sin_, sn.data(), sn.size() * 4);
 
   for (uint32_t l = 0; l < cf.n_layers; ++l) {
-    const DevLayer& d = layers_[l];
     const uint32_t base = static_cast<uint32_t>(l * cap_ * kv_row);  // this layer's cache rows
-    const vk::View kn{&kc_, base + static_cast<uint32_t>(pos0) * kv_row}, vn{&vc_, base + static_cast<uint32_t>(pos0) * kv_row};
-    // ---- attention ----
-    vk::rmsnorm_forward(b, {&xn_, 0}, nullptr, {&x_, 0}, d.attn_norm, T, C, cf.rms_eps);
-    lin(b, {&q_, 0}, {&xn_, 0}, d, 0, d.bq.defined() ? &d.bq : nullptr, T);
-    lin(b, kn, {&xn_, 0}, d, 1, d.bk.defined() ? &d.bk : nullptr, T);
-    lin(b, vn, {&xn_, 0}, d, 2, d.bv.defined() ? &d.bv : nullptr, T);
-    vk::rope(b, {&q_, 0}, NH * HD, {&q_, 0}, NH * HD, cos_, sin_, T, NH, HD, cf.rope_pairing);
-    vk::rope(b, kn, kv_row, kn, kv_row, cos_, sin_, T, KVH, HD, cf.rope_pairing);
-    AttentionDims ad;
-    ad.T = T, ad.S = pos0 + T, ad.NH = NH, ad.KVH = KVH, ad.HD = HD, ad.pos0 = pos0;
-    ad.q_stride = NH * HD, ad.k_stride = kv_row, ad.v_stride = kv_row, ad.o_stride = NH * HD;
-    ad.scale = 1.0 / std::sqrt(static_cast<double>(HD));
-    vk::attention_forward(b, {&att_, 0}, nullptr, {&q_, 0}, {&kc_, base}, {&vc_, base}, ad);
-    lin(b, {&tmp_, 0}, {&att_, 0}, d, 3, nullptr, T);
-    vk::elementwise(b, vk::Ew::Add, {&x_, 0}, {&x_, 0}, {&tmp_, 0}, T * C);
-    // ---- MLP: down(silu(gate(x)) ∘ up(x)) ----
-    vk::rmsnorm_forward(b, {&xn_, 0}, nullptr, {&x_, 0}, d.ffn_norm, T, C, cf.rms_eps);
-    lin(b, {&gate_, 0}, {&xn_, 0}, d, 4, nullptr, T);
-    lin(b, {&up_, 0}, {&xn_, 0}, d, 5, nullptr, T);
-    vk::elementwise(b, vk::Ew::Swiglu, {&gate_, 0}, {&gate_, 0}, {&up_, 0}, T * F);
-    lin(b, {&tmp_, 0}, {&gate_, 0}, d, 6, nullptr, T);
-    vk::elementwise(b, vk::Ew::Add, {&x_, 0}, {&x_, 0}, {&tmp_, 0}, T * C);
+    const uint32_t at = base + static_cast<uint32_t>(pos0) * kv_row;  // the new tokens' rows
+    BlockOps ops{*this, b, cf, layers_[l], T, static_cast<uint32_t>(pos0), base};
+    // In place on x (h is gate), keys and values straight into the cache, as the CPU forward does.
+    const BlockBuffers<vk::View> a{{&x_, 0},    {&x_, 0},    {&x_, 0},   {&xn_, 0}, {},         {&q_, 0},
+                                   {&kc_, at},  {&vc_, at},  {&att_, 0}, {},        {&xn_, 0},  {},
+                                   {&gate_, 0}, {&up_, 0},   {&gate_, 0}, {&tmp_, 0}};
+    block_forward(ops, cf, a, T);
   }
   vk::rmsnorm_forward(b, {&xn_, 0}, nullptr, {&x_, 0}, out_norm_, T, C, cf.rms_eps);
   const uint32_t rows = all_logits ? T : 1, first = all_logits ? 0 : T - 1;

@@ -1,11 +1,14 @@
-// LoRA gradients on Vulkan, read top to bottom: forward (saving what the backward needs) → logits → CPU
-// cross-entropy → backward through every layer into dA, dB. Not full fine-tuning (the base stays frozen).
+// LoRA gradients on Vulkan, read top to bottom: forward (the block of models/block.h, saving what the
+// backward needs) → logits → CPU cross-entropy → backward through every layer into dA, dB. Not full
+// fine-tuning (the base stays frozen).
 #include "models/vulkan/lora_grad_vulkan.h"
 
 #include <cmath>
 
+#include "kernels/attention.h"
 #include "kernels/linear.h"
 #include "kernels/vulkan/ops.h"
+#include "models/block.h"
 #include "models/vulkan/device_weight.h"
 #include "runtime/error.h"
 
@@ -114,16 +117,45 @@ struct VulkanLoraGrad::Impl {
     dw_scr = f(std::max(C, F)), cs = f(T * cf.head_dim / 2), sn = f(T * cf.head_dim / 2);
   }
 
-  // y (T, N) = x·Wᵀ + s·(x·Aᵀ)·Bᵀ, saving u = x·Aᵀ.
-  void lin(vk::Batch& b, const vk::Buffer& y, const vk::Buffer& x, const Layer& d, int kind, const vk::Buffer& u,
-           uint32_t T) {
-    const DeviceWeight& w = d.w[kind];
-    vk::linear(b, {&y, 0}, {&x, 0}, w.buf, 0, w.type, T, w.N, w.K);
-    const Adapter& a = d.ad[kind];
-    if (!a.on()) return;
-    vk::gemm_f32(b, {&u, 0}, a.r, {&x, 0}, w.K, 1, {&a.A, 0}, 1, w.K, T, a.r, w.K);              // u = x·Aᵀ
-    vk::gemm_f32(b, {&y, 0}, w.N, {&u, 0}, a.r, 1, {&a.B, 0}, 1, a.r, T, w.N, a.r, a.scale, 1);  // y += s·u·Bᵀ
-  }
+  // The block's ops (models/block.h) for one layer's forward: T tokens of one sequence from position 0,
+  // each linear saving its adapter's u = x·Aᵀ for the backward.
+  struct BlockOps {
+    Impl& p;
+    vk::Batch& b;
+    const Layer& d;
+    Acts& a;
+    uint32_t T;
+    const AttentionDims& ad;
+
+    void norm(vk::View y, vk::View rstd, vk::View x, BlockNorm which, int64_t rows) {
+      vk::rmsnorm_forward(b, y, rstd.b, x, which == BlockNorm::Attn ? d.attn_norm : d.ffn_norm,
+                          static_cast<uint32_t>(rows), static_cast<uint32_t>(p.m.config.dim), p.m.config.rms_eps);
+    }
+    // y (T, N) = x·Wᵀ + s·(x·Aᵀ)·Bᵀ, saving u = x·Aᵀ.
+    void linear(vk::View y, vk::View x, LinearKind kind, int64_t) {
+      const int k = static_cast<int>(kind);
+      const DeviceWeight& w = d.w[k];
+      vk::linear(b, y, x, w.buf, 0, w.type, T, w.N, w.K);
+      const Adapter& ad_ = d.ad[k];
+      if (!ad_.on()) return;
+      const vk::Buffer& u = a.u[k];
+      vk::gemm_f32(b, {&u, 0}, ad_.r, x, w.K, 1, {&ad_.A, 0}, 1, w.K, T, ad_.r, w.K);                // u = x·Aᵀ
+      vk::gemm_f32(b, y, w.N, {&u, 0}, ad_.r, 1, {&ad_.B, 0}, 1, ad_.r, T, w.N, ad_.r, ad_.scale, 1);  // y += s·u·Bᵀ
+    }
+    void rope(vk::View q, int64_t heads) {
+      const uint32_t HD = static_cast<uint32_t>(p.m.config.head_dim), st = static_cast<uint32_t>(heads) * HD;
+      vk::rope(b, q, st, q, st, p.cs, p.sn, T, static_cast<uint32_t>(heads), HD, p.m.config.rope_pairing);
+    }
+    void attention(vk::View o, vk::View lse, vk::View q, vk::View k, vk::View v) {
+      vk::attention_forward(b, o, lse.b, q, k, v, ad);
+    }
+    void add(vk::View y, vk::View x, vk::View c, int64_t n) {
+      vk::elementwise(b, vk::Ew::Add, y, x, c, static_cast<uint32_t>(n));
+    }
+    void glu(vk::View h, vk::View gate, vk::View up, int64_t n) {
+      vk::elementwise(b, vk::Ew::Swiglu, h, gate, up, static_cast<uint32_t>(n));
+    }
+  };
 
   // Backward of lin: dX (T, K) = dY·W (+ beta·dX); dB += s·dYᵀ·u; du = s·dY·B; dA += duᵀ·X; dX += du·A.
   void lin_back(vk::Batch& b, const vk::Buffer& dX, const vk::Buffer& dY, const vk::Buffer& X, const Layer& d,
@@ -150,33 +182,21 @@ struct VulkanLoraGrad::Impl {
     std::vector<float> x(static_cast<size_t>(T) * C), cosv(static_cast<size_t>(T) * HD / 2), sinv(cosv.size());
     for (uint32_t t = 0; t < T; ++t) dequantize_row(x.data() + static_cast<size_t>(t) * C, m.weights.tok_embd, ids[t]);
     rope_tables(cf, 0, T, cosv.data(), sinv.data());
-    AttentionDims ad;
-    ad.T = T, ad.S = T, ad.NH = NH, ad.KVH = KVH, ad.HD = HD, ad.pos0 = 0;
-    ad.q_stride = NH * HD, ad.k_stride = KVH * HD, ad.v_stride = KVH * HD, ad.o_stride = NH * HD;
-    ad.scale = 1.0 / std::sqrt(static_cast<double>(HD));
+    check_block_positions(cf, T);
+    const AttentionDims ad = attention_dims(T, NH, KVH, HD);
 
     vk::Batch b(c);
     b.upload(acts[0].xin, x.data(), x.size() * 4);
     b.upload(cs, cosv.data(), cosv.size() * 4);
     b.upload(sn, sinv.data(), sinv.size() * 4);
     for (size_t l = 0; l < layers.size(); ++l) {
-      const Layer& d = layers[l];
       Acts& a = acts[l];
-      vk::rmsnorm_forward(b, {&a.xn1, 0}, &a.r1, {&a.xin, 0}, d.attn_norm, T, C, cf.rms_eps);
-      lin(b, a.q, a.xn1, d, 0, a.u[0], T);
-      lin(b, a.k, a.xn1, d, 1, a.u[1], T);
-      lin(b, a.v, a.xn1, d, 2, a.u[2], T);
-      vk::rope(b, {&a.q, 0}, NH * HD, {&a.q, 0}, NH * HD, cs, sn, T, NH, HD, cf.rope_pairing);
-      vk::rope(b, {&a.k, 0}, KVH * HD, {&a.k, 0}, KVH * HD, cs, sn, T, KVH, HD, cf.rope_pairing);
-      vk::attention_forward(b, {&a.att, 0}, &a.L, {&a.q, 0}, {&a.k, 0}, {&a.v, 0}, ad);
-      lin(b, tmp, a.att, d, 3, a.u[3], T);
-      vk::elementwise(b, vk::Ew::Add, {&a.xmid, 0}, {&a.xin, 0}, {&tmp, 0}, T * C);
-      vk::rmsnorm_forward(b, {&a.xn2, 0}, &a.r2, {&a.xmid, 0}, d.ffn_norm, T, C, cf.rms_eps);
-      lin(b, a.gate, a.xn2, d, 4, a.u[4], T);
-      lin(b, a.up, a.xn2, d, 5, a.u[5], T);
-      vk::elementwise(b, vk::Ew::Swiglu, {&a.h, 0}, {&a.gate, 0}, {&a.up, 0}, T * F);
-      lin(b, tmp, a.h, d, 6, a.u[6], T);
-      vk::elementwise(b, vk::Ew::Add, {&acts[l + 1].xin, 0}, {&a.xmid, 0}, {&tmp, 0}, T * C);
+      BlockOps ops{*this, b, layers[l], a, T, ad};
+      auto v = [](const vk::Buffer& x) { return vk::View{&x, 0}; };
+      const BlockBuffers<vk::View> bufs{v(a.xin), v(a.xmid), v(acts[l + 1].xin), v(a.xn1), v(a.r1), v(a.q),
+                                        v(a.k),   v(a.v),    v(a.att),          v(a.L),   v(a.xn2), v(a.r2),
+                                        v(a.gate), v(a.up),  v(a.h),            v(tmp)};
+      block_forward(ops, cf, bufs, T);
     }
     const vk::Buffer& xL = acts[layers.size()].xin;
     vk::rmsnorm_forward(b, {&xnf, 0}, &rf, {&xL, 0}, out_norm, T, C, cf.rms_eps);
