@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
-#include "runtime/mmap_file.h"
+#include "runtime/user_data.h"
 #include "runtime/parse_meter.h"
 
 namespace edgellm::rag {
@@ -19,56 +19,79 @@ namespace {
 bool has_ext(const fs::path& p, const char* ext) { return p.extension().string() == ext; }
 bool readable_ext(const fs::path& p) { return has_ext(p, ".txt") || has_ext(p, ".md") || has_ext(p, ".jsonl"); }
 
-void load_file(const fs::path& p, const std::string& id, std::vector<Document>& out) {
+// The documents read so far are charged here while loading, so that a corpus too large for --mem-budget is refused
+// as it is read (add_documents charges them again while it indexes them).
+void load_file(const fs::path& p, const std::string& id, std::vector<Document>& out, ArenaCharge& held) {
   if (has_ext(p, ".jsonl")) {
-    for (auto& d : load_jsonl(p.string())) out.push_back(std::move(d));
+    for (auto& d : load_jsonl(p.string())) {
+      held.add(d.text.size() + d.metadata.size() + d.id.size() + sizeof(Document));
+      out.push_back(std::move(d));
+    }
     return;
   }
   nlohmann::json meta = {{"source", p.string()}};
-  out.push_back(Document{id, read_file(p.string()), meta.dump()});
+  UserText in = read_user_file(p.string(), "a document to index");
+  held.add(in.text.size() + sizeof(Document));
+  out.push_back(Document{id, std::move(in.text), meta.dump()});
+}
+
+// One JSONL line as a document; `line_no` names it in errors and in the default id.
+void add_jsonl_line(std::string_view line, int64_t line_no, const std::string& path, std::vector<Document>& out) {
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
+  const std::string field = fmt::format("line {}", line_no);
+  const nlohmann::json j = parse_json_metered(line, path, field);
+  if (!j.is_object()) fail_format(path, field, "not a JSON object");
+  auto t = j.find("text");
+  if (t == j.end() || !t->is_string()) fail_format(path, field, "missing string field \"text\"");
+  Document d;
+  d.text = t->get<std::string>();
+  auto idf = j.find("id");
+  if (idf != j.end()) {
+    d.id = idf->is_string() ? idf->get<std::string>() : idf->dump();
+  } else {
+    d.id = fmt::format("{}#{}", path, line_no);
+  }
+  nlohmann::json meta = j;
+  meta.erase("text");
+  meta.erase("id");
+  meta["source"] = path;
+  d.metadata = meta.dump();
+  out.push_back(std::move(d));
 }
 
 }  // namespace
 
-std::vector<Document> load_jsonl(const std::string& path) { return parse_jsonl(read_file(path), path); }
+std::vector<Document> load_jsonl(const std::string& path) {
+  LineReader in(path, "documents to index", kDocumentLineMaxBytes);
+  ArenaCharge held(path + " (documents being read)");
+  std::vector<Document> out;
+  for (std::string_view line; in.next(line);) {
+    const size_t before = out.size();
+    add_jsonl_line(line, in.line_no(), path, out);
+    if (out.size() > before) held.add(out.back().text.size() + out.back().metadata.size() + sizeof(Document));
+  }
+  return out;
+}
 
 std::vector<Document> parse_jsonl(std::string_view data, const std::string& path) {
   std::vector<Document> out;
-  size_t pos = 0;
   int64_t line_no = 0;
-  while (pos < data.size()) {
+  for (size_t pos = 0; pos < data.size();) {
     size_t nl = data.find('\n', pos);
     if (nl == std::string::npos) nl = data.size();
-    std::string_view line(data.data() + pos, nl - pos);
+    add_jsonl_line(data.substr(pos, nl - pos), ++line_no, path, out);
     pos = nl + 1;
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    const std::string field = fmt::format("line {}", line_no);
-    const nlohmann::json j = parse_json_metered(line, path, field);
-    if (!j.is_object()) fail_format(path, field, "not a JSON object");
-    auto t = j.find("text");
-    if (t == j.end() || !t->is_string()) fail_format(path, field, "missing string field \"text\"");
-    Document d;
-    d.text = t->get<std::string>();
-    auto idf = j.find("id");
-    if (idf != j.end()) {
-      d.id = idf->is_string() ? idf->get<std::string>() : idf->dump();
-    } else {
-      d.id = fmt::format("{}#{}", path, line_no);
-    }
-    nlohmann::json meta = j;
-    meta.erase("text");
-    meta.erase("id");
-    meta["source"] = path;
-    d.metadata = meta.dump();
-    out.push_back(std::move(d));
   }
   return out;
 }
 
 std::vector<Document> load_documents(const std::vector<std::string>& paths) {
+  // A pipe or device is refused (not a document of known size), and so is an argument that gives no document:
+  // an index of nothing is a mistake to report, not to save.
   std::vector<Document> out;
+  ArenaCharge held("documents being read");
   for (const auto& arg : paths) {
+    const size_t before = out.size();
     const fs::path root(arg);
     std::error_code ec;
     if (fs::is_directory(root, ec)) {
@@ -79,13 +102,18 @@ std::vector<Document> load_documents(const std::vector<std::string>& paths) {
       }
       if (ec) fail("{}: cannot list folder: {}", arg, ec.message());
       std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.string() < b.string(); });
-      for (const auto& f : files) load_file(f, fs::relative(f, root).generic_string(), out);
+      for (const auto& f : files) load_file(f, fs::relative(f, root).generic_string(), out, held);
     } else if (fs::is_regular_file(root, ec)) {
       if (!readable_ext(root)) fail("{}: unsupported document type (use .txt, .md or .jsonl)", arg);
-      load_file(root, root.filename().generic_string(), out);
+      load_file(root, root.filename().generic_string(), out, held);
+    } else if (fs::exists(root, ec)) {
+      fail("{}: not a regular file or folder", arg);
     } else {
       fail("{}: no such file or folder", arg);
     }
+    if (out.size() == before)
+      fail("{}: no documents in it (an empty file, a JSONL file with no lines, or a folder without .txt/.md/.jsonl)",
+           arg);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include "models/save_gguf.h"
 #include "runtime/error.h"
+#include "runtime/file_lock.h"
 #include "tools/edgellm/commands.h"
 
 namespace edgellm::cli {
@@ -17,6 +18,7 @@ void add_convert_command(CLI::App& app) {
   cmd->callback([] {
     apply_global_options();
     const DType t = dtype_from_name(type);
+    const OutputLock lock(out, OutputLock::Wait::Fail);
     Model m = load_model(model);
     save_llama_gguf(m, out, t);
     fmt::print("wrote {} ({}, {} parameters)\n", out, dtype_name(t), m.llama.n_params());

@@ -11,6 +11,7 @@
 #include "quant/kl.h"
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
+#include "runtime/user_data.h"
 #include "tools/edgellm/commands.h"
 #include "train/lora_io.h"
 
@@ -82,7 +83,8 @@ void add_model_commands(CLI::App& app) {
       opt.add_bos = bos;
       opt.parse_special = special;
       std::string out;
-      for (int32_t id : m.tokenizer->encode(text, opt)) out += (out.empty() ? "" : " ") + std::to_string(id);
+      for (int32_t id : m.tokenizer->encode_long(text, opt, "the text to tokenize"))
+        out += (out.empty() ? "" : " ") + std::to_string(id);
       fmt::print("{}\n", out);
     });
   }
@@ -166,7 +168,8 @@ void add_model_commands(CLI::App& app) {
       apply_global_options();
       Model m = load_model(model);
       apply_lora(m);
-      const std::string text = read_file(file);
+      const UserText in = read_user_file(file, "the text to score");
+      const std::string& text = in.text;
       if (!ref.empty()) {
         const Model r0 = load_model(ref);
         const quant::KlResult k = quant::kl_divergence(m, r0, text, n_ctx);

@@ -12,6 +12,7 @@
 #include "models/save_gguf.h"
 #include "runtime/arena.h"
 #include "runtime/error.h"
+#include "runtime/file_lock.h"
 #include "runtime/parallel.h"
 #include "runtime/safetensors.h"
 #include "tools/edgellm/commands.h"
@@ -92,6 +93,9 @@ struct FinetuneArgs {
 void run_finetune(const FinetuneArgs& a) {
   set_num_threads(global_options().threads);
   const std::string budget_text = !a.mem_budget.empty() ? a.mem_budget : global_options().mem_budget;
+  // The budget bounds the model and the training data too, not only the trainer: set it before either is read.
+  if (!budget_text.empty()) default_arena().set_budget(parse_bytes(budget_text));
+  const OutputLock lock(a.out, OutputLock::Wait::Fail);
   Model m = load_model(a.model);
   std::vector<Example> ex = load_examples(a.data, *m.tokenizer);
   PackedData data(std::move(ex), a.seq_len, a.seed);
