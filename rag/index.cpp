@@ -32,7 +32,7 @@ void add_documents(RagIndex& ix, std::vector<Document> docs, const Model& model)
   ArenaCharge texts_held("the documents being indexed");
   {
     size_t b = 0;
-    for (const auto& d : docs) b += d.text.capacity() + d.id.capacity() + d.metadata.capacity() + sizeof(Document);
+    for (const auto& d : docs) b += document_bytes(d);
     texts_held.set(b);
   }
   const auto& s = ix.settings;

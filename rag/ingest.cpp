@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <type_traits>
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
@@ -19,24 +20,38 @@ namespace {
 bool has_ext(const fs::path& p, const char* ext) { return p.extension().string() == ext; }
 bool readable_ext(const fs::path& p) { return has_ext(p, ".txt") || has_ext(p, ".md") || has_ext(p, ".jsonl"); }
 
-// The documents read so far are charged here while loading, so that a corpus too large for --mem-budget is refused
-// as it is read (add_documents charges them again while it indexes them).
-void load_file(const fs::path& p, const std::string& id, std::vector<Document>& out, ArenaCharge& held) {
-  if (has_ext(p, ".jsonl")) {
-    for (auto& d : load_jsonl(p.string())) {
-      held.add(d.text.size() + d.metadata.size() + d.id.size() + sizeof(Document));
-      out.push_back(std::move(d));
+// Documents being read, charged as they arrive (their strings and the vector's buffer, old and new while it grows),
+// so that a corpus too large for --mem-budget is refused as it is read.
+struct DocSink {
+  explicit DocSink(std::string what) : held(std::move(what)) {}
+  void add(Document d) {
+    const size_t doc = document_bytes(d) - sizeof(Document);
+    if (out.size() == out.capacity()) {
+      const size_t cap = out.capacity() * 2 + 16;
+      held.set(strings + doc + (out.capacity() + cap) * sizeof(Document));
+      out.reserve(cap);
     }
-    return;
+    strings += doc;
+    held.set(strings + out.capacity() * sizeof(Document));
+    out.push_back(std::move(d));
   }
+  std::vector<Document> out;
+  ArenaCharge held;
+  size_t strings = 0;
+};
+
+void read_jsonl(const std::string& path, DocSink& sink);
+
+void load_file(const fs::path& p, const std::string& id, DocSink& sink) {
+  if (has_ext(p, ".jsonl")) return read_jsonl(p.string(), sink);
   nlohmann::json meta = {{"source", p.string()}};
   UserText in = read_user_file(p.string(), "a document to index");
-  held.add(in.text.size() + sizeof(Document));
-  out.push_back(Document{id, std::move(in.text), meta.dump()});
+  sink.add(Document{id, std::move(in.text), meta.dump()});
 }
 
 // One JSONL line as a document; `line_no` names it in errors and in the default id.
-void add_jsonl_line(std::string_view line, int64_t line_no, const std::string& path, std::vector<Document>& out) {
+template <class Out>  // std::vector<Document> or DocSink
+void add_jsonl_line(std::string_view line, int64_t line_no, const std::string& path, Out& out) {
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
   const std::string field = fmt::format("line {}", line_no);
   const nlohmann::json j = parse_json_metered(line, path, field);
@@ -56,21 +71,30 @@ void add_jsonl_line(std::string_view line, int64_t line_no, const std::string& p
   meta.erase("id");
   meta["source"] = path;
   d.metadata = meta.dump();
-  out.push_back(std::move(d));
+  if constexpr (std::is_same_v<Out, DocSink>) {
+    out.add(std::move(d));
+  } else {
+    out.push_back(std::move(d));
+  }
 }
+
+void read_jsonl(const std::string& path, DocSink& sink) {
+  LineReader in(path, "documents to index", kDocumentLineMaxBytes);
+  for (std::string_view line; in.next(line);) add_jsonl_line(line, in.line_no(), path, sink);
+}
+
+size_t heap_bytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0; }  // + malloc's header
 
 }  // namespace
 
+size_t document_bytes(const Document& d) {
+  return sizeof(Document) + heap_bytes(d.id) + heap_bytes(d.text) + heap_bytes(d.metadata);
+}
+
 std::vector<Document> load_jsonl(const std::string& path) {
-  LineReader in(path, "documents to index", kDocumentLineMaxBytes);
-  ArenaCharge held(path + " (documents being read)");
-  std::vector<Document> out;
-  for (std::string_view line; in.next(line);) {
-    const size_t before = out.size();
-    add_jsonl_line(line, in.line_no(), path, out);
-    if (out.size() > before) held.add(out.back().text.size() + out.back().metadata.size() + sizeof(Document));
-  }
-  return out;
+  DocSink sink(path + " (documents being read)");
+  read_jsonl(path, sink);
+  return std::move(sink.out);
 }
 
 std::vector<Document> parse_jsonl(std::string_view data, const std::string& path) {
@@ -88,8 +112,8 @@ std::vector<Document> parse_jsonl(std::string_view data, const std::string& path
 std::vector<Document> load_documents(const std::vector<std::string>& paths) {
   // A pipe or device is refused (not a document of known size), and so is an argument that gives no document:
   // an index of nothing is a mistake to report, not to save.
-  std::vector<Document> out;
-  ArenaCharge held("documents being read");
+  DocSink sink("documents being read");
+  const std::vector<Document>& out = sink.out;
   for (const auto& arg : paths) {
     const size_t before = out.size();
     const fs::path root(arg);
@@ -102,10 +126,10 @@ std::vector<Document> load_documents(const std::vector<std::string>& paths) {
       }
       if (ec) fail("{}: cannot list folder: {}", arg, ec.message());
       std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.string() < b.string(); });
-      for (const auto& f : files) load_file(f, fs::relative(f, root).generic_string(), out, held);
+      for (const auto& f : files) load_file(f, fs::relative(f, root).generic_string(), sink);
     } else if (fs::is_regular_file(root, ec)) {
       if (!readable_ext(root)) fail("{}: unsupported document type (use .txt, .md or .jsonl)", arg);
-      load_file(root, root.filename().generic_string(), out, held);
+      load_file(root, root.filename().generic_string(), sink);
     } else if (fs::exists(root, ec)) {
       fail("{}: not a regular file or folder", arg);
     } else {
@@ -115,7 +139,7 @@ std::vector<Document> load_documents(const std::vector<std::string>& paths) {
       fail("{}: no documents in it (an empty file, a JSONL file with no lines, or a folder without .txt/.md/.jsonl)",
            arg);
   }
-  return out;
+  return std::move(sink.out);
 }
 
 // ---- chunking ---------------------------------------------------------------------------------

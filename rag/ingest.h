@@ -23,6 +23,9 @@ struct Chunk {
   std::string text;           // the bytes text[begin, end)
 };
 
+// The memory a document holds: the struct and its strings' heap buffers (what is charged for it to --mem-budget).
+size_t document_bytes(const Document& d);
+
 // Reads files and folders (recursively, paths sorted bytewise for determinism). Extensions: .txt, .md,
 // .jsonl; other files inside folders are skipped, a named file with another extension is an Error.
 // A .jsonl line must be an object with a string "text"; a bad line throws FormatError(file, "line N").
