@@ -39,6 +39,43 @@ struct Tmp {
   ~Tmp() { std::filesystem::remove_all(dir); }
 };
 
+// A run of the CLI under --mem-budget and its outcome: within budget + the base process + 4 MiB of peak RSS, and
+// either completed (exit 0, unless the input is one the budget cannot hold) or refused naming the budget (exit 1).
+struct BudgetRun {
+  std::vector<std::string> args;
+  long budget_mib;
+  bool must_refuse = false;
+};
+struct Outcomes {
+  int completed = 0, refused = 0;
+};
+
+Outcomes check_budget_runs(const std::vector<BudgetRun>& runs, long base_kib, const std::string& dir) {
+  Outcomes o;
+  for (const BudgetRun& r : runs) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Exit e = wait_exit(spawn(r.args, dir + "/log"));
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::string log = slurp(dir + "/log");
+    const long limit_kib = r.budget_mib * 1024 + base_kib + 4 * 1024;
+    std::string cmd;
+    for (const auto& a : r.args) cmd += (a.size() > 60 ? a.substr(0, 20) + "..." : a) + " ";
+    INFO(cmd << ": exit " << e.code << " in " << s << " s, peak RSS " << e.max_rss_kib << " KiB, limit " << limit_kib
+             << " KiB\n" << log.substr(0, 2000));
+    CHECK(e.max_rss_kib <= limit_kib);
+    if (e.code == 0) {
+      ++o.completed;
+      CHECK_FALSE(r.must_refuse);
+    } else {
+      ++o.refused;
+      CHECK(e.code == 1);
+      CHECK(log.find("budget") != std::string::npos);
+    }
+  }
+  MESSAGE(o.completed << " runs completed within their budget, " << o.refused << " refused");
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("finetune: SIGTERM finishes the step, saves a checkpoint and exits 0") {
@@ -106,11 +143,7 @@ TEST_CASE("--mem-budget under stress: every verb and budget completes within the
   }
   const Exit base = wait_exit(spawn({"tokenize", "-m", "builtin:tiny", "hello"}, t.dir + "/log"));
   REQUIRE(base.code == 0);
-  struct Run {
-    std::vector<std::string> args;
-    long budget_mib;
-  };
-  std::vector<Run> runs;
+  std::vector<BudgetRun> runs;
   for (const char* method : {"lora", "full"})
     for (long mib : {12, 18, 24, 48, 96})
       runs.push_back({{"--mem-budget", std::to_string(mib) + "M", "finetune", "-m", "builtin:small", "--data",
@@ -125,25 +158,9 @@ TEST_CASE("--mem-budget under stress: every verb and budget completes within the
                      t.dir + "/ppl.txt", "-c", "128"},
                     mib});
   }
-  int completed = 0, refused = 0;
-  for (const Run& r : runs) {
-    const Exit e = wait_exit(spawn(r.args, t.dir + "/log"));
-    const std::string log = slurp(t.dir + "/log");
-    const long limit_kib = r.budget_mib * 1024 + base.max_rss_kib + 4 * 1024;
-    INFO(r.args[1] << " " << r.args[2] << " " << (r.args[2] == "finetune" ? r.args[10] : "") << ": exit " << e.code
-                   << ", peak RSS " << e.max_rss_kib << " KiB, limit " << limit_kib << " KiB\n" << log);
-    CHECK(e.max_rss_kib <= limit_kib);
-    if (e.code == 0) {
-      ++completed;
-    } else {
-      ++refused;
-      CHECK(e.code == 1);
-      CHECK(log.find("budget") != std::string::npos);
-    }
-  }
-  MESSAGE(completed << " runs completed within their budget, " << refused << " refused");
-  CHECK(completed >= 6);
-  CHECK(refused >= 6);
+  const Outcomes o = check_budget_runs(runs, base.max_rss_kib, t.dir);
+  CHECK(o.completed >= 6);
+  CHECK(o.refused >= 6);
 }
 
 // Input data under --mem-budget: every verb that reads the user's data, at budgets that straddle its need on small
@@ -172,12 +189,7 @@ TEST_CASE("--mem-budget covers input data: finetune, perplexity, quantize --cali
   REQUIRE(base.code == 0);
   REQUIRE(wait_exit(spawn({"rag", "index", "-m", "builtin:tiny", d + "/docs.jsonl", "-o", d + "/ix.rag"}, d + "/log"))
               .code == 0);
-  struct Run {
-    std::vector<std::string> args;
-    long budget_mib;
-    bool must_refuse;  // an input the budget cannot hold
-  };
-  std::vector<Run> runs;
+  std::vector<BudgetRun> runs;
   auto add = [&](long mib, std::vector<std::string> args, bool must_refuse = false) {
     args.insert(args.begin(), {"--mem-budget", std::to_string(mib) + "M"});
     runs.push_back({args, mib, must_refuse});
@@ -204,30 +216,9 @@ TEST_CASE("--mem-budget covers input data: finetune, perplexity, quantize --cali
   }
   add(64, {"rag", "index", "-m", "builtin:tiny", d + "/big.jsonl", "-o", d + "/ix3.rag"}, true);
   add(64, {"perplexity", "-m", "builtin:tiny", "-f", d + "/big.txt", "-c", "64"}, true);
-  int completed = 0, refused = 0;
-  for (const Run& r : runs) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const Exit e = wait_exit(spawn(r.args, d + "/log"));
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const std::string log = slurp(d + "/log");
-    const long limit_kib = r.budget_mib * 1024 + base.max_rss_kib + 4 * 1024;
-    std::string cmd;
-    for (const auto& a : r.args) cmd += (a.size() > 60 ? a.substr(0, 20) + "..." : a) + " ";
-    INFO(cmd << ": exit " << e.code << " in " << s << " s, peak RSS " << e.max_rss_kib << " KiB, limit " << limit_kib
-             << " KiB\n" << log.substr(0, 2000));
-    CHECK(e.max_rss_kib <= limit_kib);
-    if (e.code == 0) {
-      ++completed;
-      CHECK_FALSE(r.must_refuse);
-    } else {
-      ++refused;
-      CHECK(e.code == 1);
-      CHECK(log.find("budget") != std::string::npos);
-    }
-  }
-  MESSAGE(completed << " runs completed within their budget, " << refused << " refused");
-  CHECK(completed >= 7);
-  CHECK(refused >= 12);
+  const Outcomes o = check_budget_runs(runs, base.max_rss_kib, d);
+  CHECK(o.completed >= 7);
+  CHECK(o.refused >= 12);
 }
 
 TEST_CASE("input paths: a directory is named as one; an empty JSONL builds no index; a busy output is refused") {
