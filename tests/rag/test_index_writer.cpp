@@ -10,6 +10,7 @@
 #include <set>
 
 #include "rag/index.h"
+#include "tests/rag/rag_test_model.h"
 #include "runtime/error.h"
 
 using namespace edgellm;
@@ -18,10 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const Model& tiny() {
-  static Model m = load_model("builtin:tiny");
-  return m;
-}
+using edgellm::rag::test::tiny;
 
 struct Dir {
   fs::path p = fs::temp_directory_path() / ("edgellm_rag_writer_" + std::to_string(getpid()));
