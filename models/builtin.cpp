@@ -6,6 +6,7 @@
 
 #include "kernels/kernel_table.h"
 #include "models/sampler.h"
+#include "runtime/arena.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 
@@ -63,8 +64,24 @@ LlamaConfig builtin_config(const std::string& preset) {
   return c;
 }
 
+size_t builtin_model_bytes(const LlamaConfig& c, DType wt) {
+  auto mat = [&](int64_t out, int64_t in) { return static_cast<size_t>(out * dtype_row_bytes(wt, in)); };
+  const size_t norm = static_cast<size_t>(c.dim) * sizeof(float);
+  const size_t layer = 2 * norm + mat(c.q_dim(), c.dim) + 2 * mat(c.kv_dim(), c.dim) + mat(c.dim, c.q_dim()) +
+                       2 * mat(c.ffn_dim, c.dim) + mat(c.dim, c.ffn_dim);
+  return 2 * mat(c.vocab, c.dim) + static_cast<size_t>(c.n_layers) * layer + norm;
+}
+
 LlamaModel make_builtin_model(const LlamaConfig& c, uint64_t seed, DType wt) {
   c.validate("built-in model " + c.name);
+  // Refused before the first tensor: building most of a model only to fail at the last one would take the process
+  // past the budget by the uncharged scratch of the way (and take seconds for the larger presets).
+  const size_t need = builtin_model_bytes(c, wt);
+  if (!default_arena().would_fit(need))
+    throw BudgetError(fmt::format("built-in model {} needs {} ({} bytes) of weights, more than --mem-budget {} has "
+                                  "left ({} in use)",
+                                  c.name, format_bytes(need), need, format_bytes(default_arena().budget()),
+                                  format_bytes(default_arena().in_use())));
   LlamaModel m;
   m.config = c;
   m.source = "built-in:" + c.name;

@@ -17,6 +17,9 @@ std::vector<std::string> builtin_presets();
 
 // Draws weights as the fixtures do: matrices N(0,1)/√in, norms 1 + 0.1·N(0,1), embeddings 0.5·N(0,1).
 // Matrices are stored in `weight_type` (f32, f16 or bf16 here; quantized types via quant/).
+// The bytes of its weights, charged to the arena (make_builtin_model refuses up front when they do not fit).
+size_t builtin_model_bytes(const LlamaConfig& config, DType weight_type = DType::F32);
+// Throws BudgetError before allocating when builtin_model_bytes does not fit the default arena's budget.
 LlamaModel make_builtin_model(const LlamaConfig& config, uint64_t seed, DType weight_type = DType::F32);
 
 }  // namespace edgellm

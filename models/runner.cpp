@@ -124,7 +124,7 @@ PerplexityResult perplexity(const Model& m, const std::string& text, int64_t n_c
   check_model_files(m.llama);
   EncodeOptions opt;
   opt.add_bos = m.tokenizer->add_bos_default();
-  const std::vector<int32_t> tokens = m.tokenizer->encode(text, opt);
+  const ChargedVector<int32_t> tokens = m.tokenizer->encode_long(text, opt, "perplexity: the text's tokens");
   const int64_t n_chunk = static_cast<int64_t>(tokens.size()) / n_ctx;
   if (static_cast<int64_t>(tokens.size()) < 2 * n_ctx)
     fail("perplexity with a context of {} needs at least {} tokens; the text has {}", n_ctx, 2 * n_ctx,

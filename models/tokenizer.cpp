@@ -66,19 +66,16 @@ int32_t Tokenizer::token_id(std::string_view text) const {
   return it == token_index_.end() ? -1 : it->second;
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOptions& opt) const {
-  std::vector<int32_t> out;
-  if (opt.add_bos && bos_ >= 0) out.push_back(bos_);
+void Tokenizer::encode_text(std::string_view text, bool parse_special, bool& first, std::vector<int32_t>& out) const {
   // Split on special tokens first (longest match wins), then hand the plain fragments to the model.
   // UserDefined tokens are always matched (as SentencePiece does); Control/Unknown only with parse_special.
   size_t frag_start = 0, pos = 0;
-  bool first = true;
   while (pos < text.size()) {
     int32_t best = -1;
     size_t best_len = 0;
     for (int32_t id : special_by_byte_[static_cast<unsigned char>(text[pos])]) {
       const std::string& s = tokens_[id];
-      if (!opt.parse_special && types_[id] != TokenType::UserDefined) continue;
+      if (!parse_special && types_[id] != TokenType::UserDefined) continue;
       if (s.size() > best_len && text.compare(pos, s.size(), s) == 0) best = id, best_len = s.size();
     }
     if (best < 0) {
@@ -93,7 +90,57 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOption
     pos += best_len;
     frag_start = pos;
   }
-  if (pos > frag_start) encode_fragment(text.substr(frag_start), first, out);
+  if (pos > frag_start) {
+    encode_fragment(text.substr(frag_start), first, out);
+    first = false;
+  }
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOptions& opt) const {
+  std::vector<int32_t> out;
+  if (opt.add_bos && bos_ >= 0) out.push_back(bos_);
+  bool first = true;
+  encode_text(text, opt.parse_special, first, out);
+  if (opt.add_eos && eos_ >= 0) out.push_back(eos_);
+  return out;
+}
+
+namespace {
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// Where the piece starting at `b` ends: the first word start at or after b + kEncodePieceBytes (a space after a
+// non-blank byte, before a non-blank one), else after a newline, else a UTF-8 boundary; looks at most one more
+// piece ahead.
+size_t piece_end(std::string_view t, size_t b) {
+  if (t.size() - b <= 2 * kEncodePieceBytes) return t.size();
+  const size_t from = b + kEncodePieceBytes, to = b + 2 * kEncodePieceBytes;
+  for (size_t i = from; i < to; ++i)
+    if (t[i] == ' ' && !is_blank(t[i - 1]) && !is_blank(t[i + 1])) return i;
+  for (size_t i = from; i < to; ++i)
+    if (t[i - 1] == '\n' && !is_blank(t[i])) return i;
+  size_t i = from;
+  while (i > b + 1 && (static_cast<unsigned char>(t[i]) & 0xC0) == 0x80) --i;
+  return i;
+}
+
+}  // namespace
+
+ChargedVector<int32_t> Tokenizer::encode_long(std::string_view text, const EncodeOptions& opt,
+                                              const std::string& what) const {
+  ChargedVector<int32_t> out(what);
+  ArenaCharge work(what + " (tokenizer working memory)");
+  work.set(std::min(text.size(), 2 * kEncodePieceBytes) * kEncodeWorkBytesPerByte);
+  if (opt.add_bos && bos_ >= 0) out.push_back(bos_);
+  bool first = true;
+  std::vector<int32_t> ids;
+  for (size_t b = 0; b < text.size();) {
+    const size_t e = piece_end(text, b);
+    ids.clear();
+    encode_text(text.substr(b, e - b), opt.parse_special, first, ids);
+    out.append(ids.data(), ids.size());
+    b = e;
+  }
   if (opt.add_eos && eos_ >= 0) out.push_back(eos_);
   return out;
 }

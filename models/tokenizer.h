@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "runtime/user_data.h"
+
 namespace edgellm {
 
 // ---- Untrusted-input limits (tests/fuzz/RESULTS.md lists every loader's) ---------------------------
@@ -57,12 +59,24 @@ struct TokenizerVocab {
   std::string source = "<vocab>";         // file name used in error messages
 };
 
+// encode_long's piece size, and what a tokenizer holds while it encodes, per byte of text (pre-tokenized words,
+// symbol lists, merge queues): an estimate from issue 24's measurement, perplexity of a 40 MB text tokenized whole
+// peaking at 1.77 GB (44 bytes per byte, the text and its ids included); not measured per tokenizer.
+constexpr size_t kEncodePieceBytes = size_t{16} << 10;
+constexpr size_t kEncodeWorkBytesPerByte = 48;
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
   // Text (UTF-8, any bytes) -> ids. Control tokens are recognised only with parse_special; UserDefined always.
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt = {}) const;
+  // encode() of a text of any length (a file to score, a training line, a document) into a vector charged to the
+  // arena as `what`: the text goes to the tokenizer in pieces of about kEncodePieceBytes, cut before a space that
+  // follows a non-blank byte (where every pre-tokenizer starts a new word), else after a newline, else at a UTF-8
+  // boundary; the tokenizer's working memory (~40 bytes per byte of a piece) stays that of one piece. The ids
+  // equal encode()'s unless a piece had to be cut inside a run of 16 KiB without spaces or newlines.
+  ChargedVector<int32_t> encode_long(std::string_view text, const EncodeOptions& opt, const std::string& what) const;
   // Ids -> text. Control tokens (bos/eos/...) are dropped unless render_special; byte pieces are joined into
   // UTF-8 again (an incomplete sequence stays as raw bytes). Throws Error on an id outside the vocabulary.
   std::string decode(std::span<const int32_t> ids, bool render_special = false) const;
@@ -89,6 +103,8 @@ class Tokenizer {
   // Plain text between special tokens. `first` is true for the first fragment and for a fragment that
   // follows a special token (where SentencePiece adds its dummy prefix, as llama.cpp does).
   virtual void encode_fragment(std::string_view text, bool first, std::vector<int32_t>& out) const = 0;
+  // Plain text with its special tokens matched; `first` as for encode_fragment, updated for the text that follows.
+  void encode_text(std::string_view text, bool parse_special, bool& first, std::vector<int32_t>& out) const;
   // Appends the bytes of a non-Control token.
   virtual void append_piece(int32_t id, std::string& out) const = 0;
   // Whether decode() drops one leading space of the first piece (SentencePiece's dummy prefix).

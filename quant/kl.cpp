@@ -32,7 +32,7 @@ KlResult kl_divergence(const Model& m, const Model& ref, const std::string& text
   EDGE_CHECK(n_ctx >= 4, "kl needs a context of at least 4 tokens, got {}", n_ctx);
   EncodeOptions opt;
   opt.add_bos = m.tokenizer->add_bos_default();
-  const std::vector<int32_t> tokens = m.tokenizer->encode(text, opt);
+  const ChargedVector<int32_t> tokens = m.tokenizer->encode_long(text, opt, "kl: the text's tokens");
   const int64_t n_chunk = static_cast<int64_t>(tokens.size()) / n_ctx;
   if (n_chunk < 1) fail("kl: the text has {} tokens, fewer than one chunk of {}", tokens.size(), n_ctx);
   KvCache ca(m.llama.config, n_ctx), cb(ref.llama.config, n_ctx);

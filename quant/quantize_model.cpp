@@ -109,7 +109,7 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
   if (opt.method != QuantMethod::Rtn) {
     if (!model.tokenizer) fail("quantize: model '{}' has no tokenizer for the calibration text", m.source);
     EncodeOptions eo;
-    const std::vector<int32_t> ids = model.tokenizer->encode(calib_text, eo);
+    const ChargedVector<int32_t> ids = model.tokenizer->encode_long(calib_text, eo, "quantize: the calibration tokens");
     T = std::min<int64_t>(opt.seq_len, std::min<int64_t>(c.max_ctx, static_cast<int64_t>(ids.size()) + 1));
     if (T < 2) fail("quantize: calibration text gives {} tokens; need at least 1", ids.size());
     S = std::max<int64_t>(1, std::min<int64_t>(opt.max_tokens / T, static_cast<int64_t>(ids.size()) / (T - 1)));

@@ -46,23 +46,14 @@ int32_t edgellm_rag_build(const edgellm_model* model, const char* const* paths, 
       if (!paths[i]) edgellm::fail("paths[{}] is NULL", i);
       files.emplace_back(paths[i]);
     }
-    rag::RagIndex ix;
-    std::error_code ec;
-    if (append && std::filesystem::exists(out_path, ec)) {
-      ix = rag::load_index(out_path);
-      ix.dense.own();
-    } else {
-      auto& s = ix.settings;
-      s.chunk_tokens = p.chunk_tokens;
-      s.overlap = p.overlap;
-      s.dense = p.dense != 0;
-      s.int8 = p.int8 != 0;
-      s.bm25 = {p.bm25_k1, p.bm25_b};
-      s.embed_model = !s.dense ? "" : p.embed_model_spec ? p.embed_model_spec : loadable_spec(model->m.llama.source);
-      ix.bm25.params = s.bm25;
-    }
-    rag::add_documents(ix, rag::load_documents(files), model->m);
-    rag::save_index(ix, out_path);
+    rag::IndexSettings s;
+    s.chunk_tokens = p.chunk_tokens;
+    s.overlap = p.overlap;
+    s.dense = p.dense != 0;
+    s.int8 = p.int8 != 0;
+    s.bm25 = {p.bm25_k1, p.bm25_b};
+    s.embed_model = !s.dense ? "" : p.embed_model_spec ? p.embed_model_spec : loadable_spec(model->m.llama.source);
+    const rag::RagIndex ix = rag::write_index(out_path, files, model->m, s, append != 0);
     return static_cast<int32_t>(ix.chunks.size());
   });
 }

@@ -14,6 +14,7 @@
 #include "rag/dense.h"
 #include "rag/ingest.h"
 #include "runtime/mmap_file.h"
+#include "runtime/user_data.h"
 
 namespace edgellm::rag {
 
@@ -43,6 +44,10 @@ struct IndexSettings {
   int64_t overlap = 32;
   Bm25Params bm25;
   std::string embed_model;    // the model spec the vectors came from ("" without vectors)
+  // Who embed_model was when the vectors were made (embedder_identity; "" in indexes written before it was kept):
+  // a query or an --add embeds only with a model of this identity, whatever model the index or the user names.
+  std::string embed_identity;
+  uint64_t embed_bytes = 0;   // the size of embed_model's file when it is one (checked before it is loaded)
   int64_t embed_max_tokens = 512;
   bool dense = true;          // store vectors
   bool int8 = false;          // store them as int8 with per-vector scales
@@ -59,11 +64,34 @@ struct RagIndex {
   std::vector<Chunk> chunks;
   Bm25Index bm25;
   DenseStore dense;  // empty unless settings.dense
+  // What the index holds in memory (documents, chunks, BM25 postings and terms, owned vectors), charged to
+  // --mem-budget by add_documents and load_index (charge_held).
+  ArenaCharge held{"the RAG index in memory"};
 };
 
-// Chunks `docs` with the model's tokenizer, appends them, rebuilds BM25 and embeds the new chunks
+// Charges ix.held what the index holds now: a BudgetError naming the budget when it does not fit.
+void charge_held(RagIndex& ix);
+
+// Chunks `docs` with the model's tokenizer, appends them (zero documents is an Error: an index of nothing), rebuilds BM25 and embeds the new chunks
 // (when settings.dense; the model must be the one the existing vectors came from: its dim is checked).
 void add_documents(RagIndex& ix, std::vector<Document> docs, const Model& model);
+
+// `rag index`: builds the index file at `path` from the documents at `doc_paths` with `settings`, or with `add`
+// extends the existing one (its settings kept; the model must be the one its vectors came from). An OutputLock on
+// `path` is held from reading the old index to renaming the new one into place: concurrent writers wait for each
+// other and each adds to what the previous one wrote. Returns the index written.
+RagIndex write_index(const std::string& path, const std::vector<std::string>& doc_paths, const Model& model,
+                     const IndexSettings& settings, bool add);
+
+// A model's identity as an embedder: its shape (dim, layers, vocabulary) and a CRC-32 of the raw bytes of its first
+// and last token embeddings and final norm (bytes, not floats: the same on every ISA and device).
+std::string embedder_identity(const Model& m);
+// Loads the embedding model for retrieval from `ix`: `spec`, or the index's embed_model when empty. The index file
+// names the model and may come from anyone, so the model is checked before it is loaded against what the index
+// records (a builtin: preset's width against the vectors' dimension; a file's size against embed_bytes) and after
+// against embed_identity; a mismatch is an Error naming both, and a model that could not have made the vectors is
+// never built or read; retrieve() checks the identity of the model it embeds with.
+Model load_embedder(const RagIndex& ix, const std::string& spec);
 
 enum class Mode { Bm25, Dense, Hybrid };
 Mode mode_from_name(const std::string& name);  // "bm25" | "dense" | "hybrid"; Error otherwise

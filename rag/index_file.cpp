@@ -74,7 +74,8 @@ void save_index(const RagIndex& ix, const std::string& path, const SaveHooks& ho
   meta["format"] = "edgellm-rag";
   meta["settings"] = {{"chunk_tokens", s.chunk_tokens}, {"overlap", s.overlap}, {"k1", s.bm25.k1},
                       {"b", s.bm25.b}, {"embed_model", s.embed_model}, {"embed_max_tokens", s.embed_max_tokens},
-                      {"dense", s.dense}, {"int8", s.int8}};
+                      {"dense", s.dense}, {"int8", s.int8},
+                      {"embed_identity", s.embed_identity}, {"embed_bytes", s.embed_bytes}};
   meta["n_chunks"] = N;
   meta["n_terms"] = ix.bm25.terms.size();
   meta["n_postings"] = ix.bm25.postings.size();
@@ -227,6 +228,9 @@ RagIndex load_index(std::shared_ptr<MappedFile> file) {
     ix.settings.embed_max_tokens = integer(s, "embed_max_tokens");
     ix.settings.dense = s.at("dense");
     ix.settings.int8 = s.at("int8");
+    // Absent in indexes written before the embedder's identity was kept (then only the vectors' width is checked).
+    if (s.contains("embed_identity")) ix.settings.embed_identity = s.at("embed_identity");
+    if (s.contains("embed_bytes")) ix.settings.embed_bytes = s.at("embed_bytes");
     N = integer(meta, "n_chunks");
     T = integer(meta, "n_terms");
     P = integer(meta, "n_postings");
@@ -244,11 +248,15 @@ RagIndex load_index(std::shared_ptr<MappedFile> file) {
                 N, T, P, dim, size);
   // Chunks and their text.
   const View cv = need("CHNK", N * sizeof(ChunkRec)), tv = need("TEXT", UINT64_MAX);
+  // Charged before it is copied (charge_held sets the exact figure at the end): the chunk records, postings and terms
+  // now, each chunk's text as it is copied (chunks may point at the same text, so its copies can outgrow the file).
+  ix.held.set(N * (sizeof(Chunk) + sizeof(uint32_t)) + P * sizeof(Posting) + (T + 1) * (2 * sizeof(std::string) + 96));
   ix.chunks.resize(N);
   for (uint64_t i = 0; i < N; ++i) {
     const auto r = load<ChunkRec>(cv.p + i * sizeof(ChunkRec));
     if (r.doc >= ix.docs.size() || r.text_off > tv.size || r.text_len > tv.size - r.text_off || r.begin > r.end)
       fail_format(path, "section CHNK", "chunk {} points outside the documents or the text", i);
+    ix.held.add(r.text_len);
     ix.chunks[i] = Chunk{r.doc, r.begin, r.end, std::string(reinterpret_cast<const char*>(tv.p + r.text_off), r.text_len)};
   }
   // BM25.
@@ -292,6 +300,7 @@ RagIndex load_index(std::shared_ptr<MappedFile> file) {
   } else if (dtype != "none") {
     fail_format(path, "section META", "unknown vector dtype '{}'", dtype);
   }
+  charge_held(ix);
   return ix;
 }
 

@@ -4,10 +4,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <type_traits>
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
-#include "runtime/mmap_file.h"
+#include "runtime/user_data.h"
 #include "runtime/parse_meter.h"
 
 namespace edgellm::rag {
@@ -19,56 +20,102 @@ namespace {
 bool has_ext(const fs::path& p, const char* ext) { return p.extension().string() == ext; }
 bool readable_ext(const fs::path& p) { return has_ext(p, ".txt") || has_ext(p, ".md") || has_ext(p, ".jsonl"); }
 
-void load_file(const fs::path& p, const std::string& id, std::vector<Document>& out) {
-  if (has_ext(p, ".jsonl")) {
-    for (auto& d : load_jsonl(p.string())) out.push_back(std::move(d));
-    return;
+// Documents being read, charged as they arrive (their strings and the vector's buffer, old and new while it grows),
+// so that a corpus too large for --mem-budget is refused as it is read.
+struct DocSink {
+  explicit DocSink(std::string what) : held(std::move(what)) {}
+  void add(Document d) {
+    const size_t doc = document_bytes(d) - sizeof(Document);
+    if (out.size() == out.capacity()) {
+      const size_t cap = out.capacity() * 2 + 16;
+      held.set(strings + doc + (out.capacity() + cap) * sizeof(Document));
+      out.reserve(cap);
+    }
+    strings += doc;
+    held.set(strings + out.capacity() * sizeof(Document));
+    out.push_back(std::move(d));
   }
+  std::vector<Document> out;
+  ArenaCharge held;
+  size_t strings = 0;
+};
+
+void read_jsonl(const std::string& path, DocSink& sink);
+
+void load_file(const fs::path& p, const std::string& id, DocSink& sink) {
+  if (has_ext(p, ".jsonl")) return read_jsonl(p.string(), sink);
   nlohmann::json meta = {{"source", p.string()}};
-  out.push_back(Document{id, read_file(p.string()), meta.dump()});
+  UserText in = read_user_file(p.string(), "a document to index");
+  sink.add(Document{id, std::move(in.text), meta.dump()});
 }
+
+// One JSONL line as a document; `line_no` names it in errors and in the default id.
+template <class Out>  // std::vector<Document> or DocSink
+void add_jsonl_line(std::string_view line, int64_t line_no, const std::string& path, Out& out) {
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
+  const std::string field = fmt::format("line {}", line_no);
+  const nlohmann::json j = parse_json_metered(line, path, field);
+  if (!j.is_object()) fail_format(path, field, "not a JSON object");
+  auto t = j.find("text");
+  if (t == j.end() || !t->is_string()) fail_format(path, field, "missing string field \"text\"");
+  Document d;
+  d.text = t->get<std::string>();
+  auto idf = j.find("id");
+  if (idf != j.end()) {
+    d.id = idf->is_string() ? idf->get<std::string>() : idf->dump();
+  } else {
+    d.id = fmt::format("{}#{}", path, line_no);
+  }
+  nlohmann::json meta = std::move(j);  // the line's other fields are its metadata; moved, not copied
+  meta.erase("text");
+  meta.erase("id");
+  meta["source"] = path;
+  d.metadata = meta.dump();
+  if constexpr (std::is_same_v<Out, DocSink>) {
+    out.add(std::move(d));
+  } else {
+    out.push_back(std::move(d));
+  }
+}
+
+void read_jsonl(const std::string& path, DocSink& sink) {
+  LineReader in(path, "documents to index", kDocumentLineMaxBytes);
+  for (std::string_view line; in.next(line);) add_jsonl_line(line, in.line_no(), path, sink);
+}
+
+size_t heap_bytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0; }  // + malloc's header
 
 }  // namespace
 
-std::vector<Document> load_jsonl(const std::string& path) { return parse_jsonl(read_file(path), path); }
+size_t document_bytes(const Document& d) {
+  return sizeof(Document) + heap_bytes(d.id) + heap_bytes(d.text) + heap_bytes(d.metadata);
+}
+
+std::vector<Document> load_jsonl(const std::string& path) {
+  DocSink sink(path + " (documents being read)");
+  read_jsonl(path, sink);
+  return std::move(sink.out);
+}
 
 std::vector<Document> parse_jsonl(std::string_view data, const std::string& path) {
   std::vector<Document> out;
-  size_t pos = 0;
   int64_t line_no = 0;
-  while (pos < data.size()) {
+  for (size_t pos = 0; pos < data.size();) {
     size_t nl = data.find('\n', pos);
     if (nl == std::string::npos) nl = data.size();
-    std::string_view line(data.data() + pos, nl - pos);
+    add_jsonl_line(data.substr(pos, nl - pos), ++line_no, path, out);
     pos = nl + 1;
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    const std::string field = fmt::format("line {}", line_no);
-    nlohmann::json j = parse_json_metered(line, path, field);
-    if (!j.is_object()) fail_format(path, field, "not a JSON object");
-    auto t = j.find("text");
-    if (t == j.end() || !t->is_string()) fail_format(path, field, "missing string field \"text\"");
-    Document d;
-    d.text = t->get<std::string>();
-    auto idf = j.find("id");
-    if (idf != j.end()) {
-      d.id = idf->is_string() ? idf->get<std::string>() : idf->dump();
-    } else {
-      d.id = fmt::format("{}#{}", path, line_no);
-    }
-    nlohmann::json meta = std::move(j);  // the line's other fields are its metadata; moved, not copied
-    meta.erase("text");
-    meta.erase("id");
-    meta["source"] = path;
-    d.metadata = meta.dump();
-    out.push_back(std::move(d));
   }
   return out;
 }
 
 std::vector<Document> load_documents(const std::vector<std::string>& paths) {
-  std::vector<Document> out;
+  // A pipe or device is refused (not a document of known size), and so is an argument that gives no document:
+  // an index of nothing is a mistake to report, not to save.
+  DocSink sink("documents being read");
+  const std::vector<Document>& out = sink.out;
   for (const auto& arg : paths) {
+    const size_t before = out.size();
     const fs::path root(arg);
     std::error_code ec;
     if (fs::is_directory(root, ec)) {
@@ -79,15 +126,20 @@ std::vector<Document> load_documents(const std::vector<std::string>& paths) {
       }
       if (ec) fail("{}: cannot list folder: {}", arg, ec.message());
       std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.string() < b.string(); });
-      for (const auto& f : files) load_file(f, fs::relative(f, root).generic_string(), out);
+      for (const auto& f : files) load_file(f, fs::relative(f, root).generic_string(), sink);
     } else if (fs::is_regular_file(root, ec)) {
       if (!readable_ext(root)) fail("{}: unsupported document type (use .txt, .md or .jsonl)", arg);
-      load_file(root, root.filename().generic_string(), out);
+      load_file(root, root.filename().generic_string(), sink);
+    } else if (fs::exists(root, ec)) {
+      fail("{}: not a regular file or folder", arg);
     } else {
       fail("{}: no such file or folder", arg);
     }
+    if (out.size() == before)
+      fail("{}: no documents in it (an empty file, a JSONL file with no lines, or a folder without .txt/.md/.jsonl)",
+           arg);
   }
-  return out;
+  return std::move(sink.out);
 }
 
 // ---- chunking ---------------------------------------------------------------------------------

@@ -49,8 +49,8 @@ class GgufParser {
   void run() {
     const uint32_t magic = read<uint32_t>("header.magic");
     if (magic != kMagic)
-      fail_format(file_, "header.magic", "not a GGUF file: magic is {:02x} {:02x} {:02x} {:02x}, expected \"GGUF\"",
-                  magic & 0xff, (magic >> 8) & 0xff, (magic >> 16) & 0xff, magic >> 24);
+      // The bytes found are not quoted: the path may name any file (an index's embedding model, /etc/passwd).
+      fail_format(file_, "header.magic", "not a GGUF file: it does not start with \"GGUF\"");
     f_.version_ = read<uint32_t>("header.version");
     if (f_.version_ != 2 && f_.version_ != 3) {
       if (f_.version_ == 1) fail_format(file_, "header.version", "GGUF v1 is not supported (only v2 and v3)");

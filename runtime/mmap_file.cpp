@@ -89,13 +89,4 @@ std::string read_file(const std::string& path, uint64_t max_bytes) {
   return text;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open: {}", path, std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) fail("{}: read error", path);
-  return ss.str();
-}
-
 }  // namespace edgellm

@@ -35,10 +35,12 @@ class MappedFile {
   std::string owned_;
 };
 
-// Reads a whole (small) file into a string; throws Error naming the file.
-std::string read_file(const std::string& path);
-// The same, refusing (Error naming the file and the limit) a file larger than max_bytes before reading it:
-// for untrusted text files (tokenizer.json, config.json) that are parsed whole into memory.
-std::string read_file(const std::string& path, uint64_t max_bytes);
+// A small file's bytes when no other limit applies (fixtures, a test's own output).
+constexpr uint64_t kSmallFileMaxBytes = uint64_t{64} << 20;
+// Reads a whole small file into a string, refusing (Error naming the file and the limit) one larger than max_bytes
+// before reading it, and a pipe or device past it: for configs and untrusted text files (tokenizer.json,
+// config.json) parsed whole. There is no unbounded form; the user's data (text to score, training data, documents)
+// is read with runtime/user_data.h, charged to --mem-budget.
+std::string read_file(const std::string& path, uint64_t max_bytes = kSmallFileMaxBytes);
 
 }  // namespace edgellm

@@ -72,7 +72,11 @@ class MeteredTreeBuilder {
   }
   template <class Exception>  // nlohmann passes parse_error, out_of_range (1e309) and others by their own type
   bool parse_error(std::size_t, const std::string&, const Exception& e) {
-    fail_format(file_, field_, "invalid JSON: {}", e.what());
+    // nlohmann's message ends with "; last read: '<the file's bytes>'": cut it, so that a file that is not JSON at all
+    // (a model path pointed at /etc/passwd) never has its contents printed; the line and column stay.
+    std::string why = e.what();
+    if (const size_t cut = why.find("; last read:"); cut != std::string::npos) why.resize(cut);
+    fail_format(file_, field_, "invalid JSON: {}", why);
   }
 
  private:

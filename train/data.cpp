@@ -6,11 +6,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 #include "runtime/error.h"
-#include "runtime/mmap_file.h"
 #include "runtime/parse_meter.h"
 
 namespace edgellm {
@@ -48,7 +45,7 @@ void close_example(Example& e, const Tokenizer& tok) {
 Example example_from_text(const std::string& text, const Tokenizer& tok) {
   Example e;
   open_example(e, tok);
-  push(e, tok.encode(text), true);
+  push(e, tok.encode_long(text, {}, "a training example's tokens").vec(), true);
   close_example(e, tok);
   return e;
 }
@@ -59,13 +56,14 @@ Example example_from_prompt(const std::string& prompt, const std::string& respon
   // encode the two parts separately instead.
   Example e;
   open_example(e, tok);
-  const std::vector<int32_t> p = tok.encode(prompt), full = tok.encode(prompt + response);
+  const ChargedVector<int32_t> p = tok.encode_long(prompt, {}, "a training prompt's tokens"),
+                               full = tok.encode_long(prompt + response, {}, "a training example's tokens");
   if (full.size() > p.size() && std::equal(p.begin(), p.end(), full.begin())) {
-    push(e, p, false);
+    push(e, p.vec(), false);
     push(e, std::vector<int32_t>(full.begin() + static_cast<std::ptrdiff_t>(p.size()), full.end()), true);
   } else {
-    push(e, p, false);
-    push(e, tok.encode(response), true);
+    push(e, p.vec(), false);
+    push(e, tok.encode_long(response, {}, "a training response's tokens").vec(), true);
   }
   close_example(e, tok);
   return e;
@@ -89,53 +87,90 @@ Example example_from_json(const std::string& line, const Tokenizer& tok, const s
   fail_format(file, where, "expected {{\"prompt\", \"response\"}} or {{\"text\"}}");
 }
 
+namespace {
+
+// Examples from the lines of a file: JSONL (one object a line) or paragraphs of plain text. What the examples and
+// the paragraph being gathered hold is charged to the arena, so a file too large for the budget is refused with a
+// BudgetError naming it as it is read, not after.
+class ExampleBuilder {
+ public:
+  ExampleBuilder(const std::string& path, const Tokenizer& tok)
+      : path_(path), tok_(tok), charge_(fmt::format("{} (tokenized training examples)", path)),
+        para_charge_(fmt::format("{} (one paragraph)", path)) {}
+
+  void line(std::string_view line, int64_t n) {
+    const bool blank = line.find_first_not_of(" \t\r") == std::string_view::npos;
+    if (!decided_ && !blank) {
+      const size_t first = line.find_first_not_of(" \t\r");
+      jsonl_ = ends_with(path_, ".jsonl") || ends_with(path_, ".json") || line[first] == '{';
+      decided_ = true;
+    }
+    if (jsonl_) {
+      if (!blank) add(example_from_json(std::string(line), tok_, path_, n), n);
+    } else if (blank) {
+      flush();
+    } else {
+      if (para_.empty()) para_line_ = n;
+      else para_ += '\n';
+      if (para_.size() + line.size() > para_.capacity()) {
+        const size_t want = std::max(para_.size() + line.size(), para_.capacity() * 2);
+        para_charge_.set(para_.capacity() + want);
+        para_.reserve(want);
+        para_charge_.set(para_.capacity());
+      }
+      para_ += line;
+    }
+  }
+
+  std::vector<Example> finish() {
+    flush();
+    if (out_.empty()) fail("{}: no training examples found", path_);
+    return std::move(out_);
+  }
+
+ private:
+  void flush() {
+    if (para_.find_first_not_of(" \t\r\n") != std::string::npos) add(example_from_text(para_, tok_), para_line_);
+    para_.clear();
+  }
+  void add(Example e, int64_t line) {
+    e.line = line;  // reported when the example is skipped (drop_untrainable)
+    held_ += e.ids.capacity() * sizeof(int32_t) + e.target.capacity();
+    if (out_.size() == out_.capacity()) out_.reserve(out_.capacity() * 2 + 16);
+    charge_.set(held_ + out_.capacity() * sizeof(Example));
+    out_.push_back(std::move(e));
+  }
+
+  const std::string& path_;
+  const Tokenizer& tok_;
+  bool decided_ = false, jsonl_ = false;
+  std::vector<Example> out_;
+  size_t held_ = 0;
+  ArenaCharge charge_;
+  std::string para_;
+  int64_t para_line_ = 0;  // the paragraph's first line
+  ArenaCharge para_charge_;
+};
+
+}  // namespace
+
 std::vector<Example> load_examples(const std::string& path, const Tokenizer& tok) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open the training data", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_examples(ss.str(), path, tok);
+  LineReader in(path, "the training data", kTrainLineMaxBytes);
+  ExampleBuilder b(path, tok);
+  for (std::string_view line; in.next(line);) b.line(line, in.line_no());
+  return b.finish();
 }
 
 std::vector<Example> parse_examples(const std::string& all, const std::string& path, const Tokenizer& tok) {
-  const size_t first = all.find_first_not_of(" \t\r\n");
-  const bool jsonl = ends_with(path, ".jsonl") || ends_with(path, ".json") ||
-                     (first != std::string::npos && all[first] == '{');
-  std::vector<Example> out;
-  std::istringstream lines(all);
-  std::string line;
-  if (jsonl) {
-    int64_t n = 0;
-    while (std::getline(lines, line)) {
-      ++n;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      out.push_back(example_from_json(line, tok, path, n));
-      out.back().line = n;
-    }
-  } else {
-    std::string para;
-    int64_t n = 0, para_line = 0;
-    auto flush = [&] {
-      if (para.find_first_not_of(" \t\r\n") != std::string::npos) {
-        out.push_back(example_from_text(para, tok));
-        out.back().line = para_line;
-      }
-      para.clear();
-    };
-    while (std::getline(lines, line)) {
-      ++n;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) {
-        flush();
-      } else {
-        if (para.empty()) para_line = n;
-        else para += '\n';
-        para += line;
-      }
-    }
-    flush();
+  ExampleBuilder b(path, tok);
+  int64_t n = 0;
+  for (size_t pos = 0; pos < all.size();) {
+    size_t nl = all.find('\n', pos);
+    if (nl == std::string::npos) nl = all.size();
+    b.line(std::string_view(all).substr(pos, nl - pos), ++n);
+    pos = nl + 1;
   }
-  if (out.empty()) fail("{}: no training examples found", path);
-  return out;
+  return b.finish();
 }
 
 DroppedExamples drop_untrainable(std::vector<Example>& ex, int64_t T, const std::string& path) {
@@ -161,6 +196,8 @@ PackedData::PackedData(std::vector<Example> examples, int64_t seq_len, uint64_t 
   for (const Example& e : examples_) tokens_ += static_cast<int64_t>(e.ids.size());
   // (tokens − 1) targets, T per row, the last row padded.
   rows_ = std::max<int64_t>(1, (tokens_ - 1 + T_ - 1) / T_);
+  // The examples and one epoch's stream (ids and scored flags of every token, twice).
+  charge_.set(examples_.capacity() * sizeof(Example) + static_cast<size_t>(tokens_) * 2 * (sizeof(int32_t) + 1));
 }
 
 void PackedData::build_epoch(int64_t epoch) {

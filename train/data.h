@@ -1,6 +1,7 @@
 // Training data: JSONL ({"prompt","response"} or {"text"}) and plain text, tokenized with the model's
 // tokenizer, shuffled per epoch from a seed and packed into rows of T tokens with a loss mask.
-// Not a streaming loader: the whole tokenized set is held in memory (fine for on-device fine-tuning sets).
+// The file is read a line at a time; the tokenized set is held in memory, charged to --mem-budget (on-device
+// fine-tuning sets are small; one that does not fit the budget is refused as it is read).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "models/tokenizer.h"
+#include "runtime/user_data.h"
 
 namespace edgellm {
 
@@ -22,7 +24,8 @@ struct Example {
 // JSONL when the file ends in .jsonl/.json or its first non-blank byte is '{'; each line is
 // {"prompt": ..., "response": ...} or {"text": ...}; blank lines are skipped. Anything else is
 // plain text: one example per blank-line-separated paragraph. Throws FormatError naming the
-// file and "line N" for bad JSON, a missing key or a non-string value.
+// file and "line N" for bad JSON, a missing key or a non-string value, or a line over kTrainLineMaxBytes.
+constexpr size_t kTrainLineMaxBytes = size_t{64} << 20;
 std::vector<Example> load_examples(const std::string& path, const Tokenizer& tok);
 // load_examples on the file's text already read (`path` decides JSONL vs text and names it in errors).
 std::vector<Example> parse_examples(const std::string& text, const std::string& path, const Tokenizer& tok);
@@ -71,6 +74,7 @@ class PackedData final : public RowSource {
  private:
   void build_epoch(int64_t epoch);
   std::vector<Example> examples_;
+  ArenaCharge charge_{"training data (packed tokens)"};
   int64_t T_;
   uint64_t seed_;
   bool shuffle_;

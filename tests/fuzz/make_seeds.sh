@@ -50,6 +50,12 @@ cp_if "$FX/tokenizer/tokenizer.model" "$S/tokenizer_model/tokenizer.model"
 printf '%s\n' '{"model":{"type":"Unigram","unk_id":0,"byte_fallback":true,"vocab":[["<unk>",0],["\u2581a",-1],["b",-2.5],["<0x41>",-3]]},"pre_tokenizer":{"type":"Metaspace","replacement":"\u2581","prepend_scheme":"always"},"added_tokens":[{"id":0,"content":"<unk>","special":true},{"id":4,"content":"<|u|>","special":false}]}' >"$S/tokenizer_json/unigram.json"
 cp "$ROOT/tests/rag/data/people.jsonl" "$S/rag_jsonl/people.jsonl"
 printf '{"text": "One. Two!\\n\\nThree?", "id": 7, "tags": ["a"]}\n\n{"text": "x"}\n' >"$S/rag_jsonl/small.jsonl"
+# The index writer: no index yet (any bytes) or the BM25 seed index, then documents after fuzz_files.h's marker lines.
+printf 'x\n#edgellm-fuzz: a.txt#\nAlice lives in Paris. Bob bakes.\n#edgellm-fuzz: b.jsonl#\n{"text": "Carol flies.", "id": 3}\n' \
+  >"$S/rag_writer/new.in"
+if [ -f "$S/rag_index/bm25.rag" ]; then
+  { cat "$S/rag_index/bm25.rag"; printf '\n#edgellm-fuzz: c.md#\nDave owns a dog.\n'; } >"$S/rag_writer/add.in"
+fi
 # PEFT adapter inputs: adapter_config.json, the separator line of tests/fuzz/fuzz_train_setup.h, the safetensors.
 AD="$FX/tiny-llama/lora/adapter"
 if [ -f "$AD/adapter_config.json" ]; then

@@ -2,7 +2,7 @@
 # and some room to grow; a bigger -max_len only slows a target that never needs it).
 # shellcheck shell=sh
 FUZZ_TARGETS="gguf safetensors hf_config hf_model tokenizer_json tokenizer_model gpt2_tokenizer rag_index rag_jsonl
-peft_adapter checkpoint train_jsonl lamp lora_gguf safetensors_dir"
+peft_adapter checkpoint train_jsonl lamp lora_gguf safetensors_dir rag_writer"
 
 max_len() {
   case $1 in

@@ -209,3 +209,25 @@ TEST_CASE("spm: corrupted tokenizer.model bytes give errors, never crashes; rand
     CHECK_MESSAGE(tok->decode(ids) == s, "bytes: " << fmt::format("{:02x}", fmt::join(s, " ")) << " ids: " << ids_str(ids));
   }
 }
+
+// Text to score and training data are tokenized in pieces (encode_long) so the tokenizer's working memory stays
+// small; cut before a word, the pieces' ids must be the whole text's, for SentencePiece and byte-level BPE alike.
+TEST_CASE("encode_long: a long text in pieces gives encode()'s ids (SentencePiece and byte-level BPE)") {
+  std::string text;
+  const json enc = encodings();
+  for (int round = 0; text.size() < 5 * kEncodePieceBytes; ++round)
+    for (const json& c : enc["cases"]) {
+      const std::string t = c["text"];
+      if (t.find('<') == std::string::npos) text += t + (round % 3 == 0 ? "\n" : " ");  // no special tokens
+    }
+  EncodeOptions opt;
+  opt.add_bos = true;
+  for (const std::string& dir : {kFix + "/tokenizer", kFix + "/tiny-qwen2/model"}) {
+    const auto tok = dir.find("qwen") != std::string::npos ? load_tokenizer(dir)
+                                                            : load_sentencepiece_model(dir + "/tokenizer.model");
+    const std::vector<int32_t> whole = tok->encode(text, opt);
+    const auto pieces = tok->encode_long(text, opt, "test tokens");
+    CHECK_MESSAGE(pieces.vec() == whole, dir);
+    CHECK(whole.size() > 1000);
+  }
+}

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "rag/index.h"
+#include "tests/rag/rag_test_model.h"
 #include "rag/prompt.h"
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
@@ -22,10 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const Model& tiny() {
-  static Model m = load_model("builtin:tiny");
-  return m;
-}
+using edgellm::rag::test::tiny;
 
 std::vector<Document> docs_a() {
   return {{"a", "Alice lives in Paris. She has a cat named Tom.\n\nBob works as a baker in Lyon.", "{}"},

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "models/runner.h"
+#include "runtime/arena.h"
 #include "runtime/error.h"
 #include "train/data.h"
 
@@ -99,4 +100,41 @@ TEST_CASE("load_examples: JSONL kinds, plain text paragraphs, errors naming file
   CHECK_THROWS_WITH_AS(load_examples(nostr, *tok), doctest::Contains("line 1: \"text\" must be a string"), FormatError);
   CHECK_THROWS_AS(load_examples("/nonexistent/data.jsonl", *tok), Error);
   for (const auto& p : {ok, txt, bad, nokey, nostr}) std::filesystem::remove(p);
+}
+
+TEST_CASE("load_examples within --mem-budget: a line or a file too large is refused naming it; a folder is named") {
+  auto tok = builtin_tokenizer(512);
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  CHECK_THROWS_WITH_AS(load_examples(dir, *tok), doctest::Contains((dir + ": is a directory").c_str()), Error);
+  // One 6 MiB line against 4 MiB of room: refused while it is read, naming the file and the budget.
+  const std::string big = write_tmp("big.jsonl", "{\"text\": \"" + std::string(6u << 20, 'a') + "\"}\n");
+  const size_t saved = default_arena().budget(), before = default_arena().in_use();
+  default_arena().set_budget(before + (4u << 20));
+  CHECK_THROWS_WITH_AS(load_examples(big, *tok), doctest::Contains(big.c_str()), BudgetError);
+  CHECK_THROWS_WITH_AS(load_examples("/dev/zero", *tok), doctest::Contains("/dev/zero"),
+                       BudgetError);
+  CHECK(default_arena().in_use() == before);
+  default_arena().set_budget(saved);
+  // The same line with no budget loads, and its tokens are charged while the examples live.
+  {
+    const auto ex = load_examples(big, *tok);
+    REQUIRE(ex.size() == 1);
+    CHECK(ex[0].ids.size() == (6u << 20) + 2);
+    PackedData d(std::vector<Example>(ex), 64, 1);
+    CHECK(default_arena().in_use() >= before + 2 * ex[0].ids.size() * 5);
+  }
+  CHECK(default_arena().in_use() == before);
+  std::filesystem::remove(big);
+}
+
+TEST_CASE("encode_long: the same ids as encode() on a long text cut into pieces") {
+  auto tok = builtin_tokenizer(512);
+  std::string text;
+  for (int i = 0; text.size() < 5 * kEncodePieceBytes; ++i)
+    text += fmt::format("Line {} of the text, with words.{}", i, i % 7 == 0 ? "\n\n" : " ");
+  EncodeOptions opt;
+  opt.add_bos = true;
+  const auto whole = tok->encode(text, opt);
+  const auto pieces = tok->encode_long(text, opt, "test tokens");
+  CHECK(pieces.vec() == whole);
 }

@@ -4,6 +4,7 @@
 
 #include "models/save_gguf.h"
 #include "runtime/error.h"
+#include "runtime/file_lock.h"
 #include "tools/edgellm/commands.h"
 
 namespace edgellm::cli {
@@ -20,6 +21,7 @@ void add_convert_command(CLI::App& app) {
   cmd->add_option("-o,--output", out, "Output .gguf")->required();
   cmd->callback([] {
     apply_global_options();
+    const OutputLock lock(out, OutputLock::Wait::Fail);
     Model m = load_model(model);
     const std::string what = save_llama_gguf_as(m, out, type, pure);
     fmt::print("wrote {} ({}, {} parameters)\n", out, what, m.llama.n_params());

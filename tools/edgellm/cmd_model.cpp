@@ -12,6 +12,7 @@
 #include "quant/kl.h"
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
+#include "runtime/user_data.h"
 #include "tools/edgellm/commands.h"
 #include "train/lora_io.h"
 
@@ -83,7 +84,8 @@ void add_model_commands(CLI::App& app) {
       opt.add_bos = bos;
       opt.parse_special = special;
       std::string out;
-      for (int32_t id : m.tokenizer->encode(text, opt)) out += (out.empty() ? "" : " ") + std::to_string(id);
+      for (int32_t id : m.tokenizer->encode_long(text, opt, "the text to tokenize"))
+        out += (out.empty() ? "" : " ") + std::to_string(id);
       fmt::print("{}\n", out);
     });
   }
@@ -113,7 +115,7 @@ void add_model_commands(CLI::App& app) {
     add_lora_option(cmd);
     cmd->callback([] {
       apply_global_options();
-      if (!prompt_file.empty()) prompt = read_file(prompt_file);
+      if (!prompt_file.empty()) prompt = read_user_file(prompt_file, "the prompt").text;  // bounded, charged while read
       else if (prompt.empty()) fail("generate needs a prompt: -p TEXT or -f FILE");
       Model m = load_model(model);
       apply_lora(m);
@@ -181,7 +183,8 @@ void add_model_commands(CLI::App& app) {
       apply_global_options();
       Model m = load_model(model);
       apply_lora(m);
-      const std::string text = read_file(file);
+      const UserText in = read_user_file(file, "the text to score");
+      const std::string& text = in.text;
       const std::string warn = context_warning(m.llama.config, n_ctx, fmt::format("perplexity -c {}", n_ctx));
       if (!warn.empty()) std::fprintf(stderr, "%s\n", warn.c_str());
       if (!ref.empty()) {

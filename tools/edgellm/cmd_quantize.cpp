@@ -5,11 +5,14 @@
 
 #include <cctype>
 #include <chrono>
+#include <optional>
 
 #include "models/save_gguf.h"
 #include "runtime/gguf.h"
 #include "quant/quantize_model.h"
 #include "runtime/error.h"
+#include "runtime/file_lock.h"
+#include "runtime/user_data.h"
 #include "runtime/mmap_file.h"
 #include "tools/edgellm/commands.h"
 
@@ -47,6 +50,7 @@ void add_quantize_command(CLI::App& app) {
     o.max_tokens = calib_tokens;
     o.seq_len = seq_len;
     const bool is_spec = quant::parse_quant_spec(type, o.spec);
+    const OutputLock lock(out, OutputLock::Wait::Fail);
     Model m = load_model(model);
     const int64_t n_layers = m.llama.config.n_layers;
 
@@ -60,7 +64,9 @@ void add_quantize_command(CLI::App& app) {
       return;
     }
 
-    const std::string text = calib.empty() ? quant::builtin_calibration_text() : read_file(calib);
+    std::optional<UserText> calib_in;
+    if (!calib.empty()) calib_in.emplace(read_user_file(calib, "the calibration text"));
+    const std::string text = calib_in ? std::move(calib_in->text) : quant::builtin_calibration_text();
     const quant::Grid grid(o.spec);
     fmt::print("quantize: {} {} ({}-bit, group {}, {}), {} blocks{}\n", method, type, o.spec.bits, o.spec.group,
                o.spec.symmetric ? "symmetric" : "asymmetric", n_layers,

@@ -65,31 +65,16 @@ void add_rag_commands(CLI::App& app) {
     cmd->add_option("--embed-max-tokens", s.embed_max_tokens, "Tokens per chunk the embedding sees");
     cmd->add_flag("--no-dense", no_dense, "BM25 only: no vectors");
     cmd->add_flag("--int8", s.int8, "Store vectors as int8 with per-vector scales");
-    cmd->add_flag("--add", add, "Add the documents to the existing index at -o (its settings are kept)");
+    cmd->add_flag("--add", add, "Add the documents to the existing index at -o (its settings are kept; concurrent runs wait for each other)");
     cmd->callback([] {
       apply_global_options();
       const auto t0 = std::chrono::steady_clock::now();
-      rag::RagIndex ix;
-      if (add && std::filesystem::exists(out)) {
-        ix = rag::load_index(out);
-        ix.dense.own();  // the file is about to be replaced
-        if (ix.settings.dense && ix.settings.embed_model != model)
-          fail("rag index --add: the index's vectors come from '{}', not '{}'", ix.settings.embed_model, model);
-      } else {
-        s.dense = !no_dense;
-        s.embed_model = s.dense ? model : "";
-        ix.settings = s;
-        ix.bm25.params = s.bm25;
-      }
+      s.dense = !no_dense;
+      s.embed_model = s.dense ? model : "";
       Model m = load_model(model);
-      auto documents = rag::load_documents(docs);
-      size_t bytes = 0;
-      for (const auto& d : documents) bytes += d.text.size();
-      const size_t before = ix.chunks.size();
-      rag::add_documents(ix, std::move(documents), m);
-      rag::save_index(ix, out);
-      std::fprintf(stderr, "[%zu documents, %zu bytes -> %zu new chunks (%zu total), %zu terms, %s vectors; %.2f s] %s\n",
-                   ix.docs.size(), bytes, ix.chunks.size() - before, ix.chunks.size(), ix.bm25.terms.size(),
+      const rag::RagIndex ix = rag::write_index(out, docs, m, s, add);
+      std::fprintf(stderr, "[%zu documents -> %zu chunks, %zu terms, %s vectors; %.2f s] %s\n", ix.docs.size(),
+                   ix.chunks.size(), ix.bm25.terms.size(),
                    ix.dense.empty() ? "no" : (ix.dense.int8 ? "int8" : "f32"), seconds_since(t0), out.c_str());
     });
   }
@@ -108,7 +93,7 @@ void add_rag_commands(CLI::App& app) {
       const auto ix = rag::load_index(index);
       q.mode = pick_mode(mode, ix, !model.empty());
       std::optional<Model> m;
-      if (q.mode != rag::Mode::Bm25) m = load_model(model.empty() ? ix.settings.embed_model : model);
+      if (q.mode != rag::Mode::Bm25) m = rag::load_embedder(ix, model);
       const auto t0 = std::chrono::steady_clock::now();
       auto hits = rag::retrieve(ix, question, q, m ? &*m : nullptr);
       const double s = seconds_since(t0);
@@ -144,7 +129,8 @@ void add_rag_commands(CLI::App& app) {
       q.mode = pick_mode(mode, ix, true);
       std::optional<Model> em;
       const std::string emb = embed_model.empty() ? ix.settings.embed_model : embed_model;
-      if (q.mode != rag::Mode::Bm25 && emb != model) em = load_model(emb);
+      // Another model than the answering one is checked before it is loaded; retrieve() checks whichever embeds.
+      if (q.mode != rag::Mode::Bm25 && emb != model) em = rag::load_embedder(ix, emb);
       const Model* embedder = q.mode == rag::Mode::Bm25 ? nullptr : (em ? &*em : &m);
       auto hits = rag::retrieve(ix, question, q, embedder);
       if (!no_chat) po.chat = rag::model_chat_template(model);

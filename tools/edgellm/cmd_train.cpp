@@ -11,6 +11,7 @@
 #include "models/save_gguf.h"
 #include "runtime/arena.h"
 #include "runtime/error.h"
+#include "runtime/file_lock.h"
 #include "runtime/parallel.h"
 #include "runtime/safetensors.h"
 #include "tools/edgellm/commands.h"
@@ -78,6 +79,9 @@ struct FinetuneArgs {
 void run_finetune(const FinetuneArgs& a) {
   set_num_threads(global_options().threads);
   const std::string budget_text = !a.mem_budget.empty() ? a.mem_budget : global_options().mem_budget;
+  // The budget bounds the model and the training data too, not only the trainer: set it before either is read.
+  if (!budget_text.empty()) default_arena().set_budget(parse_bytes(budget_text));
+  const OutputLock lock(a.out, OutputLock::Wait::Fail);
   Model m = load_model(a.model);
   if (a.method == "full" && dtype_info(m.llama.weights.layers.empty() ? m.llama.weights.output.dtype()
                                                                        : m.llama.weights.layers[0].w_gate.dtype())
