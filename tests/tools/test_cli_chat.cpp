@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/tools/cli_process.h"
+
 namespace {
 
 struct Pty {
@@ -56,12 +58,8 @@ Pty start_chat(std::vector<std::string> args) {
   t.pid = ::forkpty(&t.fd, nullptr, nullptr, nullptr);
   REQUIRE(t.pid >= 0);
   if (t.pid == 0) {
-    args.insert(args.begin(), {EDGELLM_CLI_PATH, "-t", "1", "chat"});
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
+    args.insert(args.begin(), "chat");
+    edgellm::cli_test::exec_cli(args, {"-t", "1"});
   }
   return t;
 }
