@@ -23,6 +23,18 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+// In a forked child: becomes `edgellm <global> <args>`; exits 127 when the binary cannot be run.
+[[noreturn]] inline void exec_cli(const std::vector<std::string>& args, const std::vector<std::string>& global) {
+  std::vector<std::string> all = {EDGELLM_CLI_PATH};
+  all.insert(all.end(), global.begin(), global.end());
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  ::_exit(127);
+}
+
 // Starts `edgellm <global> <args>`, stdout and stderr to `log`; single-threaded unless `global` says otherwise.
 inline pid_t spawn(const std::vector<std::string>& args, const std::string& log,
                    const std::vector<std::string>& global = {"-t", "1"}) {
@@ -33,14 +45,7 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::string& log,
   if (pid == 0) {
     // One open file for both streams (dup2), so stdout's buffer, flushed at exit, cannot overwrite stderr's lines.
     if (!std::freopen(log.c_str(), "w", stdout) || ::dup2(::fileno(stdout), ::fileno(stderr)) < 0) ::_exit(120);
-    std::vector<std::string> all = {EDGELLM_CLI_PATH};
-    all.insert(all.end(), global.begin(), global.end());
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
+    exec_cli(args, global);
   }
   return pid;
 }

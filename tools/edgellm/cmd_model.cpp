@@ -54,9 +54,11 @@ void write_npy(const std::string& path, const float* data, int64_t rows, int64_t
   f.commit();
 }
 
-// --lora ADAPTER (PEFT directory or llama.cpp LoRA .gguf), applied unmerged; one verb runs per process.
-// --device cpu | vulkan[:N] goes with it: the adapter is loaded first, then the model moves to the device.
+// One verb runs per process, so the options can live here.
 std::string g_lora, g_device = "cpu";
+
+}  // namespace
+
 void add_lora_option(CLI::App* cmd) {
   cmd->add_option("--lora", g_lora, "LoRA adapter (PEFT directory or LoRA .gguf), applied without merging");
   add_device_option(cmd, g_device);
@@ -66,7 +68,16 @@ void apply_lora(Model& m) {
   apply_device(m.llama, g_device);
 }
 
-}  // namespace
+void add_sampling_options(CLI::App* cmd, SamplerParams& sp, bool& greedy) {
+  cmd->add_option("--temp", sp.temperature, "Temperature (0 = greedy)");
+  cmd->add_option("--top-k", sp.top_k, "Top-k (0 = off)");
+  cmd->add_option("--top-p", sp.top_p, "Top-p (1 = off)");
+  cmd->add_option("--min-p", sp.min_p, "Min-p (0 = off)");
+  cmd->add_option("--repeat-penalty", sp.repeat_penalty, "Repetition penalty (1 = off)");
+  cmd->add_option("--repeat-last-n", sp.repeat_last_n, "Tokens the penalty looks back over");
+  cmd->add_option("-s,--seed", sp.seed, "Sampling seed");
+  cmd->add_flag("--greedy", greedy, "Greedy decoding (same as --temp 0)");
+}
 
 void add_model_commands(CLI::App& app) {
   {
@@ -103,14 +114,7 @@ void add_model_commands(CLI::App& app) {
     cmd->add_option("-n,--n-predict", n, "Tokens to generate")->check(CLI::NonNegativeNumber);
     cmd->add_option("-c,--ctx-size", n_ctx, "Context size: prompt + generated tokens (0 = as many as needed)")
         ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--temp", sp.temperature, "Temperature (0 = greedy)");
-    cmd->add_option("--top-k", sp.top_k, "Top-k (0 = off)");
-    cmd->add_option("--top-p", sp.top_p, "Top-p (1 = off)");
-    cmd->add_option("--min-p", sp.min_p, "Min-p (0 = off)");
-    cmd->add_option("--repeat-penalty", sp.repeat_penalty, "Repetition penalty (1 = off)");
-    cmd->add_option("--repeat-last-n", sp.repeat_last_n, "Tokens the penalty looks back over");
-    cmd->add_option("-s,--seed", sp.seed, "Sampling seed");
-    cmd->add_flag("--greedy", greedy, "Greedy decoding (same as --temp 0)");
+    add_sampling_options(cmd, sp, greedy);
     cmd->add_flag("--ignore-eos", ignore_eos, "Keep generating past the end-of-sequence token");
     add_lora_option(cmd);
     cmd->callback([] {

@@ -7,9 +7,11 @@
 #include <atomic>
 
 #include "models/llama.h"
+#include "models/sampler.h"
 
 namespace edgellm {
 class Trainer;
+struct Model;
 }
 
 namespace edgellm::cli {
@@ -41,6 +43,13 @@ void apply_train_device(Trainer& tr, LlamaModel& m, const std::string& device);
 // Lines for `edgellm info`: the Vulkan devices, or why there are none.
 std::string device_report();
 
+// --lora ADAPTER (PEFT directory or llama.cpp LoRA .gguf), applied unmerged, with --device (cmd_model.cpp):
+// apply_lora loads the adapter first, then moves the model to the device.
+void add_lora_option(CLI::App* cmd);
+void apply_lora(Model& m);
+// generate's sampling options (--temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n, -s, --greedy).
+void add_sampling_options(CLI::App* cmd, SamplerParams& sp, bool& greedy);
+
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 // GGUF export of any loadable model
@@ -57,6 +66,8 @@ void add_rag_commands(CLI::App& app);
 void add_study_commands(CLI::App& app);
 // pretrain a study base (tools/edgellm/cmd_pretrain.cpp)
 void add_pretrain_command(CLI::App& app);
+// interactive multi-turn chat (tools/edgellm/cmd_chat.cpp)
+void add_chat_command(CLI::App& app);
 
 // `edgellm bench -m MODEL`: llama-bench-style table.
 struct ModelBenchOptions {
