@@ -1,7 +1,7 @@
 // The catalogue of fact slots (70: self, favourites, relatives' names, relatives' cities/jobs/hobbies):
-// each with statement templates, their L1 questions, paraphrased L2, fine-tuning and pretraining questions.
-// Not the drawing of facts (generator.cpp). L2 questions avoid the content words of every statement; the
-// three sets of question templates (test, fine-tuning QA, pretraining QA) are disjoint (test_generator.cpp).
+// statements, test questions (L1, L2, L3), fine-tuning and pretraining questions, three disjoint sets.
+// Not the drawing of facts (generator.cpp). L2 avoids every statement's content words; disjointness is
+// checked in tests/study/test_pretrain_data.cpp.
 #include <unordered_map>
 
 #include "bench/study/generator_detail.h"

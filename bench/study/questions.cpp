@@ -1,6 +1,7 @@
 // The questions of a generated user: L1 (the words of a source sentence), L2 (paraphrased), L3 (two hops
 // through a relative's name, stated in two documents), L4 (a message in the user's style, held out);
-// and the fine-tuning and pretraining QA pairs from documents (their own templates, never a test one). Not the document generation (generator.cpp).
+// and the fine-tuning and pretraining QA pairs from documents (their own templates, never a test one).
+// Not the document generation (generator.cpp).
 #include <algorithm>
 #include <set>
 
