@@ -105,8 +105,8 @@ Slot hop(const std::string& name_key, const std::string& attr) {
     s.changes = {{"{r} moved to {v}", "where has {r} moved to?"}};
     s.train = {"which city is {r} living in?", "in what city is the home of {r}?"};
     s.pretrain = {"{r} resides in which city?", "name the city where {r} lives."};
-    s.l3 = "in which city does my {rel} live?";
-    s.l3_pretrain = "name the city where my {rel} lives.";
+    s.l3 = "name the city where my {rel} lives.";
+    s.l3_pretrain = "in which city does my {rel} live?";
   } else if (attr == "job") {
     s.list = "job";
     s.states = {{"{r} works as {av}", "what does {r} work as?"},
@@ -114,16 +114,16 @@ Slot hop(const std::string& name_key, const std::string& attr) {
     s.changes = {{"{r} started a new job as {av}", "what new job did {r} start?"}};
     s.train = {"what is the profession of {r}?", "what kind of work does {r} do?"};
     s.pretrain = {"which occupation does {r} have?", "name the job of {r}."};
-    s.l3 = "what is the job of my {rel}?";
-    s.l3_pretrain = "name the job of my {rel}.";
+    s.l3 = "name the job of my {rel}.";
+    s.l3_pretrain = "what is the job of my {rel}?";
   } else {
     s.list = "hobby";
     s.states = {{"{r} loves {v}", "what does {r} love?"},
                 {"in the free time {r} enjoys {v}", "what does {r} enjoy in the free time?"}};
     s.train = {"what hobby does {r} have?", "what does {r} do for fun?"};
     s.pretrain = {"which pastime does {r} enjoy?", "name the hobby of {r}."};
-    s.l3 = "what does my {rel} do for fun?";
-    s.l3_pretrain = "name the hobby of my {rel}.";
+    s.l3 = "name the hobby of my {rel}.";
+    s.l3_pretrain = "what does my {rel} do for fun?";
   }
   return s;
 }
@@ -232,6 +232,7 @@ std::vector<Slot> build() {
   c.push_back(relative("aunt", "female", "who is the sister of one of my parents?"));
   c.push_back(relative("cousin", "any", "who is the child of my aunt or uncle?"));
   // ---- relatives' facts: only meaningful combined with the name (L3) ----
+  // (The L3 test wording is the one bases of benchmark version 1 never saw; they practised the other.)
   for (const char* r : {"brother_name", "sister_name", "mother_name", "father_name", "best_friend_name", "cousin_name",
                         "daughter_name", "son_name"})
     c.push_back(hop(r, "city"));

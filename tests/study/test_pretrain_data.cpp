@@ -159,10 +159,10 @@ TEST_CASE("pretrain data: reading comprehension follows the curriculum and its a
   }
   CHECK(qa_sum / 450 > 2.5);
   // Two-hop reading is practised on fresh users, in pretraining's own wording (never the L3 test one).
-  for (const char* q : {"name the city where my", "name the job of my", "name the hobby of my"})
+  for (const char* q : {"in which city does my", "what is the job of my", "what does my"})
     for (const auto& x : questions) levels_seen += x.find(q) != std::string::npos;
   CHECK(levels_seen >= 3);
-  for (const char* q : {"in which city does my", "what is the job of my", "which dish do i enjoy eating most?"})
+  for (const char* q : {"name the city where my", "name the job of my", "which dish do i enjoy eating most?"})
     for (const auto& x : questions) CHECK_MESSAGE(x.find(q) == std::string::npos, x);
 }
 
