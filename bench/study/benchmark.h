@@ -24,6 +24,11 @@ namespace edgellm::study {
 //   3 L4 ("write a message to <friend> about <topic>.", answer = a held-out text in the user's style).
 // Changed facts are asked about first, so both L1 and L2 hold some.
 
+// The version of what the generator makes (users, questions, training and pretraining QA). It is part of
+// every run's id and of a pretraining run's identity, so results and checkpoints of another version are
+// never resumed into this one. 2: test, fine-tuning and pretraining question templates made disjoint.
+inline constexpr int32_t kBenchmarkVersion = 2;
+
 // One attribute of a user ("home_city", "brother_name", "pet_name", ...). A fact that changes
 // over time has earlier values; its current value is the last one a document states.
 struct Fact {
@@ -81,9 +86,9 @@ User generate_user(uint64_t seed, int64_t index, const GeneratorOptions& o = {})
 std::vector<int32_t> documents_at(const User& u, double fraction, uint64_t seed);
 bool answerable(const Question& q, const std::vector<int32_t>& doc_ids);
 
-// Training question-answer pairs about the facts whose current value the given documents state
-// (plus two-hop questions where both hops are among them), worded with TRAINING templates: no test
-// question's text is ever produced. For fine-tuning on "documents + QA" and for pretraining.
+// Fine-tuning question-answer pairs (ft+qa) about the facts whose current value the given documents
+// state, worded with the fine-tuning templates: disjoint from the test templates and from pretraining's.
+// Single hops only: no two-hop question, whose answer would be an L3 answer learnt by heart.
 std::vector<std::pair<std::string, std::string>> qa_from_documents(const User& u, const std::vector<int32_t>& doc_ids);
 
 // Users [first_user, first_user + n_users) of the population as JSON lines (facts, documents,

@@ -1,9 +1,11 @@
 // The catalogue of fact slots (70: self, favourites, relatives' names, relatives' cities/jobs/hobbies):
-// each with statement templates, their L1 questions, paraphrased L2 and training questions.
-// Not the drawing of facts (generator.cpp). L2 questions avoid the content words of every statement.
+// statements, test questions (L1, L2, L3), fine-tuning and pretraining questions, three disjoint sets.
+// Not the drawing of facts (generator.cpp). L2 avoids every statement's content words; disjointness is
+// checked in tests/study/test_pretrain_data.cpp.
 #include <unordered_map>
 
 #include "bench/study/generator_detail.h"
+#include "runtime/error.h"
 
 namespace edgellm::study::detail {
 
@@ -11,8 +13,41 @@ namespace {
 
 using S = Statement;
 
+// Pretraining questions of the user's own slots, by key (kept apart from the long calls below).
+const std::unordered_map<std::string, std::vector<std::string>>& own_pretrain() {
+  static const std::unordered_map<std::string, std::vector<std::string>> m = {
+      {"home_city", {"which city is home for me?", "name the city i live in."}},
+      {"hometown", {"which city is my birthplace?", "name the city of my birth."}},
+      {"job", {"what line of work am i in?", "name my profession."}},
+      {"employer", {"which company employs me?", "name my employer."}},
+      {"commute", {"by what means do i reach work?", "name the way i commute."}},
+      {"pet_species", {"which animal is my pet?", "name the species of my pet."}},
+      {"pet_name", {"which name did i give my pet?", "name my pet."}},
+      {"hobby", {"what pastime do i enjoy?", "name my hobby."}},
+      {"sport", {"which sport do i practise?", "name my sport."}},
+      {"instrument", {"which musical instrument do i play?", "name my instrument."}},
+      {"language", {"which language am i taking lessons in?", "name the language i study."}},
+      {"dream_trip", {"which country do i hope to see one day?", "name the country of my dream trip."}},
+      {"car", {"which car do i drive?", "name my car."}},
+      {"house", {"what sort of place is my home?", "name the kind of home i have."}},
+      {"wake_time", {"when does my day start?", "name the hour i wake up."}},
+      {"breakfast", {"what do i eat in the morning?", "name my breakfast."}},
+      {"allergy", {"which thing am i allergic to?", "name my allergy."}},
+      {"fear", {"which thing scares me?", "name my fear."}},
+      {"birth_month", {"which month is my birthday in?", "name my birth month."}},
+      {"team", {"which team do i cheer for?", "name my team."}},
+      {"weekly_class", {"which class do i attend every week?", "name my weekly class."}},
+      {"swim_time", {"on which day do i swim?", "name my swimming time."}},
+      {"market_time", {"on which day do i shop at the market?", "name my market day."}},
+      {"parents_dinner", {"on which day do i visit my parents for dinner?", "name my dinner day with my parents."}},
+      {"laundry_time", {"on which day do i wash my laundry?", "name my laundry day."}},
+      {"choir_time", {"on which day does my choir sing?", "name my choir time."}},
+      {"run_time", {"on which day do i go for a run?", "name my running time."}}};
+  return m;
+}
+
 Slot self(std::string key, std::string list, std::vector<S> states, std::vector<S> changes,
-          std::vector<std::string> l2, std::vector<std::string> train) {
+          std::vector<std::string> l2, std::vector<std::string> train, std::vector<std::string> pretrain = {}) {
   Slot s;
   s.key = std::move(key);
   s.list = std::move(list);
@@ -20,6 +55,12 @@ Slot self(std::string key, std::string list, std::vector<S> states, std::vector<
   s.changes = std::move(changes);
   s.l2 = std::move(l2);
   s.train = std::move(train);
+  if (pretrain.empty()) {
+    const auto it = own_pretrain().find(s.key);
+    EDGE_CHECK(it != own_pretrain().end(), "study catalogue: slot '{}' has no pretraining questions", s.key);
+    pretrain = it->second;
+  }
+  s.pretrain = std::move(pretrain);
   return s;
 }
 
@@ -30,7 +71,8 @@ Slot favorite(const std::string& noun, const std::string& list, const std::strin
               {{"my favorite " + noun + " is {v}", "what is my favorite " + noun + "?"},
                {"{v} is my favorite " + noun, "what is my favorite " + noun + "?"},
                {"i love {v} more than any other " + noun, "what " + noun + " do i love more than any other?"}},
-              ch, {l2}, {"which " + noun + " do i like the most?", "tell me the " + noun + " i like best."});
+              ch, {l2}, {"which " + noun + " do i like the most?", "tell me the " + noun + " i like best."},
+              {"which " + noun + " do i rate above all others?", "name the " + noun + " i like better than any other."});
 }
 
 Slot relative(const std::string& rel, const std::string& list, const std::string& l2) {
@@ -45,7 +87,8 @@ Slot relative(const std::string& rel, const std::string& list, const std::string
       {{"my " + rel + " is called {v}", "what is my " + rel + " called?"},
        {"{v} is my " + rel, "who is my " + rel + "?"},
        {"the name of my " + rel + " is {v}", "what is the name of my " + rel + "?"}},
-      {}, {l2}, {"how is my " + rel + " called?", "give the name of my " + rel + "."});
+      {}, {l2}, {"how is my " + rel + " called?", "give the name of my " + rel + "."},
+      {"my " + rel + " goes by which name?", "name my " + rel + "."});
   s.rel_noun = rel;
   return s;
 }
@@ -61,23 +104,26 @@ Slot hop(const std::string& name_key, const std::string& attr) {
                 {"these days {r} is living in {v}", "where is {r} living these days?"}};
     s.changes = {{"{r} moved to {v}", "where has {r} moved to?"}};
     s.train = {"which city is {r} living in?", "in what city is the home of {r}?"};
-    s.l3 = "in which city does my {rel} live?";
-    s.l3_train = "my {rel} lives in which city?";
+    s.pretrain = {"{r} resides in which city?", "name the city where {r} lives."};
+    s.l3 = "name the city where my {rel} lives.";
+    s.l3_pretrain = "in which city does my {rel} live?";
   } else if (attr == "job") {
     s.list = "job";
     s.states = {{"{r} works as {av}", "what does {r} work as?"},
                 {"{r} has a job as {av}", "what job does {r} have?"}};
     s.changes = {{"{r} started a new job as {av}", "what new job did {r} start?"}};
     s.train = {"what is the profession of {r}?", "what kind of work does {r} do?"};
-    s.l3 = "what is the job of my {rel}?";
-    s.l3_train = "my {rel} works as what?";
+    s.pretrain = {"which occupation does {r} have?", "name the job of {r}."};
+    s.l3 = "name the job of my {rel}.";
+    s.l3_pretrain = "what is the job of my {rel}?";
   } else {
     s.list = "hobby";
     s.states = {{"{r} loves {v}", "what does {r} love?"},
                 {"in the free time {r} enjoys {v}", "what does {r} enjoy in the free time?"}};
     s.train = {"what hobby does {r} have?", "what does {r} do for fun?"};
-    s.l3 = "what does my {rel} do for fun?";
-    s.l3_train = "which hobby does my {rel} have?";
+    s.pretrain = {"which pastime does {r} enjoy?", "name the hobby of {r}."};
+    s.l3 = "name the hobby of my {rel}.";
+    s.l3_pretrain = "what does my {rel} do for fun?";
   }
   return s;
 }
@@ -186,6 +232,7 @@ std::vector<Slot> build() {
   c.push_back(relative("aunt", "female", "who is the sister of one of my parents?"));
   c.push_back(relative("cousin", "any", "who is the child of my aunt or uncle?"));
   // ---- relatives' facts: only meaningful combined with the name (L3) ----
+  // (The L3 test wording is the one bases of benchmark version 1 never saw; they practised the other.)
   for (const char* r : {"brother_name", "sister_name", "mother_name", "father_name", "best_friend_name", "cousin_name",
                         "daughter_name", "son_name"})
     c.push_back(hop(r, "city"));

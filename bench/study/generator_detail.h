@@ -41,9 +41,15 @@ struct Slot {
   std::string rel_noun;              // name slots: "brother", "best friend" (used by L3 questions)
   std::vector<Statement> states;     // >= 2
   std::vector<Statement> changes;    // statements of a new value; empty: the fact never changes
-  std::vector<std::string> l2;       // paraphrased test questions (empty: no L2)
-  std::vector<std::string> train;    // training questions (never a test question's text)
-  std::string l3, l3_train;          // hop slots: two-hop question templates with {rel}
+  // Three disjoint sets of question templates, so that no test wording is ever trained on:
+  //   test:        states[].l1, changes[].l1 (L1), l2 (L2), l3 (L3);
+  //   fine-tuning: train (ft+qa's generated QA; single hops only: a two-hop training question about a
+  //                test user would be the L3 answer memorized under another wording);
+  //   pretraining: pretrain and l3_pretrain (closed-book and reading-comprehension QA of the bases).
+  std::vector<std::string> l2;        // paraphrased test questions (empty: no L2)
+  std::vector<std::string> train;     // fine-tuning QA questions
+  std::vector<std::string> pretrain;  // pretraining QA questions
+  std::string l3, l3_pretrain;        // hop slots: two-hop templates with {rel}, test and pretraining
 };
 
 const std::vector<Slot>& catalogue();
@@ -90,5 +96,16 @@ int32_t find_fact(const User& u, const std::string& key);  // -1 when absent
 
 // questions.cpp: the test questions and held-out texts of a generated user.
 void build_questions(User& u, const std::vector<StatementRecord>& recs, uint64_t seed);
+
+// A question-answer pair about `fact` (two_hop: through the relative's name, also stated).
+struct QaPair {
+  std::string question, answer;
+  int32_t fact = 0;
+  bool two_hop = false;
+};
+enum class QaUse : int32_t { FineTuning, Pretraining };
+// The pairs about the facts whose current value doc_ids state, worded with the templates of `use`;
+// pretraining adds a two-hop pair where a hop fact and its relative's name are both stated.
+std::vector<QaPair> qa_pairs(const User& u, const std::vector<int32_t>& doc_ids, QaUse use);
 
 }  // namespace edgellm::study::detail

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "bench/study/benchmark.h"
 #include "runtime/parse_meter.h"
 #include "runtime/error.h"
 
@@ -42,6 +43,7 @@ double learning_rate_of(const std::string& m) {
 std::string RunSpec::run_id() const {
   std::string key = fmt::format("{}|{}|{}|{:.4f}|{}|{:.3g}|{}|{}|{}|{}|{}|{}", base, compression, method, data, seed,
                                 lr, rank, bench_seed, user_offset, users, batch, seq_len);
+  key += fmt::format("|b{}", kBenchmarkVersion);  // results of another benchmark are not resumed
   for (int c : checkpoints) key += fmt::format("|{}", c);
   uint64_t h = 1469598103934665603ull;  // FNV-1a 64
   for (unsigned char ch : key) h = (h ^ ch) * 1099511628211ull;

@@ -118,17 +118,13 @@ PretrainExample pretrain_example(const PretrainMix& m, int64_t k, double progres
   }
   if (kind == PretrainKind::ClosedBook) {
     const User& u = memorized_user(m, user);
-    std::vector<std::pair<std::string, std::string>> pool;
-    for (const auto& q : u.questions)
-      if (q.level != Level::L4) pool.emplace_back(q.text, q.answer);
     std::vector<int32_t> all(u.documents.size());
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
-    const auto extra = qa_from_documents(u, all);
-    pool.insert(pool.end(), extra.begin(), extra.end());
+    std::vector<QaPair> pool = qa_pairs(u, all, QaUse::Pretraining);  // never a test template
     shuffle(r, pool);
     const size_t n = std::min<size_t>(pool.size(), 1 + below(r, 4));
     ex.push_back({user_header(u), true});
-    for (size_t i = 0; i < n; ++i) ex.push_back({qa_line(pool[i].first, pool[i].second), true});
+    for (size_t i = 0; i < n; ++i) ex.push_back({qa_line(pool[i].question, pool[i].answer), true});
     return ex;
   }
 
@@ -151,21 +147,26 @@ PretrainExample pretrain_example(const PretrainMix& m, int64_t k, double progres
     ctx.insert(static_cast<int32_t>(below(r, u.documents.size())));
   const std::vector<int32_t> ids(ctx.begin(), ctx.end());
 
-  std::vector<std::pair<std::string, std::string>> qa;
-  std::set<std::string> seen = {anchor.text};
-  for (const auto& q : u.questions)
-    if (q.level != Level::L4 && &q != &anchor && answerable(q, ids) && seen.insert(q.text).second)
-      qa.emplace_back(q.text, q.answer);
-  for (auto& p : qa_from_documents(u, ids))
-    if (seen.insert(p.first).second) qa.push_back(std::move(p));
-  shuffle(r, qa);
+  // The pairs are worded with pretraining templates: the anchor only chose the context (its evidence),
+  // its test wording is never shown. The anchor's fact is asked first among equals, so it is kept.
+  std::vector<QaPair> all = qa_pairs(u, ids, QaUse::Pretraining);
+  const bool hop = anchor.level == Level::L3;
+  const int32_t anchor_fact = anchor.facts.back();
+  std::vector<QaPair> first, rest;
+  for (auto& p : all) (p.fact == anchor_fact && p.two_hop == hop ? first : rest).push_back(std::move(p));
+  EDGE_CHECK(!first.empty(), "pretrain_example: user {} has no pretraining question for fact '{}'", user,
+             u.facts[anchor_fact].slot);
+  const QaPair a0 = pick(r, first);
+  shuffle(r, rest);
   // At most two questions per answer, so that a context's questions cover several of its facts.
-  std::map<std::string, int> per_answer = {{anchor.answer, 1}};
-  std::vector<std::pair<std::string, std::string>> kept;
-  for (auto& p : qa)
-    if (static_cast<int32_t>(kept.size()) < m.max_qa_per_context - 1 && per_answer[p.second]++ < 2) kept.push_back(std::move(p));
-  qa = std::move(kept);
-  qa.insert(qa.begin() + static_cast<std::ptrdiff_t>(below(r, qa.size() + 1)), std::make_pair(anchor.text, anchor.answer));
+  std::map<std::string, int> per_answer = {{a0.answer, 1}};
+  std::set<std::string> seen = {a0.question};
+  std::vector<std::pair<std::string, std::string>> qa;
+  for (auto& p : rest)
+    if (static_cast<int32_t>(qa.size()) < m.max_qa_per_context - 1 && seen.insert(p.question).second &&
+        per_answer[p.answer]++ < 2)
+      qa.emplace_back(std::move(p.question), std::move(p.answer));
+  qa.insert(qa.begin() + static_cast<std::ptrdiff_t>(below(r, qa.size() + 1)), std::make_pair(a0.question, a0.answer));
 
   std::string context = user_header(u) + "context:\n";
   for (int32_t d : ids) context += document_line(u.documents[d]);

@@ -46,11 +46,12 @@ int64_t pretrain_user(const PretrainMix& mix, int64_t k, PretrainKind* kind = nu
 // 3-5 at 1 (uniform in [max(1, cap - 2), cap], cap = 1 + floor(4 progress)).
 //   general:     one paragraph + "\n"
 //   lm:          header + 1-4 consecutive document lines of a memorized user
-//   closed_book: header, then 1-4 "question: q\nanswer: a\n" (the user's test questions L1-L3 and
-//                qa_from_documents over all of its documents)
+//   closed_book: header, then 1-4 "question: q\nanswer: a\n" about the user's facts, worded with the
+//                pretraining templates (never a test or fine-tuning template)
 //   reading:     header + "context:\n" + document lines (chronological; they hold the evidence of an
 //                anchor question), then up to max_qa_per_context "question: q\nanswer: a\n" pairs
-//                answerable from that context (test and training wording, at most two per answer).
+//                answerable from that context (pretraining wording: the anchor's fact first, two-hop
+//                questions where both hops are in the context, at most two per answer).
 // Segments: the first holds the header (and context); each QA pair is a segment of its own. All scored.
 PretrainExample pretrain_example(const PretrainMix& mix, int64_t k, double progress,
                                  const std::vector<std::string>& general_text);

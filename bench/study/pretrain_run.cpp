@@ -54,7 +54,7 @@ nlohmann::json run_identity(const PretrainOptions& o, const std::string& tokeniz
           {"min_lr", o.min_lr},   {"weight_decay", o.weight_decay}, {"batch", o.batch},
           {"seq_len", o.seq_len}, {"seed", o.seed},               {"vocab", o.vocab},
           {"mix_seed", o.mix.seed}, {"tokenizer_examples", o.tokenizer_examples},
-          {"tokenizer_sha256", tokenizer_sha}};
+          {"tokenizer_sha256", tokenizer_sha}, {"benchmark_version", kBenchmarkVersion}};
 }
 
 std::string vocab_digest(const TokenizerVocab& v) {

@@ -1,6 +1,7 @@
 // The questions of a generated user: L1 (the words of a source sentence), L2 (paraphrased), L3 (two hops
 // through a relative's name, stated in two documents), L4 (a message in the user's style, held out);
-// and training QA pairs from documents. Not the document generation (generator.cpp).
+// and the fine-tuning and pretraining QA pairs from documents (their own templates, never a test one).
+// Not the document generation (generator.cpp).
 #include <algorithm>
 #include <set>
 
@@ -154,25 +155,32 @@ void build_questions(User& u, const std::vector<StatementRecord>& recs, uint64_t
   }
 }
 
-}  // namespace detail
-
-std::vector<std::pair<std::string, std::string>> qa_from_documents(const User& u, const std::vector<int32_t>& doc_ids) {
+std::vector<QaPair> qa_pairs(const User& u, const std::vector<int32_t>& doc_ids, QaUse use) {
   std::set<int32_t> stated;
   for (int32_t d : doc_ids) {
-    EDGE_CHECK(d >= 0 && d < static_cast<int32_t>(u.documents.size()), "qa_from_documents: no document {}", d);
+    EDGE_CHECK(d >= 0 && d < static_cast<int32_t>(u.documents.size()), "qa_pairs: no document {}", d);
     stated.insert(u.documents[d].states.begin(), u.documents[d].states.end());
   }
-  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<QaPair> out;
   for (int32_t fi : stated) {
     const Fact& f = u.facts[fi];
     const Slot& s = slot_of(f);
     const std::string person = fact_person(u, f);
-    for (const auto& t : s.train) out.emplace_back(fill(t, f.value, person), f.value);
-    if (!s.relation.empty()) {
+    for (const auto& t : use == QaUse::FineTuning ? s.train : s.pretrain)
+      out.push_back({fill(t, f.value, person), f.value, fi, false});
+    if (use == QaUse::Pretraining && !s.relation.empty()) {
       const int32_t ni = find_fact(u, s.relation);
-      if (stated.count(ni)) out.emplace_back(fill(s.l3_train, "", "", slot_of(u.facts[ni]).rel_noun), f.value);
+      if (stated.count(ni)) out.push_back({fill(s.l3_pretrain, "", "", slot_of(u.facts[ni]).rel_noun), f.value, fi, true});
     }
   }
+  return out;
+}
+
+}  // namespace detail
+
+std::vector<std::pair<std::string, std::string>> qa_from_documents(const User& u, const std::vector<int32_t>& doc_ids) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& p : qa_pairs(u, doc_ids, QaUse::FineTuning)) out.emplace_back(std::move(p.question), std::move(p.answer));
   return out;
 }
 

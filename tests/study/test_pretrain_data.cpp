@@ -2,6 +2,7 @@
 // in the context, test users never drawn, general text. Not the packer (bench/study/pretrain.h).
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -157,10 +158,12 @@ TEST_CASE("pretrain data: reading comprehension follows the curriculum and its a
     }
   }
   CHECK(qa_sum / 450 > 2.5);
-  // Test-question wording (L2 paraphrases, L3 two hops) is practised on fresh users.
-  for (const char* q : {"in which city does my", "what is the job of my", "which dish do i enjoy eating most?"})
+  // Two-hop reading is practised on fresh users, in pretraining's own wording (never the L3 test one).
+  for (const char* q : {"in which city does my", "what is the job of my", "what does my"})
     for (const auto& x : questions) levels_seen += x.find(q) != std::string::npos;
   CHECK(levels_seen >= 3);
+  for (const char* q : {"name the city where my", "name the job of my", "which dish do i enjoy eating most?"})
+    for (const auto& x : questions) CHECK_MESSAGE(x.find(q) == std::string::npos, x);
 }
 
 TEST_CASE("pretrain data: bad mixes are refused") {
@@ -216,4 +219,114 @@ TEST_CASE("pretrain data: throughput and lengths" * doctest::skip()) {
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   MESSAGE((N / s) << " examples/s; mean chars general/lm/closed/reading: " << chars[0] / double(count[0]) << " "
                 << chars[1] / double(count[1]) << " " << chars[2] / double(count[2]) << " " << chars[3] / double(count[3]));
+}
+
+namespace {
+
+// A question with every name (the only capitalised words) replaced: the template it was filled from.
+std::string template_of(const std::string& q) {
+  std::string out;
+  for (size_t i = 0; i < q.size();) {
+    if (std::isupper(static_cast<unsigned char>(q[i])) && (i == 0 || !std::isalpha(static_cast<unsigned char>(q[i - 1])))) {
+      while (i < q.size() && std::isalpha(static_cast<unsigned char>(q[i]))) ++i;
+      out += "{name}";
+    } else {
+      out += q[i++];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("pretrain data: the template sets of test, fine-tuning and pretraining questions are disjoint") {
+  std::set<std::string> test, fine, pre;
+  for (const auto& s : detail::catalogue()) {
+    for (const auto& st : s.states) test.insert(st.l1);
+    for (const auto& st : s.changes) test.insert(st.l1);
+    test.insert(s.l2.begin(), s.l2.end());
+    if (!s.l3.empty()) test.insert(s.l3);
+    CHECK_MESSAGE(!s.train.empty(), s.key);
+    CHECK_MESSAGE(!s.pretrain.empty(), s.key);
+    CHECK_MESSAGE(s.relation.empty() == s.l3_pretrain.empty(), s.key);
+    fine.insert(s.train.begin(), s.train.end());
+    pre.insert(s.pretrain.begin(), s.pretrain.end());
+    if (!s.l3_pretrain.empty()) pre.insert(s.l3_pretrain);
+  }
+  CHECK(test.size() > 150);
+  for (const auto& t : test) {
+    CHECK_MESSAGE(fine.count(t) == 0, "test template in fine-tuning QA: " << t);
+    CHECK_MESSAGE(pre.count(t) == 0, "test template in pretraining: " << t);
+  }
+  for (const auto& t : fine) CHECK_MESSAGE(pre.count(t) == 0, "fine-tuning template in pretraining: " << t);
+}
+
+TEST_CASE("pretrain data: no test question, as text or as template, occurs in any training stream") {
+  PretrainMix m = small_mix();
+  m.share_general = 0;  // general prose is not the generator's; it is checked against nothing here
+  m.memorized_users = 6;
+  m.test_users = 6;
+  // The training streams: pretraining examples (LM, closed-book, reading at every curriculum stage) and,
+  // for each test user, what fine-tuning sees (all documents, the ft+qa pairs in their prompts).
+  std::vector<std::string> texts;
+  std::vector<std::string> train_questions;
+  std::set<int> kinds;
+  for (int64_t k = 0; k < 400; ++k) {
+    PretrainKind kind;
+    pretrain_user(m, k, &kind);
+    kinds.insert(static_cast<int>(kind));
+    const std::string t = joined(pretrain_example(m, k, static_cast<double>(k % 5) / 4.0, {}));
+    for (const auto& p : qa_pairs(t)) train_questions.push_back(p.first);
+    texts.push_back(t);
+  }
+  CHECK(kinds.size() == 3);
+  std::vector<User> test_users, all_users;
+  for (int64_t i = 0; i < m.test_users; ++i) test_users.push_back(generate_user(m.seed, m.test_user_offset + i, m.generator));
+  for (int64_t i = 0; i < m.memorized_users; ++i) all_users.push_back(generate_user(m.seed, i, m.generator));
+  all_users.insert(all_users.end(), test_users.begin(), test_users.end());
+  size_t ft_pairs = 0;
+  for (const auto& u : test_users) {
+    std::vector<int32_t> ids;
+    for (const auto& d : u.documents) ids.push_back(d.id), texts.push_back(document_text(u, d));
+    for (const auto& [q, a] : qa_from_documents(u, ids)) {
+      texts.push_back(closed_book_prompt(u, q) + " " + a + "\n");
+      train_questions.push_back(q);
+      ++ft_pairs;
+    }
+    // ft+qa learns single hops only: no training question about "my <relative>" whose answer is an L3 one.
+    for (const auto& q : u.questions) {
+      if (q.level != Level::L3) continue;
+      const std::string rel = "my " + detail::slot_of(u.facts[q.facts[0]]).rel_noun;
+      for (const auto& [tq, ta] : qa_from_documents(u, ids))
+        CHECK_MESSAGE(!(ta == q.answer && tq.find(rel) != std::string::npos), tq << " memorizes L3 " << q.text);
+    }
+  }
+  CHECK(ft_pairs > 100);
+  // The test questions of test and memorized users (every L1-L3 template the generator fills).
+  std::set<std::string> test_texts, test_templates;
+  for (const auto& u : all_users)
+    for (const auto& q : u.questions)
+      if (q.level != Level::L4) test_texts.insert(q.text), test_templates.insert(template_of(q.text));
+  CHECK(test_templates.size() > 100);
+  // And every test template of the catalogue, filled the way the generator fills it ({r} a name, {rel}
+  // any relative), so that a slot these few users happen not to be asked about is checked as well.
+  std::vector<std::string> rels;
+  for (const auto& s : detail::catalogue())
+    if (!s.rel_noun.empty()) rels.push_back(s.rel_noun);
+  for (const auto& s : detail::catalogue()) {
+    std::vector<std::string> ts = s.l2;
+    for (const auto& st : s.states) ts.push_back(st.l1);
+    for (const auto& st : s.changes) ts.push_back(st.l1);
+    for (const auto& t : ts) test_templates.insert(detail::fill(t, "", "{name}"));
+    for (const auto& rel : rels)
+      if (!s.l3.empty()) test_templates.insert(detail::fill(s.l3, "", "", rel));
+  }
+  for (const auto& q : train_questions)
+    CHECK_MESSAGE(test_templates.count(template_of(q)) == 0, "training question with a test template: " << q);
+  std::string all_text, all_templated;
+  for (const auto& t : texts) all_text += t + "\n";
+  all_templated = template_of(all_text);
+  for (const auto& q : test_texts) CHECK_MESSAGE(all_text.find(q) == std::string::npos, "test question in training text: " << q);
+  for (const auto& q : test_templates)
+    CHECK_MESSAGE(all_templated.find(q) == std::string::npos, "test template in training text: " << q);
 }
