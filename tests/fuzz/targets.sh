@@ -23,6 +23,10 @@ fuzz_dict() {
       mkdir -p "$2/fuzz-dicts"
       cat "$dir/$1.dict" "$dir/nested_json.dict" >"$2/fuzz-dicts/$1.dict"
       echo "$2/fuzz-dicts/$1.dict" ;;
+    rag_writer)  # an index file and JSONL documents: both readers' words
+      mkdir -p "$2/fuzz-dicts"
+      cat "$dir/rag_index.dict" "$dir/rag_jsonl.dict" "$dir/nested_json.dict" >"$2/fuzz-dicts/$1.dict"
+      echo "$2/fuzz-dicts/$1.dict" ;;
     *) echo "$dir/$1.dict" ;;
   esac
 }
