@@ -8,6 +8,7 @@
 
 #include "runtime/error.h"
 #include "runtime/parallel.h"
+#include "runtime/profile.h"
 
 namespace edgellm {
 
@@ -73,12 +74,23 @@ void task_of(int64_t i, int64_t KVH, int64_t nq, int64_t* g, int64_t* tile) {
   *tile = (j % 2 == 0) ? j / 2 : nq - 1 - j / 2;
 }
 
+// q, k, v and o once each; q·kᵀ and p·v over the keys a causal query sees (pos0 + t + 1 of them), 2 flops per
+// multiply-add. The backward does about 2.5× the forward's products (it recomputes p).
+profile::Cost attention_cost(const AttentionDims& d, double times) {
+  const double T = static_cast<double>(d.T), HD = static_cast<double>(d.HD);
+  const double keys = static_cast<double>(d.pos0) + (T + 1) / 2;  // mean keys per query
+  const double bytes = 4 * (2 * T * static_cast<double>(d.NH) * HD + 2 * static_cast<double>(d.pos0 + d.T) * static_cast<double>(d.KVH) * HD);
+  return {times * bytes, times * 4 * T * static_cast<double>(d.NH) * keys * HD};
+}
+
 }  // namespace
 
 void attention_forward(float* o, float* L, const float* q, const float* k, const float* v, const AttentionDims& d,
                        float* scratch, const KernelTable& kt) {
   attention_check(d, "attention_forward");
   if (d.T == 0) return;
+  profile::Scope prof("attention", [&] { return fmt::format("f32 {}", kt.attention_forward_isa); },
+                      [&] { return attention_cost(d, 1); });
   const int64_t G = d.NH / d.KVH;
   const int64_t Tq = kAttnRows / G > 0 ? kAttnRows / G : 1;  // tokens per query tile
   const int64_t nq = (d.T + Tq - 1) / Tq;
@@ -99,6 +111,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dO, const 
                         const KernelTable& kt) {
   attention_check(d, "attention_backward");
   if (d.T == 0) return;
+  profile::Scope prof("attention_backward", [&] { return fmt::format("f32 {}", kt.attention_backward_isa); },
+                      [&] { return attention_cost(d, 2.5); });
   ScratchSlots slots{scratch, attention_work_floats(d.HD)};
   parallel_for(d.KVH, 1, [&](int64_t begin, int64_t end) {
     float* work = slots.take();

@@ -81,6 +81,7 @@ void run_finetune(const FinetuneArgs& a) {
   const std::string budget_text = !a.mem_budget.empty() ? a.mem_budget : global_options().mem_budget;
   // The budget bounds the model and the training data too, not only the trainer: set it before either is read.
   if (!budget_text.empty()) default_arena().set_budget(parse_bytes(budget_text));
+  start_profile();
   const OutputLock lock(a.out, OutputLock::Wait::Fail);
   Model m = load_model(a.model);
   if (a.method == "full" && dtype_info(m.llama.weights.layers.empty() ? m.llama.weights.output.dtype()
