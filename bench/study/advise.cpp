@@ -111,7 +111,7 @@ std::string advise(const AdviseOptions& o) {
     if (q.n == 0) continue;
     Cand k{c, q, a.mean_of(a.peak, c), a.cost_seconds(c)};
     if (sized) {  // memory and time at the asked model's size; the retrieval index scales with a dense embedder
-      const CostPrediction p = predict_cost(cm, *sized, c.compression, c.method);
+      const CostPrediction p = predict_cost(cm, *sized, c.compression, c.method, 8, 64, o.base.rfind("builtin:", 0) != 0);
       k.mem = p.peak_bytes / (1024.0 * 1024.0);
       const std::string r = retriever_of(c.method);
       const double index_s = !is_retrieval_only(c.method) ? 0

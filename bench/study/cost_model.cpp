@@ -115,7 +115,7 @@ double step_flops(const LlamaConfig& c, const std::string& cls, int batch, int s
 }
 
 CostPrediction predict_cost(const CostModel& m, const LlamaConfig& c, const std::string& compression,
-                            const std::string& method, int batch, int seq_len) {
+                            const std::string& method, int batch, int seq_len, bool mapped_weights) {
   const std::string cls = cost_class(method);
   const auto it = m.coef.find(cls);
   if (it == m.coef.end()) fail("cost model: no measurement of class \"{}\" (method {})", cls, method);
@@ -123,7 +123,8 @@ CostPrediction predict_cost(const CostModel& m, const LlamaConfig& c, const std:
   CostPrediction p;
   // Full fine-tuning trains f32 weights whatever the file holds.
   p.peak_bytes = weight_bytes(c, cls == "full" ? "f32" : compression) +
-                 it->second.scale * extra_bytes(c, cls, batch, seq_len, rank) + it->second.overhead + m.rss_baseline;
+                 it->second.scale * extra_bytes(c, cls, batch, seq_len, rank) + it->second.overhead + m.rss_baseline +
+                 (cls == "full" && mapped_weights ? 4 * model_params(c) : 0);
   p.seconds_per_step = it->second.flop_rate > 0 ? step_flops(c, cls, batch, seq_len) / it->second.flop_rate : 0;
   return p;
 }

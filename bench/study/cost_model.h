@@ -57,8 +57,10 @@ struct CostPrediction {
   double peak_bytes = 0;         // resident peak, baseline included
   double seconds_per_step = 0;   // CPU seconds of one optimizer step (inference: one prompt's forward)
 };
+// mapped_weights: the weights come from a file (GGUF, safetensors), whose pages full fine-tuning keeps beside the
+// f32 copy it trains (4 bytes a parameter more than a built-in model, whose charged weights are trained in place).
 CostPrediction predict_cost(const CostModel& m, const LlamaConfig& c, const std::string& compression,
-                            const std::string& method, int batch = 8, int seq_len = 64);
+                            const std::string& method, int batch = 8, int seq_len = 64, bool mapped_weights = true);
 
 // Loads `spec` (builtin:<preset> in practice), runs one class at (batch, seq_len) and measures it: training runs
 // `steps` optimizer steps of LoRA r8 or full fine-tuning on seeded random tokens; inference one greedy prompt.

@@ -77,7 +77,7 @@ void add_study_cost_commands(CLI::App* study) {
     const auto cfg = study::model_config_of(model);
     if (!cfg) fail("study cost check: {} is not a model spec", model);
     const study::CostMeasurement x = study::measure_cost(model, study::cost_class(method), batch, seq);
-    const study::CostPrediction p = study::predict_cost(m, *cfg, "f32", method, batch, seq);
+    const study::CostPrediction p = study::predict_cost(m, *cfg, "f32", method, batch, seq, model.rfind("builtin:", 0) != 0);
     const double peak = x.peak_bytes + m.rss_baseline;  // predictions include the process baseline
     fmt::print("{}\npredicted: peak {:.1f} MiB, {:.3f} CPU s a step\nmeasured:  peak {:.1f} MiB (arena {:.1f} + baseline "
                "{:.1f}), {:.3f} CPU s a step\nratio predicted/measured: memory {:.3f}, time {:.2f}\n",
