@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "bench/study/advise.h"
+#include "bench/study/analysis.h"
 #include "bench/study/benchmark_source.h"
 #include "bench/study/cost_model.h"
 #include "bench/study/driver.h"
@@ -37,7 +38,7 @@ std::string chat_model(const std::string& dir) {
   fs::create_directories(m);
   for (const auto& e : fs::directory_iterator(kFixtures / "tiny-qwen2" / "model")) fs::copy_file(e.path(), m / e.path().filename());
   std::ofstream(m / "tokenizer_config.json", std::ios::trunc)
-      << R"({"bos_token": "<s>", "eos_token": "</s>", "chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"})";
+      << R"({"bos_token": "<s>", "eos_token": "</s>", "chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"})";
   return m.string();
 }
 
@@ -57,7 +58,7 @@ TEST_CASE("study --base: a fixture HF model in its own chat template and tokeniz
   Cleanup cleanup{dir};
   const std::string base = chat_model(dir);
   const PromptFormat pf = prompt_format_of(base);
-  REQUIRE(pf.chat == ChatTemplate::ChatML);
+  REQUIRE(pf.chat.has_value());  // rendered as the model's template says (ChatML here)
   CHECK(prompt_format_of((kFixtures / "tiny-llama" / "model").string()).name() == "plain");
   CHECK(prompt_format_of("builtin:tiny").name() == "plain");
   const std::string plain = "user: Anna\nquestion: where do i live?\nanswer:";
@@ -69,6 +70,7 @@ TEST_CASE("study --base: a fixture HF model in its own chat template and tokeniz
   const std::string doc = "user: Anna Berg\ndiary day 12: i live in oslo. the train was late again.\n";
   CHECK(copy.tokenizer->vocab_size() == 512);
   CHECK(copy.tokenizer->encode(doc) == own.tokenizer->encode(doc));
+  CHECK(short_base(base) == "tiny-qwen2/model");  // how reports and the advisor name it
   // Two HF folders named "model" get different cache entries.
   CHECK(compressed_base_path(dir, base, "f32") !=
         compressed_base_path(dir, (kFixtures / "tiny-llama" / "model").string(), "f32"));
@@ -189,6 +191,7 @@ TEST_CASE("advise --base builtin:1.1b --mem 2G: predicted memory binds; a name t
     rows.push_back(hand("lora-r8", "rtn4", 25, seed, 0.70 + 0.01 * seed, 20, 10));  // activations over 2 GiB at 1.1B
     rows.push_back(hand("none", "f32", 0, seed, 0.10 + 0.01 * seed, 20, 0));        // f32 weights: 4.4 GB
     rows.push_back(hand("rag-bm25", "rtn4", 0, seed, 0.40 + 0.01 * seed, 20, 0.1));
+    rows.push_back(hand("lora-r8", "q8_0", 25, seed, 0.60 + 0.01 * seed, 20, 10));   // 1.1 GB weights + activations
   }
   write_results(path, rows);
   AdviseOptions o;
@@ -196,10 +199,14 @@ TEST_CASE("advise --base builtin:1.1b --mem 2G: predicted memory binds; a name t
   const std::string any = advise(o);
   CHECK(any.find("No study results for base builtin:1.1b") != std::string::npos);
   CHECK(any.find("Recommended: full on builtin:1.1b (quality measured on b)") != std::string::npos);
+  // 2 GiB: no f32 weights (4.1 GiB), no full fine-tuning, no LoRA on q8_0; LoRA on Q4_0 is at the edge (~2.0 GiB).
   o.mem_mib = 2048;
   const std::string two = advise(o);
-  CHECK(two.find("Recommended: rag-bm25 on builtin:1.1b (quality measured on b) compressed as rtn4") != std::string::npos);
+  CHECK(two.find("compressed as rtn4\n") != std::string::npos);
+  CHECK(two.find("Recommended: full") == std::string::npos);
   CHECK(two.find("predicted for builtin:1.1b") != std::string::npos);
+  o.mem_mib = 1536;  // LoRA's activations at 8 x 64 tokens (~1.4 GiB) no longer fit beside the weights
+  CHECK(advise(o).find("Recommended: rag-bm25 on builtin:1.1b (quality measured on b) compressed as rtn4") != std::string::npos);
   o.mem_mib = 100;
   CHECK(advise(o).find("Nothing fits these budgets at the size of builtin:1.1b") != std::string::npos);
   // Measured on base b itself: its own numbers, nothing predicted.

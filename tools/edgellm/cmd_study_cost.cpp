@@ -5,6 +5,7 @@
 
 #include "bench/study/cost_model.h"
 #include "runtime/error.h"
+#include "runtime/parallel.h"
 #include "tools/edgellm/commands.h"
 
 namespace edgellm::cli {
@@ -50,7 +51,7 @@ void add_study_cost_commands(CLI::App* study) {
       }
     }
     study::CostModel m = study::fit_cost_model(ms, baseline);
-    std::string cmd = "edgellm study cost measure";
+    std::string cmd = fmt::format("edgellm -t {} study cost measure", num_threads());
     for (const auto& s : models) cmd += " --model " + s;
     m.command = cmd + " -o " + out;
     char host[256] = {};
