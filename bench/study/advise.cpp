@@ -133,7 +133,7 @@ std::string advise(const AdviseOptions& o) {
   std::sort(all.begin(), all.end(), by_lcb);
   std::string files_s;
   for (const auto& f : files) files_s += (files_s.empty() ? "" : ", ") + f;
-  const char* clock = a.cpu_recorded() ? "CPU" : "wall";
+  const char* clock = sized || a.cpu_recorded() ? "CPU" : "wall";  // the cost model predicts CPU seconds
   const std::string on = sized ? fmt::format("{} (quality measured on {})", o.base, short_base(proxy)) : std::string();
   std::string out = !sized ? std::string() : fmt::format(
       "No study results for base {} ({:.2f}B parameters): the quality below was measured on {} (the study's center "
