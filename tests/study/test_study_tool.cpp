@@ -173,7 +173,7 @@ TEST_CASE("cost model: a measured LoRA step of builtin:110m at 1 x 16 tokens, ag
 }
 #endif
 
-// The brief's check on a real 1.1B step (~5 GB, ~10 s of one core): run with
+// The check on a real 1.1B step (4.3 GiB; drawing the random weights takes ~40 CPU s): a benchmark, run with
 //   build/test_study -tc='*1.1B LoRA step*' --no-skip
 TEST_CASE("cost model: a measured 1.1B LoRA step at 1 x 16 tokens" * doctest::skip()) {
   const CostModel m = load_cost_model(default_cost_model_path());

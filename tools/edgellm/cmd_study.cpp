@@ -29,6 +29,8 @@ OUT/plots/*.png|svg. A restarted study skips the runs already in OUT/results.csv
   edgellm advise --mem 512M --time 60s --data 40 --difficulty L3
   edgellm study --quick --base ../shared/fixtures/tiny-llama/model      any GGUF file or HF folder as the base
   edgellm study --quick --benchmark lamp:DIR --base MODEL               LaMP users (DIR: dev_questions.json ...)
+  edgellm advise --mem 2G --base builtin:1.1b                           a model without results: memory and time
+                                                                        predicted at its size (bench/study/cost_model.json)
   edgellm study cost measure -o bench/study/cost_model.json             refit the advisor's cost model
   edgellm study cost check --model builtin:1.1b --batch 1 --seq 16      a measured LoRA step against it
 
