@@ -70,6 +70,7 @@ void add_train_commands(CLI::App& app);
 void add_rag_commands(CLI::App& app);
 // study (run | run-one | merge | report) and advise (tools/edgellm/cmd_study.cpp)
 void add_study_commands(CLI::App& app);
+void add_study_cost_commands(CLI::App* study);  // `study cost measure | check` (cmd_study_cost.cpp)
 // pretrain a study base (tools/edgellm/cmd_pretrain.cpp)
 void add_pretrain_command(CLI::App& app);
 // interactive multi-turn chat (tools/edgellm/cmd_chat.cpp)
