@@ -85,12 +85,12 @@ Engine::Engine(const EngineOptions& o) : opt_(o) {
     tmpl_ = rag::model_chat_template(o.model);
   }
   chat_stop_ids_ = edgellm::chat_stop_ids(base_);
-  for (const auto& [name, path] : o.adapters) {
-    if (name.empty() || name == base_name_ || std::any_of(adapters_.begin(), adapters_.end(), [&](const auto& a) {
-          return a->name == name;
-        }))
-      fail("serve --lora {}={}: the name must be unique and differ from the base's ({})", name, path, base_name_);
-    adapters_.push_back(load_adapter(base_.llama, name, path));
+  for (const auto& named : o.adapters) {
+    const std::string& name = named.first;  // not a structured binding: clang 14 cannot capture one in a lambda
+    if (name.empty() || name == base_name_ ||
+        std::any_of(adapters_.begin(), adapters_.end(), [&](const auto& a) { return a->name == name; }))
+      fail("serve --lora {}={}: the name must be unique and differ from the base's ({})", name, named.second, base_name_);
+    adapters_.push_back(load_adapter(base_.llama, name, named.second));
   }
   for (int i = 0; i < o.slots; ++i) {
     slots_.push_back(std::make_unique<Slot>(base_, n_ctx_));

@@ -174,11 +174,10 @@ void evaluate(const Model& m, const User& u, Ctx ctx, const Retriever* r, Eval& 
 }
 
 std::vector<Example> training_examples(const Model& m, const User& u, const std::vector<int32_t>& avail, bool with_qa) {
+  // The same records `study gen --format records` writes and `finetune` reads, scored as finetune scores them.
   std::vector<Example> ex;
-  for (int32_t d : avail) ex.push_back(example_from_text(document_text(u, u.documents[static_cast<size_t>(d)]), *m.tokenizer));
-  if (with_qa)  // training-template QA pairs about what the available documents state (never a test question)
-    for (const auto& [q, a] : qa_from_documents(u, avail))
-      ex.push_back(example_from_prompt(closed_book_prompt(u, q), " " + a + "\n", *m.tokenizer));
+  for (const DataRecord& r : training_records(u, avail, with_qa))
+    ex.push_back(example_from_record(r, *m.tokenizer, nullptr, "study user " + std::to_string(u.index)));
   return ex;
 }
 
