@@ -193,11 +193,19 @@ void evaluate(const Model& m, const PromptFormat& pf, const User& u, Ctx ctx, co
 
 std::vector<Example> training_examples(const Model& m, const PromptFormat& pf, const User& u,
                                        const std::vector<int32_t>& avail, bool with_qa) {
+  // The same records `study gen --format records` writes and `finetune` reads, scored as finetune scores them;
+  // on a base with its own chat template a QA pair is that template's turn, as its questions are asked.
   std::vector<Example> ex;
-  for (int32_t d : avail) ex.push_back(example_from_text(document_text(u, u.documents[static_cast<size_t>(d)]), *m.tokenizer));
-  if (with_qa)  // training-template QA pairs about what the available documents state (never a test question)
-    for (const auto& [q, a] : qa_from_documents(u, avail))
-      ex.push_back(qa_example(m, pf, closed_book_prompt(u, q), a));
+  for (const DataRecord& r : training_records(u, avail, with_qa)) {
+    if (r.kind == DataRecord::Kind::Pair && pf.chat) {
+      std::string answer = r.response;  // " answer\n" in the plain format
+      while (!answer.empty() && (answer.front() == ' ')) answer.erase(answer.begin());
+      while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+      ex.push_back(qa_example(m, pf, r.prompt, answer));
+      continue;
+    }
+    ex.push_back(example_from_record(r, *m.tokenizer, nullptr, "study user " + std::to_string(u.index)));
+  }
   return ex;
 }
 

@@ -153,11 +153,16 @@ void add_study_commands(CLI::App& app) {
   gen->add_option("--seed", gen_seed, "Benchmark seed (the study uses 1)");
   gen->add_option("--first", gen_first, "First user index (test users start at 1000000, memorized users at 0)");
   gen->add_option("--users", gen_users, "Number of users")->check(CLI::PositiveNumber);
-  gen->add_option("--format", gen_format, "jsonl | text (each document as the models see it)")->check(CLI::IsMember({"jsonl", "text"}));
+  gen->add_option("--format", gen_format,
+                  "jsonl | records (what a run trains on, as finetune/rag index data records) | text (each document as "
+                  "the models see it)")
+      ->check(CLI::IsMember({"jsonl", "records", "text"}));
   gen->add_option("-o,--output", gen_out, "Output file")->required();
   gen->callback([] {
     if (gen_format == "jsonl") {
       study::write_benchmark_jsonl(gen_seed, gen_first, gen_users, gen_out);
+    } else if (gen_format == "records") {
+      study::write_training_records(gen_seed, gen_first, gen_users, gen_out);
     } else {
       std::string text;
       for (int64_t i = gen_first; i < gen_first + gen_users; ++i) {

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "models/runner.h"
+#include "rag/prompt.h"
 #include "models/save_gguf.h"
 #include "runtime/arena.h"
 #include "runtime/error.h"
@@ -67,7 +69,7 @@ std::string mib(size_t b) { return fmt::format("{:.1f} MiB", static_cast<double>
 
 struct FinetuneArgs {
   std::string model, data, eval, method = "lora", out, resume, targets = "q_proj,v_proj", schedule = "constant",
-                             optimizer = "adamw", mem_budget, device = "cpu";
+                             optimizer = "adamw", mem_budget, device = "cpu", chat_template;
   int rank = 8;
   float alpha = 16, dropout = 0;
   double lr = 1e-4, min_lr = 0, weight_decay = 0, clip = 1.0, epochs = 1, time_budget = 0;
@@ -93,12 +95,18 @@ void run_finetune(const FinetuneArgs& a) {
                  a.model.c_str());
   const std::string warn = context_warning(m.llama.config, a.seq_len, fmt::format("finetune --seq-len {}", a.seq_len));
   if (!warn.empty()) std::fprintf(stderr, "%s\n", warn.c_str());
-  std::vector<Example> ex = load_examples(a.data, *m.tokenizer);
+  // Chat records ("messages") are rendered by the model's template, or --chat-template's.
+  std::optional<ChatTemplate> chat = a.chat_template.empty() ? rag::model_chat_template(a.model)
+                                                             : chat_template_from_name(a.chat_template);
+  if (!a.chat_template.empty() && !chat)
+    fail("finetune --chat-template: unknown template '{}' (llama2, llama3, chatml, mistral, zephyr)", a.chat_template);
+  const ChatTemplate* tmpl = chat ? &*chat : nullptr;
+  std::vector<Example> ex = load_examples(a.data, *m.tokenizer, tmpl);
   if (const DroppedExamples d = drop_untrainable(ex, a.seq_len, a.data); d.count > 0)
     std::fprintf(stderr, "finetune: skipped %lld example(s) whose prompt is longer than --seq-len %lld or that score "
                  "nothing (first: %s line %lld)\n", static_cast<long long>(d.count), static_cast<long long>(a.seq_len),
                  a.data.c_str(), static_cast<long long>(d.first_line));
-  const std::vector<Example> held_out = a.eval.empty() ? std::vector<Example>{} : load_examples(a.eval, *m.tokenizer);
+  const std::vector<Example> held_out = a.eval.empty() ? std::vector<Example>{} : load_examples(a.eval, *m.tokenizer, tmpl);
   PackedData data(std::move(ex), a.seq_len, a.seed);
   TrainConfig c;
   c.setup.lora = a.method == "lora";
@@ -193,7 +201,10 @@ void add_train_commands(CLI::App& app) {
     auto* cmd = app.add_subcommand("finetune", "Fine-tune a model (LoRA or full) on JSONL or text data");
     static FinetuneArgs a;
     cmd->add_option("-m,--model", a.model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
-    cmd->add_option("--data", a.data, "JSONL ({\"prompt\",\"response\"} or {\"text\"}) or a text file")->required();
+    cmd->add_option("--data", a.data, "JSONL records ({\"text\"}, {\"prompt\",\"response\"} or {\"messages\"}; README: "
+                                      "Data format) or a text file")->required();
+    cmd->add_option("--chat-template", a.chat_template,
+                    "Template for {\"messages\"} records instead of the model's: llama2, llama3, chatml, mistral, zephyr");
     cmd->add_option("--eval", a.eval, "Held-out data (same formats): loss, perplexity and Q/A recall before, during, after");
     cmd->add_option("--eval-every", a.eval_every, "Evaluate --eval every N steps (0: before and after only)")
         ->check(CLI::NonNegativeNumber);

@@ -75,6 +75,8 @@ void add_study_cost_commands(CLI::App* study);  // `study cost measure | check` 
 void add_pretrain_command(CLI::App& app);
 // interactive multi-turn chat (tools/edgellm/cmd_chat.cpp)
 void add_chat_command(CLI::App& app);
+// OpenAI-compatible HTTP server (tools/edgellm/cmd_serve.cpp, serve/)
+void add_serve_command(CLI::App& app);
 
 // `edgellm bench -m MODEL`: llama-bench-style table.
 struct ModelBenchOptions {

@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
   cli::add_study_commands(app);
   cli::add_pretrain_command(app);
   cli::add_chat_command(app);
+  cli::add_serve_command(app);
   cli::require_finite_floats(app);
   int rc = 0;
   try {
