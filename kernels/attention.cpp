@@ -47,6 +47,8 @@ void attention_check(const AttentionDims& d, const char* who) {
   if (d.o_stride < d.NH * d.HD) bad("o_stride", d.o_stride, "must be >= NH * HD");
   if (d.k_stride < d.KVH * d.HD) bad("k_stride", d.k_stride, "must be >= KVH * HD");
   if (d.v_stride < d.KVH * d.HD) bad("v_stride", d.v_stride, "must be >= KVH * HD");
+  if (d.window < 0) bad("window", d.window, "must be >= 0 (0: no sliding window)");
+  if (!(d.softcap >= 0) || !std::isfinite(d.softcap)) fail("{}: AttentionDims.softcap = {}: must be finite and >= 0", who, d.softcap);
   if (!std::isfinite(d.scale)) fail("{}: AttentionDims.scale = {}: must be finite", who, d.scale);
 }
 
@@ -98,6 +100,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dO, const 
                         const float* v, const float* o, const float* L, const AttentionDims& d, float* scratch,
                         const KernelTable& kt) {
   attention_check(d, "attention_backward");
+  if (d.window > 0 || d.softcap > 0)
+    fail("attention_backward: a sliding window ({}) or a soft-cap ({}) has no backward yet", d.window, d.softcap);
   if (d.T == 0) return;
   ScratchSlots slots{scratch, attention_work_floats(d.HD)};
   parallel_for(d.KVH, 1, [&](int64_t begin, int64_t end) {
