@@ -66,8 +66,17 @@ TEST_CASE("arch: HF model_type, architectures and GGUF names resolve through one
 
 TEST_CASE("arch: the families' configs parse into their options; what is not implemented is refused naming the field") {
   // The fixtures of issue 21's families, made by transformers.
-  for (const char* f : {"llama32", "qwen3", "gemma2", "gemma3", "phi3", "smollm3"}) CHECK(refused_field(family_config(f)) == "");
-  CHECK(refused_field(family_config("gpt2")) == "model_type");  // LayerNorm with bias, learned positions
+  for (const char* f : {"llama32", "qwen3", "gemma2", "gemma3", "phi3", "smollm3", "gpt2"})
+    CHECK(refused_field(family_config(f)) == "");
+  const HFConfig gpt2 = parse_hf_config(family_config("gpt2"), "gpt2");
+  CHECK(gpt2.hidden_size == 64);  // n_embd
+  CHECK(gpt2.intermediate_size == 256);  // n_inner null: 4 · n_embd
+  CHECK(gpt2.block.norm == NormKind::LayerNorm);
+  std::string by_layer = family_config("gpt2");
+  const std::string key = R"("scale_attn_by_inverse_layer_idx": false)";
+  REQUIRE(by_layer.find(key) != std::string::npos);
+  by_layer.replace(by_layer.find(key), key.size(), R"("scale_attn_by_inverse_layer_idx": true)");
+  CHECK(refused_field(by_layer) == "scale_attn_by_inverse_layer_idx");
   const HFConfig g2 = parse_hf_config(family_config("gemma2"), "g2");
   CHECK(g2.block.attn_softcap == 50);
   CHECK(g2.block.final_softcap == 30);

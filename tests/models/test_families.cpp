@@ -105,6 +105,8 @@ TEST_CASE("families: Phi-3 (fused qkv and gate_up, partial rotary)") { check_fam
 TEST_CASE("families: Gemma 2 (GeGLU, post-norms, soft-caps, alternating sliding window)") { check_family("gemma2"); }
 TEST_CASE("families: Gemma 3 (QK-norm, sliding/global layers, two RoPE bases)") { check_family("gemma3"); }
 
+TEST_CASE("families: GPT-2 (LayerNorm with bias, learned positions, GELU, Conv1D weights, tied)") { check_family("gpt2"); }
+
 TEST_CASE("families: training and the Vulkan forward refuse a family option, naming its field") {
   const Model m = load_model(family_dir("gemma2") + "/model");
   CHECK_THROWS_WITH(refuse_family_options(m.llama.config, "training"), doctest::Contains("config field"));
