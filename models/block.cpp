@@ -17,7 +17,8 @@ void check_block_positions(const LlamaConfig& c, int64_t positions) {
 
 void refuse_family_options(const LlamaConfig& c, const std::string& who) {
   for (const OptionAsked& x : options_beyond_llama(c.block, "model_type"))
-    fail("{}: {} (config field '{}') is not implemented by {}", c.name.empty() ? c.arch : c.name, x.what, x.field, who);
+    fail("{} model{}: {} (config field '{}') is not implemented by {}", c.arch, c.name.empty() ? "" : " '" + c.name + "'",
+         x.what, x.field, who);
 }
 
 namespace {

@@ -1,4 +1,4 @@
-// Hugging Face config.json for Llama-family models (llama, mistral, qwen2): the
+// Hugging Face config.json for the families of models/arch.h (llama, mistral, qwen2/3, gemma2/3, phi3, smollm3, gpt2): the
 // hyperparameters a loader needs, with clear errors naming the file and the field.
 // Not a general config parser: unknown fields are ignored, other model types refused.
 #pragma once

@@ -1,4 +1,4 @@
-// Hyperparameters of a Llama-family model (Llama 1/2/3, TinyLlama, SmolLM, Mistral, Qwen2),
+// Hyperparameters of a decoder of any family in models/arch.h (Llama 1/2/3, Mistral, Qwen2/3, Gemma 2/3, Phi-3, SmolLM3, GPT-2),
 // whichever file they came from. Not a loader: models/load_*.cpp fill it and validate it.
 #pragma once
 
