@@ -18,8 +18,8 @@ void read_family_keys(const GgufFile& f, const std::string& a, LlamaConfig& c) {
   BlockOptions& o = c.block;
   o.attn_softcap = f.get_f32(a + "attn_logit_softcapping", 0.0f);
   o.final_softcap = f.get_f32(a + "final_logit_softcapping", 0.0f);
-  if (o.attn_softcap < 0 || o.final_softcap < 0)
-    fail_format(f.path(), a + "attn_logit_softcapping", "soft-caps must be >= 0");
+  for (const auto& [value, key] : {std::pair{o.attn_softcap, "attn_logit_softcapping"}, std::pair{o.final_softcap, "final_logit_softcapping"}})
+    if (!(value >= 0) || !std::isfinite(value)) fail_format(f.path(), a + key, "{} is not a finite number >= 0", value);
   // Not a llama.cpp key (it derives the scale from the model size): edgellm writes it where it differs.
   if (const float s = f.get_f32(a + "attention.query_pre_attn_scalar", 0.0f); s > 0) o.query_scale = 1.0 / std::sqrt(s);
   o.sliding_window = static_cast<int64_t>(f.get_u64(a + "attention.sliding_window", 0));

@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "models/block.h"
+#include "models/load_model.h"
 #include "models/runner.h"
 #include "models/save_gguf.h"
 #include "runtime/error.h"
@@ -112,4 +114,43 @@ TEST_CASE("families: training and the Vulkan forward refuse a family option, nam
   CHECK_THROWS_WITH(refuse_family_options(m.llama.config, "training"), doctest::Contains("config field"));
   const Model llama = load_model(family_dir("llama32") + "/model");
   refuse_family_options(llama.llama.config, "training");  // the Llama block: nothing to refuse
+}
+
+TEST_CASE("families: bad family keys in a GGUF, and RoPE scalings not implemented, are refused naming the field") {
+  const Model m = load_model(family_dir("gemma2") + "/model");
+  const std::string path = (std::filesystem::temp_directory_path() / "edgellm_family_bad.gguf").string();
+  SaveGgufOptions opt;
+  opt.metadata = [](GgufWriter& g) { g.set_f32("gemma2.attn_logit_softcapping", std::nanf("")); };
+  save_llama_gguf(m, path, std::nullopt, opt);
+  try {
+    load_model(path);
+    FAIL("a NaN soft-cap loaded");
+  } catch (const FormatError& e) {
+    CHECK(e.field() == "gemma2.attn_logit_softcapping");
+  }
+  opt.metadata = [](GgufWriter& g) { g.set_u32("gemma2.attention.sliding_window_pattern", 0); };
+  save_llama_gguf(m, path, std::nullopt, opt);
+  try {
+    load_model(path);
+    FAIL("a sliding period of 0 loaded");
+  } catch (const FormatError& e) {
+    CHECK(e.field() == "gemma2.attention.sliding_window_pattern");
+  }
+  std::filesystem::remove(path);
+
+  // yarn, dynamic and longrope (Phi-3.5 / Phi-4-mini) are not implemented: refused, not approximated.
+  const std::string dir = (std::filesystem::temp_directory_path() / "edgellm_family_yarn").string();
+  std::filesystem::create_directories(dir);
+  for (const char* type : {"yarn", "dynamic", "longrope"}) {
+    std::ofstream(dir + "/config.json")
+        << R"({"model_type":"phi3","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,)"
+        << R"("num_attention_heads":4,"vocab_size":512,"rope_scaling":{"type":")" << type << R"(","factor":4.0}})";
+    try {
+      llama_config_from_hf(dir);
+      FAIL(type << " loaded");
+    } catch (const FormatError& e) {
+      CHECK(e.field() == "rope_scaling.type");
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
