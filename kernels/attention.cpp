@@ -48,6 +48,8 @@ void attention_check(const AttentionDims& d, const char* who) {
   if (d.o_stride < d.NH * d.HD) bad("o_stride", d.o_stride, "must be >= NH * HD");
   if (d.k_stride < d.KVH * d.HD) bad("k_stride", d.k_stride, "must be >= KVH * HD");
   if (d.v_stride < d.KVH * d.HD) bad("v_stride", d.v_stride, "must be >= KVH * HD");
+  if (d.window < 0) bad("window", d.window, "must be >= 0 (0: no sliding window)");
+  if (!(d.softcap >= 0) || !std::isfinite(d.softcap)) fail("{}: AttentionDims.softcap = {}: must be finite and >= 0", who, d.softcap);
   if (!std::isfinite(d.scale)) fail("{}: AttentionDims.scale = {}: must be finite", who, d.scale);
 }
 
@@ -110,6 +112,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dO, const 
                         const float* v, const float* o, const float* L, const AttentionDims& d, float* scratch,
                         const KernelTable& kt) {
   attention_check(d, "attention_backward");
+  if (d.window > 0 || d.softcap > 0)
+    fail("attention_backward: a sliding window ({}) or a soft-cap ({}) has no backward yet", d.window, d.softcap);
   if (d.T == 0) return;
   profile::Scope prof("attention_backward", [&] { return fmt::format("f32 {}", kt.attention_backward_isa); },
                       [&] { return attention_cost(d, 2.5); });
