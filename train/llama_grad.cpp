@@ -8,7 +8,6 @@
 #include "kernels/linear.h"
 #include "models/block.h"
 #include "runtime/error.h"
-#include "runtime/parallel.h"
 
 namespace edgellm {
 
