@@ -31,6 +31,29 @@ void check_block_positions(const LlamaConfig& c, int64_t positions) {
          positions, c.block.sliding_window);
 }
 
+void check_block_backward(const LlamaConfig& c) {
+  const BlockOptions& o = c.block;
+  const char* field = o.norm != NormKind::RmsNorm ? "norm"
+                      : o.norm_bias               ? "norm_bias"
+                      : o.norm_plus_one           ? "norm_plus_one"
+                      : o.post_norms              ? "post_norms"
+                      : o.qk_norm                 ? "qk_norm"
+                      : o.o_bias                  ? "o_bias"
+                      : o.mlp_bias                ? "mlp_bias"
+                      : o.mlp != MlpKind::SwiGlu  ? "mlp"
+                      : o.positions != PositionKind::Rope ? "positions"
+                      : o.partial_rotary != 1.0   ? "partial_rotary"
+                      : o.rope_skipped_layers     ? "rope_skipped_layers"
+                      : o.two_rope_bases          ? "two_rope_bases"
+                      : o.attn_softcap != 0       ? "attn_softcap"
+                      : o.final_softcap != 0      ? "final_softcap"
+                      : o.query_scale != 0        ? "query_scale"
+                      : o.embed_scale             ? "embed_scale"
+                                                  : nullptr;
+  if (field)
+    fail("training {} ({}): the block's backward does not implement its option block.{} yet", c.name, c.arch, field);
+}
+
 void CpuBlockOps::norm(float* y, float* rstd, const float* x, BlockNorm which, int64_t rows) const {
   const Tensor& w = which == BlockNorm::Attn ? L.attn_norm : L.ffn_norm;
   kernels().rmsnorm_forward(y, rstd, x, w.data<float>(), rows, c.dim, c.rms_eps);

@@ -76,9 +76,14 @@ struct BlockGrads {
 // rope_backward(dp, dp_rot, heads), attention_backward(dq, dk, dv, do, q, k, v, o, lse),
 // glu_backward(dgate, dup, dh, gate, up, n), and zero(p, n). need_dx_in false: nothing reads ∂/∂x_in (the
 // first block under a frozen embedding and attention norm), so q, k, v's input gradients are not formed.
+// Throws Error naming the first option of c.block (models/arch.h) beyond the Llama block that block_backward has
+// no mirror step for yet: training such a family would differentiate another function than its forward.
+void check_block_backward(const LlamaConfig& c);
+
 template <class Ops, class P>
 void block_backward(Ops& ops, const LlamaConfig& c, const BlockBuffers<P>& a, const BlockGrads<P>& g, int64_t R,
                     bool need_dx_in = true) {
+  check_block_backward(c);
   const int64_t F = c.ffn_dim, Q = c.q_dim(), KV = c.kv_dim();
   // ---- MLP, reversed: x_out = x_mid + down(glu(gate(xn2), up(xn2))), xn2 = n2(x_mid) ----
   ops.linear_backward(g.dh, g.dx, a.h, LinearKind::Down, R, false);        // ← ops.linear(tmp, h, Down)

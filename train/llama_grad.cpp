@@ -38,6 +38,7 @@ void LlamaGrad::add_param(const std::string& name, Tensor& value) {
 }
 
 LlamaGrad::LlamaGrad(LlamaModel& m, const GradSetup& setup) : m_(m), setup_(setup) {
+  check_block_backward(m.config);  // refused before any copy is made
   const LlamaConfig& c = m.config;
   const size_t L = static_cast<size_t>(c.n_layers);
   layer_grads_.assign(L, BlockWeightGrads{});

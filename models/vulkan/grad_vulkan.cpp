@@ -73,6 +73,7 @@ struct VulkanGrad::Impl {
   Impl(const LlamaModel& mm, const std::vector<Param>& ps, bool ckpt, int device)
       : m(mm), c(vk::context(device)), checkpointing(ckpt) {
     EDGE_CHECK(!m.config.qkv_bias, "Vulkan training: models with q/k/v biases (qwen2) are not supported yet");
+    check_block_backward(m.config);
     std::map<const float*, size_t> trainable;
     for (size_t i = 0; i < ps.size(); ++i) trainable[ps[i].value] = i;
     params.resize(ps.size());
