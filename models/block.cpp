@@ -1,13 +1,29 @@
-// The CPU ops of the transformer block (models/block.h) and its buffers: each op one kernel call, with the
-// batch layout (sequences, KV cache or not) handled here so that the block's sequence stays one.
-// Not the sequence itself (block.h) and not the model around it (models/llama.cpp, train/, quant/).
+// The CPU ops of the transformer block (models/block.h), each forward beside its backward, and their buffers:
+// each op one kernel call, with the batch layout (sequences, KV cache or not) and LoRA dropout handled here so
+// that the block's sequence stays one. Not the sequence itself (block.h), not the model around it (models/, train/, quant/).
 #include "models/block.h"
+
+#include <algorithm>
+#include <vector>
 
 #include "kernels/attention.h"
 #include "kernels/kernel_table.h"
 #include "runtime/error.h"
 
 namespace edgellm {
+namespace {
+
+// LoRA dropout: a Bernoulli(keep) mask from a hash of (key, element), so that the backward regenerates the
+// forward's mask instead of storing it.
+inline bool keep_element(uint64_t key, int64_t i, float p_drop) {
+  uint64_t z = key + static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53 >= p_drop;
+}
+
+}  // namespace
 
 void check_block_positions(const LlamaConfig& c, int64_t positions) {
   if (c.block.sliding_window > 0 && positions > c.block.sliding_window)
@@ -29,6 +45,29 @@ int64_t layer_of(const CpuBlockOps& o, const char* what) {
   return o.layer < 0 ? 0 : o.layer;
 }
 }  // namespace
+
+void check_block_backward(const LlamaConfig& c) {
+  const BlockOptions& o = c.block;
+  const char* field = o.norm != NormKind::RmsNorm ? "norm"
+                      : o.norm_bias               ? "norm_bias"
+                      : o.norm_plus_one           ? "norm_plus_one"
+                      : o.post_norms              ? "post_norms"
+                      : o.qk_norm                 ? "qk_norm"
+                      : o.o_bias                  ? "o_bias"
+                      : o.mlp_bias                ? "mlp_bias"
+                      : o.mlp != MlpKind::SwiGlu  ? "mlp"
+                      : o.positions != PositionKind::Rope ? "positions"
+                      : o.partial_rotary != 1.0   ? "partial_rotary"
+                      : o.rope_skipped_layers     ? "rope_skipped_layers"
+                      : o.two_rope_bases          ? "two_rope_bases"
+                      : o.attn_softcap != 0       ? "attn_softcap"
+                      : o.final_softcap != 0      ? "final_softcap"
+                      : o.query_scale != 0        ? "query_scale"
+                      : o.embed_scale             ? "embed_scale"
+                                                  : nullptr;
+  if (field)
+    fail("training {} ({}): the block's backward does not implement its option block.{} yet", c.name, c.arch, field);
+}
 
 void CpuBlockOps::norm(float* y, float* rstd, const float* x, BlockNorm which, int64_t rows) const {
   const Tensor* w = nullptr;
@@ -53,9 +92,73 @@ void CpuBlockOps::head_norm(float* p, BlockNorm which, int64_t heads, int64_t ro
   kernels().rmsnorm_forward(p, nullptr, p, w.data<float>(), rows * heads, c.head_dim, c.rms_eps);
 }
 
+void CpuBlockOps::norm_backward(float* dx, const float* dy, const float* x, const float* rstd, BlockNorm which,
+                                int64_t rows) const {
+  const Tensor& w = which == BlockNorm::Attn ? L.attn_norm : L.ffn_norm;
+  float* dw = grads ? grads->norm[static_cast<int>(which)] : nullptr;
+  std::vector<float> scratch;  // a frozen norm's weight gradient, formed by the kernel and dropped
+  if (!dw) scratch.assign(static_cast<size_t>(c.dim), 0.0f), dw = scratch.data();
+  kernels().rmsnorm_backward(dx, dw, dy, x, w.data<float>(), rstd, rows, c.dim);
+}
+
+const float* CpuBlockOps::dropped(const float* x, LinearKind kind, int64_t n, Tensor& keep) const {
+  if (lora_dropout <= 0 || !L.lora[static_cast<int>(kind)].defined()) return x;
+  const uint64_t key = dropout_key * 8 + static_cast<uint64_t>(kind);
+  const float inv_keep = 1.0f / (1.0f - lora_dropout);
+  keep = Tensor::empty({n});
+  float* d = keep.data<float>();
+  for (int64_t i = 0; i < n; ++i) d[i] = keep_element(key, i, lora_dropout) ? x[i] * inv_keep : 0.0f;
+  return d;
+}
+
+// y = x·Wᵀ + b + s·(drop(x)·Aᵀ)·Bᵀ
 void CpuBlockOps::linear(float* y, const float* x, LinearKind kind, int64_t rows) const {
-  if (linear_override) return linear_override(y, x, kind, rows);
-  linear_with_lora(y, x, L.weight(kind), L.bias(kind), L.lora[static_cast<int>(kind)], rows, math == QuantMath::Exact);
+  const int kk = static_cast<int>(kind);
+  const LoraPair& lp = L.lora[kk];
+  if (!lp.defined() || lora_dropout <= 0)
+    return linear_with_lora(y, x, L.weight(kind), L.bias(kind), lp, rows, math == QuantMath::Exact);
+  const Tensor& W = L.weight(kind);
+  linear_forward(y, x, W, L.bias(kind).defined() ? L.bias(kind).data<float>() : nullptr, rows, math);
+  const int64_t in = W.shape().cols(), out = W.shape().rows(), r = lp.A.shape()[0];
+  Tensor keep, u = Tensor::empty({rows, r}), d = Tensor::empty({rows, out});
+  const float* xd = dropped(x, kind, rows * in, keep);
+  linear_forward(u.data<float>(), xd, lp.A, nullptr, rows);
+  linear_forward(d.data<float>(), u.data<float>(), lp.B, nullptr, rows);
+  kernels().scale_backward(y, d.data<float>(), lp.scale, rows * out);  // y += s·d
+}
+
+// dx = dy·W (+ dx) + drop'(du·A); dW += dyᵀ·x; db += Σ_rows dy; with u = drop(x)·Aᵀ: dB += s·dyᵀ·u, du = s·dy·B,
+// dA += duᵀ·drop(x). dx null: the input gradient is not formed (the weight gradients still are).
+void CpuBlockOps::linear_backward(float* dx, const float* dy, const float* x, LinearKind kind, int64_t rows,
+                                  bool accumulate) const {
+  const int kk = static_cast<int>(kind);
+  const Tensor& W = L.weight(kind);
+  const int64_t out = W.shape().rows(), in = W.shape().cols();
+  if (dx) linear_backward_input(dx, dy, W, rows, accumulate);
+  if (grads && grads->w[kk]) linear_backward_weight(grads->w[kk], dy, x, rows, out, in);
+  if (grads && kk < 3 && grads->bias[kk])
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t n = 0; n < out; ++n) grads->bias[kk][n] += dy[r * out + n];
+  const LoraPair& lp = L.lora[kk];
+  if (!lp.defined()) return;
+  const auto& k = kernels();
+  const int64_t r = lp.A.shape()[0];
+  Tensor keep;
+  const float* xd = dropped(x, kind, rows * in, keep);
+  Tensor u = Tensor::empty({rows, r}), dys = Tensor::empty({rows, out}), du = Tensor::zeros({rows, r});
+  linear_forward(u.data<float>(), xd, lp.A, nullptr, rows);
+  k.scale_forward(dys.data<float>(), dy, lp.scale, rows * out);
+  if (grads && grads->lora_b[kk]) linear_backward_weight(grads->lora_b[kk], dys.data<float>(), u.data<float>(), rows, out, r);
+  linear_backward_input(du.data<float>(), dys.data<float>(), lp.B, rows);
+  if (grads && grads->lora_a[kk]) linear_backward_weight(grads->lora_a[kk], du.data<float>(), xd, rows, r, in);
+  if (!dx) return;
+  if (lora_dropout <= 0) return linear_backward_input(dx, du.data<float>(), lp.A, rows);
+  Tensor dxd = Tensor::zeros({rows, in});
+  linear_backward_input(dxd.data<float>(), du.data<float>(), lp.A, rows);
+  const uint64_t key = dropout_key * 8 + static_cast<uint64_t>(kk);
+  const float inv_keep = 1.0f / (1.0f - lora_dropout);
+  for (int64_t i = 0; i < rows * in; ++i)
+    if (keep_element(key, i, lora_dropout)) dx[i] += dxd.data<float>()[i] * inv_keep;
 }
 
 void CpuBlockOps::rope(float* p, int64_t heads) const {
@@ -81,6 +184,14 @@ void CpuBlockOps::rope(float* p, int64_t heads) const {
       }
 }
 
+// rope is a rotation: ∂/∂(pre-rope) += Rᵀ·∂/∂(post-rope)
+void CpuBlockOps::rope_backward(float* dp, const float* dp_rot, int64_t heads) const {
+  const int64_t HD = c.head_dim;
+  for (int64_t b = 0; b < B; ++b)
+    kernels().rope_backward(dp + b * T * heads * HD, dp_rot + b * T * heads * HD, cos, sin, T, heads, HD,
+                            c.rope_pairing);
+}
+
 void CpuBlockOps::attention(float* o, float* lse, const float* q, const float* k, const float* v) const {
   const int64_t NH = c.n_heads, KVH = c.n_kv_heads, HD = c.head_dim;
   // o = softmax(q·kᵀ/√HD + causal mask)·v over the sequence's keys (the cache's when there is one).
@@ -96,6 +207,18 @@ void CpuBlockOps::attention(float* o, float* lse, const float* q, const float* k
                       k_cache ? k_cache : k + b * T * KVH * HD, v_cache ? v_cache : v + b * T * KVH * HD, d);
 }
 
+// dq, dk, dv += each sequence's attention gradient, the softmax recomputed from q, k and the forward's lse.
+void CpuBlockOps::attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                                     const float* k, const float* v, const float* o, const float* lse) const {
+  const int64_t NH = c.n_heads, KVH = c.n_kv_heads, HD = c.head_dim;
+  EDGE_CHECK(!k_cache && pos0 == 0, "the block's backward runs on whole sequences from position 0, not a KV cache");
+  const AttentionDims d = attention_dims(T, NH, KVH, HD);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t qo = b * T * NH * HD, ko = b * T * KVH * HD;
+    edgellm::attention_backward(dq + qo, dk + ko, dv + ko, dout + qo, q + qo, k + ko, v + ko, o + qo, lse + b * T * NH, d);
+  }
+}
+
 void CpuBlockOps::add(float* y, const float* a, const float* b, int64_t n) const { kernels().add_forward(y, a, b, n); }
 
 void CpuBlockOps::glu(float* h, const float* gate, const float* up, int64_t n) const {
@@ -108,6 +231,12 @@ void CpuBlockOps::glu(float* h, const float* gate, const float* up, int64_t n) c
 }
 
 void CpuBlockOps::act(float* h, const float* up, int64_t n) const { kernels().gelu_forward(h, up, n); }
+void CpuBlockOps::glu_backward(float* dgate, float* dup, const float* dh, const float* gate, const float* up,
+                               int64_t n) const {
+  kernels().swiglu_backward(dgate, dup, dh, gate, up, n);
+}
+
+void CpuBlockOps::zero(float* p, int64_t n) const { std::fill(p, p + n, 0.0f); }
 
 void BlockActs::allocate(const LlamaConfig& c, int64_t R) {
   if (xn1.defined() && xn1.dim(0) == R) return;
@@ -131,6 +260,25 @@ BlockBuffers<float*> BlockActs::buffers(float* x_in, float* x_out) {
   auto p = [](Tensor& t) { return t.data<float>(); };
   return {x_in, p(x_mid), x_out, p(xn1), p(rstd1), p(q), p(k), p(v), p(att), p(lse), p(xn2), p(rstd2),
           p(gate), p(up), p(h), p(tmp)};
+}
+
+void BlockGradActs::allocate(const LlamaConfig& c, int64_t R) {
+  if (dxn.defined() && dxn.dim(0) == R) return;
+  dxn = Tensor::empty({R, c.dim});
+  datt = Tensor::empty({R, c.q_dim()});
+  dq = Tensor::empty({R, c.q_dim()});
+  dk = Tensor::empty({R, c.kv_dim()});
+  dv = Tensor::empty({R, c.kv_dim()});
+  dq0 = Tensor::empty({R, c.q_dim()});
+  dk0 = Tensor::empty({R, c.kv_dim()});
+  dh = Tensor::empty({R, c.ffn_dim});
+  dgate = Tensor::empty({R, c.ffn_dim});
+  dup = Tensor::empty({R, c.ffn_dim});
+}
+
+BlockGrads<float*> BlockGradActs::grads(float* dx) {
+  auto p = [](Tensor& t) { return t.data<float>(); };
+  return {dx, p(dxn), p(datt), p(dq), p(dk), p(dv), p(dq0), p(dk0), p(dh), p(dgate), p(dup)};
 }
 
 }  // namespace edgellm

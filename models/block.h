@@ -1,11 +1,9 @@
 // The transformer block, written once: the op sequence of one layer, walked over any backend's buffers
-// (the CPU for inference, training and calibration; Vulkan for inference and LoRA training).
-// Not the ops' math (kernels/ and kernels/vulkan/), not the backward (train/llama_grad.cpp reverses this
-// sequence step by step), not the embedding or head (the callers' own).
+// (the CPU for inference, training and calibration; Vulkan for inference and training), and its backward, the
+// same sequence reversed. Not the ops' math (kernels/ and kernels/vulkan/), not the embedding or head (the callers').
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 
 #include "kernels/linear.h"
@@ -90,14 +88,78 @@ void block_forward(Ops& ops, const LlamaConfig& c, const BlockBuffers<P>& a, int
   ops.add(a.x_out, a.x_mid, a.tmp, R * C);
 }
 
+// The gradients one backward walk reads and writes, for R = B·T rows. dx is the residual stream's gradient,
+// in place: ∂loss/∂x_out on entry, ∂loss/∂x_in on return.
+template <class P>
+struct BlockGrads {
+  P dx;               // (R, C) ∂/∂x_out in, ∂/∂x_in out (and ∂/∂x_mid between the halves)
+  P dxn;              // (R, C) ∂/∂xn2, then ∂/∂xn1
+  P datt;             // (R, NH·HD) ∂/∂att
+  P dq, dk, dv;       // (R, NH·HD), (R, KVH·HD) ×2: ∂/∂ q, k after rope, and v
+  P dq0, dk0;         // the same before rope: the q and k projections' output gradients
+  P dh, dgate, dup;   // (R, F) each
+};
+
+// The reverse of block_forward: each forward step's mirror, last step first, over the forward's saved
+// buffers `a` (the residual adds have no op: their gradient is dx itself, passed on unchanged). Ops adds the
+// backward of each op, accumulating (+=) into its outputs and into the gradients of the weights it binds
+// (frozen ones skipped): norm_backward(dx, dy, x, rstd, BlockNorm, rows), linear_backward(dx, dy, x,
+// LinearKind, rows, accumulate) (dx = dy·W when !accumulate; dx null (P{}): no input gradient wanted),
+// rope_backward(dp, dp_rot, heads), attention_backward(dq, dk, dv, do, q, k, v, o, lse),
+// glu_backward(dgate, dup, dh, gate, up, n), and zero(p, n). need_dx_in false: nothing reads ∂/∂x_in (the
+// first block under a frozen embedding and attention norm), so q, k, v's input gradients are not formed.
+// Throws Error naming the first option of c.block (models/arch.h) beyond the Llama block that block_backward has
+// no mirror step for yet: training such a family would differentiate another function than its forward.
+void check_block_backward(const LlamaConfig& c);
+
+template <class Ops, class P>
+void block_backward(Ops& ops, const LlamaConfig& c, const BlockBuffers<P>& a, const BlockGrads<P>& g, int64_t R,
+                    bool need_dx_in = true) {
+  check_block_backward(c);
+  const int64_t F = c.ffn_dim, Q = c.q_dim(), KV = c.kv_dim();
+  // ---- MLP, reversed: x_out = x_mid + down(glu(gate(xn2), up(xn2))), xn2 = n2(x_mid) ----
+  ops.linear_backward(g.dh, g.dx, a.h, LinearKind::Down, R, false);        // ← ops.linear(tmp, h, Down)
+  ops.zero(g.dgate, R * F);
+  ops.zero(g.dup, R * F);
+  ops.glu_backward(g.dgate, g.dup, g.dh, a.gate, a.up, R * F);             // ← ops.glu(h, gate, up)
+  ops.linear_backward(g.dxn, g.dgate, a.xn2, LinearKind::Gate, R, false);  // ← ops.linear(gate, xn2, Gate)
+  ops.linear_backward(g.dxn, g.dup, a.xn2, LinearKind::Up, R, true);       // ← ops.linear(up, xn2, Up)
+  ops.norm_backward(g.dx, g.dxn, a.x_mid, a.rstd2, BlockNorm::Ffn, R);      // dx: now ∂/∂x_mid
+  // ---- attention, reversed: x_mid = x_in + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))), xn1 = n1(x_in) ----
+  ops.linear_backward(g.datt, g.dx, a.att, LinearKind::O, R, false);       // ← ops.linear(tmp, att, O)
+  ops.zero(g.dq, R * Q);
+  ops.zero(g.dk, R * KV);
+  ops.zero(g.dv, R * KV);
+  ops.attention_backward(g.dq, g.dk, g.dv, g.datt, a.q, a.k, a.v, a.att, a.lse);
+  ops.zero(g.dq0, R * Q);
+  ops.zero(g.dk0, R * KV);
+  ops.rope_backward(g.dq0, g.dq, c.n_heads);     // ← ops.rope(q, NH)
+  ops.rope_backward(g.dk0, g.dk, c.n_kv_heads);  // ← ops.rope(k, KVH)
+  const P dxn1 = need_dx_in ? g.dxn : P{};
+  ops.linear_backward(dxn1, g.dq0, a.xn1, LinearKind::Q, R, false);
+  ops.linear_backward(dxn1, g.dk0, a.xn1, LinearKind::K, R, true);
+  ops.linear_backward(dxn1, g.dv, a.xn1, LinearKind::V, R, true);
+  if (need_dx_in) ops.norm_backward(g.dx, g.dxn, a.x_in, a.rstd1, BlockNorm::Attn, R);  // dx: now ∂/∂x_in
+}
+
 // For the walks whose attention has no window (training, Vulkan): throws Error if `positions` exceed the
 // sliding window, since full attention is exact only up to its width. The CPU inference ops apply the window.
 void check_block_positions(const LlamaConfig& c, int64_t positions);
 
-// The CPU ops. B sequences of T tokens at positions pos0 .. pos0+T−1 each; keys and values either the
-// walk's own k, v per sequence, or (kv_cache: B = 1) the layer's cache base, which k, v point into at pos0.
+// Where the CPU backward accumulates one layer's weight gradients; null: that weight is frozen.
+struct BlockWeightGrads {
+  float* norm[2] = {};                // by BlockNorm: (C) each
+  float* w[kNumLinearKinds] = {};     // (N, K) by LinearKind
+  float* bias[3] = {};                // q, k, v: (N)
+  float* lora_a[kNumLinearKinds] = {};  // (r, K)
+  float* lora_b[kNumLinearKinds] = {};  // (N, r)
+};
+
+// The CPU ops, forward and backward. B sequences of T tokens at positions pos0 .. pos0+T−1 each; keys and
+// values either the walk's own k, v per sequence, or (kv_cache: B = 1, forward only) the layer's cache base,
+// which k, v point into at pos0. LoRA dropout (training) drops each adapter's input with probability
+// lora_dropout, from a hash of (dropout_key, linear, element) that the backward regenerates.
 struct CpuBlockOps {
-  using LinearFn = std::function<void(float* y, const float* x, LinearKind kind, int64_t rows)>;
   const LlamaConfig& c;
   const LlamaLayer& L;
   int64_t B = 1, T = 0, pos0 = 0;
@@ -106,7 +168,9 @@ struct CpuBlockOps {
   const float* k_cache = nullptr;  // (pos0 + T, KVH, HD) this layer's cache, or null
   const float* v_cache = nullptr;
   QuantMath math = QuantMath::Fast;
-  LinearFn linear_override;  // training's LoRA dropout; empty: linear_with_lora
+  float lora_dropout = 0;
+  uint64_t dropout_key = 0;
+  const BlockWeightGrads* grads = nullptr;  // backward only
   // The family options (FamilyBlockOps): which layer this is (its window, RoPE base, RoPE or not) and the
   // sliding layers' RoPE tables when their base differs (Gemma 3). layer < 0: a walk that sets none of these,
   // which refuses per-layer options rather than guess.
@@ -116,13 +180,24 @@ struct CpuBlockOps {
   static constexpr bool kFamilyOps = true;
 
   void norm(float* y, float* rstd, const float* x, BlockNorm which, int64_t rows) const;
+  void norm_backward(float* dx, const float* dy, const float* x, const float* rstd, BlockNorm which, int64_t rows) const;
   void linear(float* y, const float* x, LinearKind kind, int64_t rows) const;
+  void linear_backward(float* dx, const float* dy, const float* x, LinearKind kind, int64_t rows, bool accumulate) const;
   void rope(float* p, int64_t heads) const;
+  void rope_backward(float* dp, const float* dp_rot, int64_t heads) const;
   void attention(float* o, float* lse, const float* q, const float* k, const float* v) const;
+  void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                          const float* v, const float* o, const float* lse) const;
   void add(float* y, const float* a, const float* b, int64_t n) const;
   void glu(float* h, const float* gate, const float* up, int64_t n) const;
   void head_norm(float* p, BlockNorm which, int64_t heads, int64_t rows) const;
   void act(float* h, const float* up, int64_t n) const;
+  void glu_backward(float* dgate, float* dup, const float* dh, const float* gate, const float* up, int64_t n) const;
+  void zero(float* p, int64_t n) const;
+
+ private:
+  // x with LoRA dropout applied to the adapter of `kind` (x itself when there is none), in `keep`.
+  const float* dropped(const float* x, LinearKind kind, int64_t n, Tensor& keep) const;
 };
 
 // The CPU buffers of one walk for R rows, each its own allocation (what training and calibration keep).
@@ -130,6 +205,13 @@ struct BlockActs {
   Tensor x_mid, xn1, rstd1, q, k, v, att, lse, xn2, rstd2, gate, up, h, tmp;
   void allocate(const LlamaConfig& c, int64_t R);
   BlockBuffers<float*> buffers(float* x_in, float* x_out);
+};
+
+// The CPU gradient buffers of one backward walk for R rows (dx is the caller's).
+struct BlockGradActs {
+  Tensor dxn, datt, dq, dk, dv, dq0, dk0, dh, dgate, dup;
+  void allocate(const LlamaConfig& c, int64_t R);
+  BlockGrads<float*> grads(float* dx);
 };
 
 }  // namespace edgellm

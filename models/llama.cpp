@@ -227,7 +227,7 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
     float* kc = cache.k.data<float>() + (l * cache.capacity) * kv_row;
     float* vc = cache.v.data<float>() + (l * cache.capacity) * kv_row;
     CpuBlockOps ops{c, m.weights.layers[static_cast<size_t>(l)], 1, T, pos0, cosb.data<float>(), sinb.data<float>(),
-                    kc, vc, QuantMath::Fast, {}};
+                    kc, vc, QuantMath::Fast};
     ops.layer = l;
     if (cosl.defined()) {
       ops.cos_local = cosl.data<float>();

@@ -57,7 +57,7 @@ void calibration_forward(const LlamaConfig& c, const LlamaLayer& L, std::vector<
   a.allocate(c, n);
   std::vector<float> cosb(T * c.head_dim / 2), sinb(T * c.head_dim / 2), out(update_x ? 0 : n * c.dim);
   rope_tables(c, 0, T, cosb.data(), sinb.data());
-  CpuBlockOps ops{c, L, S, T, 0, cosb.data(), sinb.data(), nullptr, nullptr, QuantMath::Exact, {}};
+  CpuBlockOps ops{c, L, S, T, 0, cosb.data(), sinb.data(), nullptr, nullptr, QuantMath::Exact};
   BlockBuffers<float*> b = a.buffers(x.data(), update_x ? x.data() : out.data());
   b.rstd1 = b.rstd2 = b.lse = nullptr;
   block_forward(ops, c, b, n);

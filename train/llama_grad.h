@@ -3,11 +3,11 @@
 // Not the training loop (train/trainer.h): this computes a loss and accumulates gradients.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "models/block.h"
 #include "models/llama.h"
 #include "train/optimizer.h"
 
@@ -63,9 +63,8 @@ class LlamaGrad {
 
  private:
   struct LayerActs;
-  struct GradTensors;
-  void layer_forward(int64_t l, const float* x_in, float* x_out, LayerActs& a, int64_t B, int64_t T);
-  void layer_backward(int64_t l, float* dx, const float* x_in, const LayerActs& a, int64_t B, int64_t T);
+  // The block's ops for layer l over (B, T), with rope tables `cos`, `sin` (T, HD/2).
+  CpuBlockOps layer_ops(int64_t l, int64_t B, int64_t T, const float* cos, const float* sin) const;
   LossSum run(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale, bool backward);
   void add_param(const std::string& name, Tensor& value);
 
@@ -74,10 +73,8 @@ class LlamaGrad {
   std::vector<Param> params_;
   std::vector<Tensor> grads_;  // owns the gradient buffers of params_
   uint64_t dropout_step_ = 0;
-  // Gradients by weight, for the backward to find: (layer, kind) → Param index, or −1 if frozen.
-  std::vector<std::array<int, kNumLinearKinds>> w_index_, lora_a_index_, lora_b_index_;
-  std::vector<std::array<int, 3>> bias_index_;
-  std::vector<std::array<int, 2>> norm_index_;
+  // Where each layer's weight gradients go (null: frozen), for the block's backward.
+  std::vector<BlockWeightGrads> layer_grads_;
   int embed_index_ = -1, out_norm_index_ = -1, output_index_ = -1;
 };
 

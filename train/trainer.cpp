@@ -204,7 +204,9 @@ StepLog Trainer::train_step() {
   int64_t scored = 0;
   for (int32_t t : tgt) scored += t >= 0;
   std::vector<Param>& params = grad_->params();
-  zero_grads(params);
+  const bool resident = device && device->resident();
+  if (resident) device->zero_grads();
+  else zero_grads(params);
   grad_->set_dropout_step(static_cast<uint64_t>(step_));
   LossSum total;
   const float scale = scored ? 1.0f / static_cast<float>(scored) : 0.0f;
@@ -218,7 +220,7 @@ StepLog Trainer::train_step() {
   StepLog log;
   // Clipping is folded into the optimizer's pass: the norm here, the coefficient scales g as it is read. The
   // norm is taken without clipping too: a NaN gradient must stop the run before the update spreads it.
-  const double norm = grad_global_norm(params);
+  const double norm = resident ? std::sqrt(device->grad_sumsq()) : grad_global_norm(params);
   log.grad_norm = cfg_.clip > 0 ? norm : 0.0;
   if (!std::isfinite(total.mean()) || !std::isfinite(norm))
     fail("step {}: the loss is {} and the gradient norm {}; stopped before the update (the weights and the last "
@@ -226,8 +228,9 @@ StepLog Trainer::train_step() {
   const float grad_scale = cfg_.clip > 0 ? clip_coefficient(log.grad_norm, cfg_.clip) : 1.0f;
   log.lr = lr_at(cfg_.schedule, static_cast<float>(cfg_.lr), static_cast<float>(cfg_.min_lr), step_, cfg_.warmup,
                  total_steps_);
-  if (scored) opt_->step(params, log.lr, grad_scale);
-  if (scored && device) device->params_updated();
+  if (scored && resident) device->step(*opt_, log.lr, grad_scale);
+  else if (scored) opt_->step(params, log.lr, grad_scale);
+  if (scored && device && !resident) device->params_updated();
   ++step_;
   const double dt = seconds_since(t0);
   elapsed_ += dt;
@@ -293,6 +296,7 @@ StopReason Trainer::run(const std::atomic<bool>* stop) {
 }
 
 void Trainer::save_checkpoint(const std::string& path) const {
+  if (device && device->resident()) device->to_host(*opt_);  // the only time a resident device's values come back
   SafetensorsWriter w;
   const auto& params = grad_->params();
   std::vector<std::pair<std::string, std::string_view>> hashed;
@@ -413,6 +417,7 @@ void Trainer::resume(const SafetensorsFile& f) {
       state.emplace_back(info.name.substr(4), std::move(t));
     }
   opt_->load_state(state, opt_steps);
+  if (device && device->resident()) device->from_host(*opt_);
   step_ = step;
   elapsed_ = elapsed;
   if (cfg_.steps == 0) total_steps_ = std::max(total_steps_, total);

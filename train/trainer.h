@@ -63,13 +63,22 @@ struct StepLog {
 
 enum class StopReason { Done, TimeBudget, Signal };
 
-// Where forward_backward runs instead of LlamaGrad on the CPU (the CLI's --device vulkan sets one for LoRA):
-// it accumulates into the same params' .grad arrays, and re-reads the params after each optimizer step.
+// Where forward_backward runs instead of LlamaGrad on the CPU (train/device.h: --device vulkan). By default it
+// accumulates into the same params' .grad arrays, and re-reads the params after each optimizer step. A resident
+// device keeps the params, their gradients and the optimizer's state itself (full training on a GPU): the trainer
+// then zeroes, measures and steps through it, and moves values to the host params and optimizer only for a
+// checkpoint (to_host) or from them after a resume (from_host). The checkpoint format is the CPU's either way.
 struct GradDevice {
   virtual ~GradDevice() = default;
   virtual LossSum forward_backward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T,
                                    float loss_scale) = 0;
   virtual void params_updated() = 0;
+  virtual bool resident() const { return false; }
+  virtual void zero_grads() {}
+  virtual double grad_sumsq() { return 0; }  // Σ g² over every gradient
+  virtual void step(Optimizer& opt, float lr, float grad_scale) {}
+  virtual void to_host(Optimizer& opt) {}
+  virtual void from_host(const Optimizer& opt) {}
 };
 
 class Trainer {
@@ -88,6 +97,11 @@ class Trainer {
   StopReason run(const std::atomic<bool>* stop = nullptr);
   // One optimizer step; returns its log.
   StepLog train_step();
+  // A resident device's params and optimizer state copied to the host model and optimizer (before evaluating
+  // the host model mid-run; checkpoints do it themselves). Nothing without one.
+  void sync_to_host() {
+    if (device && device->resident()) device->to_host(*opt_);
+  }
   // params, optimizer state, and metadata JSON (step, seed, data position, config), atomically.
   void save_checkpoint(const std::string& path) const;
   std::string checkpoint_path() const { return cfg_.out_dir + "/checkpoint.safetensors"; }
@@ -103,6 +117,7 @@ class Trainer {
   const std::vector<StepLog>& history() const { return history_; }
   std::function<void(const StepLog&)> on_step;  // progress display
   std::shared_ptr<GradDevice> device;            // null: LlamaGrad on the CPU
+  Optimizer& optimizer() { return *opt_; }
   // Optional: the data source's position, saved as "data_state" in every checkpoint's metadata (a
   // streaming source restores it on resume; see checkpoint_metadata).
   std::function<std::string()> data_state;

@@ -20,6 +20,7 @@
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
+#include "train/device.h"
 #include "train/trainer.h"
 
 namespace edgellm::study {
@@ -173,6 +174,7 @@ PretrainResult run_pretrain(const PretrainOptions& o, const std::atomic<bool>* s
     EDGE_CHECK(!o.export_only, "{}: no checkpoint to export", ckpt);
     write_file_atomic(run_json, identity.dump(2) + "\n");
   }
+  use_train_device(tr, model.llama, o.device);  // after the resume: it uploads the resumed params and moments
   log(fmt::format("pretrain: size {} ({} parameters), {} steps of {} rows × {} (micro-batch {}), lr {} warm-up {}, "
                   "{} threads",
                   o.size, model.llama.n_params(), tr.total_steps(), o.batch, o.seq_len, o.micro_batch, o.lr, tc.warmup,
@@ -181,6 +183,7 @@ PretrainResult run_pretrain(const PretrainOptions& o, const std::atomic<bool>* s
   // Gold-context evaluations during training go to eval.csv.
   const std::string eval_csv = o.out_dir + "/eval.csv";
   auto evaluate = [&](int64_t users, bool progress = false) {
+    tr.sync_to_host();  // the evaluation reads the host model
     ReadingEvalOptions eo;
     eo.users = users;
     // The final evaluation takes minutes on a big --final-eval-users: a line per tenth, with its ETA.

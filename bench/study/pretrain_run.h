@@ -32,6 +32,7 @@ struct PretrainOptions {
   int64_t eval_users = 12;         // users of the evaluations during training
   int64_t final_eval_users = 40;   // users of the final evaluation (the recipe's number)
   double time_budget = 0;          // seconds of training in this process; 0: none
+  std::string device = "cpu";      // cpu | vulkan | vulkan:N (train/device.h); not part of the run's identity
   PretrainMix mix;
 };
 

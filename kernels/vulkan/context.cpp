@@ -3,14 +3,50 @@
 #include "kernels/vulkan/context.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 
 #include "kernels/vulkan/spirv.h"
 #include "runtime/error.h"
 
 namespace edgellm::vk {
+namespace {
+
+// Where compiled pipelines persist between runs: EDGELLM_VULKAN_PIPELINE_CACHE (a file; "off" or empty: none),
+// else $XDG_CACHE_HOME or ~/.cache /edgellm/vulkan-<vendor>-<device>-<cache uuid>.bin: one file per driver build,
+// so another driver's blob is never offered (drivers check the header too, and ignore data they cannot use).
+std::string pipeline_cache_path(const VkPhysicalDeviceProperties& pr) {
+  if (const char* e = std::getenv("EDGELLM_VULKAN_PIPELINE_CACHE"))
+    return std::string(e) == "off" ? std::string() : std::string(e);
+  std::string dir;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = x;
+  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.cache";
+  else return {};
+  std::string uuid;
+  for (uint8_t b : pr.pipelineCacheUUID) uuid += fmt::format("{:02x}", b);
+  return fmt::format("{}/edgellm/vulkan-{:04x}-{:04x}-{}.bin", dir, pr.vendorID, pr.deviceID, uuid);
+}
+
+// The file's bytes when its header is this device's (VkPipelineCacheHeaderVersionOne), else nothing.
+std::vector<char> read_pipeline_cache(const std::string& path, const VkPhysicalDeviceProperties& pr) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::vector<char> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  uint32_t h[4];
+  if (data.size() < 16 + VK_UUID_SIZE) return {};
+  std::memcpy(h, data.data(), sizeof h);
+  if (h[1] != VK_PIPELINE_CACHE_HEADER_VERSION_ONE || h[2] != pr.vendorID || h[3] != pr.deviceID ||
+      std::memcmp(data.data() + 16, pr.pipelineCacheUUID, VK_UUID_SIZE) != 0)
+    return {};
+  return data;
+}
+
+}  // namespace
 
 const char* result_name(VkResult r) {
   switch (r) {
@@ -166,8 +202,15 @@ Context::Context(int index) {
   pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
   pci.queueFamilyIndex = family;
   check(vkCreateCommandPool(device_, &pci, nullptr, &pool_), "vkCreateCommandPool");
+  cache_path_ = pipeline_cache_path(pr);
+  const std::vector<char> cached = cache_path_.empty() ? std::vector<char>() : read_pipeline_cache(cache_path_, pr);
   VkPipelineCacheCreateInfo cci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-  check(vkCreatePipelineCache(device_, &cci, nullptr, &cache_), "vkCreatePipelineCache");
+  cci.initialDataSize = cached.size();
+  cci.pInitialData = cached.empty() ? nullptr : cached.data();
+  if (vkCreatePipelineCache(device_, &cci, nullptr, &cache_) != VK_SUCCESS) {  // a blob the driver refuses: start empty
+    cci.initialDataSize = 0, cci.pInitialData = nullptr;
+    check(vkCreatePipelineCache(device_, &cci, nullptr, &cache_), "vkCreatePipelineCache");
+  }
 
   // Unified memory (lavapipe, most phones): device-local memory is mappable, so nothing needs staging.
   for (uint32_t i = 0; i < mem_props_.memoryTypeCount; ++i) {
@@ -195,6 +238,7 @@ Context::~Context() {
     vkDestroyPipelineLayout(device_, p.layout, nullptr);
     vkDestroyDescriptorSetLayout(device_, p.set_layout, nullptr);
   }
+  save_pipeline_cache();
   vkDestroyPipelineCache(device_, cache_, nullptr);
   vkDestroyCommandPool(device_, pool_, nullptr);
   vkDestroyDevice(device_, nullptr);
@@ -357,7 +401,28 @@ const Pipeline& Context::pipeline(const std::string& name, uint32_t n_buffers) {
   const VkResult r = vkCreateComputePipelines(device_, cache_, 1, &cp, nullptr, &p.pipeline);
   vkDestroyShaderModule(device_, mod, nullptr);
   if (r != VK_SUCCESS) fail("Vulkan: creating the pipeline of shader '{}': {}", name, result_name(r));
+  cache_dirty_ = true;
   return pipelines_.emplace(name, p).first->second;
+}
+
+// Written to a temporary file and renamed (a concurrent run reads a whole file or none). A cache that cannot be
+// written costs only the next run's compile time: a note, not an error.
+void Context::save_pipeline_cache() {
+  if (!cache_dirty_ || cache_path_.empty()) return;
+  size_t n = 0;
+  if (vkGetPipelineCacheData(device_, cache_, &n, nullptr) != VK_SUCCESS || n == 0) return;
+  std::vector<char> data(n);
+  if (vkGetPipelineCacheData(device_, cache_, &n, data.data()) != VK_SUCCESS) return;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(cache_path_).parent_path(), ec);
+  const std::string tmp = cache_path_ + ".tmp" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  std::ofstream out(tmp, std::ios::binary);
+  out.write(data.data(), static_cast<std::streamsize>(n));
+  out.close();
+  if (!out || (std::filesystem::rename(tmp, cache_path_, ec), ec)) {
+    std::filesystem::remove(tmp, ec);
+    std::fprintf(stderr, "note: Vulkan pipeline cache not written to %s\n", cache_path_.c_str());
+  }
 }
 
 Context& context(int index) {

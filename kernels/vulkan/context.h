@@ -101,6 +101,7 @@ class Context {
   void free_bytes(size_t n) { used_ -= n; }
   uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags want) const;
   void staged_copy(const Buffer& src, size_t so, const Buffer& dst, size_t dof, size_t bytes) const;
+  void save_pipeline_cache();
 
   VkInstance instance_ = VK_NULL_HANDLE;
   VkPhysicalDevice phys_ = VK_NULL_HANDLE;
@@ -108,6 +109,8 @@ class Context {
   VkQueue queue_ = VK_NULL_HANDLE;
   VkCommandPool pool_ = VK_NULL_HANDLE;
   VkPipelineCache cache_ = VK_NULL_HANDLE;
+  std::string cache_path_;    // the pipeline cache on disk ("": none), written back when a pipeline was created
+  bool cache_dirty_ = false;
   VkPhysicalDeviceMemoryProperties mem_props_{};
   uint32_t max_groups_[3] = {65535, 65535, 65535};
   bool device_local_is_host_ = false;

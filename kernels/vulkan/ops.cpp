@@ -314,6 +314,8 @@ void elementwise(Batch& b, Ew op, View y, View a, View bb, uint32_t n, float s) 
   b.dispatch("elementwise", {y.b, a.b, bb.b ? bb.b : a.b}, &p, sizeof p, gx, gy);
 }
 
+void fill(Batch& b, View y, uint32_t n, float value) { elementwise(b, Ew::Fill, y, y, {}, n, value); }
+
 void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buffer& dy, const Buffer& gate,
                      const Buffer& up, uint32_t n) {
   uint32_t gx, gy;
@@ -321,7 +323,8 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
   b.dispatch("swiglu_backward", {&dgate, &dup, &dy, &gate, &up}, &n, sizeof n, gx, gy);
 }
 
-void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d) {
+void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
+                       uint32_t batch) {
   EDGE_CHECK(d.window == 0 && d.softcap == 0, "Vulkan attention: a sliding window ({}) or soft-cap ({}) is not implemented",
              d.window, d.softcap);
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention: HD {} (max 256), NH {}, KVH {}",
@@ -335,12 +338,12 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
       static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u};
   b.dispatch("attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p, static_cast<uint32_t>(d.NH),
-             static_cast<uint32_t>(d.T));
+             static_cast<uint32_t>(d.T), batch);
 }
 
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,
                         const Buffer& q, const Buffer& k, const Buffer& v, const Buffer& o, const Buffer& L,
-                        const AttentionDims& d) {
+                        const AttentionDims& d, uint32_t batch) {
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention backward: HD {} (max 256), NH {}, KVH {}",
              d.HD, d.NH, d.KVH);
   struct {
@@ -351,9 +354,48 @@ void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buff
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
       static_cast<uint32_t>(d.o_stride), static_cast<float>(d.scale)};
   b.dispatch("attention_backward_dq", {&dq, &dO, &q, &k, &v, &o, &L}, &p, sizeof p, static_cast<uint32_t>(d.NH),
-             static_cast<uint32_t>(d.T));
+             static_cast<uint32_t>(d.T), batch);
   b.dispatch("attention_backward_dkv", {&dk, &dO, &q, &k, &v, &o, &L, &dv}, &p, sizeof p,
-             static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.pos0 + d.T));
+             static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.pos0 + d.T), batch);
+}
+
+void embedding(Batch& b, const Buffer& y, const Buffer& table, const Buffer& ids, uint32_t T, uint32_t C) {
+  const uint32_t p[3] = {T, C, 0};
+  uint32_t gx, gy;
+  grid_1d(uint64_t{T} * C, gx, gy);
+  b.dispatch("embedding", {&y, &table, &ids}, p, sizeof p, gx, gy);
+}
+
+void embedding_backward(Batch& b, const Buffer& dtable, const Buffer& dy, const Buffer& ids, uint32_t T, uint32_t C) {
+  const uint32_t p[3] = {T, C, 1};
+  b.dispatch("embedding", {&dtable, &dy, &ids}, p, sizeof p, groups(C, 256));
+}
+
+void cross_entropy(Batch& b, const Buffer& z, const Buffer& targets, const Buffer& loss, uint32_t rows, uint32_t V,
+                   float scale) {
+  struct {
+    uint32_t V;
+    float scale;
+  } p{V, scale};
+  b.dispatch("cross_entropy", {&z, &targets, &loss}, &p, sizeof p, rows);
+}
+
+void adamw(Batch& b, const Buffer& w, const Buffer& m, const Buffer& v, const Buffer& g, uint32_t n,
+           const AdamWCoef& c) {
+  struct {
+    uint32_t n;
+    float grad_scale, decay, b1, b2, one_m_b1, one_m_b2, step_size, bc2_sqrt, eps;
+  } p{n, c.grad_scale, c.decay, c.b1, c.b2, c.one_m_b1, c.one_m_b2, c.step_size, c.bc2_sqrt, c.eps};
+  uint32_t gx, gy;
+  grid_1d(n, gx, gy);
+  b.dispatch("adamw", {&w, &m, &v, &g}, &p, sizeof p, gx, gy);
+}
+
+uint32_t sumsq_partials(uint32_t n) { return groups(n, 4096); }
+
+void sumsq(Batch& b, const Buffer& out, uint32_t off, const Buffer& x, uint32_t n) {
+  const uint32_t p[2] = {n, off};
+  b.dispatch("sumsq", {&out, &x}, p, sizeof p, sumsq_partials(n));
 }
 
 void triad(Batch& b, const Buffer& a, const Buffer& bb, const Buffer& c, uint32_t n, float s) {

@@ -88,19 +88,36 @@ void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer
 void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& cos, const Buffer& sin, uint32_t T,
           uint32_t NH, uint32_t HD, RopePairing pairing, bool backward = false);
 void softmax_forward(Batch& b, const Buffer& y, const Buffer& x, uint32_t rows, uint32_t C);
-// Elementwise over n: add y = a + b, mul y = a * b, scale y = s·a, axpy y += s·a, swiglu y = silu(a)·b.
-enum class Ew : uint32_t { Add = 0, Mul = 1, Scale = 2, Axpy = 3, Swiglu = 4 };
+// Elementwise over n: add y = a + b, mul y = a * b, scale y = s·a, axpy y += s·a, swiglu y = silu(a)·b,
+// fill y = s (a unread).
+enum class Ew : uint32_t { Add = 0, Mul = 1, Scale = 2, Axpy = 3, Swiglu = 4, Fill = 5 };
+// y[0..n) = value.
+void fill(Batch& b, View y, uint32_t n, float value = 0);
 void elementwise(Batch& b, Ew op, View y, View a, View bb, uint32_t n, float s = 0);
 void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buffer& dy, const Buffer& gate,
                      const Buffer& up, uint32_t n);
 // Attention as kernels/kernel_table.h's AttentionDims (all query tokens, all heads); views carry the offsets.
-// L (T, NH) may be null. HD <= 256 and NH a multiple of KVH.
-void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d);
+// L (T, NH) may be null. HD <= 256 and NH a multiple of KVH. batch > 1: that many sequences back to back (q, o,
+// L rows of each T after the previous; k, v rows of each S), each its own attention.
+void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
+                       uint32_t batch = 1);
 // Backward of attention_forward over whole buffers (no offsets): dq, dk, dv += (kernel_table.h's semantics,
 // softmax recomputed from q, k and the forward's L). Two dispatches: dq per (t, h), dk/dv per (s, g).
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,
                         const Buffer& q, const Buffer& k, const Buffer& v, const Buffer& o, const Buffer& L,
-                        const AttentionDims& d);
+                        const AttentionDims& d, uint32_t batch = 1);
+// Training. y (T, C) = table[ids[t]] and its backward dtable[ids[t]] += dy[t]; ids (T) int32, f32 table.
+void embedding(Batch& b, const Buffer& y, const Buffer& table, const Buffer& ids, uint32_t T, uint32_t C);
+void embedding_backward(Batch& b, const Buffer& dtable, const Buffer& dy, const Buffer& ids, uint32_t T, uint32_t C);
+// Per row of z (rows, V): loss = lse − z[y] into loss (rows); z ← (softmax − onehot)·scale (0 on masked rows, y < 0).
+void cross_entropy(Batch& b, const Buffer& z, const Buffer& targets, const Buffer& loss, uint32_t rows, uint32_t V,
+                   float scale);
+// AdamW over n elements with the CPU trainer's coefficients (kernels/kernel_table.h's AdamWCoef).
+void adamw(Batch& b, const Buffer& w, const Buffer& m, const Buffer& v, const Buffer& g, uint32_t n,
+           const AdamWCoef& c);
+// Partial Σ x² of x[0..n) into out[off ..]: returns how many partials (sumsq_partials(n)) it writes.
+uint32_t sumsq_partials(uint32_t n);
+void sumsq(Batch& b, const Buffer& out, uint32_t off, const Buffer& x, uint32_t n);
 // Bandwidth probe: a = b + s·c over n floats (n a multiple of 4).
 void triad(Batch& b, const Buffer& a, const Buffer& bb, const Buffer& c, uint32_t n, float s);
 

@@ -1,6 +1,6 @@
-// LoRA gradients on a Vulkan device: the forward with saved activations and the backward through the frozen
-// base (any weight type with a shader) into the adapters; cross-entropy on the CPU between the two submits.
-// Not the optimizer or the training loop (train/trainer.h runs those on the CPU); one sequence per call.
+// LoRA gradients on a Vulkan device, addressed by (layer, linear, A or B): models/vulkan/grad_vulkan.h's
+// VulkanGrad with a model's attached adapters as its parameters (the base frozen, any weight type with a shader).
+// Not the optimizer or the training loop (train/trainer.h); one sequence per call.
 #pragma once
 
 #include <memory>

@@ -146,3 +146,19 @@ TEST_CASE("LoRA: logits, loss and lora_A/lora_B gradients equal peft's") {
     }
   }
 }
+
+TEST_CASE("a family option the block's backward does not mirror is refused by name, before training") {
+  for (const char* which : {"qk_norm", "post_norms", "attn_softcap"}) {
+    Model m = load_model("builtin:tiny");
+    BlockOptions& o = m.llama.config.block;
+    if (std::string(which) == "qk_norm") o.qk_norm = true;
+    if (std::string(which) == "post_norms") o.post_norms = true;
+    if (std::string(which) == "attn_softcap") o.attn_softcap = 50;
+    for (bool lora : {false, true}) {
+      GradSetup s;
+      s.lora = lora;
+      const std::string want = std::string("block.") + which;
+      CHECK_THROWS_WITH_AS(LlamaGrad(m.llama, s), doctest::Contains(want.c_str()), Error);
+    }
+  }
+}

@@ -64,6 +64,7 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_flag("--resume", o.resume, "Continue from DIR/checkpoint.safetensors (a fresh start when there is none)");
   cmd->add_flag("--export", o.export_only, "No training: evaluate DIR's checkpoint and write its GGUF and recipe");
   cmd->add_option("--threads", threads, "Threads (same as the global -t)");
+  add_device_option(cmd, o.device);
   cmd->add_flag("--eval-only", eval_only, "Evaluate -m MODEL's gold-context reading instead of training");
   cmd->add_option("-m,--model", model, "With --eval-only: the model to evaluate (.gguf)");
   cmd->add_option("--distractors", distractors, "With --eval-only: extra non-evidence documents per context");

@@ -152,6 +152,7 @@ void run_finetune(const FinetuneArgs& a) {
   // the end, one line each, so forgetting shows while it happens.
   auto report_eval = [&](const char* when) {
     if (held_out.empty()) return;
+    tr.sync_to_host();  // a resident device's weights, for the host model's evaluation
     const HeldOutResult r = evaluate_heldout(m.llama, held_out);
     std::string qa = r.qa ? fmt::format(", recall {}/{} ({:.1f}%)", r.qa_correct, r.qa, 100.0 * r.recall()) : "";
     std::fprintf(stderr, "%seval %s: held-out loss %.4f ppl %.3f on %lld tokens%s%s\n", a.quiet ? "" : "\r",
@@ -180,6 +181,7 @@ void run_finetune(const FinetuneArgs& a) {
   };
   install_stop_handlers();
   const StopReason why = tr.run(stop_flag());
+  tr.sync_to_host();  // the weights written below are the host model's
   std::fprintf(stderr, "\n");
   if (a.eval_every == 0 || tr.step() % a.eval_every != 0) report_eval(fmt::format("end (step {})", tr.step()).c_str());
   if (c.setup.lora) {

@@ -1,6 +1,7 @@
 // Causal attention with an online softmax, grouped-query heads, over a KV cache: one workgroup (64 threads)
 // per (query token t, head h); keys in chunks of 64 (one score per thread), each thread owns HD/64 output dims.
-// Layout as kernels/kernel_table.h AttentionDims, plus element offsets. Writes L = logsumexp when has_L.
+// Layout as kernels/kernel_table.h AttentionDims, plus element offsets; workgroup z is the sequence of a batch
+// (T query rows and S key rows after the previous ones). Writes L = logsumexp when has_L.
 // Not tiled over queries (each row re-reads K and V): simple and correct, fine for decoding.
 #version 450
 layout(local_size_x = 64) in;
@@ -45,7 +46,8 @@ float reduce_sum(float v, uint t) {
 void main() {
   const uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x;
   const uint g = h / (p.NH / p.KVH);
-  const uint qo = p.q_off + t * p.q_st + h * p.HD;
+  const uint bt = gl_WorkGroupID.z * p.T, bs = gl_WorkGroupID.z * p.S;  // this sequence's first query, key rows
+  const uint qo = p.q_off + (bt + t) * p.q_st + h * p.HD;
   for (uint d = tid; d < p.HD; d += 64u) qs[d] = q[qo + d];
   barrier();
   const uint last = p.pos0 + t;  // keys 0 ..= last
@@ -55,7 +57,7 @@ void main() {
     const uint s = s0 + tid;
     float sc = -3.0e38;
     if (s <= last) {
-      const uint ko = p.k_off + s * p.k_st + g * p.HD;
+      const uint ko = p.k_off + (bs + s) * p.k_st + g * p.HD;
       float dot = 0.0;
       for (uint d = 0; d < p.HD; ++d) dot = fma(qs[d], kc[ko + d], dot);
       sc = dot * p.scale;
@@ -74,14 +76,14 @@ void main() {
       const uint d = tid + 64u * i;
       if (d >= p.HD) break;
       float a = acc[i] * alpha;
-      for (uint j = 0; j < nk; ++j) a = fma(ps[j], vc[p.v_off + (s0 + j) * p.v_st + g * p.HD + d], a);
+      for (uint j = 0; j < nk; ++j) a = fma(ps[j], vc[p.v_off + (bs + s0 + j) * p.v_st + g * p.HD + d], a);
       acc[i] = a;
     }
   }
-  const uint oo = p.o_off + t * p.o_st + h * p.HD;
+  const uint oo = p.o_off + (bt + t) * p.o_st + h * p.HD;
   for (uint i = 0; i < 4u; ++i) {
     const uint d = tid + 64u * i;
     if (d < p.HD) o[oo + d] = acc[i] / l;
   }
-  if (tid == 0u && p.has_L != 0u) L[t * p.NH + h] = m + log(l);
+  if (tid == 0u && p.has_L != 0u) L[(bt + t) * p.NH + h] = m + log(l);
 }

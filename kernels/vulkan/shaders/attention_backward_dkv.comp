@@ -32,7 +32,7 @@ void main() {
         dv = fma(go, vs[d], dv);
         D = fma(go, o[orow(t, h) + d], D);
       }
-      pv = exp(p.scale * qk - L[t * p.NH + h]);
+      pv = exp(p.scale * qk - L[lrow(t, h)]);
       dsv = pv * (dv - D);
     }
     barrier();

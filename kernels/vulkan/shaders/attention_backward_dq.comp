@@ -21,7 +21,7 @@ void main() {
     if (tid < w) red[tid] += red[tid + w];
     barrier();
   }
-  const float D = red[0], Li = L[t * p.NH + h];
+  const float D = red[0], Li = L[lrow(t, h)];
   const uint last = p.pos0 + t;
   float acc[4] = float[4](0.0, 0.0, 0.0, 0.0);
   for (uint s0 = 0; s0 <= last; s0 += 64u) {

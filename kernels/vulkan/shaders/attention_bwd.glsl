@@ -13,7 +13,9 @@ layout(push_constant) uniform P {
   float scale;
 } p;
 
-uint qrow(uint t, uint h) { return t * p.q_st + h * p.HD; }
-uint orow(uint t, uint h) { return t * p.o_st + h * p.HD; }  // o and dO share a layout
-uint krow(uint s, uint g) { return s * p.k_st + g * p.HD; }
-uint vrow(uint s, uint g) { return s * p.v_st + g * p.HD; }
+// Workgroup z is the sequence of a batch: its T query rows and S key rows follow the previous sequences'.
+uint qrow(uint t, uint h) { return (gl_WorkGroupID.z * p.T + t) * p.q_st + h * p.HD; }
+uint orow(uint t, uint h) { return (gl_WorkGroupID.z * p.T + t) * p.o_st + h * p.HD; }  // o and dO share a layout
+uint krow(uint s, uint g) { return (gl_WorkGroupID.z * p.S + s) * p.k_st + g * p.HD; }
+uint vrow(uint s, uint g) { return (gl_WorkGroupID.z * p.S + s) * p.v_st + g * p.HD; }
+uint lrow(uint t, uint h) { return (gl_WorkGroupID.z * p.T + t) * p.NH + h; }

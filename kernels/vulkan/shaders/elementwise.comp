@@ -1,5 +1,6 @@
 // Elementwise ops over n floats at element offsets: op 0 y = a + b, 1 y = a * b, 2 y = s * a, 3 y += s * a,
-// 4 swiglu y = silu(a) · b. Not broadcasting: all operands have n elements (swiglu_backward.comp is separate).
+// 4 swiglu y = silu(a) · b, 5 fill y = s (a unread: zeroes gradients without a host upload).
+// Not broadcasting: all operands have n elements (swiglu_backward.comp is separate).
 #version 450
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) buffer YBuf { float y[]; };
@@ -14,6 +15,7 @@ void main() {
   else if (p.op == 1u) y[yi] = a[ai] * b[bi];
   else if (p.op == 2u) y[yi] = p.s * a[ai];
   else if (p.op == 3u) y[yi] += p.s * a[ai];
+  else if (p.op == 5u) y[yi] = p.s;
   else if (p.op == 4u) {
     const float g = a[ai];
     y[yi] = g / (1.0 + exp(-g)) * b[bi];
