@@ -10,6 +10,7 @@
 #include <set>
 
 #include "bench/study/analysis.h"
+#include "bench/study/benchmark.h"
 #include "bench/study/grid.h"
 #include "runtime/error.h"
 
@@ -54,7 +55,7 @@ double data_fraction(const std::string& s, double docs_per_user) {
 }  // namespace
 
 std::string advise(const AdviseOptions& o) {
-  if (o.level < 1 || o.level > 4) fail("advise: --difficulty must be L1..L4");
+  if (o.level < 1 || o.level > kLevels) fail("advise: --difficulty must be L1..L{}", kLevels);
   const auto files = o.results.empty() ? default_results_files() : o.results;
   std::vector<ResultRow> rows;
   for (const auto& f : files) {
@@ -128,7 +129,7 @@ std::string advise(const AdviseOptions& o) {
   std::vector<const Cand*> tied;
   for (size_t i = 1; i < fit.size(); ++i)
     if (b.q.n >= 2 && fit[i].q.n >= 2 && fit[i].q.hi() >= b.q.lo() && b.q.hi() >= fit[i].q.lo()) tied.push_back(&fit[i]);
-  const std::string metric = o.level == 4 ? "ROUGE-L" : "exact match";
+  const std::string metric = scored_by_rouge(o.level) ? "ROUGE-L" : "exact match";
   if (tied.empty()) out += fmt::format("Recommended: {} on {} compressed as {}\n", b.c.method, short_base(b.c.base), b.c.compression);
   else
     out += fmt::format("Tie: {} configuration(s) fit whose 95% intervals overlap the best's; the measurements cannot "

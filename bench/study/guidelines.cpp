@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "bench/study/analysis.h"
+#include "bench/study/benchmark.h"
 #include "bench/study/grid.h"
 #include "bench/study/verdicts.h"
 #include "runtime/atomic_file.h"
@@ -129,7 +130,7 @@ std::string crossover(const Analysis& a, std::string& summary) {
 std::string further(const Analysis& a, std::string& summary) {
   std::string s = "## Further findings\n\n### Best method per level (any configuration measured)\n\n"
                   "| level | best configuration | score | runner-up |\n|---|---|---|---|\n";
-  for (int l = 1; l <= 4; ++l) {
+  for (int l = 1; l <= kLevels; ++l) {
     std::vector<std::pair<MeanCi, Config>> v;
     for (const auto& c : configs(a.score)) {
       const MeanCi q = a.level_ci(c, l);

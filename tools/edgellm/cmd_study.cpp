@@ -177,14 +177,14 @@ void add_study_commands(CLI::App& app) {
   adv->add_option("--mem", mem, "Peak memory allowed, e.g. 512M");
   adv->add_option("--time", time_s, "Training CPU seconds allowed (of the run's process; wall seconds for older results), e.g. 60s, 5m");
   adv->add_option("--data", a.data, "Personal data: percent of the user's documents (40 or 40%) or a count (12docs)");
-  adv->add_option("--difficulty", level, "Question level L1..L4");
+  adv->add_option("--difficulty", level, "Task kind L1..L5 (recall, paraphrase, composition, classification, style)");
   adv->add_option("--base", a.base, "Only this base (path or file stem); an error naming the measured bases when it has no results");
   adv->add_option("--results", a.results, "results.csv file(s) (default: bench/study/report/results.csv, study-out/results.csv)");
   adv->callback([] {
     a.mem_mib = mem.empty() ? 0 : static_cast<double>(parse_bytes(mem)) / (1024.0 * 1024.0);
     a.time_s = parse_seconds(time_s);
-    if (level.size() != 2 || (level[0] != 'L' && level[0] != 'l') || level[1] < '1' || level[1] > '4')
-      fail("--difficulty \"{}\": expected L1, L2, L3 or L4", level);
+    if (level.size() != 2 || (level[0] != 'L' && level[0] != 'l') || level[1] < '1' || level[1] > '5')
+      fail("--difficulty \"{}\": expected L1, L2, L3, L4 or L5", level);
     a.level = level[1] - '0';
     fmt::print("{}", study::advise(a));
   });
