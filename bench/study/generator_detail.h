@@ -70,6 +70,7 @@ std::string fill_rating(const std::string& tmpl, const std::string& title, const
                         const std::string& verdict);
 struct Taste {
   std::vector<Rating> rated;            // 12: two films of each of six genres, each in its own document
+                                        // (several share one when there are fewer than 12 documents)
   std::vector<int32_t> templ;           // rating_statements() index of each rated film
   std::vector<Rating> unseen;           // 6: one unseen film per genre (L4's questions; doc unused)
   std::vector<int32_t> question_templ;  // rating_test_questions() index of each

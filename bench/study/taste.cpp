@@ -74,10 +74,10 @@ Taste draw_taste(uint64_t seed, int64_t index, int32_t n_docs) {
   size_t next_title = 0;
   for (int k = 0; k < 6; ++k) {
     const std::string verdict = k < 3 ? "great" : "awful";
-    for (int j = 0; j < 2 && t.rated.size() < docs.size(); ++j) {
+    for (int j = 0; j < 2; ++j) {
       Rating x;
       x.title = titles[next_title++], x.genre = g[static_cast<size_t>(k)], x.verdict = verdict;
-      x.doc = docs[t.rated.size()];
+      x.doc = docs[t.rated.size() % docs.size()];  // one per document, unless there are fewer than 12
       t.rated.push_back(x);
       t.templ.push_back(static_cast<int32_t>(below(r, rating_statements().size())));
     }

@@ -127,8 +127,10 @@ TEST_CASE("grid: the learning rate is swept (3 values per method) and the center
       CHECK(sw.back() > learning_rate_of(m));
     }
     // At least 20 distinct test users per configuration at the center point (the default learning rate).
-    for (const char* m : {"none", "rag-bm25", "lora-r8"})
-      CHECK_MESSAGE(users[{m, learning_rate_of(m)}].size() >= 20, m);
+    for (const char* m : {"none", "rag-bm25", "lora-r8"}) {
+      const size_t n = users[std::make_pair(std::string(m), learning_rate_of(m))].size();
+      CHECK_MESSAGE(n >= 20, m);
+    }
     // Off the center: the grid's seeds.
     for (const auto& s : runs)
       if (s.compression != "f32" || s.data != 1.0 || s.base != "a.gguf") CHECK(s.seed < 3);

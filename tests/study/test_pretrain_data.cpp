@@ -98,7 +98,7 @@ TEST_CASE("pretrain data: shares, memorized users, and no test user ever") {
   CHECK(std::abs(count[3] / double(N) - 0.5) < 0.05);
 }
 
-TEST_CASE("pretrain data: closed-book QA answers a memorized user's facts") {
+TEST_CASE("pretrain data: closed-book QA answers a memorized user's facts and film ratings") {
   const auto general = general_text();
   const PretrainMix m = small_mix();
   int n = 0;
@@ -113,6 +113,7 @@ TEST_CASE("pretrain data: closed-book QA answers a memorized user's facts") {
       const auto &q = qa.first, &a = qa.second;  // (no structured binding: clang 14 cannot capture one)
       bool is_fact = false;
       for (const auto& f : u.facts) is_fact |= f.value == a;
+      for (const auto& x : u.ratings) is_fact |= q.find(x.title) != std::string::npos && x.verdict == a;
       CHECK_MESSAGE(is_fact, q << " -> " << a);
       ++n;
     }

@@ -29,8 +29,9 @@ OUT/plots/*.png|svg. A restarted study skips the runs already in OUT/results.csv
   edgellm advise --mem 512M --time 60s --data 40 --difficulty L3
 
 Bases default to the committed bench/study/bases/base-s.gguf and base-m.gguf (builtin:tiny when absent).
-Learning rates are fixed: LoRA 3e-3, full fine-tuning 3e-4. See bench/study/README.md for Slurm and
-GNU parallel examples.)";
+Learning rates: LoRA 3e-3, full fine-tuning 3e-4, and a third and 10/3 of those at the center point,
+with a warm-up and cosine schedule sized to each run's last checkpoint. See bench/study/README.md for
+Slurm and GNU parallel examples.)";
 
 std::vector<std::string> default_bases() {
   namespace fs = std::filesystem;
