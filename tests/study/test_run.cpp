@@ -41,7 +41,7 @@ TEST_CASE("study run: 2-bit compression (embeddings and output included) measura
     if (std::string(c) == "gptq2" || std::string(c) == "rtn2") CHECK(dtype_is_gint(m.llama.weights.tok_embd.dtype()));
     CHECK(std::filesystem::exists(compressed_base_path(dir, "builtin:tiny", c)));
   }
-  INFO("relative logit error: q8_0 " << diff["q8_0"] << ", gptq3 " << diff["gptq3"] << ", gptq2 " << diff["gptq2"]
+  MESSAGE("relative logit error: q8_0 " << diff["q8_0"] << ", gptq3 " << diff["gptq3"] << ", gptq2 " << diff["gptq2"]
                                      << ", rtn2 " << diff["rtn2"]);
   CHECK(diff["q8_0"] < 0.05);
   CHECK(diff["gptq2"] > 0.1);                 // measurably different outputs, not a rounding of them
