@@ -198,6 +198,7 @@ struct Writer {
     md += "### Each level against the untrained base\n\nPaired t over seeds (method − none, same users), "
           "Holm-corrected over the methods of the level; center point, reference budget.\n\n"
           "| level | task | none | best method | best − none | p (Holm) | above none |\n|---|---|---|---|---|---|---|\n";
+    std::string chance_note;
     for (int l = 1; l <= kLevels; ++l) {
       const auto base_it = a.score.find({none, l});
       if (base_it == a.score.end()) continue;
@@ -221,11 +222,18 @@ struct Writer {
       for (size_t i = 1; i < tests.size(); ++i)
         if (rank(i) > rank(best)) best = i;
       const TTest& t = tests[best].second;
-      md += fmt::format("| L{} | {} ({}) | {} | {} | {:+.1f} | {:.3g} | {} |\n", l, level_kind(l),
+      md += fmt::format("| L{} | {} ({}) | {} | {} | {:+.1f} | {} | {} |\n", l, level_kind(l),
                         scored_by_rouge(l) ? "ROUGE-L" : "accuracy", pct(base_it->second.ci()), tests[best].first,
-                        100 * t.estimate, adj[best], adj[best] < 0.05 && t.estimate > 0 ? "yes" : "no");
+                        100 * t.estimate, adj[best] < 1e-4 ? std::string("< 1e-4") : fmt::format("{:.3g}", adj[best]),
+                        adj[best] < 0.05 && t.estimate > 0 ? "yes" : "no");
+      if (l == 4) {  // above none is not above chance: a constant great/awful answer scores 50%
+        const MeanCi q = a.level_ci(a.at_ref(tests[best].first, "f32", 1.0, a.center_base), 4);
+        chance_note = fmt::format("L4's verdicts are balanced, so a constant answer scores 50%: {} scores {} (95% CI {} "
+                                  "50%), which is {}.\n\n", tests[best].first, pct(q), q.lo() > 0.5 ? "above" : "not above",
+                                  q.lo() > 0.5 ? "taste learnt from the history" : "no evidence of taste beyond the answer format");
+      }
     }
-    md += "\n";
+    md += "\n" + chance_note;
   }
 
   // ---- learning rate: the sweep at the center point ------------------------------------------------
