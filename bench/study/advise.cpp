@@ -136,7 +136,8 @@ std::string advise(const AdviseOptions& o) {
                        "tell them apart, so choose among them by cost. Highest lower bound: {} on {} compressed as {}\n",
                        tied.size() + 1, b.c.method, short_base(b.c.base), b.c.compression);
   if (is_training_method(b.c.method))
-    out += fmt::format("  hyper-parameters: {} steps, lr {:g}, {}batch 8 × 64 tokens, AdamW, constant schedule\n",
+    out += fmt::format("  hyper-parameters: {} steps, lr {:g}, {}batch 8 × 64 tokens, AdamW, warm-up + cosine to lr/10 "
+                       "over the steps (constant before benchmark version 3)\n",
                        b.c.steps, b.lr, b.c.method == "full" ? "full fine-tuning, " : fmt::format("LoRA rank {} (alpha {}), ", b.rank, 2 * b.rank));
   if (is_rag_method(b.c.method)) out += fmt::format("  retrieval: {} top-4 into the reading prompt\n", retriever_of(b.c.method));
   out += fmt::format("  expected L{} {}: {}% (95% CI over {} seeds), measured with {:.0f}% of the documents\n", o.level,

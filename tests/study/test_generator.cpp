@@ -166,7 +166,9 @@ TEST_CASE("study generator: L4 asks for the verdict of a genre the documents rat
       CHECK(known.first->second == x.verdict);
       CHECK(docs.insert(x.doc).second);  // one rated film per document
       const std::string& text = u.documents[x.doc].text;
-      CHECK(text.find(x.title + ", a " + x.genre + " film") + text.find(x.title + " is a " + x.genre + " film") != 2 * std::string::npos);
+      const bool named = text.find(x.title + ", a " + x.genre + " film") != std::string::npos ||
+                         text.find(x.title + " is a " + x.genre + " film") != std::string::npos;
+      CHECK(named);
       CHECK(text.find(x.verdict) != std::string::npos);
     }
     CHECK(taste.size() == 6);
