@@ -139,7 +139,7 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
     add(c, "q8_0", "lora-r4", 0.5, ck);
   } else if (o.name == "quick") {
     const std::vector<int> ck = {5, 25, 50};
-    centered = {"none", "rag-bm25", "lora-r8"};
+    centered = {"none", "rag-bm25", "lora-r8", "ft+qa"};  // ft+qa: the only method that learns L4's answer format
     for (const auto& m : all_methods) add(c, "f32", m, 1.0, ck);               // method × difficulty × time
     for (const char* m : {"lora-r8", "full"}) sweep(m, ck);                    // learning rate
     for (const auto& comp : compressions()) add(c, comp, "lora-r8", 0.25, ck);  // compression at little data

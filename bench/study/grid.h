@@ -56,7 +56,7 @@ struct GridOptions {
   std::vector<std::string> bases;    // first = the center base
   int seeds = 3;
   int center_users = 20;  // test users (seeds) per configuration at the center point (quick: none, rag-bm25,
-                          // lora-r8; full: every method); tests lower it
+                          // lora-r8, ft+qa; full: every method); tests lower it
 };
 // Deterministic, duplicate-free list of runs (same options → same list, same order).
 std::vector<RunSpec> enumerate_grid(const GridOptions& o);

@@ -41,7 +41,8 @@ const Words& rating_test_questions() {
   return w;
 }
 const Words& rating_train_questions() {
-  static const Words w = {"what did i think of {t}?", "how was {t} for me?"};
+  // With the genre, as the documents state it: ft+qa may learn the taste (genre -> verdict), not only titles.
+  static const Words w = {"what did i think of {t}, the {g} film?", "how was the {g} film {t} for me?"};
   return w;
 }
 const Words& rating_pretrain_questions() {
