@@ -52,7 +52,9 @@ std::string finding(const Analysis& a, const Verdict& v, std::string& summary) {
                              "reader rather than by retrieval.", g->second.at(1).mean * 100);
   }
   if (f.number == 2)
-    verdict += fmt::format(" Learning rates: LoRA {:g}, full {:g} (fixed).", learning_rate_of("lora-r8"), learning_rate_of("full"));
+    verdict += fmt::format(" Learning rates: LoRA {:g}, full {:g} (the defaults; report.md's learning-rate table has the "
+                           "sweep), warm-up and cosine to lr/10 at each run's last checkpoint.",
+                           learning_rate_of("lora-r8"), learning_rate_of("full"));
   s += verdict + "\n\n";
   const Power pw = design_power(v);
   std::string qs;
