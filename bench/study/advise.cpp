@@ -12,6 +12,7 @@
 
 #include "bench/study/analysis.h"
 #include "bench/study/cost_model.h"
+#include "bench/study/benchmark.h"
 #include "bench/study/grid.h"
 #include "runtime/error.h"
 
@@ -56,7 +57,7 @@ double data_fraction(const std::string& s, double docs_per_user) {
 }  // namespace
 
 std::string advise(const AdviseOptions& o) {
-  if (o.level < 1 || o.level > 4) fail("advise: --difficulty must be L1..L4");
+  if (o.level < 1 || o.level > kLevels) fail("advise: --difficulty must be L1..L{}", kLevels);
   const auto files = o.results.empty() ? default_results_files() : o.results;
   std::vector<ResultRow> rows;
   for (const auto& f : files) {
@@ -158,7 +159,7 @@ std::string advise(const AdviseOptions& o) {
   std::vector<const Cand*> tied;
   for (size_t i = 1; i < fit.size(); ++i)
     if (b.q.n >= 2 && fit[i].q.n >= 2 && fit[i].q.hi() >= b.q.lo() && b.q.hi() >= fit[i].q.lo()) tied.push_back(&fit[i]);
-  const std::string metric = o.level == 4 ? "ROUGE-L" : "exact match";
+  const std::string metric = scored_by_rouge(o.level) ? "ROUGE-L" : "exact match";
   const std::string b_on = sized ? on : short_base(b.c.base);
   if (tied.empty()) out += fmt::format("Recommended: {} on {} compressed as {}\n", b.c.method, b_on, b.c.compression);
   else
@@ -166,7 +167,8 @@ std::string advise(const AdviseOptions& o) {
                        "tell them apart, so choose among them by cost. Highest lower bound: {} on {} compressed as {}\n",
                        tied.size() + 1, b.c.method, b_on, b.c.compression);
   if (is_training_method(b.c.method))
-    out += fmt::format("  hyper-parameters: {} steps, lr {:g}, {}batch 8 × 64 tokens, AdamW, constant schedule\n",
+    out += fmt::format("  hyper-parameters: {} steps, lr {:g}, {}batch 8 × 64 tokens, AdamW, warm-up + cosine to lr/10 "
+                       "over the steps (constant before benchmark version 3)\n",
                        b.c.steps, b.lr, b.c.method == "full" ? "full fine-tuning, " : fmt::format("LoRA rank {} (alpha {}), ", b.rank, 2 * b.rank));
   if (is_rag_method(b.c.method)) out += fmt::format("  retrieval: {} top-4 into the reading prompt\n", retriever_of(b.c.method));
   out += fmt::format("  expected L{} {}: {}% (95% CI over {} seeds), measured with {:.0f}% of the documents\n", o.level,

@@ -107,7 +107,7 @@ Analysis::Analysis(const std::vector<ResultRow>& rows) {
 
 Config Analysis::at(const std::string& method, const std::string& comp, double data, const std::string& base,
                     int steps) const {
-  return Config{base, comp, method, data, is_training_method(method) ? steps : 0};
+  return Config{base, comp, method, data, is_training_method(method) ? steps : 0, 0.0};
 }
 
 MeanCi Analysis::level_ci(const Config& c, int level) const {

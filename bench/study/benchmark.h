@@ -1,5 +1,5 @@
 // The personalization benchmark: synthetic users (profile of facts, a dated personal corpus with
-// distractors, questions at four levels) generated deterministically from a seed, plus LaMP JSON.
+// distractors, questions of five task kinds) generated deterministically from a seed, plus LaMP JSON.
 // Not a trainer or an evaluator: the study's runner (bench/study/run.h) uses these to train and score.
 #pragma once
 
@@ -21,15 +21,24 @@ namespace edgellm::study {
 //   40% of the facts are stated once, the rest 2-3 times in different templates; 15% change: the old
 //   value in an earlier document, the new one later ("i moved to oslo"). A relative's name and that
 //   relative's fact are never in the same document.
-// - 33 questions: 12 L1 (the words of the first statement of the current value), 12 L2 (paraphrased,
-//   content-word Jaccard <= 0.2 with every evidence sentence), up to 6 L3 (two hops, two documents),
-//   3 L4 ("write a message to <friend> about <topic>.", answer = a held-out text in the user's style).
+// - 12 films the user rated in documents ("i watched the silent river, a western film, and it was awful"):
+//   three genres the user finds great, three awful, two films each.
+// - 39 questions of five task kinds (LaMP's: recall, classification from a profile, generation in a style):
+//   L1 single-fact recall, 12 (the words of the first statement of the current value);
+//   L2 paraphrased recall, 12 (content-word Jaccard <= 0.2 with every evidence sentence; one template set
+//      for every method);
+//   L3 two-fact composition, up to 6 (two hops, two documents);
+//   L4 classification, 6: the user's rating ("great" | "awful") of an unseen film of a genre they rated,
+//      predicted from their history, scored by accuracy (exact match; chance 0.5);
+//   L5 generation in the user's style, 3: their next message (a held-out text in their greeting, pet
+//      phrases and sign-off), scored by ROUGE-L beside the untrained base.
 // Changed facts are asked about first, so both L1 and L2 hold some.
 
 // The version of what the generator makes (users, questions, training and pretraining QA). It is part of
 // every run's id and of a pretraining run's identity, so results and checkpoints of another version are
 // never resumed into this one. 2: test, fine-tuning and pretraining question templates made disjoint.
-inline constexpr int32_t kBenchmarkVersion = 2;
+// 3: five task kinds (L4 classification from rated films, L5 style as the user's next message).
+inline constexpr int32_t kBenchmarkVersion = 3;
 
 // One attribute of a user ("home_city", "brother_name", "pet_name", ...). A fact that changes
 // over time has earlier values; its current value is the last one a document states.
@@ -49,19 +58,35 @@ struct Document {
   std::vector<int32_t> states;  // facts whose CURRENT value this document states (indices into facts)
 };
 
-enum class Level : int32_t { L1 = 1, L2 = 2, L3 = 3, L4 = 4 };
+// A film the user rated in a document: the history the classification task (L4) learns from.
+struct Rating {
+  std::string title, genre;
+  std::string verdict;  // "great" | "awful": the same for every film of a genre (the user's taste)
+  int32_t doc = 0;
+};
+
+// The task kinds, by what the task needs (not by which method they defeat).
+enum class Level : int32_t { L1 = 1, L2 = 2, L3 = 3, L4 = 4, L5 = 5 };
+inline constexpr int kLevels = 5;
+const char* level_kind(int level);  // "recall", "paraphrase", "composition", "classification", "style"
+// The level's headline metric: ROUGE-L for the style task, exact match (accuracy) for the others.
+inline bool scored_by_rouge(int level) { return level == 5; }
 
 struct Question {
   std::string id;          // "u<user>-q<k>", stable across runs
   Level level = Level::L1;
   std::string text;        // e.g. "where do I live?"
-  std::string answer;      // gold answer (L1-L3: one or several words; L4: the held-out reference text)
+  std::string answer;      // gold answer (L1-L3: one or several words; L4: great | awful; L5: the held-out text)
   // Evidence: the question is answerable from a set of documents S iff every group has a member in S.
-  // (L1/L2: one group, every document stating the fact's current value; L3: two groups.)
+  // (L1/L2: one group, every document stating the fact's current value; L3: two groups; L4: one group,
+  // the documents rating a film of the genre; L5: none, always answerable.)
   std::vector<std::vector<int32_t>> evidence;
   bool about_changed_fact = false;
-  std::vector<int32_t> facts;  // the facts (indices into User::facts) the answer needs (L4: none)
-  double chance = 0;           // the chance of guessing the answer from its slot's value list (L4: 0)
+  std::vector<int32_t> facts;  // the facts (indices into User::facts) the answer needs (L4, L5: none)
+  double chance = 0;           // the chance of guessing the answer from its value list (L5: 0)
+  // L5 of generated users: the document opening the answer continues ("message day 80:"), so that the
+  // model writes the user's next message in the format it was trained on; empty: asked as a question.
+  std::string continues;
 };
 
 struct User {
@@ -69,8 +94,9 @@ struct User {
   std::string name;        // full name, used as the header of every sequence about this user
   std::vector<Fact> facts;
   std::vector<Document> documents;     // chronological
+  std::vector<Rating> ratings;         // films rated in the documents (L4's history)
   std::vector<Question> questions;     // test questions (never used for training)
-  std::vector<std::string> heldout;    // held-out texts in the user's phrasing (L4 references)
+  std::vector<std::string> heldout;    // held-out texts in the user's phrasing (L5 references)
 };
 
 struct GeneratorOptions {
@@ -89,8 +115,9 @@ std::vector<int32_t> documents_at(const User& u, double fraction, uint64_t seed)
 bool answerable(const Question& q, const std::vector<int32_t>& doc_ids);
 
 // Fine-tuning question-answer pairs (ft+qa) about the facts whose current value the given documents
-// state, worded with the fine-tuning templates: disjoint from the test templates and from pretraining's.
-// Single hops only: no two-hop question, whose answer would be an L3 answer learnt by heart.
+// state and the films they rate, worded with the fine-tuning templates: disjoint from the test templates
+// and from pretraining's. Single hops only: no two-hop question, whose answer would be an L3 answer learnt
+// by heart; rated films only: never a genre's verdict asked about an unseen film (L4's task).
 std::vector<std::pair<std::string, std::string>> qa_from_documents(const User& u, const std::vector<int32_t>& doc_ids);
 
 // What a run trains on for a user, as edgellm's data records (models/data_records.h), the one format `finetune` and
@@ -104,8 +131,8 @@ void write_training_records(uint64_t seed, int64_t first_user, int64_t n_users, 
 // Users [first_user, first_user + n_users) of the population as JSON lines (facts, documents,
 // questions, held-out texts), for people to inspect the data. Written atomically.
 // Default GeneratorOptions; keys: index, name, seed, facts[{slot, value, history, times_stated}],
-// documents[{id, day, kind, text, states}], questions[{id, level, text, answer, evidence, facts,
-// about_changed_fact, chance}], heldout.
+// documents[{id, day, kind, text, states}], ratings[{title, genre, verdict, doc}], questions[{id, level,
+// text, answer, evidence, facts, about_changed_fact, chance, continues}], heldout.
 void write_benchmark_jsonl(uint64_t seed, int64_t first_user, int64_t n_users, const std::string& path);
 
 // The text formats every base is trained on and every run is evaluated with (one place, so that
@@ -121,10 +148,12 @@ std::string closed_book_prompt(const User& u, const std::string& q);  // header 
 // context_docs are document_line()s (no header): header + "context:\n" + lines + "question: q\nanswer:".
 // Every prompt is completed by " <answer>\n"; several question/answer pairs may follow one context.
 std::string reading_prompt(const User& u, const std::vector<std::string>& context_docs, const std::string& q);
+// A document to be continued (L5): header + context lines + opening, e.g. "...message day 80:" + " <text>\n".
+std::string continuation_prompt(const User& u, const std::vector<std::string>& context_docs, const std::string& opening);
 
 // LaMP-format JSON (a list of {"id","input","profile":[{"id","text",...}],"output"?} plus an optional
 // outputs file {"golds":[{"id","output"}]}) read as users: each entry one user whose profile items are
-// documents and whose input is one L4-style question. Throws FormatError naming file and field.
+// documents and whose input is one L5 (generation) question. Throws FormatError naming file and field.
 std::vector<User> load_lamp(const std::string& questions_path, const std::string& outputs_path = "");
 
 }  // namespace edgellm::study

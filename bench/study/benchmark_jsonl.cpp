@@ -11,11 +11,13 @@ namespace edgellm::study {
 
 static nlohmann::json user_json(const User& u) {
   using nlohmann::json;
-  json facts = json::array(), docs = json::array(), questions = json::array();
+  json facts = json::array(), docs = json::array(), questions = json::array(), ratings = json::array();
   for (const auto& f : u.facts)
     facts.push_back({{"slot", f.slot}, {"value", f.value}, {"history", f.history}, {"times_stated", f.times_stated}});
   for (const auto& d : u.documents)
     docs.push_back({{"id", d.id}, {"day", d.day}, {"kind", d.kind}, {"text", d.text}, {"states", d.states}});
+  for (const auto& x : u.ratings)
+    ratings.push_back({{"title", x.title}, {"genre", x.genre}, {"verdict", x.verdict}, {"doc", x.doc}});
   for (const auto& q : u.questions)
     questions.push_back({{"id", q.id},
                          {"level", static_cast<int>(q.level)},
@@ -24,9 +26,10 @@ static nlohmann::json user_json(const User& u) {
                          {"evidence", q.evidence},
                          {"facts", q.facts},
                          {"about_changed_fact", q.about_changed_fact},
-                         {"chance", q.chance}});
-  return {{"index", u.index}, {"name", u.name},           {"facts", facts},
-          {"documents", docs}, {"questions", questions}, {"heldout", u.heldout}};
+                         {"chance", q.chance},
+                         {"continues", q.continues}});
+  return {{"index", u.index},  {"name", u.name},           {"facts", facts},     {"documents", docs},
+          {"ratings", ratings}, {"questions", questions}, {"heldout", u.heldout}};
 }
 
 std::vector<DataRecord> training_records(const User& u, const std::vector<int32_t>& avail, bool with_qa) {

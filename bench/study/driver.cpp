@@ -39,13 +39,14 @@ ResultRow failure_row(const RunSpec& s, const std::string& status) {
 double estimate_run_seconds(const RunSpec& s, int64_t P, int threads) {
   // Calibrated on the 2-core Xeon this was written on, idle, two runs at once (the full grid on base-s 1.05M
   // and base-m 2.95M: 204 runs in 529 s): ~40 GFLOP/s per thread in training (6·P·B·T FLOPs a step),
-  // ~10 ms per answer at 1M parameters (35 questions a pass). A busy machine takes 2-4x longer.
+  // ~10 ms per answer at 1M parameters (39 questions a pass, three of them 64-token messages). A busy
+  // machine takes 2-4x longer.
   const double rate = 4e10 * std::max(1, threads), p = static_cast<double>(P);
   const int steps = s.checkpoints.empty() ? 0 : s.checkpoints.back();
   const double passes = 1 + (s.checkpoints.empty() ? 1 : static_cast<double>(s.checkpoints.size())) +
                         (is_rag_method(s.method) ? 1 : 0);
   const double answer_s = 0.005 + 0.5e-8 * p / std::max(1, threads);
-  return s.users * (0.5 + steps * 6 * p * s.batch * s.seq_len / rate + passes * 35 * answer_s);
+  return s.users * (0.5 + steps * 6 * p * s.batch * s.seq_len / rate + passes * 42 * answer_s);
 }
 
 StudyResult run_study(const StudyOptions& o) {

@@ -1,4 +1,5 @@
-// The study's text formats: the user header, document lines, closed-book and reading prompts.
+// The study's text formats: the user header, document lines, closed-book, reading and continuation
+// prompts, and the names of the task kinds.
 // Not a tokenizer: the exact strings here are what every base is trained on and evaluated with.
 #include "bench/study/benchmark.h"
 
@@ -23,6 +24,20 @@ std::string reading_prompt(const User& u, const std::vector<std::string>& contex
     if (s.empty() || s.back() != '\n') s += '\n';
   }
   return s + "question: " + q + "\nanswer:";
+}
+
+std::string continuation_prompt(const User& u, const std::vector<std::string>& context_docs, const std::string& opening) {
+  std::string s = user_header(u);
+  for (const auto& d : context_docs) {
+    s += d;
+    if (s.back() != '\n') s += '\n';
+  }
+  return s + opening;
+}
+
+const char* level_kind(int level) {
+  static const char* const k[] = {"", "recall", "paraphrase", "composition", "classification", "style"};
+  return level >= 1 && level <= kLevels ? k[level] : "?";
 }
 
 }  // namespace edgellm::study

@@ -1,5 +1,6 @@
 // The benchmark's user generator: draws facts, spreads their statements over dated documents with
-// distractors (changed facts: old values early, the new value later), then builds the questions.
+// distractors (changed facts: old values early, the new value later) and rated films, then builds the
+// questions.
 // Not the questions themselves (questions.cpp) nor the text formats (formats.cpp).
 #include <algorithm>
 #include <cmath>
@@ -287,6 +288,7 @@ User generate_user(uint64_t seed, int64_t index, const GeneratorOptions& o) {
   }
 
   // ---- texts ----
+  const Taste taste = draw_taste(seed, index, n_docs);
   const Style style = user_style(seed, index);
   std::vector<std::string> relatives;
   for (const auto& f : u.facts)
@@ -309,6 +311,9 @@ User generate_user(uint64_t seed, int64_t index, const GeneratorOptions& o) {
       if (rec.current && std::find(doc.states.begin(), doc.states.end(), rec.fact) == doc.states.end())
         doc.states.push_back(rec.fact);
     }
+    for (size_t k = 0; k < taste.rated.size(); ++k)
+      if (const Rating& x = taste.rated[k]; x.doc == d)
+        sentences.push_back(fill_rating(rating_statements()[static_cast<size_t>(taste.templ[k])], x.title, x.genre, x.verdict));
     const size_t n_fact_sentences = sentences.size();
     size_t n_distract = n_fact_sentences == 0 ? 2 + below(r, 2) : (n_fact_sentences < 2 ? 1 : 0);
     if (sentences.size() + n_distract < 5 && below(r, 2) == 0) ++n_distract;
@@ -343,7 +348,8 @@ User generate_user(uint64_t seed, int64_t index, const GeneratorOptions& o) {
     for (const auto& doc : u.documents)
       f.times_stated += std::count(doc.states.begin(), doc.states.end(), static_cast<int32_t>(&f - u.facts.data()));
   }
-  build_questions(u, recs, seed);
+  u.ratings = taste.rated;
+  build_questions(u, recs, taste, seed);
   return u;
 }
 
@@ -361,7 +367,7 @@ std::vector<int32_t> documents_at(const User& u, double fraction, uint64_t seed)
 }
 
 bool answerable(const Question& q, const std::vector<int32_t>& doc_ids) {
-  if (q.level == Level::L4) return true;  // its reference is the user's style, not a stated fact
+  if (q.level == Level::L5) return true;  // its reference is the user's style, not a stated fact
   for (const auto& group : q.evidence) {
     const bool hit = std::any_of(group.begin(), group.end(), [&](int32_t d) {
       return std::find(doc_ids.begin(), doc_ids.end(), d) != doc_ids.end();

@@ -60,6 +60,24 @@ std::string fill(const std::string& tmpl, const std::string& v, const std::strin
                  const std::string& rel = "");
 std::string with_article(const std::string& v);  // "an engineer", "a nurse"
 
+// ---- the classification task (taste.cpp) --------------------------------------------------------
+// Templates with {t} a film title, {g} its genre, {v} the verdict; three disjoint question sets.
+const Words& rating_statements();          // in documents
+const Words& rating_test_questions();      // L4: an unseen film of a rated genre
+const Words& rating_train_questions();     // ft+qa: a rated film
+const Words& rating_pretrain_questions();  // pretraining QA: a rated film
+std::string fill_rating(const std::string& tmpl, const std::string& title, const std::string& genre,
+                        const std::string& verdict);
+struct Taste {
+  std::vector<Rating> rated;            // 12: two films of each of six genres, each in its own document
+                                        // (several share one when there are fewer than 12 documents)
+  std::vector<int32_t> templ;           // rating_statements() index of each rated film
+  std::vector<Rating> unseen;           // 6: one unseen film per genre (L4's questions; doc unused)
+  std::vector<int32_t> question_templ;  // rating_test_questions() index of each
+};
+// A pure function of (seed, index) with a random stream of its own; documents among [0, n_docs).
+Taste draw_taste(uint64_t seed, int64_t index, int32_t n_docs);
+
 // ---- seeded helpers ----------------------------------------------------------------------------
 uint64_t mix_hash(uint64_t a, uint64_t b);                         // splitmix64 of a combination
 inline uint64_t below(Rng& r, uint64_t n) { return n ? r.next() % n : 0; }
@@ -95,17 +113,18 @@ std::string fact_person(const User& u, const Fact& f);  // the {r} name of a hop
 int32_t find_fact(const User& u, const std::string& key);  // -1 when absent
 
 // questions.cpp: the test questions and held-out texts of a generated user.
-void build_questions(User& u, const std::vector<StatementRecord>& recs, uint64_t seed);
+void build_questions(User& u, const std::vector<StatementRecord>& recs, const Taste& taste, uint64_t seed);
 
 // A question-answer pair about `fact` (two_hop: through the relative's name, also stated).
 struct QaPair {
   std::string question, answer;
-  int32_t fact = 0;
+  int32_t fact = 0;  // -1: a rated film (no fact)
   bool two_hop = false;
 };
 enum class QaUse : int32_t { FineTuning, Pretraining };
 // The pairs about the facts whose current value doc_ids state, worded with the templates of `use`;
-// pretraining adds a two-hop pair where a hop fact and its relative's name are both stated.
+// pretraining adds a two-hop pair where a hop fact and its relative's name are both stated; then one pair
+// per film the documents rate.
 std::vector<QaPair> qa_pairs(const User& u, const std::vector<int32_t>& doc_ids, QaUse use);
 
 }  // namespace edgellm::study::detail

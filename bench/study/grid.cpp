@@ -16,7 +16,7 @@
 namespace edgellm::study {
 
 const std::vector<std::string>& compressions() {
-  static const std::vector<std::string> c = {"f32", "q8_0", "rtn4", "gptq4", "awq4", "gptq3"};
+  static const std::vector<std::string> c = {"f32", "q8_0", "rtn4", "gptq4", "awq4", "gptq3", "gptq2", "rtn2"};
   return c;
 }
 
@@ -40,12 +40,18 @@ double learning_rate_of(const std::string& m) {
   if (!is_training_method(m)) return 0;
   return m == "full" ? 3e-4 : 3e-3;
 }
+std::vector<double> learning_rate_sweep(const std::string& m) {
+  const double d = learning_rate_of(m);
+  if (d == 0) return {};
+  return {d / 3, d, d * 10 / 3};  // 1e-3 3e-3 1e-2 (LoRA), 1e-4 3e-4 1e-3 (full)
+}
 
 std::string RunSpec::run_id() const {
   std::string key = fmt::format("{}|{}|{}|{:.4f}|{}|{:.3g}|{}|{}|{}|{}|{}|{}", base, compression, method, data, seed,
                                 lr, rank, bench_seed, user_offset, users, batch, seq_len);
   key += fmt::format("|b{}", kBenchmarkVersion);  // results of another benchmark are not resumed
   if (!benchmark.empty()) key += "|" + benchmark;  // absent for the generated users: their ids stay as they were
+  key += "|cosine";  // the schedule (warm-up, cosine to lr/10 at the last checkpoint): constant before
   for (int c : checkpoints) key += fmt::format("|{}", c);
   uint64_t h = 1469598103934665603ull;  // FNV-1a 64
   for (unsigned char ch : key) h = (h ^ ch) * 1099511628211ull;
@@ -91,12 +97,12 @@ RunSpec RunSpec::from_json(const std::string& text) {
 namespace {
 
 RunSpec make(const std::string& base, const std::string& comp, const std::string& method, double data, int seed,
-             const std::vector<int>& ckpts) {
+             const std::vector<int>& ckpts, double lr) {
   RunSpec s;
   s.base = base, s.compression = comp, s.method = method, s.data = data, s.seed = seed;
   if (is_training_method(method)) {
     s.checkpoints = ckpts;
-    s.lr = learning_rate_of(method);
+    s.lr = lr > 0 ? lr : learning_rate_of(method);
     s.rank = lora_rank_of(method);
   }
   return s;
@@ -110,13 +116,22 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
   const std::string& c = o.bases[0];
   std::vector<RunSpec> runs;
   std::set<std::string> seen;
+  // The center point (center base, f32, all data, default learning rate) of the methods in `centered`
+  // gets max(seeds, center_users) seeds: that many test users per configuration, and the paired tests
+  // between those cells as many units. Elsewhere `seeds`; a comparison pairs the seeds its cells share.
+  std::set<std::string> centered;
   auto add = [&](const std::string& base, const std::string& comp, const std::string& m, double data,
-                 const std::vector<int>& ck) {
+                 const std::vector<int>& ck, double lr = 0) {
     if (m == "full" && comp != "f32") return;  // a compressed base is fine-tuned through LoRA only
-    for (int seed = 0; seed < o.seeds; ++seed) {
-      RunSpec s = make(base, comp, m, data, seed, ck);
+    const bool center = base == c && comp == "f32" && data == 1.0 && lr == 0 && centered.count(m);
+    for (int seed = 0, n = center ? std::max(o.seeds, o.center_users) : o.seeds; seed < n; ++seed) {
+      RunSpec s = make(base, comp, m, data, seed, ck, lr);
       if (seen.insert(s.run_id()).second) runs.push_back(std::move(s));
     }
+  };
+  auto sweep = [&](const std::string& m, const std::vector<int>& ck) {  // the other learning rates, center point
+    for (double lr : learning_rate_sweep(m))
+      if (lr != learning_rate_of(m)) add(c, "f32", m, 1.0, ck, lr);
   };
   const std::vector<std::string> all_methods = {"none", "rag-bm25", "rag-dense", "rag-hybrid",
                                                 "lora-r8", "full", "lora+rag", "ft+qa"};
@@ -126,8 +141,11 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
     add(c, "q8_0", "lora-r4", 0.5, ck);
   } else if (o.name == "quick") {
     const std::vector<int> ck = {5, 25, 50};
+    centered = {"none", "rag-bm25", "lora-r8", "ft+qa"};  // ft+qa: the only method that learns L4's answer format
     for (const auto& m : all_methods) add(c, "f32", m, 1.0, ck);               // method × difficulty × time
+    for (const char* m : {"lora-r8", "full"}) sweep(m, ck);                    // learning rate
     for (const auto& comp : compressions()) add(c, comp, "lora-r8", 0.25, ck);  // compression at little data
+    for (const auto& comp : compressions()) add(c, comp, "none", 1.0, ck);      // what compression costs the base
     add(c, "rtn4", "none", 1.0, ck), add(c, "rtn4", "rag-bm25", 1.0, ck);
     add(c, "rtn4", "lora-r8", 1.0, ck);  // finding 3's primary: compression × data needs rtn4 at all data too
     for (double d : {0.25, 0.5}) add(c, "f32", "rag-bm25", d, ck), add(c, "f32", "lora-r8", d, ck);  // data
@@ -140,8 +158,10 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
     const std::vector<int> ck_long = {5, 10, 25, 50, 100, 200, 400}, ck_short = {5, 10, 25, 50, 100};
     std::vector<std::string> methods = all_methods;
     methods.insert(methods.end(), {"lora-r4", "lora-r16"});
+    centered = {methods.begin(), methods.end()};
     for (const auto& m : methods)
       for (double d : {0.25, 0.5, 1.0}) add(c, "f32", m, d, ck_long);
+    for (const auto& m : methods) sweep(m, ck_long);
     for (const auto& comp : compressions())
       for (const char* m : {"none", "rag-bm25", "lora-r8", "lora+rag", "ft+qa"})
         for (double d : {0.25, 1.0})

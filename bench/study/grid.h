@@ -9,8 +9,10 @@
 
 namespace edgellm::study {
 
-// Compressions: f32 (the base widened), q8_0 and rtn4 (Q4_0) by round-to-nearest, gptq4 and awq4 (Q4_0
-// grid, calibrated), gptq3 (group-int 3-bit, group 32, symmetric; held as exact decoded values in f32).
+// Compressions: f32 (the base widened), q8_0 and rtn4 (Q4_0; embeddings and output too) by round-to-nearest,
+// gptq4 and awq4 (Q4_0 grid, calibrated), gptq3 (group-int 3-bit, group 32, symmetric, packed), gptq2
+// (group-int 2-bit g32 asymmetric by GPTQ; the tied embedding/output matrix group-int 4-bit g32), rtn2
+// (every matrix, embedding/output included, group-int 2-bit g32 asymmetric by round-to-nearest).
 const std::vector<std::string>& compressions();
 // Methods: none, rag-bm25, rag-dense, rag-hybrid, lora-r<k>, full, lora+rag (LoRA r8 + BM25 top-4),
 // ft+qa (LoRA r8 on the documents plus QA pairs generated from them).
@@ -20,8 +22,12 @@ bool is_finetune_only(const std::string& method);    // trains, retrieves nothin
 bool is_retrieval_only(const std::string& method);   // retrieves, trains nothing: rag-*
 std::string retriever_of(const std::string& method);  // "bm25" | "dense" | "hybrid" | ""
 int lora_rank_of(const std::string& method);          // 0 for full and non-training methods
-// The fixed learning rate of a training method (written in every row): LoRA 3e-3, full 3e-4.
+// The default learning rate of a training method (written in every row): LoRA 3e-3, full 3e-4.
 double learning_rate_of(const std::string& method);
+// The learning rates the grids sweep at the center point: default/3, default, default·10/3 (empty for
+// methods without training). Every training run warms up over a tenth of its last checkpoint and decays
+// by a cosine to lr/10 at it (the schedule is sized to the run's budget; earlier checkpoints are points on it).
+std::vector<double> learning_rate_sweep(const std::string& method);
 
 struct RunSpec {
   std::string base;         // model spec: .gguf path, HF directory or builtin:<preset>
@@ -51,6 +57,8 @@ struct GridOptions {
   std::vector<std::string> bases;    // first = the center base
   int seeds = 3;
   std::string benchmark;             // every run's RunSpec::benchmark ("" or "lamp:DIR")
+  int center_users = 20;  // test users (seeds) per configuration at the center point (quick: none, rag-bm25,
+                          // lora-r8, ft+qa; full: every method); tests lower it
 };
 // Deterministic, duplicate-free list of runs (same options → same list, same order).
 std::vector<RunSpec> enumerate_grid(const GridOptions& o);

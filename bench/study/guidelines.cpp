@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "bench/study/analysis.h"
+#include "bench/study/benchmark.h"
 #include "bench/study/grid.h"
 #include "bench/study/verdicts.h"
 #include "runtime/atomic_file.h"
@@ -51,7 +52,9 @@ std::string finding(const Analysis& a, const Verdict& v, std::string& summary) {
                              "reader rather than by retrieval.", g->second.at(1).mean * 100);
   }
   if (f.number == 2)
-    verdict += fmt::format(" Learning rates: LoRA {:g}, full {:g} (fixed).", learning_rate_of("lora-r8"), learning_rate_of("full"));
+    verdict += fmt::format(" Learning rates: LoRA {:g}, full {:g} (the defaults; report.md's learning-rate table has the "
+                           "sweep), warm-up and cosine to lr/10 at each run's last checkpoint.",
+                           learning_rate_of("lora-r8"), learning_rate_of("full"));
   s += verdict + "\n\n";
   const Power pw = design_power(v);
   std::string qs;
@@ -129,7 +132,7 @@ std::string crossover(const Analysis& a, std::string& summary) {
 std::string further(const Analysis& a, std::string& summary) {
   std::string s = "## Further findings\n\n### Best method per level (any configuration measured)\n\n"
                   "| level | best configuration | score | runner-up |\n|---|---|---|---|\n";
-  for (int l = 1; l <= 4; ++l) {
+  for (int l = 1; l <= kLevels; ++l) {
     std::vector<std::pair<MeanCi, Config>> v;
     for (const auto& c : configs(a.score)) {
       const MeanCi q = a.level_ci(c, l);

@@ -1,5 +1,5 @@
 // LaMP-format JSON read as study users: each entry is one user whose profile items are documents and
-// whose input is one L4-style question (gold from the entry's "output" or the outputs file).
+// whose input is one L5 (generation) question (gold from the entry's "output" or the outputs file).
 // Not a downloader nor a LaMP scorer: the task's metric is the study's (exact match / F1 / ROUGE-L).
 #include <filesystem>
 #include <map>
@@ -114,7 +114,7 @@ std::vector<User> load_lamp(const std::string& questions_path, const std::string
     }
     Question q;
     q.id = id;
-    q.level = Level::L4;
+    q.level = Level::L5;
     q.text = one_line(e["input"].get<std::string>());
     if (!outputs_path.empty()) {
       auto it = golds.find(id);

@@ -1,5 +1,5 @@
 // Answer metrics of the study: exact match and token F1 (SQuAD-style normalisation) for QA, ROUGE-L
-// (longest common subsequence of tokens) for L4 replies. Not an evaluator: the grid averages these.
+// (longest common subsequence of tokens) for L5 (style) replies. Not an evaluator: the grid averages these.
 #pragma once
 
 #include <string>

@@ -135,7 +135,7 @@ PretrainExample pretrain_example(const PretrainMix& m, int64_t k, double progres
   const int32_t n_ctx = lo + static_cast<int32_t>(below(r, static_cast<uint64_t>(cap - lo + 1)));
   std::vector<const Question*> anchors;
   for (const auto& q : u.questions)
-    if (q.level != Level::L4 && static_cast<int32_t>(q.evidence.size()) <= n_ctx) anchors.push_back(&q);
+    if (q.level <= Level::L3 && static_cast<int32_t>(q.evidence.size()) <= n_ctx) anchors.push_back(&q);
   EDGE_CHECK(!anchors.empty(), "pretrain_example: user {} has no question to read for", user);
   const Question& anchor = *pick(r, anchors);
   std::set<int32_t> ctx;

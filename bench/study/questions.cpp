@@ -1,6 +1,7 @@
 // The questions of a generated user: L1 (the words of a source sentence), L2 (paraphrased), L3 (two hops
-// through a relative's name, stated in two documents), L4 (a message in the user's style, held out);
-// and the fine-tuning and pretraining QA pairs from documents (their own templates, never a test one).
+// through a relative's name, stated in two documents), L4 (the rating of an unseen film from the user's
+// taste), L5 (the user's next message, held out); and the fine-tuning and pretraining QA pairs from
+// documents (their own templates, never a test one).
 // Not the document generation (generator.cpp).
 #include <algorithm>
 #include <set>
@@ -67,7 +68,7 @@ double guess_chance(const Slot& s) {
 
 namespace detail {
 
-void build_questions(User& u, const std::vector<StatementRecord>& recs, uint64_t seed) {
+void build_questions(User& u, const std::vector<StatementRecord>& recs, const Taste& taste, uint64_t seed) {
   Rng r(mix_hash(mix_hash(seed, 0x51554553), static_cast<uint64_t>(u.index)));
   auto add = [&](Question q) {
     q.id = "u" + std::to_string(u.index) + "-q" + std::to_string(u.questions.size());
@@ -137,7 +138,23 @@ void build_questions(User& u, const std::vector<StatementRecord>& recs, uint64_t
     ++n3;
   }
 
-  // ---- L4: a message in the user's style; the reference is held out of the documents ----
+  // ---- L4: an unseen film of a genre the user rated: their verdict on the genre, "great" or "awful" ----
+  for (size_t k = 0; k < taste.unseen.size(); ++k) {
+    const Rating& x = taste.unseen[k];
+    Question q;
+    q.level = Level::L4;
+    q.text = fill_rating(rating_test_questions()[static_cast<size_t>(taste.question_templ[k])], x.title, x.genre, "");
+    q.answer = x.verdict;
+    std::vector<int32_t> ev;
+    for (const Rating& y : taste.rated)
+      if (y.genre == x.genre) ev.push_back(y.doc);
+    std::sort(ev.begin(), ev.end());
+    q.evidence = {ev};
+    q.chance = 0.5;
+    add(std::move(q));
+  }
+
+  // ---- L5: the user's next message, in their style; the reference is held out of the documents ----
   const Style st = user_style(seed, u.index);
   std::string to = value_or(u, "best_friend_name", "");
   for (const char* k : {"sister_name", "brother_name", "cousin_name", "colleague_name", "partner_name"})
@@ -145,10 +162,12 @@ void build_questions(User& u, const std::vector<StatementRecord>& recs, uint64_t
   if (to.empty()) to = "Sam";
   std::vector<std::string> topics = {"the weekend", "dinner plans", "a trip", "my week", "a birthday party"};
   shuffle(r, topics);
+  const int32_t last_day = u.documents.empty() ? 0 : u.documents.back().day;
   for (int t = 0; t < 3; ++t) {
     Question q;
-    q.level = Level::L4;
+    q.level = Level::L5;
     q.text = "write a message to " + to + " about " + topics[t] + ".";
+    q.continues = "message day " + std::to_string(last_day + 1 + t) + ":";
     q.answer = heldout_message(u, st, to, topics[t]);
     u.heldout.push_back(q.answer);
     add(std::move(q));
@@ -173,6 +192,11 @@ std::vector<QaPair> qa_pairs(const User& u, const std::vector<int32_t>& doc_ids,
       if (stated.count(ni)) out.push_back({fill(s.l3_pretrain, "", "", slot_of(u.facts[ni]).rel_noun), f.value, fi, true});
     }
   }
+  const std::set<int32_t> docs(doc_ids.begin(), doc_ids.end());
+  for (const Rating& x : u.ratings)
+    if (docs.count(x.doc))
+      for (const auto& t : use == QaUse::FineTuning ? rating_train_questions() : rating_pretrain_questions())
+        out.push_back({fill_rating(t, x.title, x.genre, ""), x.verdict, -1, false});
   return out;
 }
 

@@ -63,7 +63,7 @@ ReadingEvalResult evaluate_reading(const Model& m, const PretrainMix& mix, const
     int32_t asked[3] = {0, 0, 0};
     for (const Question& q : u.questions) {
       const int lv = static_cast<int>(q.level) - 1;
-      if (lv < 0 || lv > 2) continue;  // L4 is scored against held-out text, not by reading
+      if (lv < 0 || lv > 2) continue;  // fact questions only: L4-L5 are about taste and style
       if (o.max_questions > 0 && asked[lv] >= o.max_questions) continue;
       ++asked[lv];
       std::vector<int32_t> docs = gold_documents(q, o.max_docs);

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "bench/study/analysis.h"
+#include "bench/study/benchmark.h"
 #include "bench/study/grid.h"
 #include "bench/study/plot.h"
 #include "runtime/atomic_file.h"
@@ -148,7 +149,8 @@ struct Writer {
       md += t + "\n";
       figure(f, fmt::format("method_x_compression_{:.0f}", d * 100), "Bars: 95% CI over seeds. " + a.gold_note(a.center_base));
     }
-    std::string wrow = "Weight storage (MiB, all weights as stored; gptq3 is packed 3-bit group-int g32 with f16 embeddings): ";
+    std::string wrow = "Weight storage (MiB, all weights as stored; gptq3 is packed 3-bit group-int g32 with f32 embeddings, "
+                       "gptq2 2-bit with a 4-bit embedding/output matrix, rtn2 2-bit throughout): ";
     for (const auto& comp : a.compressions)
       for (const auto& r : a.ok)
         if (r.compression == comp && r.base == a.center_base) {
@@ -164,15 +166,16 @@ struct Writer {
     Figure f;
     f.kind = Figure::Bars;
     f.title = "Score by question level (" + short_base(a.center_base) + ", f32, all data)";
-    f.ylabel = "score (L1-L3 exact match, L4 ROUGE-L)", f.groups = {"L1", "L2", "L3", "L4"};
-    std::string t = "| method | L1 | L2 | L3 | L4 (ROUGE-L) | token-F1 L1-L3 |\n|---|---|---|---|---|---|\n";
+    f.ylabel = "score (L1-L4 exact match, L5 ROUGE-L)", f.groups = {"L1", "L2", "L3", "L4", "L5"};
+    std::string t = "| method | L1 recall | L2 paraphrase | L3 composition | L4 classification | L5 style (ROUGE-L) | token-F1 L1-L3 |\n"
+                    "|---|---|---|---|---|---|---|\n";
     const Table f1 = tabulate(a.ok, [](const ResultRow& r) { return r.f1; });
     for (const auto& m : a.methods) {
       const Config c = a.at_ref(m, "f32", 1.0, a.center_base);
       Series s{m};
       std::string row = "| " + m + " |";
       int have = 0;
-      for (int l = 1; l <= 4; ++l) {
+      for (int l = 1; l <= kLevels; ++l) {
         const MeanCi q = a.level_ci(c, l);
         have += q.n > 0;
         s.y.push_back(q.n ? q.mean : NAN), s.lo.push_back(q.lo()), s.hi.push_back(q.hi());
@@ -185,6 +188,77 @@ struct Writer {
     }
     md += t + "\n";
     figure(f, "method_x_difficulty", "Bars: 95% CI over seeds. " + a.gold_note(a.center_base));
+    above_none();
+  }
+
+  // Each level's best method against `none` (the untrained base) at the center point: the paired t-test
+  // over seeds, Holm-corrected over the methods compared at that level.
+  void above_none() {
+    const Config none = a.at_ref("none", "f32", 1.0, a.center_base);
+    md += "### Each level against the untrained base\n\nPaired t over seeds (method − none, same users), "
+          "Holm-corrected over the methods of the level; center point, reference budget.\n\n"
+          "| level | task | none | best method | best − none | p (Holm) | above none |\n|---|---|---|---|---|---|---|\n";
+    std::string chance_note;
+    for (int l = 1; l <= kLevels; ++l) {
+      const auto base_it = a.score.find({none, l});
+      if (base_it == a.score.end()) continue;
+      std::vector<std::pair<std::string, TTest>> tests;
+      for (const auto& m : a.methods) {
+        if (m == "none") continue;
+        const auto it = a.score.find({a.at_ref(m, "f32", 1.0, a.center_base), l});
+        if (it == a.score.end()) continue;
+        std::vector<double> d;
+        for (const auto& [seed, v] : it->second.by_seed)
+          if (const auto b = base_it->second.by_seed.find(seed); b != base_it->second.by_seed.end()) d.push_back(v - b->second);
+        tests.push_back({m, paired_t_test(d)});
+      }
+      if (tests.empty()) continue;
+      std::vector<double> ps;
+      for (const auto& x : tests) ps.push_back(x.second.p);
+      const std::vector<double> adj = holm_adjust(ps);
+      // The most significant method above none; the largest gain when none is above it.
+      size_t best = 0;
+      auto rank = [&](size_t i) { return std::pair{tests[i].second.estimate > 0 ? -adj[i] : -2.0, tests[i].second.estimate}; };
+      for (size_t i = 1; i < tests.size(); ++i)
+        if (rank(i) > rank(best)) best = i;
+      const TTest& t = tests[best].second;
+      md += fmt::format("| L{} | {} ({}) | {} | {} | {:+.1f} | {} | {} |\n", l, level_kind(l),
+                        scored_by_rouge(l) ? "ROUGE-L" : "accuracy", pct(base_it->second.ci()), tests[best].first,
+                        100 * t.estimate, adj[best] < 1e-4 ? std::string("< 1e-4") : fmt::format("{:.3g}", adj[best]),
+                        adj[best] < 0.05 && t.estimate > 0 ? "yes" : "no");
+      if (l == 4) {  // above none is not above chance: a constant great/awful answer scores 50%
+        const MeanCi q = a.level_ci(a.at_ref(tests[best].first, "f32", 1.0, a.center_base), 4);
+        chance_note = fmt::format("L4's verdicts are balanced, so a constant answer scores 50%: {} scores {} (95% CI {} "
+                                  "50%), which is {}.\n\n", tests[best].first, pct(q), q.lo() > 0.5 ? "above" : "not above",
+                                  q.lo() > 0.5 ? "taste learnt from the history" : "no evidence of taste beyond the answer format");
+      }
+    }
+    md += "\n" + chance_note;
+  }
+
+  // ---- learning rate: the sweep at the center point ------------------------------------------------
+  void learning_rate() {
+    std::map<std::string, std::set<double>> lrs;  // method -> swept rates (the default is 0 in a Config)
+    for (const auto& [key, cell] : a.score)
+      if (key.first.lr > 0 && key.first.base == a.center_base) lrs[key.first.method].insert(key.first.lr);
+    if (lrs.empty()) return;
+    md += fmt::format("## Learning rate ({}, f32, all data; warm-up over a tenth of the run, cosine to lr/10 at its "
+                      "last checkpoint)\n\nQA accuracy (L1-L3) and L4 accuracy at each checkpoint.\n\n"
+                      "| method | lr | steps | QA accuracy | L4 classification | L5 style |\n|---|---|---|---|---|---|\n",
+                      short_base(a.center_base));
+    for (const auto& [m, swept] : lrs) {
+      std::set<double> all = swept;
+      all.insert(0.0);
+      for (double lr : all)
+        for (int st : a.checkpoints) {
+          Config c = a.at(m, "f32", 1.0, a.center_base, st);
+          c.lr = lr;
+          if (!a.has(c, 1)) continue;
+          md += fmt::format("| {} | {:g}{} | {} | {} | {} | {} |\n", m, lr > 0 ? lr : learning_rate_of(m), lr > 0 ? "" : " (default)",
+                            st, pct(a.qa_ci(c)), pct(a.level_ci(c, 4)), pct(a.level_ci(c, 5)));
+        }
+    }
+    md += "\n";
   }
 
   // ---- base size ---------------------------------------------------------------------------------------
@@ -328,7 +402,8 @@ ReportOutput write_report(const std::string& dir, const std::vector<ResultRow>& 
       "# edgellm study report\n\n{} runs, {} rows ({} failed runs), git revision(s): {}.\n"
       "Bases: {}. Center point: {}, f32, 100% data, {} steps. Every number is mean ± 95% CI "
       "(Student t over seeds; ± omitted when there is a single seed). QA accuracy = mean of the L1-L3 "
-      "exact-match rates; L4 is scored by ROUGE-L against held-out text.\n\n",
+      "exact-match rates (fact recall, paraphrased recall, composition); L4 (classification from the user's "
+      "rated films) is scored by accuracy, L5 (the user's next message) by ROUGE-L against held-out text.\n\n",
       runs.size(), rows.size(), a.failed.size(), rev_list, [&] {
         std::string s;
         for (const auto& b : a.bases) s += (s.empty() ? "" : ", ") + short_base(b);
@@ -339,6 +414,7 @@ ReportOutput write_report(const std::string& dir, const std::vector<ResultRow>& 
   if (!plots_available()) w.md += "*Plots were skipped: this build has no cairo.*\n\n";
   w.time_budget();
   w.difficulty();
+  w.learning_rate();
   w.data_amount();
   w.compression();
   w.bases();

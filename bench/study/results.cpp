@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+#include "bench/study/benchmark.h"
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
 
@@ -29,13 +30,13 @@ std::string ResultRow::key() const { return fmt::format("{}|{:06d}|{}", run_id, 
 const std::vector<std::string>& csv_columns() {
   static const std::vector<std::string> c = {
       "run_id", "base", "compression", "method", "rank", "data", "seed", "lr", "steps", "seconds", "cpu_seconds", "level",
-      "n_questions", "em", "f1", "rouge_l", "score", "base_score", "gold_score", "answerable", "n_docs",
+      "task", "n_questions", "em", "f1", "rouge_l", "score", "base_score", "gold_score", "answerable", "n_docs",
       "peak_mib", "arena_mib", "weight_mib", "latency_ms", "gain_per_s", "gain_per_mib", "status", "git_rev"};
   return c;
 }
 
 const std::vector<std::string>& added_columns() {
-  static const std::vector<std::string> c = {"cpu_seconds"};
+  static const std::vector<std::string> c = {"cpu_seconds", "task"};
   return c;
 }
 
@@ -83,9 +84,10 @@ std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) :
 }  // namespace
 
 std::string to_csv_line(const ResultRow& r) {
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                      r.run_id, quote(r.base), r.compression, quote(r.method), r.rank, num(r.data), r.seed,
-                     num(r.lr), r.steps, num(r.seconds), num(r.cpu_seconds), r.level, r.n_questions, num(r.em), num(r.f1),
+                     num(r.lr), r.steps, num(r.seconds), num(r.cpu_seconds), r.level,
+                     r.level >= 1 ? level_kind(r.level) : "", r.n_questions, num(r.em), num(r.f1),
                      num(r.rouge_l), num(r.score), num(r.base_score), num(r.gold_score), num(r.answerable),
                      r.n_docs, num(r.peak_mib), num(r.arena_mib), num(r.weight_mib), num(r.latency_ms),
                      num(r.gain_per_s), num(r.gain_per_mib), quote(r.status), quote(r.git_rev));

@@ -21,10 +21,10 @@ struct ResultRow {
   double seconds = 0;         // training (or indexing, for RAG) wall seconds up to this checkpoint
   double cpu_seconds = NAN;   // the same work in CPU seconds of the run's process (user + system, every
                               // thread); NaN in results written before it was recorded
-  int level = 0;              // 1..4 (0 in a failure row)
+  int level = 0;              // 1..5 (0 in a failure row): the task kinds of benchmark.h
   int n_questions = 0;
   double em = 0, f1 = 0, rouge_l = 0;
-  double score = 0;           // the level's headline: exact match (L1-L3), ROUGE-L (L4)
+  double score = 0;           // the level's headline: exact match (L1-L4), ROUGE-L (L5)
   double base_score = 0;      // the same compressed base, untrained and closed-book (the `none` baseline)
   double gold_score = -1;     // the base reading the gold documents (RAG methods), −1 when not measured
   double answerable = 0;      // share of the level's questions answerable from the available documents

@@ -160,32 +160,32 @@ struct Eval {
   double score(int level) const {
     const auto it = levels.find(level);
     if (it == levels.end() || it->second.n == 0) return 0;
-    return (level == 4 ? it->second.rl : it->second.em) / it->second.n;
+    return (scored_by_rouge(level) ? it->second.rl : it->second.em) / it->second.n;
   }
 };
 
-// Scores every question of u: closed-book, with retrieved documents, or with the gold documents.
+// Scores every question of u: closed-book, with retrieved documents, or with the gold documents. A
+// question that continues a document (L5) gets the same context before its opening instead of a question.
 enum class Ctx { ClosedBook, Retrieved, Gold };
 void evaluate(const Model& m, const PromptFormat& pf, const User& u, Ctx ctx, const Retriever* r, Eval& ev) {
   for (const auto& q : u.questions) {
-    std::string prompt;
-    if (ctx == Ctx::ClosedBook) {
-      prompt = closed_book_prompt(u, q.text);
-    } else if (ctx == Ctx::Retrieved) {
-      prompt = reading_prompt(u, r->context(m, q.text), q.text);
-    } else {  // the latest document of each evidence group
+    std::vector<std::string> lines;
+    if (ctx == Ctx::Retrieved) {
+      lines = r->context(m, q.text);
+    } else if (ctx == Ctx::Gold) {  // the latest document of each evidence group
       std::vector<int32_t> gold;
       for (const auto& g : q.evidence)
         if (!g.empty()) gold.push_back(*std::max_element(g.begin(), g.end()));
       std::sort(gold.begin(), gold.end());
       gold.erase(std::unique(gold.begin(), gold.end()), gold.end());
-      std::vector<std::string> lines;
       for (int32_t d : gold) lines.push_back(context_line(u, u.documents[static_cast<size_t>(d)]));
-      prompt = reading_prompt(u, lines, q.text);
     }
+    const std::string prompt = !q.continues.empty()     ? continuation_prompt(u, lines, q.continues)
+                               : ctx == Ctx::ClosedBook ? closed_book_prompt(u, q.text)
+                                                        : reading_prompt(u, lines, q.text);
     const int level = static_cast<int>(q.level);
     const auto t0 = Clock::now();
-    const std::string a = answer_prompt(m, pf, prompt, level == 4 ? 64 : 24);
+    const std::string a = answer_prompt(m, pf, prompt, scored_by_rouge(level) ? 64 : 24);
     ev.ms += since(t0) * 1e3, ++ev.answers;
     ev.add(level, exact_match(a, q.answer) ? 1 : 0, token_f1(a, q.answer), rouge_l(a, q.answer));
   }
@@ -252,15 +252,23 @@ Model load_compressed(const std::string& base, const std::string& compression, c
     save_llama_gguf(m, tmp, t);
   } else {
     quant::ModelQuantOptions o;
-    o.method = compression == "awq4" ? quant::QuantMethod::Awq : quant::QuantMethod::Gptq;
-    o.spec.bits = compression == "gptq3" ? 3 : 4;
+    o.method = compression == "awq4" ? quant::QuantMethod::Awq
+               : compression == "rtn2" ? quant::QuantMethod::Rtn
+                                       : quant::QuantMethod::Gptq;
+    o.spec.bits = compression == "gptq3" ? 3 : compression == "gptq2" || compression == "rtn2" ? 2 : 4;
     o.spec.group = 32;
-    o.spec.symmetric = true;
+    o.spec.symmetric = o.spec.bits > 2;  // a symmetric 2-bit grid has one positive level: asymmetric, as GPTQ's 2-bit
     o.max_tokens = 1024;
     quant::quantize_model(m, calibration_text(1), o);
     const quant::Grid grid(o.spec);
     SaveGgufOptions so;
     so.metadata = [&](GgufWriter& g) { g.set_string("edgellm.quant.type", compression); };
+    // The 2-bit compressions quantize the embedding/output matrices as well (round-to-nearest, asymmetric
+    // group-int g32): gptq2 at 4 bits, as llama.cpp keeps those a step above the linears; rtn2 at 2.
+    if (o.spec.bits == 2)
+      so.tensor_type = [bits = compression == "rtn2" ? 2 : 4](const std::string& name, DType t) {
+        return name == "token_embd.weight" || name == "output.weight" ? gint_dtype(bits, 32) : t;
+      };
     // A group-int result stays packed (its own GGUF type ids): LoRA then trains on the frozen 3-bit weights.
     if (grid.kind == quant::GridKind::Gint) save_llama_gguf(m, tmp, std::nullopt, so);
     else save_llama_gguf(m, tmp, grid.gguf_type(), so);
@@ -319,6 +327,8 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
     tc.setup.lora_config.rank = std::max(1, s.rank);
     tc.setup.lora_config.alpha = 2.0f * static_cast<float>(std::max(1, s.rank));
     tc.seq_len = s.seq_len, tc.batch = s.batch, tc.steps = ckpts.back(), tc.lr = s.lr;
+    // The schedule is sized to the run's budget (its last checkpoint): warm-up over a tenth, cosine to lr/10.
+    tc.schedule = LrSchedule::Cosine, tc.warmup = std::max(1, ckpts.back() / 10), tc.min_lr = s.lr / 10;
     tc.seed = static_cast<uint64_t>(s.seed);
     Trainer tr(m.llama, data, tc);
     double train_s = 0, train_cpu = 0;

@@ -21,7 +21,7 @@ std::string compressed_base_path(const std::string& out_dir, const std::string& 
 Model load_compressed(const std::string& base, const std::string& compression, const std::string& out_dir,
                       const std::function<void(const std::string&)>& log = {});
 
-// Greedy answer to a prompt: decodes until a newline or max_new tokens (24 for L1-L3, 64 for L4 replies);
+// Greedy answer to a prompt: decodes until a newline or max_new tokens (24 for L1-L4, 64 for L5 replies);
 // returns the trimmed text.
 std::string greedy_answer(const Model& m, const std::string& prompt, int max_new);
 

@@ -2,6 +2,8 @@
 // report and the advisor read. Not the study's decisions: bench/study/verdicts.cpp applies these.
 #include "bench/study/stats.h"
 
+#include "bench/study/grid.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -132,12 +134,13 @@ std::string MeanCi::str(double scale, int digits) const {
 }
 
 bool Config::operator<(const Config& o) const {
-  return std::tie(base, compression, method, data, steps) < std::tie(o.base, o.compression, o.method, o.data, o.steps);
+  return std::tie(base, compression, method, data, steps, lr) < std::tie(o.base, o.compression, o.method, o.data, o.steps, o.lr);
 }
 
 std::string Config::label() const {
   std::string s = fmt::format("{} · {} · {:.0f}% data", method, compression, data * 100);
   if (steps > 0) s += fmt::format(" · {} steps", steps);
+  if (lr > 0) s += fmt::format(" · lr {:g}", lr);
   return s + " · " + std::filesystem::path(base).stem().string();
 }
 
@@ -151,7 +154,9 @@ Table tabulate(const std::vector<ResultRow>& rows, const std::function<double(co
   Table t;
   for (const auto& r : rows) {
     if (r.status != "ok" || r.level < 1) continue;
-    Config c{r.base, r.compression, r.method, r.data, r.steps};
+    const double def = learning_rate_of(r.method);
+    const bool swept = r.lr > 0 && def > 0 && std::abs(r.lr - def) > 1e-6 * def;
+    Config c{r.base, r.compression, r.method, r.data, r.steps, swept ? r.lr : 0.0};
     t[{c, r.level}].by_seed[r.seed] = value(r);
   }
   return t;

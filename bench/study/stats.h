@@ -49,8 +49,9 @@ struct Config {
   std::string base, compression, method;
   double data = 1;
   int steps = 0;
+  double lr = 0;  // a swept learning rate; 0: the method's default (learning_rate_of), as every older row
   bool operator<(const Config& o) const;
-  std::string label() const;  // "lora-r8 · rtn4 · 25% · 100 steps · base-s"
+  std::string label() const;  // "lora-r8 · rtn4 · 25% · 100 steps · base-s" (" · lr 0.01" when swept)
 };
 
 // One value per seed for each (config, level): the seed's rows averaged (rows of a seed are unique).

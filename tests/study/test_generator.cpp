@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -117,21 +118,25 @@ TEST_CASE("study generator: a user is a pure function of (seed, index, options)"
 TEST_CASE("study generator: questions per level, evidence, states and the text") {
   for (int64_t idx = 0; idx < 40; ++idx) {
     const User u = generate_user(11, idx);
-    int n[5] = {0, 0, 0, 0, 0};
+    int n[6] = {0, 0, 0, 0, 0, 0};
     for (const auto& q : u.questions) ++n[static_cast<int>(q.level)];
     CHECK(n[1] == 12);
     CHECK(n[2] == 12);
     CHECK(n[3] >= 4);
     CHECK(n[3] <= 6);
-    CHECK(n[4] == 3);
-    // Every question answerable from the user's full data; the L4 reference never in a document.
+    CHECK(n[4] == 6);
+    CHECK(n[5] == 3);
+    // Every question answerable from the user's full data; the L5 reference never in a document.
     for (const auto& q : u.questions) {
       CHECK(answerable(q, all_docs(u)));
       CHECK(q.id == "u" + std::to_string(idx) + "-q" + std::to_string(&q - u.questions.data()));
-      if (q.level != Level::L4) CHECK((q.chance > 0 && q.chance <= 0.25));
-      if (q.level == Level::L4) {
+      if (q.level <= Level::L3) CHECK((q.chance > 0 && q.chance <= 0.25));
+      if (q.level == Level::L4) CHECK(q.chance == 0.5);
+      CHECK((q.level == Level::L5) == !q.continues.empty());
+      if (q.level == Level::L5) {
         for (const auto& d : u.documents) CHECK(d.text.find(q.answer) == std::string::npos);
         CHECK(std::find(u.heldout.begin(), u.heldout.end(), q.answer) != u.heldout.end());
+        CHECK(q.continues.rfind("message day ", 0) == 0);
       }
     }
     // A document that "states" a fact contains its current value; days increase; some documents are
@@ -150,10 +155,50 @@ TEST_CASE("study generator: questions per level, evidence, states and the text")
       once += f.times_stated == 1;
       several += f.times_stated >= 2;
     }
-    for (const auto& q : u.questions) multiword += q.level != Level::L4 && q.answer.find(' ') != std::string::npos;
+    for (const auto& q : u.questions) multiword += q.level <= Level::L3 && q.answer.find(' ') != std::string::npos;
     CHECK(once >= 10);
     CHECK(several >= 10);
     CHECK(multiword >= 1);
+  }
+}
+
+TEST_CASE("study generator: L4 asks for the verdict of a genre the documents rate, about an unseen film") {
+  for (int64_t idx = 0; idx < 40; ++idx) {
+    const User u = generate_user(13, 1'000'000 + idx);
+    REQUIRE(u.ratings.size() == 12);
+    std::map<std::string, std::string> taste;  // genre -> verdict, the same for every film of the genre
+    std::set<int32_t> docs;
+    for (const auto& x : u.ratings) {
+      CHECK((x.verdict == "great" || x.verdict == "awful"));
+      const auto known = taste.emplace(x.genre, x.verdict);  // no structured binding: clang 14 and CHECK
+      CHECK(known.first->second == x.verdict);
+      CHECK(docs.insert(x.doc).second);  // one rated film per document
+      const std::string& text = u.documents[x.doc].text;
+      const bool named = text.find(x.title + ", a " + x.genre + " film") != std::string::npos ||
+                         text.find(x.title + " is a " + x.genre + " film") != std::string::npos;
+      CHECK(named);
+      CHECK(text.find(x.verdict) != std::string::npos);
+    }
+    CHECK(taste.size() == 6);
+    int great = 0, l4 = 0;
+    for (const auto& q : u.questions) {
+      if (q.level != Level::L4) continue;
+      ++l4, great += q.answer == "great";
+      // The genre named in the question, its verdict the user's; evidence: the documents rating the genre.
+      std::string genre;
+      for (const auto& [g, v] : taste)
+        if (q.text.find(", a " + g + " film") != std::string::npos || q.text.find("new " + g + " film") != std::string::npos) genre = g;
+      REQUIRE(!genre.empty());
+      CHECK(q.answer == taste[genre]);
+      REQUIRE(q.evidence.size() == 1);
+      CHECK(q.evidence[0].size() == 2);
+      for (int32_t d : q.evidence[0]) CHECK(u.documents[d].text.find(" " + genre + " film") != std::string::npos);
+      // The film itself is unseen: its title is in no document.
+      const std::string title = q.text.substr(q.text.find("the "), q.text.find(',') - q.text.find("the "));
+      for (const auto& d : u.documents) CHECK(d.text.find(title) == std::string::npos);
+    }
+    CHECK(l4 == 6);
+    CHECK(great == 3);  // balanced: a constant answer scores 50%
   }
 }
 
@@ -349,7 +394,7 @@ TEST_CASE("study generator: invariants hold for other options") {
       std::set<std::string> texts;
       for (const auto& q : u.questions) {
         CHECK(answerable(q, all_docs(u)));
-        if (q.level != Level::L4) CHECK_MESSAGE(texts.insert(q.text).second, "repeated question " << q.text);
+        if (q.level != Level::L5) CHECK_MESSAGE(texts.insert(q.text).second, "repeated question " << q.text);
         if (q.level == Level::L3)
           for (const auto& d : u.documents) CHECK_FALSE(answerable(q, {d.id}));
       }

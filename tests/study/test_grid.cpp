@@ -2,6 +2,7 @@
 // Not the runner: no model is loaded here.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <set>
 
 #include "bench/study/grid.h"
@@ -36,11 +37,13 @@ TEST_CASE("grid: enumeration is deterministic, duplicate-free and covers every f
       CHECK(s.checkpoints.empty() == !is_training_method(s.method));
       if (is_training_method(s.method)) CHECK(s.lr > 0);
     }
-    CHECK(comps.size() == 6);
+    CHECK(comps.size() == 8);
+    CHECK(comps.count("gptq2") == 1);
+    CHECK(comps.count("rtn2") == 1);
     CHECK(methods.size() >= 8);
     CHECK(bases.size() == 2);
     CHECK(datas.size() == 3);
-    CHECK(seeds.size() == 3);
+    CHECK(seeds.size() == 20);  // the center point's test users; 3 elsewhere
   }
   o.name = "quick";
   const size_t quick = enumerate_grid(o).size();
@@ -94,4 +97,46 @@ TEST_CASE("grid: run specs round-trip through JSON and their ids name the factor
   CHECK(lora_rank_of("lora-r16") == 16);
   CHECK(retriever_of("lora+rag") == "bm25");
   CHECK(learning_rate_of("full") == doctest::Approx(3e-4));
+}
+
+TEST_CASE("grid: the learning rate is swept (3 values per method) and the center point has 20 test users") {
+  GridOptions o;
+  o.bases = {"a.gguf", "b.gguf"};
+  CHECK(learning_rate_sweep("lora-r8").size() == 3);
+  CHECK(learning_rate_sweep("none").empty());
+  for (const char* name : {"quick", "full"}) {
+    o.name = name;
+    const auto runs = enumerate_grid(o);
+    std::map<std::string, std::set<double>> lrs;             // method -> learning rates at the center point
+    std::map<std::pair<std::string, double>, std::set<int64_t>> users;  // (method, lr) at the center -> test users
+    std::set<std::string> trained;
+    for (const auto& s : runs) {
+      if (is_training_method(s.method)) trained.insert(s.method);
+      if (s.base != "a.gguf" || s.compression != "f32" || s.data != 1.0) continue;
+      if (is_training_method(s.method)) lrs[s.method].insert(s.lr);
+      for (int k = 0; k < s.users; ++k) users[{s.method, s.lr}].insert(s.user_offset + static_cast<int64_t>(s.seed) * s.users + k);
+    }
+    // quick sweeps lora-r8 and full (the two kinds of training); full sweeps every training method.
+    const std::vector<std::string> swept = o.name == "quick" ? std::vector<std::string>{"lora-r8", "full"}
+                                                             : std::vector<std::string>(trained.begin(), trained.end());
+    for (const auto& m : swept) {
+      CHECK_MESSAGE(lrs[m].size() >= 3, m);
+      const std::vector<double> sw = learning_rate_sweep(m);
+      for (double lr : sw) CHECK_MESSAGE(lrs[m].count(lr) == 1, m << " lr " << lr);
+      CHECK(sw.front() < learning_rate_of(m));
+      CHECK(sw.back() > learning_rate_of(m));
+    }
+    // At least 20 distinct test users per configuration at the center point (the default learning rate).
+    for (const char* m : {"none", "rag-bm25", "lora-r8"}) {
+      const size_t n = users[std::make_pair(std::string(m), learning_rate_of(m))].size();
+      CHECK_MESSAGE(n >= 20, m);
+    }
+    // Off the center: the grid's seeds.
+    for (const auto& s : runs)
+      if (s.compression != "f32" || s.data != 1.0 || s.base != "a.gguf") CHECK(s.seed < 3);
+  }
+  o.name = "quick", o.center_users = 1;
+  std::set<int> seeds;
+  for (const auto& s : enumerate_grid(o)) seeds.insert(s.seed);
+  CHECK(seeds.size() == 3);
 }

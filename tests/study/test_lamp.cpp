@@ -68,7 +68,7 @@ TEST_CASE("lamp: a valid file with an outputs file") {
   CHECK(users[0].documents[1].text == "Sunny week ahead");
   CHECK(document_line(users[0].documents[1]) == "note day 2: Sunny week ahead\n");
   REQUIRE(users[0].questions.size() == 1);
-  CHECK(users[0].questions[0].level == Level::L4);
+  CHECK(users[0].questions[0].level == Level::L5);  // generation (style)
   CHECK(users[0].questions[0].answer == "Rain is back");
   CHECK(users[1].questions[0].id == "311");
   CHECK(users[1].documents[0].text == "a heist in paris (tag: crime)");

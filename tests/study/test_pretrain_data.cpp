@@ -98,7 +98,7 @@ TEST_CASE("pretrain data: shares, memorized users, and no test user ever") {
   CHECK(std::abs(count[3] / double(N) - 0.5) < 0.05);
 }
 
-TEST_CASE("pretrain data: closed-book QA answers a memorized user's facts") {
+TEST_CASE("pretrain data: closed-book QA answers a memorized user's facts and film ratings") {
   const auto general = general_text();
   const PretrainMix m = small_mix();
   int n = 0;
@@ -113,6 +113,7 @@ TEST_CASE("pretrain data: closed-book QA answers a memorized user's facts") {
       const auto &q = qa.first, &a = qa.second;  // (no structured binding: clang 14 cannot capture one)
       bool is_fact = false;
       for (const auto& f : u.facts) is_fact |= f.value == a;
+      for (const auto& x : u.ratings) is_fact |= q.find(x.title) != std::string::npos && x.verdict == a;
       CHECK_MESSAGE(is_fact, q << " -> " << a);
       ++n;
     }
@@ -254,6 +255,14 @@ TEST_CASE("pretrain data: the template sets of test, fine-tuning and pretraining
     if (!s.l3_pretrain.empty()) pre.insert(s.l3_pretrain);
   }
   CHECK(test.size() > 150);
+  // The classification task's templates (L4, about an unseen film; training QA, about a rated film).
+  const auto& rt = detail::rating_test_questions();
+  const auto& rf = detail::rating_train_questions();
+  const auto& rp = detail::rating_pretrain_questions();
+  CHECK(!rt.empty());
+  CHECK(!rf.empty());
+  CHECK(!rp.empty());
+  test.insert(rt.begin(), rt.end()), fine.insert(rf.begin(), rf.end()), pre.insert(rp.begin(), rp.end());
   for (const auto& t : test) {
     CHECK_MESSAGE(fine.count(t) == 0, "test template in fine-tuning QA: " << t);
     CHECK_MESSAGE(pre.count(t) == 0, "test template in pretraining: " << t);
@@ -308,7 +317,7 @@ TEST_CASE("pretrain data: no test question, as text or as template, occurs in an
   std::set<std::string> test_texts, test_templates;
   for (const auto& u : all_users)
     for (const auto& q : u.questions)
-      if (q.level != Level::L4) test_texts.insert(q.text), test_templates.insert(template_of(q.text));
+      if (q.level != Level::L5) test_texts.insert(q.text), test_templates.insert(template_of(q.text));
   CHECK(test_templates.size() > 100);
   // And every test template of the catalogue, filled the way the generator fills it ({r} a name, {rel}
   // any relative), so that a slot these few users happen not to be asked about is checked as well.
@@ -322,6 +331,15 @@ TEST_CASE("pretrain data: no test question, as text or as template, occurs in an
     for (const auto& t : ts) test_templates.insert(detail::fill(t, "", "{name}"));
     for (const auto& rel : rels)
       if (!s.l3.empty()) test_templates.insert(detail::fill(s.l3, "", "", rel));
+  }
+  // L4's templates about every film these users rate or are asked about, in every genre they rate: a
+  // training question about a rated film must not be the test question's wording.
+  for (const auto& u : all_users) {
+    std::set<std::string> genres;
+    for (const auto& x : u.ratings) genres.insert(x.genre);
+    for (const auto& x : u.ratings)
+      for (const auto& g : genres)
+        for (const auto& t : detail::rating_test_questions()) test_templates.insert(detail::fill_rating(t, x.title, g, ""));
   }
   for (const auto& q : train_questions)
     CHECK_MESSAGE(test_templates.count(template_of(q)) == 0, "training question with a test template: " << q);

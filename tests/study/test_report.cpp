@@ -148,7 +148,7 @@ TEST_CASE("study: a tiny grid end to end, resumed, and sharded then merged") {
   CHECK(r.planned == 8);
   CHECK(r.failed == 0);
   const auto rows = read_results(o.out + "/results.csv");
-  CHECK(rows.size() == 2 * (4 + 4 + 2 * 4 + 2 * 4));  // none, rag: one checkpoint; LoRA: two; × 4 levels × 2 seeds
+  CHECK(rows.size() == 2 * (5 + 5 + 2 * 5 + 2 * 5));  // none, rag: one checkpoint; LoRA: two; × 5 levels × 2 seeds
   CHECK(fs::exists(o.out + "/report.md"));
   CHECK(fs::exists(o.out + "/guidelines.md"));
   if (plots_available()) CHECK(fs::exists(o.out + "/plots/method_x_difficulty.png"));

@@ -64,6 +64,7 @@ TEST_CASE("results: CPU seconds round trip; files from before the column still r
   size_t col = 0;
   while (csv_columns()[col] != "cpu_seconds") ++col;
   const std::string line = to_csv_line(a);
+  CHECK(line.find(",1,recall,") != std::string::npos);  // the level and its task kind (a derived column)
   std::ofstream(dir + "/old.csv") << drop(csv_header(), col) << "\n" << drop(line, col) << "\n";
   const auto old = read_results(dir + "/old.csv");
   REQUIRE(old.size() == 1);

@@ -130,7 +130,7 @@ TEST_CASE("study --benchmark lamp:DIR: a LaMP folder's users inside the grid") {
   REQUIRE(!rows.empty());
   for (const auto& row : rows) {
     CHECK(row.status == "ok");
-    CHECK(row.level == 4);                                 // a LaMP entry is one L4 question
+    CHECK(row.level == 5);                                 // a LaMP entry is one L5 (generation) question
     if (row.data == 1.0) CHECK(row.n_docs == (row.seed == 0 ? 2 : 3));  // seed s is entry s
   }
   // A seed past the folder's users is an error naming the benchmark, recorded as the run's row.

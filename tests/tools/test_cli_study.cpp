@@ -32,7 +32,7 @@ TEST_CASE("edgellm study: tiny grid in child processes, resume, merge, report, a
   INFO(slurp(dir + "/log"));
   REQUIRE(code == 0);
   const std::string csv = slurp(dir + "/s/results.csv");
-  CHECK(lines(csv) == 1 + 48);  // header + 8 runs: none/rag 4 rows, LoRA 2 checkpoints × 4 levels
+  CHECK(lines(csv) == 1 + 60);  // header + 8 runs: none/rag 5 rows, LoRA 2 checkpoints × 5 levels
   CHECK(csv.find(",error") == std::string::npos);
   CHECK(slurp(dir + "/log").find("report: " + dir + "/s/report.md") != std::string::npos);
   CHECK(std::filesystem::exists(dir + "/s/guidelines.md"));
@@ -42,7 +42,7 @@ TEST_CASE("edgellm study: tiny grid in child processes, resume, merge, report, a
   CHECK(slurp(dir + "/s/results.csv") == csv);
 
   REQUIRE(run_cli({"study", "merge", dir + "/s/results.csv", dir + "/s/results.csv", "-o", dir + "/m/results.csv"}, dir + "/log3") == 0);
-  CHECK(lines(slurp(dir + "/m/results.csv")) == 1 + 48);
+  CHECK(lines(slurp(dir + "/m/results.csv")) == 1 + 60);
   REQUIRE(run_cli({"study", "report", dir + "/m"}, dir + "/log4") == 0);
   CHECK(std::filesystem::exists(dir + "/m/report.md"));
   REQUIRE(run_cli({"advise", "--mem", "2G", "--difficulty", "L1", "--results", dir + "/m/results.csv"}, dir + "/log5") == 0);

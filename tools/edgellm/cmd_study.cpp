@@ -38,8 +38,9 @@ Bases default to the committed bench/study/bases/base-s.gguf and base-m.gguf (bu
 A base of your own brings its tokenizer (documents and questions are tokenized with it) and, when it declares
 a chat template (GGUF tokenizer.chat_template, tokenizer_config.json), every question is asked, and every
 ft+qa pair trained, as one user turn in that template; otherwise in the study's plain prompt.
-Learning rates are fixed: LoRA 3e-3, full fine-tuning 3e-4. See bench/study/README.md for Slurm and
-GNU parallel examples.)";
+Learning rates: LoRA 3e-3, full fine-tuning 3e-4, and a third and 10/3 of those at the center point,
+with a warm-up and cosine schedule sized to each run's last checkpoint. See bench/study/README.md for
+Slurm and GNU parallel examples.)";
 
 std::vector<std::string> default_bases() {
   namespace fs = std::filesystem;
@@ -198,7 +199,7 @@ void add_study_commands(CLI::App& app) {
   adv->add_option("--mem", mem, "Peak memory allowed, e.g. 512M");
   adv->add_option("--time", time_s, "Training CPU seconds allowed (of the run's process; wall seconds for older results), e.g. 60s, 5m");
   adv->add_option("--data", a.data, "Personal data: percent of the user's documents (40 or 40%) or a count (12docs)");
-  adv->add_option("--difficulty", level, "Question level L1..L4");
+  adv->add_option("--difficulty", level, "Task kind L1..L5 (recall, paraphrase, composition, classification, style)");
   adv->add_option("--base", a.base, "Only this base (path or file stem). A model the study has no results for "
                                     "(builtin:1.1b, a .gguf, an HF folder): memory and time predicted at its size by the "
                                     "cost model, quality from the center base, said so; anything else: an error naming "
@@ -208,8 +209,8 @@ void add_study_commands(CLI::App& app) {
   adv->callback([] {
     a.mem_mib = mem.empty() ? 0 : static_cast<double>(parse_bytes(mem)) / (1024.0 * 1024.0);
     a.time_s = parse_seconds(time_s);
-    if (level.size() != 2 || (level[0] != 'L' && level[0] != 'l') || level[1] < '1' || level[1] > '4')
-      fail("--difficulty \"{}\": expected L1, L2, L3 or L4", level);
+    if (level.size() != 2 || (level[0] != 'L' && level[0] != 'l') || level[1] < '1' || level[1] > '5')
+      fail("--difficulty \"{}\": expected L1, L2, L3, L4 or L5", level);
     a.level = level[1] - '0';
     fmt::print("{}", study::advise(a));
   });
