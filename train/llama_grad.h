@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ class LlamaGrad {
   // ids, targets (B, T); a negative target is masked (no loss). Accumulates loss_scale · d(Σ loss)/dθ
   // into the gradients (pass 1/N for the mean over the N unmasked targets of an optimizer step).
   LossSum forward_backward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale);
+  // A head of the caller's on the final normed hidden states instead of the LM head (an embedder's pooling
+  // and contrastive loss): given xnf (B·T, C) it returns its loss and writes ∂loss/∂xnf, already scaled,
+  // into dxnf (B·T, C, zeroed); the block stack's gradients accumulate from there. The output matrix gets none.
+  using HiddenHead = std::function<double(const float* xnf, float* dxnf, int64_t B, int64_t T)>;
+  double forward_backward_hidden(const int32_t* ids, int64_t B, int64_t T, const HiddenHead& head);
   // The loss alone (no activations kept, no gradients).
   LossSum forward_loss(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T);
   // Seeds LoRA dropout masks for the next forward_backward (the trainer passes its step).
@@ -66,7 +72,8 @@ class LlamaGrad {
   struct GradTensors;
   void layer_forward(int64_t l, const float* x_in, float* x_out, LayerActs& a, int64_t B, int64_t T);
   void layer_backward(int64_t l, float* dx, const float* x_in, const LayerActs& a, int64_t B, int64_t T);
-  LossSum run(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale, bool backward);
+  LossSum run(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale, bool backward,
+              const HiddenHead* head = nullptr);
   void add_param(const std::string& name, Tensor& value);
 
   LlamaModel& m_;

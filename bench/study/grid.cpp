@@ -45,6 +45,7 @@ std::string RunSpec::run_id() const {
                                 lr, rank, bench_seed, user_offset, users, batch, seq_len);
   key += fmt::format("|b{}", kBenchmarkVersion);  // results of another benchmark are not resumed
   for (int c : checkpoints) key += fmt::format("|{}", c);
+  if (!embedder.empty()) key += "|e" + embedder;
   uint64_t h = 1469598103934665603ull;  // FNV-1a 64
   for (unsigned char ch : key) h = (h ^ ch) * 1099511628211ull;
   return fmt::format("{:016x}", h);
@@ -55,7 +56,7 @@ std::string RunSpec::to_json() const {
                       {"data", data},   {"seed", seed},               {"checkpoints", checkpoints},
                       {"lr", lr},       {"rank", rank},               {"bench_seed", bench_seed},
                       {"user_offset", user_offset}, {"users", users},  {"batch", batch},
-                      {"seq_len", seq_len}, {"threads", threads}};
+                      {"seq_len", seq_len}, {"threads", threads}, {"embedder", embedder}};
   return j.dump();
 }
 
@@ -79,6 +80,7 @@ RunSpec RunSpec::from_json(const std::string& text) {
   get("seed", s.seed), get("checkpoints", s.checkpoints), get("lr", s.lr), get("rank", s.rank);
   get("bench_seed", s.bench_seed), get("user_offset", s.user_offset), get("users", s.users);
   get("batch", s.batch), get("seq_len", s.seq_len), get("threads", s.threads);
+  get("embedder", s.embedder);
   if (s.base.empty()) fail("run spec: field \"base\" is missing");
   if (std::find(compressions().begin(), compressions().end(), s.compression) == compressions().end())
     fail("run spec: field \"compression\": unknown \"{}\"", s.compression);
@@ -113,6 +115,7 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
     if (m == "full" && comp != "f32") return;  // a compressed base is fine-tuned through LoRA only
     for (int seed = 0; seed < o.seeds; ++seed) {
       RunSpec s = make(base, comp, m, data, seed, ck);
+      if (m == "rag-dense" || m == "rag-hybrid") s.embedder = o.embedder;
       if (seen.insert(s.run_id()).second) runs.push_back(std::move(s));
     }
   };

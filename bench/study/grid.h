@@ -38,6 +38,9 @@ struct RunSpec {
   int users = 1;                    // test users per run (user_offset + seed·users + k)
   int batch = 8, seq_len = 64;      // rows × tokens per optimizer step
   int threads = 0;                  // not part of the id: how many threads the run may use
+  // rag-dense / rag-hybrid: the embedding model (a trained embedder, `edgellm embedder`); empty: the base's
+  // own hidden states. Part of the id when set (ids of runs without one are as before).
+  std::string embedder;
 
   // 16 hex digits of FNV-1a over every factor value above except threads.
   std::string run_id() const;
@@ -49,6 +52,7 @@ struct GridOptions {
   std::string name = "quick";        // quick | full | tiny (tests)
   std::vector<std::string> bases;    // first = the center base
   int seeds = 3;
+  std::string embedder;              // given to the rag-dense and rag-hybrid runs (empty: the base embeds)
 };
 // Deterministic, duplicate-free list of runs (same options → same list, same order).
 std::vector<RunSpec> enumerate_grid(const GridOptions& o);

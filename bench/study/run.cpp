@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "bench/study/metrics.h"
 #include "models/save_gguf.h"
@@ -89,6 +90,7 @@ struct Retriever {
   std::vector<float> vecs;         // (n, C) unit vectors (dense, hybrid)
   int64_t C = 0;
 
+  // m: the model that embeds (the run's embedder, or the base itself).
   void build(const Model& m, const User& u, const std::vector<int32_t>& avail, const std::string& k) {
     kind = k, ids = avail;
     for (int32_t d : avail) lines.push_back(context_line(u, u.documents[static_cast<size_t>(d)]));
@@ -148,13 +150,14 @@ struct Eval {
 
 // Scores every question of u: closed-book, with retrieved documents, or with the gold documents.
 enum class Ctx { ClosedBook, Retrieved, Gold };
-void evaluate(const Model& m, const User& u, Ctx ctx, const Retriever* r, Eval& ev) {
+// embedder: the model the retriever embeds questions with (null: m).
+void evaluate(const Model& m, const User& u, Ctx ctx, const Retriever* r, Eval& ev, const Model* embedder = nullptr) {
   for (const auto& q : u.questions) {
     std::string prompt;
     if (ctx == Ctx::ClosedBook) {
       prompt = closed_book_prompt(u, q.text);
     } else if (ctx == Ctx::Retrieved) {
-      prompt = reading_prompt(u, r->context(m, q.text), q.text);
+      prompt = reading_prompt(u, r->context(embedder ? *embedder : m, q.text), q.text);
     } else {  // the latest document of each evidence group
       std::vector<int32_t> gold;
       for (const auto& g : q.evidence)
@@ -258,6 +261,9 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
   std::map<int, double> secs, cpu;  // checkpoint -> mean training (or indexing) wall / CPU seconds
   std::map<int, LevelAcc> answer;  // level -> answerable count
   double n_docs = 0, wmib = 0;
+  // A trained embedder (rag-dense/rag-hybrid) is loaded once; its loading is not indexing time.
+  std::optional<Model> embedder;
+  if (!s.embedder.empty() && !retr.empty() && retr != "bm25") embedder = load_model(s.embedder);
   for (int k = 0; k < s.users; ++k) {
     Model m = load_compressed(s.base, s.compression, out_dir, log);
     wmib = weight_mib(m, s.compression);
@@ -275,12 +281,12 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
     if (!retr.empty()) {
       const auto t0 = Clock::now();
       const double c0 = cpu_seconds_now();
-      r.build(m, u, avail, retr);
+      r.build(embedder ? *embedder : m, u, avail, retr);
       index_s = since(t0), index_cpu = cpu_seconds_now() - c0;
       evaluate(m, u, Ctx::Gold, nullptr, gold_ev);
     }
     if (!train) {
-      evaluate(m, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[0]);
+      evaluate(m, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[0], embedder ? &*embedder : nullptr);
       secs[0] += index_s / s.users, cpu[0] += index_cpu / s.users;
       continue;
     }
@@ -300,7 +306,7 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
       while (tr.step() < c) tr.train_step();
       train_s += since(t0), train_cpu += cpu_seconds_now() - c0;
       secs[c] += (train_s + index_s) / s.users, cpu[c] += (train_cpu + index_cpu) / s.users;
-      evaluate(m, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[c]);
+      evaluate(m, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[c], embedder ? &*embedder : nullptr);
       if (log) log(fmt::format("{} step {} ({:.1f} s): L1 {:.2f}", s.method, c, train_s, at[c].score(1)));
     }
   }

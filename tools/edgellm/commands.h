@@ -66,6 +66,7 @@ void add_rag_commands(CLI::App& app);
 void add_study_commands(CLI::App& app);
 // pretrain a study base (tools/edgellm/cmd_pretrain.cpp)
 void add_pretrain_command(CLI::App& app);
+void add_embedder_command(CLI::App& app);
 // interactive multi-turn chat (tools/edgellm/cmd_chat.cpp)
 void add_chat_command(CLI::App& app);
 
