@@ -8,6 +8,7 @@
 
 #include "models/runner.h"
 #include "rag/dense.h"
+#include "rag/embedder_train.h"
 #include "train/contrastive.h"
 #include "train/llama_grad.h"
 
@@ -127,5 +128,32 @@ TEST_CASE("forward_backward_hidden: pooled states equal embed_texts' vectors; we
       CAPTURE(i);
       CHECK(analytic[static_cast<size_t>(i)] == doctest::Approx(fd).epsilon(2e-2).scale(std::fabs(fd) + 1e-2));
     }
+  }
+}
+
+TEST_CASE("train_embedder: on a fixed batch the InfoNCE loss falls and the trained model embeds as trained") {
+  Model m = load_model("builtin:tiny");
+  rag::EmbedBatch b;
+  b.queries = {"where do i live?", "what is my pet called?", "who is my sister?"};
+  b.documents = {"i moved to oslo last year.", "my cat is called Tom.", "my sister is called Ada.",
+                 "the train was late again.", "i had soup for lunch."};
+  rag::EmbedderTrainConfig c;
+  c.steps = 25, c.lr = 3e-3, c.warmup = 0;
+  std::vector<double> loss;
+  rag::train_embedder(m, [&](int64_t) { return b; }, c, [&](const rag::EmbedderStep& s) { loss.push_back(s.loss); });
+  REQUIRE(loss.size() == 25);
+  CHECK(loss.back() < 0.5 * loss.front());
+  // Each query's nearest document (by embed_texts, the retrieval path) is now its own.
+  const auto q = rag::embed_texts(m, b.queries, 256), d = rag::embed_texts(m, b.documents, 256);
+  const int64_t C = m.llama.config.dim;
+  for (size_t i = 0; i < b.queries.size(); ++i) {
+    size_t best = 0;
+    float best_s = -2;
+    for (size_t j = 0; j < b.documents.size(); ++j) {
+      float s = 0;
+      for (int64_t k = 0; k < C; ++k) s += q[i * C + k] * d[j * C + k];
+      if (s > best_s) best_s = s, best = j;
+    }
+    CHECK(best == i);
   }
 }
