@@ -20,6 +20,18 @@ void l2_normalize(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+std::vector<int32_t> embed_tokens(const Model& m, const std::string& text, int64_t max_tokens, int32_t* pool_begin) {
+  const int64_t cap = std::max<int64_t>(1, std::min(max_tokens, m.llama.config.max_ctx));
+  EncodeOptions eo;
+  eo.add_bos = m.tokenizer->add_bos_default() || m.tokenizer->bos_id() >= 0;
+  std::vector<int32_t> ids = m.tokenizer->encode(text, eo);
+  if (ids.empty()) ids.push_back(std::max(m.tokenizer->bos_id(), 0));
+  if (static_cast<int64_t>(ids.size()) > cap) ids.resize(static_cast<size_t>(cap));
+  const bool has_bos = eo.add_bos && ids.front() == m.tokenizer->bos_id() && ids.size() > 1;
+  *pool_begin = has_bos ? 1 : 0;
+  return ids;
+}
+
 std::vector<float> embed_texts(const Model& m, std::span<const std::string> texts, int64_t max_tokens) {
   const auto& cfg = m.llama.config;
   const int64_t C = cfg.dim;
@@ -27,17 +39,12 @@ std::vector<float> embed_texts(const Model& m, std::span<const std::string> text
   std::vector<float> out(texts.size() * static_cast<size_t>(C), 0.0f);  // (n, C)
   KvCache cache(cfg, cap);
   std::vector<float> logits(static_cast<size_t>(cfg.vocab));
-  EncodeOptions eo;
-  eo.add_bos = m.tokenizer->add_bos_default() || m.tokenizer->bos_id() >= 0;
   for (size_t i = 0; i < texts.size(); ++i) {
-    std::vector<int32_t> ids = m.tokenizer->encode(texts[i], eo);
-    if (ids.empty()) ids.push_back(std::max(m.tokenizer->bos_id(), 0));
-    if (static_cast<int64_t>(ids.size()) > cap) ids.resize(static_cast<size_t>(cap));
-    const bool has_bos = eo.add_bos && ids.front() == m.tokenizer->bos_id() && ids.size() > 1;
+    int32_t r0 = 0;
+    const std::vector<int32_t> ids = embed_tokens(m, texts[i], max_tokens, &r0);
     float* dst = out.data() + i * static_cast<size_t>(C);
     ActivationObserver obs = [&](const std::string& name, const float* x, int64_t rows, int64_t cols) {
-      if (name != "final_norm_out") return;
-      const int64_t r0 = has_bos ? 1 : 0;  // x: (T, C)
+      if (name != "final_norm_out") return;  // x: (T, C)
       for (int64_t r = r0; r < rows; ++r)
         for (int64_t c = 0; c < cols; ++c) dst[c] += x[r * cols + c];
       const float inv = 1.0f / static_cast<float>(rows - r0);

@@ -1,6 +1,7 @@
 // Dense retrieval: chunk embeddings from a loaded model's own hidden states, and exact top-k by dot
 // products (the f32 GEMM of kernels/gemm.h; an int8 path with per-vector scales). Not approximate
-// (no HNSW/IVF) and not a trained embedding model: quality is whatever the LM's states give.
+// (no HNSW/IVF). Any model embeds: an LM (quality is whatever its states give) or an embedder trained for
+// retrieval (rag/embedder_train.h), a model of the same kind read the same way.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,11 @@ namespace edgellm::rag {
 // Texts are evaluated one sequence at a time (the decoder has no padding masks); each forward is
 // batched over its T positions and threaded inside the kernels.
 std::vector<float> embed_texts(const Model& m, std::span<const std::string> texts, int64_t max_tokens = 512);
+
+// The tokens embed_texts gives the model for `text` (BOS as the tokenizer wants, at most max_tokens and the
+// model's context) and the first position it pools (1 after a BOS with text after it, else 0): what an
+// embedder is trained on (rag/embedder_train.h) is exactly what it embeds.
+std::vector<int32_t> embed_tokens(const Model& m, const std::string& text, int64_t max_tokens, int32_t* pool_begin);
 
 // Scales x (n) to unit L2 norm (left as zero if it is zero).
 void l2_normalize(float* x, int64_t n);

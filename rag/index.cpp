@@ -26,7 +26,7 @@ void charge_held(RagIndex& ix) {
   ix.held.set(b);
 }
 
-void add_documents(RagIndex& ix, std::vector<Document> docs, const Model& model) {
+void add_documents(RagIndex& ix, std::vector<Document> docs, const Model& model, const Model* embedder) {
   if (docs.empty()) fail("rag: no documents to add (an empty file or folder, or a JSONL file without lines)");
   // The documents' text while they are chunked, on top of the index.
   ArenaCharge texts_held("the documents being indexed");
@@ -55,7 +55,8 @@ void add_documents(RagIndex& ix, std::vector<Document> docs, const Model& model)
   charge_held(ix);
 
   if (!s.dense) return;
-  const int64_t C = model.llama.config.dim;
+  const Model& em = embedder ? *embedder : model;
+  const int64_t C = em.llama.config.dim;
   if (ix.dense.n == 0) {
     ix.dense = DenseStore{};
     ix.dense.dim = C;
@@ -69,7 +70,7 @@ void add_documents(RagIndex& ix, std::vector<Document> docs, const Model& model)
   // Batches of 64 chunks, so memory stays small for large corpora.
   for (size_t b = 0; b < fresh.size(); b += 64) {
     const size_t e = std::min(fresh.size(), b + 64);
-    auto v = embed_texts(model, std::span<const std::string>(fresh.data() + b, e - b), s.embed_max_tokens);
+    auto v = embed_texts(em, std::span<const std::string>(fresh.data() + b, e - b), s.embed_max_tokens);
     ix.dense.append(v.data(), static_cast<int64_t>(e - b));
     charge_held(ix);
   }
@@ -108,8 +109,9 @@ Model load_embedder(const RagIndex& ix, const std::string& spec_arg) {
 }
 
 RagIndex write_index(const std::string& path, const std::vector<std::string>& doc_paths, const Model& model,
-                     const IndexSettings& settings, bool add) {
+                     const IndexSettings& settings, bool add, const Model* embedder) {
   const OutputLock lock(path, OutputLock::Wait::Block);
+  const Model& em = embedder ? *embedder : model;
   RagIndex ix;
   std::error_code ec;
   if (add && std::filesystem::exists(path, ec)) {
@@ -118,20 +120,20 @@ RagIndex write_index(const std::string& path, const std::vector<std::string>& do
     if (ix.settings.dense && ix.settings.embed_model != settings.embed_model)
       fail("{}: the index's vectors come from '{}', not '{}'", path, ix.settings.embed_model, settings.embed_model);
     if (ix.settings.dense && !ix.settings.embed_identity.empty() &&
-        ix.settings.embed_identity != embedder_identity(model))
+        ix.settings.embed_identity != embedder_identity(em))
       fail("{}: the index's vectors come from a model with identity {}, '{}' is {}", path,
-           ix.settings.embed_identity, settings.embed_model, embedder_identity(model));
+           ix.settings.embed_identity, settings.embed_model, embedder_identity(em));
   } else {
     ix.settings = settings;
     ix.bm25.params = settings.bm25;
     if (settings.dense) {
-      ix.settings.embed_identity = embedder_identity(model);
+      ix.settings.embed_identity = embedder_identity(em);
       std::error_code ec;
       if (std::filesystem::is_regular_file(settings.embed_model, ec))
         ix.settings.embed_bytes = std::filesystem::file_size(settings.embed_model, ec);
     }
   }
-  add_documents(ix, load_documents(doc_paths), model);
+  add_documents(ix, load_documents(doc_paths), model, embedder);
   save_index(ix, path);
   return ix;
 }

@@ -73,15 +73,17 @@ struct RagIndex {
 void charge_held(RagIndex& ix);
 
 // Chunks `docs` with the model's tokenizer, appends them (zero documents is an Error: an index of nothing), rebuilds BM25 and embeds the new chunks
-// (when settings.dense; the model must be the one the existing vectors came from: its dim is checked).
-void add_documents(RagIndex& ix, std::vector<Document> docs, const Model& model);
+// (when settings.dense) with `embedder`, or the model itself when null (the embedder must be the one the existing
+// vectors came from: its dim is checked).
+void add_documents(RagIndex& ix, std::vector<Document> docs, const Model& model, const Model* embedder = nullptr);
 
 // `rag index`: builds the index file at `path` from the documents at `doc_paths` with `settings`, or with `add`
-// extends the existing one (its settings kept; the model must be the one its vectors came from). An OutputLock on
+// extends the existing one (its settings kept; the embedder must be the one its vectors came from). `embedder` (a
+// trained one, settings.embed_model naming its file) embeds; null: `model` embeds as well as chunks. An OutputLock on
 // `path` is held from reading the old index to renaming the new one into place: concurrent writers wait for each
 // other and each adds to what the previous one wrote. Returns the index written.
 RagIndex write_index(const std::string& path, const std::vector<std::string>& doc_paths, const Model& model,
-                     const IndexSettings& settings, bool add);
+                     const IndexSettings& settings, bool add, const Model* embedder = nullptr);
 
 // A model's identity as an embedder: its shape (dim, layers, vocabulary) and a CRC-32 of the raw bytes of its first
 // and last token embeddings and final norm (bytes, not floats: the same on every ISA and device).

@@ -140,7 +140,7 @@ CpuBlockOps LlamaGrad::layer_ops(int64_t l, int64_t B, int64_t T, const float* c
 }
 
 LossSum LlamaGrad::run(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale,
-                       bool backward) {
+                       bool backward, const HiddenHead* head) {
   const LlamaConfig& c = m_.config;
   const auto& k = kernels();
   const int64_t R = B * T, C = c.dim, V = c.vocab, NL = c.n_layers;
@@ -149,6 +149,7 @@ LossSum LlamaGrad::run(const int32_t* ids, const int32_t* targets, int64_t B, in
   std::vector<int32_t> tgt(static_cast<size_t>(R));
   for (int64_t r = 0; r < R; ++r) {
     EDGE_CHECK(ids[r] >= 0 && ids[r] < V, "token id {} at row {} is outside the vocabulary of {}", ids[r], r, V);
+    if (head) continue;  // no targets: the caller's head scores the hidden states
     EDGE_CHECK(targets[r] < V, "target {} at row {} is outside the vocabulary of {}", targets[r], r, V);
     tgt[static_cast<size_t>(r)] = targets[r] < 0 ? kIgnore : targets[r];
   }
@@ -177,12 +178,13 @@ LossSum LlamaGrad::run(const int32_t* ids, const int32_t* targets, int64_t B, in
   const float* x_last = xs[static_cast<size_t>(NL)].data<float>();
   k.rmsnorm_forward(xnf.data<float>(), rstdf.data<float>(), x_last, m_.weights.out_norm.data<float>(), R, C, c.rms_eps);
   Tensor dxnf = backward ? Tensor::zeros({R, C}) : Tensor();
-  const int64_t chunk = std::max<int64_t>(1, std::min(R, setup_.logits_chunk));
+  LossSum total;
+  if (head) total = {(*head)(xnf.data<float>(), dxnf.data<float>(), B, T), 1};
+  const int64_t chunk = head ? 1 : std::max<int64_t>(1, std::min(R, setup_.logits_chunk));
   Tensor logits = Tensor::empty({chunk, V}), dlogits = backward ? Tensor::empty({chunk, V}) : Tensor();
   std::vector<float> loss(static_cast<size_t>(chunk)), lse(static_cast<size_t>(chunk));
   const int out_grad = output_index_ >= 0 ? output_index_ : (c.tied_embeddings ? embed_index_ : -1);
-  LossSum total;
-  for (int64_t r0 = 0; r0 < R; r0 += chunk) {
+  for (int64_t r0 = 0; head == nullptr && r0 < R; r0 += chunk) {
     const int64_t n = std::min(chunk, R - r0);
     const float* xr = xnf.data<float>() + r0 * C;
     linear_forward(logits.data<float>(), xr, m_.weights.output, nullptr, n, QuantMath::Exact);
@@ -240,6 +242,10 @@ LossSum LlamaGrad::run(const int32_t* ids, const int32_t* targets, int64_t B, in
 LossSum LlamaGrad::forward_backward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T,
                                     float loss_scale) {
   return run(ids, targets, B, T, loss_scale, true);
+}
+
+double LlamaGrad::forward_backward_hidden(const int32_t* ids, int64_t B, int64_t T, const HiddenHead& head) {
+  return run(ids, nullptr, B, T, 0.0f, true, &head).sum;
 }
 
 LossSum LlamaGrad::forward_loss(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T) {

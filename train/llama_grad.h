@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ class LlamaGrad {
   // ids, targets (B, T); a negative target is masked (no loss). Accumulates loss_scale · d(Σ loss)/dθ
   // into the gradients (pass 1/N for the mean over the N unmasked targets of an optimizer step).
   LossSum forward_backward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale);
+  // A head of the caller's on the final normed hidden states instead of the LM head (an embedder's pooling
+  // and contrastive loss): given xnf (B·T, C) it returns its loss and writes ∂loss/∂xnf, already scaled,
+  // into dxnf (B·T, C, zeroed); the block stack's gradients accumulate from there. The output matrix gets none.
+  using HiddenHead = std::function<double(const float* xnf, float* dxnf, int64_t B, int64_t T)>;
+  double forward_backward_hidden(const int32_t* ids, int64_t B, int64_t T, const HiddenHead& head);
   // The loss alone (no activations kept, no gradients).
   LossSum forward_loss(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T);
   // Seeds LoRA dropout masks for the next forward_backward (the trainer passes its step).
@@ -65,7 +71,8 @@ class LlamaGrad {
   struct LayerActs;
   // The block's ops for layer l over (B, T), with rope tables `cos`, `sin` (T, HD/2).
   CpuBlockOps layer_ops(int64_t l, int64_t B, int64_t T, const float* cos, const float* sin) const;
-  LossSum run(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale, bool backward);
+  LossSum run(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale, bool backward,
+              const HiddenHead* head = nullptr);
   void add_param(const std::string& name, Tensor& value);
 
   LlamaModel& m_;

@@ -53,6 +53,7 @@ std::string RunSpec::run_id() const {
   if (!benchmark.empty()) key += "|" + benchmark;  // absent for the generated users: their ids stay as they were
   key += "|cosine";  // the schedule (warm-up, cosine to lr/10 at the last checkpoint): constant before
   for (int c : checkpoints) key += fmt::format("|{}", c);
+  if (!embedder.empty()) key += "|e" + embedder;
   uint64_t h = 1469598103934665603ull;  // FNV-1a 64
   for (unsigned char ch : key) h = (h ^ ch) * 1099511628211ull;
   return fmt::format("{:016x}", h);
@@ -63,7 +64,8 @@ std::string RunSpec::to_json() const {
                       {"data", data},   {"seed", seed},               {"checkpoints", checkpoints},
                       {"lr", lr},       {"rank", rank},               {"bench_seed", bench_seed},
                       {"user_offset", user_offset}, {"users", users},  {"batch", batch},
-                      {"seq_len", seq_len}, {"threads", threads}, {"benchmark", benchmark}};
+                      {"seq_len", seq_len}, {"threads", threads}, {"benchmark", benchmark},
+                      {"embedder", embedder}};
   return j.dump();
 }
 
@@ -87,6 +89,7 @@ RunSpec RunSpec::from_json(const std::string& text) {
   get("seed", s.seed), get("checkpoints", s.checkpoints), get("lr", s.lr), get("rank", s.rank);
   get("bench_seed", s.bench_seed), get("user_offset", s.user_offset), get("users", s.users);
   get("batch", s.batch), get("seq_len", s.seq_len), get("threads", s.threads), get("benchmark", s.benchmark);
+  get("embedder", s.embedder);
   if (s.base.empty()) fail("run spec: field \"base\" is missing");
   if (std::find(compressions().begin(), compressions().end(), s.compression) == compressions().end())
     fail("run spec: field \"compression\": unknown \"{}\"", s.compression);
@@ -126,6 +129,7 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
     const bool center = base == c && comp == "f32" && data == 1.0 && lr == 0 && centered.count(m);
     for (int seed = 0, n = center ? std::max(o.seeds, o.center_users) : o.seeds; seed < n; ++seed) {
       RunSpec s = make(base, comp, m, data, seed, ck, lr);
+      if (m == "rag-dense" || m == "rag-hybrid") s.embedder = o.embedder;
       if (seen.insert(s.run_id()).second) runs.push_back(std::move(s));
     }
   };

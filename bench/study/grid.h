@@ -45,6 +45,9 @@ struct RunSpec {
   int batch = 8, seq_len = 64;      // rows × tokens per optimizer step
   std::string benchmark;            // "": the generated users; "lamp:DIR": a LaMP folder's (benchmark_source.h)
   int threads = 0;                  // not part of the id: how many threads the run may use
+  // rag-dense / rag-hybrid: the embedding model (a trained embedder, `edgellm embedder`); empty: the base's
+  // own hidden states. Part of the id when set (ids of runs without one are as before).
+  std::string embedder;
 
   // 16 hex digits of FNV-1a over every factor value above except threads.
   std::string run_id() const;
@@ -59,6 +62,7 @@ struct GridOptions {
   std::string benchmark;             // every run's RunSpec::benchmark ("" or "lamp:DIR")
   int center_users = 20;  // test users (seeds) per configuration at the center point (quick: none, rag-bm25,
                           // lora-r8, ft+qa; full: every method); tests lower it
+  std::string embedder;              // given to the rag-dense and rag-hybrid runs (empty: the base embeds)
 };
 // Deterministic, duplicate-free list of runs (same options → same list, same order).
 std::vector<RunSpec> enumerate_grid(const GridOptions& o);

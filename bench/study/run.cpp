@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "bench/study/benchmark_source.h"
 #include "bench/study/metrics.h"
@@ -107,6 +108,7 @@ struct Retriever {
   std::vector<float> vecs;         // (n, C) unit vectors (dense, hybrid)
   int64_t C = 0;
 
+  // m: the model that embeds (the run's embedder, or the base itself).
   void build(const Model& m, const User& u, const std::vector<int32_t>& avail, const std::string& k) {
     kind = k, ids = avail;
     for (int32_t d : avail) lines.push_back(context_line(u, u.documents[static_cast<size_t>(d)]));
@@ -167,11 +169,13 @@ struct Eval {
 // Scores every question of u: closed-book, with retrieved documents, or with the gold documents. A
 // question that continues a document (L5) gets the same context before its opening instead of a question.
 enum class Ctx { ClosedBook, Retrieved, Gold };
-void evaluate(const Model& m, const PromptFormat& pf, const User& u, Ctx ctx, const Retriever* r, Eval& ev) {
+// embedder: the model the retriever embeds questions with (null: m).
+void evaluate(const Model& m, const PromptFormat& pf, const User& u, Ctx ctx, const Retriever* r, Eval& ev,
+              const Model* embedder = nullptr) {
   for (const auto& q : u.questions) {
     std::vector<std::string> lines;
     if (ctx == Ctx::Retrieved) {
-      lines = r->context(m, q.text);
+      lines = r->context(embedder ? *embedder : m, q.text);
     } else if (ctx == Ctx::Gold) {  // the latest document of each evidence group
       std::vector<int32_t> gold;
       for (const auto& g : q.evidence)
@@ -294,6 +298,9 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
   std::map<int, LevelAcc> answer;  // level -> answerable count
   double n_docs = 0, wmib = 0;
   const PromptFormat pf = prompt_format_of(s.base);  // the model's own chat format, when it declares one
+  // A trained embedder (rag-dense/rag-hybrid) is loaded once; its loading is not indexing time.
+  std::optional<Model> embedder;
+  if (!s.embedder.empty() && !retr.empty() && retr != "bm25") embedder = load_model(s.embedder);
   for (int k = 0; k < s.users; ++k) {
     Model m = load_compressed(s.base, s.compression, out_dir, log);
     wmib = weight_mib(m, s.compression);
@@ -311,12 +318,12 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
     if (!retr.empty()) {
       const auto t0 = Clock::now();
       const double c0 = cpu_seconds_now();
-      r.build(m, u, avail, retr);
+      r.build(embedder ? *embedder : m, u, avail, retr);
       index_s = since(t0), index_cpu = cpu_seconds_now() - c0;
       evaluate(m, pf, u, Ctx::Gold, nullptr, gold_ev);
     }
     if (!train) {
-      evaluate(m, pf, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[0]);
+      evaluate(m, pf, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[0], embedder ? &*embedder : nullptr);
       secs[0] += index_s / s.users, cpu[0] += index_cpu / s.users;
       continue;
     }
@@ -338,7 +345,7 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
       while (tr.step() < c) tr.train_step();
       train_s += since(t0), train_cpu += cpu_seconds_now() - c0;
       secs[c] += (train_s + index_s) / s.users, cpu[c] += (train_cpu + index_cpu) / s.users;
-      evaluate(m, pf, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[c]);
+      evaluate(m, pf, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[c], embedder ? &*embedder : nullptr);
       if (log) log(fmt::format("{} step {} ({:.1f} s): L1 {:.2f}", s.method, c, train_s, at[c].score(1)));
     }
   }

@@ -135,3 +135,29 @@ TEST_CASE("the index's embedding model: a file whose size is not the recorded on
     CHECK(what.find("not a GGUF file") != std::string::npos);
   }
 }
+
+TEST_CASE("write_index with an embedder: the model chunks, the embedder embeds, and the index records the embedder") {
+  Dir d;
+  const std::string index = (d.p / "ix.rag").string();
+  const std::string doc = d.file("a.txt", "Alice lives in Paris. Bob bakes bread in Lyon.");
+  const Model emb = load_model("builtin:tiny:7");  // another model (same vocabulary, other weights)
+  IndexSettings s = small_settings(true);
+  s.embed_model = "builtin:tiny:7";
+  write_index(index, {doc}, tiny(), s, false, &emb);
+  const RagIndex ix = load_index(index);
+  CHECK(ix.settings.embed_model == "builtin:tiny:7");
+  CHECK(ix.settings.embed_identity == embedder_identity(emb));
+  CHECK(ix.settings.embed_identity != embedder_identity(tiny()));
+  // The stored vectors are the embedder's: equal to embedding the chunk's text with it.
+  const std::vector<std::string> text = {ix.chunks[0].text};
+  const std::vector<float> want = embed_texts(emb, text, ix.settings.embed_max_tokens);
+  std::vector<float> got(static_cast<size_t>(ix.dense.dim));
+  ix.dense.row(0, got.data());
+  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-5));
+  QueryOptions q;
+  q.mode = Mode::Dense;
+  const Model m = load_embedder(ix, "");  // the recorded embedder, not the chunking model
+  CHECK_FALSE(retrieve(ix, "Where does Alice live?", q, &m).empty());
+  CHECK_THROWS_WITH_AS(retrieve(ix, "Where does Alice live?", q, &tiny()),
+                       doctest::Contains("is not the one the index's vectors come from"), Error);
+}

@@ -152,8 +152,9 @@ TEST_CASE("committed bases match their checksums") {
     CAPTURE(name);
     CHECK(sha256_file((dir / name).string()) == hash);
     // The recipe written by the run names the same checksum.
-    const std::string size = name.substr(5, name.size() - 10);  // base-<size>.gguf
-    std::ifstream recipe(dir / ("recipe-" + size + ".md"));
+    // base-<size>.gguf → recipe-<size>.md; any other model (embedder-s.gguf) → recipe-<stem>.md
+    const std::string stem = name.substr(0, name.size() - 5);
+    std::ifstream recipe(dir / ("recipe-" + (stem.rfind("base-", 0) == 0 ? stem.substr(5) : stem) + ".md"));
     std::stringstream text;
     text << recipe.rdbuf();
     CHECK(text.str().find("| sha256 | `" + hash + "` |") != std::string::npos);

@@ -51,11 +51,12 @@ void add_rag_commands(CLI::App& app) {
   rag_cmd->require_subcommand(1);
   {
     auto* cmd = rag_cmd->add_subcommand("index", "Index .txt/.md/.jsonl files and folders into one index file");
-    static std::string model, out;
+    static std::string model, out, embedder;
     static std::vector<std::string> docs;
     static rag::IndexSettings s;
     static bool no_dense = false, add = false;
-    cmd->add_option("-m,--model", model, "Model whose tokenizer chunks and whose hidden states embed")->required();
+    cmd->add_option("-m,--model", model, "Model whose tokenizer chunks (and whose hidden states embed, without --embedder)")->required();
+    cmd->add_option("--embedder", embedder, "A trained embedder (`edgellm embedder`) that embeds instead of -m; the index records it");
     cmd->add_option("docs", docs, "Files and folders")->required();
     cmd->add_option("-o,--output", out, "Index file")->required();
     cmd->add_option("--chunk-tokens", s.chunk_tokens, "Tokens per chunk")->check(CLI::PositiveNumber);
@@ -70,9 +71,11 @@ void add_rag_commands(CLI::App& app) {
       apply_global_options();
       const auto t0 = std::chrono::steady_clock::now();
       s.dense = !no_dense;
-      s.embed_model = s.dense ? model : "";
+      s.embed_model = !s.dense ? "" : embedder.empty() ? model : embedder;
       Model m = load_model(model);
-      const rag::RagIndex ix = rag::write_index(out, docs, m, s, add);
+      std::optional<Model> em;
+      if (s.dense && !embedder.empty()) em = load_model(embedder);
+      const rag::RagIndex ix = rag::write_index(out, docs, m, s, add, em ? &*em : nullptr);
       std::fprintf(stderr, "[%zu documents -> %zu chunks, %zu terms, %s vectors; %.2f s] %s\n", ix.docs.size(),
                    ix.chunks.size(), ix.bm25.terms.size(),
                    ix.dense.empty() ? "no" : (ix.dense.int8 ? "int8" : "f32"), seconds_since(t0), out.c_str());
@@ -86,7 +89,7 @@ void add_rag_commands(CLI::App& app) {
     cmd->add_option("question", question, "Question")->required();
     cmd->add_option("-k", q.k, "Chunks to return")->check(CLI::PositiveNumber);
     cmd->add_option("--mode", mode, "bm25 | dense | hybrid (default: hybrid with -m and vectors, else bm25)");
-    cmd->add_option("-m,--model", model, "Embedding model for dense/hybrid (default: the index's)");
+    cmd->add_option("-m,--model,--embedder", model, "Embedding model for dense/hybrid (default: the index's)");
     cmd->add_option("--rrf-k", q.rrf_k, "Reciprocal-rank fusion constant");
     cmd->callback([] {
       apply_global_options();
@@ -115,7 +118,7 @@ void add_rag_commands(CLI::App& app) {
     cmd->add_option("question", question, "Question")->required();
     cmd->add_option("-k", q.k, "Chunks to retrieve")->check(CLI::PositiveNumber);
     cmd->add_option("--mode", mode, "bm25 | dense | hybrid (default: hybrid when the index has vectors)");
-    cmd->add_option("--embed-model", embed_model, "Embedding model (default: the index's)");
+    cmd->add_option("--embed-model,--embedder", embed_model, "Embedding model (default: the index's)");
     cmd->add_option("--budget", po.budget_tokens, "Prompt token budget")->check(CLI::PositiveNumber);
     cmd->add_option("-n,--n-predict", n, "Tokens to generate")->check(CLI::NonNegativeNumber);
     cmd->add_option("--temp", sp.temperature, "Temperature (default 0 = greedy)");

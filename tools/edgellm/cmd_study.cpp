@@ -42,6 +42,20 @@ Learning rates: LoRA 3e-3, full fine-tuning 3e-4, and a third and 10/3 of those 
 with a warm-up and cosine schedule sized to each run's last checkpoint. See bench/study/README.md for
 Slurm and GNU parallel examples.)";
 
+// The committed embedder bench/study/bases/embedder-s.gguf ("" when absent), spelled as default_bases spells a
+// base (relative from the checkout's root, so that run ids carry over between checkouts).
+std::string default_embedder() {
+  const char* name = "embedder-s.gguf";
+  namespace fs = std::filesystem;
+  for (const fs::path& dir : {fs::path("bench/study/bases"), fs::path(__FILE__).parent_path() / "../../bench/study/bases"}) {
+    std::error_code ec;
+    if (fs::exists(dir / name, ec))
+      return dir.is_relative() && dir.native().rfind("bench", 0) == 0 ? (dir / name).string()
+                                                                      : fs::weakly_canonical(dir / name, ec).string();
+  }
+  return "";
+}
+
 std::vector<std::string> default_bases() {
   namespace fs = std::filesystem;
   std::vector<std::string> out;
@@ -95,11 +109,14 @@ void add_study_commands(CLI::App& app) {
   static bool quick = false;
   static std::string grid = "quick", shard_s;
   static std::vector<std::string> bases;
+  static std::string embedder;
   cmd->add_flag("--quick", quick, "The quick grid (the default)");
   cmd->add_option("--grid", grid, "quick | full");
   cmd->add_option("-o,--output,--out", o.out, "Output folder (results.csv, report.md, guidelines.md, plots/, bases/)");
   cmd->add_option("--shard", shard_s, "Run slice i of n (0-based), e.g. 0/4");
   cmd->add_option("--seeds", o.grid.seeds, "Seeds (test users) per configuration")->check(CLI::PositiveNumber);
+  cmd->add_option("--embedder", embedder, "Embedding model of rag-dense/rag-hybrid (default: the committed "
+                                          "bench/study/bases/embedder-s.gguf; 'none': the base's own states)");
   cmd->add_option("--base", bases, "Base model(s) (.gguf, HF dir, builtin:<preset>), each with its own tokenizer and "
                                   "chat template; the first is the center");
   cmd->add_option("--benchmark", o.grid.benchmark, "Test users: the generated ones (default) or lamp:DIR (a LaMP "
@@ -184,6 +201,7 @@ void add_study_commands(CLI::App& app) {
     apply_global_options();
     o.grid.name = quick ? "quick" : grid;
     o.grid.bases = bases.empty() ? default_bases() : bases;
+    o.grid.embedder = embedder == "none" ? "" : embedder.empty() ? default_embedder() : embedder;
     if (!shard_s.empty()) study::parse_shard(shard_s, o.shard_i, o.shard_n);
     o.log = print_line;
     const auto r = study::run_study(o);

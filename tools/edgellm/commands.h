@@ -73,6 +73,7 @@ void add_study_commands(CLI::App& app);
 void add_study_cost_commands(CLI::App* study);  // `study cost measure | check` (cmd_study_cost.cpp)
 // pretrain a study base (tools/edgellm/cmd_pretrain.cpp)
 void add_pretrain_command(CLI::App& app);
+void add_embedder_command(CLI::App& app);
 // interactive multi-turn chat (tools/edgellm/cmd_chat.cpp)
 void add_chat_command(CLI::App& app);
 // OpenAI-compatible HTTP server (tools/edgellm/cmd_serve.cpp, serve/)

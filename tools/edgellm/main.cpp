@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
   cli::add_rag_commands(app);
   cli::add_study_commands(app);
   cli::add_pretrain_command(app);
+  cli::add_embedder_command(app);
   cli::add_chat_command(app);
   cli::add_serve_command(app);
   cli::require_finite_floats(app);
