@@ -24,6 +24,12 @@ using namespace edgellm::study;
 namespace fs = std::filesystem;
 
 namespace {
+// The committed fit, found from the source tree (ctest runs in the build folder, where the CLI's default
+// lookup relative to the working directory finds nothing).
+std::string committed_cost_model() { return std::string(EDGELLM_SOURCE_DIR) + "/bench/study/cost_model.json"; }
+}  // namespace
+
+namespace {
 
 const fs::path kFixtures = EDGELLM_FIXTURES_DIR;
 
@@ -147,7 +153,7 @@ TEST_CASE("cost model: analytic bytes, and the committed fit binds 2 GiB at 1.1B
   CHECK(weight_bytes(c, "f32") == doctest::Approx(4 * model_params(c)));
   CHECK(weight_bytes(c, "rtn4") == doctest::Approx(18.0 / 32 * 4 / 4 * model_params(c)).epsilon(0.01));
   CHECK(weight_bytes(c, "q8_0") == doctest::Approx(34.0 / 32 * model_params(c)).epsilon(0.01));
-  const CostModel m = load_cost_model(default_cost_model_path());
+  const CostModel m = load_cost_model(committed_cost_model());
   CHECK(!m.command.empty());
   const double gib2 = 2.0 * (1 << 30);
   CHECK(predict_cost(m, c, "f32", "none").peak_bytes > gib2);
@@ -166,7 +172,7 @@ TEST_CASE("cost model: analytic bytes, and the committed fit binds 2 GiB at 1.1B
 
 #if !EDGELLM_SANITIZE_BUILD
 TEST_CASE("cost model: a measured LoRA step of builtin:110m at 1 x 16 tokens, against the fit at 8 x 64") {
-  const CostModel m = load_cost_model(default_cost_model_path());
+  const CostModel m = load_cost_model(committed_cost_model());
   const CostMeasurement x = measure_cost("builtin:110m", "lora", 1, 16, 1);
   const CostPrediction p = predict_cost(m, builtin_config("110m"), "f32", "lora-r8", 1, 16, false);
   CHECK(p.peak_bytes == doctest::Approx(x.peak_bytes + m.rss_baseline).epsilon(0.10));
@@ -176,7 +182,7 @@ TEST_CASE("cost model: a measured LoRA step of builtin:110m at 1 x 16 tokens, ag
 // The check on a real 1.1B step (4.3 GiB; drawing the random weights takes ~40 CPU s): a benchmark, run with
 //   build/test_study -tc='*1.1B LoRA step*' --no-skip
 TEST_CASE("cost model: a measured 1.1B LoRA step at 1 x 16 tokens" * doctest::skip()) {
-  const CostModel m = load_cost_model(default_cost_model_path());
+  const CostModel m = load_cost_model(committed_cost_model());
   const CostMeasurement x = measure_cost("builtin:1.1b", "lora", 1, 16, 1);
   const CostPrediction p = predict_cost(m, builtin_config("1.1b"), "f32", "lora-r8", 1, 16, false);
   CHECK(p.peak_bytes == doctest::Approx(x.peak_bytes + m.rss_baseline).epsilon(0.10));
@@ -195,7 +201,7 @@ TEST_CASE("advise --base builtin:1.1b --mem 2G: predicted memory binds; a name t
   }
   write_results(path, rows);
   AdviseOptions o;
-  o.results = {path}, o.level = 1, o.base = "builtin:1.1b";
+  o.results = {path}, o.level = 1, o.base = "builtin:1.1b", o.cost_model = committed_cost_model();
   const std::string any = advise(o);
   CHECK(any.find("No study results for base builtin:1.1b") != std::string::npos);
   CHECK(any.find("Recommended: full on builtin:1.1b (quality measured on b)") != std::string::npos);
