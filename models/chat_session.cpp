@@ -14,7 +14,7 @@ ChatSession::ChatSession(const Model& m, ChatTemplate tmpl, int64_t n_ctx, Sampl
   if (!system.empty()) history_.push_back({"system", std::move(system)});
   // The end-of-turn markers the templates write; a model's vocabulary has them as single tokens when it was
   // trained on that format. Sampling one ends the reply just as EOS does.
-  for (const char* s : {"<|im_end|>", "<|eot_id|>", "<|end|>", "</s>"})
+  for (const char* s : {"<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "</s>"})
     if (int32_t id = m.tokenizer->token_id(s); id >= 0) stop_ids_.push_back(id);
   if (m.llama.config.eos_id >= 0) stop_ids_.push_back(static_cast<int32_t>(m.llama.config.eos_id));
 }

@@ -84,14 +84,17 @@ TEST_CASE("npm vocabularies: edgellm ids equal the JS tokenizers' ids") {
     CHECK(tok->vocab_size() == 128256);
     CHECK(tok->token_text(tok->bos_id()) == "<|begin_of_text|>");
     compare(*tok, ref, "llama3", {.parse_special = true}, true);
-    // Llama 3's Jinja chat template as transformers.js renders it vs edgellm's hand-written llama3 template.
+    // Llama 3's own Jinja chat template, through edgellm's Jinja engine, vs transformers.js's rendering; the
+    // built-in llama3 format (for models without a template) writes the same text.
     const json& chat = ref["llama3_chat"];
     std::vector<ChatMessage> msgs;
     for (const json& m : chat["messages"]) msgs.push_back({m["role"], m["content"]});
     const json cfg = json::parse(read_file(dir + "/llama3/tokenizer_config.json"));
-    CHECK(detect_chat_template(cfg["chat_template"].get<std::string>()) == ChatTemplate::Llama3);
-    const std::string text = apply_chat_template(ChatTemplate::Llama3, msgs, true);
+    const ChatTemplate own = ChatTemplate::from_jinja(cfg["chat_template"].get<std::string>(), "llama3",
+                                                      {{"bos_token", cfg["bos_token"].get<std::string>()}});
+    const std::string text = apply_chat_template(own, msgs, true);
     CHECK(text == chat["text"].get<std::string>());
+    CHECK(apply_chat_template(ChatFormat::Llama3, msgs, true) == text);
     CHECK(tok->encode(text, {.parse_special = true}) == chat["ids"].get<std::vector<int32_t>>());
   }
   SUBCASE("pre-tokenizer splits equal node's regex engine on the same patterns (gpt2, llama-bpe, qwen2, smollm)") {
