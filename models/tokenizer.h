@@ -56,6 +56,7 @@ struct TokenizerVocab {
   bool remove_extra_whitespaces = false;  // SentencePiece normalizer option (GGUF has no key; default off)
   bool escape_whitespaces = true;         // SentencePiece: ' ' -> U+2581
   std::optional<bool> ignore_merges;      // byte BPE: a word that is itself a token skips merging (default: llama3)
+  bool nfc = false;                       // byte BPE: NFC-normalize text first (tokenizer.json "NFC"; GGUF has no key)
   std::string source = "<vocab>";         // file name used in error messages
 };
 

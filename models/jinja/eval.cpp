@@ -51,6 +51,8 @@ class Interpreter {
 
  private:
   std::string_view src_, name_;
+  int calls_ = 0;  // macro calls in progress: a template recursing without end is stopped, not the process
+  static constexpr int kMaxCalls = 64;
 
   [[noreturn]] void error(const Node& n, const std::string& what) const {
     throw Error(fmt::format("{}: {}", where(name_, src_, n.pos), what));
@@ -143,6 +145,12 @@ class Interpreter {
     const Node* m = &n;
     ScopePtr closure = s;
     s->vars[n.text] = Value::function([this, m, closure](std::vector<Value>& args, Object& kwargs) {
+      if (calls_ >= kMaxCalls) throw Fault{fmt::format("macro calls nested deeper than {} (recursion?)", kMaxCalls)};
+      struct Depth {
+        int& d;
+        explicit Depth(int& x) : d(++x) {}
+        ~Depth() { --d; }
+      } depth(calls_);
       auto ms = std::make_shared<Scope>();
       ms->parent = closure;
       if (args.size() > m->list.size()) throw Fault{fmt::format("macro '{}' takes at most {} argument(s)", m->text, m->list.size())};

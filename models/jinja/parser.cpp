@@ -22,6 +22,8 @@ class Parser {
   const std::vector<Token>& t_;
   std::string_view src_, name_;
   size_t cur_ = 0;
+  int depth_ = 0;
+  static constexpr int kMaxDepth = 128;
 
   [[noreturn]] void error(size_t pos, const std::string& what) const {
     throw Error(fmt::format("{}: {}", where(name_, src_, pos), what));
@@ -43,6 +45,7 @@ class Parser {
     if (!is_ident(v)) error(here(), fmt::format("expected '{}'", v));
     ++cur_;
   }
+  static size_t leftmost(const Node& n) { return n.kind == NodeKind::Member && n.a ? leftmost(*n.a) : n.pos; }
   NodePtr node(NodeKind k, size_t pos) {
     auto n = std::make_unique<Node>();
     n->kind = k;
@@ -86,6 +89,12 @@ class Parser {
 
   NodePtr statement() {
     const size_t open = t_[cur_++].pos;
+    struct Depth {
+      int& d;
+      explicit Depth(int& x) : d(++x) {}
+      ~Depth() { --d; }
+    } depth(depth_);
+    if (depth_ > kMaxDepth) error(open, fmt::format("blocks nested deeper than {}", kMaxDepth));
     if (!is(Tok::Identifier)) error(here(), "expected a statement name after '{%'");
     const std::string name = t_[cur_++].value;
     if (name == "set") {
@@ -174,6 +183,13 @@ class Parser {
   }
 
   NodePtr expression() {
+    // A model file's template is untrusted input: nesting deep enough to exhaust the stack is refused.
+    struct Depth {
+      int& d;
+      explicit Depth(int& x) : d(++x) {}
+      ~Depth() { --d; }
+    } depth(depth_);
+    if (depth_ > kMaxDepth) error(here(), fmt::format("expressions nested deeper than {}", kMaxDepth));
     auto a = binary_or();
     if (!is_ident("if")) return a;
     const size_t p = t_[cur_++].pos;
@@ -280,7 +296,8 @@ class Parser {
   NodePtr call_member() {
     auto e = member(primary_expr());
     while (is(Tok::OpenParen)) {
-      auto n = node(NodeKind::Call, t_[cur_++].pos);
+      ++cur_;
+      auto n = node(NodeKind::Call, leftmost(*e));  // errors point at the callee's start
       n->a = std::move(e);
       n->list = arguments();
       e = member(std::move(n));

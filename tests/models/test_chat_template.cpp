@@ -54,7 +54,7 @@ TEST_CASE("chat templates: a model's Jinja template renders through models/jinja
       "{%- for message in loop_messages -%}{%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}"
       "{{ raise_exception('Conversation roles must alternate') }}{%- endif -%}"
       "{{ '<start_of_turn>' + ('model' if message['role'] == 'assistant' else message['role']) + '\\n' + (first if loop.first else '') }}"
-      "{{ message['content'] | trim }}<end_of_turn>\n{%- endfor -%}{%- if add_generation_prompt %}<start_of_turn>model\n{% endif %}";
+      "{{ message['content'] | trim }}{{ '<end_of_turn>\\n' }}{%- endfor -%}{%- if add_generation_prompt %}<start_of_turn>model\n{% endif %}";
   const ChatTemplate t = ChatTemplate::from_jinja(src, "gemma-like", {{"bos_token", "<bos>"}, {"eos_token", "<eos>"}});
   CHECK(t.is_jinja());
   CHECK(t.name() == "jinja (gemma-like)");

