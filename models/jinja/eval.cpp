@@ -143,8 +143,11 @@ class Interpreter {
 
   void define_macro(const Node& n, const ScopePtr& s) {
     const Node* m = &n;
-    ScopePtr closure = s;
-    s->vars[n.text] = Value::function([this, m, closure](std::vector<Value>& args, Object& kwargs) {
+    // Weak: the scope holds the macro, so a strong reference back would be a cycle that is never freed.
+    std::weak_ptr<Scope> defined_in = s;
+    s->vars[n.text] = Value::function([this, m, defined_in](std::vector<Value>& args, Object& kwargs) {
+      ScopePtr closure = defined_in.lock();
+      if (!closure) throw Fault{fmt::format("macro '{}' called after the block that defined it ended", m->text)};
       if (calls_ >= kMaxCalls) throw Fault{fmt::format("macro calls nested deeper than {} (recursion?)", kMaxCalls)};
       struct Depth {
         int& d;
@@ -366,6 +369,10 @@ class Interpreter {
   }
 };
 
+// Namespaces are the only mutable values, so every reference cycle (`ns.self = ns`) runs through one; the
+// render clears them all at its end, which frees any cycle.
+thread_local std::vector<std::weak_ptr<Object>>* g_namespaces = nullptr;
+
 Value namespace_fn(std::vector<Value>& args, Object& kwargs) {
   Object o;
   if (args.size() > 1) throw Fault{"namespace() takes at most one positional argument"};
@@ -374,7 +381,9 @@ Value namespace_fn(std::vector<Value>& args, Object& kwargs) {
     o = *args[0].obj;
   }
   for (const auto& [k, v] : kwargs.items) o.set(k, v);
-  return Value::object(std::move(o), Kind::Namespace);
+  Value ns = Value::object(std::move(o), Kind::Namespace);
+  if (g_namespaces) g_namespaces->push_back(ns.obj);
+  return ns;
 }
 
 Value range_fn(std::vector<Value>& args, Object&) {
@@ -411,6 +420,17 @@ std::string Template::render(const nlohmann::ordered_json& context) const {
   if (!context.is_object()) fail("{}: the render context must be a JSON object", name_);
   for (const auto& [k, v] : context.items()) s->vars[k] = from_json(v);
   Interpreter in(source_, name_);
+  std::vector<std::weak_ptr<Object>> namespaces;
+  struct Clear {
+    std::vector<std::weak_ptr<Object>>& ns;
+    std::vector<std::weak_ptr<Object>>* saved = g_namespaces;
+    ~Clear() {
+      for (auto& w : ns)
+        if (auto o = w.lock()) o->items.clear();
+      g_namespaces = saved;
+    }
+  } clear{namespaces};
+  g_namespaces = &namespaces;
   try {
     return in.block(*program_, s);
   } catch (const BreakSignal&) {

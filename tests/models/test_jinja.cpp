@@ -46,6 +46,12 @@ TEST_CASE("jinja: scoping, loops and namespaces") {
   CHECK(render("{{ xs[::-1] | join('') }} {{ xs[1:] | tojson }} {{ xs[-1] }} {{ 'héllo'[1:3] }}", ctx) == "cba [\"b\", \"c\"] c él");
   CHECK(render("{% macro m(a, b='B') %}{{ a }}{{ b }}{% endmacro %}{{ m(1) }}{{ m(2, b=3) }}") == "1B23");
   CHECK(render("{% set a, b = [1, 2] %}{{ b }}{{ a }}") == "21");
+  // A namespace that refers to itself is freed at the end of the render (ASan's leak check watches this).
+  CHECK(render("{% set ns = namespace(x=1) %}{% set ns.self = ns %}{{ ns.self.x }}") == "1");
+  // A macro outliving the loop that defined it is an error, not a dangling scope.
+  CHECK_THROWS_WITH_AS(render("{% set ns = namespace() %}{% for i in [1] %}{% macro m() %}x{% endmacro %}{% set ns.f = m %}"
+                              "{% endfor %}{{ ns.f() }}"),
+                       "t:1:108: macro 'm' called after the block that defined it ended", Error);
 }
 
 TEST_CASE("jinja: values print and compare as @huggingface/jinja's") {
