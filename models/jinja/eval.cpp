@@ -188,14 +188,15 @@ class Interpreter {
       }
   }
 
-  static Value int_or_undefined(const Value& v, const char* what, const Node& n, const Interpreter& self) {
+  static void int_or_undefined(const Value& v, const char* what, const Node& n, const Interpreter& self) {
     if (v.kind != Kind::Int && v.kind != Kind::Undefined) self.error(n, fmt::format("slice {} must be an integer", what));
-    return v;
   }
 
   Value slice(const Value& x, const Node& n, const ScopePtr& s) {
     const Value a = n.a ? eval(*n.a, s) : Value{}, b = n.b ? eval(*n.b, s) : Value{}, c = n.c ? eval(*n.c, s) : Value{};
-    int_or_undefined(a, "start", n, *this), int_or_undefined(b, "stop", n, *this), int_or_undefined(c, "step", n, *this);
+    int_or_undefined(a, "start", n, *this);
+    int_or_undefined(b, "stop", n, *this);
+    int_or_undefined(c, "step", n, *this);
     std::vector<std::string> cps;
     int64_t len;
     if (x.kind == Kind::Array) len = static_cast<int64_t>(x.arr->size());
