@@ -8,6 +8,7 @@
 
 #include "runtime/error.h"
 #include "runtime/parallel.h"
+#include "runtime/profile.h"
 
 namespace edgellm {
 
@@ -47,6 +48,8 @@ void attention_check(const AttentionDims& d, const char* who) {
   if (d.o_stride < d.NH * d.HD) bad("o_stride", d.o_stride, "must be >= NH * HD");
   if (d.k_stride < d.KVH * d.HD) bad("k_stride", d.k_stride, "must be >= KVH * HD");
   if (d.v_stride < d.KVH * d.HD) bad("v_stride", d.v_stride, "must be >= KVH * HD");
+  if (d.window < 0) bad("window", d.window, "must be >= 0 (0: no sliding window)");
+  if (!(d.softcap >= 0) || !std::isfinite(d.softcap)) fail("{}: AttentionDims.softcap = {}: must be finite and >= 0", who, d.softcap);
   if (!std::isfinite(d.scale)) fail("{}: AttentionDims.scale = {}: must be finite", who, d.scale);
 }
 
@@ -73,12 +76,23 @@ void task_of(int64_t i, int64_t KVH, int64_t nq, int64_t* g, int64_t* tile) {
   *tile = (j % 2 == 0) ? j / 2 : nq - 1 - j / 2;
 }
 
+// q, k, v and o once each; q·kᵀ and p·v over the keys a causal query sees (pos0 + t + 1 of them), 2 flops per
+// multiply-add. The backward does about 2.5× the forward's products (it recomputes p).
+profile::Cost attention_cost(const AttentionDims& d, double times) {
+  const double T = static_cast<double>(d.T), HD = static_cast<double>(d.HD);
+  const double keys = static_cast<double>(d.pos0) + (T + 1) / 2;  // mean keys per query
+  const double bytes = 4 * (2 * T * static_cast<double>(d.NH) * HD + 2 * static_cast<double>(d.pos0 + d.T) * static_cast<double>(d.KVH) * HD);
+  return {times * bytes, times * 4 * T * static_cast<double>(d.NH) * keys * HD};
+}
+
 }  // namespace
 
 void attention_forward(float* o, float* L, const float* q, const float* k, const float* v, const AttentionDims& d,
                        float* scratch, const KernelTable& kt) {
   attention_check(d, "attention_forward");
   if (d.T == 0) return;
+  profile::Scope prof("attention", [&] { return fmt::format("f32 {}", kt.attention_forward_isa); },
+                      [&] { return attention_cost(d, 1); });
   const int64_t G = d.NH / d.KVH;
   const int64_t Tq = kAttnRows / G > 0 ? kAttnRows / G : 1;  // tokens per query tile
   const int64_t nq = (d.T + Tq - 1) / Tq;
@@ -98,7 +112,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dO, const 
                         const float* v, const float* o, const float* L, const AttentionDims& d, float* scratch,
                         const KernelTable& kt) {
   attention_check(d, "attention_backward");
+  if (d.window > 0 || d.softcap > 0)
+    fail("attention_backward: a sliding window ({}) or a soft-cap ({}) has no backward yet", d.window, d.softcap);
   if (d.T == 0) return;
+  profile::Scope prof("attention_backward", [&] { return fmt::format("f32 {}", kt.attention_backward_isa); },
+                      [&] { return attention_cost(d, 2.5); });
   ScratchSlots slots{scratch, attention_work_floats(d.HD)};
   parallel_for(d.KVH, 1, [&](int64_t begin, int64_t end) {
     float* work = slots.take();

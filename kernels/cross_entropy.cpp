@@ -7,6 +7,7 @@
 
 #include "runtime/error.h"
 #include "runtime/parallel.h"
+#include "runtime/profile.h"
 
 namespace edgellm {
 
@@ -26,6 +27,8 @@ int64_t cross_entropy_count(const int32_t* targets, int64_t T, int64_t V, int32_
 float cross_entropy_forward(float* loss, float* lse, const float* logits, const int32_t* targets, int64_t T,
                             int64_t V, int32_t ignore_index, const KernelTable& kt) {
   const int64_t n = cross_entropy_count(targets, T, V, ignore_index);
+  profile::Scope prof("cross_entropy", [&] { return fmt::format("f32 {}", kt.cross_entropy_forward_isa); },
+                      [&] { return profile::Cost{4.0 * T * V, 3.0 * T * V}; });
   parallel_for(T, 4, [&](int64_t b, int64_t e) {
     kt.cross_entropy_forward(loss + b, lse ? lse + b : nullptr, logits + b * V, targets + b, e - b, V, ignore_index);
   });
@@ -40,6 +43,8 @@ void cross_entropy_backward(float* dlogits, const float* logits, const float* ls
   const int64_t n = cross_entropy_count(targets, T, V, ignore_index);
   if (n == 0) return;
   const float g = static_cast<float>(static_cast<double>(dloss) / static_cast<double>(n));
+  profile::Scope prof("cross_entropy_backward", [&] { return fmt::format("f32 {}", kt.cross_entropy_backward_isa); },
+                      [&] { return profile::Cost{8.0 * T * V, 3.0 * T * V}; });
   parallel_for(T, 4, [&](int64_t b, int64_t e) {
     kt.cross_entropy_backward(dlogits + b * V, logits + b * V, lse + b, targets + b, g, e - b, V, ignore_index);
   });

@@ -4,6 +4,7 @@
 
 #include "runtime/error.h"
 #include "runtime/parallel.h"
+#include "runtime/profile.h"
 
 namespace edgellm {
 namespace {
@@ -21,12 +22,16 @@ constexpr int64_t kColBlock = 16;  // 64 bytes: column blocks of different threa
 void embedding_forward(float* out, const float* table, const int32_t* ids, int64_t T, int64_t C, int64_t vocab,
                        const KernelTable& kt) {
   check_ids("embedding_forward", ids, T, C, vocab);
+  profile::Scope prof("embedding", [&] { return fmt::format("f32 {}", kt.embedding_forward_isa); },
+                      [&] { return profile::Cost{8.0 * T * C, 0}; });
   parallel_for(T, 16, [&](int64_t b, int64_t e) { kt.embedding_forward(out + b * C, table, ids + b, e - b, C, C); });
 }
 
 void embedding_backward(float* dtable, const float* dout, const int32_t* ids, int64_t T, int64_t C, int64_t vocab,
                         const KernelTable& kt) {
   check_ids("embedding_backward", ids, T, C, vocab);
+  profile::Scope prof("embedding_backward", [&] { return fmt::format("f32 {}", kt.embedding_backward_isa); },
+                      [&] { return profile::Cost{12.0 * T * C, static_cast<double>(T) * C}; });
   const int64_t blocks = (C + kColBlock - 1) / kColBlock;
   parallel_for(blocks, 8, [&](int64_t b, int64_t e) {
     const int64_t c0 = b * kColBlock, c1 = e * kColBlock < C ? e * kColBlock : C;

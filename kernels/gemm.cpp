@@ -12,6 +12,7 @@
 
 #include "runtime/error.h"
 #include "runtime/parallel.h"
+#include "runtime/profile.h"
 
 namespace edgellm {
 namespace {
@@ -319,6 +320,12 @@ void check_args(const char* fn, Trans ta, Trans tb, int64_t M, int64_t N, int64_
 void run_gemm(const KernelTable& kt, Trans ta, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
               int64_t lda, const BSrc& b, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
+  // An op of its own when no driver called it (LoRA and training call the GEMM directly); inside linear it is
+  // linear's time.
+  profile::Scope prof("gemm", [&] { return fmt::format("{} {} {}", dtype_name(b.dt), M == 1 ? "gemv" : "gemm",
+                                                       M == 1 ? kt.sgemv_rows_isa : kt.sgemm_ukernel_isa); },
+                      [&] { return profile::Cost{4.0 * (static_cast<double>(M) * K + static_cast<double>(K) * N + 2.0 * M * N),
+                                                 2.0 * M * N * K}; });
   if (K == 0 || alpha == 0.0f) {  // C = beta * C (BLAS: no product is formed)
     scale_c(C, ldc, 0, M, 0, N, beta);
     return;

@@ -2,10 +2,12 @@
 #include "kernels/kernel_table.h"
 
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 
 #include "kernels/cpu_features.h"
+#include "kernels/kernel_profile.h"
 #include "runtime/error.h"
 
 #ifndef EDGELLM_HAVE_AVX2
@@ -207,8 +209,16 @@ Isa active_isa() {
   return isa;
 }
 
+namespace {
+// The recording table while --profile runs (kernels/kernel_profile.cpp), else null.
+std::atomic<const KernelTable*> g_profiled{nullptr};
+}  // namespace
+
+void detail::set_profiled_table(const KernelTable* t) { g_profiled.store(t, std::memory_order_release); }
+
 const KernelTable& kernels() {
   static const KernelTable* t = kernels_for(active_isa());
+  if (const KernelTable* p = g_profiled.load(std::memory_order_relaxed)) return *p;
   return *t;
 }
 

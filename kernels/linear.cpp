@@ -12,6 +12,7 @@
 #include "kernels/quant_matmul.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
+#include "runtime/profile.h"
 
 namespace edgellm {
 namespace {
@@ -23,6 +24,34 @@ constexpr int64_t kDequantGemmMinRows = 32;
 void rows_to_f32(float* out, const Tensor& W, int64_t r0, int64_t rows) {
   const int64_t K = W.shape().cols();
   for (int64_t r = 0; r < rows; ++r) dequantize_row(out + r * K, W, r0 + r);
+}
+
+// --profile's path of a linear: the weight's type, the route linear_forward takes and the ISA of its inner kernel.
+std::string linear_path(const Tensor& W, int64_t M, QuantMath math) {
+  const KernelTable& kt = kernels();
+  const std::string dt(dtype_name(W.dtype()));
+  const char* gemm = M == 1 ? "gemv" : "gemm";
+  const char* gemm_isa = M == 1 ? kt.sgemv_rows_isa : kt.sgemm_ukernel_isa;
+  switch (W.dtype()) {
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16:
+      return fmt::format("{} {} {}", dt, gemm, gemm_isa);
+    default:
+      if (math == QuantMath::Fast && M >= kDequantGemmMinRows && i8_panel_supported(W.dtype()))
+        return fmt::format("{} i8-panel {}", dt, kt.i8_panel_ukernel_isa);
+      if (math == QuantMath::Exact || M >= kDequantGemmMinRows)
+        return fmt::format("{} dequant+gemm {}", dt, kt.sgemm_ukernel_isa);
+      if (dtype_is_gint(W.dtype())) return fmt::format("{} gint_dot {}", dt, kt.gint_dot_isa);
+      return fmt::format("{} vec_dot {}", dt, quant_ops(W.dtype()).vec_dot_isa);
+  }
+}
+
+// Weights read once, activations in and out once; 2·M·N·K flops.
+profile::Cost linear_cost(const Tensor& W, int64_t M) {
+  const double N = static_cast<double>(W.shape().rows()), K = static_cast<double>(W.shape().cols());
+  const double m = static_cast<double>(M);
+  return {N * static_cast<double>(dtype_row_bytes(W.dtype(), W.shape().cols())) + 4 * m * (K + N), 2 * m * N * K};
 }
 
 }  // namespace
@@ -76,6 +105,7 @@ void dequantize_row(float* out, const Tensor& W, int64_t r) {
 void linear_forward(float* y, const float* x, const Tensor& W, const float* bias, int64_t M, QuantMath math) {
   const int64_t N = W.shape().rows(), K = W.shape().cols();
   EDGE_CHECK(W.is_contiguous(), "linear: weight '{}' is not contiguous", W.name);
+  profile::Scope prof("linear", [&] { return linear_path(W, M, math); }, [&] { return linear_cost(W, M); });
   switch (W.dtype()) {
     case DType::F32:
       gemm_f32(Trans::N, Trans::T, M, N, K, 1.0f, x, K, W.data<float>(), K, 0.0f, y, N);
@@ -126,6 +156,8 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
 void linear_backward_input(float* dx, const float* dy, const Tensor& W, int64_t M, bool accumulate) {
   const int64_t N = W.shape().rows(), K = W.shape().cols();
   const float beta = accumulate ? 1.0f : 0.0f;
+  profile::Scope prof("linear_backward_input", [&] { return linear_path(W, M, QuantMath::Exact); },
+                      [&] { return linear_cost(W, M); });
   switch (W.dtype()) {
     case DType::F32:
       gemm_f32(Trans::N, Trans::N, M, K, N, 1.0f, dy, N, W.data<float>(), K, beta, dx, K);
@@ -148,6 +180,8 @@ void linear_backward_input(float* dx, const float* dy, const Tensor& W, int64_t 
 }
 
 void linear_backward_weight(float* dW, const float* dy, const float* x, int64_t M, int64_t N, int64_t K) {
+  profile::Scope prof("linear_backward_weight", [] { return fmt::format("f32 gemm {}", kernels().sgemm_ukernel_isa); },
+                      [&] { return profile::Cost{4.0 * (2.0 * N * K + M * (N + K)), 2.0 * M * N * K}; });
   gemm_f32(Trans::T, Trans::N, N, K, M, 1.0f, dy, N, x, K, 1.0f, dW, K);
 }
 

@@ -11,9 +11,10 @@
 
 namespace edgellm {
 
-// Per-family options of the block, as data. What the block walk implements today is the Llama block
-// (pre-RMSNorm, full rotary RoPE on every layer, SwiGLU, causal full attention); every other value is
-// described here so a family can name it, and refused by refuse_unimplemented() until it is implemented.
+// Per-family options of the block, as data. The defaults are the Llama block (pre-RMSNorm, full rotary RoPE on
+// every layer, SwiGLU, causal full attention); every other value is described here so a family can name it.
+// The CPU walk implements them (models/block.h); refuse_unimplemented() refuses what it does not yet, and
+// refuse_family_options() what a backend or the backward lacks.
 enum class NormKind { RmsNorm, LayerNorm };
 enum class MlpKind { SwiGlu, GeluTanhGlu, Gelu };  // gated SiLU; gated tanh-GELU (GeGLU); plain GELU
 enum class PositionKind { Rope, Learned };
@@ -58,6 +59,15 @@ const ArchInfo& arch_from_hf(const std::string& model_type, const std::vector<st
 // By GGUF general.architecture (edgellm's name or the GGUF one). Throws FormatError(source, field, ...).
 const ArchInfo& arch_from_gguf(const std::string& name, const std::string& source);
 const ArchInfo& arch_by_name(const std::string& name);  // edgellm's own name; Error if unknown
+
+// An option of `o` beyond the Llama block: the config field that asks for it (`family_field` for options fixed
+// by the family itself) and what it is, in words.
+struct OptionAsked {
+  bool asked;
+  std::string field;
+  const char* what;
+};
+std::vector<OptionAsked> options_beyond_llama(const BlockOptions& o, const std::string& family_field);
 
 // Throws FormatError(source, field, ...) for the first option the block walk does not implement, naming
 // the config field that asked for it (`family_field` for options fixed by the family itself).

@@ -13,8 +13,8 @@
 
 namespace edgellm {
 
-// The block's two norms, by their place.
-enum class BlockNorm { Attn, Ffn };
+// The block's norms, by their place: before attention and MLP; Gemma's after them; QK-norm's per head.
+enum class BlockNorm { Attn, Ffn, AttnPost, FfnPost, Q, K };
 
 // The buffers one walk reads and writes, for R = B·T rows. P is a float* on the CPU, a device view on
 // Vulkan. Aliasing that the walk allows (inference runs in place): x_mid = x_in, x_out = x_mid, xn2 = xn1,
@@ -31,35 +31,67 @@ struct BlockBuffers {
   P tmp;                 // (R, C) a projection's output before its residual add
 };
 
+// Ops that implement the options of models/arch.h beyond the Llama block (QK-norm, post-norms, the GELU MLPs,
+// and, inside their norm/rope/attention, LayerNorm, partial or skipped RoPE, windows and soft-caps) say so
+// with `static constexpr bool kFamilyOps = true`. Others (the Vulkan ops, today) get the family refused.
+template <class Ops>
+concept FamilyBlockOps = Ops::kFamilyOps;
+
+// Throws Error naming `who` and the config field of the first option beyond the Llama block that c asks for.
+void refuse_family_options(const LlamaConfig& c, const std::string& who);
+
 // One layer: x_mid = x_in + o(attn(rope(q(n1(x_in))), rope(k(..)), v(..)));  x_out = x_mid + down(glu(gate, up)).
 // Ops binds the layer's weights and the batch layout (B sequences of T tokens, where keys come from) and
 // provides: norm(y, rstd, x, BlockNorm, rows), linear(y, x, LinearKind, rows), rope(p, heads),
-// attention(o, lse, q, k, v), add(y, a, b, n), glu(h, gate, up, n). The options of the family
-// (LlamaConfig::block) are refused by the loaders until an op here implements them.
+// attention(o, lse, q, k, v), add(y, a, b, n), glu(h, gate, up, n); FamilyBlockOps also head_norm(p, BlockNorm,
+// heads, rows) and act(h, up, n). Each family step below is its own line, so the backward can mirror it.
 template <class Ops, class P>
 void block_forward(Ops& ops, const LlamaConfig& c, const BlockBuffers<P>& a, int64_t R) {
   const int64_t C = c.dim, F = c.ffn_dim;
+  const BlockOptions& o = c.block;
+  constexpr bool family = FamilyBlockOps<Ops>;
+  if constexpr (!family) refuse_family_options(c, "this backend's transformer block");
   // ---- attention ----
-  ops.norm(a.xn1, a.rstd1, a.x_in, BlockNorm::Attn, R);
+  ops.norm(a.xn1, a.rstd1, a.x_in, BlockNorm::Attn, R);  // RMSNorm, or LayerNorm with its bias (GPT-2)
   ops.linear(a.q, a.xn1, LinearKind::Q, R);
   ops.linear(a.k, a.xn1, LinearKind::K, R);
   ops.linear(a.v, a.xn1, LinearKind::V, R);
-  ops.rope(a.q, c.n_heads);
+  if constexpr (family) {
+    if (o.qk_norm) {  // step: QK-norm, RMSNorm of each head of q and k (Qwen3, Gemma 3)
+      ops.head_norm(a.q, BlockNorm::Q, c.n_heads, R);
+      ops.head_norm(a.k, BlockNorm::K, c.n_kv_heads, R);
+    }
+  }
+  ops.rope(a.q, c.n_heads);  // the layer's base and rotated dims; none on NoPE layers or learned positions
   ops.rope(a.k, c.n_kv_heads);
-  ops.attention(a.att, a.lse, a.q, a.k, a.v);
+  ops.attention(a.att, a.lse, a.q, a.k, a.v);  // the layer's window and soft-cap
   ops.linear(a.tmp, a.att, LinearKind::O, R);
+  if constexpr (family) {
+    if (o.post_norms) ops.norm(a.tmp, nullptr, a.tmp, BlockNorm::AttnPost, R);  // step: post-attention norm (Gemma)
+  }
   ops.add(a.x_mid, a.x_in, a.tmp, R * C);
-  // ---- MLP: down(silu(gate(x)) ∘ up(x)) ----
+  // ---- MLP: down(act(gate(x)) ∘ up(x)), or down(gelu(up(x))) without a gate ----
   ops.norm(a.xn2, a.rstd2, a.x_mid, BlockNorm::Ffn, R);
-  ops.linear(a.gate, a.xn2, LinearKind::Gate, R);
-  ops.linear(a.up, a.xn2, LinearKind::Up, R);
-  ops.glu(a.h, a.gate, a.up, R * F);
+  if constexpr (family) {
+    if (o.mlp == MlpKind::Gelu) {  // step: plain GELU MLP (GPT-2)
+      ops.linear(a.up, a.xn2, LinearKind::Up, R);
+      ops.act(a.h, a.up, R * F);
+    }
+  }
+  if (o.mlp != MlpKind::Gelu) {
+    ops.linear(a.gate, a.xn2, LinearKind::Gate, R);
+    ops.linear(a.up, a.xn2, LinearKind::Up, R);
+    ops.glu(a.h, a.gate, a.up, R * F);  // silu(gate)·up, or tanh-GELU(gate)·up (GeGLU)
+  }
   ops.linear(a.tmp, a.h, LinearKind::Down, R);
+  if constexpr (family) {
+    if (o.post_norms) ops.norm(a.tmp, nullptr, a.tmp, BlockNorm::FfnPost, R);  // step: post-MLP norm (Gemma)
+  }
   ops.add(a.x_out, a.x_mid, a.tmp, R * C);
 }
 
-// Throws Error if `positions` (the keys one query may see) exceed what the family's attention covers:
-// a sliding window is exact as full attention up to its width, and refused beyond it.
+// For the walks whose attention has no window (training, Vulkan): throws Error if `positions` exceed the
+// sliding window, since full attention is exact only up to its width. The CPU inference ops apply the window.
 void check_block_positions(const LlamaConfig& c, int64_t positions);
 
 // The CPU ops. B sequences of T tokens at positions pos0 .. pos0+T−1 each; keys and values either the
@@ -75,6 +107,13 @@ struct CpuBlockOps {
   const float* v_cache = nullptr;
   QuantMath math = QuantMath::Fast;
   LinearFn linear_override;  // training's LoRA dropout; empty: linear_with_lora
+  // The family options (FamilyBlockOps): which layer this is (its window, RoPE base, RoPE or not) and the
+  // sliding layers' RoPE tables when their base differs (Gemma 3). layer < 0: a walk that sets none of these,
+  // which refuses per-layer options rather than guess.
+  int64_t layer = -1;
+  const float* cos_local = nullptr;
+  const float* sin_local = nullptr;
+  static constexpr bool kFamilyOps = true;
 
   void norm(float* y, float* rstd, const float* x, BlockNorm which, int64_t rows) const;
   void linear(float* y, const float* x, LinearKind kind, int64_t rows) const;
@@ -82,6 +121,8 @@ struct CpuBlockOps {
   void attention(float* o, float* lse, const float* q, const float* k, const float* v) const;
   void add(float* y, const float* a, const float* b, int64_t n) const;
   void glu(float* h, const float* gate, const float* up, int64_t n) const;
+  void head_norm(float* p, BlockNorm which, int64_t heads, int64_t rows) const;
+  void act(float* h, const float* up, int64_t n) const;
 };
 
 // The CPU buffers of one walk for R rows, each its own allocation (what training and calibration keep).

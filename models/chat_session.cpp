@@ -12,21 +12,26 @@ namespace edgellm {
 ChatSession::ChatSession(const Model& m, ChatTemplate tmpl, int64_t n_ctx, SamplerParams sampling, std::string system)
     : m_(m), tmpl_(tmpl), cache_(m.llama.config, n_ctx), sampler_(sampling) {
   if (!system.empty()) history_.push_back({"system", std::move(system)});
-  // The end-of-turn markers the templates write; a model's vocabulary has them as single tokens when it was
-  // trained on that format. Sampling one ends the reply just as EOS does.
-  for (const char* s : {"<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "</s>"})
-    if (int32_t id = m.tokenizer->token_id(s); id >= 0) stop_ids_.push_back(id);
-  if (m.llama.config.eos_id >= 0) stop_ids_.push_back(static_cast<int32_t>(m.llama.config.eos_id));
+  stop_ids_ = chat_stop_ids(m);
 }
 
-std::vector<int32_t> ChatSession::encode(const std::string& text, bool at_start) const {
+std::vector<int32_t> chat_stop_ids(const Model& m) {
+  // The end-of-turn markers the templates write; a model's vocabulary has them as single tokens when it was
+  // trained on that format.
+  std::vector<int32_t> ids;
+  for (const char* s : {"<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "</s>"})
+    if (int32_t id = m.tokenizer->token_id(s); id >= 0) ids.push_back(id);
+  if (m.llama.config.eos_id >= 0) ids.push_back(static_cast<int32_t>(m.llama.config.eos_id));
+  return ids;
+}
+
+std::vector<int32_t> encode_chat_text(const Tokenizer& tok, const std::string& text, bool at_start) {
   EncodeOptions opt;
   opt.parse_special = true;
   // Templates that write BOS themselves ("<s>", "<|begin_of_text|>") must not get a second one.
-  const int32_t bos = m_.tokenizer->bos_id();
-  opt.add_bos = at_start && m_.tokenizer->add_bos_default() && bos >= 0 &&
-                !text.starts_with(m_.tokenizer->token_to_piece(bos, true));
-  return m_.tokenizer->encode(text, opt);
+  const int32_t bos = tok.bos_id();
+  opt.add_bos = at_start && tok.add_bos_default() && bos >= 0 && !text.starts_with(tok.token_to_piece(bos, true));
+  return tok.encode(text, opt);
 }
 
 void ChatSession::reset() {
@@ -50,9 +55,9 @@ ChatReply ChatSession::reply(const std::string& user, int max_tokens, const std:
   std::vector<int32_t> add;
   int64_t keep = static_cast<int64_t>(tokens_.size());
   if (text_exact_ && full.starts_with(cached_text_)) {
-    add = encode(full.substr(cached_text_.size()), tokens_.empty());
+    add = encode_chat_text(*m_.tokenizer, full.substr(cached_text_.size()), tokens_.empty());
   } else {
-    add = encode(full, true);
+    add = encode_chat_text(*m_.tokenizer, full, true);
     keep = std::mismatch(tokens_.begin(), tokens_.end(), add.begin(), add.end()).first - tokens_.begin();
     add.erase(add.begin(), add.begin() + keep);
   }

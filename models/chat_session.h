@@ -22,6 +22,13 @@ struct ChatReply {
   int64_t generated = 0;       // tokens sampled
 };
 
+// The ids that end a reply: the templates' end-of-turn markers the vocabulary has as single tokens
+// (<|im_end|>, <|eot_id|>, <|end|>, </s>) and the model's EOS. Sampling one ends the reply as EOS does.
+std::vector<int32_t> chat_stop_ids(const Model& m);
+// A rendered chat prompt's ids: special tokens parsed, BOS added when at_start and the tokenizer wants one,
+// unless the text already starts with it (templates that write "<s>" or "<|begin_of_text|>" themselves).
+std::vector<int32_t> encode_chat_text(const Tokenizer& tok, const std::string& text, bool at_start);
+
 class ChatSession {
  public:
   // n_ctx: the KV cache's positions, for the whole conversation. `system` may be empty (no system message).
@@ -44,8 +51,6 @@ class ChatSession {
   int64_t evaluated() const { return evaluated_; }
 
  private:
-  std::vector<int32_t> encode(const std::string& text, bool at_start) const;
-
   const Model& m_;
   ChatTemplate tmpl_;
   KvCache cache_;

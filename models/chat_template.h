@@ -55,6 +55,11 @@ class ChatTemplate {
 std::optional<ChatFormat> chat_format_from_name(std::string_view name);
 const char* chat_format_name(ChatFormat f);
 
+// The built-in format of that name as a template (what --chat-template NAME picks); nullopt for other names.
+inline std::optional<ChatTemplate> chat_template_from_name(std::string_view name) {
+  const auto f = chat_format_from_name(name);
+  return f ? std::optional<ChatTemplate>(*f) : std::nullopt;
+}
 inline std::string chat_template_name(const ChatTemplate& t) { return t.name(); }
 inline std::string apply_chat_template(const ChatTemplate& t, std::span<const ChatMessage> messages,
                                        bool add_generation_prompt = true) {

@@ -101,13 +101,17 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
   c.model_type = arch.name;
   refuse_unimplemented(arch.block, path, "model_type");
 
-  c.hidden_size = r.required_int("hidden_size", 1, kMaxDim);
-  c.intermediate_size = r.required_int("intermediate_size", 1, kMaxDim);
-  c.num_hidden_layers = r.required_int("num_hidden_layers", 1, kMaxDim);
-  c.num_attention_heads = r.required_int("num_attention_heads", 1, kMaxDim);
+  // GPT-2 names its sizes its own way (n_embd, n_head, ...); the meaning is the same.
+  const bool gpt2 = c.model_type == "gpt2";
+  auto key = [&](const char* hf, const char* gpt2_key) { return gpt2 ? gpt2_key : hf; };
+  c.hidden_size = r.required_int(key("hidden_size", "n_embd"), 1, kMaxDim);
+  c.intermediate_size = gpt2 ? r.optional_int("n_inner", 4 * c.hidden_size, 1, kMaxDim)
+                             : r.required_int("intermediate_size", 1, kMaxDim);
+  c.num_hidden_layers = r.required_int(key("num_hidden_layers", "n_layer"), 1, kMaxDim);
+  c.num_attention_heads = r.required_int(key("num_attention_heads", "n_head"), 1, kMaxDim);
   c.num_key_value_heads = r.optional_int("num_key_value_heads", c.num_attention_heads, 1, kMaxDim);
   c.vocab_size = r.required_int("vocab_size", 1, kMaxVocab);
-  c.max_position_embeddings = r.optional_int("max_position_embeddings", 2048, 1, kMaxContext);
+  c.max_position_embeddings = r.optional_int(key("max_position_embeddings", "n_positions"), 2048, 1, kMaxContext);
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     fail_format(path, "num_key_value_heads", "{} does not divide num_attention_heads = {}", c.num_key_value_heads,
                 c.num_attention_heads);
@@ -120,7 +124,8 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
     c.head_dim = c.hidden_size / c.num_attention_heads;
   }
   if (c.head_dim % 2 != 0) fail_format(path, "head_dim", "{} is odd; RoPE needs an even head dimension", c.head_dim);
-  c.rms_norm_eps = r.optional_number(j, "rms_norm_eps", 1e-6, "rms_norm_eps");
+  c.rms_norm_eps = r.optional_number(j, key("rms_norm_eps", "layer_norm_epsilon"), gpt2 ? 1e-5 : 1e-6,
+                                     key("rms_norm_eps", "layer_norm_epsilon"));
 
   // RoPE: transformers 4 writes rope_theta and rope_scaling; transformers 5 writes both
   // into rope_parameters (rope_type "default" meaning no scaling).
@@ -129,9 +134,24 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
   const json* rs = r.find(j, "rope_scaling");
   if (rs && !rs->is_object()) fail_format(path, "rope_scaling", "expected an object or null");
   c.rope_theta = r.optional_number(j, "rope_theta", 10000.0, "rope_theta");
-  if (rp) c.rope_theta = r.optional_number(*rp, "rope_theta", c.rope_theta, "rope_parameters.rope_theta");
+  std::string rp_name = "rope_parameters";
+  if (rp && rp->contains("full_attention")) {
+    // Gemma 3 (transformers 5): one set per layer type; the sliding layers' base is the local one.
+    if (const json* sl = r.find(*rp, "sliding_attention")) {
+      if (!sl->is_object()) fail_format(path, "rope_parameters.sliding_attention", "expected an object");
+      if (const json* t = r.find(*sl, "rope_type"); t && *t != "default")
+        fail_format(path, "rope_parameters.sliding_attention.rope_type", "scaling of the sliding layers' RoPE ({}) is not supported", t->dump());
+      c.rope_local_theta = r.optional_number(*sl, "rope_theta", 10000.0, "rope_parameters.sliding_attention.rope_theta");
+    }
+    rp = r.find(*rp, "full_attention");
+    if (!rp || !rp->is_object()) fail_format(path, "rope_parameters.full_attention", "expected an object");
+    rp_name = "rope_parameters.full_attention";
+  }
+  if (rp) c.rope_theta = r.optional_number(*rp, "rope_theta", c.rope_theta, rp_name + ".rope_theta");
+  if (r.find(j, "rope_local_base_freq"))  // Gemma 3 (transformers 4)
+    c.rope_local_theta = r.optional_number(j, "rope_local_base_freq", 10000.0, "rope_local_base_freq");
   const json* scaling = rs ? rs : rp;
-  const std::string sname = rs ? "rope_scaling" : "rope_parameters";
+  const std::string sname = rs ? "rope_scaling" : rp_name;
   if (scaling) {
     const json* t = r.find(*scaling, "rope_type");
     if (!t) t = r.find(*scaling, "type");
@@ -161,32 +181,74 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
   c.qkv_bias = arch.qkv_bias || c.attention_bias;
   c.o_bias = !arch.qkv_bias && c.attention_bias;
   c.block = arch.block;
-  c.block.o_bias = c.o_bias;
-  c.block.mlp_bias = c.mlp_bias;
-  for (const char* key : {"hidden_act", "hidden_activation"})
-    if (const json* a = r.find(j, key)) {
-      if (!a->is_string()) fail_format(path, key, "expected a string");
+  c.block.o_bias = arch.block.o_bias || c.o_bias;  // GPT-2 has every bias whatever the config says
+  c.block.mlp_bias = arch.block.mlp_bias || c.mlp_bias;
+  if (gpt2 && r.optional_bool("scale_attn_by_inverse_layer_idx", false))
+    fail_format(path, "scale_attn_by_inverse_layer_idx", "scaling attention by the layer index is not supported");
+  if (gpt2 && !r.optional_bool("scale_attn_weights", true))
+    fail_format(path, "scale_attn_weights", "attention without the 1/√head_dim scale is not supported");
+  const bool gemma = c.model_type == "gemma2" || c.model_type == "gemma3_text";
+  for (const char* k : {"hidden_act", "hidden_activation", "activation_function"})
+    if (const json* a = r.find(j, k)) {
+      if (!a->is_string()) fail_format(path, k, "expected a string");
       const std::string act = a->get<std::string>();
-      if (act == "gelu_pytorch_tanh" || act == "gelu_new" || act == "gelu") c.block.mlp = MlpKind::GeluTanhGlu;
-      else if (act != "silu" && act != "swish") fail_format(path, key, "activation '{}' is not supported", act);
+      // Gemma's code uses tanh-GELU whatever hidden_act says (its old configs say "gelu"); elsewhere "gelu"
+      // is the erf form, which edgellm does not approximate.
+      const bool tanh_gelu = act == "gelu_pytorch_tanh" || act == "gelu_new" || (gemma && act == "gelu");
+      if (c.block.mlp == MlpKind::Gelu) {
+        if (!tanh_gelu) fail_format(path, k, "activation '{}' is not supported (gelu_new is)", act);
+      } else if (tanh_gelu) {
+        c.block.mlp = MlpKind::GeluTanhGlu;
+      } else if (act != "silu" && act != "swish") {
+        fail_format(path, k, "activation '{}' is not supported", act);
+      }
     }
   // Qwen2/3 write a window with use_sliding_window false; Mistral's window applies when given.
   if (r.optional_bool("use_sliding_window", true))
     c.block.sliding_window = r.optional_int("sliding_window", 0, 0, kMaxContext);
-  if (const json* lt = r.find(j, "layer_types"); lt && lt->is_array())
-    for (const json& t : *lt)
+  if (const json* lt = r.find(j, "layer_types")) {
+    if (!lt->is_array()) fail_format(path, "layer_types", "expected an array of strings");
+    for (const json& t : *lt) {
+      if (t != "sliding_attention" && t != "full_attention")
+        fail_format(path, "layer_types", "layer type {} is not supported", t.dump());
+      c.sliding_layers.push_back(t == "sliding_attention" ? 1 : 0);
       if (t != "sliding_attention") c.block.sliding_every_layer = false;
+    }
+  } else if (gemma && c.block.sliding_window > 0) {
+    // Without layer_types: Gemma 2 slides on every other layer from the first, Gemma 3 on all but every 6th.
+    const int64_t period = c.model_type == "gemma2" ? 2
+                           : r.optional_int("sliding_window_pattern", r.optional_int("_sliding_window_pattern", 6, 1, kMaxDim), 1, kMaxDim);
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) c.sliding_layers.push_back((l + 1) % period != 0 ? 1 : 0);
+    c.block.sliding_every_layer = false;
+  }
+  if (!c.sliding_layers.empty() && static_cast<int64_t>(c.sliding_layers.size()) != c.num_hidden_layers)
+    fail_format(path, "layer_types", "{} entries for {} layers", c.sliding_layers.size(), c.num_hidden_layers);
+  if (c.block.sliding_window == 0) c.sliding_layers.clear();
   if (r.find(j, "attn_logit_softcapping"))
     c.block.attn_softcap = r.optional_number(j, "attn_logit_softcapping", 0, "attn_logit_softcapping");
   if (r.find(j, "final_logit_softcapping"))
     c.block.final_softcap = r.optional_number(j, "final_logit_softcapping", 0, "final_logit_softcapping");
   c.block.partial_rotary = r.optional_number(j, "partial_rotary_factor", 1.0, "partial_rotary_factor");
+  if (rp) c.block.partial_rotary = r.optional_number(*rp, "partial_rotary_factor", c.block.partial_rotary, rp_name + ".partial_rotary_factor");
+  if (c.block.partial_rotary > 1) fail_format(path, "partial_rotary_factor", "{} is above 1", c.block.partial_rotary);
   if (const json* q = r.find(j, "query_pre_attn_scalar"))
     if (r.number(*q, "query_pre_attn_scalar") != static_cast<double>(c.head_dim))
       c.block.query_scale = 1.0 / std::sqrt(q->get<double>());
-  if (const json* nr = r.find(j, "no_rope_layers"); nr && nr->is_array())
-    for (const json& x : *nr)
-      if (x == 0) c.block.rope_skipped_layers = true;
+  if (const json* nr = r.find(j, "no_rope_layers")) {
+    // SmolLM3: 1 where the layer has RoPE, 0 where it has none (the list may run past the layers).
+    if (!nr->is_array() || static_cast<int64_t>(nr->size()) < c.num_hidden_layers)
+      fail_format(path, "no_rope_layers", "expected an array of at least num_hidden_layers = {} integers", c.num_hidden_layers);
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l)
+      c.rope_layers.push_back(r.integer((*nr)[static_cast<size_t>(l)], fmt::format("no_rope_layers[{}]", l), 0, 1) != 0);
+  } else if (c.model_type == "smollm3") {
+    const int64_t every = r.optional_int("no_rope_layer_interval", 4, 1, kMaxDim);
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) c.rope_layers.push_back((l + 1) % every != 0 ? 1 : 0);
+  }
+  for (uint8_t x : c.rope_layers)
+    if (!x) c.block.rope_skipped_layers = true;
+  if (!c.block.rope_skipped_layers) c.rope_layers.clear();
+  if (c.rope_local_theta > 0 && c.rope_local_theta != c.rope_theta && !c.sliding_layers.empty()) c.block.two_rope_bases = true;
+  else c.rope_local_theta = 0;
   refuse_unimplemented(c.block, path, "model_type");
   c.bos_token_ids = r.token_ids("bos_token_id");
   c.eos_token_ids = r.token_ids("eos_token_id");

@@ -1,4 +1,4 @@
-// Hugging Face config.json for Llama-family models (llama, mistral, qwen2): the
+// Hugging Face config.json for the families of models/arch.h (llama, mistral, qwen2/3, gemma2/3, phi3, smollm3, gpt2): the
 // hyperparameters a loader needs, with clear errors naming the file and the field.
 // Not a general config parser: unknown fields are ignored, other model types refused.
 #pragma once
@@ -51,6 +51,9 @@ struct HFConfig {
   // The family's block options (models/arch.h) with what this config adds: hidden_act, sliding_window,
   // soft-capping, partial_rotary_factor, no_rope_layers, query_pre_attn_scalar, biases.
   BlockOptions block;
+  std::vector<uint8_t> sliding_layers;  // per layer, 1 = sliding window (layer_types); empty = every layer alike
+  std::vector<uint8_t> rope_layers;     // per layer, 0 = no RoPE (no_rope_layers); empty = RoPE everywhere
+  double rope_local_theta = 0;          // Gemma 3's sliding layers' base; 0 = rope_theta
 };
 
 // Parses JSON text; `path` is used in errors. Throws FormatError(path, field, ...).

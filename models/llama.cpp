@@ -45,8 +45,17 @@ const Tensor& LlamaLayer::bias(LinearKind k) const {
     case LinearKind::Q: return bq;
     case LinearKind::K: return bk;
     case LinearKind::V: return bv;
-    default: return none;
+    case LinearKind::O: return bo;
+    case LinearKind::Gate: return b_gate;
+    case LinearKind::Up: return b_up;
+    case LinearKind::Down: return b_down;
   }
+  return none;
+}
+
+std::vector<const Tensor*> LlamaLayer::small_tensors() const {
+  return {&attn_norm, &attn_norm_b, &bq,     &bk,     &bv,         &bo,          &ffn_norm,
+          &ffn_norm_b, &b_gate,     &b_up,   &b_down, &attn_post_norm, &ffn_post_norm, &q_norm, &k_norm};
 }
 
 void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& bias, const LoraPair& lora, int64_t M,
@@ -63,15 +72,22 @@ void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& b
 
 void LlamaModel::validate() const {
   const LlamaConfig& c = config;
+  const BlockOptions& o = c.block;
   auto check = [&](const Tensor& t, const std::string& name, Shape want) {
     if (!t.defined()) fail_format(source, name, "required tensor is missing");
     if (t.shape() != want)
       fail_format(source, name, "shape {} disagrees with the hyperparameters, which need {}", t.shape().str(),
                   want.str());
   };
+  auto f32 = [&](const Tensor& t, const std::string& name) {
+    if (t.defined() && t.dtype() != DType::F32)
+      fail_format(source, name, "norms and biases must be f32, got {}", dtype_name(t.dtype()));
+  };
   check(weights.tok_embd, "token_embd.weight", {c.vocab, c.dim});
   check(weights.out_norm, "output_norm.weight", {c.dim});
   check(weights.output, "output.weight", {c.vocab, c.dim});
+  if (o.norm_bias) check(weights.out_norm_b, "output_norm.bias", {c.dim});
+  if (o.positions == PositionKind::Learned) check(weights.pos_embd, "position_embd.weight", {c.max_ctx, c.dim});
   EDGE_CHECK(static_cast<int64_t>(weights.layers.size()) == c.n_layers, "{}: {} layers loaded, config says {}",
              source, weights.layers.size(), c.n_layers);
   for (int64_t i = 0; i < c.n_layers; ++i) {
@@ -83,7 +99,7 @@ void LlamaModel::validate() const {
     check(L.wv, p + "attn_v.weight", {c.kv_dim(), c.dim});
     check(L.wo, p + "attn_output.weight", {c.dim, c.q_dim()});
     check(L.ffn_norm, p + "ffn_norm.weight", {c.dim});
-    check(L.w_gate, p + "ffn_gate.weight", {c.ffn_dim, c.dim});
+    if (o.mlp != MlpKind::Gelu) check(L.w_gate, p + "ffn_gate.weight", {c.ffn_dim, c.dim});
     check(L.w_up, p + "ffn_up.weight", {c.ffn_dim, c.dim});
     check(L.w_down, p + "ffn_down.weight", {c.dim, c.ffn_dim});
     if (c.qkv_bias) {
@@ -91,31 +107,49 @@ void LlamaModel::validate() const {
       check(L.bk, p + "attn_k.bias", {c.kv_dim()});
       check(L.bv, p + "attn_v.bias", {c.kv_dim()});
     }
-    for (const Tensor* t : {&L.attn_norm, &L.ffn_norm, &L.bq, &L.bk, &L.bv})
-      if (t->defined() && t->dtype() != DType::F32)
-        fail_format(source, t->name, "norms and biases must be f32, got {}", dtype_name(t->dtype()));
+    if (o.o_bias) check(L.bo, p + "attn_output.bias", {c.dim});
+    if (o.mlp_bias) {
+      if (o.mlp != MlpKind::Gelu) check(L.b_gate, p + "ffn_gate.bias", {c.ffn_dim});
+      check(L.b_up, p + "ffn_up.bias", {c.ffn_dim});
+      check(L.b_down, p + "ffn_down.bias", {c.dim});
+    }
+    if (o.norm_bias) {
+      check(L.attn_norm_b, p + "attn_norm.bias", {c.dim});
+      check(L.ffn_norm_b, p + "ffn_norm.bias", {c.dim});
+    }
+    if (o.post_norms) {
+      check(L.attn_post_norm, p + "post_attention_norm.weight", {c.dim});
+      check(L.ffn_post_norm, p + "post_ffw_norm.weight", {c.dim});
+    }
+    if (o.qk_norm) {
+      check(L.q_norm, p + "attn_q_norm.weight", {c.head_dim});
+      check(L.k_norm, p + "attn_k_norm.weight", {c.head_dim});
+    }
+    for (const Tensor* t : L.small_tensors()) f32(*t, t->name);
   }
-  if (weights.out_norm.dtype() != DType::F32)
-    fail_format(source, "output_norm.weight", "must be f32, got {}", dtype_name(weights.out_norm.dtype()));
+  f32(weights.out_norm, "output_norm.weight");
+  f32(weights.out_norm_b, "output_norm.bias");
 }
 
 int64_t LlamaModel::n_params() const {
-  int64_t n = weights.tok_embd.numel() + weights.out_norm.numel();
-  if (!config.tied_embeddings) n += weights.output.numel();
-  for (const auto& L : weights.layers)
-    for (const Tensor* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.ffn_norm, &L.w_gate,
-                            &L.w_up, &L.w_down})
-      if (t->defined()) n += t->numel();
+  auto numel = [](const Tensor& t) { return t.defined() ? t.numel() : 0; };
+  int64_t n = numel(weights.tok_embd) + numel(weights.out_norm) + numel(weights.out_norm_b) + numel(weights.pos_embd);
+  if (!config.tied_embeddings) n += numel(weights.output);
+  for (const auto& L : weights.layers) {
+    for (int k = 0; k < kNumLinearKinds; ++k) n += numel(L.weight(static_cast<LinearKind>(k)));
+    for (const Tensor* t : L.small_tensors()) n += numel(*t);
+  }
   return n;
 }
 
 size_t LlamaModel::weight_bytes() const {
-  size_t n = weights.tok_embd.nbytes() + weights.out_norm.nbytes();
-  if (!config.tied_embeddings) n += weights.output.nbytes();
-  for (const auto& L : weights.layers)
-    for (const Tensor* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.ffn_norm, &L.w_gate,
-                            &L.w_up, &L.w_down})
-      if (t->defined()) n += t->nbytes();
+  auto bytes = [](const Tensor& t) { return t.defined() ? t.nbytes() : size_t{0}; };
+  size_t n = bytes(weights.tok_embd) + bytes(weights.out_norm) + bytes(weights.out_norm_b) + bytes(weights.pos_embd);
+  if (!config.tied_embeddings) n += bytes(weights.output);
+  for (const auto& L : weights.layers) {
+    for (int k = 0; k < kNumLinearKinds; ++k) n += bytes(L.weight(static_cast<LinearKind>(k)));
+    for (const Tensor* t : L.small_tensors()) n += bytes(*t);
+  }
   return n;
 }
 
@@ -125,9 +159,9 @@ KvCache::KvCache(const LlamaConfig& c, int64_t cap, MemoryArena* arena) : capaci
   v = Tensor::empty({c.n_layers, cap, c.n_kv_heads, c.head_dim}, DType::F32, arena);
 }
 
-void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, float* sin) {
-  const std::vector<float> inv = c.rope_inv_freq();
-  const int64_t half = c.head_dim / 2;
+void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, float* sin, bool local) {
+  const std::vector<float> inv = c.rope_inv_freq(local);
+  const int64_t half = c.rope_dims() / 2;
   for (int64_t t = 0; t < T; ++t)
     for (int64_t i = 0; i < half; ++i) {
       // In f32, as Hugging Face computes position × inv_freq.
@@ -148,24 +182,43 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
     fail("context full: {} cached + {} new tokens exceed the KV cache's {} positions", pos0, T, cache.capacity);
   for (int64_t t = 0; t < T; ++t)
     if (ids[t] < 0 || ids[t] >= V) fail("token id {} at position {} is outside the vocabulary of {}", ids[t], t, V);
-  check_block_positions(c, pos0 + T);  // on every backend
+  if (c.block.positions == PositionKind::Learned && pos0 + T > c.max_ctx)
+    fail("{} positions exceed the {} learned position embeddings", pos0 + T, c.max_ctx);
   if (m.backend) {
+    check_block_positions(c, pos0 + T);  // the device's attention has no window
     if (observer) fail("activation observers need the CPU forward; the model runs on {}", m.backend->name());
     m.backend->forward(m, cache, ids, T, logits, all_logits);
     return;
   }
 
   // Activations for this call only: (T, ·). The block runs in place on x; h is gate.
+  const int64_t half = c.rope_dims() / 2;
   Tensor x = Tensor::empty({T, C}), xn = Tensor::empty({T, C});
   Tensor q = Tensor::empty({T, NH * HD}), att = Tensor::empty({T, NH * HD});
   Tensor gate = Tensor::empty({T, F}), up = Tensor::empty({T, F});
   Tensor tmp = Tensor::empty({T, C});
-  Tensor cosb = Tensor::empty({T, HD / 2}), sinb = Tensor::empty({T, HD / 2});
+  Tensor cosb = Tensor::empty({T, half}), sinb = Tensor::empty({T, half});
   Tensor lse = Tensor::empty({T, NH});
   float *xp = x.data<float>(), *xnp = xn.data<float>();
   rope_tables(c, pos0, T, cosb.data<float>(), sinb.data<float>());
+  Tensor cosl, sinl;  // the sliding layers' own base (Gemma 3)
+  if (c.rope_theta_local > 0) {
+    cosl = Tensor::empty({T, half});
+    sinl = Tensor::empty({T, half});
+    rope_tables(c, pos0, T, cosl.data<float>(), sinl.data<float>(), true);
+  }
 
+  // ---- embed: token rows, × √C (Gemma), + learned positions (GPT-2) ----
   for (int64_t t = 0; t < T; ++t) dequantize_row(xp + t * C, m.weights.tok_embd, ids[t]);
+  if (c.block.embed_scale)  // Hugging Face rounds √C to the activations' dtype first
+    k.scale_forward(xp, xp, static_cast<float>(std::sqrt(static_cast<double>(C))), T * C);
+  if (c.block.positions == PositionKind::Learned) {
+    std::vector<float> row(static_cast<size_t>(C));
+    for (int64_t t = 0; t < T; ++t) {
+      dequantize_row(row.data(), m.weights.pos_embd, pos0 + t);
+      k.add_forward(xp + t * C, xp + t * C, row.data(), C);
+    }
+  }
   if (observer) (*observer)("embed", xp, T, C);
 
   const int64_t kv_row = KVH * HD;
@@ -175,6 +228,11 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
     float* vc = cache.v.data<float>() + (l * cache.capacity) * kv_row;
     CpuBlockOps ops{c, m.weights.layers[static_cast<size_t>(l)], 1, T, pos0, cosb.data<float>(), sinb.data<float>(),
                     kc, vc, QuantMath::Fast, {}};
+    ops.layer = l;
+    if (cosl.defined()) {
+      ops.cos_local = cosl.data<float>();
+      ops.sin_local = sinl.data<float>();
+    }
     BlockBuffers<float*> a{xp, xp, xp, xnp, nullptr, q.data<float>(), kc + pos0 * kv_row, vc + pos0 * kv_row,
                            att.data<float>(), lse.data<float>(), xnp, nullptr, gate.data<float>(), up.data<float>(),
                            gate.data<float>(), tmp.data<float>()};
@@ -183,10 +241,16 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
   }
   cache.len = pos0 + T;
 
-  k.rmsnorm_forward(xnp, nullptr, xp, m.weights.out_norm.data<float>(), T, C, c.rms_eps);
+  // ---- head: final norm, logits, soft-cap (Gemma 2) ----
+  if (c.block.norm == NormKind::LayerNorm)
+    k.layernorm_forward(xnp, nullptr, xp, m.weights.out_norm.data<float>(), m.weights.out_norm_b.data<float>(), T, C,
+                        c.rms_eps);
+  else
+    k.rmsnorm_forward(xnp, nullptr, xp, m.weights.out_norm.data<float>(), T, C, c.rms_eps);
   if (observer) (*observer)("final_norm_out", xnp, T, C);
-  if (all_logits) linear_forward(logits, xnp, m.weights.output, nullptr, T);
-  else linear_forward(logits, xnp + (T - 1) * C, m.weights.output, nullptr, 1);
+  const int64_t rows = all_logits ? T : 1;
+  linear_forward(logits, all_logits ? xnp : xnp + (T - 1) * C, m.weights.output, nullptr, rows);
+  if (c.block.final_softcap > 0) k.softcap_forward(logits, logits, static_cast<float>(c.block.final_softcap), rows * V);
 }
 
 }  // namespace edgellm

@@ -1,4 +1,4 @@
-// The Llama-family decoder (Llama 1/2/3, TinyLlama, SmolLM, Mistral, Qwen2) for inference:
+// The decoder of every family in models/arch.h (Llama 1/2/3, Mistral, Qwen2/3, Gemma 2/3, Phi-3, SmolLM3, GPT-2) for inference:
 // weights, KV cache, and a batched forward pass over T new tokens. Training lives in train/.
 #pragma once
 
@@ -32,20 +32,29 @@ struct LlamaLayer {
   Tensor attn_norm;          // (C)
   Tensor wq, wk, wv, wo;     // (NH·HD, C), (KVH·HD, C), (KVH·HD, C), (C, NH·HD)
   Tensor bq, bk, bv;         // qwen2 only: (NH·HD), (KVH·HD), (KVH·HD)
+  Tensor bo;                 // (C) GPT-2, Llama with attention_bias
   Tensor ffn_norm;           // (C)
-  Tensor w_gate, w_up;       // (F, C)
+  Tensor w_gate, w_up;       // (F, C); no gate for a plain GELU MLP (GPT-2)
   Tensor w_down;             // (C, F)
+  Tensor b_gate, b_up, b_down;          // mlp_bias: (F), (F), (C)
+  Tensor attn_norm_b, ffn_norm_b;       // LayerNorm biases (C)
+  Tensor attn_post_norm, ffn_post_norm; // Gemma's norms after attention and after the MLP (C)
+  Tensor q_norm, k_norm;                // QK-norm weights (HD), shared by the heads
   LoraPair lora[kNumLinearKinds];  // optional adapters, applied unmerged
 
   const Tensor& weight(LinearKind k) const;
   Tensor& weight(LinearKind k);
   const Tensor& bias(LinearKind k) const;  // undefined for layers without one
+  // Every tensor of the layer beside the seven linears (norms, biases), for counting and checks.
+  std::vector<const Tensor*> small_tensors() const;
 };
 
 struct LlamaWeights {
   Tensor tok_embd;  // (V, C)
   std::vector<LlamaLayer> layers;
+  Tensor pos_embd;  // (max_ctx, C) learned positions (GPT-2), else undefined
   Tensor out_norm;  // (C)
+  Tensor out_norm_b;  // (C) LayerNorm bias
   Tensor output;    // (V, C); the same tensor as tok_embd when tied
 };
 
@@ -95,7 +104,7 @@ void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& b
 void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t T, float* logits,
                    bool all_logits, const ActivationObserver* observer = nullptr);
 
-// cos, sin (T, HD/2) for absolute positions pos0 .. pos0+T−1.
-void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, float* sin);
+// cos, sin (T, D/2), D = c.rope_dims(), for absolute positions pos0 .. pos0+T−1; local: the sliding layers' base.
+void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, float* sin, bool local = false);
 
 }  // namespace edgellm

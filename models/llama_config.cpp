@@ -36,17 +36,48 @@ void LlamaConfig::validate(const std::string& source) const {
       fail_format(source, "rope_scaling.high_freq_factor", "{} must be greater than low_freq_factor {}",
                   rope_high_freq_factor, rope_low_freq_factor);
   }
+  if (rope_theta_local != 0) positive(rope_theta_local, "rope_local_base_freq");
+  if (!(block.partial_rotary > 0 && block.partial_rotary <= 1))
+    fail_format(source, "partial_rotary_factor", "{} must be in (0, 1]", block.partial_rotary);
+  if (rope_dims() < 2) fail_format(source, "partial_rotary_factor", "rotates {} dims of {}", rope_dims(), head_dim);
+  if (!rope_freq_factors.empty() && static_cast<int64_t>(rope_freq_factors.size()) != rope_dims() / 2)
+    fail_format(source, "rope_freqs.weight", "{} values for {} rotated pairs", rope_freq_factors.size(), rope_dims() / 2);
+  if (!sliding_layers.empty() && static_cast<int64_t>(sliding_layers.size()) != n_layers)
+    fail_format(source, "layer_types", "{} entries for {} layers", sliding_layers.size(), n_layers);
+  if (!rope_layers.empty() && static_cast<int64_t>(rope_layers.size()) != n_layers)
+    fail_format(source, "no_rope_layers", "{} entries for {} layers", rope_layers.size(), n_layers);
+  need(block.sliding_window >= 0, "sliding_window", block.sliding_window);
   for (size_t i = 0; i < rope_freq_factors.size(); ++i)
     if (!(rope_freq_factors[i] > 0) || !std::isfinite(rope_freq_factors[i]))
       fail_format(source, "rope_freqs.weight", "value {} is {}: expected a finite number > 0", i, rope_freq_factors[i]);
 }
 
-std::vector<float> LlamaConfig::rope_inv_freq() const {
-  const int64_t half = head_dim / 2;
+int64_t LlamaConfig::rope_dims() const {
+  if (block.partial_rotary == 1.0) return head_dim;
+  // Hugging Face: int(head_dim × factor); llama.cpp's rope.dimension_count carries the same number.
+  return static_cast<int64_t>(static_cast<double>(head_dim) * block.partial_rotary) / 2 * 2;
+}
+
+bool LlamaConfig::layer_slides(int64_t l) const {
+  if (block.sliding_window <= 0) return false;
+  if (sliding_layers.empty()) return block.sliding_every_layer;
+  return sliding_layers[static_cast<size_t>(l)] != 0;
+}
+
+bool LlamaConfig::layer_ropes(int64_t l) const {
+  if (block.positions != PositionKind::Rope) return false;
+  return rope_layers.empty() || rope_layers[static_cast<size_t>(l)] != 0;
+}
+
+std::vector<float> LlamaConfig::rope_inv_freq(bool local) const {
+  const int64_t D = rope_dims(), half = D / 2;
+  const double theta = local && rope_theta_local > 0 ? rope_theta_local : rope_theta;
   std::vector<float> f(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) {
-    double inv = std::pow(static_cast<double>(rope_theta), -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
-    if (rope_scaling == RopeScalingKind::Linear) {
+    double inv = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(D));
+    if (local) {
+      // Gemma 3's sliding layers use their own base without the global scaling.
+    } else if (rope_scaling == RopeScalingKind::Linear) {
       inv /= rope_factor;
     } else if (rope_scaling == RopeScalingKind::Llama3) {
       // Long wavelengths are slowed by `factor`, short ones kept, the band between interpolated.
@@ -61,7 +92,7 @@ std::vector<float> LlamaConfig::rope_inv_freq() const {
         inv = (1 - smooth) * inv / rope_factor + smooth * inv;
       }
     }
-    if (!rope_freq_factors.empty()) inv /= rope_freq_factors[static_cast<size_t>(i)];
+    if (!rope_freq_factors.empty() && !local) inv /= rope_freq_factors[static_cast<size_t>(i)];
     f[static_cast<size_t>(i)] = static_cast<float>(inv);
   }
   return f;

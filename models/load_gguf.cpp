@@ -1,5 +1,7 @@
-// GGUF → LlamaModel: hyperparameters from `<arch>.*` keys, tensors as mmapped views.
-// llama/mistral GGUFs carry llama.cpp's Q/K row permutation, so RoPE pairs adjacent dims there.
+// GGUF → LlamaModel: hyperparameters from `<arch>.*` keys, tensors as mmapped views, by llama.cpp's names
+// for each family. llama/mistral GGUFs carry llama.cpp's Q/K row permutation, so RoPE pairs adjacent dims there.
+// Per-layer choices llama.cpp fixes by architecture (Gemma's sliding pattern, SmolLM3's NoPE step) are its defaults.
+#include <cmath>
 #include <filesystem>
 
 #include "models/load_model.h"
@@ -8,6 +10,48 @@
 #include "runtime/gguf.h"
 
 namespace edgellm {
+
+namespace {
+
+// The keys llama.cpp writes for the families beyond Llama: soft-caps, sliding windows, the local RoPE base.
+void read_family_keys(const GgufFile& f, const std::string& a, LlamaConfig& c) {
+  BlockOptions& o = c.block;
+  o.attn_softcap = f.get_f32(a + "attn_logit_softcapping", 0.0f);
+  o.final_softcap = f.get_f32(a + "final_logit_softcapping", 0.0f);
+  for (const auto& [value, key] : {std::pair{o.attn_softcap, "attn_logit_softcapping"}, std::pair{o.final_softcap, "final_logit_softcapping"}})
+    if (!(value >= 0) || !std::isfinite(value)) fail_format(f.path(), a + key, "{} is not a finite number >= 0", value);
+  // Not a llama.cpp key (it derives the scale from the model size): edgellm writes it where it differs.
+  if (const float s = f.get_f32(a + "attention.query_pre_attn_scalar", 0.0f); s > 0) o.query_scale = 1.0 / std::sqrt(s);
+  o.sliding_window = static_cast<int64_t>(f.get_u64(a + "attention.sliding_window", 0));
+  if (c.arch == "phi3") o.sliding_window = 0;  // llama.cpp ignores Phi-3's window key, as its tensors assume
+  const bool gemma = c.arch == "gemma2" || c.arch == "gemma3_text";
+  if (o.sliding_window > 0 && gemma) {
+    // A per-layer array (1 = sliding) or a period; llama.cpp's defaults: Gemma 2 every other layer, Gemma 3 five of six.
+    uint64_t period = c.arch == "gemma2" ? 2 : 6;
+    const std::string key = a + "attention.sliding_window_pattern";
+    if (const GgufArray* arr = f.find_array(key)) {
+      if (static_cast<int64_t>(arr->count) != c.n_layers)
+        fail_format(f.path(), key, "{} entries for {} layers", arr->count, c.n_layers);
+      for (uint64_t l = 0; l < arr->count; ++l) c.sliding_layers.push_back(arr->i64_at(l) != 0);
+    } else {
+      period = f.get_u64(key, period);
+      if (period == 0) fail_format(f.path(), key, "a period of 0");
+      for (int64_t l = 0; l < c.n_layers; ++l) c.sliding_layers.push_back((static_cast<uint64_t>(l) + 1) % period != 0);
+    }
+    o.sliding_every_layer = false;
+  }
+  if (c.arch == "gemma3_text") {
+    c.rope_theta_local = f.get_f32(a + "rope.freq_base_swa", 10000.0f);
+    o.two_rope_bases = true;
+  }
+  if (c.arch == "smollm3") {  // llama.cpp: no RoPE on every 4th layer
+    for (int64_t l = 0; l < c.n_layers; ++l) c.rope_layers.push_back((l + 1) % 4 != 0);
+    o.rope_skipped_layers = c.n_layers >= 4;
+    if (!o.rope_skipped_layers) c.rope_layers.clear();
+  }
+}
+
+}  // namespace
 
 LlamaConfig llama_config_from_gguf(const GgufFile& f) {
   LlamaConfig c;
@@ -26,10 +70,15 @@ LlamaConfig llama_config_from_gguf(const GgufFile& f) {
   EDGE_CHECK(c.n_heads > 0, "{}: {}attention.head_count is 0", f.path(), a);
   c.head_dim = static_cast<int64_t>(f.get_u64(a + "attention.key_length", static_cast<uint64_t>(c.dim / c.n_heads)));
   const int64_t rope_dims = static_cast<int64_t>(f.get_u64(a + "rope.dimension_count", static_cast<uint64_t>(c.head_dim)));
-  if (rope_dims != c.head_dim)
-    fail_format(f.path(), a + "rope.dimension_count", "partial rotary ({} of {} dims) is not supported", rope_dims, c.head_dim);
+  if (rope_dims != c.head_dim) {  // partial rotary (Phi-3): the fraction whose rope_dims() gives the same count
+    if (rope_dims <= 0 || rope_dims > c.head_dim || rope_dims % 2 != 0)
+      fail_format(f.path(), a + "rope.dimension_count", "{} is not an even count of at most head_dim = {}", rope_dims, c.head_dim);
+    c.block.partial_rotary = static_cast<double>(rope_dims) / static_cast<double>(c.head_dim);
+  }
   c.max_ctx = static_cast<int64_t>(f.get_u64(a + "context_length", 2048));
-  c.rms_eps = f.get_f32(a + "attention.layer_norm_rms_epsilon", 1e-5f);
+  c.rms_eps = c.block.norm == NormKind::LayerNorm ? f.get_f32(a + "attention.layer_norm_epsilon", 1e-5f)
+                                                   : f.get_f32(a + "attention.layer_norm_rms_epsilon", 1e-5f);
+  read_family_keys(f, a, c);
   c.rope_theta = f.get_f32(a + "rope.freq_base", 10000.0f);
   const std::string scaling = f.get_string(a + "rope.scaling.type", "none");
   if (scaling == "linear") {
@@ -39,7 +88,9 @@ LlamaConfig llama_config_from_gguf(const GgufFile& f) {
     fail_format(f.path(), a + "rope.scaling.type", "rope scaling '{}' is not supported", scaling);
   }
   c.rope_pairing = info.gguf_rope;
-  c.qkv_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
+  c.qkv_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr || f.find_tensor("blk.0.attn_qkv.bias") != nullptr;
+  c.block.o_bias = f.find_tensor("blk.0.attn_output.bias") != nullptr;
+  c.block.mlp_bias = f.find_tensor("blk.0.ffn_up.bias") != nullptr;
   c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   if (const GgufArray* toks = f.find_array("tokenizer.ggml.tokens")) c.vocab = static_cast<int64_t>(toks->count);
   else if (const GgufTensorInfo* e = f.find_tensor("token_embd.weight")) c.vocab = e->shape[0];
@@ -87,28 +138,75 @@ LlamaModel load_llama_gguf(const GgufFile& f) {
   m.weights.tok_embd = get("token_embd.weight");
   m.weights.out_norm = get("output_norm.weight");
   m.weights.output = m.config.tied_embeddings ? m.weights.tok_embd : get("output.weight");
+  const BlockOptions& o = m.config.block;
+  const int64_t QD = m.config.q_dim(), KD = m.config.kv_dim(), F = m.config.ffn_dim;
+  auto rows = [](const Tensor& t, int64_t begin, int64_t end, const std::string& name) {
+    Tensor v = t.slice(0, begin, end);
+    v.name = name;
+    return v;
+  };
+  if (o.norm_bias) m.weights.out_norm_b = get("output_norm.bias");
+  if (o.positions == PositionKind::Learned) m.weights.pos_embd = get("position_embd.weight");
   for (int64_t l = 0; l < m.config.n_layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     LlamaLayer L;
     L.attn_norm = get(p + "attn_norm.weight");
-    L.wq = get(p + "attn_q.weight");
-    L.wk = get(p + "attn_k.weight");
-    L.wv = get(p + "attn_v.weight");
+    if (f.find_tensor(p + "attn_qkv.weight")) {  // fused q, k, v rows (Phi-3, GPT-2), split into views
+      const Tensor qkv = get(p + "attn_qkv.weight");
+      if (qkv.shape().rows() != QD + 2 * KD)
+        fail_format(f.path(), p + "attn_qkv.weight", "{} rows, not q + k + v = {}", qkv.shape().rows(), QD + 2 * KD);
+      L.wq = rows(qkv, 0, QD, p + "attn_q.weight");
+      L.wk = rows(qkv, QD, QD + KD, p + "attn_k.weight");
+      L.wv = rows(qkv, QD + KD, QD + 2 * KD, p + "attn_v.weight");
+      if (f.find_tensor(p + "attn_qkv.bias")) {
+        const Tensor b = get(p + "attn_qkv.bias");
+        if (b.numel() != QD + 2 * KD) fail_format(f.path(), p + "attn_qkv.bias", "{} values, not {}", b.numel(), QD + 2 * KD);
+        L.bq = rows(b, 0, QD, p + "attn_q.bias");
+        L.bk = rows(b, QD, QD + KD, p + "attn_k.bias");
+        L.bv = rows(b, QD + KD, QD + 2 * KD, p + "attn_v.bias");
+      }
+    } else {
+      L.wq = get(p + "attn_q.weight");
+      L.wk = get(p + "attn_k.weight");
+      L.wv = get(p + "attn_v.weight");
+      L.bq = opt(p + "attn_q.bias");
+      L.bk = opt(p + "attn_k.bias");
+      L.bv = opt(p + "attn_v.bias");
+    }
     L.wo = get(p + "attn_output.weight");
-    L.bq = opt(p + "attn_q.bias");
-    L.bk = opt(p + "attn_k.bias");
-    L.bv = opt(p + "attn_v.bias");
+    L.bo = opt(p + "attn_output.bias");
     L.ffn_norm = get(p + "ffn_norm.weight");
-    L.w_gate = get(p + "ffn_gate.weight");
-    L.w_up = get(p + "ffn_up.weight");
+    const Tensor up = get(p + "ffn_up.weight");
+    if (o.mlp != MlpKind::Gelu && !f.find_tensor(p + "ffn_gate.weight") && up.shape().rows() == 2 * F) {
+      L.w_gate = rows(up, 0, F, p + "ffn_gate.weight");  // Phi-3's fused gate_up: gate rows first
+      L.w_up = rows(up, F, 2 * F, p + "ffn_up.weight");
+    } else {
+      L.w_gate = opt(p + "ffn_gate.weight");
+      L.w_up = up;
+    }
     L.w_down = get(p + "ffn_down.weight");
+    L.b_gate = opt(p + "ffn_gate.bias");
+    L.b_up = opt(p + "ffn_up.bias");
+    L.b_down = opt(p + "ffn_down.bias");
+    if (o.norm_bias) {
+      L.attn_norm_b = get(p + "attn_norm.bias");
+      L.ffn_norm_b = get(p + "ffn_norm.bias");
+    }
+    if (o.qk_norm) {
+      L.q_norm = get(p + "attn_q_norm.weight");
+      L.k_norm = get(p + "attn_k_norm.weight");
+    }
+    if (o.post_norms) {
+      L.attn_post_norm = get(p + "post_attention_norm.weight");
+      L.ffn_post_norm = get(p + "post_ffw_norm.weight");
+    }
     m.weights.layers.push_back(std::move(L));
   }
   // Llama 3.1-style GGUFs store the rope scaling as per-frequency divisors.
   if (const GgufTensorInfo* rf = f.find_tensor("rope_freqs.weight")) {
     Tensor t = f.tensor(*rf);
-    if (t.dtype() != DType::F32 || t.numel() != m.config.head_dim / 2)
-      fail_format(f.path(), "rope_freqs.weight", "expected {} f32 values, got {} {}", m.config.head_dim / 2, t.numel(),
+    if (t.dtype() != DType::F32 || t.numel() != m.config.rope_dims() / 2)
+      fail_format(f.path(), "rope_freqs.weight", "expected {} f32 values, got {} {}", m.config.rope_dims() / 2, t.numel(),
                   dtype_name(t.dtype()));
     m.config.rope_freq_factors.assign(t.data<float>(), t.data<float>() + t.numel());
     m.config.validate(f.path());  // the divisors too: each finite and > 0

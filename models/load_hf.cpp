@@ -1,6 +1,8 @@
 // Hugging Face directory → LlamaModel: config.json, then model.safetensors or the shards that
 // model.safetensors.index.json names. HF keeps q/k rows in rotate-half order, so RoPE pairs (i, i+HD/2).
 // GPTQ / AWQ linears (quantization_config) are read as group-int weights by models/hf_quant.h.
+// Each family's names map to GGUF's here; fused qkv / gate_up rows are split into views, Gemma's 1 + w norms
+// are stored as 1 + w (as llama.cpp's GGUF does) and GPT-2's Conv1D (in, out) weights are transposed.
 #include <filesystem>
 
 #include "models/hf_config.h"
@@ -42,11 +44,69 @@ LlamaConfig llama_config_from_hf(const std::string& dir) {
   }
   c.qkv_bias = h.qkv_bias;
   c.tied_embeddings = h.tie_word_embeddings;
+  c.sliding_layers = h.sliding_layers;
+  c.rope_layers = h.rope_layers;
+  c.rope_theta_local = static_cast<float>(h.rope_local_theta);
   if (!h.bos_token_ids.empty()) c.bos_id = static_cast<int32_t>(h.bos_token_ids[0]);
   if (!h.eos_token_ids.empty()) c.eos_id = static_cast<int32_t>(h.eos_token_ids[0]);
   c.validate(h.path);
   return c;
 }
+
+namespace {
+
+// GPT-2's checkpoint: transformer.{wte, wpe, h.N, ln_f} (or without "transformer." in OpenAI's own), fused
+// c_attn, and Conv1D weights stored (in, out), transposed here to the (out, in) every linear takes.
+template <class Get, class GetF32>
+void load_gpt2_tensors(LlamaModel& m, const SafetensorsDir& shards, Get& get, GetF32& get_f32) {
+  const LlamaConfig& c = m.config;
+  const int64_t C = c.dim, F = c.ffn_dim;
+  const std::string root = shards.has("transformer.wte.weight") ? "transformer." : "";
+  auto conv1d = [&](const std::string& hf, const std::string& gguf_name, int64_t in, int64_t out) {
+    const Tensor t = get_f32(hf, gguf_name);
+    if (t.shape() != Shape{in, out}) fail_format(m.source, hf, "shape {} is not ({}, {}) (Conv1D: in, out)", t.shape().str(), in, out);
+    Tensor w = t.transpose(0, 1).contiguous();
+    w.name = gguf_name;
+    return w;
+  };
+  auto rows = [](const Tensor& t, int64_t begin, int64_t end, const std::string& gguf_name) {
+    Tensor v = t.slice(0, begin, end);
+    v.name = gguf_name;
+    return v;
+  };
+  m.weights.tok_embd = get(root + "wte.weight", "token_embd.weight");
+  m.weights.pos_embd = get(root + "wpe.weight", "position_embd.weight");
+  m.weights.out_norm = get_f32(root + "ln_f.weight", "output_norm.weight");
+  m.weights.out_norm_b = get_f32(root + "ln_f.bias", "output_norm.bias");
+  m.weights.output = m.weights.tok_embd;  // GPT-2's head is always the embedding
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const std::string p = root + "h." + std::to_string(l) + ".";
+    const std::string g = "blk." + std::to_string(l) + ".";
+    LlamaLayer L;
+    L.attn_norm = get_f32(p + "ln_1.weight", g + "attn_norm.weight");
+    L.attn_norm_b = get_f32(p + "ln_1.bias", g + "attn_norm.bias");
+    const Tensor qkv = conv1d(p + "attn.c_attn.weight", g + "attn_qkv.weight", C, 3 * C);
+    L.wq = rows(qkv, 0, C, g + "attn_q.weight");
+    L.wk = rows(qkv, C, 2 * C, g + "attn_k.weight");
+    L.wv = rows(qkv, 2 * C, 3 * C, g + "attn_v.weight");
+    const Tensor qkv_b = get_f32(p + "attn.c_attn.bias", g + "attn_qkv.bias");
+    if (qkv_b.numel() != 3 * C) fail_format(m.source, p + "attn.c_attn.bias", "{} values, not {}", qkv_b.numel(), 3 * C);
+    L.bq = rows(qkv_b, 0, C, g + "attn_q.bias");
+    L.bk = rows(qkv_b, C, 2 * C, g + "attn_k.bias");
+    L.bv = rows(qkv_b, 2 * C, 3 * C, g + "attn_v.bias");
+    L.wo = conv1d(p + "attn.c_proj.weight", g + "attn_output.weight", C, C);
+    L.bo = get_f32(p + "attn.c_proj.bias", g + "attn_output.bias");
+    L.ffn_norm = get_f32(p + "ln_2.weight", g + "ffn_norm.weight");
+    L.ffn_norm_b = get_f32(p + "ln_2.bias", g + "ffn_norm.bias");
+    L.w_up = conv1d(p + "mlp.c_fc.weight", g + "ffn_up.weight", C, F);
+    L.b_up = get_f32(p + "mlp.c_fc.bias", g + "ffn_up.bias");
+    L.w_down = conv1d(p + "mlp.c_proj.weight", g + "ffn_down.weight", F, C);
+    L.b_down = get_f32(p + "mlp.c_proj.bias", g + "ffn_down.bias");
+    m.weights.layers.push_back(std::move(L));
+  }
+}
+
+}  // namespace
 
 LlamaModel load_llama_hf(const std::string& dir) {
   LlamaModel m;
@@ -87,28 +147,78 @@ LlamaModel load_llama_hf(const std::string& dir) {
     }
     return t;
   };
-  m.weights.tok_embd = get("model.embed_tokens.weight", "token_embd.weight");
-  m.weights.out_norm = get_f32("model.norm.weight", "output_norm.weight");
-  m.weights.output = m.config.tied_embeddings ? m.weights.tok_embd : linear("lm_head", "output.weight", m.config.vocab, C);
-  for (int64_t l = 0; l < m.config.n_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    const std::string g = "blk." + std::to_string(l) + ".";
-    LlamaLayer L;
-    L.attn_norm = get_f32(p + "input_layernorm.weight", g + "attn_norm.weight");
-    L.wq = linear(p + "self_attn.q_proj", g + "attn_q.weight", QD, C);
-    L.wk = linear(p + "self_attn.k_proj", g + "attn_k.weight", KD, C);
-    L.wv = linear(p + "self_attn.v_proj", g + "attn_v.weight", KD, C);
-    L.wo = linear(p + "self_attn.o_proj", g + "attn_output.weight", C, QD);
-    if (m.config.qkv_bias) {
-      L.bq = get_f32(p + "self_attn.q_proj.bias", g + "attn_q.bias");
-      L.bk = get_f32(p + "self_attn.k_proj.bias", g + "attn_k.bias");
-      L.bv = get_f32(p + "self_attn.v_proj.bias", g + "attn_v.bias");
+  const BlockOptions& o = m.config.block;
+  if (m.config.arch == "gpt2") {
+    load_gpt2_tensors(m, shards, get, get_f32);
+  } else {
+    // Gemma stores norm weights w for x̂ · (1 + w): kept as 1 + w, the weight the block multiplies by.
+    auto norm = [&](const std::string& hf, const std::string& gguf_name) {
+      Tensor t = get_f32(hf, gguf_name);
+      if (!o.norm_plus_one) return t;
+      Tensor u = Tensor::empty(t.shape());
+      for (int64_t i = 0; i < t.numel(); ++i) u.data<float>()[i] = t.data<float>()[i] + 1.0f;
+      u.name = gguf_name;
+      return u;
+    };
+    // A fused matrix's rows [begin, end) as a view (rows are contiguous in any dtype).
+    auto rows = [](const Tensor& t, int64_t begin, int64_t end, const std::string& gguf_name) {
+      Tensor v = t.slice(0, begin, end);
+      v.name = gguf_name;
+      return v;
+    };
+    m.weights.tok_embd = get("model.embed_tokens.weight", "token_embd.weight");
+    m.weights.out_norm = norm("model.norm.weight", "output_norm.weight");
+    m.weights.output = m.config.tied_embeddings ? m.weights.tok_embd : linear("lm_head", "output.weight", m.config.vocab, C);
+    for (int64_t l = 0; l < m.config.n_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      const std::string g = "blk." + std::to_string(l) + ".";
+      LlamaLayer L;
+      L.attn_norm = norm(p + "input_layernorm.weight", g + "attn_norm.weight");
+      if (o.fused_qkv) {  // Phi-3: qkv_proj (QD + 2·KD, C) and gate_up_proj (2F, C), gate first
+        const Tensor qkv = get(p + "self_attn.qkv_proj.weight", g + "attn_qkv.weight");
+        if (qkv.shape() != Shape{QD + 2 * KD, C})
+          fail_format(dir, p + "self_attn.qkv_proj.weight", "shape {} is not ({}, {})", qkv.shape().str(), QD + 2 * KD, C);
+        L.wq = rows(qkv, 0, QD, g + "attn_q.weight");
+        L.wk = rows(qkv, QD, QD + KD, g + "attn_k.weight");
+        L.wv = rows(qkv, QD + KD, QD + 2 * KD, g + "attn_v.weight");
+        const Tensor gu = get(p + "mlp.gate_up_proj.weight", g + "ffn_up.weight");
+        if (gu.shape() != Shape{2 * F, C})
+          fail_format(dir, p + "mlp.gate_up_proj.weight", "shape {} is not ({}, {})", gu.shape().str(), 2 * F, C);
+        L.w_gate = rows(gu, 0, F, g + "ffn_gate.weight");
+        L.w_up = rows(gu, F, 2 * F, g + "ffn_up.weight");
+      } else {
+        L.wq = linear(p + "self_attn.q_proj", g + "attn_q.weight", QD, C);
+        L.wk = linear(p + "self_attn.k_proj", g + "attn_k.weight", KD, C);
+        L.wv = linear(p + "self_attn.v_proj", g + "attn_v.weight", KD, C);
+        L.w_gate = linear(p + "mlp.gate_proj", g + "ffn_gate.weight", F, C);
+        L.w_up = linear(p + "mlp.up_proj", g + "ffn_up.weight", F, C);
+      }
+      L.wo = linear(p + "self_attn.o_proj", g + "attn_output.weight", C, QD);
+      L.w_down = linear(p + "mlp.down_proj", g + "ffn_down.weight", C, F);
+      if (m.config.qkv_bias) {
+        L.bq = get_f32(p + "self_attn.q_proj.bias", g + "attn_q.bias");
+        L.bk = get_f32(p + "self_attn.k_proj.bias", g + "attn_k.bias");
+        L.bv = get_f32(p + "self_attn.v_proj.bias", g + "attn_v.bias");
+      }
+      if (o.o_bias) L.bo = get_f32(p + "self_attn.o_proj.bias", g + "attn_output.bias");
+      if (o.mlp_bias) {
+        L.b_gate = get_f32(p + "mlp.gate_proj.bias", g + "ffn_gate.bias");
+        L.b_up = get_f32(p + "mlp.up_proj.bias", g + "ffn_up.bias");
+        L.b_down = get_f32(p + "mlp.down_proj.bias", g + "ffn_down.bias");
+      }
+      if (o.qk_norm) {
+        L.q_norm = norm(p + "self_attn.q_norm.weight", g + "attn_q_norm.weight");
+        L.k_norm = norm(p + "self_attn.k_norm.weight", g + "attn_k_norm.weight");
+      }
+      if (o.post_norms) {  // Gemma: post_attention_layernorm is the norm after attention, not before the MLP
+        L.attn_post_norm = norm(p + "post_attention_layernorm.weight", g + "post_attention_norm.weight");
+        L.ffn_norm = norm(p + "pre_feedforward_layernorm.weight", g + "ffn_norm.weight");
+        L.ffn_post_norm = norm(p + "post_feedforward_layernorm.weight", g + "post_ffw_norm.weight");
+      } else {
+        L.ffn_norm = norm(p + "post_attention_layernorm.weight", g + "ffn_norm.weight");
+      }
+      m.weights.layers.push_back(std::move(L));
     }
-    L.ffn_norm = get_f32(p + "post_attention_layernorm.weight", g + "ffn_norm.weight");
-    L.w_gate = linear(p + "mlp.gate_proj", g + "ffn_gate.weight", F, C);
-    L.w_up = linear(p + "mlp.up_proj", g + "ffn_up.weight", F, C);
-    L.w_down = linear(p + "mlp.down_proj", g + "ffn_down.weight", C, F);
-    m.weights.layers.push_back(std::move(L));
   }
   m.validate();
   return m;

@@ -1,6 +1,6 @@
 // A model ready for inference: the decoder, its tokenizer and the usual loops over them
 // (generation with a callback, all-position logits, llama.cpp-compatible perplexity).
-// Not a server: one sequence at a time, one KV cache.
+// Not a server (serve/ is): one sequence at a time, one KV cache.
 #pragma once
 
 #include <functional>
@@ -16,7 +16,9 @@ namespace edgellm {
 
 struct Model {
   LlamaModel llama;
-  std::unique_ptr<Tokenizer> tokenizer;
+  // Shared, not owned alone: a server's worker slots are Models over one set of weights and one tokenizer
+  // (a LlamaModel copy shares its tensors' storage; serve/ sets a different LoRA on each copy).
+  std::shared_ptr<Tokenizer> tokenizer;
 };
 
 // `spec` is a .gguf file, a Hugging Face directory, or "builtin:<preset>[:seed]" (tiny, small, 110m, 1.1b).

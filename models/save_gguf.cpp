@@ -34,6 +34,58 @@ Tensor permute_qk_rows(const Tensor& w, int64_t heads) {
   return out;
 }
 
+// Rows of same-dtype matrices one after another: llama.cpp's fused attn_qkv and Phi-3's gate-then-up ffn_up.
+Tensor concat_rows(const std::vector<Tensor>& parts) {
+  int64_t rows = 0;
+  for (const Tensor& t : parts) {
+    EDGE_CHECK(t.dtype() == parts[0].dtype() && t.shape().cols() == parts[0].shape().cols(),
+               "fusing {} with {}: dtypes or widths differ", t.name, parts[0].name);
+    EDGE_CHECK(!t.in_perm, "{}: a column order cannot be fused", t.name);
+    rows += t.ndim() == 1 ? t.numel() : t.shape().rows();
+  }
+  const bool vec = parts[0].ndim() == 1;
+  Tensor out = vec ? Tensor::empty({rows}, parts[0].dtype()) : Tensor::empty({rows, parts[0].shape().cols()}, parts[0].dtype());
+  size_t at = 0;
+  for (const Tensor& t : parts) {
+    const Tensor c = t.contiguous();
+    std::memcpy(out.raw() + at, c.raw(), c.nbytes());
+    at += c.nbytes();
+  }
+  return out;
+}
+
+// The RoPE divisors llama.cpp's converter writes for Llama 3 scaling (rope_freqs.weight): unscaled / scaled
+// inverse frequency, so that a reader dividing θ^(−2i/D) by them gets the scaled table back.
+std::vector<float> llama3_freq_factors(const LlamaConfig& c) {
+  LlamaConfig plain = c;
+  plain.rope_scaling = RopeScalingKind::None;
+  const std::vector<float> a = plain.rope_inv_freq(), b = c.rope_inv_freq();
+  std::vector<float> f(a.size());
+  for (size_t i = 0; i < a.size(); ++i) f[i] = static_cast<float>(static_cast<double>(a[i]) / static_cast<double>(b[i]));
+  return f;
+}
+
+// The keys of the families beyond Llama (models/load_gguf.cpp reads them back).
+void write_family_keys(GgufWriter& g, const LlamaConfig& c, const std::string& a, const std::string& path) {
+  const BlockOptions& o = c.block;
+  if (o.attn_softcap > 0) g.set_f32(a + "attn_logit_softcapping", static_cast<float>(o.attn_softcap));
+  if (o.final_softcap > 0) g.set_f32(a + "final_logit_softcapping", static_cast<float>(o.final_softcap));
+  if (o.query_scale > 0)
+    g.set_f32(a + "attention.query_pre_attn_scalar", static_cast<float>(1.0 / (o.query_scale * o.query_scale)));
+  if (o.sliding_window > 0) g.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(o.sliding_window));
+  if (!c.sliding_layers.empty()) {
+    std::vector<bool> pattern;
+    for (uint8_t x : c.sliding_layers) pattern.push_back(x != 0);
+    g.set_array(a + "attention.sliding_window_pattern", GgufArray::of(pattern));
+  }
+  if (c.rope_theta_local > 0) g.set_f32(a + "rope.freq_base_swa", c.rope_theta_local);
+  if (c.arch == "smollm3")  // llama.cpp has no key for it: a NoPE layer every 4th, nothing else
+    for (int64_t l = 0; l < c.n_layers; ++l)
+      if (c.layer_ropes(l) != ((l + 1) % 4 != 0))
+        fail("{}: llama.cpp's smollm3 has no RoPE on every 4th layer exactly; this model's no_rope_layers differ at layer {}",
+             path, l);
+}
+
 }  // namespace
 
 std::string in_perm_name(const std::string& weight_name) {
@@ -107,7 +159,7 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
   g.set_string("general.architecture", arch);
   if (!c.name.empty()) g.set_string("general.name", c.name);
   else if (!from_gguf) g.set_string("general.name", "edgellm");
-  const DType dominant = matrix_type ? *matrix_type : w.layers.empty() ? w.output.dtype() : w.layers[0].w_gate.dtype();
+  const DType dominant = matrix_type ? *matrix_type : w.layers.empty() ? w.output.dtype() : w.layers[0].w_up.dtype();
   // The label of what is written: the caller's file type (a mix), else the pure file's, else none (a file of
   // Q4_K is not Q4_K_M; group-int files have no llama.cpp file type, their tensor type ids are edgellm's own).
   if (const auto ft = opt.file_type ? opt.file_type : pure_file_type(dominant))
@@ -118,18 +170,21 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
   g.set_u32(a + "feed_forward_length", static_cast<uint32_t>(c.ffn_dim));
   g.set_u32(a + "attention.head_count", static_cast<uint32_t>(c.n_heads));
   g.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
-  g.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(c.head_dim));
+  g.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(c.rope_dims()));
   g.set_u32(a + "attention.key_length", static_cast<uint32_t>(c.head_dim));
   g.set_u32(a + "attention.value_length", static_cast<uint32_t>(c.head_dim));
   g.set_f32(a + "rope.freq_base", c.rope_theta);
-  g.set_f32(a + "attention.layer_norm_rms_epsilon", c.rms_eps);
+  g.set_f32(a + (c.block.norm == NormKind::LayerNorm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
+            c.rms_eps);
+  write_family_keys(g, c, a, path);
   g.set_u32(a + "vocab_size", static_cast<uint32_t>(c.vocab));
   if (c.rope_scaling == RopeScalingKind::Linear) {
     g.set_string(a + "rope.scaling.type", "linear");
     g.set_f32(a + "rope.scaling.factor", c.rope_factor);
-  } else if (c.rope_scaling == RopeScalingKind::Llama3 && c.rope_freq_factors.empty()) {
-    fail("{}: writing Llama 3 rope scaling from a Hugging Face config as GGUF is not supported yet", path);
   }
+  // Llama 3 scaling travels as llama.cpp's per-frequency divisors (a file loaded from GGUF already has them).
+  const std::vector<float> freq_factors =
+      c.rope_scaling == RopeScalingKind::Llama3 && c.rope_freq_factors.empty() ? llama3_freq_factors(c) : c.rope_freq_factors;
 
   // Tokenizer: the record the loaded tokenizer was built from, so llama.cpp sees the same vocabulary.
   const TokenizerVocab& v = m.tokenizer->vocab();
@@ -172,30 +227,56 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
     return want == t.dtype() ? t.contiguous() : convert_matrix(t, want);
   };
   add("token_embd.weight", conv("token_embd.weight", w.tok_embd));
-  if (!c.rope_freq_factors.empty()) {
-    Tensor f = Tensor::empty({static_cast<int64_t>(c.rope_freq_factors.size())});
-    std::copy(c.rope_freq_factors.begin(), c.rope_freq_factors.end(), f.data<float>());
+  if (!freq_factors.empty()) {
+    Tensor f = Tensor::empty({static_cast<int64_t>(freq_factors.size())});
+    std::copy(freq_factors.begin(), freq_factors.end(), f.data<float>());
     add("rope_freqs.weight", f);
   }
+  if (w.pos_embd.defined()) add("position_embd.weight", conv("position_embd.weight", w.pos_embd));
+  const BlockOptions& o = c.block;
+  // llama.cpp's phi3 and gpt2 read q, k, v as one attn_qkv, and phi3 its gate and up as one ffn_up.
+  const bool fuse_qkv = o.fused_qkv || c.arch == "gpt2";
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LlamaLayer& L = w.layers[static_cast<size_t>(l)];
     const std::string p = "blk." + std::to_string(l) + ".";
     add(p + "attn_norm.weight", L.attn_norm);
-    add(p + "attn_q.weight", conv(p + "attn_q.weight", permute ? permute_qk_rows(L.wq, c.n_heads) : L.wq));
-    add(p + "attn_k.weight", conv(p + "attn_k.weight", permute ? permute_qk_rows(L.wk, c.n_kv_heads) : L.wk));
-    add(p + "attn_v.weight", conv(p + "attn_v.weight", L.wv));
-    add(p + "attn_output.weight", conv(p + "attn_output.weight", L.wo));
-    if (L.bq.defined()) {
-      add(p + "attn_q.bias", L.bq);
-      add(p + "attn_k.bias", L.bk);
-      add(p + "attn_v.bias", L.bv);
+    if (L.attn_norm_b.defined()) add(p + "attn_norm.bias", L.attn_norm_b);
+    if (fuse_qkv) {
+      add(p + "attn_qkv.weight", conv(p + "attn_qkv.weight", concat_rows({L.wq, L.wk, L.wv})));
+      if (L.bq.defined()) add(p + "attn_qkv.bias", concat_rows({L.bq, L.bk, L.bv}));
+    } else {
+      add(p + "attn_q.weight", conv(p + "attn_q.weight", permute ? permute_qk_rows(L.wq, c.n_heads) : L.wq));
+      add(p + "attn_k.weight", conv(p + "attn_k.weight", permute ? permute_qk_rows(L.wk, c.n_kv_heads) : L.wk));
+      add(p + "attn_v.weight", conv(p + "attn_v.weight", L.wv));
+      if (L.bq.defined()) {
+        add(p + "attn_q.bias", L.bq);
+        add(p + "attn_k.bias", L.bk);
+        add(p + "attn_v.bias", L.bv);
+      }
     }
+    if (L.q_norm.defined()) {
+      add(p + "attn_q_norm.weight", L.q_norm);
+      add(p + "attn_k_norm.weight", L.k_norm);
+    }
+    add(p + "attn_output.weight", conv(p + "attn_output.weight", L.wo));
+    if (L.bo.defined()) add(p + "attn_output.bias", L.bo);
+    if (L.attn_post_norm.defined()) add(p + "post_attention_norm.weight", L.attn_post_norm);
     add(p + "ffn_norm.weight", L.ffn_norm);
-    add(p + "ffn_gate.weight", conv(p + "ffn_gate.weight", L.w_gate));
-    add(p + "ffn_up.weight", conv(p + "ffn_up.weight", L.w_up));
+    if (L.ffn_norm_b.defined()) add(p + "ffn_norm.bias", L.ffn_norm_b);
+    if (o.fused_qkv) {
+      add(p + "ffn_up.weight", conv(p + "ffn_up.weight", concat_rows({L.w_gate, L.w_up})));
+    } else {
+      if (L.w_gate.defined()) add(p + "ffn_gate.weight", conv(p + "ffn_gate.weight", L.w_gate));
+      add(p + "ffn_up.weight", conv(p + "ffn_up.weight", L.w_up));
+    }
+    if (L.b_gate.defined()) add(p + "ffn_gate.bias", L.b_gate);
+    if (L.b_up.defined()) add(p + "ffn_up.bias", L.b_up);
     add(p + "ffn_down.weight", conv(p + "ffn_down.weight", L.w_down));
+    if (L.b_down.defined()) add(p + "ffn_down.bias", L.b_down);
+    if (L.ffn_post_norm.defined()) add(p + "post_ffw_norm.weight", L.ffn_post_norm);
   }
   add("output_norm.weight", w.out_norm);
+  if (w.out_norm_b.defined()) add("output_norm.bias", w.out_norm_b);
   if (!c.tied_embeddings) add("output.weight", conv("output.weight", w.output));
   if (opt.metadata) opt.metadata(g);
   g.write(path);

@@ -102,6 +102,9 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
   LlamaModel& m = model.llama;
   const LlamaConfig& c = m.config;
   const int64_t C = c.dim;
+  // The calibration walk, the seven-linear staging and AWQ's folding into the pre-norms assume the Llama block
+  // (a GPT-2 MLP has no gate; a LayerNorm bias or Gemma's post-norms would need their own folding).
+  refuse_family_options(c, "quantize's per-block pass (use `edgellm convert` for round-to-nearest GGUF types)");
 
   // Calibration: sequences of T tokens, each with BOS first, cut from the tokenized text.
   int64_t S = 0, T = 0;

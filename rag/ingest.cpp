@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <type_traits>
 #include <nlohmann/json.hpp>
 
+#include "models/data_records.h"
 #include "runtime/error.h"
 #include "runtime/user_data.h"
 #include "runtime/parse_meter.h"
@@ -49,38 +49,21 @@ void load_file(const fs::path& p, const std::string& id, DocSink& sink) {
   sink.add(Document{id, std::move(in.text), meta.dump()});
 }
 
-// One JSONL line as a document; `line_no` names it in errors and in the default id.
-template <class Out>  // std::vector<Document> or DocSink
-void add_jsonl_line(std::string_view line, int64_t line_no, const std::string& path, Out& out) {
-  if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
-  const std::string field = fmt::format("line {}", line_no);
-  const nlohmann::json j = parse_json_metered(line, path, field);
-  if (!j.is_object()) fail_format(path, field, "not a JSON object");
-  auto t = j.find("text");
-  if (t == j.end() || !t->is_string()) fail_format(path, field, "missing string field \"text\"");
+// One JSONL record (models/data_records.h) as a document: its plain text (data_record_plain_text), its "id" or
+// "<file>#<line>", and its other fields as metadata with "source" (and "kind" for pairs and chats).
+Document record_document(DataRecord&& r, const std::string& path) {
   Document d;
-  d.text = t->get<std::string>();
-  auto idf = j.find("id");
-  if (idf != j.end()) {
-    d.id = idf->is_string() ? idf->get<std::string>() : idf->dump();
-  } else {
-    d.id = fmt::format("{}#{}", path, line_no);
-  }
-  nlohmann::json meta = std::move(j);  // the line's other fields are its metadata; moved, not copied
-  meta.erase("text");
-  meta.erase("id");
+  d.text = data_record_plain_text(r);
+  d.id = r.id.empty() ? fmt::format("{}#{}", path, r.line) : std::move(r.id);
+  nlohmann::json meta = nlohmann::json::parse(r.metadata);
   meta["source"] = path;
+  if (r.kind != DataRecord::Kind::Text) meta["kind"] = data_record_kind_name(r.kind);
   d.metadata = meta.dump();
-  if constexpr (std::is_same_v<Out, DocSink>) {
-    out.add(std::move(d));
-  } else {
-    out.push_back(std::move(d));
-  }
+  return d;
 }
 
 void read_jsonl(const std::string& path, DocSink& sink) {
-  LineReader in(path, "documents to index", kDocumentLineMaxBytes);
-  for (std::string_view line; in.next(line);) add_jsonl_line(line, in.line_no(), path, sink);
+  read_data_records(path, "documents to index", [&](DataRecord&& r) { sink.add(record_document(std::move(r), path)); });
 }
 
 size_t heap_bytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0; }  // + malloc's header
@@ -99,13 +82,7 @@ std::vector<Document> load_jsonl(const std::string& path) {
 
 std::vector<Document> parse_jsonl(std::string_view data, const std::string& path) {
   std::vector<Document> out;
-  int64_t line_no = 0;
-  for (size_t pos = 0; pos < data.size();) {
-    size_t nl = data.find('\n', pos);
-    if (nl == std::string::npos) nl = data.size();
-    add_jsonl_line(data.substr(pos, nl - pos), ++line_no, path, out);
-    pos = nl + 1;
-  }
+  parse_data_records(data, path, [&](DataRecord&& r) { out.push_back(record_document(std::move(r), path)); });
   return out;
 }
 

@@ -28,10 +28,11 @@ size_t document_bytes(const Document& d);
 
 // Reads files and folders (recursively, paths sorted bytewise for determinism). Extensions: .txt, .md,
 // .jsonl; other files inside folders are skipped, a named file with another extension is an Error.
-// A .jsonl line must be an object with a string "text"; a bad line throws FormatError(file, "line N").
+// A .jsonl file holds edgellm's records (models/data_records.h): a "text" is indexed as it is, a prompt/response pair
+// as prompt, newline, response, a chat as its messages' contents; a bad line throws FormatError(file, "line N").
 std::vector<Document> load_documents(const std::vector<std::string>& paths);
 // A .jsonl file a line at a time, each line at most kDocumentLineMaxBytes, charged while it is read.
-constexpr size_t kDocumentLineMaxBytes = size_t{64} << 20;
+constexpr size_t kDocumentLineMaxBytes = size_t{64} << 20;  // = kDataRecordLineMaxBytes
 std::vector<Document> load_jsonl(const std::string& path);
 // The same from text in memory; `path` names the source in errors and metadata.
 std::vector<Document> parse_jsonl(std::string_view data, const std::string& path);

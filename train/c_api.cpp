@@ -4,10 +4,12 @@
 #include <atomic>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "edgellm/edgellm.h"
 #include "models/c_api_internal.h"
+#include "rag/prompt.h"
 #include "runtime/arena.h"
 #include "runtime/error.h"
 #include "train/data.h"
@@ -164,7 +166,9 @@ int32_t edgellm_finetune(edgellm_model* model, const char* data_path, const edge
                     "time_budget_s >= 0 (got rank {}, batch {}, seq_len {}, steps {}, lr {}, time_budget_s {})",
                     p.rank, p.batch, p.seq_len, p.steps, p.lr, p.time_budget_s);
     edgellm::Model& m = model->m;
-    edgellm::PackedData data(edgellm::load_examples(data_path, *m.tokenizer), p.seq_len, p.seed);
+    // Chat records ("messages") are rendered in the chat template the model's files declare (none: refused).
+    const std::optional<edgellm::ChatTemplate> chat = edgellm::rag::model_chat_template(m.llama.source);
+    edgellm::PackedData data(edgellm::load_examples(data_path, *m.tokenizer, chat ? &*chat : nullptr), p.seq_len, p.seed);
     edgellm::TrainConfig c;
     c.setup.lora = true;
     c.setup.lora_config.rank = p.rank;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "models/chat_session.h"
 #include "runtime/error.h"
 #include "runtime/parse_meter.h"
 
@@ -69,22 +70,53 @@ Example example_from_prompt(const std::string& prompt, const std::string& respon
   return e;
 }
 
-Example example_from_json(const std::string& line, const Tokenizer& tok, const std::string& file, int64_t line_no) {
-  const std::string where = fmt::format("line {}", line_no);
-  const nlohmann::json j = parse_json_metered(line, file, where);
-  if (!j.is_object()) fail_format(file, where, "expected a JSON object, got {}", j.type_name());
-  auto str = [&](const char* key) -> std::string {
-    const auto& v = j.at(key);
-    if (!v.is_string()) fail_format(file, where, "\"{}\" must be a string, got {}", key, v.type_name());
-    return v.get<std::string>();
+Example example_from_chat(const std::vector<ChatMessage>& messages, ChatTemplate chat, const Tokenizer& tok) {
+  // Render the conversation up to each assistant turn (with the assistant header) and through it: the text between
+  // the two is that turn as the model must produce it. Each piece is encoded on its own, as ChatSession feeds turns.
+  Example e;
+  std::string done;  // the text rendered so far
+  auto add = [&](const std::string& upto, bool scored, const char* what) {
+    if (!upto.starts_with(done))
+      fail("chat template {}: the conversation's rendering up to {} does not extend the one before it, so its turns "
+           "cannot be told apart for training",
+           chat_template_name(chat), what);
+    push(e, encode_chat_text(tok, upto.substr(done.size()), done.empty()), scored);
+    done = upto;
   };
-  if (j.contains("prompt") || j.contains("response")) {
-    if (!j.contains("prompt") || !j.contains("response"))
-      fail_format(file, where, "an example needs both \"prompt\" and \"response\"");
-    return example_from_prompt(str("prompt"), str("response"), tok);
+  bool any = false;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i].role != "assistant") continue;
+    const std::span<const ChatMessage> before(messages.data(), i), through(messages.data(), i + 1);
+    add(apply_chat_template(chat, before, true), false, "an assistant turn");
+    add(apply_chat_template(chat, through, false), true, "the end of an assistant turn");
+    any = true;
   }
-  if (j.contains("text")) return example_from_text(str("text"), tok);
-  fail_format(file, where, "expected {{\"prompt\", \"response\"}} or {{\"text\"}}");
+  if (!any) fail("a chat example needs at least one assistant message to learn from");
+  return e;
+}
+
+Example example_from_record(const DataRecord& r, const Tokenizer& tok, const ChatTemplate* chat, const std::string& file) {
+  switch (r.kind) {
+    case DataRecord::Kind::Text: return example_from_text(r.text, tok);
+    case DataRecord::Kind::Pair: return example_from_prompt(r.prompt, r.response, tok);
+    case DataRecord::Kind::Chat: break;
+  }
+  const std::string where = fmt::format("line {}", r.line);
+  if (!chat)
+    fail_format(file, where, "\"messages\" need a chat template: the model declares none edgellm recognises "
+                             "(pass --chat-template)");
+  try {
+    return example_from_chat(r.messages, *chat, tok);
+  } catch (const FormatError&) {
+    throw;
+  } catch (const Error& err) {
+    fail_format(file, where, "\"messages\": {}", err.what());
+  }
+}
+
+Example example_from_json(const std::string& line, const Tokenizer& tok, const std::string& file, int64_t line_no,
+                          const ChatTemplate* chat) {
+  return example_from_record(parse_data_record(line, file, line_no), tok, chat, file);
 }
 
 namespace {
@@ -94,8 +126,8 @@ namespace {
 // BudgetError naming it as it is read, not after.
 class ExampleBuilder {
  public:
-  ExampleBuilder(const std::string& path, const Tokenizer& tok)
-      : path_(path), tok_(tok), charge_(fmt::format("{} (tokenized training examples)", path)),
+  ExampleBuilder(const std::string& path, const Tokenizer& tok, const ChatTemplate* chat)
+      : path_(path), tok_(tok), chat_(chat), charge_(fmt::format("{} (tokenized training examples)", path)),
         para_charge_(fmt::format("{} (one paragraph)", path)) {}
 
   void line(std::string_view line, int64_t n) {
@@ -106,7 +138,7 @@ class ExampleBuilder {
       decided_ = true;
     }
     if (jsonl_) {
-      if (!blank) add(example_from_json(std::string(line), tok_, path_, n), n);
+      if (!blank) add(example_from_json(std::string(line), tok_, path_, n, chat_), n);
     } else if (blank) {
       flush();
     } else {
@@ -143,6 +175,7 @@ class ExampleBuilder {
 
   const std::string& path_;
   const Tokenizer& tok_;
+  const ChatTemplate* chat_;
   bool decided_ = false, jsonl_ = false;
   std::vector<Example> out_;
   size_t held_ = 0;
@@ -154,15 +187,16 @@ class ExampleBuilder {
 
 }  // namespace
 
-std::vector<Example> load_examples(const std::string& path, const Tokenizer& tok) {
+std::vector<Example> load_examples(const std::string& path, const Tokenizer& tok, const ChatTemplate* chat) {
   LineReader in(path, "the training data", kTrainLineMaxBytes);
-  ExampleBuilder b(path, tok);
+  ExampleBuilder b(path, tok, chat);
   for (std::string_view line; in.next(line);) b.line(line, in.line_no());
   return b.finish();
 }
 
-std::vector<Example> parse_examples(const std::string& all, const std::string& path, const Tokenizer& tok) {
-  ExampleBuilder b(path, tok);
+std::vector<Example> parse_examples(const std::string& all, const std::string& path, const Tokenizer& tok,
+                                    const ChatTemplate* chat) {
+  ExampleBuilder b(path, tok, chat);
   int64_t n = 0;
   for (size_t pos = 0; pos < all.size();) {
     size_t nl = all.find('\n', pos);

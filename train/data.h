@@ -1,4 +1,4 @@
-// Training data: JSONL ({"prompt","response"} or {"text"}) and plain text, tokenized with the model's
+// Training data: edgellm's JSONL records (models/data_records.h: text, prompt/response, messages) and plain text, tokenized with the model's
 // tokenizer, shuffled per epoch from a seed and packed into rows of T tokens with a loss mask.
 // The file is read a line at a time; the tokenized set is held in memory, charged to --mem-budget (on-device
 // fine-tuning sets are small; one that does not fit the budget is refused as it is read).
@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "models/chat_template.h"
+#include "models/data_records.h"
 #include "models/tokenizer.h"
 #include "runtime/user_data.h"
 
@@ -21,18 +23,26 @@ struct Example {
   int64_t line = 0;  // where it starts in its file (1-based; 0: not from a file), for reports
 };
 
-// JSONL when the file ends in .jsonl/.json or its first non-blank byte is '{'; each line is
-// {"prompt": ..., "response": ...} or {"text": ...}; blank lines are skipped. Anything else is
-// plain text: one example per blank-line-separated paragraph. Throws FormatError naming the
-// file and "line N" for bad JSON, a missing key or a non-string value, or a line over kTrainLineMaxBytes.
-constexpr size_t kTrainLineMaxBytes = size_t{64} << 20;
-std::vector<Example> load_examples(const std::string& path, const Tokenizer& tok);
+// JSONL when the file ends in .jsonl/.json or its first non-blank byte is '{': each non-blank line a record
+// (models/data_records.h). "text" is scored whole; of "prompt"/"response" only the response; of "messages" (rendered
+// by `chat`, which they need) only the assistant turns with their end-of-turn marks. Anything else is plain text:
+// one example per blank-line-separated paragraph. Throws FormatError naming the file, "line N" and the field for a
+// bad record, a chat record without a template, or a line over kTrainLineMaxBytes.
+constexpr size_t kTrainLineMaxBytes = kDataRecordLineMaxBytes;
+std::vector<Example> load_examples(const std::string& path, const Tokenizer& tok, const ChatTemplate* chat = nullptr);
 // load_examples on the file's text already read (`path` decides JSONL vs text and names it in errors).
-std::vector<Example> parse_examples(const std::string& text, const std::string& path, const Tokenizer& tok);
-// One line of JSONL (exposed for tests); `where` names it in errors.
-Example example_from_json(const std::string& line, const Tokenizer& tok, const std::string& file, int64_t line_no);
+std::vector<Example> parse_examples(const std::string& text, const std::string& path, const Tokenizer& tok,
+                                    const ChatTemplate* chat = nullptr);
+// One record, or one line of JSONL (exposed for tests); `file` names it in errors.
+Example example_from_record(const DataRecord& r, const Tokenizer& tok, const ChatTemplate* chat, const std::string& file);
+Example example_from_json(const std::string& line, const Tokenizer& tok, const std::string& file, int64_t line_no,
+                          const ChatTemplate* chat = nullptr);
 Example example_from_text(const std::string& text, const Tokenizer& tok);
 Example example_from_prompt(const std::string& prompt, const std::string& response, const Tokenizer& tok);
+// A conversation rendered by `chat`: each assistant turn's rendering (its content and the template's end-of-turn
+// mark) is scored, everything else (system, user turns, assistant headers) is not. Throws Error when the template
+// does not render the turns as successive extensions of one text (then turns cannot be told apart).
+Example example_from_chat(const std::vector<ChatMessage>& messages, ChatTemplate chat, const Tokenizer& tok);
 
 // Examples that cannot train at rows of T tokens, dropped by drop_untrainable: those scoring nothing, and those
 // whose prompt (the unscored tokens before the first scored one) is longer than T. Packed, such a prompt

@@ -8,6 +8,7 @@
 #include "kernels/kernel_table.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
+#include "runtime/profile.h"
 
 namespace edgellm {
 namespace {
@@ -82,6 +83,11 @@ void AdamW::step(std::vector<Param>& params, float lr, float grad_scale) {
   c.b1 = static_cast<float>(c_.beta1), c.b2 = static_cast<float>(c_.beta2), c.eps = static_cast<float>(c_.eps);
   c.one_m_b1 = static_cast<float>(1.0 - c_.beta1), c.one_m_b2 = static_cast<float>(1.0 - c_.beta2);
   auto* const adamw = kernels().adamw_f32;
+  profile::Scope prof("adamw", [] { return std::string(kernels().adamw_f32_isa); }, [&] {
+    double n = 0;
+    for (const Param& p : params) n += static_cast<double>(p.n);
+    return profile::Cost{28 * n, 12 * n};
+  });
   for_each_piece(pieces(params, kGrain * 4), [&](const Piece& q, int64_t) {
     const Param& p = params[q.p];
     adamw(p.value + q.a, m_[q.p].data<float>() + q.a, v_[q.p].data<float>() + q.a, p.grad + q.a, q.b - q.a, c);
@@ -161,6 +167,11 @@ constexpr int64_t kBlock = 1 << 15;
 
 double grad_global_norm(const std::vector<Param>& params) {
   auto* const sumsq = kernels().sumsq_f32;
+  profile::Scope prof("grad_norm", [] { return std::string(kernels().sumsq_f32_isa); }, [&] {
+    double n = 0;
+    for (const Param& p : params) n += static_cast<double>(p.n);
+    return profile::Cost{4 * n, 2 * n};
+  });
   const std::vector<Piece> ps = pieces(params, kBlock);
   std::vector<double> part(ps.size(), 0.0);
   for_each_piece(ps, [&](const Piece& q, int64_t i) {

@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "bench/study/analysis.h"
+#include "bench/study/cost_model.h"
 #include "bench/study/grid.h"
 #include "runtime/error.h"
 
@@ -85,17 +87,38 @@ std::string advise(const AdviseOptions& o) {
   };
   std::set<std::string> have_bases;
   for (const auto& c : configs(a.score)) have_bases.insert(short_base(c.base));
+  // A base with no results: a model whose size the cost model can price, with quality measured on the center base.
+  std::optional<LlamaConfig> sized;
+  CostModel cm;
+  std::string cm_path, proxy;
   if (!o.base.empty() && !have_bases.count(o.base) && !std::count(a.bases.begin(), a.bases.end(), o.base)) {
     std::string have;
     for (const auto& b : have_bases) have += (have.empty() ? "" : ", ") + b;
-    fail("advise: no results for base {} (have: {}). Run the study on it:  edgellm study --base {}", o.base, have, o.base);
+    sized = model_config_of(o.base);
+    if (!sized)
+      fail("advise: no results for base {} (have: {}), and it is no model whose size could be priced (builtin:1.1b, a "
+           ".gguf file, an HF folder). Run the study on it:  edgellm study --base {}", o.base, have, o.base);
+    cm_path = o.cost_model.empty() ? default_cost_model_path() : o.cost_model;
+    cm = load_cost_model(cm_path);
+    proxy = a.center_base;
   }
+  const std::optional<LlamaConfig> proxy_cfg = sized ? model_config_of(proxy) : std::nullopt;
   std::vector<Cand> fit, all;
   for (const auto& c : configs(a.score)) {
-    if (!o.base.empty() && c.base != o.base && short_base(c.base) != o.base) continue;
+    if (sized && c.base != proxy) continue;
+    if (!sized && !o.base.empty() && c.base != o.base && short_base(c.base) != o.base) continue;
     const MeanCi q = a.level_ci(c, o.level);
     if (q.n == 0) continue;
     Cand k{c, q, a.mean_of(a.peak, c), a.cost_seconds(c)};
+    if (sized) {  // memory and time at the asked model's size; the retrieval index scales with a dense embedder
+      const CostPrediction p = predict_cost(cm, *sized, c.compression, c.method, 8, 64, o.base.rfind("builtin:", 0) != 0);
+      k.mem = p.peak_bytes / (1024.0 * 1024.0);
+      const std::string r = retriever_of(c.method);
+      const double index_s = !is_retrieval_only(c.method) ? 0
+                             : r == "bm25" || !proxy_cfg ? k.secs
+                             : k.secs * matmul_params(*sized) / matmul_params(*proxy_cfg);
+      k.secs = c.steps * p.seconds_per_step + index_s;
+    }
     for (const auto& r : a.ok)
       if (r.base == c.base && r.method == c.method && r.compression == c.compression && r.data == c.data && r.steps == c.steps) {
         k.lr = r.lr, k.rank = r.rank;
@@ -110,14 +133,21 @@ std::string advise(const AdviseOptions& o) {
   std::sort(all.begin(), all.end(), by_lcb);
   std::string files_s;
   for (const auto& f : files) files_s += (files_s.empty() ? "" : ", ") + f;
-  const char* clock = a.cpu_recorded() ? "CPU" : "wall";
-  std::string out = fmt::format("advise: L{} questions, memory ≤ {}, training time ≤ {} ({} seconds), data {} (= {:.0f}% of a user's documents)\n"
+  const char* clock = sized || a.cpu_recorded() ? "CPU" : "wall";  // the cost model predicts CPU seconds
+  const std::string on = sized ? fmt::format("{} (quality measured on {})", o.base, short_base(proxy)) : std::string();
+  std::string out = !sized ? std::string() : fmt::format(
+      "No study results for base {} ({:.2f}B parameters): the quality below was measured on {} (the study's center "
+      "base), not on it. Memory and time are predicted for {} by the cost model {} (fitted on seeded random models; "
+      "made with `{}`).\n\n", o.base, static_cast<double>(model_params(*sized)) / 1e9, short_base(proxy), o.base, cm_path,
+      cm.command);
+  out += fmt::format("advise: L{} questions, memory ≤ {}, training time ≤ {} ({} seconds), data {} (= {:.0f}% of a user's documents)\n"
                                 "results: {} ({} configurations measured)\n\n",
                                 o.level, o.mem_mib > 0 ? fmt::format("{:.0f} MiB", o.mem_mib) : "any",
                                 o.time_s > 0 ? fmt::format("{:.0f} s", o.time_s) : "any", clock, o.data, frac * 100, files_s,
                                 all.size());
   if (fit.empty()) {
-    out += "Nothing measured fits these budgets.";
+    out += sized ? fmt::format("Nothing fits these budgets at the size of {} (memory and time predicted).", o.base)
+                 : "Nothing measured fits these budgets.";
     if (!all.empty())
       out += fmt::format(" The best measured configuration needs {:.1f} MiB, {:.1f} s and {:.0f}% data: {} ({}%).",
                          all[0].mem, all[0].secs, all[0].c.data * 100, all[0].c.label(), pct(all[0].q));
@@ -129,18 +159,20 @@ std::string advise(const AdviseOptions& o) {
   for (size_t i = 1; i < fit.size(); ++i)
     if (b.q.n >= 2 && fit[i].q.n >= 2 && fit[i].q.hi() >= b.q.lo() && b.q.hi() >= fit[i].q.lo()) tied.push_back(&fit[i]);
   const std::string metric = o.level == 4 ? "ROUGE-L" : "exact match";
-  if (tied.empty()) out += fmt::format("Recommended: {} on {} compressed as {}\n", b.c.method, short_base(b.c.base), b.c.compression);
+  const std::string b_on = sized ? on : short_base(b.c.base);
+  if (tied.empty()) out += fmt::format("Recommended: {} on {} compressed as {}\n", b.c.method, b_on, b.c.compression);
   else
     out += fmt::format("Tie: {} configuration(s) fit whose 95% intervals overlap the best's; the measurements cannot "
                        "tell them apart, so choose among them by cost. Highest lower bound: {} on {} compressed as {}\n",
-                       tied.size() + 1, b.c.method, short_base(b.c.base), b.c.compression);
+                       tied.size() + 1, b.c.method, b_on, b.c.compression);
   if (is_training_method(b.c.method))
     out += fmt::format("  hyper-parameters: {} steps, lr {:g}, {}batch 8 × 64 tokens, AdamW, constant schedule\n",
                        b.c.steps, b.lr, b.c.method == "full" ? "full fine-tuning, " : fmt::format("LoRA rank {} (alpha {}), ", b.rank, 2 * b.rank));
   if (is_rag_method(b.c.method)) out += fmt::format("  retrieval: {} top-4 into the reading prompt\n", retriever_of(b.c.method));
   out += fmt::format("  expected L{} {}: {}% (95% CI over {} seeds), measured with {:.0f}% of the documents\n", o.level,
                      metric, pct(b.q), b.q.n, b.c.data * 100);
-  out += fmt::format("  cost: peak {:.1f} MiB, {:.1f} {} s of training/indexing\n", b.mem, b.secs, clock);
+  out += fmt::format("  cost: peak {:.1f} MiB, {:.1f} {} s of training/indexing{}\n", b.mem, b.secs, clock,
+                     sized ? fmt::format(" (predicted for {})", o.base) : "");
   if (is_rag_method(b.c.method)) out += "  " + a.gold_note(b.c.base) + "\n";
   out += "\nWhy: the highest lower 95% bound among the measured configurations that fit";
   if (!all.empty() && all[0].c.label() != b.c.label())

@@ -48,8 +48,13 @@ std::string recipe_gold_note(const std::string& base) {
 }
 
 std::string short_base(const std::string& base) {
-  const auto stem = std::filesystem::path(base).stem().string();
-  return stem.empty() ? base : stem;
+  const std::filesystem::path p(base);
+  const auto stem = p.stem().string();
+  if (stem.empty()) return base;
+  // A Hugging Face folder is often just "model": its parent tells them apart (tiny-llama/model, tiny-qwen2/model).
+  if (!p.has_extension() && p.has_parent_path() && p.parent_path().has_filename())
+    return (p.parent_path().filename() / p.filename()).string();
+  return stem;
 }
 
 Analysis::Analysis(const std::vector<ResultRow>& rows) {

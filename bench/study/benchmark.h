@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "models/data_records.h"
+
 namespace edgellm::study {
 
 // What generate_user makes (defaults; bench/study/catalogue.cpp holds the 70 slots):
@@ -90,6 +92,14 @@ bool answerable(const Question& q, const std::vector<int32_t>& doc_ids);
 // state, worded with the fine-tuning templates: disjoint from the test templates and from pretraining's.
 // Single hops only: no two-hop question, whose answer would be an L3 answer learnt by heart.
 std::vector<std::pair<std::string, std::string>> qa_from_documents(const User& u, const std::vector<int32_t>& doc_ids);
+
+// What a run trains on for a user, as edgellm's data records (models/data_records.h), the one format `finetune` and
+// `rag index` read too: each available document as a "text" record (document_text), then with_qa's pairs as
+// "prompt"/"response" records (closed_book_prompt, " answer\n"). Metadata: user, and day/kind or "qa".
+std::vector<DataRecord> training_records(const User& u, const std::vector<int32_t>& avail, bool with_qa);
+// Users [first_user, first_user + n_users)'s training records (every document, with the QA pairs) as JSONL, so a
+// study user's data can be given to `edgellm finetune --data` and `edgellm rag index` as it is. Written atomically.
+void write_training_records(uint64_t seed, int64_t first_user, int64_t n_users, const std::string& path);
 
 // Users [first_user, first_user + n_users) of the population as JSON lines (facts, documents,
 // questions, held-out texts), for people to inspect the data. Written atomically.

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "bench/study/benchmark.h"
+#include "bench/study/benchmark_source.h"
 #include "runtime/parse_meter.h"
 #include "runtime/error.h"
 
@@ -44,6 +45,7 @@ std::string RunSpec::run_id() const {
   std::string key = fmt::format("{}|{}|{}|{:.4f}|{}|{:.3g}|{}|{}|{}|{}|{}|{}", base, compression, method, data, seed,
                                 lr, rank, bench_seed, user_offset, users, batch, seq_len);
   key += fmt::format("|b{}", kBenchmarkVersion);  // results of another benchmark are not resumed
+  if (!benchmark.empty()) key += "|" + benchmark;  // absent for the generated users: their ids stay as they were
   for (int c : checkpoints) key += fmt::format("|{}", c);
   uint64_t h = 1469598103934665603ull;  // FNV-1a 64
   for (unsigned char ch : key) h = (h ^ ch) * 1099511628211ull;
@@ -55,7 +57,7 @@ std::string RunSpec::to_json() const {
                       {"data", data},   {"seed", seed},               {"checkpoints", checkpoints},
                       {"lr", lr},       {"rank", rank},               {"bench_seed", bench_seed},
                       {"user_offset", user_offset}, {"users", users},  {"batch", batch},
-                      {"seq_len", seq_len}, {"threads", threads}};
+                      {"seq_len", seq_len}, {"threads", threads}, {"benchmark", benchmark}};
   return j.dump();
 }
 
@@ -78,7 +80,7 @@ RunSpec RunSpec::from_json(const std::string& text) {
   get("base", s.base), get("compression", s.compression), get("method", s.method), get("data", s.data);
   get("seed", s.seed), get("checkpoints", s.checkpoints), get("lr", s.lr), get("rank", s.rank);
   get("bench_seed", s.bench_seed), get("user_offset", s.user_offset), get("users", s.users);
-  get("batch", s.batch), get("seq_len", s.seq_len), get("threads", s.threads);
+  get("batch", s.batch), get("seq_len", s.seq_len), get("threads", s.threads), get("benchmark", s.benchmark);
   if (s.base.empty()) fail("run spec: field \"base\" is missing");
   if (std::find(compressions().begin(), compressions().end(), s.compression) == compressions().end())
     fail("run spec: field \"compression\": unknown \"{}\"", s.compression);
@@ -153,6 +155,9 @@ std::vector<RunSpec> enumerate_grid(const GridOptions& o) {
   } else {
     fail("study: unknown grid \"{}\" (quick | full)", o.name);
   }
+  check_benchmark(o.benchmark);
+  for (auto& r : runs)  // a LaMP folder's users are numbered from 0 (seed·users + k)
+    if (!o.benchmark.empty()) r.benchmark = o.benchmark, r.user_offset = 0;
   return runs;
 }
 

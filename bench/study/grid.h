@@ -37,6 +37,7 @@ struct RunSpec {
   int64_t user_offset = 1'000'000;  // PretrainMix::test_user_offset: held-out users start here
   int users = 1;                    // test users per run (user_offset + seed·users + k)
   int batch = 8, seq_len = 64;      // rows × tokens per optimizer step
+  std::string benchmark;            // "": the generated users; "lamp:DIR": a LaMP folder's (benchmark_source.h)
   int threads = 0;                  // not part of the id: how many threads the run may use
 
   // 16 hex digits of FNV-1a over every factor value above except threads.
@@ -49,6 +50,7 @@ struct GridOptions {
   std::string name = "quick";        // quick | full | tiny (tests)
   std::vector<std::string> bases;    // first = the center base
   int seeds = 3;
+  std::string benchmark;             // every run's RunSpec::benchmark ("" or "lamp:DIR")
 };
 // Deterministic, duplicate-free list of runs (same options → same list, same order).
 std::vector<RunSpec> enumerate_grid(const GridOptions& o);

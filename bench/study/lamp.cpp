@@ -1,10 +1,12 @@
 // LaMP-format JSON read as study users: each entry is one user whose profile items are documents and
 // whose input is one L4-style question (gold from the entry's "output" or the outputs file).
 // Not a downloader nor a LaMP scorer: the task's metric is the study's (exact match / F1 / ROUGE-L).
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "bench/study/benchmark.h"
+#include "bench/study/benchmark_source.h"
 #include "runtime/error.h"
 #include "runtime/mmap_file.h"
 #include "runtime/parse_meter.h"
@@ -131,6 +133,42 @@ std::vector<User> load_lamp(const std::string& questions_path, const std::string
   for (const auto& [id, out] : golds)
     if (!seen.count(id)) throw FormatError(outputs_path, "golds", "output for id " + id + " that no question has");
   return users;
+}
+
+}  // namespace edgellm::study
+
+// ---- "lamp:DIR" as a study benchmark (benchmark_source.h) -------------------------------------------------
+namespace edgellm::study {
+
+bool is_lamp_benchmark(const std::string& b) { return b.rfind("lamp:", 0) == 0; }
+
+std::pair<std::string, std::string> lamp_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_regular_file(dir, ec)) return {dir, ""};
+  if (!fs::is_directory(dir, ec)) fail("--benchmark lamp:{}: no such folder", dir);
+  for (const char* split : {"dev_", "train_", ""}) {
+    const fs::path q = fs::path(dir) / (std::string(split) + "questions.json"), o = fs::path(dir) / (std::string(split) + "outputs.json");
+    if (fs::is_regular_file(q, ec)) return {q.string(), fs::is_regular_file(o, ec) ? o.string() : ""};
+  }
+  fail("--benchmark lamp:{}: no dev_questions.json, train_questions.json or questions.json in the folder", dir);
+}
+
+void check_benchmark(const std::string& b) {
+  if (b.empty()) return;
+  if (!is_lamp_benchmark(b) || b.size() == 5) fail("--benchmark \"{}\": expected lamp:DIR (or nothing: the generated users)", b);
+  lamp_files(b.substr(5));
+}
+
+const std::vector<User>& lamp_users(const std::string& b) {
+  static std::map<std::string, std::vector<User>> loaded;
+  auto it = loaded.find(b);
+  if (it == loaded.end()) {
+    check_benchmark(b);
+    const auto [q, o] = lamp_files(b.substr(5));
+    it = loaded.emplace(b, load_lamp(q, o)).first;
+  }
+  return it->second;
 }
 
 }  // namespace edgellm::study

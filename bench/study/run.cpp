@@ -12,7 +12,9 @@
 #include <filesystem>
 #include <map>
 
+#include "bench/study/benchmark_source.h"
 #include "bench/study/metrics.h"
+#include "bench/study/prompt_format.h"
 #include "models/save_gguf.h"
 #include "quant/quantize_model.h"
 #include "rag/bm25.h"
@@ -38,10 +40,26 @@ UserSource& user_source() {
 User get_user(uint64_t seed, int64_t index) {
   return user_source() ? user_source()(seed, index) : generate_user(seed, index);
 }
+// A run's test user `index`: generated, or entry `index` of the run's LaMP folder.
+User get_user(const RunSpec& s, int64_t index) {
+  if (s.benchmark.empty()) return get_user(s.bench_seed, index);
+  const std::vector<User>& users = lamp_users(s.benchmark);
+  if (index < 0 || index >= static_cast<int64_t>(users.size()))
+    fail("run {}: {} has {} users; seed {} × {} users per run needs user {}", s.run_id(), s.benchmark, users.size(),
+         s.seed, s.users, index);
+  return users[static_cast<size_t>(index)];
+}
 
+// A file's name; a folder's (an HF model directory, often named just "model") with its parent's in front, so that
+// tiny-llama/model and tiny-qwen2/model do not share a compressed-base cache entry.
 std::string slug(const std::string& s) {
+  const std::filesystem::path p(s);
+  std::error_code ec;
+  const std::string name = std::filesystem::is_directory(p, ec) && p.has_parent_path()
+                               ? p.parent_path().filename().string() + "-" + p.filename().string()
+                               : p.filename().string();
   std::string o;
-  for (char c : std::filesystem::path(s).filename().string()) o += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  for (char c : name) o += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return o;
 }
 
@@ -148,7 +166,7 @@ struct Eval {
 
 // Scores every question of u: closed-book, with retrieved documents, or with the gold documents.
 enum class Ctx { ClosedBook, Retrieved, Gold };
-void evaluate(const Model& m, const User& u, Ctx ctx, const Retriever* r, Eval& ev) {
+void evaluate(const Model& m, const PromptFormat& pf, const User& u, Ctx ctx, const Retriever* r, Eval& ev) {
   for (const auto& q : u.questions) {
     std::string prompt;
     if (ctx == Ctx::ClosedBook) {
@@ -167,18 +185,27 @@ void evaluate(const Model& m, const User& u, Ctx ctx, const Retriever* r, Eval& 
     }
     const int level = static_cast<int>(q.level);
     const auto t0 = Clock::now();
-    const std::string a = greedy_answer(m, prompt, level == 4 ? 64 : 24);
+    const std::string a = answer_prompt(m, pf, prompt, level == 4 ? 64 : 24);
     ev.ms += since(t0) * 1e3, ++ev.answers;
     ev.add(level, exact_match(a, q.answer) ? 1 : 0, token_f1(a, q.answer), rouge_l(a, q.answer));
   }
 }
 
-std::vector<Example> training_examples(const Model& m, const User& u, const std::vector<int32_t>& avail, bool with_qa) {
+std::vector<Example> training_examples(const Model& m, const PromptFormat& pf, const User& u,
+                                       const std::vector<int32_t>& avail, bool with_qa) {
+  // The same records `study gen --format records` writes and `finetune` reads, scored as finetune scores them;
+  // on a base with its own chat template a QA pair is that template's turn, as its questions are asked.
   std::vector<Example> ex;
-  for (int32_t d : avail) ex.push_back(example_from_text(document_text(u, u.documents[static_cast<size_t>(d)]), *m.tokenizer));
-  if (with_qa)  // training-template QA pairs about what the available documents state (never a test question)
-    for (const auto& [q, a] : qa_from_documents(u, avail))
-      ex.push_back(example_from_prompt(closed_book_prompt(u, q), " " + a + "\n", *m.tokenizer));
+  for (const DataRecord& r : training_records(u, avail, with_qa)) {
+    if (r.kind == DataRecord::Kind::Pair && pf.chat) {
+      std::string answer = r.response;  // " answer\n" in the plain format
+      while (!answer.empty() && (answer.front() == ' ')) answer.erase(answer.begin());
+      while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+      ex.push_back(qa_example(m, pf, r.prompt, answer));
+      continue;
+    }
+    ex.push_back(example_from_record(r, *m.tokenizer, nullptr, "study user " + std::to_string(u.index)));
+  }
   return ex;
 }
 
@@ -258,17 +285,18 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
   std::map<int, double> secs, cpu;  // checkpoint -> mean training (or indexing) wall / CPU seconds
   std::map<int, LevelAcc> answer;  // level -> answerable count
   double n_docs = 0, wmib = 0;
+  const PromptFormat pf = prompt_format_of(s.base);  // the model's own chat format, when it declares one
   for (int k = 0; k < s.users; ++k) {
     Model m = load_compressed(s.base, s.compression, out_dir, log);
     wmib = weight_mib(m, s.compression);
-    const User u = get_user(s.bench_seed, s.user_offset + static_cast<int64_t>(s.seed) * s.users + k);
+    const User u = get_user(s, s.user_offset + static_cast<int64_t>(s.seed) * s.users + k);
     const std::vector<int32_t> avail = documents_at(u, s.data, static_cast<uint64_t>(s.seed));
     n_docs += static_cast<double>(avail.size()) / s.users;
     for (const auto& q : u.questions) {
       auto& a = answer[static_cast<int>(q.level)];
       ++a.n, a.answerable += answerable(q, avail) ? 1 : 0;
     }
-    evaluate(m, u, Ctx::ClosedBook, nullptr, base_ev);
+    evaluate(m, pf, u, Ctx::ClosedBook, nullptr, base_ev);
     if (s.method == "none") continue;  // the baseline is the result
     Retriever r;
     double index_s = 0, index_cpu = 0;
@@ -277,14 +305,14 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
       const double c0 = cpu_seconds_now();
       r.build(m, u, avail, retr);
       index_s = since(t0), index_cpu = cpu_seconds_now() - c0;
-      evaluate(m, u, Ctx::Gold, nullptr, gold_ev);
+      evaluate(m, pf, u, Ctx::Gold, nullptr, gold_ev);
     }
     if (!train) {
-      evaluate(m, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[0]);
+      evaluate(m, pf, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[0]);
       secs[0] += index_s / s.users, cpu[0] += index_cpu / s.users;
       continue;
     }
-    PackedData data(training_examples(m, u, avail, s.method == "ft+qa"), s.seq_len,
+    PackedData data(training_examples(m, pf, u, avail, s.method == "ft+qa"), s.seq_len,
                     static_cast<uint64_t>(s.seed));
     TrainConfig tc;
     tc.setup.lora = s.method != "full";
@@ -300,7 +328,7 @@ std::vector<ResultRow> run_one(const RunSpec& s, const std::string& out_dir,
       while (tr.step() < c) tr.train_step();
       train_s += since(t0), train_cpu += cpu_seconds_now() - c0;
       secs[c] += (train_s + index_s) / s.users, cpu[c] += (train_cpu + index_cpu) / s.users;
-      evaluate(m, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[c]);
+      evaluate(m, pf, u, retr.empty() ? Ctx::ClosedBook : Ctx::Retrieved, &r, at[c]);
       if (log) log(fmt::format("{} step {} ({:.1f} s): L1 {:.2f}", s.method, c, train_s, at[c].score(1)));
     }
   }

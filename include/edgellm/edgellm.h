@@ -138,7 +138,8 @@ typedef enum edgellm_finetune_status {
 } edgellm_finetune_status;
 
 EDGELLM_API edgellm_finetune_params edgellm_finetune_default_params(void);
-/* Trains a LoRA adapter on the bare base from data_path (JSONL of {"prompt","response"} or {"text"}, or plain
+/* Trains a LoRA adapter on the bare base from data_path (JSONL records of {"text"}, {"prompt","response"} or
+ * {"messages"}, the last in the chat template the model's files declare; see the README's Data format; or plain
  * text) and stores it in *out (owned by the caller, not applied). The adapter applied before is put back afterwards;
  * the memory budget set by edgellm_set_mem_budget is restored. Returns an edgellm_finetune_status; on error
  * *out is NULL. Writes no files (edgellm_adapter_save does). */

@@ -11,7 +11,7 @@
 namespace edgellm::ref {
 
 // For every query token t in [t0, t1) and query head h of kv group g, with x_s = scale · q_t·k_s over
-// keys s = 0 .. pos0 + t, keeps the running max m, the running sum l = Σ exp(x_s − m) and the running
+// keys s = 0 .. pos0 + t (from pos0 + t − window + 1 with a window; x soft-capped when d.softcap), keeps the running max m, the running sum l = Σ exp(x_s − m) and the running
 // acc = Σ exp(x_s − m) · v_s, rescaling both by exp(m_old − m_new) when the max grows. Then
 //   o_t = acc / l,   L_t = m + log l   (the logsumexp backward needs).
 // L may be null (inference, no backward to come). work: HD values of T.
@@ -26,12 +26,14 @@ void attention_forward(T* o, T* L, const T* q, const T* k, const T* v, const Att
       const T* qt = q + t * d.q_stride + h * HD;
       T m = -std::numeric_limits<T>::infinity(), l = 0;
       for (int64_t i = 0; i < HD; ++i) acc[i] = 0;
-      for (int64_t s = 0; s <= d.pos0 + t; ++s) {
+      const int64_t first = d.window > 0 && d.pos0 + t - d.window + 1 > 0 ? d.pos0 + t - d.window + 1 : 0;
+      for (int64_t s = first; s <= d.pos0 + t; ++s) {
         const T* ks = k + s * d.k_stride + g * HD;
         const T* vs = v + s * d.v_stride + g * HD;
         T x = 0;
         for (int64_t i = 0; i < HD; ++i) x += qt[i] * ks[i];
         x *= scale;
+        if (d.softcap > 0) x = static_cast<T>(d.softcap) * std::tanh(x / static_cast<T>(d.softcap));
         if (x > m) {
           const T alpha = std::exp(m - x);  // 0 on the first key (m = −inf)
           l *= alpha;

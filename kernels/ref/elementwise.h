@@ -92,4 +92,10 @@ void swiglu_backward(T* dgate, T* dup, const T* dy, const T* gate, const T* up, 
   }
 }
 
+// Soft-capping (Gemma 2's final logits): y = cap · tanh(x / cap); bounds |y| below cap, ≈ x for |x| ≪ cap.
+template <class T, class Tag = void>
+void softcap_forward(T* y, const T* x, T cap, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = cap * std::tanh(x[i] / cap);
+}
+
 }  // namespace edgellm::ref

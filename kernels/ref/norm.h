@@ -1,4 +1,5 @@
-// Scalar reference of RMSNorm, forward and backward (Llama's: y = x · rstd · w).
+// Scalar reference of RMSNorm, forward and backward (Llama's: y = x · rstd · w), and of LayerNorm's forward
+// (GPT-2's: y = (x − mean) · rstd · w + b). LayerNorm has no backward yet: training refuses the families using it.
 #pragma once
 
 #include <cmath>
@@ -35,6 +36,23 @@ void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T
       dx[r * C + i] += rs * w[i] * dyr[i] - k * xr[i];
       dw[i] += dyr[i] * xr[i] * rs;
     }
+  }
+}
+
+// y, x (rows, C); w, b (C); rstd (rows) or null. rstd = (mean((x − mean)²) + eps)^(−½), the two-pass
+// variance as torch computes it (not E[x²] − mean², which cancels when |mean| ≫ std).
+template <class T, class Tag = void>
+void layernorm_forward(T* y, T* rstd, const T* x, const T* w, const T* b, int64_t rows, int64_t C, T eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * C;
+    T sum = 0;
+    for (int64_t i = 0; i < C; ++i) sum += xr[i];
+    const T mean = sum / T(C);
+    T ss = 0;
+    for (int64_t i = 0; i < C; ++i) ss += (xr[i] - mean) * (xr[i] - mean);
+    const T rs = T(1) / std::sqrt(ss / T(C) + eps);
+    if (rstd) rstd[r] = rs;
+    for (int64_t i = 0; i < C; ++i) y[r * C + i] = (xr[i] - mean) * rs * w[i] + b[i];
   }
 }
 

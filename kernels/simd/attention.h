@@ -232,6 +232,15 @@ struct Attention {
     }
     return m;
   }
+  // x_c = cap · tanh(x_c / cap) for c < n (Gemma 2's attention soft-cap); returns max_c x_c (n >= 1).
+  static float softcap_max(float* x, int64_t n, float cap) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t c = 0; c < n; ++c) {
+      x[c] = cap * std::tanh(x[c] / cap);
+      m = fmax1(m, x[c]);
+    }
+    return m;
+  }
   // x_c = exp(x_c − shift) for c < n; returns Σ_c x_c.
   static float exp_sum(float* x, int64_t n, float shift) {
     const B sh(shift);
@@ -255,7 +264,7 @@ struct Attention {
     const float* X[R];
     float* Y[R];
     const float* Z[K];
-    int64_t lim[R];
+    int64_t lim[R], low[R];
     for (int64_t r0 = 0; r0 < n; r0 += R) {
       const int64_t nr = imin(R, n - r0);
       for (int64_t r = 0; r < nr; ++r) {  // rows in token order, heads of the group inside
@@ -263,12 +272,13 @@ struct Attention {
         X[r] = q + t * d.q_stride + h * HD;
         Y[r] = w.acc + r * HD;
         lim[r] = d.pos0 + t;
+        low[r] = d.window > 0 && lim[r] - d.window + 1 > 0 ? lim[r] - d.window + 1 : 0;  // the sliding window's first key
         zero(Y[r], HD);
         w.m[r] = -std::numeric_limits<float>::infinity();
         w.l[r] = 0;
       }
       const int64_t smax = lim[nr - 1];  // the last row sees the most keys
-      for (int64_t s0 = 0; s0 <= smax; s0 += K) {
+      for (int64_t s0 = low[0] / K * K; s0 <= smax; s0 += K) {  // the first row's window starts earliest
         const int64_t nk = imin(K, smax + 1 - s0);
         if (nr <= kDirectRows) {
           scores_direct(w.S, X, nr, k + s0 * d.k_stride + g * HD, d.k_stride, nk, HD);
@@ -278,14 +288,17 @@ struct Attention {
         }
         for (int64_t r = 0; r < nr; ++r) {  // online softmax: rescale what was summed so far
           float* Sr = w.S + r * K;
-          const int64_t valid = iclamp(lim[r] + 1 - s0, 0, nk);
-          if (valid == 0) {
+          const int64_t valid = iclamp(lim[r] + 1 - s0, 0, nk), first = iclamp(low[r] - s0, 0, valid);
+          if (valid == first) {
             zero(Sr, nk);
             continue;
           }
-          const float mnew = fmax1(w.m[r], scale_max(Sr, valid, scale));
+          zero(Sr, first);  // keys before the window
+          float smax_r = scale_max(Sr + first, valid - first, scale);
+          if (d.softcap > 0) smax_r = softcap_max(Sr + first, valid - first, static_cast<float>(d.softcap));
+          const float mnew = fmax1(w.m[r], smax_r);
           const float alpha = std::exp(w.m[r] - mnew);
-          w.l[r] = w.l[r] * alpha + exp_sum(Sr, valid, mnew);
+          w.l[r] = w.l[r] * alpha + exp_sum(Sr + first, valid - first, mnew);
           zero(Sr + valid, nk - valid);
           w.m[r] = mnew;
           if (alpha != 1.0f)

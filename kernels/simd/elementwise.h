@@ -98,6 +98,12 @@ struct Elementwise {
     }
     ref::gelu_backward<float, A>(dx + i, dy + i, x + i, n - i);
   }
+  static void softcap_forward(float* y, const float* x, float cap, int64_t n) {
+    int64_t i = 0;
+    const B c(cap), inv(1.0f / cap);
+    for (; i + W <= n; i += W) (c * xsimd::tanh(B::load_unaligned(x + i) * inv)).store_unaligned(y + i);
+    ref::softcap_forward<float, A>(y + i, x + i, cap, n - i);
+  }
   static void swiglu_forward(float* y, const float* gate, const float* up, int64_t n) {
     int64_t i = 0;
     for (; i + W <= n; i += W) {

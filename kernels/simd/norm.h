@@ -1,4 +1,4 @@
-// xsimd bodies of RMSNorm and the row softmax, templated on the architecture.
+// xsimd bodies of RMSNorm, LayerNorm's forward and the row softmax, templated on the architecture.
 // Row reductions use W-wide partial sums, so results differ from the scalar order by rounding only.
 #pragma once
 
@@ -69,6 +69,40 @@ struct Norm {
         dxr[i] += rs * w[i] * dyr[i] - k * xr[i];
         dw[i] += dyr[i] * xr[i] * rs;
       }
+    }
+  }
+
+  static float row_sum(const float* x, int64_t C) {
+    B acc(0.0f);
+    int64_t i = 0;
+    for (; i + W <= C; i += W) acc += B::load_unaligned(x + i);
+    float s = xsimd::hadd(acc);
+    for (; i < C; ++i) s += x[i];
+    return s;
+  }
+  // Two passes, as ref::layernorm_forward: the mean, then the variance around it.
+  static void layernorm_forward(float* y, float* rstd, const float* x, const float* w, const float* b, int64_t rows,
+                                int64_t C, float eps) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * C;
+      float* yr = y + r * C;
+      const float mean = row_sum(xr, C) / static_cast<float>(C);
+      const B mv(mean);
+      B acc(0.0f);
+      int64_t i = 0;
+      for (; i + W <= C; i += W) {
+        const B d = B::load_unaligned(xr + i) - mv;
+        acc = xsimd::fma(d, d, acc);
+      }
+      float ss = xsimd::hadd(acc);
+      for (; i < C; ++i) ss += (xr[i] - mean) * (xr[i] - mean);
+      const float rs = 1.0f / std::sqrt(ss / static_cast<float>(C) + eps);
+      if (rstd) rstd[r] = rs;
+      const B rv(rs);
+      for (i = 0; i + W <= C; i += W)
+        xsimd::fma((B::load_unaligned(xr + i) - mv) * rv, B::load_unaligned(w + i), B::load_unaligned(b + i))
+            .store_unaligned(yr + i);
+      for (; i < C; ++i) yr[i] = (xr[i] - mean) * rs * w[i] + b[i];
     }
   }
 

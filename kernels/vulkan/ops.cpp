@@ -322,6 +322,8 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 }
 
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d) {
+  EDGE_CHECK(d.window == 0 && d.softcap == 0, "Vulkan attention: a sliding window ({}) or soft-cap ({}) is not implemented",
+             d.window, d.softcap);
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention: HD {} (max 256), NH {}, KVH {}",
              d.HD, d.NH, d.KVH);
   struct {

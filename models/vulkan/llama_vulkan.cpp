@@ -194,6 +194,10 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
 
 }  // namespace
 
-void use_vulkan(LlamaModel& m, int device) { m.backend = std::make_shared<VulkanLlama>(m, device); }
+void use_vulkan(LlamaModel& m, int device) {
+  // The Vulkan ops implement the Llama block only (no FamilyBlockOps): other families are refused up front.
+  refuse_family_options(m.config, "--device vulkan (its forward has the Llama block only; use the CPU)");
+  m.backend = std::make_shared<VulkanLlama>(m, device);
+}
 
 }  // namespace edgellm

@@ -80,12 +80,15 @@ void naive_attention(std::vector<double>& o, std::vector<double>& L, const Probl
   for (int64_t t = 0; t < d.T; ++t)
     for (int64_t h = 0; h < d.NH; ++h) {
       const int64_t g = h / G, n = d.pos0 + t + 1;
-      std::vector<double> x(static_cast<size_t>(n));
+      // A sliding window masks keys before pos0 + t − window + 1 (weight exactly 0).
+      const int64_t first = d.window > 0 ? std::max<int64_t>(0, n - d.window) : 0;
+      std::vector<double> x(static_cast<size_t>(n), -std::numeric_limits<double>::infinity());
       double m = -std::numeric_limits<double>::infinity();
-      for (int64_t s = 0; s < n; ++s) {
+      for (int64_t s = first; s < n; ++s) {
         double dot = 0;
         for (int64_t i = 0; i < d.HD; ++i) dot += p.q[t * d.q_stride + h * d.HD + i] * p.k[s * d.k_stride + g * d.HD + i];
         x[s] = dot * d.scale;
+        if (d.softcap > 0) x[s] = d.softcap * std::tanh(x[s] / d.softcap);
         m = std::max(m, x[s]);
       }
       double sum = 0;
@@ -158,6 +161,42 @@ TEST_CASE("attention ref: matches naive full-softmax attention in double") {
     for (size_t i = 0; i < L.size(); ++i) REQUIRE(p.L[i] == doctest::Approx(L[i]).epsilon(1e-12));
     CHECK(pads_intact(p.o, d.T, d.o_stride, d.NH * d.HD, 777.0));
   }
+}
+
+TEST_CASE("attention: a sliding window and a soft-cap match naive attention, on every ISA; backward refuses them") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Shape shapes[] = {{1, 4, 4, 16, 9, 0}, {7, 4, 2, 12, 3, 1}, {33, 8, 1, 64, 0, 0}, {150, 2, 2, 36, 70, 0}};
+  const int64_t windows[] = {0, 1, 4, 40, 100000};
+  for (const Shape& s : shapes)
+    for (int64_t window : windows)
+      for (double softcap : {0.0, 2.0}) {
+        INFO(describe(s) << " window=" << window << " softcap=" << softcap);
+        AttentionDims d = dims_of(s);
+        d.window = window;
+        d.softcap = softcap;
+        Problem<double> pd(d, 5, std::numeric_limits<double>::quiet_NaN());
+        pd.ref_forward();
+        std::vector<double> o, L;
+        naive_attention(o, L, pd);
+        for (int64_t t = 0; t < d.T; ++t)
+          for (int64_t j = 0; j < d.NH * d.HD; ++j)
+            REQUIRE(pd.o[t * d.o_stride + j] == doctest::Approx(o[t * d.NH * d.HD + j]).epsilon(1e-12));
+        Problem<float> ref(d, 5, nan);
+        ref.ref_forward();
+        for (Isa isa : available_isas()) {
+          const std::string isa_str = isa_name(isa);
+          CAPTURE(isa_str);
+          Problem<float> got(d, 5, nan);
+          attention_forward(got.o.data(), got.L.data(), got.q.data(), got.k.data(), got.v.data(), d, nullptr,
+                            *kernels_for(isa));
+          CHECK(max_rel(got.o, ref.o, d.T, d.o_stride, d.NH * d.HD) < 1e-5);
+          CHECK(max_rel(got.L, ref.L, d.T, d.NH, d.NH) < 1e-5);
+        }
+        if (window > 0 || softcap > 0)
+          CHECK_THROWS_WITH(attention_backward(ref.dq.data(), ref.dk.data(), ref.dv.data(), ref.dO.data(), ref.q.data(),
+                                               ref.k.data(), ref.v.data(), ref.o.data(), ref.L.data(), d),
+                            doctest::Contains("no backward"));
+      }
 }
 
 TEST_CASE("attention ref: backward matches central differences in double") {

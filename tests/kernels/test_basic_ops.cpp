@@ -43,7 +43,8 @@ const char* const kBasicOps[] = {"add_forward",     "add_backward",     "mul_for
                                  "scale_forward",   "scale_backward",   "silu_forward",     "silu_backward",
                                  "gelu_forward",    "gelu_backward",    "swiglu_forward",   "swiglu_backward",
                                  "rmsnorm_forward", "rmsnorm_backward", "softmax_forward",  "softmax_backward",
-                                 "rope_forward",    "rope_backward",    "adamw_f32",        "sumsq_f32"};
+                                 "rope_forward",    "rope_backward",    "adamw_f32",        "sumsq_f32",
+                                 "layernorm_forward", "softcap_forward"};
 
 std::string at_n(const char* op, int64_t n) { return std::string(op) + " n=" + std::to_string(n); }
 std::string at_rc(const char* op, int64_t rows, int64_t C) {

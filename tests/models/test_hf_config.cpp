@@ -108,7 +108,8 @@ TEST_CASE("hf_config: errors name the file and the field") {
   expect_error("{not json", "config");
   expect_error("[1,2]", "config");
   expect_error(R"({"hidden_size": 64})", "model_type");
-  expect_error(R"({"model_type": "gpt2"})", "model_type");
+  expect_error(R"({"model_type": "bert"})", "model_type");
+  expect_error(R"({"model_type": "gpt2"})", "n_embd");  // GPT-2 names its sizes its own way
   const std::string base = R"("model_type":"llama","intermediate_size":176,"num_hidden_layers":2,)"
                            R"("num_attention_heads":4,"vocab_size":512)";
   parse_hf_config("{" + base + R"(,"hidden_size":64})", "ok");  // control

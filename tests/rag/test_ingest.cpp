@@ -67,6 +67,25 @@ TEST_CASE("load_documents: folders recursive and sorted, jsonl ids and metadata,
   fs::remove_all(d);
 }
 
+TEST_CASE("every record kind is a document: text as is, a pair as prompt and response, a chat as its messages") {
+  const auto docs = parse_jsonl(
+      "{\"text\": \"plain\"}\n"
+      "{\"prompt\": \"Where?\", \"response\": \" Oslo.\", \"id\": \"qa1\"}\n"
+      "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hey\"}]}\n",
+      "r.jsonl");
+  REQUIRE(docs.size() == 3);
+  CHECK(docs[0].text == "plain");
+  CHECK(docs[0].id == "r.jsonl#1");
+  CHECK(!nlohmann::json::parse(docs[0].metadata).contains("kind"));
+  CHECK(docs[1].text == "Where?\n Oslo.");
+  CHECK(docs[1].id == "qa1");
+  CHECK(nlohmann::json::parse(docs[1].metadata)["kind"] == "prompt/response");
+  CHECK(docs[2].text == "Hi\n\nHey");
+  CHECK(nlohmann::json::parse(docs[2].metadata)["kind"] == "messages");
+  CHECK_THROWS_WITH_AS(parse_jsonl("{\"text\": \"a\"}\n{\"messages\": [{\"role\": \"user\"}]}\n", "r.jsonl"),
+                       doctest::Contains("r.jsonl: line 2: \"messages[0].content\" is missing"), FormatError);
+}
+
 TEST_CASE("chunk_document: token limit, sentence boundaries, overlap, full coverage") {
   std::string text;
   for (int p = 0; p < 6; ++p) {

@@ -11,10 +11,18 @@
 #include <sstream>
 #include <tuple>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "bench/study/benchmark.h"
 #include "bench/study/generator_detail.h"
+#include "models/runner.h"
+#include "rag/ingest.h"
+#include "train/data.h"
 
 using namespace edgellm::study;
+using edgellm::DataRecord;
 
 namespace {
 
@@ -352,4 +360,32 @@ TEST_CASE("study generator: invariants hold for other options") {
       if (so == 1.0 && sc == 0.0) CHECK(once == nf);
     }
   }
+}
+
+TEST_CASE("study records: what a run trains on is written in the one data format, and finetune and rag index read it") {
+  const User u = generate_user(1, 3);
+  std::vector<int32_t> all(u.documents.size());
+  for (size_t d = 0; d < all.size(); ++d) all[d] = static_cast<int32_t>(d);
+  const std::vector<DataRecord> recs = training_records(u, all, true);
+  const auto qa = qa_from_documents(u, all);
+  REQUIRE(recs.size() == u.documents.size() + qa.size());
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("edgellm_study_records_" + std::to_string(::getpid()) + ".jsonl")).string();
+  write_training_records(1, 3, 1, path);
+  std::vector<DataRecord> back;
+  edgellm::read_data_records(path, "study records", [&](DataRecord&& r) { back.push_back(std::move(r)); });
+  REQUIRE(back.size() == recs.size());
+  for (size_t i = 0; i < recs.size(); ++i) {
+    CHECK(back[i].kind == recs[i].kind);
+    CHECK(back[i].text == recs[i].text);
+    CHECK(back[i].prompt == recs[i].prompt);
+    CHECK(back[i].response == recs[i].response);
+  }
+  CHECK(back[0].text == document_text(u, u.documents[0]));
+  CHECK(back.back().prompt == closed_book_prompt(u, qa.back().first));
+  // The same file, through both consumers: every record a training example and a document.
+  auto tok = edgellm::builtin_tokenizer(512);
+  CHECK(edgellm::load_examples(path, *tok).size() == recs.size());
+  CHECK(edgellm::rag::load_jsonl(path).size() == recs.size());
+  std::filesystem::remove(path);
 }

@@ -201,3 +201,38 @@ TEST_CASE("edgellm quantize (gptq q4_0, awq int3g128, rtn q4_k_m) and perplexity
   CHECK(has(r.err, "q4_k"));
   std::remove(out.c_str());
 }
+
+TEST_CASE("edgellm --profile: a per-op table for generate and finetune, and a trace that parses") {
+  const std::string trace = "/tmp/edgellm_cli_profile_" + std::to_string(::getpid()) + ".json";
+  for (const std::string isa : {"scalar", ""}) {
+    Result r = run_cli({"generate", "-m", "builtin:small", "-p", "The", "-n", "4", "--greedy", "--profile",
+                        "--profile-trace", trace}, isa);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(has(r.err, "of bw"));
+    CHECK(has(r.err, "(outside ops)"));
+    // Decode's matmuls are GEMVs on f32 weights; the ISA that ran them is named.
+    CHECK(has(r.err, isa.empty() ? "f32 gemv " : "f32 gemv scalar"));
+    CHECK(has(r.err, "rmsnorm_forward"));
+    const std::string js = slurp(trace);
+    CHECK(has(js, "\"traceEvents\""));
+    CHECK(has(js, "\"ph\":\"X\""));
+    CHECK(js.find("]}") != std::string::npos);
+  }
+  // The option also works after the verb's own options, and on finetune (which sets up threads itself).
+  const std::string data = "/tmp/edgellm_cli_profile_" + std::to_string(::getpid()) + ".jsonl";
+  {
+    std::ofstream f(data);
+    for (int i = 0; i < 8; ++i) f << R"({"text":"Alice keeps bees in the valley number )" << i << R"(."})" << "\n";
+  }
+  const std::string out = "/tmp/edgellm_cli_profile_" + std::to_string(::getpid()) + "_ft";
+  Result r = run_cli({"finetune", "-m", "builtin:small", "--data", data, "--steps", "1", "-o", out, "--profile",
+                      "--profile-trace", trace});
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(has(r.err, "linear_backward_input"));
+  CHECK(has(r.err, "adamw"));
+  std::remove(trace.c_str());
+  std::remove(data.c_str());
+  std::system(("rm -rf '" + out + "'").c_str());
+}

@@ -51,6 +51,10 @@ TEST_CASE("edgellm study: tiny grid in child processes, resume, merge, report, a
   CHECK((advice.find("Recommended:") != std::string::npos || advice.find("Tie:") != std::string::npos));
   CHECK(run_cli({"advise", "--base", "base-x", "--results", dir + "/m/results.csv"}, dir + "/log8") == 1);
   CHECK(slurp(dir + "/log8").find("no results for base base-x (have: builtin:tiny)") != std::string::npos);
+  // A model the study has no results for: memory predicted at its size binds (1.1B in 2 GiB: no f32, no LoRA).
+  REQUIRE(run_cli({"advise", "--mem", "2G", "--base", "builtin:1.1b", "--results", dir + "/m/results.csv"}, dir + "/log9") == 0);
+  CHECK(slurp(dir + "/log9").find("No study results for base builtin:1.1b") != std::string::npos);
+  CHECK(slurp(dir + "/log9").find("Nothing fits these budgets at the size of builtin:1.1b") != std::string::npos);
   CHECK(run_cli({"advise", "--results", dir + "/none.csv"}, dir + "/log6") == 1);
   CHECK(run_cli({"study", "--shard", "3/2", "--base", "builtin:tiny", "--out", dir + "/x"}, dir + "/log7") != 0);
   std::filesystem::remove_all(dir);

@@ -133,3 +133,43 @@ TEST_CASE("edgellm logits --lora applies a PEFT adapter unmerged and gives peft'
   }
   CHECK(std::sqrt(num / den) < 1e-5);
 }
+
+TEST_CASE("one data file of every record kind: finetune (chat via --chat-template), rag index, rag ask --template --lora") {
+  Tmp t;
+  const std::string data = t.dir + "/all.jsonl";
+  std::ofstream(data) << "{\"text\": \"Paris is the capital of France.\", \"id\": \"doc1\"}\n"
+                         "{\"prompt\": \"Q: capital of France? A:\", \"response\": \" Paris\"}\n"
+                         "{\"messages\": [{\"role\": \"user\", \"content\": \"Where is Paris?\"},"
+                         " {\"role\": \"assistant\", \"content\": \"In France.\"}]}\n";
+  const std::string out = t.dir + "/o";
+  // A built-in model declares no template: chat records need --chat-template, and say so by file, line and field.
+  int code = wait_code(spawn({"finetune", "-m", "builtin:tiny", "--data", data, "-o", out, "--steps", "1", "-q"},
+                             t.dir + "/log"));
+  CHECK(code == 1);
+  CHECK(slurp(t.dir + "/log").find(data + ": line 3: \"messages\" need a chat template") != std::string::npos);
+  code = wait_code(spawn({"finetune", "-m", "builtin:tiny", "--data", data, "-o", out, "--steps", "2", "--seq-len", "128",
+                          "--rank", "4", "--chat-template", "chatml", "-q"},
+                         t.dir + "/log"));
+  INFO(slurp(t.dir + "/log"));
+  REQUIRE(code == 0);
+  REQUIRE(std::filesystem::exists(out + "/adapter.gguf"));
+  code = wait_code(spawn({"rag", "index", "-m", "builtin:tiny", data, "-o", t.dir + "/ix.rag"}, t.dir + "/log"));
+  REQUIRE(code == 0);
+  code = wait_code(spawn({"rag", "ask", "-m", "builtin:tiny", t.dir + "/ix.rag", "Where is Paris?", "-n", "4",
+                          "--template", "chatml", "--lora", out + "/adapter.gguf", "--show-prompt"},
+                         t.dir + "/log"));
+  const std::string log = slurp(t.dir + "/log");
+  INFO(log);
+  CHECK(code == 0);
+  CHECK(log.find("<|im_start|>user") != std::string::npos);
+  CHECK(log.find("(chatml template)") != std::string::npos);
+  code = wait_code(spawn({"rag", "ask", "-m", "builtin:tiny", t.dir + "/ix.rag", "Where?", "--template", "nope"},
+                         t.dir + "/log"));
+  CHECK(code == 1);
+  CHECK(slurp(t.dir + "/log").find("unknown template 'nope'") != std::string::npos);
+  // A bad record: the file, the line and the field, from either consumer.
+  std::ofstream(t.dir + "/bad.jsonl") << "{\"text\": \"ok\"}\n{\"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}\n";
+  code = wait_code(spawn({"rag", "index", "-m", "builtin:tiny", t.dir + "/bad.jsonl", "-o", t.dir + "/ix2.rag"}, t.dir + "/log"));
+  CHECK(code == 1);
+  CHECK(slurp(t.dir + "/log").find("bad.jsonl: line 2: \"messages[0].role\" is \"tool\"") != std::string::npos);
+}

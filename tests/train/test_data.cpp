@@ -95,7 +95,7 @@ TEST_CASE("load_examples: JSONL kinds, plain text paragraphs, errors naming file
   const std::string bad = write_tmp("bad.jsonl", "{\"text\": \"fine\"}\n{\"text\": oops}\n");
   CHECK_THROWS_WITH_AS(load_examples(bad, *tok), doctest::Contains((bad + ": line 2: invalid JSON").c_str()), FormatError);
   const std::string nokey = write_tmp("nokey.jsonl", "{\"text\": \"fine\"}\n{\"prompt\": \"x\"}\n");
-  CHECK_THROWS_WITH_AS(load_examples(nokey, *tok), doctest::Contains("line 2: an example needs both"), FormatError);
+  CHECK_THROWS_WITH_AS(load_examples(nokey, *tok), doctest::Contains("line 2: \"prompt\" needs \"response\" beside it"), FormatError);
   const std::string nostr = write_tmp("nostr.jsonl", "{\"text\": 5}\n");
   CHECK_THROWS_WITH_AS(load_examples(nostr, *tok), doctest::Contains("line 1: \"text\" must be a string"), FormatError);
   CHECK_THROWS_AS(load_examples("/nonexistent/data.jsonl", *tok), Error);
@@ -137,4 +137,33 @@ TEST_CASE("encode_long: the same ids as encode() on a long text cut into pieces"
   const auto whole = tok->encode(text, opt);
   const auto pieces = tok->encode_long(text, opt, "test tokens");
   CHECK(pieces.vec() == whole);
+}
+
+TEST_CASE("chat records: only the assistant turns (with the template's end-of-turn) are scored; no template, no chat") {
+  auto tok = builtin_tokenizer(512);
+  const std::string chat = write_tmp(
+      "chat.jsonl",
+      "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"},"
+      " {\"role\": \"user\", \"content\": \"ok\"}, {\"role\": \"assistant\", \"content\": \"k\"}]}\n"
+      "{\"text\": \"t\"}\n{\"prompt\": \"p\", \"response\": \"r\"}\n");
+  const ChatTemplate chatml = ChatFormat::ChatML;
+  const auto ex = load_examples(chat, *tok, &chatml);
+  REQUIRE(ex.size() == 3);
+  // The scored bytes, in order, are exactly the two replies, each closed as ChatML closes a turn.
+  std::string scored, unscored;
+  for (size_t i = 0; i < ex[0].ids.size(); ++i) {
+    const int32_t id = ex[0].ids[i];
+    const char c = id >= 3 && id < 259 ? static_cast<char>(id - 3) : '#';
+    (ex[0].target[i] ? scored : unscored) += c;
+  }
+  CHECK(scored == "yo<|im_end|>\nk<|im_end|>\n");
+  CHECK(unscored == "#<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<|im_start|>user\nok<|im_end|>\n"
+                    "<|im_start|>assistant\n");
+  CHECK(ex[0].line == 1);
+  CHECK(ex[2].line == 3);
+  CHECK_THROWS_WITH_AS(load_examples(chat, *tok), doctest::Contains((chat + ": line 1: \"messages\" need a chat template").c_str()),
+                       FormatError);
+  const std::string noreply = write_tmp("noreply.jsonl", "{\"text\": \"t\"}\n{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}\n");
+  CHECK_THROWS_WITH_AS(load_examples(noreply, *tok, &chatml), doctest::Contains("line 2: \"messages\": a chat example needs"),
+                       FormatError);
 }

@@ -103,7 +103,7 @@ void add_rag_commands(CLI::App& app) {
   }
   {
     auto* cmd = rag_cmd->add_subcommand("ask", "Retrieve chunks for a question, fill the prompt, generate the answer");
-    static std::string model, index, question, mode, embed_model;
+    static std::string model, index, question, mode, embed_model, tmpl_name;
     static rag::QueryOptions q;
     static rag::PromptOptions po;
     static SamplerParams sp;
@@ -122,8 +122,14 @@ void add_rag_commands(CLI::App& app) {
     cmd->add_option("-s,--seed", sp.seed, "Sampling seed");
     cmd->add_flag("--show-prompt", show_prompt, "Print the prompt before the answer");
     cmd->add_flag("--no-chat-template", no_chat, "Plain prompt even if the model has a chat template");
+    cmd->add_option("--chat-template,--template", tmpl_name,
+                    "Chat template instead of the model's: llama2, llama3, chatml (qwen2, smollm), mistral, zephyr");
+    add_lora_option(cmd);
     cmd->callback([] {
       apply_global_options();
+      if (!tmpl_name.empty() && !chat_template_from_name(tmpl_name))
+        fail("rag ask --chat-template: unknown template '{}' (llama2, llama3, chatml, mistral, zephyr)", tmpl_name);
+      if (!tmpl_name.empty() && no_chat) fail("rag ask: --chat-template and --no-chat-template contradict each other");
       const auto ix = rag::load_index(index);
       Model m = load_model(model);
       q.mode = pick_mode(mode, ix, true);
@@ -133,7 +139,9 @@ void add_rag_commands(CLI::App& app) {
       if (q.mode != rag::Mode::Bm25 && emb != model) em = rag::load_embedder(ix, emb);
       const Model* embedder = q.mode == rag::Mode::Bm25 ? nullptr : (em ? &*em : &m);
       auto hits = rag::retrieve(ix, question, q, embedder);
-      if (!no_chat) po.chat = rag::model_chat_template(model);
+      // The adapter answers; it does not embed: the index's vectors were made by the bare model.
+      apply_lora(m);
+      if (!no_chat) po.chat = tmpl_name.empty() ? rag::model_chat_template(model) : chat_template_from_name(tmpl_name);
       // Prompt and answer share the context: keep at least half of it for the prompt.
       const int64_t ctx = m.llama.config.max_ctx;
       po.budget_tokens = std::min<int64_t>(po.budget_tokens, std::max<int64_t>(ctx - n, ctx / 2));

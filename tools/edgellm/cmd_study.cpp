@@ -27,8 +27,17 @@ OUT/plots/*.png|svg. A restarted study skips the runs already in OUT/results.csv
   edgellm study --grid full --shard 3/8 --out part3     one deterministic slice of 8 (0-based)
   edgellm study merge part*/results.csv -o all/results.csv && edgellm study report all
   edgellm advise --mem 512M --time 60s --data 40 --difficulty L3
+  edgellm study --quick --base ../shared/fixtures/tiny-llama/model      any GGUF file or HF folder as the base
+  edgellm study --quick --benchmark lamp:DIR --base MODEL               LaMP users (DIR: dev_questions.json ...)
+  edgellm advise --mem 2G --base builtin:1.1b                           a model without results: memory and time
+                                                                        predicted at its size (bench/study/cost_model.json)
+  edgellm study cost measure -o bench/study/cost_model.json             refit the advisor's cost model
+  edgellm study cost check --model builtin:1.1b --batch 1 --seq 16      a measured LoRA step against it
 
 Bases default to the committed bench/study/bases/base-s.gguf and base-m.gguf (builtin:tiny when absent).
+A base of your own brings its tokenizer (documents and questions are tokenized with it) and, when it declares
+a chat template (GGUF tokenizer.chat_template, tokenizer_config.json), every question is asked, and every
+ft+qa pair trained, as one user turn in that template; otherwise in the study's plain prompt.
 Learning rates are fixed: LoRA 3e-3, full fine-tuning 3e-4. See bench/study/README.md for Slurm and
 GNU parallel examples.)";
 
@@ -90,7 +99,10 @@ void add_study_commands(CLI::App& app) {
   cmd->add_option("-o,--output,--out", o.out, "Output folder (results.csv, report.md, guidelines.md, plots/, bases/)");
   cmd->add_option("--shard", shard_s, "Run slice i of n (0-based), e.g. 0/4");
   cmd->add_option("--seeds", o.grid.seeds, "Seeds (test users) per configuration")->check(CLI::PositiveNumber);
-  cmd->add_option("--base", bases, "Base model(s) (.gguf, HF dir, builtin:<preset>); the first is the center");
+  cmd->add_option("--base", bases, "Base model(s) (.gguf, HF dir, builtin:<preset>), each with its own tokenizer and "
+                                  "chat template; the first is the center");
+  cmd->add_option("--benchmark", o.grid.benchmark, "Test users: the generated ones (default) or lamp:DIR (a LaMP "
+                                                   "folder: dev_questions.json + dev_outputs.json, train_*, or questions.json)");
   cmd->add_option("--jobs", o.jobs, "Runs at once, each its own process (default: one per core, 1 thread each)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", o.threads, "Threads per run (default: cores / jobs); fix it to compare seconds across runs")
@@ -141,11 +153,16 @@ void add_study_commands(CLI::App& app) {
   gen->add_option("--seed", gen_seed, "Benchmark seed (the study uses 1)");
   gen->add_option("--first", gen_first, "First user index (test users start at 1000000, memorized users at 0)");
   gen->add_option("--users", gen_users, "Number of users")->check(CLI::PositiveNumber);
-  gen->add_option("--format", gen_format, "jsonl | text (each document as the models see it)")->check(CLI::IsMember({"jsonl", "text"}));
+  gen->add_option("--format", gen_format,
+                  "jsonl | records (what a run trains on, as finetune/rag index data records) | text (each document as "
+                  "the models see it)")
+      ->check(CLI::IsMember({"jsonl", "records", "text"}));
   gen->add_option("-o,--output", gen_out, "Output file")->required();
   gen->callback([] {
     if (gen_format == "jsonl") {
       study::write_benchmark_jsonl(gen_seed, gen_first, gen_users, gen_out);
+    } else if (gen_format == "records") {
+      study::write_training_records(gen_seed, gen_first, gen_users, gen_out);
     } else {
       std::string text;
       for (int64_t i = gen_first; i < gen_first + gen_users; ++i) {
@@ -157,8 +174,12 @@ void add_study_commands(CLI::App& app) {
     fmt::print("wrote {} ({} users from {}, {})\n", gen_out, gen_users, gen_first, gen_format);
   });
 
+  add_study_cost_commands(cmd);
+
   cmd->callback([cmd, one, merge, report, gen] {
-    if (cmd->got_subcommand(one) || cmd->got_subcommand(merge) || cmd->got_subcommand(report) || cmd->got_subcommand(gen)) return;
+    if (cmd->got_subcommand(one) || cmd->got_subcommand(merge) || cmd->got_subcommand(report) || cmd->got_subcommand(gen) ||
+        cmd->got_subcommand("cost"))
+      return;
     apply_global_options();
     o.grid.name = quick ? "quick" : grid;
     o.grid.bases = bases.empty() ? default_bases() : bases;
@@ -178,7 +199,11 @@ void add_study_commands(CLI::App& app) {
   adv->add_option("--time", time_s, "Training CPU seconds allowed (of the run's process; wall seconds for older results), e.g. 60s, 5m");
   adv->add_option("--data", a.data, "Personal data: percent of the user's documents (40 or 40%) or a count (12docs)");
   adv->add_option("--difficulty", level, "Question level L1..L4");
-  adv->add_option("--base", a.base, "Only this base (path or file stem); an error naming the measured bases when it has no results");
+  adv->add_option("--base", a.base, "Only this base (path or file stem). A model the study has no results for "
+                                    "(builtin:1.1b, a .gguf, an HF folder): memory and time predicted at its size by the "
+                                    "cost model, quality from the center base, said so; anything else: an error naming "
+                                    "the measured bases");
+  adv->add_option("--cost-model", a.cost_model, "Cost model JSON (default: bench/study/cost_model.json)");
   adv->add_option("--results", a.results, "results.csv file(s) (default: bench/study/report/results.csv, study-out/results.csv)");
   adv->callback([] {
     a.mem_mib = mem.empty() ? 0 : static_cast<double>(parse_bytes(mem)) / (1024.0 * 1024.0);

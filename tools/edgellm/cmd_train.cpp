@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
+#include "models/block.h"
 #include "models/runner.h"
+#include "rag/prompt.h"
 #include "models/save_gguf.h"
 #include "runtime/arena.h"
 #include "runtime/error.h"
@@ -67,7 +70,7 @@ std::string mib(size_t b) { return fmt::format("{:.1f} MiB", static_cast<double>
 
 struct FinetuneArgs {
   std::string model, data, eval, method = "lora", out, resume, targets = "q_proj,v_proj", schedule = "constant",
-                             optimizer = "adamw", mem_budget, device = "cpu";
+                             optimizer = "adamw", mem_budget, device = "cpu", chat_template;
   int rank = 8;
   float alpha = 16, dropout = 0;
   double lr = 1e-4, min_lr = 0, weight_decay = 0, clip = 1.0, epochs = 1, time_budget = 0;
@@ -81,6 +84,7 @@ void run_finetune(const FinetuneArgs& a) {
   const std::string budget_text = !a.mem_budget.empty() ? a.mem_budget : global_options().mem_budget;
   // The budget bounds the model and the training data too, not only the trainer: set it before either is read.
   if (!budget_text.empty()) default_arena().set_budget(parse_bytes(budget_text));
+  start_profile();
   const OutputLock lock(a.out, OutputLock::Wait::Fail);
   Model m = load_model(a.model);
   if (a.method == "full" && dtype_info(m.llama.weights.layers.empty() ? m.llama.weights.output.dtype()
@@ -92,12 +96,18 @@ void run_finetune(const FinetuneArgs& a) {
                  a.model.c_str());
   const std::string warn = context_warning(m.llama.config, a.seq_len, fmt::format("finetune --seq-len {}", a.seq_len));
   if (!warn.empty()) std::fprintf(stderr, "%s\n", warn.c_str());
-  std::vector<Example> ex = load_examples(a.data, *m.tokenizer);
+  // Chat records ("messages") are rendered by the model's template, or --chat-template's.
+  std::optional<ChatTemplate> chat = a.chat_template.empty() ? rag::model_chat_template(a.model)
+                                                             : chat_template_from_name(a.chat_template);
+  if (!a.chat_template.empty() && !chat)
+    fail("finetune --chat-template: unknown template '{}' (llama2, llama3, chatml, mistral, zephyr)", a.chat_template);
+  const ChatTemplate* tmpl = chat ? &*chat : nullptr;
+  std::vector<Example> ex = load_examples(a.data, *m.tokenizer, tmpl);
   if (const DroppedExamples d = drop_untrainable(ex, a.seq_len, a.data); d.count > 0)
     std::fprintf(stderr, "finetune: skipped %lld example(s) whose prompt is longer than --seq-len %lld or that score "
                  "nothing (first: %s line %lld)\n", static_cast<long long>(d.count), static_cast<long long>(a.seq_len),
                  a.data.c_str(), static_cast<long long>(d.first_line));
-  const std::vector<Example> held_out = a.eval.empty() ? std::vector<Example>{} : load_examples(a.eval, *m.tokenizer);
+  const std::vector<Example> held_out = a.eval.empty() ? std::vector<Example>{} : load_examples(a.eval, *m.tokenizer, tmpl);
   PackedData data(std::move(ex), a.seq_len, a.seed);
   TrainConfig c;
   c.setup.lora = a.method == "lora";
@@ -192,7 +202,10 @@ void add_train_commands(CLI::App& app) {
     auto* cmd = app.add_subcommand("finetune", "Fine-tune a model (LoRA or full) on JSONL or text data");
     static FinetuneArgs a;
     cmd->add_option("-m,--model", a.model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
-    cmd->add_option("--data", a.data, "JSONL ({\"prompt\",\"response\"} or {\"text\"}) or a text file")->required();
+    cmd->add_option("--data", a.data, "JSONL records ({\"text\"}, {\"prompt\",\"response\"} or {\"messages\"}; README: "
+                                      "Data format) or a text file")->required();
+    cmd->add_option("--chat-template", a.chat_template,
+                    "Template for {\"messages\"} records instead of the model's: llama2, llama3, chatml, mistral, zephyr");
     cmd->add_option("--eval", a.eval, "Held-out data (same formats): loss, perplexity and Q/A recall before, during, after");
     cmd->add_option("--eval-every", a.eval_every, "Evaluate --eval every N steps (0: before and after only)")
         ->check(CLI::NonNegativeNumber);
@@ -243,6 +256,7 @@ void add_train_commands(CLI::App& app) {
       std::vector<int32_t> tgt(ids.begin() + 1, ids.end());
       tgt.push_back(-1);
       const int64_t T = static_cast<int64_t>(ids.size());
+      refuse_family_options(m.llama.config, "grad (the block's backward has no such step yet)");
       LlamaGrad g(m.llama, GradSetup{});
       const LossSum ls = g.forward_backward(ids.data(), tgt.data(), 1, T, 1.0f / static_cast<float>(T - 1));
       SafetensorsWriter w;

@@ -21,10 +21,16 @@ struct GlobalOptions {
   int threads = 0;              // -t; 0 = all cores
   std::string mem_budget;       // --mem-budget, e.g. 2G
   std::string device;           // --device given before the verb; a verb's own --device wins
+  bool profile = false;         // --profile: per-op table on stderr at the end, and a trace file
+  std::string profile_trace = "edgellm-trace.json";  // --profile-trace
 };
 GlobalOptions& global_options();
-// Applies -t and --mem-budget to the runtime.
+// Applies -t and --mem-budget to the runtime, and starts --profile's recording.
 void apply_global_options();
+// With --profile: starts the recording (apply_global_options does; for verbs that apply the options themselves).
+void start_profile();
+// With --profile: stops the recording, prints the per-op table to stderr and writes the trace.
+void finish_profile();
 
 // SIGINT, SIGTERM and SIGHUP (a closed terminal or ssh session) set the flag that finetune and pretrain poll:
 // they finish the step, save and exit 0. SA_RESETHAND: a second signal ends the process at once.
@@ -64,10 +70,13 @@ void add_train_commands(CLI::App& app);
 void add_rag_commands(CLI::App& app);
 // study (run | run-one | merge | report) and advise (tools/edgellm/cmd_study.cpp)
 void add_study_commands(CLI::App& app);
+void add_study_cost_commands(CLI::App* study);  // `study cost measure | check` (cmd_study_cost.cpp)
 // pretrain a study base (tools/edgellm/cmd_pretrain.cpp)
 void add_pretrain_command(CLI::App& app);
 // interactive multi-turn chat (tools/edgellm/cmd_chat.cpp)
 void add_chat_command(CLI::App& app);
+// OpenAI-compatible HTTP server (tools/edgellm/cmd_serve.cpp, serve/)
+void add_serve_command(CLI::App& app);
 
 // `edgellm bench -m MODEL`: llama-bench-style table.
 struct ModelBenchOptions {

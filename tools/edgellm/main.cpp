@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "kernels/kernel_profile.h"
 #include "runtime/arena.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
@@ -20,6 +21,21 @@ void apply_global_options() {
   const auto& g = global_options();
   set_num_threads(g.threads);
   if (!g.mem_budget.empty()) default_arena().set_budget(parse_bytes(g.mem_budget));
+  start_profile();
+}
+
+void start_profile() {
+  if (global_options().profile && !profile::on()) kernel_profile_start();
+}
+
+void finish_profile() {
+  if (!profile::on()) return;
+  kernel_profile_stop();
+  const auto& g = global_options();
+  profile::print_report(stderr, measure_machine_bounds());
+  profile::write_trace(g.profile_trace);
+  std::fprintf(stderr, "profile: trace written to %s (open it in https://ui.perfetto.dev or chrome://tracing)\n",
+               g.profile_trace.c_str());
 }
 
 namespace {
@@ -75,6 +91,10 @@ int main(int argc, char** argv) {
   // Stored as soon as it is parsed (not at the end, CLI11's default): a verb reads it as its parsing starts.
   app.add_option("--device", g.device, "Default --device of the verbs that have one (cpu, vulkan, vulkan:N)")
       ->trigger_on_parse();
+  app.add_flag("--profile", g.profile,
+               "Per op and ISA path: calls, time, share, GB/s and GFLOP/s against this machine's triad and FMA peak "
+               "(stderr, at the end), and a trace-event file for Perfetto");
+  app.add_option("--profile-trace", g.profile_trace, "Where --profile writes its trace (default edgellm-trace.json)");
   cli::add_info_command(app);
   cli::add_bench_command(app);
   cli::add_model_commands(app);
@@ -85,17 +105,25 @@ int main(int argc, char** argv) {
   cli::add_study_commands(app);
   cli::add_pretrain_command(app);
   cli::add_chat_command(app);
+  cli::add_serve_command(app);
   cli::require_finite_floats(app);
+  int rc = 0;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const Error& e) {
     std::fprintf(stderr, "edgellm: error: %s\n", e.what());
-    return 1;
+    rc = 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "edgellm: internal error: %s\n", e.what());
-    return 2;
+    rc = 2;
   }
-  return 0;
+  try {
+    cli::finish_profile();  // also after an error: where the time went until then
+  } catch (const Error& e) {
+    std::fprintf(stderr, "edgellm: error: %s\n", e.what());
+    return rc ? rc : 1;
+  }
+  return rc;
 }
