@@ -19,7 +19,7 @@ std::vector<int32_t> chat_stop_ids(const Model& m) {
   // The end-of-turn markers the templates write; a model's vocabulary has them as single tokens when it was
   // trained on that format.
   std::vector<int32_t> ids;
-  for (const char* s : {"<|im_end|>", "<|eot_id|>", "<|end|>", "</s>"})
+  for (const char* s : {"<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "</s>"})
     if (int32_t id = m.tokenizer->token_id(s); id >= 0) ids.push_back(id);
   if (m.llama.config.eos_id >= 0) ids.push_back(static_cast<int32_t>(m.llama.config.eos_id));
   return ids;

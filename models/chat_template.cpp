@@ -1,7 +1,8 @@
-// The chat formats as plain string building, following each family's published Jinja template.
-// No Jinja: defaults some templates inject (Qwen2's "You are a helpful assistant.") are not added.
+// Chat templates: a model's Jinja template rendered through models/jinja, or a built-in format as plain string
+// building (following each family's published template, without defaults some inject, like Qwen2's system line).
 #include "models/chat_template.h"
 
+#include "models/jinja/jinja.h"
 #include "runtime/error.h"
 
 namespace edgellm {
@@ -94,44 +95,55 @@ std::string zephyr(std::span<const ChatMessage> m, bool gen) {
 
 }  // namespace
 
-std::optional<ChatTemplate> chat_template_from_name(std::string_view name) {
-  if (name == "llama2" || name == "llama-2") return ChatTemplate::Llama2;
-  if (name == "llama3" || name == "llama-3") return ChatTemplate::Llama3;
-  if (name == "chatml" || name == "qwen2" || name == "smollm") return ChatTemplate::ChatML;
-  if (name == "mistral") return ChatTemplate::Mistral;
-  if (name == "zephyr") return ChatTemplate::Zephyr;
+std::optional<ChatFormat> chat_format_from_name(std::string_view name) {
+  if (name == "llama2" || name == "llama-2") return ChatFormat::Llama2;
+  if (name == "llama3" || name == "llama-3") return ChatFormat::Llama3;
+  if (name == "chatml" || name == "qwen2" || name == "smollm") return ChatFormat::ChatML;
+  if (name == "mistral") return ChatFormat::Mistral;
+  if (name == "zephyr") return ChatFormat::Zephyr;
   return std::nullopt;
 }
 
-const char* chat_template_name(ChatTemplate t) {
-  switch (t) {
-    case ChatTemplate::Llama2: return "llama2";
-    case ChatTemplate::Llama3: return "llama3";
-    case ChatTemplate::ChatML: return "chatml";
-    case ChatTemplate::Mistral: return "mistral";
-    case ChatTemplate::Zephyr: return "zephyr";
+const char* chat_format_name(ChatFormat f) {
+  switch (f) {
+    case ChatFormat::Llama2: return "llama2";
+    case ChatFormat::Llama3: return "llama3";
+    case ChatFormat::ChatML: return "chatml";
+    case ChatFormat::Mistral: return "mistral";
+    case ChatFormat::Zephyr: return "zephyr";
   }
   return "?";
 }
 
-std::optional<ChatTemplate> detect_chat_template(std::string_view j) {
-  auto has = [&](std::string_view s) { return j.find(s) != std::string_view::npos; };
-  if (has("<|im_start|>")) return ChatTemplate::ChatML;
-  if (has("<|start_header_id|>")) return ChatTemplate::Llama3;
-  if (has("<|user|>")) return ChatTemplate::Zephyr;
-  if (has("[INST]")) return has("<<SYS>>") ? ChatTemplate::Llama2 : ChatTemplate::Mistral;
-  return std::nullopt;
+ChatTemplate ChatTemplate::from_jinja(const std::string& source, const std::string& origin, nlohmann::ordered_json special) {
+  ChatTemplate t;
+  t.jinja_ = std::make_shared<const jinja::Template>(source, origin);
+  t.origin_ = origin;
+  t.special_ = special.is_object() ? std::move(special) : nlohmann::ordered_json::object();
+  return t;
 }
 
-std::string apply_chat_template(ChatTemplate t, std::span<const ChatMessage> messages, bool add_generation_prompt) {
-  switch (t) {
-    case ChatTemplate::Llama2: return llama2(messages);
-    case ChatTemplate::Llama3: return llama3(messages, add_generation_prompt);
-    case ChatTemplate::ChatML: return chatml(messages, add_generation_prompt);
-    case ChatTemplate::Mistral: return mistral(messages);
-    case ChatTemplate::Zephyr: return zephyr(messages, add_generation_prompt);
+std::string ChatTemplate::name() const {
+  return format_ ? chat_format_name(*format_) : "jinja (" + origin_ + ")";
+}
+
+std::string ChatTemplate::apply(std::span<const ChatMessage> messages, bool add_generation_prompt) const {
+  if (jinja_) {
+    nlohmann::ordered_json ctx = special_;
+    nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+    for (const ChatMessage& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
+    ctx["messages"] = std::move(msgs);
+    ctx["add_generation_prompt"] = add_generation_prompt;
+    return jinja_->render(ctx);
   }
-  fail("chat template: unknown template {}", static_cast<int>(t));
+  switch (*format_) {
+    case ChatFormat::Llama2: return llama2(messages);
+    case ChatFormat::Llama3: return llama3(messages, add_generation_prompt);
+    case ChatFormat::ChatML: return chatml(messages, add_generation_prompt);
+    case ChatFormat::Mistral: return mistral(messages);
+    case ChatFormat::Zephyr: return zephyr(messages, add_generation_prompt);
+  }
+  fail("chat template: unknown format {}", static_cast<int>(*format_));
 }
 
 }  // namespace edgellm

@@ -151,7 +151,7 @@ std::string Tokenizer::token_to_piece(int32_t id, bool render_special) const {
   if (t == TokenType::Control) {
     if (render_special) out = tokens_[id];
   } else if (t == TokenType::UserDefined) {
-    out = tokens_[id];
+    append_user_defined(id, out);
   } else {
     append_piece(id, out);
   }

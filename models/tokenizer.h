@@ -56,6 +56,7 @@ struct TokenizerVocab {
   bool remove_extra_whitespaces = false;  // SentencePiece normalizer option (GGUF has no key; default off)
   bool escape_whitespaces = true;         // SentencePiece: ' ' -> U+2581
   std::optional<bool> ignore_merges;      // byte BPE: a word that is itself a token skips merging (default: llama3)
+  bool nfc = false;                       // byte BPE: NFC-normalize text first (tokenizer.json "NFC"; GGUF has no key)
   std::string source = "<vocab>";         // file name used in error messages
 };
 
@@ -109,6 +110,9 @@ class Tokenizer {
   virtual void append_piece(int32_t id, std::string& out) const = 0;
   // Whether decode() drops one leading space of the first piece (SentencePiece's dummy prefix).
   virtual bool strips_leading_space() const { return false; }
+  // The text of a UserDefined token: as written, except that SentencePiece writes its spaces as U+2581 there too
+  // (Gemma's "▁▁" tokens decode to two spaces, as in HF's decoder and llama.cpp).
+  virtual void append_user_defined(int32_t id, std::string& out) const { out += tokens_[id]; }
   void init_common(const TokenizerVocab& v);  // tokens, types, ids, special-token index; validates
 
   TokenizerVocab vocab_;

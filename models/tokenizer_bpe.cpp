@@ -6,6 +6,7 @@
 #include "models/pretokenize.h"
 #include "models/tokenizer_impl.h"
 #include "models/unicode.h"
+#include "models/unicode_nfc.h"
 #include "runtime/error.h"
 
 namespace edgellm::detail {
@@ -29,6 +30,7 @@ class ByteBpeTokenizer final : public Tokenizer {
     init_common(v);
     pre_ = pre_tokenizer_from_name(v.pre.empty() ? "gpt2" : v.pre, v.source);
     ignore_merges_ = v.ignore_merges.value_or(pre_ == PreTokenizer::Llama3);
+    nfc_ = v.nfc;
     add_bos_ = v.add_bos.value_or(false);
     add_eos_ = v.add_eos.value_or(false);
 
@@ -85,7 +87,9 @@ class ByteBpeTokenizer final : public Tokenizer {
 
  protected:
   void encode_fragment(std::string_view text, bool, std::vector<int32_t>& out) const override {
-    for (std::string_view word : pre_tokenize(text, pre_)) encode_word(word, out);
+    // The normalizer runs on each fragment between special tokens, before the split, as in HF tokenizers.
+    const std::string normalized = nfc_ ? unicode::nfc(text) : std::string();
+    for (std::string_view word : pre_tokenize(nfc_ ? std::string_view(normalized) : text, pre_)) encode_word(word, out);
   }
 
   void append_piece(int32_t id, std::string& out) const override { out += raw_[id]; }
@@ -131,6 +135,7 @@ class ByteBpeTokenizer final : public Tokenizer {
 
   PreTokenizer pre_ = PreTokenizer::Gpt2;
   bool ignore_merges_ = false;
+  bool nfc_ = false;  // tokenizer.json's NFC normalizer (Qwen2, Qwen3)
   std::vector<std::string> raw_;                       // per id: the bytes the token stands for
   std::unordered_map<std::string, int32_t> raw_index_;  // raw bytes -> id (byte-level tokens only)
   std::unordered_map<uint64_t, int32_t> ranks_;         // (left id, right id) -> merge rank

@@ -141,9 +141,15 @@ static TokenizerVocab parse_hf_tokenizer_json_unchecked(std::string_view json_te
       prepend = scheme.empty() ? n.value("add_prefix_space", true) : scheme != "never";
     }
   });
+  bool nfc = false;
   walk(member_or_null(j, "normalizer"), [&](const json& n) {  // older Llama files: Prepend("▁") + Replace(" ", "▁")
-    if (str_field(n, "type") == "Prepend" && str_field(n, "prepend") == "\xE2\x96\x81") metaspace = prepend = true;
-    if (str_field(n, "type") == "Replace" && str_field(n, "content") == "\xE2\x96\x81") metaspace = true;
+    const std::string t = str_field(n, "type");
+    if (t == "Prepend" && str_field(n, "prepend") == "\xE2\x96\x81") metaspace = prepend = true;
+    if (t == "Replace" && str_field(n, "content") == "\xE2\x96\x81") metaspace = true;
+    if (t == "NFC") nfc = true;
+    // The others change which ids a text gets; edgellm has no implementation of them, so they are refused.
+    if (t == "NFKC" || t == "NFKD" || t == "NFD" || t == "Lowercase" || t == "StripAccents")
+      fail_format(source, "normalizer", "'{}' is not supported (NFC, Prepend/Replace of U+2581 are)", t);
   });
 
   std::vector<std::string> merges;
@@ -164,11 +170,13 @@ static TokenizerVocab parse_hf_tokenizer_json_unchecked(std::string_view json_te
     else if (split_regex.find("(?i:'s|'t|'re|'ve|'m|'ll|'d)") != std::string::npos) v.pre = "qwen2";
     else fail_format(source, "pre_tokenizer", "split pattern '{}' is not one edgellm implements", split_regex);
     if (m.contains("ignore_merges") && m["ignore_merges"].is_boolean()) v.ignore_merges = m["ignore_merges"].get<bool>();
+    v.nfc = nfc;
   } else if (unigram || metaspace || m.value("byte_fallback", false)) {
     // SentencePiece splits on nothing but the space marker; a Split regex here (valid or not) would change the
     // ids that the reference tokenizer gives, so it is refused rather than ignored.
     if (!split_regex.empty())
       fail_format(source, "pre_tokenizer.pattern.Regex", "split pattern '{}' on a SentencePiece-style tokenizer is not one edgellm implements", split_regex);
+    if (nfc) fail_format(source, "normalizer", "NFC on a SentencePiece-style tokenizer is not supported");
     v.model = unigram ? "unigram" : "llama";
     v.add_space_prefix = prepend;
     if (!unigram) {

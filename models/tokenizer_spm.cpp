@@ -110,6 +110,7 @@ class SpmTokenizer final : public Tokenizer {
   }
 
   bool strips_leading_space() const override { return add_space_prefix_; }
+  void append_user_defined(int32_t id, std::string& out) const override { append_piece(id, out); }
 
  private:
   // Whitespace handling of SentencePiece's normalizer: optional collapsing, dummy prefix, ' ' -> U+2581.

@@ -33,8 +33,10 @@ struct RagPrompt {
 RagPrompt build_rag_prompt(const Model& m, const RagIndex& ix, const std::string& question,
                            const std::vector<Scored>& hits, const PromptOptions& opt);
 
-// The chat template a model file declares (GGUF tokenizer.chat_template, HF tokenizer_config.json),
-// recognised by detect_chat_template; nullopt for built-in models and unknown templates.
+// The chat template a model file declares (GGUF tokenizer.chat_template, HF chat_template.jinja or
+// tokenizer_config.json's chat_template), as a Jinja template with the file's special tokens (bos_token,
+// eos_token...); nullopt for built-in models and files without one. Throws Error when the template uses a
+// construct outside the Jinja subset (models/jinja/jinja.h).
 std::optional<ChatTemplate> model_chat_template(const std::string& spec);
 
 }  // namespace edgellm::rag

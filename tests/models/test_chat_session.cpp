@@ -25,12 +25,12 @@ std::string text_of(const Tokenizer& tok, const std::vector<int32_t>& ids, size_
 
 TEST_CASE("ChatSession: the second turn evaluates only its new tokens; the cache is the template of the history") {
   const Model m = load_model("builtin:tiny");
-  ChatSession s(m, ChatTemplate::ChatML, 512, greedy(), "Be brief.");
+  ChatSession s(m, ChatFormat::ChatML, 512, greedy(), "Be brief.");
   const ChatReply r1 = s.reply("hello", 8);
   const std::vector<ChatMessage> turn1 = {{"system", "Be brief."}, {"user", "hello"}};
   const std::string bos = m.tokenizer->token_to_piece(m.tokenizer->bos_id(), true);
   // builtin:tiny's byte tokenizer: one token per byte of the rendered prompt, plus BOS.
-  CHECK(r1.prompt_tokens == static_cast<int64_t>(1 + apply_chat_template(ChatTemplate::ChatML, turn1).size()));
+  CHECK(r1.prompt_tokens == static_cast<int64_t>(1 + apply_chat_template(ChatFormat::ChatML, turn1).size()));
   CHECK(r1.generated > 0);
   CHECK(s.history().size() == 3);
   CHECK(s.history().back().content == r1.text);
@@ -39,7 +39,7 @@ TEST_CASE("ChatSession: the second turn evaluates only its new tokens; the cache
   const size_t before = s.tokens().size();
   const ChatReply r2 = s.reply("again", 8);
   const std::vector<ChatMessage> turn2 = {turn1[0], turn1[1], {"assistant", r1.text}, {"user", "again"}};
-  const std::string full = apply_chat_template(ChatTemplate::ChatML, turn2);
+  const std::string full = apply_chat_template(ChatFormat::ChatML, turn2);
   // Only the closing of reply 1, the new user turn and the assistant header (one byte token each), far fewer
   // than the full prompt.
   const std::string cached = text_of(*m.tokenizer, s.tokens(), before);
@@ -62,7 +62,7 @@ TEST_CASE("ChatSession: the second turn evaluates only its new tokens; the cache
 
 TEST_CASE("ChatSession: a turn that does not fit the context is refused and the history kept") {
   const Model m = load_model("builtin:tiny");
-  ChatSession s(m, ChatTemplate::ChatML, 64, greedy());
+  ChatSession s(m, ChatFormat::ChatML, 64, greedy());
   const ChatReply r1 = s.reply("hi", 4);
   CHECK(r1.stop != ChatReply::Stop::ContextFull);
   const auto hist = s.history().size();
@@ -78,7 +78,7 @@ TEST_CASE("ChatSession: a turn that does not fit the context is refused and the 
 
 TEST_CASE("ChatSession: on_text returning false cuts the reply, which stays in the history and the cache") {
   const Model m = load_model("builtin:tiny");
-  ChatSession s(m, ChatTemplate::Llama3, 256, greedy());
+  ChatSession s(m, ChatFormat::Llama3, 256, greedy());
   int calls = 0;
   std::string streamed;
   const ChatReply r = s.reply("hello", 32, [&](std::string_view piece) {

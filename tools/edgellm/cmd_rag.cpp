@@ -167,7 +167,7 @@ void add_rag_commands(CLI::App& app) {
       });
       fmt::print("\n");
       std::fprintf(stderr, "[%zu of %zu retrieved chunks in a %zu-token prompt (%s template); %zu tokens generated]\n",
-                   p.chunks_used, hits.size(), p.ids.size(), po.chat ? chat_template_name(*po.chat) : "plain",
+                   p.chunks_used, hits.size(), p.ids.size(), (po.chat ? chat_template_name(*po.chat) : std::string("plain")).c_str(),
                    out.size());
     });
   }
