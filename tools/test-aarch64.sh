@@ -43,6 +43,10 @@ step models q $B/tests/test_models -tc="tiny-llama from safetensors*,tiny-qwen2*
 step train q $B/tests/test_train -tc="LoRA: logits*,one AdamW step*,peft's fixture adapter*"
 # RAG: BM25 against hand-computed scores, dense top-k against brute force, build/query through the C API.
 step rag q $B/tests/test_rag -tc="BM25 scores*,dense top-k*,C API: rag*"
+# The CLI's RAG: index tests/rag/data, then a BM25 query whose first hit is known (as CTest's cli_rag_query_bm25).
+step rag_index q $B/edgellm rag index -m builtin:tiny tests/rag/data -o $B/aarch64.rag --chunk-tokens 64 --overlap 8
+q $B/edgellm rag query $B/aarch64.rag "Who bakes sourdough in Lyon?" -k 2 --mode bm25 | grep -E "^  1 .* notes/bob.md" ||
+  { echo "aarch64 rag query: bob.md is not the first hit"; exit 1; }
 # The C API example compiled as C: load, tokenize, evaluate, sample, generate with a callback, error codes.
 step c_api q $B/tests/c_api_example
 # The CLI generating greedily from the HF fixture; where the native build is there, the text must be x86's.
