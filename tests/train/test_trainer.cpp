@@ -186,13 +186,26 @@ TEST_CASE("kill -9 during a checkpoint write leaves the previous checkpoint load
   const auto size2 = std::filesystem::file_size(dir + "/timing.safetensors");
   std::filesystem::remove(dir + "/timing.safetensors");
   bool interrupted = false;
+  auto has_temp = [&] {
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().filename().string().find(".tmp.") != std::string::npos) return true;
+    return false;
+  };
   for (int attempt = 0; attempt < 20 && !interrupted; ++attempt) {
     const pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
       for (;;) tr.save_checkpoint(path);
     }
-    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(save_ms * (0.9 + 0.13 * attempt) + 1));
+    // Odd attempts kill as soon as the writer's temp file exists (inside a write, whatever share of a save the
+    // hashing takes: under ASan it is most of it); even ones at a phase spread over several saves' lengths.
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::duration<double, std::milli>(save_ms * (0.9 + 0.13 * attempt) + 1);
+    if (attempt % 2)
+      while (std::chrono::steady_clock::now() < until + std::chrono::duration<double, std::milli>(4 * save_ms) && !has_temp())
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+    else
+      std::this_thread::sleep_until(until);
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
