@@ -69,19 +69,23 @@ void AdamW::init(const std::vector<Param>& params) {
   check_same_params(names_, params, "AdamW");
 }
 
-void AdamW::step(std::vector<Param>& params, float lr, float grad_scale) {
-  init(params);
-  ++step_;
-  // Coefficients in double as PyTorch computes them, rounded once to float for the vector pass.
-  const double bc1 = 1.0 - std::pow(static_cast<double>(c_.beta1), static_cast<double>(step_));
-  const double bc2 = 1.0 - std::pow(static_cast<double>(c_.beta2), static_cast<double>(step_));
+AdamWCoef adamw_coefficients(const AdamWConfig& cfg, int64_t step, float lr, float grad_scale) {
+  const double bc1 = 1.0 - std::pow(cfg.beta1, static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(cfg.beta2, static_cast<double>(step));
   AdamWCoef c;
   c.grad_scale = grad_scale;
   c.step_size = static_cast<float>(lr / bc1);
   c.bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-  c.decay = static_cast<float>(1.0 - lr * c_.weight_decay);
-  c.b1 = static_cast<float>(c_.beta1), c.b2 = static_cast<float>(c_.beta2), c.eps = static_cast<float>(c_.eps);
-  c.one_m_b1 = static_cast<float>(1.0 - c_.beta1), c.one_m_b2 = static_cast<float>(1.0 - c_.beta2);
+  c.decay = static_cast<float>(1.0 - lr * cfg.weight_decay);
+  c.b1 = static_cast<float>(cfg.beta1), c.b2 = static_cast<float>(cfg.beta2), c.eps = static_cast<float>(cfg.eps);
+  c.one_m_b1 = static_cast<float>(1.0 - cfg.beta1), c.one_m_b2 = static_cast<float>(1.0 - cfg.beta2);
+  return c;
+}
+
+void AdamW::step(std::vector<Param>& params, float lr, float grad_scale) {
+  init(params);
+  ++step_;
+  const AdamWCoef c = adamw_coefficients(c_, step_, lr, grad_scale);
   auto* const adamw = kernels().adamw_f32;
   profile::Scope prof("adamw", [] { return std::string(kernels().adamw_f32_isa); }, [&] {
     double n = 0;

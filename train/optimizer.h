@@ -24,6 +24,10 @@ struct AdamWConfig {
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
 };
 
+// The coefficients of AdamW step `step` (1-based) for the vector pass (kernels' adamw_f32 and the Vulkan shader):
+// in double as PyTorch computes them, rounded once to float.
+AdamWCoef adamw_coefficients(const AdamWConfig& c, int64_t step, float lr, float grad_scale);
+
 struct SgdConfig {
   float lr = 1e-2f, momentum = 0.0f, dampening = 0.0f, weight_decay = 0.0f;
   bool nesterov = false;

@@ -357,16 +357,7 @@ struct VulkanGrad::Impl {
   void adamw(const AdamWConfig& cfg, float lr, float grad_scale) {
     moments();
     ++opt_steps;
-    // The coefficients as AdamW::step (train/optimizer.cpp) computes them: in double, rounded once.
-    const double bc1 = 1.0 - std::pow(cfg.beta1, static_cast<double>(opt_steps));
-    const double bc2 = 1.0 - std::pow(cfg.beta2, static_cast<double>(opt_steps));
-    AdamWCoef k;
-    k.grad_scale = grad_scale;
-    k.step_size = static_cast<float>(lr / bc1);
-    k.bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-    k.decay = static_cast<float>(1.0 - lr * cfg.weight_decay);
-    k.b1 = static_cast<float>(cfg.beta1), k.b2 = static_cast<float>(cfg.beta2), k.eps = static_cast<float>(cfg.eps);
-    k.one_m_b1 = static_cast<float>(1.0 - cfg.beta1), k.one_m_b2 = static_cast<float>(1.0 - cfg.beta2);
+    const AdamWCoef k = adamw_coefficients(cfg, opt_steps, lr, grad_scale);  // as AdamW::step
     vk::Batch b(c);
     for (DevParam& p : params) vk::adamw(b, *p.value, p.m, p.v, p.grad, static_cast<uint32_t>(p.host.n), k);
     b.submit();
