@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/kernel_table.h"
 #include "runtime/tensor.h"
 
 namespace edgellm {
