@@ -12,7 +12,8 @@ file(MAKE_DIRECTORY ${_out})
 file(GLOB _includes CONFIGURE_DEPENDS ${_sh}/*.glsl)
 
 # name|source|defines(;-separated, as -D flags): one SPIR-V module each.
-set(_wtypes "f32=0" "f16=1" "q4_0=2" "q8_0=8" "q4_k=12" "q6_k=14" "gint=1000")
+set(_wtypes "f32=0" "f16=1" "q4_0=2" "q5_0=6" "q5_1=7" "q8_0=8" "q2_k=10" "q3_k=11" "q4_k=12" "q6_k=14"
+    "gint=1000")
 set(_variants)
 foreach(w ${_wtypes})
   string(REPLACE "=" ";" _p ${w})

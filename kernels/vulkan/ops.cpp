@@ -185,14 +185,25 @@ void Batch::submit() {
 }
 
 // ---- ops -----------------------------------------------------------------------------------------------
-bool weight_type_supported(DType t) {
-  if (dtype_is_gint(t)) return true;
-  switch (t) {
-    case DType::F32: case DType::F16: case DType::Q4_0: case DType::Q8_0: case DType::Q4_K: case DType::Q6_K:
-      return true;
-    default: return false;
-  }
+namespace {
+// The weight types with gemm_<name>/matvec_<name> shaders (cmake/vulkan_shaders.cmake's _wtypes, the same ids).
+struct WeightShader {
+  DType type;
+  const char* name;
+};
+constexpr WeightShader kWeightShaders[] = {{DType::F32, "f32"},   {DType::F16, "f16"},   {DType::Q4_0, "q4_0"},
+                                           {DType::Q5_0, "q5_0"}, {DType::Q5_1, "q5_1"}, {DType::Q8_0, "q8_0"},
+                                           {DType::Q2_K, "q2_k"}, {DType::Q3_K, "q3_k"}, {DType::Q4_K, "q4_k"},
+                                           {DType::Q6_K, "q6_k"}};
+const char* find_wname(DType t) {
+  if (dtype_is_gint(t)) return "gint";
+  for (const WeightShader& w : kWeightShaders)
+    if (w.type == t) return w.name;
+  return nullptr;
 }
+}  // namespace
+
+bool weight_type_supported(DType t) { return find_wname(t) != nullptr; }
 
 namespace {
 struct GemmPush {
@@ -201,16 +212,9 @@ struct GemmPush {
   uint32_t gint_bits, gint_group, b_trans;
 };
 const char* wname(DType t) {
-  if (dtype_is_gint(t)) return "gint";
-  switch (t) {
-    case DType::F32: return "f32";
-    case DType::F16: return "f16";
-    case DType::Q4_0: return "q4_0";
-    case DType::Q8_0: return "q8_0";
-    case DType::Q4_K: return "q4_k";
-    case DType::Q6_K: return "q6_k";
-    default: fail("Vulkan: no matmul shader for weight type {}", dtype_name(t));
-  }
+  const char* n = find_wname(t);
+  if (!n) fail("Vulkan: no matmul shader for weight type {}", dtype_name(t));
+  return n;
 }
 }  // namespace
 

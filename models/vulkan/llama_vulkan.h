@@ -9,8 +9,8 @@
 namespace edgellm {
 
 // Uploads m's weights to Vulkan device `device` (-1: the default choice) and sets m.backend, so that
-// llama_forward (and generate/all_logits/perplexity) run there. Weight types without a shader (BF16, Q5_*,
-// Q2_K ...) are converted to f32 on upload, with a note on stderr. Throws Error when there is no device,
+// llama_forward (and generate/all_logits/perplexity) run there. Weight types without a shader (BF16, Q4_1,
+// Q5_K ...) are converted to f32 on upload, with a note on stderr. Throws Error when there is no device,
 // BudgetError when the weights exceed the device budget.
 void use_vulkan(LlamaModel& m, int device = -1);
 

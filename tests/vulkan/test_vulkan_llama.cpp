@@ -86,7 +86,7 @@ TEST_CASE("vulkan llama: logits match the CPU on tiny-llama F32, F16, Q8_0, Q4_0
   compare(fx + "/tiny-llama/gguf/tiny-llama-f32.gguf", 1e-4, fx + "/tiny-llama/gguf/tiny-llama-lora-f32.gguf");
 }
 
-TEST_CASE("vulkan llama: kquant models (Q4_K_M, Q6_K; Q2_K converted to f32 on upload)") {
+TEST_CASE("vulkan llama: kquant models (Q4_K_M, Q6_K, Q2_K)") {
   compare(fx + "/kquant/model-q4_k_m.gguf", 1e-5);
   compare(fx + "/kquant/model-q6_k.gguf", 1e-5);
   compare(fx + "/kquant/model-q2_k.gguf", 1e-5);

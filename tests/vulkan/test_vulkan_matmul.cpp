@@ -83,6 +83,10 @@ QW make_weight(DType t, uint32_t N, uint32_t K, uint32_t seed, int bits = 4, int
     const float* src = w.data() + size_t(n) * K;
     switch (t) {
       case DType::Q4_0: ref::quantize_row_q4_0_ref(dst, src, K), s.dequantize_q4_0(out, dst, K); break;
+      case DType::Q5_0: ref::quantize_row_q5_0_ref(dst, src, K), s.dequantize_q5_0(out, dst, K); break;
+      case DType::Q5_1: ref::quantize_row_q5_1_ref(dst, src, K), s.dequantize_q5_1(out, dst, K); break;
+      case DType::Q2_K: ref::quantize_row_q2_k_ref(dst, src, K), s.dequantize_q2_k(out, dst, K); break;
+      case DType::Q3_K: ref::quantize_row_q3_k_ref(dst, src, K), s.dequantize_q3_k(out, dst, K); break;
       case DType::Q8_0: ref::quantize_row_q8_0_ref(dst, src, K), s.dequantize_q8_0(out, dst, K); break;
       case DType::Q4_K: ref::quantize_row_q4_k_ref(dst, src, K), s.dequantize_q4_k(out, dst, K); break;
       case DType::Q6_K: ref::quantize_row_q6_k_ref(dst, src, K), s.dequantize_q6_k(out, dst, K); break;
@@ -92,8 +96,13 @@ QW make_weight(DType t, uint32_t N, uint32_t K, uint32_t seed, int bits = 4, int
   return q;
 }
 
+// Elements per quantization block (f32/f16: 32, any multiple works).
+uint32_t block_elems(DType t) {
+  return dtype_info(t).quantized ? static_cast<uint32_t>(dtype_info(t).block) : 32;
+}
+
 void check_linear(DType t, int bits = 4, int group = 32) {
-  const uint32_t blk = (t == DType::Q4_K || t == DType::Q6_K) ? 256 : (dtype_is_gint(t) ? uint32_t(group) : 32);
+  const uint32_t blk = dtype_is_gint(t) ? uint32_t(group) : block_elems(t);
   const uint32_t shapes[][3] = {{1, 7, 1}, {2, 33, 3}, {7, 65, 2}, {33, 17, 5}, {70, 130, 1}};
   uint32_t seed = 100 + uint32_t(t);
   for (auto& s : shapes) {
@@ -128,7 +137,9 @@ void check_linear(DType t, int bits = 4, int group = 32) {
 }  // namespace
 
 TEST_CASE("vulkan linear (matvec and dequantizing gemm) per weight type, against the scalar dequantizers") {
-  for (DType t : {DType::F32, DType::F16, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) check_linear(t);
+  for (DType t : {DType::F32, DType::F16, DType::Q4_0, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K,
+                  DType::Q4_K, DType::Q6_K})
+    check_linear(t);
   check_linear(DType::GINT4_G32, 4, 32);
   check_linear(DType::GINT3_G64, 3, 64);
   check_linear(DType::GINT2_G128, 2, 128);
@@ -138,8 +149,9 @@ TEST_CASE("vulkan linear (matvec and dequantizing gemm) per weight type, against
 TEST_CASE("vulkan linear_backward_x: dx = dy·W (+ beta·dx) through every weight type") {
   struct T3 { DType t; int bits, group; };
   for (T3 c : {T3{DType::F32, 4, 32}, T3{DType::F16, 4, 32}, T3{DType::Q4_0, 4, 32}, T3{DType::Q8_0, 4, 32},
+               T3{DType::Q5_0, 4, 32}, T3{DType::Q5_1, 4, 32}, T3{DType::Q2_K, 4, 32}, T3{DType::Q3_K, 4, 32},
                T3{DType::Q4_K, 4, 32}, T3{DType::Q6_K, 4, 32}, T3{DType::GINT3_G64, 3, 64}, T3{DType::GINT4_G32, 4, 32}}) {
-    const uint32_t blk = (c.t == DType::Q4_K || c.t == DType::Q6_K) ? 256 : (dtype_is_gint(c.t) ? uint32_t(c.group) : 32);
+    const uint32_t blk = dtype_is_gint(c.t) ? uint32_t(c.group) : block_elems(c.t);
     const uint32_t shapes[][3] = {{1, 7, 1}, {33, 65, 2}, {70, 17, 3}};
     for (auto& s : shapes) {
       const uint32_t M = s[0], N = s[1], K = s[2] * blk;

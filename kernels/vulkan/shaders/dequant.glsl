@@ -1,4 +1,5 @@
-// Weight element loaders by WTYPE (a DType id: 0 f32, 1 f16, 2 q4_0, 8 q8_0, 12 q4_k, 14 q6_k, 1000 gint),
+// Weight element loaders by WTYPE (a DType id: 0 f32, 1 f16, 2 q4_0, 6 q5_0, 7 q5_1, 8 q8_0, 10 q2_k, 11 q3_k,
+// 12 q4_k, 14 q6_k, 1000 gint),
 // reading the raw GGUF bytes from the uint buffer `wb`. Not a quantizer; one element at a time, no caching.
 // The including shader declares `wb` (uint words), and w_row(n) (byte or element offset of row n).
 
@@ -19,6 +20,34 @@ float load_w(uint r, uint k) {
   const uint o = r + (k >> 5) * 18u, j = k & 31u;
   const uint q = (byte_at(o + 2u + (j & 15u)) >> (j < 16u ? 0u : 4u)) & 15u;
   return f16_at(o) * (float(q) - 8.0);
+#elif WTYPE == 6 || WTYPE == 7
+  // Q5_0: 22-byte blocks of 32: f16 d, 4 bytes qh (bit j: element j's fifth bit), 16 bytes of nibbles as Q4_0;
+  // w = d·(q − 16). Q5_1: 24 bytes, f16 d and f16 m first; w = d·q + m.
+  const uint bs = WTYPE == 6 ? 22u : 24u, qh_at = WTYPE == 6 ? 2u : 4u;
+  const uint o = r + (k >> 5) * bs, j = k & 31u;
+  const uint q = ((byte_at(o + qh_at + 4u + (j & 15u)) >> (j < 16u ? 0u : 4u)) & 15u) |
+                 (((byte_at(o + qh_at + (j >> 3)) >> (j & 7u)) & 1u) << 4);
+#if WTYPE == 6
+  return f16_at(o) * (float(q) - 16.0);
+#else
+  return f16_at(o) * float(q) + f16_at(o + 2u);
+#endif
+#elif WTYPE == 10
+  // Q2_K: 84-byte super-blocks of 256: scales[16] (low nibble scale, high nibble min, per 16), qs[64] (2 bits),
+  // f16 d, f16 dmin; w = d·sc·q − dmin·m.
+  const uint o = r + (k >> 8) * 84u, e = k & 255u;
+  const uint q = (byte_at(o + 16u + (e >> 7) * 32u + (e & 31u)) >> (2u * ((e & 127u) >> 5))) & 3u;
+  const uint s = byte_at(o + (e >> 4));
+  return f16_at(o + 80u) * float(s & 15u) * float(q) - f16_at(o + 82u) * float(s >> 4);
+#elif WTYPE == 11
+  // Q3_K: 110-byte super-blocks of 256: hmask[32], qs[64] (2 low bits), scales[12] (16 6-bit codes biased by 32),
+  // f16 d; w = d·(sc − 32)·(q − (high bit ? 0 : 4)).
+  const uint o = r + (k >> 8) * 110u, e = k & 255u, j = e >> 4;
+  const uint lo = (byte_at(o + 32u + (e >> 7) * 32u + (e & 31u)) >> (2u * ((e & 127u) >> 5))) & 3u;
+  const uint hi = (byte_at(o + (e & 31u)) >> (e >> 5)) & 1u;
+  const uint sl = j < 8u ? byte_at(o + 96u + j) & 15u : byte_at(o + 96u + j - 8u) >> 4;
+  const uint sc = sl | (((byte_at(o + 104u + (j & 3u)) >> (2u * (j >> 2))) & 3u) << 4);
+  return f16_at(o + 108u) * float(int(sc) - 32) * float(int(lo) - (hi != 0u ? 0 : 4));
 #elif WTYPE == 8
   // Q8_0: 34-byte blocks of 32: f16 d, 32 int8.
   const uint o = r + (k >> 5) * 34u;
