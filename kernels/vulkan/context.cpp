@@ -222,6 +222,7 @@ Context::Context(int index) {
   // Tests set EDGELLM_VULKAN_STAGING=1 to take the discrete-GPU path (staging copies) on lavapipe too.
   if (const char* f = std::getenv("EDGELLM_VULKAN_STAGING"); f && std::string(f) == "1") device_local_is_host_ = false;
   max_storage_range_ = pr.limits.maxStorageBufferRange;
+  max_storage_buffers_ = pr.limits.maxPerStageDescriptorStorageBuffers;
   budget_ = static_cast<size_t>(static_cast<double>(info_.device_local_bytes) * 0.9);
   if (const char* b = std::getenv("EDGELLM_VULKAN_BUDGET"); b && *b) budget_ = parse_bytes(b);
   timeout_ns_ = 120000ull * 1000000ull;
@@ -373,6 +374,10 @@ const Pipeline& Context::pipeline(const std::string& name, uint32_t n_buffers) {
   if (it != pipelines_.end()) return it->second;
   const SpirvModule spv = find_spirv(name.c_str());
   if (!spv.words) fail("Vulkan: no embedded shader named '{}'", name);
+  if (n_buffers > max_storage_buffers_)
+    fail("Vulkan device '{}': shader '{}' binds {} storage buffers, the driver allows {} per stage "
+         "(maxPerStageDescriptorStorageBuffers; VK_ERROR_FEATURE_NOT_PRESENT)", info_.name, name, n_buffers,
+         max_storage_buffers_);
   Pipeline p;
   p.n_buffers = n_buffers;
   std::vector<VkDescriptorSetLayoutBinding> binds(n_buffers);

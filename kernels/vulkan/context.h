@@ -115,6 +115,7 @@ class Context {
   uint32_t max_groups_[3] = {65535, 65535, 65535};
   bool device_local_is_host_ = false;
   size_t max_storage_range_ = 0;
+  uint32_t max_storage_buffers_ = 0;  // maxPerStageDescriptorStorageBuffers
   DeviceInfo info_;
   size_t budget_ = 0, used_ = 0, peak_ = 0;
   uint64_t timeout_ns_ = 0;

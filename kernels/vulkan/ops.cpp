@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "runtime/error.h"
 
@@ -13,7 +15,14 @@ constexpr uint32_t kSetsPerPool = 512, kMaxBindings = 8;
 uint32_t groups(uint64_t n, uint32_t per) { return static_cast<uint32_t>((n + per - 1) / per); }
 }  // namespace
 
-Batch::Batch(Context& c) : c_(c) {
+BatchStats& batch_stats(const Context& c) {
+  static std::map<const Context*, BatchStats> stats;  // one per context; contexts live for the process
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  return stats[&c];
+}
+
+Batch::Batch(Context& c, bool reusable) : c_(c), reusable_(reusable) {
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   ai.commandPool = c_.command_pool();
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
@@ -28,10 +37,12 @@ Batch::~Batch() {
 }
 
 void Batch::begin() {
+  if (kept_) reset();
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  bi.flags = reusable_ ? 0 : VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   check(vkBeginCommandBuffer(cb_, &bi), "vkBeginCommandBuffer");
   open_ = true;
+  touched_.clear(), written_.clear();
 }
 
 VkDescriptorSet Batch::new_set(const Pipeline& p) {
@@ -53,11 +64,16 @@ VkDescriptorSet Batch::new_set(const Pipeline& p) {
   VkDescriptorSet set;
   check(vkAllocateDescriptorSets(c_.device(), &ai, &set), "vkAllocateDescriptorSets");
   --left_in_pool_;
+  ++batch_stats(c_).descriptor_sets;
   return set;
 }
 
+namespace {
+bool holds(const std::vector<VkBuffer>& v, VkBuffer b) { return std::find(v.begin(), v.end(), b) != v.end(); }
+}  // namespace
+
 void Batch::dispatch(const char* name, std::initializer_list<const Buffer*> bufs, const void* push,
-                     size_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz) {
+                     size_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t writes) {
   EDGE_CHECK(push_bytes <= kPushBytes && bufs.size() <= kMaxBindings, "Vulkan: shader '{}': too many arguments",
              name);
   if (gx == 0 || gy == 0 || gz == 0) return;
@@ -66,36 +82,53 @@ void Batch::dispatch(const char* name, std::initializer_list<const Buffer*> bufs
          gx, gy, c_.max_workgroups_x(), c_.max_workgroups_y());
   const Pipeline& p = c_.pipeline(name, static_cast<uint32_t>(bufs.size()));
   if (!open_) begin();
-  VkDescriptorSet set = new_set(p);
-  VkDescriptorBufferInfo infos[kMaxBindings];
-  VkWriteDescriptorSet writes[kMaxBindings];
+  // A hazard with what ran since the last barrier (read after write, write after write or read): one full
+  // compute→compute barrier first. Buffers are compared whole (views of one buffer count as the same).
+  bool hazard = false;
   uint32_t i = 0;
   for (const Buffer* b : bufs) {
     EDGE_CHECK(b && b->defined(), "Vulkan: shader '{}': binding {} has no buffer", name, i);
-    infos[i] = {b->buf, 0, VK_WHOLE_SIZE};
-    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, nullptr, set, i, 0, 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                 nullptr, &infos[i], nullptr};
+    hazard = hazard || holds(written_, b->buf) || (((writes >> i) & 1u) && holds(touched_, b->buf));
     ++i;
   }
-  vkUpdateDescriptorSets(c_.device(), i, writes, 0, nullptr);
+  BatchStats& st = batch_stats(c_);
+  if (hazard) {
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT,
+                       VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+    vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0,
+                         nullptr, 0, nullptr);
+    touched_.clear(), written_.clear();
+    ++st.barriers, ++st.commands;
+  }
+  VkDescriptorSet set = new_set(p);
+  VkDescriptorBufferInfo infos[kMaxBindings];
+  VkWriteDescriptorSet ws[kMaxBindings];
+  i = 0;
+  for (const Buffer* b : bufs) {
+    infos[i] = {b->buf, 0, VK_WHOLE_SIZE};
+    ws[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, nullptr, set, i, 0, 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+             nullptr, &infos[i], nullptr};
+    touched_.push_back(b->buf);
+    if ((writes >> i) & 1u) written_.push_back(b->buf);
+    ++i;
+  }
+  vkUpdateDescriptorSets(c_.device(), i, ws, 0, nullptr);
   vkCmdBindPipeline(cb_, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
   vkCmdBindDescriptorSets(cb_, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
   uint8_t pc[kPushBytes] = {};
   std::memcpy(pc, push, push_bytes);
   vkCmdPushConstants(cb_, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, pc);
   vkCmdDispatch(cb_, gx, gy, gz);
-  // Every dispatch may read what the previous ones wrote: a full compute→compute memory barrier.
-  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT,
-                     VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
-  vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0,
-                       nullptr, 0, nullptr);
+  st.commands += 4, ++st.dispatches;
   ++n_;
 }
 
 size_t Batch::stage(size_t bytes) {
   const size_t need = stage_used_ + (bytes + 255) / 256 * 256;
   if (need > stage_.bytes) {
-    // Growing would orphan staged data recorded earlier in this batch: flush it first.
+    // Growing would orphan staged data recorded earlier in this batch: flush it first (a reusable batch
+    // cannot be split, so it must not grow mid-recording).
+    EDGE_CHECK(!(reusable_ && open_ && stage_used_ > 0), "Vulkan: a reusable batch outgrew its staging buffer");
     if (open_ && stage_used_ > 0) submit();
     stage_.release();
     stage_ = c_.alloc(std::max(need - stage_used_, size_t{1} << 20), true);
@@ -106,28 +139,41 @@ size_t Batch::stage(size_t bytes) {
   return off;
 }
 
+// Orders copies with everything around them (both ways); it also ends the dispatch hazard window.
 void Batch::transfer_barrier() {
   VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
                      VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT,
-                     VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
-                         VK_ACCESS_HOST_READ_BIT};
+                     VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT |
+                         VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT};
   const VkPipelineStageFlags st = VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
   vkCmdPipelineBarrier(cb_, st, st | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
+  touched_.clear(), written_.clear();
+  ++batch_stats(c_).barriers, ++batch_stats(c_).commands;
+}
+
+void Batch::copy(const Buffer& src, size_t src_offset, const Buffer& dst, size_t dst_offset, size_t bytes) {
+  EDGE_CHECK(src_offset + bytes <= src.bytes && dst_offset + bytes <= dst.bytes,
+             "Vulkan copy: {} bytes from {} to {} overrun buffers of {} and {}", bytes, src_offset, dst_offset,
+             src.bytes, dst.bytes);
+  if (!open_) begin();
+  if (!touched_.empty()) transfer_barrier();  // the dispatches before it may read dst or write src
+  VkBufferCopy region{src_offset, dst_offset, bytes};
+  vkCmdCopyBuffer(cb_, src.buf, dst.buf, 1, &region);
+  ++batch_stats(c_).copies, ++batch_stats(c_).commands;
+  transfer_barrier();
 }
 
 void Batch::upload(const Buffer& dst, const void* src, size_t bytes, size_t offset) {
   EDGE_CHECK(offset + bytes <= dst.bytes, "Vulkan upload: {} bytes at {} overrun a buffer of {}", bytes, offset,
              dst.bytes);
-  if (dst.mapped && !open_) {  // nothing recorded yet, so nothing on the device reads dst before this
+  if (dst.mapped && !open_ && !reusable_) {  // nothing recorded yet, so nothing on the device reads dst before this
     std::memcpy(static_cast<char*>(dst.mapped) + offset, src, bytes);
     return;
   }
+  if (!open_) begin();
   const size_t so = stage(bytes);
   std::memcpy(static_cast<char*>(stage_.mapped) + so, src, bytes);
-  if (!open_) begin();
-  VkBufferCopy region{so, offset, bytes};
-  vkCmdCopyBuffer(cb_, stage_.buf, dst.buf, 1, &region);
-  transfer_barrier();
+  copy(stage_, so, dst, offset, bytes);
 }
 
 void Batch::download(const Buffer& src, void* dst, size_t bytes, size_t offset) {
@@ -137,33 +183,28 @@ void Batch::download(const Buffer& src, void* dst, size_t bytes, size_t offset) 
     readbacks_.push_back({static_cast<const char*>(src.mapped) + offset, dst, bytes});
     return;
   }
-  const size_t so = stage(bytes);
   if (!open_) begin();
-  VkBufferCopy region{offset, so, bytes};
-  vkCmdCopyBuffer(cb_, src.buf, stage_.buf, 1, &region);
-  transfer_barrier();
+  const size_t so = stage(bytes);
+  copy(src, offset, stage_, so, bytes);
   readbacks_.push_back({static_cast<const char*>(stage_.mapped) + so, dst, bytes});
 }
 
-void Batch::submit() {
-  if (!open_) {
-    for (const Readback& r : readbacks_) std::memcpy(r.to, r.from, r.bytes);
-    readbacks_.clear();
-    return;
-  }
-  check(vkEndCommandBuffer(cb_), "vkEndCommandBuffer");
-  open_ = false;
-  const int n = n_;
+void Batch::reset() {
+  if (open_) vkEndCommandBuffer(cb_), open_ = false;
+  vkResetCommandBuffer(cb_, 0);
+  stage_used_ = 0;
+  for (VkDescriptorPool p : pools_) vkDestroyDescriptorPool(c_.device(), p, nullptr);
+  pools_.clear();
+  left_in_pool_ = 0;
+  readbacks_.clear();
   n_ = 0;
-  auto reset = [&] {
-    vkResetCommandBuffer(cb_, 0);
-    stage_used_ = 0;
-    for (VkDescriptorPool p : pools_) vkDestroyDescriptorPool(c_.device(), p, nullptr);
-    pools_.clear();
-    left_in_pool_ = 0;
-  };
+  kept_ = false;
+}
+
+void Batch::run(const char* what) {
   try {
-    c_.submit_and_wait(cb_, n == 1 ? "a batch of 1 dispatch" : "a batch of dispatches");
+    ++batch_stats(c_).submits;
+    c_.submit_and_wait(cb_, what);
   } catch (...) {
     // The work may still be running (a timeout): its command buffer, descriptor pools and staging buffer are
     // abandoned (leaked, never reset or freed while pending) and the batch starts over with fresh ones.
@@ -172,6 +213,8 @@ void Batch::submit() {
     left_in_pool_ = 0;
     stage_used_ = 0;
     stage_.abandon();
+    n_ = 0;
+    kept_ = false;
     VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
     ai.commandPool = c_.command_pool();
     ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
@@ -180,8 +223,28 @@ void Batch::submit() {
     throw;
   }
   for (const Readback& r : readbacks_) std::memcpy(r.to, r.from, r.bytes);
-  readbacks_.clear();
-  reset();
+}
+
+void Batch::submit() {
+  if (!open_) {
+    for (const Readback& r : readbacks_) std::memcpy(r.to, r.from, r.bytes);
+    if (!reusable_) readbacks_.clear();
+    return;
+  }
+  check(vkEndCommandBuffer(cb_), "vkEndCommandBuffer");
+  open_ = false;
+  run(n_ == 1 ? "a batch of 1 dispatch" : "a batch of dispatches");
+  if (reusable_) {
+    kept_ = true;
+  } else {
+    readbacks_.clear();
+    reset();
+  }
+}
+
+void Batch::replay() {
+  EDGE_CHECK(kept_, "Vulkan: replay() of a batch with no kept recording");
+  run("a replayed batch");
 }
 
 // ---- ops -----------------------------------------------------------------------------------------------
@@ -221,7 +284,7 @@ const char* wname(DType t) {
 void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B, uint32_t b_sk,
               uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha, float beta) {
   GemmPush p{M, N, K, A.off, a_sm, a_sk, B.off, b_sk, b_sn, C.off, c_sm, alpha, beta, 0, 0, 0};
-  b.dispatch("gemm_f32", {A.b, B.b, C.b}, &p, sizeof p, groups(N, 64), groups(M, 64));
+  b.dispatch("gemm_f32", {A.b, B.b, C.b}, &p, sizeof p, groups(N, 64), groups(M, 64), 1, 4u);
 }
 
 namespace {
@@ -258,12 +321,48 @@ void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint3
              static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group), 0};
   const std::string name = std::string(use_gemm ? "gemm_" : "matvec_") + wname(wt);
   if (use_gemm) {
-    b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, groups(N, 64), groups(M, 64));
+    b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, groups(N, 64), groups(M, 64), 1, 4u);
   } else {
     const uint32_t rows = groups(N, 8);  // 8 rows of W per workgroup
     const uint32_t gx = std::min<uint32_t>(rows, 65535), gz = groups(rows, 65535);
-    b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, gx, M, gz);
+    b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, gx, M, gz, 4u);
   }
+}
+
+void matvec_fused(Batch& b, const FusedMatvec& f) {
+  EDGE_CHECK(f.n_out >= 1 && f.n_out <= 3 && f.w && (f.pair != FusedPair::Swiglu || f.n_out == 1),
+             "Vulkan matvec_fused: {} outputs", f.n_out);
+  uint32_t row, off;
+  row_units(f.wt, f.K, f.w_byte_off, 4, 128, row, off);
+  const bool paired = f.pair != FusedPair::None;
+  uint32_t N = 0, ends[3] = {}, pos_segs = 0, rope_segs = 0;
+  bool needs_step = false;
+  for (int s = 0; s < f.n_out; ++s) {
+    N += f.out[s].rows * (f.pair == FusedPair::Swiglu ? 2 : 1);
+    ends[s] = N;
+    pos_segs |= f.out[s].at_pos ? 1u << s : 0u;
+    rope_segs |= f.out[s].rope ? 1u << s : 0u;
+    needs_step = needs_step || f.out[s].at_pos || f.out[s].rope;
+  }
+  EDGE_CHECK(!needs_step || f.step, "Vulkan matvec_fused: positions or RoPE without a step buffer");
+  EDGE_CHECK(!paired || (N % 2 == 0 && (f.pair == FusedPair::Swiglu || (f.HD % 2 == 0 && f.HD > 0))),
+             "Vulkan matvec_fused: {} rows cannot pair (HD {})", N, f.HD);
+  const FusedOut& o0 = f.out[0];
+  const FusedOut& o1 = f.out[f.n_out > 1 ? 1 : 0];
+  const FusedOut& o2 = f.out[f.n_out > 2 ? 2 : 0];
+  struct {
+    uint32_t M, N, K, x_off, x_sm, b_off, b_sn, end0, end1, y_off0, y_off1, y_off2, y_st0, y_st1, y_st2;
+    uint32_t pos_segs, rope_segs, pair, HD, norm;
+    float eps, beta;
+    uint32_t gint_bits, gint_group, b_trans;
+  } p{1, N, f.K, f.x.off, f.K, off, row, ends[0], f.n_out > 1 ? ends[1] : N, o0.y.off, o1.y.off, o2.y.off,
+      o0.stride, o1.stride, o2.stride, pos_segs, rope_segs, static_cast<uint32_t>(f.pair), f.HD, f.norm ? 1u : 0u,
+      f.eps, f.beta, 4, 128, 0};
+  const uint32_t wgs = paired ? groups(N / 2, 4) : groups(N, 8);  // 8 rows of W per workgroup
+  const uint32_t gx = std::min<uint32_t>(wgs, 65535), gz = groups(wgs, 65535);
+  const std::string name = std::string("matvec_fused_") + wname(f.wt);
+  b.dispatch(name.c_str(), {f.x.b, f.norm ? f.norm : f.x.b, f.w, o0.y.b, o1.y.b, o2.y.b, f.step ? f.step : f.x.b},
+             &p, sizeof p, gx, 1, gz, 0x38u);
 }
 
 void linear(Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M, uint32_t N,
@@ -277,7 +376,7 @@ void rmsnorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer&
     uint32_t rows, C, y_off, x_off, has_rstd;
     float eps;
   } p{rows, C, y.off, x.off, rstd ? 1u : 0u, eps};
-  b.dispatch("rmsnorm", {y.b, rstd ? rstd : y.b, x.b, &w}, &p, sizeof p, rows);
+  b.dispatch("rmsnorm", {y.b, rstd ? rstd : y.b, x.b, &w}, &p, sizeof p, rows, 1, 1, 3u);
 }
 
 void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer& dy, const Buffer& x,
@@ -291,7 +390,7 @@ void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& 
           uint32_t NH, uint32_t HD, RopePairing pairing, bool backward) {
   const uint32_t p[9] = {T, NH, HD, pairing == RopePairing::Interleaved ? 0u : 1u, backward ? 1u : 0u,
                          y.off, y_st, x.off, x_st};
-  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{T} * NH * (HD / 2), 256));
+  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{T} * NH * (HD / 2), 256), 1, 1, 1u);
 }
 
 void softmax_forward(Batch& b, const Buffer& y, const Buffer& x, uint32_t rows, uint32_t C) {
@@ -315,7 +414,7 @@ void elementwise(Batch& b, Ew op, View y, View a, View bb, uint32_t n, float s) 
   } p{n, static_cast<uint32_t>(op), y.off, a.off, bb.b ? bb.off : 0u, s};
   uint32_t gx, gy;
   grid_1d(n, gx, gy);
-  b.dispatch("elementwise", {y.b, a.b, bb.b ? bb.b : a.b}, &p, sizeof p, gx, gy);
+  b.dispatch("elementwise", {y.b, a.b, bb.b ? bb.b : a.b}, &p, sizeof p, gx, gy, 1, 1u);
 }
 
 void fill(Batch& b, View y, uint32_t n, float value) { elementwise(b, Ew::Fill, y, y, {}, n, value); }
@@ -328,7 +427,7 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 }
 
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
-                       uint32_t batch) {
+                       uint32_t batch, const Buffer* pos_from) {
   EDGE_CHECK(d.window == 0 && d.softcap == 0, "Vulkan attention: a sliding window ({}) or soft-cap ({}) is not implemented",
              d.window, d.softcap);
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention: HD {} (max 256), NH {}, KVH {}",
@@ -336,13 +435,14 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
   struct {
     uint32_t T, S, NH, KVH, HD, pos0, q_st, k_st, v_st, o_st, q_off, k_off, v_off, o_off;
     float scale;
-    uint32_t has_L;
+    uint32_t has_L, pos_buf;
   } p{static_cast<uint32_t>(d.T), static_cast<uint32_t>(d.S), static_cast<uint32_t>(d.NH),
       static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.HD), static_cast<uint32_t>(d.pos0),
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
-      static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u};
-  b.dispatch("attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p, static_cast<uint32_t>(d.NH),
-             static_cast<uint32_t>(d.T), batch);
+      static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u,
+      pos_from ? 1u : 0u};
+  b.dispatch("attention", {o.b, L ? L : o.b, q.b, k.b, v.b, pos_from ? pos_from : q.b}, &p, sizeof p,
+             static_cast<uint32_t>(d.NH), static_cast<uint32_t>(d.T), batch, 3u);
 }
 
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,

@@ -14,22 +14,43 @@
 
 namespace edgellm::vk {
 
+// What batches recorded and submitted on a context, for benchmarks (per-token overhead): every vkCmd* call, of
+// which dispatches, barriers and copies; submits and descriptor sets written.
+struct BatchStats {
+  uint64_t commands = 0, dispatches = 0, barriers = 0, copies = 0, submits = 0, descriptor_sets = 0;
+};
+BatchStats& batch_stats(const Context& c);
+
 class Batch {
  public:
-  explicit Batch(Context& c);
+  // reusable: the recording survives submit() and replay() submits it again (no re-recording); its uploads and
+  // downloads are recorded copies, so a replay reads and writes the same buffers (callers refresh host-visible
+  // inputs before replaying). Otherwise submit() resets the batch for the next recording.
+  explicit Batch(Context& c, bool reusable = false);
   ~Batch();
   Batch(const Batch&) = delete;
   Batch& operator=(const Batch&) = delete;
   // Records shader `name` with buffers at bindings 0..n-1, push constants (<= kPushBytes), group counts.
+  // `writes`: a bit per binding the shader may write (default: all). A barrier is recorded before a dispatch
+  // only when it touches a buffer written since the last barrier, or writes one read since then: independent
+  // dispatches (q, k, v of one token) run without one.
   void dispatch(const char* name, std::initializer_list<const Buffer*> bufs, const void* push, size_t push_bytes,
-                uint32_t gx, uint32_t gy = 1, uint32_t gz = 1);
+                uint32_t gx, uint32_t gy = 1, uint32_t gz = 1, uint32_t writes = ~0u);
   // Host data in and out within the batch (no extra submit): upload copies `src` now into the batch's staging
   // buffer (or straight into a mapped dst) and records the copy; download records a copy whose bytes reach
   // `dst` when submit() returns. Both are ordered with the dispatches around them.
   void upload(const Buffer& dst, const void* src, size_t bytes, size_t offset = 0);
   void download(const Buffer& src, void* dst, size_t bytes, size_t offset = 0);
-  // Submits everything recorded, waits on the fence (timeout: Context::timeout_ns), and resets for reuse.
+  // A device copy between buffers, ordered with the dispatches around it.
+  void copy(const Buffer& src, size_t src_offset, const Buffer& dst, size_t dst_offset, size_t bytes);
+  // Submits everything recorded, waits on the fence (timeout: Context::timeout_ns), and resets for reuse
+  // (a reusable batch keeps its recording: kept() turns true).
   void submit();
+  // Submits a reusable batch's recording again and waits; its downloads are copied out again.
+  void replay();
+  // Drops a reusable batch's recording (the next dispatch starts a new one).
+  void reset();
+  bool kept() const { return kept_; }
   Context& ctx() { return c_; }
   int recorded() const { return n_; }
 
@@ -38,7 +59,9 @@ class Batch {
   VkDescriptorSet new_set(const Pipeline& p);
   size_t stage(size_t bytes);  // offset of `bytes` reserved in stage_ (grown between submits only)
   void transfer_barrier();
+  void run(const char* what);  // submit and wait; on failure abandon the recording and rethrow
   Context& c_;
+  bool reusable_ = false, kept_ = false;
   Buffer stage_;  // host-visible: uploads and downloads of this batch
   size_t stage_used_ = 0;
   struct Readback {
@@ -47,6 +70,8 @@ class Batch {
     size_t bytes;
   };
   std::vector<Readback> readbacks_;
+  // Buffers bound since the last barrier: read (any binding) and possibly written (the `writes` bindings).
+  std::vector<VkBuffer> touched_, written_;
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
   std::vector<VkDescriptorPool> pools_;
   uint32_t left_in_pool_ = 0;
@@ -75,6 +100,34 @@ void linear(Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DTyp
 void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt,
                  uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group);
 
+// The decode step's fused matvec (shaders/matvec_fused.comp), one token row: up to three weights of one type
+// stored back to back in `w` (rows of K: q|k|v or gate|up), each segment's rows into its own output, with
+// RMSNorm folded into the prologue (norm: its weight (K); the sums are scaled by the row's rstd), RoPE on the
+// marked segments or silu(gate)·up in the epilogue, and y = result + beta·y (the residual add). Outputs marked
+// at_pos advance by the position in `step` ((uint) pos at element 0, cos then sin (HD/2 each) from element 4),
+// the KV cache rows, so a recorded step replays at any position.
+enum class FusedPair : uint32_t { None = 0, RopeInterleaved = 1, RopeNeox = 2, Swiglu = 3 };
+struct FusedOut {
+  View y;
+  uint32_t rows = 0;  // rows of W in this segment (swiglu: the F outputs; W has 2F rows)
+  uint32_t stride = 0;  // y's row stride, used with at_pos
+  bool at_pos = false, rope = false;
+};
+struct FusedMatvec {
+  View x;                           // (K) the token's input
+  const Buffer* norm = nullptr;     // (K) RMSNorm weight, or none
+  float eps = 0, beta = 0;
+  const Buffer* w = nullptr;
+  uint32_t w_byte_off = 0, K = 0;
+  DType wt = DType::F32;
+  FusedOut out[3];
+  int n_out = 1;
+  FusedPair pair = FusedPair::None;
+  uint32_t HD = 0;                  // RoPE's head dim
+  const Buffer* step = nullptr;     // needed by at_pos and RoPE
+};
+void matvec_fused(Batch& b, const FusedMatvec& f);
+
 // Input gradient of a linear layer: dx (M, K) = dy (M, N) · W (+ beta·dx) for W (N, K) of type wt (the GEMM
 // reading W transposed, dequantizing tiles). With linear(), the rest of matmul's backward is gemm_f32 (dWᵀ·x).
 void linear_backward_x(Batch& b, View dx, View dy, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M,
@@ -99,8 +152,9 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 // Attention as kernels/kernel_table.h's AttentionDims (all query tokens, all heads); views carry the offsets.
 // L (T, NH) may be null. HD <= 256 and NH a multiple of KVH. batch > 1: that many sequences back to back (q, o,
 // L rows of each T after the previous; k, v rows of each S), each its own attention.
+// pos_from: pos0 is read from that buffer's first uint (d.pos0 unused), so a recorded step replays at any position.
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
-                       uint32_t batch = 1);
+                       uint32_t batch = 1, const Buffer* pos_from = nullptr);
 // Backward of attention_forward over whole buffers (no offsets): dq, dk, dv += (kernel_table.h's semantics,
 // softmax recomputed from q, k and the forward's L). Two dispatches: dq per (t, h), dk/dv per (s, g).
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,

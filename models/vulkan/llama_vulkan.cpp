@@ -1,11 +1,14 @@
 // The Llama forward on Vulkan, read top to bottom like models/llama.cpp: embed (CPU rows, uploaded) →
 // N × block (models/block.h, its ops as Vulkan dispatches) recorded into one batch → norm → logits,
-// downloaded. Not the CPU path; no observers.
+// downloaded. A decode step (one token) is recorded once and replayed, its ops fused (DecodeOps). Not the CPU
+// path; no observers.
 #include "models/vulkan/llama_vulkan.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <vector>
 
@@ -21,10 +24,50 @@ namespace {
 
 struct DevLayer {
   vk::Buffer attn_norm, ffn_norm, bq, bk, bv;
-  DeviceWeight w[kNumLinearKinds];
+  DeviceWeight w[kNumLinearKinds];  // w[i].buf is empty where weight i lives in a group below
   DeviceWeight lora_a[kNumLinearKinds], lora_b[kNumLinearKinds];
   float lora_scale[kNumLinearKinds] = {};
+  // q|k|v and gate|up stored back to back when their types match, so one fused dispatch reads each group (the
+  // prompt's GEMMs address each part by its offset): weight i is in group[slot[i] - 1] at byte off[i].
+  vk::Buffer group[2];
+  int slot[kNumLinearKinds] = {};
+  uint32_t off[kNumLinearKinds] = {};
+  const vk::Buffer& buf(int kind) const { return slot[kind] ? group[slot[kind] - 1] : w[kind].buf; }
 };
+
+// Uploads weights `kinds` of L into one buffer (group `g` of d) when they share a shader type and row length;
+// otherwise each on its own. Returns whether they were grouped.
+bool upload_group(vk::Context& c, const LlamaLayer& L, std::initializer_list<LinearKind> kinds, DevLayer& d, int g,
+                  std::map<std::string, int>* conv) {
+  const Tensor& first = L.weight(*kinds.begin());
+  bool same = vk::weight_type_supported(first.dtype()) && !dtype_is_gint(first.dtype());
+  size_t bytes = 0;
+  for (LinearKind k : kinds) {
+    const Tensor& t = L.weight(k);
+    same = same && t.dtype() == first.dtype() && t.shape().ndim == 2 && t.is_contiguous() &&
+           t.shape().cols() == first.shape().cols();
+    bytes += t.nbytes();
+  }
+  if (!same) {
+    for (LinearKind k : kinds) d.w[static_cast<int>(k)] = upload_weight(c, L.weight(k), conv);
+    return false;
+  }
+  std::vector<uint8_t> host(bytes);
+  size_t at = 0;
+  for (LinearKind k : kinds) {
+    const Tensor& t = L.weight(k);
+    const int i = static_cast<int>(k);
+    std::memcpy(host.data() + at, t.raw(), t.nbytes());
+    d.w[i].type = t.dtype();
+    d.w[i].N = static_cast<uint32_t>(t.shape().rows()), d.w[i].K = static_cast<uint32_t>(t.shape().cols());
+    d.slot[i] = g + 1, d.off[i] = static_cast<uint32_t>(at);
+    at += t.nbytes();
+  }
+  EDGE_CHECK(bytes < (size_t{1} << 32), "Vulkan: layer weights of {} bytes exceed 32-bit offsets", bytes);
+  d.group[g] = c.alloc(bytes);
+  c.upload(d.group[g], host.data(), bytes);
+  return true;
+}
 
 class VulkanLlama final : public LlamaBackend {
  public:
@@ -36,9 +79,12 @@ class VulkanLlama final : public LlamaBackend {
       d.attn_norm = upload_f32(c_, L.attn_norm);
       d.ffn_norm = upload_f32(c_, L.ffn_norm);
       if (cf.qkv_bias) d.bq = upload_f32(c_, L.bq), d.bk = upload_f32(c_, L.bk), d.bv = upload_f32(c_, L.bv);
+      upload_group(c_, L, {LinearKind::Q, LinearKind::K, LinearKind::V}, d, 0, &conv);
+      upload_group(c_, L, {LinearKind::Gate, LinearKind::Up}, d, 1, &conv);
       for (int i = 0; i < kNumLinearKinds; ++i) {
-        d.w[i] = upload_weight(c_, L.weight(static_cast<LinearKind>(i)), &conv);
+        if (!d.buf(i).defined()) d.w[i] = upload_weight(c_, L.weight(static_cast<LinearKind>(i)), &conv);
         if (L.lora[i].defined()) {
+          fused_decode_ = false;
           d.lora_a[i] = upload_weight(c_, L.lora[i].A, &conv);
           d.lora_b[i] = upload_weight(c_, L.lora[i].B, &conv);
           d.lora_scale[i] = L.lora[i].scale;
@@ -50,6 +96,11 @@ class VulkanLlama final : public LlamaBackend {
     output_ = upload_weight(c_, m.weights.output, &conv);
     for (const auto& [type, n] : conv)
       fmt::print(stderr, "note: Vulkan has no {} matmul shader: {} weights of {} uploaded as f32\n", type, n, m.source);
+    // The fused decode step implements the plain Llama block without biases or adapters (DecodeOps);
+    // EDGELLM_VULKAN_FUSED=0 forces the per-op recording every token (for tests and benchmarks).
+    const char* env = std::getenv("EDGELLM_VULKAN_FUSED");
+    fused_decode_ = fused_decode_ && !cf.qkv_bias && options_beyond_llama(cf.block, "model_type").empty() &&
+                    cf.head_dim % 2 == 0 && !(env && std::string(env) == "0");
   }
 
   std::string name() const override { return "Vulkan device '" + c_.info().name + "'"; }
@@ -59,7 +110,9 @@ class VulkanLlama final : public LlamaBackend {
 
  private:
   struct BlockOps;
+  struct DecodeOps;
   void ensure(const LlamaModel& m, const KvCache& cache, uint32_t T);
+  void record_decode(const LlamaModel& m);
   // y (T, N) = x (T, K)·Wᵀ [+ bias] [+ LoRA]
   void lin(vk::Batch& b, vk::View y, vk::View x, const DevLayer& d, int kind, const vk::Buffer* bias, uint32_t T);
 
@@ -76,6 +129,11 @@ class VulkanLlama final : public LlamaBackend {
   // lora_u (T, r_max); cos, sin (T, HD/2); ones (T); logits (T, V).
   uint32_t tmax_ = 0;
   vk::Buffer x_, xn_, q_, att_, gate_, up_, tmp_, lora_u_, cos_, sin_, ones_, logits_;
+  // The decode step, recorded once and replayed: host-visible step_ = [pos (uint), 3 unused, cos (HD/2),
+  // sin (HD/2), the token's embedding (C)] written before each replay, logits_host_ (V) read after.
+  bool fused_decode_ = true;
+  vk::Batch decode_{c_, true};
+  vk::Buffer step_, logits_host_;
 };
 
 void VulkanLlama::ensure(const LlamaModel& m, const KvCache& cache, uint32_t T) {
@@ -86,10 +144,16 @@ void VulkanLlama::ensure(const LlamaModel& m, const KvCache& cache, uint32_t T) 
            cache.len);
     kc_.release(), vc_.release();
     const size_t bytes = static_cast<size_t>(cf.n_layers * cache.capacity * cf.kv_dim()) * 4;
+    decode_.reset();  // its recording binds the old cache
     kc_ = c_.alloc(bytes), vc_ = c_.alloc(bytes);
     owner_ = &cache, cap_ = cache.capacity;
   }
+  if (!step_.defined()) {
+    step_ = c_.alloc(static_cast<size_t>(4 + cf.head_dim + cf.dim) * 4, true);
+    logits_host_ = c_.alloc(static_cast<size_t>(cf.vocab) * 4, true);
+  }
   if (T <= tmax_) return;
+  decode_.reset();  // its recording binds the old activations
   tmax_ = T;
   auto f = [&](int64_t n) { return c_.alloc(static_cast<size_t>(n) * 4); };
   int64_t r_max = 1;
@@ -142,7 +206,7 @@ struct VulkanLlama::BlockOps {
 void VulkanLlama::lin(vk::Batch& b, vk::View y, vk::View x, const DevLayer& d, int kind, const vk::Buffer* bias,
                       uint32_t T) {
   const DeviceWeight& w = d.w[kind];
-  vk::linear(b, y, x, w.buf, 0, w.type, T, w.N, w.K);
+  vk::linear(b, y, x, d.buf(kind), d.off[kind], w.type, T, w.N, w.K);
   // bias: y += ones (T, 1) · bias (1, N)
   if (bias) vk::gemm_f32(b, y, w.N, {&ones_, 0}, 1, 1, {bias, 0}, w.N, 1, T, w.N, 1, 1.0f, 1.0f);
   if (d.lora_a[kind].buf.defined()) {
@@ -156,6 +220,168 @@ void VulkanLlama::lin(vk::Batch& b, vk::View y, vk::View x, const DevLayer& d, i
   }
 }
 
+// The block's ops for one decode step, fused: each op either waits for the next one to fold into it or records.
+// The waits are the pairs of steps block_forward walks: a norm waits for the matvecs reading its output
+// (RMSNorm folds into their prologue), q, k, v (gate, up) wait for each other (one dispatch over the grouped
+// weights), RoPE marks the waiting q and k matvecs (their epilogue rotates), glu takes gate and up (one matvec
+// writes silu(gate)·up), and o (down) waits for its residual add (y = x + W·h in place). What cannot fold
+// records on its own (flush). k and v rows land at the cache position in the step buffer, so nothing here
+// depends on the position. Assumes, as block_forward does, that a norm's output feeds only linears.
+struct VulkanLlama::DecodeOps {
+  VulkanLlama& self;
+  vk::Batch& b;
+  const LlamaConfig& cf;
+  const DevLayer& d;
+  struct Lin {
+    LinearKind kind;
+    vk::View y;
+    bool rope = false;
+  };
+  const vk::Buffer* norm_w = nullptr;  // a norm waiting to fold into the matvecs that read norm_y
+  vk::View norm_x, norm_y;
+  bool norm_used = false;
+  Lin lin[3] = {};  // matvecs waiting to be grouped, all reading lin_x (normalized when lin_norm)
+  int n_lin = 0;
+  vk::View lin_x;
+  bool lin_norm = false;
+  bool res = false;  // o or down waiting for its residual add
+  Lin res_lin = {};
+  vk::View res_x;
+
+  static bool same(vk::View a, vk::View c) { return a.b == c.b && a.off == c.off; }
+  vk::FusedOut out(const Lin& l) const {
+    const bool kv = l.kind == LinearKind::K || l.kind == LinearKind::V;
+    return {l.y, d.w[static_cast<int>(l.kind)].N, kv ? static_cast<uint32_t>(cf.kv_dim()) : 0u, kv, l.rope};
+  }
+  vk::FusedMatvec matvec(LinearKind first, vk::View x, bool normed) const {
+    const int i = static_cast<int>(first);
+    vk::FusedMatvec f;
+    f.x = x, f.norm = normed ? norm_w : nullptr, f.eps = cf.rms_eps;
+    f.w = &d.buf(i), f.w_byte_off = d.off[i], f.K = d.w[i].K, f.wt = d.w[i].type;
+    f.HD = static_cast<uint32_t>(cf.head_dim), f.step = &self.step_;
+    return f;
+  }
+  vk::FusedPair rope_pair() const {
+    return cf.rope_pairing == RopePairing::Interleaved ? vk::FusedPair::RopeInterleaved : vk::FusedPair::RopeNeox;
+  }
+
+  void norm(vk::View y, vk::View, vk::View x, BlockNorm which, int64_t) {
+    flush();
+    norm_w = which == BlockNorm::Attn ? &d.attn_norm : &d.ffn_norm;
+    norm_x = x, norm_y = y, norm_used = false;
+  }
+  void linear(vk::View y, vk::View x, LinearKind kind, int64_t) {
+    if (kind == LinearKind::O || kind == LinearKind::Down) {
+      flush();
+      res = true, res_lin = {kind, y}, res_x = x;
+      return;
+    }
+    const bool normed = norm_w && same(x, norm_y);
+    if (n_lin > 0 && (n_lin == 3 || !same(normed ? norm_x : x, lin_x) || normed != lin_norm)) flush_lins();
+    if (n_lin == 0) lin_x = normed ? norm_x : x, lin_norm = normed;
+    lin[n_lin++] = {kind, y};
+  }
+  void rope(vk::View p, int64_t) {
+    for (int i = 0; i < n_lin; ++i)
+      if (same(lin[i].y, p)) return void(lin[i].rope = true);
+    fail("Vulkan decode: RoPE of a tensor no waiting matvec writes (the fused step folds RoPE into q and k)");
+  }
+  void attention(vk::View o, vk::View, vk::View q, vk::View k, vk::View v) {
+    flush();
+    const AttentionDims ad = attention_dims(1, cf.n_heads, cf.n_kv_heads, cf.head_dim, 0);
+    vk::attention_forward(b, o, nullptr, q, k, v, ad, 1, &self.step_);
+  }
+  void add(vk::View y, vk::View a, vk::View c, int64_t n) {
+    if (res && same(c, res_lin.y) && same(y, a)) {  // y = a + W·x: the matvec adds into y in place
+      vk::FusedMatvec f = matvec(res_lin.kind, res_x, false);
+      f.out[0] = {y, d.w[static_cast<int>(res_lin.kind)].N};
+      f.beta = 1;
+      vk::matvec_fused(b, f);
+      res = false;
+      return;
+    }
+    flush();
+    vk::elementwise(b, vk::Ew::Add, y, a, c, static_cast<uint32_t>(n));
+  }
+  void glu(vk::View h, vk::View gate, vk::View up, int64_t n) {
+    const int g = static_cast<int>(LinearKind::Gate), u = static_cast<int>(LinearKind::Up);
+    if (n_lin == 2 && lin[0].kind == LinearKind::Gate && lin[1].kind == LinearKind::Up && same(lin[0].y, gate) &&
+        same(lin[1].y, up) && d.slot[g] != 0 && d.slot[g] == d.slot[u] && d.off[u] > d.off[g]) {
+      vk::FusedMatvec f = matvec(LinearKind::Gate, lin_x, lin_norm);
+      f.out[0] = {h, d.w[g].N};
+      f.pair = vk::FusedPair::Swiglu;
+      vk::matvec_fused(b, f);
+      norm_used = norm_used || lin_norm;
+      n_lin = 0;
+      return;
+    }
+    flush();
+    vk::elementwise(b, vk::Ew::Swiglu, h, gate, up, static_cast<uint32_t>(n));
+  }
+
+  // The waiting matvecs: one dispatch when they are one group in storage order, else one each (independent:
+  // the batch records no barrier between them).
+  void flush_lins() {
+    if (n_lin == 0) return;
+    bool grouped = n_lin > 1;
+    for (int i = 1; i < n_lin; ++i) {
+      const int a = static_cast<int>(lin[i - 1].kind), c = static_cast<int>(lin[i].kind);
+      grouped = grouped && d.slot[a] != 0 && d.slot[a] == d.slot[c] && d.off[c] > d.off[a] &&
+                d.w[a].type == d.w[c].type;
+    }
+    for (int i = 0; i < n_lin;) {
+      const int n = grouped ? n_lin : 1;
+      vk::FusedMatvec f = matvec(lin[i].kind, lin_x, lin_norm);
+      f.n_out = n;
+      bool rope = false;
+      for (int j = 0; j < n; ++j) f.out[j] = out(lin[i + j]), rope = rope || lin[i + j].rope;
+      if (rope) f.pair = rope_pair();
+      vk::matvec_fused(b, f);
+      i += n;
+    }
+    norm_used = norm_used || lin_norm;
+    n_lin = 0;
+  }
+  // Records whatever still waits (a norm no matvec folded is recorded on its own).
+  void flush() {
+    flush_lins();
+    if (res) {
+      vk::FusedMatvec f = matvec(res_lin.kind, res_x, false);
+      f.out[0] = {res_lin.y, d.w[static_cast<int>(res_lin.kind)].N};
+      vk::matvec_fused(b, f);
+      res = false;
+    }
+    if (norm_w && !norm_used)
+      vk::rmsnorm_forward(b, norm_y, nullptr, norm_x, *norm_w, 1, static_cast<uint32_t>(cf.dim), cf.rms_eps);
+    norm_w = nullptr;
+  }
+};
+
+// One token: its embedding from step_ into x, every layer's fused ops, the head (the final norm folded into the
+// output matvec), the logits into logits_host_. Recorded once per KV cache and activation buffers.
+void VulkanLlama::record_decode(const LlamaModel& m) {
+  const LlamaConfig& cf = m.config;
+  const uint32_t C = static_cast<uint32_t>(cf.dim), V = static_cast<uint32_t>(cf.vocab);
+  const uint32_t kv_row = static_cast<uint32_t>(cf.kv_dim());
+  vk::Batch& b = decode_;
+  b.copy(step_, static_cast<size_t>(4 + cf.head_dim) * 4, x_, 0, static_cast<size_t>(C) * 4);
+  for (uint32_t l = 0; l < cf.n_layers; ++l) {
+    const uint32_t base = static_cast<uint32_t>(l * cap_ * kv_row);  // this layer's cache; rows at the step's pos
+    DecodeOps ops{*this, b, cf, layers_[l]};
+    const BlockBuffers<vk::View> a{{&x_, 0},    {&x_, 0},    {&x_, 0},   {&xn_, 0}, {},         {&q_, 0},
+                                   {&kc_, base}, {&vc_, base}, {&att_, 0}, {},        {&xn_, 0},  {},
+                                   {&gate_, 0}, {&up_, 0},   {&gate_, 0}, {&tmp_, 0}};
+    block_forward(ops, cf, a, 1);
+    ops.flush();
+  }
+  vk::FusedMatvec head;
+  head.x = {&x_, 0}, head.norm = &out_norm_, head.eps = cf.rms_eps;
+  head.w = &output_.buf, head.K = C, head.wt = output_.type;
+  head.out[0] = {{&logits_, 0}, V};
+  vk::matvec_fused(b, head);
+  b.copy(logits_, 0, logits_host_, 0, static_cast<size_t>(V) * 4);
+}
+
 void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t Tn, float* logits,
                           bool all_logits) {
   const LlamaConfig& cf = m.config;
@@ -164,6 +390,22 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
   const uint32_t HD = static_cast<uint32_t>(cf.head_dim), kv_row = static_cast<uint32_t>(cf.kv_dim());
   ensure(m, cache, T);
   const int64_t pos0 = cache.len;
+  if (T == 1 && fused_decode_) {  // the recorded step: inputs into step_, replay, logits from logits_host_
+    float* st = static_cast<float*>(step_.mapped);
+    const uint32_t pos = static_cast<uint32_t>(pos0);
+    std::memcpy(st, &pos, 4);
+    rope_tables(cf, pos0, 1, st + 4, st + 4 + HD / 2);
+    dequantize_row(st + 4 + HD, m.weights.tok_embd, ids[0]);
+    if (decode_.kept()) {
+      decode_.replay();
+    } else {
+      record_decode(m);
+      decode_.submit();
+    }
+    std::memcpy(logits, logits_host_.mapped, static_cast<size_t>(V) * 4);
+    cache.len = pos0 + 1;
+    return;
+  }
 
   // Embedding rows and RoPE tables on the CPU: (T, C) and (T, HD/2), uploaded.
   std::vector<float> x(static_cast<size_t>(T) * C), cs(static_cast<size_t>(T) * HD / 2), sn(cs.size());

@@ -1,5 +1,5 @@
 // y (M, N) = alpha · x (M, K) · Wᵀ + beta · y for small M (decoding): a workgroup of 256 threads takes 8 rows
-// of W for one row m of x, 32 threads per row striding over K (coalesced), then a shared-memory reduction whose
+// of W for one row m of x, 32 threads per row over K (matvec_dot.glsl), then a shared-memory reduction whose
 // barriers are shared by the 8 rows. W in any WTYPE layout (see dequant.glsl).
 // Not for large M: the GEMM (gemm.comp) reuses each weight tile across 64 rows of x.
 #version 450
@@ -18,6 +18,8 @@ layout(push_constant) uniform P {
   uint b_trans;  // unused here (gemm.comp's layout)
 } p;
 #include "dequant.glsl"
+#define XIN(xo, k) x[(xo) + (k)]
+#include "matvec_dot.glsl"
 
 shared float red[256];
 
@@ -25,10 +27,7 @@ void main() {
   const uint tid = gl_LocalInvocationID.x, lane = tid % 32u, slot = tid / 32u;
   const uint n = (gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u) * 8u + slot, m = gl_WorkGroupID.y;
   float s = 0.0;
-  if (n < p.N) {
-    const uint r = p.b_off + n * p.b_sn, xo = p.x_off + m * p.x_sm;
-    for (uint k = lane; k < p.K; k += 32u) s = fma(load_w(r, k), x[xo + k], s);
-  }
+  if (n < p.N) s = row_dot(p.b_off + n * p.b_sn, p.x_off + m * p.x_sm, lane);
   red[tid] = s;
   barrier();
   for (uint h = 16u; h > 0u; h >>= 1) {

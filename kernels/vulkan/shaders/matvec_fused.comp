@@ -1,0 +1,104 @@
+// The decode step's fused matvec: y = epilogue(rs · x∘nw · Wᵀ) for one token row m, where W is up to three
+// weights stored back to back (q|k|v, gate|up) and each segment of W's rows lands in its own output:
+//   prologue: RMSNorm folded in: x times the norm weight nw, the row's rstd rs = (mean(x²) + eps)^(−½) applied
+//             to the sums (norm != 0; else rs = 1 and nw unread);
+//   pair 1/2: RoPE (interleaved / NeoX) on the segments whose bit is set in rope_segs, both rows of a rotation
+//             pair in one workgroup; pair 3: h = silu(gate)·up over W = gate|up (the first half of the rows);
+//   outputs:  segment s row j at y_s[y_off[s] + (m + pos·pos_seg[s])·y_st[s] + j] (+ beta · the old value:
+//             the residual add), pos read from the step buffer, so a recorded decode replays at any position.
+// Not for many rows of x (gemm.comp); not a general epilogue language: these are the Llama block's pairs.
+#version 450
+#extension GL_GOOGLE_include_directive : require
+layout(local_size_x = 256) in;
+layout(std430, binding = 0) readonly buffer XBuf { float x[]; };
+layout(std430, binding = 1) readonly buffer NBuf { float nw[]; };
+layout(std430, binding = 2) readonly buffer WBuf { uint wb[]; };
+layout(std430, binding = 3) buffer Y0 { float y0[]; };
+layout(std430, binding = 4) buffer Y1 { float y1[]; };
+layout(std430, binding = 5) buffer Y2 { float y2[]; };
+// The step buffer: [0] the position of token 0 (uint), [4 ..) cos (M, HD/2) then sin (M, HD/2).
+layout(std430, binding = 6) readonly buffer SBuf { uint st[]; };
+layout(push_constant) uniform P {
+  uint M, N, K;          // N rows of W in all
+  uint x_off, x_sm;      // x(m, k) = x[x_off + m*x_sm + k]
+  uint b_off, b_sn;      // W row n at b_off + n*b_sn (elements for f32/f16, bytes otherwise)
+  uint end0, end1;       // segment 0 rows [0, end0), 1 [end0, end1), 2 [end1, N)
+  uint y_off0, y_off1, y_off2, y_st0, y_st1, y_st2;
+  uint pos_segs, rope_segs;  // bit s: segment s rows advance by the step's position / get RoPE
+  uint pair, HD;         // 0 none, 1 RoPE interleaved, 2 RoPE NeoX, 3 swiglu
+  uint norm;
+  float eps, beta;
+  uint gint_bits, gint_group;
+  uint b_trans;  // 0 (dequant.glsl's GINT loader reads it)
+} p;
+#include "dequant.glsl"
+#define XIN(xo, k) (p.norm != 0u ? x[(xo) + (k)] * nw[k] : x[(xo) + (k)])
+#include "matvec_dot.glsl"
+#include "reduce.glsl"
+
+shared float red[256];
+
+void store(uint n, uint m, float v) {
+  const uint s = n < p.end0 ? 0u : n < p.end1 ? 1u : 2u;
+  const uint j = n - (s == 0u ? 0u : s == 1u ? p.end0 : p.end1);
+  const uint row = m + (((p.pos_segs >> s) & 1u) != 0u ? st[0] : 0u);
+  if (s == 0u) {
+    const uint i = p.y_off0 + row * p.y_st0 + j;
+    y0[i] = v + (p.beta != 0.0 ? p.beta * y0[i] : 0.0);
+  } else if (s == 1u) {
+    const uint i = p.y_off1 + row * p.y_st1 + j;
+    y1[i] = v + (p.beta != 0.0 ? p.beta * y1[i] : 0.0);
+  } else {
+    const uint i = p.y_off2 + row * p.y_st2 + j;
+    y2[i] = v + (p.beta != 0.0 ? p.beta * y2[i] : 0.0);
+  }
+}
+
+void main() {
+  const uint tid = gl_LocalInvocationID.x, lane = tid % 32u, slot = tid / 32u;
+  const uint wg = gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u, m = gl_WorkGroupID.y;
+  const uint half_ = p.HD / 2u;
+  // This slot's row of W. Paired modes: 4 pairs per workgroup, slot 2i and 2i+1 the two rows of pair i.
+  uint n = wg * 8u + slot, pr = 0u;
+  bool valid = n < p.N;
+  if (p.pair != 0u) {
+    pr = wg * 4u + slot / 2u;
+    const uint member = slot & 1u;
+    valid = pr < p.N / 2u;
+    if (p.pair == 3u) {
+      n = pr + member * (p.N / 2u);
+    } else {
+      const uint head = pr / half_, i = pr % half_;
+      n = head * p.HD + (p.pair == 1u ? 2u * i + member : i + member * half_);
+    }
+  }
+  const uint xo = p.x_off + m * p.x_sm;
+  float rs = 1.0;
+  if (p.norm != 0u) {
+    float ss = 0.0;
+    for (uint k = tid; k < p.K; k += 256u) ss += x[xo + k] * x[xo + k];
+    rs = 1.0 / sqrt(wg_sum(ss) / float(p.K) + p.eps);
+  }
+  red[tid] = valid ? row_dot(p.b_off + n * p.b_sn, xo, lane) : 0.0;
+  barrier();
+  for (uint h = 16u; h > 0u; h >>= 1) {
+    if (lane < h) red[tid] += red[tid + h];
+    barrier();
+  }
+  if (lane != 0u || !valid) return;
+  const float v = rs * red[tid];
+  if (p.pair == 3u) {
+    if ((slot & 1u) == 0u) store(pr, m, v / (1.0 + exp(-v)) * (rs * red[tid + 32u]));
+    return;
+  }
+  const uint s = n < p.end0 ? 0u : n < p.end1 ? 1u : 2u;
+  if (p.pair == 0u || ((p.rope_segs >> s) & 1u) == 0u) {
+    store(n, m, v);
+    return;
+  }
+  // Rotation of pair (a, b) by the angle of (position, i): a' = a·cos − b·sin, b' = a·sin + b·cos.
+  const uint i = pr % half_;
+  const float c = uintBitsToFloat(st[4u + m * half_ + i]), sn = uintBitsToFloat(st[4u + (p.M + m) * half_ + i]);
+  const float other = rs * red[tid ^ 32u];
+  store(n, m, (slot & 1u) == 0u ? v * c - other * sn : other * sn + v * c);
+}
