@@ -98,7 +98,7 @@ void Batch::dispatch(const char* name, std::initializer_list<const Buffer*> bufs
     vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0,
                          nullptr, 0, nullptr);
     touched_.clear(), written_.clear();
-    ++st.barriers, ++st.commands;
+    ++rec_barriers_, ++st.commands;
   }
   VkDescriptorSet set = new_set(p);
   VkDescriptorBufferInfo infos[kMaxBindings];
@@ -119,7 +119,7 @@ void Batch::dispatch(const char* name, std::initializer_list<const Buffer*> bufs
   std::memcpy(pc, push, push_bytes);
   vkCmdPushConstants(cb_, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, pc);
   vkCmdDispatch(cb_, gx, gy, gz);
-  st.commands += 4, ++st.dispatches;
+  st.commands += 4, ++rec_dispatches_;
   ++n_;
 }
 
@@ -148,7 +148,7 @@ void Batch::transfer_barrier() {
   const VkPipelineStageFlags st = VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
   vkCmdPipelineBarrier(cb_, st, st | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
   touched_.clear(), written_.clear();
-  ++batch_stats(c_).barriers, ++batch_stats(c_).commands;
+  ++rec_barriers_, ++batch_stats(c_).commands;
 }
 
 void Batch::copy(const Buffer& src, size_t src_offset, const Buffer& dst, size_t dst_offset, size_t bytes) {
@@ -159,7 +159,7 @@ void Batch::copy(const Buffer& src, size_t src_offset, const Buffer& dst, size_t
   if (!touched_.empty()) transfer_barrier();  // the dispatches before it may read dst or write src
   VkBufferCopy region{src_offset, dst_offset, bytes};
   vkCmdCopyBuffer(cb_, src.buf, dst.buf, 1, &region);
-  ++batch_stats(c_).copies, ++batch_stats(c_).commands;
+  ++rec_copies_, ++batch_stats(c_).commands;
   transfer_barrier();
 }
 
@@ -198,12 +198,14 @@ void Batch::reset() {
   left_in_pool_ = 0;
   readbacks_.clear();
   n_ = 0;
+  rec_dispatches_ = rec_barriers_ = rec_copies_ = 0;
   kept_ = false;
 }
 
 void Batch::run(const char* what) {
   try {
-    ++batch_stats(c_).submits;
+    BatchStats& st = batch_stats(c_);
+    ++st.submits, st.dispatches += rec_dispatches_, st.barriers += rec_barriers_, st.copies += rec_copies_;
     c_.submit_and_wait(cb_, what);
   } catch (...) {
     // The work may still be running (a timeout): its command buffer, descriptor pools and staging buffer are
@@ -214,6 +216,7 @@ void Batch::run(const char* what) {
     stage_used_ = 0;
     stage_.abandon();
     n_ = 0;
+    rec_dispatches_ = rec_barriers_ = rec_copies_ = 0;
     kept_ = false;
     VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
     ai.commandPool = c_.command_pool();

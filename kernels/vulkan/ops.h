@@ -14,10 +14,13 @@
 
 namespace edgellm::vk {
 
-// What batches recorded and submitted on a context, for benchmarks (per-token overhead): every vkCmd* call, of
-// which dispatches, barriers and copies; submits and descriptor sets written.
+// What batches did on a context, for benchmarks of the per-token overhead: vkCmd* calls and descriptor sets
+// recorded (host work), and the dispatches, barriers and copies submitted (a replay submits its recording's
+// again without recording anything), and the submits.
 struct BatchStats {
-  uint64_t commands = 0, dispatches = 0, barriers = 0, copies = 0, submits = 0, descriptor_sets = 0;
+  uint64_t commands = 0, descriptor_sets = 0;       // recorded
+  uint64_t dispatches = 0, barriers = 0, copies = 0;  // submitted
+  uint64_t submits = 0;
 };
 BatchStats& batch_stats(const Context& c);
 
@@ -72,6 +75,7 @@ class Batch {
   std::vector<Readback> readbacks_;
   // Buffers bound since the last barrier: read (any binding) and possibly written (the `writes` bindings).
   std::vector<VkBuffer> touched_, written_;
+  uint64_t rec_dispatches_ = 0, rec_barriers_ = 0, rec_copies_ = 0;  // of the current recording
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
   std::vector<VkDescriptorPool> pools_;
   uint32_t left_in_pool_ = 0;

@@ -19,6 +19,7 @@ layout(push_constant) uniform P {
 } p;
 #include "dequant.glsl"
 #define XIN(xo, k) x[(xo) + (k)]
+#define SQ(xo, k) 0.0
 #include "matvec_dot.glsl"
 
 shared float red[256];
@@ -27,7 +28,8 @@ void main() {
   const uint tid = gl_LocalInvocationID.x, lane = tid % 32u, slot = tid / 32u;
   const uint n = (gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u) * 8u + slot, m = gl_WorkGroupID.y;
   float s = 0.0;
-  if (n < p.N) s = row_dot(p.b_off + n * p.b_sn, p.x_off + m * p.x_sm, lane);
+  float unused = 0.0;
+  if (n < p.N) s = row_dot(p.b_off + n * p.b_sn, p.x_off + m * p.x_sm, lane, unused);
   red[tid] = s;
   barrier();
   for (uint h = 16u; h > 0u; h >>= 1) {

@@ -1,7 +1,7 @@
 // The decode step's fused matvec: y = epilogue(rs · x∘nw · Wᵀ) for one token row m, where W is up to three
 // weights stored back to back (q|k|v, gate|up) and each segment of W's rows lands in its own output:
 //   prologue: RMSNorm folded in: x times the norm weight nw, the row's rstd rs = (mean(x²) + eps)^(−½) applied
-//             to the sums (norm != 0; else rs = 1 and nw unread);
+//             to the sums, Σx² summed by the same lanes in the same pass (norm != 0; else rs = 1, nw unread);
 //   pair 1/2: RoPE (interleaved / NeoX) on the segments whose bit is set in rope_segs, both rows of a rotation
 //             pair in one workgroup; pair 3: h = silu(gate)·up over W = gate|up (the first half of the rows);
 //   outputs:  segment s row j at y_s[y_off[s] + (m + pos·pos_seg[s])·y_st[s] + j] (+ beta · the old value:
@@ -33,10 +33,10 @@ layout(push_constant) uniform P {
 } p;
 #include "dequant.glsl"
 #define XIN(xo, k) (p.norm != 0u ? x[(xo) + (k)] * nw[k] : x[(xo) + (k)])
+#define SQ(xo, k) (x[(xo) + (k)] * x[(xo) + (k)])
 #include "matvec_dot.glsl"
-#include "reduce.glsl"
 
-shared float red[256];
+shared float red[256], red_sq[256];
 
 void store(uint n, uint m, float v) {
   const uint s = n < p.end0 ? 0u : n < p.end1 ? 1u : 2u;
@@ -73,19 +73,17 @@ void main() {
     }
   }
   const uint xo = p.x_off + m * p.x_sm;
-  float rs = 1.0;
-  if (p.norm != 0u) {
-    float ss = 0.0;
-    for (uint k = tid; k < p.K; k += 256u) ss += x[xo + k] * x[xo + k];
-    rs = 1.0 / sqrt(wg_sum(ss) / float(p.K) + p.eps);
-  }
-  red[tid] = valid ? row_dot(p.b_off + n * p.b_sn, xo, lane) : 0.0;
+  float ss = 0.0;
+  red[tid] = valid ? row_dot(p.b_off + n * p.b_sn, xo, lane, ss) : 0.0;
+  red_sq[tid] = ss;
   barrier();
   for (uint h = 16u; h > 0u; h >>= 1) {
-    if (lane < h) red[tid] += red[tid + h];
+    if (lane < h) red[tid] += red[tid + h], red_sq[tid] += red_sq[tid + h];
     barrier();
   }
   if (lane != 0u || !valid) return;
+  // Every valid slot's lanes saw all of x: its Σx² is the row's.
+  const float rs = p.norm != 0u ? 1.0 / sqrt(red_sq[tid] / float(p.K) + p.eps) : 1.0;
   const float v = rs * red[tid];
   if (p.pair == 3u) {
     if ((slot & 1u) == 0u) store(pr, m, v / (1.0 + exp(-v)) * (rs * red[tid + 32u]));
