@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "kernels/linear.h"
 #include "models/runner.h"
@@ -84,6 +85,16 @@ TEST_CASE("vulkan llama: logits match the CPU on tiny-llama F32, F16, Q8_0, Q4_0
   compare(fx + "/tiny-llama/gguf/tiny-llama-q8_0.gguf", 1e-5);
   compare(fx + "/tiny-llama/gguf/tiny-llama-q4_0.gguf", 1e-5);
   compare(fx + "/tiny-llama/gguf/tiny-llama-f32.gguf", 1e-4, fx + "/tiny-llama/gguf/tiny-llama-lora-f32.gguf");
+}
+
+// Decoding runs the fused step (models/vulkan/llama_vulkan.cpp DecodeOps, recorded once, replayed per token)
+// unless the model has adapters or biases; EDGELLM_VULKAN_FUSED=0 forces the per-op recording.
+TEST_CASE("vulkan llama: the fused decode step and the per-op one, interleaved and NeoX RoPE, GQA") {
+  compare(fx + "/tiny-llama/model", 1e-5);  // the Hugging Face directory: NeoX pairing (the GGUFs: interleaved)
+  setenv("EDGELLM_VULKAN_FUSED", "0", 1);
+  compare(fx + "/tiny-llama/gguf/tiny-llama-q4_0.gguf", 1e-5);
+  compare(fx + "/tiny-llama/model", 1e-5);
+  unsetenv("EDGELLM_VULKAN_FUSED");
 }
 
 TEST_CASE("vulkan llama: kquant models (Q4_K_M, Q6_K, Q2_K)") {
