@@ -11,7 +11,7 @@ set(_out ${CMAKE_BINARY_DIR}/vulkan_spv)
 file(MAKE_DIRECTORY ${_out})
 file(GLOB _includes CONFIGURE_DEPENDS ${_sh}/*.glsl)
 
-# name|source|defines(;-separated, as -D flags): one SPIR-V module each.
+# name|source|defines(,-separated -D flags): one SPIR-V module each.
 set(_wtypes "f32=0" "f16=1" "q4_0=2" "q5_0=6" "q5_1=7" "q8_0=8" "q2_k=10" "q3_k=11" "q4_k=12" "q6_k=14"
     "gint=1000")
 set(_variants)
@@ -20,7 +20,8 @@ foreach(w ${_wtypes})
   list(GET _p 0 _n)
   list(GET _p 1 _id)
   list(APPEND _variants "gemm_${_n}|gemm.comp|-DWTYPE=${_id}" "matvec_${_n}|matvec.comp|-DWTYPE=${_id}"
-       "matvec_fused_${_n}|matvec_fused.comp|-DWTYPE=${_id}")
+       "matvec_fused_${_n}|matvec_fused.comp|-DWTYPE=${_id},-DNORM=0"
+       "matvec_fused_norm_${_n}|matvec_fused.comp|-DWTYPE=${_id},-DNORM=1")
 endforeach()
 file(GLOB _plain CONFIGURE_DEPENDS ${_sh}/*.comp)
 foreach(f ${_plain})
@@ -40,6 +41,7 @@ foreach(v ${_variants})
   set(_defs)
   if(_len GREATER 2)
     list(GET _p 2 _defs)
+    string(REPLACE "," ";" _defs "${_defs}")
   endif()
   add_custom_command(OUTPUT ${_out}/${_n}.spv
     COMMAND ${EDGELLM_GLSLC} -O --target-env=vulkan1.1 ${_defs} -I ${_sh} -o ${_out}/${_n}.spv ${_sh}/${_src}

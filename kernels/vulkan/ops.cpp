@@ -363,7 +363,7 @@ void matvec_fused(Batch& b, const FusedMatvec& f) {
       f.eps, f.beta, 4, 128, 0};
   const uint32_t wgs = paired ? groups(N / 2, 4) : groups(N, 8);  // 8 rows of W per workgroup
   const uint32_t gx = std::min<uint32_t>(wgs, 65535), gz = groups(wgs, 65535);
-  const std::string name = std::string("matvec_fused_") + wname(f.wt);
+  const std::string name = std::string(f.norm ? "matvec_fused_norm_" : "matvec_fused_") + wname(f.wt);
   b.dispatch(name.c_str(), {f.x.b, f.norm ? f.norm : f.x.b, f.w, o0.y.b, o1.y.b, o2.y.b, f.step ? f.step : f.x.b},
              &p, sizeof p, gx, 1, gz, 0x38u);
 }

@@ -1,7 +1,8 @@
 // The decode step's fused matvec: y = epilogue(rs · x∘nw · Wᵀ) for one token row m, where W is up to three
 // weights stored back to back (q|k|v, gate|up) and each segment of W's rows lands in its own output:
 //   prologue: RMSNorm folded in: x times the norm weight nw, the row's rstd rs = (mean(x²) + eps)^(−½) applied
-//             to the sums, Σx² summed by the same lanes in the same pass (norm != 0; else rs = 1, nw unread);
+//             to the sums, Σx² summed by the same lanes in the same pass (the NORM variant,
+//             matvec_fused_norm_<type>; else rs = 1, nw unread);
 //   pair 1/2: RoPE (interleaved / NeoX) on the segments whose bit is set in rope_segs, both rows of a rotation
 //             pair in one workgroup; pair 3: h = silu(gate)·up over W = gate|up (the first half of the rows);
 //   outputs:  segment s row j at y_s[y_off[s] + (m + pos·pos_seg[s])·y_st[s] + j] (+ beta · the old value:
@@ -26,14 +27,20 @@ layout(push_constant) uniform P {
   uint y_off0, y_off1, y_off2, y_st0, y_st1, y_st2;
   uint pos_segs, rope_segs;  // bit s: segment s rows advance by the step's position / get RoPE
   uint pair, HD;         // 0 none, 1 RoPE interleaved, 2 RoPE NeoX, 3 swiglu
-  uint norm;
+  uint unused;
   float eps, beta;
   uint gint_bits, gint_group;
   uint b_trans;  // 0 (dequant.glsl's GINT loader reads it)
 } p;
 #include "dequant.glsl"
-#define XIN(xo, k) (p.norm != 0u ? x[(xo) + (k)] * nw[k] : x[(xo) + (k)])
+// NORM (a compile-time variant, so the inner loop has no branch): the RMSNorm prologue.
+#if NORM
+#define XIN(xo, k) (x[(xo) + (k)] * nw[k])
 #define SQ(xo, k) (x[(xo) + (k)] * x[(xo) + (k)])
+#else
+#define XIN(xo, k) x[(xo) + (k)]
+#define SQ(xo, k) 0.0
+#endif
 #include "matvec_dot.glsl"
 
 shared float red[256], red_sq[256];
@@ -78,12 +85,15 @@ void main() {
   red_sq[tid] = ss;
   barrier();
   for (uint h = 16u; h > 0u; h >>= 1) {
-    if (lane < h) red[tid] += red[tid + h], red_sq[tid] += red_sq[tid + h];
+    if (lane < h) {
+      red[tid] += red[tid + h];
+      if (NORM != 0) red_sq[tid] += red_sq[tid + h];
+    }
     barrier();
   }
   if (lane != 0u || !valid) return;
   // Every valid slot's lanes saw all of x: its Σx² is the row's.
-  const float rs = p.norm != 0u ? 1.0 / sqrt(red_sq[tid] / float(p.K) + p.eps) : 1.0;
+  const float rs = NORM != 0 ? 1.0 / sqrt(red_sq[tid] / float(p.K) + p.eps) : 1.0;
   const float v = rs * red[tid];
   if (p.pair == 3u) {
     if ((slot & 1u) == 0u) store(pr, m, v / (1.0 + exp(-v)) * (rs * red[tid + 32u]));
