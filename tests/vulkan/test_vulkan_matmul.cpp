@@ -178,3 +178,99 @@ TEST_CASE("vulkan linear_backward_x: dx = dy·W (+ beta·dx) through every weigh
     }
   }
 }
+
+namespace {
+
+// The decode step's fused matvec against double loops: RMSNorm folded in, segments into their own outputs at a
+// position, RoPE (both pairings) on the marked ones, silu(gate)·up, and the residual add.
+struct FusedCase {
+  DType t;
+  vk::FusedPair pair;
+  bool norm;
+  float beta;
+};
+
+void check_fused(const FusedCase& fc, uint32_t K, uint32_t HD, uint32_t seed) {
+  const uint32_t NH = 3, KVH = 1, F = 33, pos = 5, half = HD / 2;
+  const bool swiglu = fc.pair == vk::FusedPair::Swiglu, rope = !swiglu && fc.pair != vk::FusedPair::None;
+  // Segments: swiglu W = gate|up (F rows each, one output); else q|k|v with k, v at the position (stride KVH·HD).
+  const std::vector<uint32_t> rows = swiglu ? std::vector<uint32_t>{F} : std::vector<uint32_t>{NH * HD, KVH * HD, KVH * HD};
+  uint32_t N = 0;
+  for (uint32_t r : rows) N += r * (swiglu ? 2 : 1);
+  const QW w = make_weight(fc.t, N, K, seed);
+  const auto x = randv(K, seed + 1), nw = randv(K, seed + 2, 0.5f, 1.5f), cs = randv(half, seed + 3),
+             sn = randv(half, seed + 4);
+  double ss = 0;
+  for (float v : x) ss += double(v) * v;
+  const double rs = fc.norm ? 1.0 / std::sqrt(ss / K + 1e-5) : 1.0;
+  std::vector<double> dot(N), mag(N);
+  for (uint32_t n = 0; n < N; ++n)
+    for (uint32_t k = 0; k < K; ++k) {
+      const double xi = fc.norm ? double(x[k]) * rs * nw[k] : double(x[k]);
+      dot[n] += xi * w.deq[size_t(n) * K + k], mag[n] += std::fabs(xi * w.deq[size_t(n) * K + k]);
+    }
+  // Expected outputs, each segment in its own buffer of `cap` rows (rows at pos for segments 1, 2).
+  const uint32_t cap = pos + 2;
+  std::vector<std::vector<float>> y0(rows.size()), want(rows.size());
+  std::vector<double> scale(rows.size());
+  uint32_t first = 0;
+  for (size_t s = 0; s < rows.size(); ++s) {
+    const uint32_t R = rows[s], row = s == 0 ? 0 : pos, stride = R;
+    y0[s] = randv(size_t(cap) * R, seed + 10 + uint32_t(s));
+    want[s] = y0[s];
+    for (uint32_t j = 0; j < R; ++j) {
+      double v = dot[first + j];
+      if (swiglu) v = v / (1 + std::exp(-v)) * dot[first + R + j];
+      if (rope && s < 2) {
+        const uint32_t h = j / HD, i = fc.pair == vk::FusedPair::RopeInterleaved ? (j % HD) / 2 : (j % HD) % half;
+        const bool second = fc.pair == vk::FusedPair::RopeInterleaved ? (j % 2) == 1 : (j % HD) >= half;
+        const uint32_t a = fc.pair == vk::FusedPair::RopeInterleaved ? h * HD + 2 * i : h * HD + i;
+        const uint32_t b = fc.pair == vk::FusedPair::RopeInterleaved ? a + 1 : a + half;
+        const double xa = dot[first + a], xb = dot[first + b];
+        v = second ? xa * sn[i] + xb * cs[i] : xa * cs[i] - xb * sn[i];
+      }
+      float& o = want[s][size_t(row) * stride + j];
+      o = float(v + fc.beta * o);
+      scale[s] = std::max(scale[s], mag[first + j] * (swiglu ? 1 + mag[first + R + j] : 1) + std::fabs(o));
+    }
+    first += R * (swiglu ? 2 : 1);
+  }
+  std::vector<uint8_t> raw = w.raw;
+  raw.resize(raw.size() + 8);
+  std::vector<float> step(4 + HD);
+  const uint32_t p32 = pos;
+  std::memcpy(step.data(), &p32, 4);
+  std::copy(cs.begin(), cs.end(), step.begin() + 4);
+  std::copy(sn.begin(), sn.end(), step.begin() + 4 + half);
+  vk::Buffer bw = up(raw), bx = up(x), bn = up(nw), bs = up(step);
+  std::vector<vk::Buffer> by;
+  for (const auto& v : y0) by.push_back(up(v));
+  vk::FusedMatvec f;
+  f.x = {&bx, 0}, f.norm = fc.norm ? &bn : nullptr, f.eps = 1e-5f, f.beta = fc.beta;
+  f.w = &bw, f.K = K, f.wt = fc.t, f.pair = fc.pair, f.HD = HD, f.step = &bs;
+  f.n_out = static_cast<int>(rows.size());
+  for (size_t s = 0; s < rows.size(); ++s) f.out[s] = {{&by[s], 0}, rows[s], rows[s], s > 0, rope && s < 2};
+  vk::Batch b(ctx());
+  vk::matvec_fused(b, f);
+  b.submit();
+  for (size_t s = 0; s < rows.size(); ++s) {
+    INFO(dtype_name(fc.t) << " pair=" << int(fc.pair) << " norm=" << fc.norm << " beta=" << fc.beta << " K=" << K
+                          << " HD=" << HD << " segment " << s);
+    CHECK(worst(down(by[s], want[s].size()), want[s], 1e-5 * scale[s], 0) <= 1);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("vulkan matvec_fused: RMSNorm prologue, q|k|v segments at a position, RoPE, silu·up, residual") {
+  uint32_t seed = 500;
+  for (DType t : {DType::F32, DType::Q4_0, DType::Q8_0, DType::Q4_K}) {
+    const uint32_t blk = block_elems(t);
+    for (const FusedCase& fc : {FusedCase{t, vk::FusedPair::RopeInterleaved, true, 0},
+                                FusedCase{t, vk::FusedPair::RopeNeox, true, 0}, FusedCase{t, vk::FusedPair::None, true, 0},
+                                FusedCase{t, vk::FusedPair::Swiglu, true, 0}, FusedCase{t, vk::FusedPair::None, false, 1},
+                                FusedCase{t, vk::FusedPair::RopeNeox, false, 0}})
+      for (uint32_t kb : {1u, 3u})
+        for (uint32_t HD : {8u, 16u}) check_fused(fc, kb * blk, HD, seed++);
+  }
+}
