@@ -14,6 +14,7 @@
 
 #include "bench/study/bpe_train.h"
 #include "bench/study/pretrain.h"
+#include "models/block.h"
 #include "runtime/parse_meter.h"
 #include "runtime/sha256.h"
 #include "models/save_gguf.h"
@@ -163,7 +164,12 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const std::atomic<bool>
              "--prose-fraction {} must be in [0, {}] (LM and closed-book take {} of the examples)", o.prose_fraction,
              1 - o.mix.share_lm - o.mix.share_closed_book, o.mix.share_lm + o.mix.share_closed_book);
   o.mix.share_general = o.prose_fraction;
-  pretrain_config(o.size, o.vocab, o.arch);  // an unknown size or architecture fails before the tokenizer is trained
+  // An unknown size or architecture fails before the tokenizer is trained; so does a family the Vulkan
+  // training block cannot run. Its block (models/vulkan/grad_vulkan.cpp) has the Llama ops only, and would
+  // refuse at the first step naming no device; this check goes when it gains QK-norm (helper hvkfam's work).
+  if (const LlamaConfig early = pretrain_config(o.size, o.vocab, o.arch); o.device != "cpu" && !o.device.empty())
+    refuse_family_options(early, "--device " + o.device + " training (the Vulkan block has the Llama ops only: no "
+                                 "per-head QK-norm forward or backward yet; train it with --device cpu)");
   EDGE_CHECK(o.batch > 0 && o.micro_batch > 0 && o.batch % o.micro_batch == 0,
              "--batch ({}) must be a positive multiple of --micro-batch ({})", o.batch, o.micro_batch);
   fs::create_directories(o.out_dir);
@@ -186,8 +192,7 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const std::atomic<bool>
   const std::string tok_sha = vocab_digest(vocab);
   Model model;
   model.tokenizer = make_tokenizer(vocab);
-  log(fmt::format("pretrain: tokenizer of {} tokens in {:.1f} s (general text: {}, {} paragraphs)",
-                  model.tokenizer->vocab_size(), since(), general_source, general.size()));
+  log(fmt::format("pretrain: tokenizer of {} tokens in {:.1f} s", model.tokenizer->vocab_size(), since()));
 
   const LlamaConfig cfg = pretrain_config(o.size, model.tokenizer->vocab_size(), o.arch);
   if (o.tokens == 0) o.tokens = tokens_for(cfg, o.tokens_per_param);
