@@ -302,6 +302,11 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const std::atomic<bool>
   r.steps = tr.step();
   r.total_steps = tr.total_steps();
   r.tokens = r.steps * o.batch * o.seq_len;
+  r.stopped = why != StopReason::Done;
+  if (r.stopped && o.checkpoint_only_on_stop) {
+    log("pretrain: no evaluation or GGUF for a stopped sitting (--checkpoint-only-on-stop)");
+    return r;
+  }
   const auto& h = tr.history();
   const size_t tail = std::min<size_t>(10, h.size());
   for (size_t i = h.size() - tail; i < h.size(); ++i) r.final_loss += h[i].loss / static_cast<double>(tail);

@@ -50,12 +50,14 @@ struct PretrainOptions {
   int64_t eval_users = 12;         // users of the evaluations during training
   int64_t final_eval_users = 40;   // users of the final evaluation (the recipe's number)
   double time_budget = 0;          // seconds of training in this process; 0: none
+  bool checkpoint_only_on_stop = false;  // a stopped sitting leaves its checkpoint only (no eval, GGUF, recipe)
   std::string device = "cpu";      // cpu | vulkan | vulkan:N (train/device.h); not part of the run's identity
   PretrainMix mix;
 };
 
 struct PretrainResult {
   int64_t steps = 0, total_steps = 0, tokens = 0;
+  bool stopped = false;            // by the time budget or a signal before the last step
   double final_loss = 0, train_seconds = 0;
   ReadingEvalResult eval;
   ProsePerplexity prose;           // on held-out prose (empty when the corpus has none)

@@ -78,6 +78,8 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--eval-users", o.eval_users, "Held-out users of the evaluations during training")->capture_default_str();
   cmd->add_option("--final-eval-users", o.final_eval_users, "Held-out users of the final evaluation")->capture_default_str();
   cmd->add_option("--time-budget", o.time_budget, "Stop (checkpoint, GGUF, recipe) after this many seconds of training");
+  cmd->add_flag("--checkpoint-only-on-stop", o.checkpoint_only_on_stop,
+                "A sitting stopped by --time-budget or a signal leaves its checkpoint only (no evaluation, GGUF, recipe)");
   cmd->add_flag("--resume", o.resume, "Continue from DIR/checkpoint.safetensors (a fresh start when there is none)");
   cmd->add_flag("--export", o.export_only, "No training: evaluate DIR's checkpoint and write its GGUF and recipe");
   cmd->add_option("--threads", threads, "Threads (same as the global -t)");
@@ -133,6 +135,12 @@ void add_pretrain_command(CLI::App& app) {
     o.tokens = tokens.empty() ? 0 : parse_count(tokens);
     install_stop_handlers();
     const study::PretrainResult r = study::run_pretrain(o, stop_flag(), log);
+    if (r.stopped && o.checkpoint_only_on_stop) {
+      std::printf("%s: stopped at step %lld of %lld (%.2fM tokens); --resume continues\n", study::base_name(o).c_str(),
+                  static_cast<long long>(r.steps), static_cast<long long>(r.total_steps),
+                  static_cast<double>(r.tokens) / 1e6);
+      return;
+    }
     std::printf("%s: %lld steps, %.2fM tokens, loss %.4f, gold context %s, held-out prose %s, %s\n",
                 study::base_name(o).c_str(), static_cast<long long>(r.steps), static_cast<double>(r.tokens) / 1e6,
                 r.final_loss, study::format_reading(r.eval).c_str(),
