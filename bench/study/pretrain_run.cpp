@@ -101,8 +101,8 @@ void write_recipe(const PretrainOptions& o, const PretrainResult& r, const Llama
                    100 * (1 - o.mix.share_general - o.mix.share_lm - o.mix.share_closed_book), o.mix.fresh_user_offset,
                    o.mix.max_qa_per_context, general_source);
   s += fmt::format("| mix (tokens) | {} (measured on examples 0-1999 at mid-curriculum) |\n", token_shares);
-  s += fmt::format("| training time | {} ({:.0f} s) on {} threads |\n", hms(r.train_seconds), r.train_seconds,
-                   num_threads());
+  s += fmt::format("| training time | {} ({:.0f} s, every sitting) on {} threads, device {} |\n", hms(r.train_seconds),
+                   r.train_seconds, num_threads(), o.device);
   s += fmt::format("| final loss | {:.4f} (mean of the last 10 steps) |\n", r.final_loss);
   s += fmt::format("| gold-context accuracy | {} on {} held-out users (index ≥ {}), greedy, exact match |\n",
                    format_reading(r.eval), o.final_eval_users, o.mix.test_user_offset);
@@ -307,22 +307,26 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const std::atomic<bool>
     log("pretrain: no evaluation or GGUF for a stopped sitting (--checkpoint-only-on-stop)");
     return r;
   }
-  const auto& h = tr.history();
-  const size_t tail = std::min<size_t>(10, h.size());
-  for (size_t i = h.size() - tail; i < h.size(); ++i) r.final_loss += h[i].loss / static_cast<double>(tail);
-  r.train_seconds = h.empty() ? 0.0 : h.back().elapsed_s;
-  if (h.empty() && fs::exists(ckpt))
-    r.train_seconds = parse_json_metered(checkpoint_metadata(ckpt), ckpt, "__metadata__").value("elapsed_s", 0.0);
-  if (h.empty() && fs::exists(o.out_dir + "/loss.csv")) {
-    // An export without training: the final loss from the log's last rows.
-    std::ifstream in(o.out_dir + "/loss.csv");
+  // From the step log, which spans every sitting: the mean loss of the last 10 steps, and the training time
+  // (each sitting's elapsed_s restarts at 0: the sum of each run of rising values).
+  const std::string loss_csv = o.out_dir + "/loss.csv";
+  if (fs::exists(loss_csv)) {
+    std::ifstream in(loss_csv);
     std::string line;
     std::vector<double> losses;
+    double last = 0;
     std::getline(in, line);
     while (std::getline(in, line)) {
-      const size_t a = line.find(','), b = line.find(',', a + 1);
-      if (a != std::string::npos && b != std::string::npos) losses.push_back(std::stod(line.substr(a + 1, b - a - 1)));
+      std::vector<std::string> f;
+      std::stringstream ss(line);
+      for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+      if (f.size() < 6) continue;
+      losses.push_back(std::stod(f[1]));
+      const double e = std::stod(f[5]);
+      if (e < last) r.train_seconds += last;
+      last = e;
     }
+    r.train_seconds += last;
     const size_t n = std::min<size_t>(10, losses.size());
     for (size_t i = losses.size() - n; i < losses.size(); ++i) r.final_loss += losses[i] / static_cast<double>(n);
   }

@@ -50,8 +50,9 @@ enum class DictStyle {
   WordNet,  // and [syn: ...] [ant: ...] lists go; the senses are one paragraph
 };
 // A dictd database: `index` lines "headword\toffset\tlength" (dictd's base64 numbers) into the
-// uncompressed `dict` text. One document per entry (entries two headwords share are read once; the
-// "00-database-*" entries are skipped). Throws FormatError(path, "index line N") on a bad index.
+// uncompressed `dict` text. One document per entry, its lines joined into one text cut at sentence ends
+// (entries two headwords share are read once; the "00-database-*" entries are skipped). Throws
+// FormatError(path, "index line N") on a bad index.
 std::vector<ProseDocument> parse_dictd(std::string_view dict, std::string_view index, DictStyle style,
                                        const std::string& path);
 
@@ -60,8 +61,10 @@ std::vector<ProseDocument> parse_dictd(std::string_view dict, std::string_view i
 // tables) skipped. A page that is only ".so other" (a link) has no paragraphs.
 ProseDocument parse_groff(std::string_view source, const std::string& key);
 
-// gzip (and dictzip, which is gzip with an extra header field) → bytes. Throws FormatError(path, ...).
+// gzip (and dictzip, which is gzip with an extra header field) → bytes. Throws FormatError(path, ...),
+// or Error when edgellm was built without zlib (gunzip_available() says which).
 std::string gunzip(std::string_view gz, const std::string& path);
+bool gunzip_available();
 
 // ---- the corpus ---------------------------------------------------------------------------------
 

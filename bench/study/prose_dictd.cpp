@@ -13,6 +13,14 @@
 
 namespace edgellm::study {
 
+bool gunzip_available() {
+#ifdef EDGELLM_HAVE_ZLIB
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::string gunzip(std::string_view gz, const std::string& path) {
 #ifndef EDGELLM_HAVE_ZLIB
   (void)gz;

@@ -68,8 +68,8 @@ std::string ascii_normalize(std::string_view s) {
 std::string clean_paragraph(std::string_view raw, bool reflow) {
   std::string text;
   for (char c : ascii_normalize(raw)) {
-    const auto uc = static_cast<unsigned char>(c);
     if (c == '\t') c = ' ';
+    const auto uc = static_cast<unsigned char>(c);
     if (c != '\n' && (uc < 0x20 || uc == 0x7f)) continue;
     text += static_cast<char>(std::tolower(uc));
   }
