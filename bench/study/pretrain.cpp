@@ -7,32 +7,69 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/arch.h"
 #include "models/sampler.h"
 #include "runtime/parse_meter.h"
 #include "runtime/error.h"
 
 namespace edgellm::study {
 
-LlamaConfig pretrain_config(const std::string& size, int64_t vocab) {
+const std::vector<std::string>& pretrain_sizes() {
+  static const std::vector<std::string> s = {"s", "m", "l"};
+  return s;
+}
+
+const std::vector<std::string>& pretrain_archs() {
+  static const std::vector<std::string> a = {"llama", "qwen3"};
+  return a;
+}
+
+LlamaConfig pretrain_config(const std::string& size, int64_t vocab, const std::string& arch) {
   LlamaConfig c;
-  c.arch = "llama";
+  c.arch = arch;
   c.name = "edgellm-study-" + size;
   c.vocab = vocab;
-  c.rope_pairing = RopePairing::Interleaved;  // llama.cpp's order: GGUF export moves no rows
   c.tied_embeddings = true;
   c.max_ctx = 512;
   c.bos_id = 1, c.eos_id = 2;
+  int64_t head_dim = 32;
   if (size == "s") {
     c.dim = 128, c.n_layers = 4, c.n_heads = 4, c.ffn_dim = 384;
   } else if (size == "m") {
     c.dim = 192, c.n_layers = 6, c.n_heads = 6, c.ffn_dim = 512;
+  } else if (size == "l") {
+    c.dim = 384, c.n_layers = 10, c.n_heads = 6, c.ffn_dim = 1024, head_dim = 64;
   } else {
-    fail("unknown pretraining size '{}': expected s or m", size);
+    fail("unknown pretraining size '{}': expected s, m or l", size);
+  }
+  if (arch == "llama") {
+    c.rope_pairing = RopePairing::Interleaved;  // llama.cpp's order: GGUF export moves no rows
+  } else if (arch == "qwen3") {
+    c.name += "-qwen3";
+    c.block = arch_by_name("qwen3").block;  // QK-norm
+    c.rope_pairing = RopePairing::NeoX;     // Qwen3's GGUF keeps rotate-half rows: export moves none
+  } else {
+    fail("unknown pretraining architecture '{}': expected llama or qwen3", arch);
   }
   c.n_kv_heads = c.n_heads;
-  c.head_dim = c.dim / c.n_heads;
+  c.head_dim = head_dim;
   c.validate("pretrain size " + size);
   return c;
+}
+
+int64_t pretrain_params(const LlamaConfig& c) {
+  const int64_t C = c.dim, F = c.ffn_dim;
+  const int64_t per_layer = 2 * C                                      // attention and MLP norms
+                            + C * c.q_dim() + 2 * C * c.kv_dim() + c.q_dim() * C  // q, k, v, o
+                            + 3 * C * F                                 // gate, up, down
+                            + (c.block.qk_norm ? 2 * c.head_dim : 0);   // q and k norms, shared by the heads
+  return c.vocab * C + c.n_layers * per_layer + C;  // tied embedding, the blocks, the final norm
+}
+
+int64_t tokens_for(const LlamaConfig& c, double tokens_per_param) {
+  EDGE_CHECK(tokens_per_param > 0 && tokens_per_param <= 1e6, "--tokens-per-param must be in (0, 1e6], got {}",
+             tokens_per_param);
+  return static_cast<int64_t>(std::llround(tokens_per_param * static_cast<double>(pretrain_params(c))));
 }
 
 namespace {
@@ -77,6 +114,10 @@ LlamaModel init_pretrain_model(const LlamaConfig& c, uint64_t seed) {
     L.wk = mat(p + "attn_k.weight", c.kv_dim(), c.dim);
     L.wv = mat(p + "attn_v.weight", c.kv_dim(), c.dim);
     L.wo = mat(p + "attn_output.weight", c.dim, c.q_dim());
+    if (c.block.qk_norm) {
+      L.q_norm = ones(p + "attn_q_norm.weight", c.head_dim);
+      L.k_norm = ones(p + "attn_k_norm.weight", c.head_dim);
+    }
     L.ffn_norm = ones(p + "ffn_norm.weight", c.dim);
     L.w_gate = mat(p + "ffn_gate.weight", c.ffn_dim, c.dim);
     L.w_up = mat(p + "ffn_up.weight", c.ffn_dim, c.dim);

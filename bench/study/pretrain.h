@@ -15,11 +15,24 @@
 
 namespace edgellm::study {
 
-// "s": 4 layers × 128, 4 heads of 32, FFN 384 (~0.9M parameters with V 1536);
-// "m": 6 layers × 192, 6 heads of 32, FFN 512 (~2.9M). Tied embeddings, max context 512.
-LlamaConfig pretrain_config(const std::string& size, int64_t vocab);
+// Sizes, with their parameters at V = 1536 (all of them: the tied embedding counted once, norms included):
+// "s": 4 layers × 128, 4 heads of 32, FFN 384 (1.05M, of which 0.20M embedding);
+// "m": 6 layers × 192, 6 heads of 32, FFN 512 (2.95M, 0.29M);
+// "l": 10 layers × 384, 6 heads of 64, FFN 1024 (18.3M, 0.59M): 17.4× s.
+// Tied embeddings, max context 512. `arch` "llama" is the Llama block; "qwen3" the same shapes with
+// Qwen3's block (per-head RMSNorm of q and k before RoPE, head_dim written explicitly, rotate-half RoPE
+// as Qwen3's GGUF has it), so the two families differ in the block alone.
+const std::vector<std::string>& pretrain_sizes();
+const std::vector<std::string>& pretrain_archs();
+LlamaConfig pretrain_config(const std::string& size, int64_t vocab, const std::string& arch = "llama");
 
-// Weights as Hugging Face initializes a Llama: every matrix and the embedding N(0, 0.02²), norms 1
+// The parameters init_pretrain_model(c) will have (as LlamaModel::n_params counts them).
+int64_t pretrain_params(const LlamaConfig& c);
+
+// Training tokens for `tokens_per_param` tokens per parameter (rounded to a whole token).
+int64_t tokens_for(const LlamaConfig& c, double tokens_per_param);
+
+// Weights as Hugging Face initializes a Llama (and a Qwen3): every matrix and the embedding N(0, 0.02²), norms 1
 // (f32, seeded, independent of the thread count).
 LlamaModel init_pretrain_model(const LlamaConfig& c, uint64_t seed);
 

@@ -6,11 +6,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <unistd.h>
 #include <sstream>
 
 #include "bench/study/bpe_train.h"
 #include "bench/study/pretrain.h"
+#include "bench/study/pretrain_run.h"
 #include "bench/study/reading_eval.h"
+#include "train/trainer.h"
 #include "runtime/sha256.h"
 #include "models/builtin.h"
 #include "runtime/error.h"
@@ -115,6 +119,104 @@ TEST_CASE("pretrain_config and init_pretrain_model: shapes, tied embeddings, N(0
   CHECK(a.weights.layers[0].attn_norm.data<float>()[5] == 1.0f);
 }
 
+TEST_CASE("pretrain sizes: parameters as counted, three sizes spanning >= 16x, the largest >= 16M, both families") {
+  // Parameters: all of them, the tied embedding counted once (LlamaModel::n_params), at V = 1536.
+  std::map<std::string, int64_t> n;
+  for (const std::string& arch : pretrain_archs())
+    for (const std::string& size : pretrain_sizes()) {
+      const LlamaConfig c = pretrain_config(size, 1536, arch);
+      CAPTURE(size);
+      CAPTURE(arch);
+      if (size != "l") CHECK(pretrain_params(c) == init_pretrain_model(c, 1).n_params());  // l: by the formula alone
+      n[size + "/" + arch] = pretrain_params(c);
+      CHECK(c.arch == arch);
+      CHECK(c.block.qk_norm == (arch == "qwen3"));
+    }
+  CHECK(n["s/llama"] == 1049728);  // recipe-s.md's shape
+  CHECK(n["m/llama"] == 2951616);  // recipe-m.md's count
+  CHECK(n["l/llama"] >= 16'000'000);
+  CHECK(n["l/llama"] <= 20'000'000);
+  CHECK(n["l/llama"] >= 16 * n["s/llama"]);
+  // Qwen3's block differs by its q and k norms alone: 2 × head_dim per layer.
+  CHECK(n["s/qwen3"] - n["s/llama"] == 4 * 2 * 32);
+  CHECK(n["l/qwen3"] - n["l/llama"] == 10 * 2 * 64);
+  const LlamaModel q = init_pretrain_model(pretrain_config("s", 1536, "qwen3"), 1);
+  CHECK(q.weights.layers[0].q_norm.numel() == 32);
+  CHECK(q.weights.layers[0].k_norm.data<float>()[3] == 1.0f);
+  CHECK(q.config.rope_pairing == RopePairing::NeoX);  // as Qwen3's GGUF stores q and k
+  CHECK_THROWS(pretrain_config("s", 1536, "gemma"));
+}
+
+TEST_CASE("tokens_for: the same tokens per parameter at every size") {
+  const LlamaConfig s = pretrain_config("s", 1536), l = pretrain_config("l", 1536);
+  CHECK(tokens_for(s, 20) == 20 * 1049728);
+  CHECK(tokens_for(l, 20) == 20 * pretrain_params(l));
+  CHECK(tokens_for(l, 10.5) == static_cast<int64_t>(std::llround(10.5 * static_cast<double>(pretrain_params(l)))));
+  CHECK(static_cast<double>(tokens_for(l, 20)) / static_cast<double>(pretrain_params(l)) ==
+        static_cast<double>(tokens_for(s, 20)) / static_cast<double>(pretrain_params(s)));
+  CHECK_THROWS(tokens_for(s, 0));
+  CHECK_THROWS(tokens_for(s, -3));
+}
+
+// Size l on the pretraining stream (general prose in the mix): steps 1 | save | 2 follow 1-2 exactly.
+TEST_CASE("size l resumes exactly from a checkpoint on the pretraining stream") {
+  Fixture& f = fixture();
+  const LlamaConfig c = pretrain_config("l", f.tok->vocab_size());
+  TrainConfig tc;
+  tc.setup.lora = false;
+  tc.seq_len = 16;
+  tc.batch = 1;
+  tc.steps = 2;
+  tc.optimizer = "adamw";
+  tc.lr = 1e-3;
+  tc.schedule = LrSchedule::Cosine;
+  tc.warmup = 1;
+  PretrainMix mix = f.mix;
+  mix.share_general = 0.5;
+  const std::string ck =
+      (std::filesystem::temp_directory_path() / ("edgellm_pretrain_l_" + std::to_string(getpid()) + ".safetensors")).string();
+  std::vector<double> whole, resumed;
+  std::vector<float> w_whole, w_resumed;
+  auto weights = [](const LlamaModel& m) {
+    const Tensor& t = m.weights.layers[9].wq;
+    return std::vector<float>(t.data<float>(), t.data<float>() + 4096);
+  };
+  {
+    LlamaModel m = init_pretrain_model(c, 5);
+    PretrainStream st(mix, *f.tok, f.general, 16, 32);
+    Trainer tr(m, st, tc);
+    tr.run();
+    for (const auto& h : tr.history()) whole.push_back(h.loss);
+    w_whole = weights(m);
+  }
+  std::string data_state;
+  {
+    LlamaModel m = init_pretrain_model(c, 5);
+    PretrainStream st(mix, *f.tok, f.general, 16, 32);
+    Trainer tr(m, st, tc);
+    tr.data_state = [&] { return st.state(); };
+    resumed.push_back(tr.train_step().loss);
+    tr.save_checkpoint(ck);
+    data_state = st.state();
+  }
+  {
+    LlamaModel m = init_pretrain_model(c, 5);
+    PretrainStream st(mix, *f.tok, f.general, 16, 32);
+    Trainer tr(m, st, tc);
+    tr.resume(ck);
+    st.restore(data_state);
+    CHECK(tr.step() == 1);
+    tr.run();
+    for (const auto& h : tr.history()) resumed.push_back(h.loss);
+    w_resumed = weights(m);
+  }
+  std::filesystem::remove(ck);
+  REQUIRE(whole.size() == 2);
+  REQUIRE(resumed.size() == 2);
+  for (size_t i = 0; i < 2; ++i) CHECK(resumed[i] == whole[i]);
+  CHECK(w_resumed == w_whole);
+}
+
 TEST_CASE("gold_documents: the latest member of each evidence group first, chronological, capped") {
   Question q;
   q.evidence = {{2, 9, 4}, {7}};
@@ -161,4 +263,49 @@ TEST_CASE("committed bases match their checksums") {
     ++n;
   }
   CHECK(n >= 1);
+}
+
+// A whole tiny run on carried prose: the recipe states the architecture, tokens per parameter, the mix in
+// examples and tokens, and the held-out prose beside the reading; a resume with another mix is refused.
+TEST_CASE("run_pretrain on carried prose: recipe with tokens per parameter and held-out prose; the mix is part of the identity") {
+  namespace fs = std::filesystem;
+  const fs::path base = fs::temp_directory_path() / ("edgellm_pretrain_run_" + std::to_string(getpid()));
+  fs::remove_all(base);
+  ProseCorpus c;
+  c.origin = "synthetic";
+  c.sources.push_back({"synthetic", "none", 60, 60, 0, 0});
+  for (int i = 0; i < 60; ++i)
+    (i % 6 == 0 ? c.heldout : c.train)
+        .push_back("paragraph " + std::to_string(i) + ": the river runs slowly through the old town at night.");
+  export_prose(c, (base / "prose").string());
+  PretrainOptions o;
+  o.out_dir = (base / "run").string();
+  o.prose_dir = (base / "prose").string();
+  o.tokens_per_param = 0.0005;  // ~525 tokens: 2 steps of 2 rows × 64
+  o.batch = o.micro_batch = 2;
+  o.seq_len = 64;
+  o.vocab = 400;
+  o.tokenizer_examples = 120;
+  o.final_eval_users = 1;
+  o.ppl_paragraphs = 4;
+  std::vector<std::string> lines;
+  const PretrainResult r = run_pretrain(o, nullptr, [&](const std::string& l) { lines.push_back(l); });
+  CHECK(r.steps == r.total_steps);
+  CHECK(r.prose.paragraphs == 4);
+  CHECK(r.prose.bits_per_byte() > 0);
+  CHECK(std::isfinite(r.prose.ppl()));
+  std::ifstream in(base / "run/recipe.md");
+  std::stringstream recipe;
+  recipe << in.rdbuf();
+  CHECK(recipe.str().find("| tokens per parameter | 0.00") != std::string::npos);
+  CHECK(recipe.str().find("| held-out prose | ppl ") != std::string::npos);
+  CHECK(recipe.str().find("general prose 25%") != std::string::npos);
+  CHECK(recipe.str().find("--arch llama") != std::string::npos);
+  CHECK(fs::exists(base / "run/base-s.gguf"));
+  PretrainOptions other = o;
+  other.resume = true;
+  other.prose_fraction = 0.3;
+  CHECK_THROWS_WITH_AS(run_pretrain(other, nullptr, [](const std::string&) {}), doctest::Contains("prose_fraction"),
+                       FormatError);
+  fs::remove_all(base);
 }
