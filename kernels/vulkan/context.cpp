@@ -430,12 +430,35 @@ void Context::save_pipeline_cache() {
   }
 }
 
-Context& context(int index) {
+namespace {
+
+std::mutex& contexts_mutex() {
   static std::mutex mu;
-  static std::map<int, std::unique_ptr<Context>> contexts;
-  std::lock_guard<std::mutex> lock(mu);
-  auto& c = contexts[index];
-  if (!c) c = std::make_unique<Context>(index);
+  return mu;
+}
+std::map<int, std::unique_ptr<Context>>& contexts() {
+  static std::map<int, std::unique_ptr<Context>> all;
+  return all;
+}
+void destroy_contexts() {
+  std::lock_guard<std::mutex> lock(contexts_mutex());
+  contexts().clear();
+}
+
+}  // namespace
+
+Context& context(int index) {
+  std::lock_guard<std::mutex> lock(contexts_mutex());
+  auto& c = contexts()[index];
+  if (!c) {
+    c = std::make_unique<Context>(index);
+    // Exit handlers run in reverse order of registration. NVIDIA's driver registers its own teardown while the
+    // instance and device are created; the static map's destructor was registered before that and would then
+    // call into an unloaded driver (a segfault at exit on the H100). Registered here, after the first device
+    // exists, the contexts are destroyed (and the pipeline cache saved) while the driver is still whole.
+    static std::once_flag once;
+    std::call_once(once, [] { std::atexit(destroy_contexts); });
+  }
   return *c;
 }
 
