@@ -326,7 +326,7 @@ void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint3
   if (use_gemm) {
     b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, groups(N, 64), groups(M, 64), 1, 4u);
   } else {
-    const uint32_t rows = groups(N, 8);  // 8 rows of W per workgroup
+    const uint32_t rows = groups(N, 16);  // 16 rows of W per workgroup
     const uint32_t gx = std::min<uint32_t>(rows, 65535), gz = groups(rows, 65535);
     b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, gx, M, gz, 4u);
   }
@@ -361,7 +361,7 @@ void matvec_fused(Batch& b, const FusedMatvec& f) {
   } p{1, N, f.K, f.x.off, f.K, off, row, ends[0], f.n_out > 1 ? ends[1] : N, o0.y.off, o1.y.off, o2.y.off,
       o0.stride, o1.stride, o2.stride, pos_segs, rope_segs, static_cast<uint32_t>(f.pair), f.HD, f.norm ? 1u : 0u,
       f.eps, f.beta, 4, 128, 0};
-  const uint32_t wgs = paired ? groups(N / 2, 4) : groups(N, 8);  // 8 rows of W per workgroup
+  const uint32_t wgs = groups(N, 16);  // 16 rows of W per workgroup (8 pairs)
   const uint32_t gx = std::min<uint32_t>(wgs, 65535), gz = groups(wgs, 65535);
   const std::string name = std::string(f.norm ? "matvec_fused_norm_" : "matvec_fused_") + wname(f.wt);
   b.dispatch(name.c_str(), {f.x.b, f.norm ? f.norm : f.x.b, f.w, o0.y.b, o1.y.b, o2.y.b, f.step ? f.step : f.x.b},
