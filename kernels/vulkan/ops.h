@@ -1,5 +1,6 @@
-// Vulkan ops: a Batch records dispatches of the embedded shaders into one command buffer (a barrier between
-// each) and submits them once; the op functions below record one shader each. Shapes as kernels/kernel_table.h.
+// Vulkan ops: a Batch (kernels/vulkan/batch.cpp) records dispatches of the embedded shaders into one command
+// buffer (a barrier only where one touches what an earlier one wrote) and submits them once, or replays a kept
+// recording; the op functions below (kernels/vulkan/ops.cpp) record one shader each. Shapes as kernels/kernel_table.h.
 // Not synchronous: nothing runs until Batch::submit(). Not a graph: callers order the ops.
 #pragma once
 
