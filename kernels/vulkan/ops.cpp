@@ -209,6 +209,18 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
              static_cast<uint32_t>(d.NH), static_cast<uint32_t>(d.T), batch, 3u);
 }
 
+bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
+                      uint32_t kv_st, float scale, const Buffer& step) {
+  if (HD == 0 || HD % 4 != 0 || 256 % HD != 0 || k.off % 4 != 0 || kv_st % 4 != 0 || KVH == 0 || NH % KVH != 0)
+    return false;
+  struct {
+    uint32_t NH, KVH, HD, kv_st, k_off, v_off, q_off, o_off;
+    float scale;
+  } p{NH, KVH, HD, kv_st, k.off, v.off, q.off, o.off, scale};
+  b.dispatch("attention_decode", {o.b, q.b, k.b, v.b, &step}, &p, sizeof p, NH, 1, 1, 1u);
+  return true;
+}
+
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,
                         const Buffer& q, const Buffer& k, const Buffer& v, const Buffer& o, const Buffer& L,
                         const AttentionDims& d, uint32_t batch) {
