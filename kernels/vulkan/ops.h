@@ -1,5 +1,6 @@
-// Vulkan ops: a Batch records dispatches of the embedded shaders into one command buffer (a barrier between
-// each) and submits them once; the op functions below record one shader each. Shapes as kernels/kernel_table.h.
+// Vulkan ops: a Batch (kernels/vulkan/batch.cpp) records dispatches of the embedded shaders into one command
+// buffer (a barrier only where one touches what an earlier one wrote) and submits them once, or replays a kept
+// recording; the op functions below (kernels/vulkan/ops.cpp) record one shader each. Shapes as kernels/kernel_table.h.
 // Not synchronous: nothing runs until Batch::submit(). Not a graph: callers order the ops.
 #pragma once
 
@@ -159,6 +160,12 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 // pos_from: pos0 is read from that buffer's first uint (d.pos0 unused), so a recorded step replays at any position.
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch = 1, const Buffer* pos_from = nullptr);
+// One decoded token's attention (the fused decode step): o, q (NH·HD) of head h at offset h·HD; keys and values of
+// group g at row s (0 ..= the position in `step`'s first uint) at k/v.off + s·kv_st + g·HD. Returns false
+// (recording nothing) where the shader does not apply (HD not a multiple of 4 dividing 256, or k unaligned for
+// vec4 loads): the caller records attention_forward instead.
+bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
+                      uint32_t kv_st, float scale, const Buffer& step);
 // Backward of attention_forward over whole buffers (no offsets): dq, dk, dv += (kernel_table.h's semantics,
 // softmax recomputed from q, k and the forward's L). Two dispatches: dq per (t, h), dk/dv per (s, g).
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,

@@ -289,7 +289,10 @@ struct VulkanLlama::DecodeOps {
   void attention(vk::View o, vk::View, vk::View q, vk::View k, vk::View v) {
     flush();
     const AttentionDims ad = attention_dims(1, cf.n_heads, cf.n_kv_heads, cf.head_dim, 0);
-    vk::attention_forward(b, o, nullptr, q, k, v, ad, 1, &self.step_);
+    if (!vk::attention_decode(b, o, q, k, v, static_cast<uint32_t>(ad.NH), static_cast<uint32_t>(ad.KVH),
+                              static_cast<uint32_t>(ad.HD), static_cast<uint32_t>(ad.k_stride),
+                              static_cast<float>(ad.scale), self.step_))
+      vk::attention_forward(b, o, nullptr, q, k, v, ad, 1, &self.step_);
   }
   void add(vk::View y, vk::View a, vk::View c, int64_t n) {
     if (res && same(c, res_lin.y) && same(y, a)) {  // y = a + W·x: the matvec adds into y in place

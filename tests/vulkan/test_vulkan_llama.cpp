@@ -7,6 +7,7 @@
 
 #include "kernels/linear.h"
 #include "models/runner.h"
+#include "kernels/vulkan/context.h"
 #include "models/vulkan/llama_vulkan.h"
 #include "runtime/error.h"
 #include "train/lora_io.h"
@@ -120,4 +121,32 @@ TEST_CASE("vulkan llama: generate and a full context; observers refused") {
   KvCache full(m.llama.config, 1);
   llama_forward(m.llama, full, &id, 1, logits.data(), false);
   CHECK_THROWS_AS(llama_forward(m.llama, full, &id, 1, logits.data(), false), Error);
+}
+
+TEST_CASE("vulkan llama: out of device memory is a BudgetError naming the sizes, not a crash; the device works after") {
+  Model m = load_model(fx + "/tiny-llama/gguf/tiny-llama-q4_0.gguf");
+  vk::Context& c = vk::context();
+  const size_t old = c.budget();
+  c.set_budget(c.used() + 4096);  // the weights do not fit
+  CHECK_THROWS_AS(use_vulkan(m.llama), BudgetError);
+  c.set_budget(old);
+  use_vulkan(m.llama);
+  std::vector<float> logits(static_cast<size_t>(m.llama.config.vocab));
+  int32_t id = 7;
+  {
+    KvCache big(m.llama.config, 64);
+    c.set_budget(c.used() + 4096);  // the weights fit, the KV cache does not
+    try {
+      llama_forward(m.llama, big, &id, 1, logits.data(), false);
+      FAIL("no error");
+    } catch (const BudgetError& e) {
+      CHECK(std::string(e.what()).find("budget") != std::string::npos);
+    }
+    c.set_budget(old);
+  }
+  KvCache ok(m.llama.config, 8);
+  llama_forward(m.llama, ok, &id, 1, logits.data(), false);
+  llama_forward(m.llama, ok, &id, 1, logits.data(), false);
+  CHECK(ok.len == 2);
+  CHECK(std::isfinite(logits[0]));
 }

@@ -122,11 +122,16 @@ void check_linear(DType t, int bits = 4, int group = 32) {
     // Padding past the last row: the GINT loader may read one byte beyond a code straddle.
     std::vector<uint8_t> raw = w.raw;
     raw.resize(raw.size() + 8);
-    vk::Buffer bw = up(raw), bx = up(x);
+    // x at an offset of 3 floats: the matvec's vec4 loads of x take their unaligned path.
+    std::vector<float> xp(3, 0.0f);
+    xp.insert(xp.end(), x.begin(), x.end());
+    vk::Buffer bw = up(raw), bx = up(x), bxp = up(xp);
     for (bool use_gemm : {false, true}) {
       vk::Buffer by = ctx().alloc(want.size() * 4);
       vk::Batch b(ctx());
-      vk::linear_with(use_gemm, b, {&by, 0}, {&bx, 0}, bw, 0, t, M, N, K, 0, bits, group);
+      const bool shifted = M % 2 == 1;
+      vk::linear_with(use_gemm, b, {&by, 0}, shifted ? vk::View{&bxp, 3} : vk::View{&bx, 0}, bw, 0, t, M, N, K, 0,
+                      bits, group);
       b.submit();
       INFO(dtype_name(t) << " bits=" << bits << " M=" << M << " N=" << N << " K=" << K << " gemm=" << use_gemm);
       CHECK(worst(down(by, want.size()), want, 1e-5 * scale, 0) <= 1);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "kernels/attention.h"
 #include "kernels/kernel_table.h"
@@ -121,6 +122,32 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
     INFO("T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD);
     CHECK(worst(down(bo, o.size()), o, 1e-5, 1e-4) <= 1);
     CHECK(worst(down(bL, L.size()), L, 1e-5, 1e-5) <= 1);
+  }
+}
+
+TEST_CASE("vulkan attention_decode: one token at the step buffer's position, chunks of 256 keys, GQA") {
+  struct Case { int64_t pos, NH, KVH, HD; };
+  for (Case cs : {Case{0, 2, 1, 16}, Case{30, 4, 2, 64}, Case{255, 4, 4, 32}, Case{256, 8, 2, 64},
+                  Case{600, 6, 2, 128}, Case{299, 2, 1, 8}}) {
+    AttentionDims d;
+    d.T = 1, d.S = cs.pos + 1, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos;
+    d.q_stride = d.o_stride = d.NH * d.HD, d.k_stride = d.v_stride = d.KVH * d.HD;
+    d.scale = 1.0 / std::sqrt(double(d.HD));
+    const auto q = randv(size_t(d.q_stride), 11, -2, 2), k = randv(size_t((d.S + 3) * d.k_stride), 12, -2, 2),
+               v = randv(size_t((d.S + 3) * d.v_stride), 13);  // 3 rows past the position: must stay unread
+    std::vector<float> o(size_t(d.o_stride)), L(size_t(d.NH)), work(size_t(attention_work_floats(d.HD)));
+    for (int64_t g = 0; g < d.KVH; ++g)
+      S().attention_forward(o.data(), L.data(), q.data(), k.data(), v.data(), d, g, 0, 1, work.data());
+    std::vector<float> step(4, 0.0f);
+    const uint32_t pos = static_cast<uint32_t>(cs.pos);
+    std::memcpy(step.data(), &pos, 4);
+    vk::Buffer bq = up(q), bk = up(k), bv = up(v), bs = up(step), bo = ctx().alloc(o.size() * 4);
+    vk::Batch b(ctx());
+    REQUIRE(vk::attention_decode(b, {&bo, 0}, {&bq, 0}, {&bk, 0}, {&bv, 0}, uint32_t(d.NH), uint32_t(d.KVH),
+                                 uint32_t(d.HD), uint32_t(d.k_stride), float(d.scale), bs));
+    b.submit();
+    INFO("pos=" << cs.pos << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD);
+    CHECK(worst(down(bo, o.size()), o, 1e-5, 1e-4) <= 1);
   }
 }
 

@@ -1,11 +1,11 @@
-// y (M, N) = alpha · x (M, K) · Wᵀ + beta · y for small M (decoding): a workgroup of 256 threads takes 8 rows
-// of W for one row m of x, 32 threads per row over K (matvec_dot.glsl), then a shared-memory reduction whose
-// barriers are shared by the 8 rows. W in any WTYPE layout (see dequant.glsl).
+// y (M, N) = alpha · x (M, K) · Wᵀ + beta · y for small M (decoding): a workgroup of 256 threads takes 16 rows
+// of W for one row m of x, a warp of 32 threads per two rows over K (matvec_dot.glsl), then a shared-memory
+// reduction whose barriers are shared by the 16 rows. W in any WTYPE layout (see dequant.glsl).
 // Not for large M: the GEMM (gemm.comp) reuses each weight tile across 64 rows of x.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x = 256) in;
-layout(std430, binding = 0) readonly buffer XBuf { float x[]; };
+layout(std430, binding = 0) readonly buffer XBuf { vec4 x4[]; };
 layout(std430, binding = 1) readonly buffer WBuf { uint wb[]; };
 layout(std430, binding = 2) buffer YBuf { float y[]; };
 layout(push_constant) uniform P {
@@ -18,26 +18,30 @@ layout(push_constant) uniform P {
   uint b_trans;  // unused here (gemm.comp's layout)
 } p;
 #include "dequant.glsl"
-#define XIN(xo, k) x[(xo) + (k)]
-#define SQ(xo, k) 0.0
+#define XNORM4(v, k) (v)
+#define XNORM1(v, k) (v)
+#define SQ(v) 0.0
 #include "matvec_dot.glsl"
 
-shared float red[256];
+shared vec2 red[256];
 
 void main() {
-  const uint tid = gl_LocalInvocationID.x, lane = tid % 32u, slot = tid / 32u;
-  const uint n = (gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u) * 8u + slot, m = gl_WorkGroupID.y;
-  float s = 0.0;
+  const uint tid = gl_LocalInvocationID.x, lane = tid % 32u, warp = tid / 32u;
+  const uint n = (gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u) * 16u + 2u * warp, m = gl_WorkGroupID.y;
+  vec2 s = vec2(0.0);
   float unused = 0.0;
-  if (n < p.N) s = row_dot(p.b_off + n * p.b_sn, p.x_off + m * p.x_sm, lane, unused);
+  if (n < p.N)
+    s = row_dot2(p.b_off + n * p.b_sn, p.b_off + min(n + 1u, p.N - 1u) * p.b_sn, p.x_off + m * p.x_sm, lane, unused);
   red[tid] = s;
   barrier();
   for (uint h = 16u; h > 0u; h >>= 1) {
     if (lane < h) red[tid] += red[tid + h];
     barrier();
   }
-  if (lane == 0u && n < p.N) {
-    const uint yi = p.c_off + m * p.c_sm + n;
-    y[yi] = p.alpha * red[tid] + (p.beta != 0.0 ? p.beta * y[yi] : 0.0);
+  if (lane != 0u) return;
+  for (uint i = 0u; i < 2u; ++i) {
+    if (n + i >= p.N) break;
+    const uint yi = p.c_off + m * p.c_sm + n + i;
+    y[yi] = p.alpha * red[tid][i] + (p.beta != 0.0 ? p.beta * y[yi] : 0.0);
   }
 }

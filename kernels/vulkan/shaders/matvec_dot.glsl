@@ -1,52 +1,65 @@
-// One row's dot product for the matvec shaders: Σ_k W(r, k)·XIN(xo, k) over p.K by the 32 lanes of a row.
-// Q4_0 and Q8_0 go a block of 32 per lane (its scale read once, its quants as whole words, neighbouring lanes on
-// neighbouring blocks: coalesced); the other types one element per lane through load_w (dequant.glsl).
-// Not a reduction across lanes: the including shader sums the 32 partials. It defines XIN(xo, k), x element k
-// as the dot product takes it, and SQ(xo, k): what to add to ss for element k (the 32 lanes see every element
-// of x once, so Σ ss over the lanes is Σ x² for a fused RMSNorm at no extra pass; 0.0 when unused).
+// Two rows' dot products for the matvec shaders: Σ_k W(r0, k)·x(k) and Σ_k W(r1, k)·x(k) over p.K by the 32
+// lanes of a warp, which load each piece of x once for both rows. Q4_0 and Q8_0 go 4 lanes per block of 32,
+// each lane one 32-bit word of quants (8 elements) against x as vec4s, 8 neighbouring blocks per step: the
+// weights, the scales and x are all read in whole lines (as llama.cpp's mul_mat_vec does); the other types one
+// element per lane through load_w (dequant.glsl), x coalesced. Not a reduction across lanes: the including
+// shader sums the 32 partials. It declares x4 (vec4 view of x) and defines XNORM4(v, k) / XNORM1(v, k) (x
+// elements k..k+3 (k a multiple of 4) / element k as the dot product takes them: times the norm weight, or as
+// they are) and SQ(v) (what to add to ss for them: Σ v² for a fused RMSNorm, the 32 lanes seeing every
+// element once; or 0.0).
 
 // The 32-bit word of the block bytes starting at byte b (b even: the blocks' payloads are 2-byte aligned).
 uint word_at(uint b) {
   const uint w = b >> 2;
   return (b & 3u) == 0u ? wb[w] : (wb[w] >> 16) | (wb[w + 1u] << 16);
 }
+// x elements i .. i+3 (any alignment).
+vec4 x4_at(uint i) {
+  if ((i & 3u) == 0u) return x4[i >> 2];
+  return vec4(x4[i >> 2][i & 3u], x4[(i + 1u) >> 2][(i + 1u) & 3u], x4[(i + 2u) >> 2][(i + 2u) & 3u],
+              x4[(i + 3u) >> 2][(i + 3u) & 3u]);
+}
+float x_at(uint i) { return x4[i >> 2][i & 3u]; }
 
-float row_dot(uint r, uint xo, uint lane, inout float ss) {
-  float s = 0.0;
+// Q4_0 word q holds bytes j..j+3 of a block: elements j..j+3 (low nibbles) and j+16..j+19 (high); w = d·(q − 8).
+float q4_0_dot(uint q, vec4 lo, vec4 hi) {
+  return dot(vec4(uvec4(q, q >> 8, q >> 16, q >> 24) & 15u) - 8.0, lo) +
+         dot(vec4(uvec4(q >> 4, q >> 12, q >> 20, q >> 28) & 15u) - 8.0, hi);
+}
+// Q8_0 word q: 4 int8 quants.
+float q8_0_dot(uint q, vec4 v) { return dot(vec4(ivec4(uvec4(q << 24, q << 16, q << 8, q)) >> 24), v); }
+
+vec2 row_dot2(uint r0, uint r1, uint xo, uint lane, inout float ss) {
+  vec2 s = vec2(0.0);
+#if WTYPE == 2 || WTYPE == 8
+  const uint sub = lane & 3u;
+  for (uint b = lane >> 2; b < (p.K >> 5); b += 8u) {
 #if WTYPE == 2
-  // Q4_0: 18 bytes per 32: f16 d, then byte j holds element j (low nibble) and j + 16 (high); w = d·(q − 8).
-  for (uint b = lane; b < (p.K >> 5); b += 32u) {
-    const uint o = r + b * 18u, k0 = b * 32u;
-    float a = 0.0;
-    for (uint i = 0u; i < 4u; ++i) {
-      const uint q = word_at(o + 2u + 4u * i);
-      for (uint j = 0u; j < 4u; ++j) {
-        const uint e = k0 + 4u * i + j, qb = (q >> (8u * j)) & 0xffu;
-        a = fma(float(qb & 15u) - 8.0, XIN(xo, e), a);
-        a = fma(float(qb >> 4) - 8.0, XIN(xo, e + 16u), a);
-        ss += SQ(xo, e) + SQ(xo, e + 16u);
-      }
-    }
-    s = fma(f16_at(o), a, s);
-  }
-#elif WTYPE == 8
-  // Q8_0: 34 bytes per 32: f16 d, 32 int8; w = d·q.
-  for (uint b = lane; b < (p.K >> 5); b += 32u) {
-    const uint o = r + b * 34u, k0 = b * 32u;
-    float a = 0.0;
-    for (uint i = 0u; i < 8u; ++i) {
-      const uint q = word_at(o + 2u + 4u * i);
-      for (uint j = 0u; j < 4u; ++j) {
-        a = fma(float(int(q << (24u - 8u * j)) >> 24), XIN(xo, k0 + 4u * i + j), a);
-        ss += SQ(xo, k0 + 4u * i + j);
-      }
-    }
-    s = fma(f16_at(o), a, s);
+    // Q4_0: 18 bytes per 32: f16 d, 16 bytes of nibbles; this lane's word is bytes 4·sub .. 4·sub+3.
+    const uint k = b * 32u + 4u * sub, o0 = r0 + b * 18u, o1 = r1 + b * 18u;
+    const vec4 lo = x4_at(xo + k), hi = x4_at(xo + k + 16u);
+    ss += SQ(lo) + SQ(hi);
+    const vec4 lon = XNORM4(lo, k), hin = XNORM4(hi, k + 16u);
+    s.x = fma(f16_at(o0), q4_0_dot(word_at(o0 + 2u + 4u * sub), lon, hin), s.x);
+    s.y = fma(f16_at(o1), q4_0_dot(word_at(o1 + 2u + 4u * sub), lon, hin), s.y);
+#else
+    // Q8_0: 34 bytes per 32: f16 d, 32 int8; this lane's are elements 8·sub .. 8·sub+7.
+    const uint k = b * 32u + 8u * sub, o0 = r0 + b * 34u, o1 = r1 + b * 34u;
+    const vec4 a = x4_at(xo + k), c = x4_at(xo + k + 4u);
+    ss += SQ(a) + SQ(c);
+    const vec4 an = XNORM4(a, k), cn = XNORM4(c, k + 4u);
+    const uint w0 = o0 + 2u + 8u * sub, w1 = o1 + 2u + 8u * sub;
+    s.x = fma(f16_at(o0), q8_0_dot(word_at(w0), an) + q8_0_dot(word_at(w0 + 4u), cn), s.x);
+    s.y = fma(f16_at(o1), q8_0_dot(word_at(w1), an) + q8_0_dot(word_at(w1 + 4u), cn), s.y);
+#endif
   }
 #else
   for (uint k = lane; k < p.K; k += 32u) {
-    s = fma(load_w(r, k), XIN(xo, k), s);
-    ss += SQ(xo, k);
+    const float v = x_at(xo + k);
+    ss += SQ(vec4(v, 0.0, 0.0, 0.0));
+    const float vn = XNORM1(v, k);
+    s.x = fma(load_w(r0, k), vn, s.x);
+    s.y = fma(load_w(r1, k), vn, s.y);
   }
 #endif
   return s;

@@ -4,15 +4,15 @@
 //             to the sums, Σx² summed by the same lanes in the same pass (the NORM variant,
 //             matvec_fused_norm_<type>; else rs = 1, nw unread);
 //   pair 1/2: RoPE (interleaved / NeoX) on the segments whose bit is set in rope_segs, both rows of a rotation
-//             pair in one workgroup; pair 3: h = silu(gate)·up over W = gate|up (the first half of the rows);
+//             pair in one warp; pair 3: h = silu(gate)·up over W = gate|up (the first half of the rows);
 //   outputs:  segment s row j at y_s[y_off[s] + (m + pos·pos_seg[s])·y_st[s] + j] (+ beta · the old value:
 //             the residual add), pos read from the step buffer, so a recorded decode replays at any position.
 // Not for many rows of x (gemm.comp); not a general epilogue language: these are the Llama block's pairs.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x = 256) in;
-layout(std430, binding = 0) readonly buffer XBuf { float x[]; };
-layout(std430, binding = 1) readonly buffer NBuf { float nw[]; };
+layout(std430, binding = 0) readonly buffer XBuf { vec4 x4[]; };
+layout(std430, binding = 1) readonly buffer NBuf { vec4 nw4[]; };
 layout(std430, binding = 2) readonly buffer WBuf { uint wb[]; };
 layout(std430, binding = 3) buffer Y0 { float y0[]; };
 layout(std430, binding = 4) buffer Y1 { float y1[]; };
@@ -35,15 +35,18 @@ layout(push_constant) uniform P {
 #include "dequant.glsl"
 // NORM (a compile-time variant, so the inner loop has no branch): the RMSNorm prologue.
 #if NORM
-#define XIN(xo, k) (x[(xo) + (k)] * nw[k])
-#define SQ(xo, k) (x[(xo) + (k)] * x[(xo) + (k)])
+#define XNORM4(v, k) ((v) * nw4[(k) >> 2])
+#define XNORM1(v, k) ((v) * nw4[(k) >> 2][(k) & 3u])
+#define SQ(v) dot(v, v)
 #else
-#define XIN(xo, k) x[(xo) + (k)]
-#define SQ(xo, k) 0.0
+#define XNORM4(v, k) (v)
+#define XNORM1(v, k) (v)
+#define SQ(v) 0.0
 #endif
 #include "matvec_dot.glsl"
 
-shared float red[256], red_sq[256];
+shared vec2 red[256];
+shared float red_sq[256];
 
 void store(uint n, uint m, float v) {
   const uint s = n < p.end0 ? 0u : n < p.end1 ? 1u : 2u;
@@ -62,26 +65,28 @@ void store(uint n, uint m, float v) {
 }
 
 void main() {
-  const uint tid = gl_LocalInvocationID.x, lane = tid % 32u, slot = tid / 32u;
+  const uint tid = gl_LocalInvocationID.x, lane = tid % 32u, warp = tid / 32u;
   const uint wg = gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u, m = gl_WorkGroupID.y;
   const uint half_ = p.HD / 2u;
-  // This slot's row of W. Paired modes: 4 pairs per workgroup, slot 2i and 2i+1 the two rows of pair i.
-  uint n = wg * 8u + slot, pr = 0u;
-  bool valid = n < p.N;
+  // This warp's two rows of W: rows 2w, 2w+1 of the workgroup's 16; paired modes: the two rows of pair pr
+  // (a RoPE rotation's, or gate and up).
+  uint n0 = wg * 16u + 2u * warp, n1 = n0 + 1u, pr = wg * 8u + warp;
+  bool valid = n0 < p.N, valid1 = n1 < p.N;
   if (p.pair != 0u) {
-    pr = wg * 4u + slot / 2u;
-    const uint member = slot & 1u;
-    valid = pr < p.N / 2u;
+    valid = valid1 = pr < p.N / 2u;
     if (p.pair == 3u) {
-      n = pr + member * (p.N / 2u);
+      n0 = pr, n1 = pr + p.N / 2u;
     } else {
       const uint head = pr / half_, i = pr % half_;
-      n = head * p.HD + (p.pair == 1u ? 2u * i + member : i + member * half_);
+      n0 = head * p.HD + (p.pair == 1u ? 2u * i : i);
+      n1 = n0 + (p.pair == 1u ? 1u : half_);
     }
   }
   const uint xo = p.x_off + m * p.x_sm;
   float ss = 0.0;
-  red[tid] = valid ? row_dot(p.b_off + n * p.b_sn, xo, lane, ss) : 0.0;
+  vec2 s = vec2(0.0);
+  if (valid) s = row_dot2(p.b_off + n0 * p.b_sn, p.b_off + (valid1 ? n1 : n0) * p.b_sn, xo, lane, ss);
+  red[tid] = s;
   red_sq[tid] = ss;
   barrier();
   for (uint h = 16u; h > 0u; h >>= 1) {
@@ -92,21 +97,22 @@ void main() {
     barrier();
   }
   if (lane != 0u || !valid) return;
-  // Every valid slot's lanes saw all of x: its Σx² is the row's.
+  // Every valid warp's lanes saw all of x: its Σx² is the row's.
   const float rs = NORM != 0 ? 1.0 / sqrt(red_sq[tid] / float(p.K) + p.eps) : 1.0;
-  const float v = rs * red[tid];
+  const float a = rs * red[tid].x, b = rs * red[tid].y;
   if (p.pair == 3u) {
-    if ((slot & 1u) == 0u) store(pr, m, v / (1.0 + exp(-v)) * (rs * red[tid + 32u]));
+    store(pr, m, a / (1.0 + exp(-a)) * b);
     return;
   }
-  const uint s = n < p.end0 ? 0u : n < p.end1 ? 1u : 2u;
-  if (p.pair == 0u || ((p.rope_segs >> s) & 1u) == 0u) {
-    store(n, m, v);
+  const uint seg = n0 < p.end0 ? 0u : n0 < p.end1 ? 1u : 2u;
+  if (p.pair == 0u || ((p.rope_segs >> seg) & 1u) == 0u) {
+    store(n0, m, a);
+    if (valid1) store(n1, m, b);
     return;
   }
   // Rotation of pair (a, b) by the angle of (position, i): a' = a·cos − b·sin, b' = a·sin + b·cos.
   const uint i = pr % half_;
   const float c = uintBitsToFloat(st[4u + m * half_ + i]), sn = uintBitsToFloat(st[4u + (p.M + m) * half_ + i]);
-  const float other = rs * red[tid ^ 32u];
-  store(n, m, (slot & 1u) == 0u ? v * c - other * sn : other * sn + v * c);
+  store(n0, m, a * c - b * sn);
+  store(n1, m, a * sn + b * c);
 }
