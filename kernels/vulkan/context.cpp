@@ -234,6 +234,7 @@ Context::~Context() {
   if (!device_) return;
   vkDeviceWaitIdle(device_);
   staging_.release();
+  if (fence_) vkDestroyFence(device_, fence_, nullptr);
   for (auto& [name, p] : pipelines_) {
     vkDestroyPipeline(device_, p.pipeline, nullptr);
     vkDestroyPipelineLayout(device_, p.layout, nullptr);
@@ -304,16 +305,18 @@ Buffer Context::alloc(size_t bytes, bool host_visible) {
 }
 
 void Context::submit_and_wait(VkCommandBuffer cb, const char* what) const {
-  VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  VkFence fence;
-  check(vkCreateFence(device_, &fci, nullptr, &fence), "vkCreateFence");
+  if (!fence_) {  // one fence, reset after each wait (a decode step submits once per token)
+    VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    check(vkCreateFence(device_, &fci, nullptr, &fence_), "vkCreateFence");
+  }
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cb;
-  VkResult r = vkQueueSubmit(queue_, 1, &si, fence);
-  if (r == VK_SUCCESS) r = vkWaitForFences(device_, 1, &fence, VK_TRUE, timeout_ns_);
-  // A fence of a submission still running must not be destroyed: on timeout it is leaked on purpose.
-  if (r != VK_TIMEOUT) vkDestroyFence(device_, fence, nullptr);
+  VkResult r = vkQueueSubmit(queue_, 1, &si, fence_);
+  if (r == VK_SUCCESS) r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, timeout_ns_);
+  // A fence of a submission still running must not be destroyed or reset: on timeout it is leaked on purpose.
+  if (r == VK_TIMEOUT) fence_ = VK_NULL_HANDLE;
+  else vkResetFences(device_, 1, &fence_);
   if (r == VK_TIMEOUT)
     fail("Vulkan device '{}': {} did not finish within {} ms (VK_TIMEOUT; EDGELLM_VULKAN_TIMEOUT_MS sets the limit)",
          info_.name, what, timeout_ns_ / 1000000);

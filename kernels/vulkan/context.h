@@ -121,6 +121,7 @@ class Context {
   uint64_t timeout_ns_ = 0;
   std::map<std::string, Pipeline> pipelines_;
   mutable Buffer staging_;
+  mutable VkFence fence_ = VK_NULL_HANDLE;  // submit_and_wait's, reused
 };
 
 // The process-wide context of device `index` (created on first use; -1 = the default choice).

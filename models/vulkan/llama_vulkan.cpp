@@ -130,10 +130,11 @@ class VulkanLlama final : public LlamaBackend {
   uint32_t tmax_ = 0;
   vk::Buffer x_, xn_, q_, att_, gate_, up_, tmp_, lora_u_, cos_, sin_, ones_, logits_;
   // The decode step, recorded once and replayed: host-visible step_ = [pos (uint), 3 unused, cos (HD/2),
-  // sin (HD/2), the token's embedding (C)] written before each replay, logits_host_ (V) read after.
+  // sin (HD/2), the token's embedding (C)] written before each replay, logits_host_ (V) read after. The step's
+  // head is copied into device-local dstep_ (4 + HD) first, so the shaders never read host memory across PCIe.
   bool fused_decode_ = true;
   vk::Batch decode_{c_, true};
-  vk::Buffer step_, logits_host_;
+  vk::Buffer step_, dstep_, logits_host_;
 };
 
 void VulkanLlama::ensure(const LlamaModel& m, const KvCache& cache, uint32_t T) {
@@ -148,8 +149,9 @@ void VulkanLlama::ensure(const LlamaModel& m, const KvCache& cache, uint32_t T) 
     kc_ = c_.alloc(bytes), vc_ = c_.alloc(bytes);
     owner_ = &cache, cap_ = cache.capacity;
   }
-  if (!step_.defined()) {
+  if (!logits_host_.defined()) {  // allocated last: defined means all three are
     step_ = c_.alloc(static_cast<size_t>(4 + cf.head_dim + cf.dim) * 4, true);
+    dstep_ = c_.alloc(static_cast<size_t>(4 + cf.head_dim) * 4);
     logits_host_ = c_.alloc(static_cast<size_t>(cf.vocab) * 4, true);
   }
   if (T <= tmax_) return;
@@ -258,7 +260,7 @@ struct VulkanLlama::DecodeOps {
     vk::FusedMatvec f;
     f.x = x, f.norm = normed ? norm_w : nullptr, f.eps = cf.rms_eps;
     f.w = &d.buf(i), f.w_byte_off = d.off[i], f.K = d.w[i].K, f.wt = d.w[i].type;
-    f.HD = static_cast<uint32_t>(cf.head_dim), f.step = &self.step_;
+    f.HD = static_cast<uint32_t>(cf.head_dim), f.step = &self.dstep_;
     return f;
   }
   vk::FusedPair rope_pair() const {
@@ -291,8 +293,8 @@ struct VulkanLlama::DecodeOps {
     const AttentionDims ad = attention_dims(1, cf.n_heads, cf.n_kv_heads, cf.head_dim, 0);
     if (!vk::attention_decode(b, o, q, k, v, static_cast<uint32_t>(ad.NH), static_cast<uint32_t>(ad.KVH),
                               static_cast<uint32_t>(ad.HD), static_cast<uint32_t>(ad.k_stride),
-                              static_cast<float>(ad.scale), self.step_))
-      vk::attention_forward(b, o, nullptr, q, k, v, ad, 1, &self.step_);
+                              static_cast<float>(ad.scale), self.dstep_))
+      vk::attention_forward(b, o, nullptr, q, k, v, ad, 1, &self.dstep_);
   }
   void add(vk::View y, vk::View a, vk::View c, int64_t n) {
     if (res && same(c, res_lin.y) && same(y, a)) {  // y = a + W·x: the matvec adds into y in place
@@ -360,14 +362,17 @@ struct VulkanLlama::DecodeOps {
   }
 };
 
-// One token: its embedding from step_ into x, every layer's fused ops, the head (the final norm folded into the
-// output matvec), the logits into logits_host_. Recorded once per KV cache and activation buffers.
+// One token: step_'s position and angles into dstep_ and its embedding into x, every layer's fused ops, the
+// head (the final norm folded into the output matvec), the logits into logits_host_. Recorded once per KV cache
+// and activation buffers.
 void VulkanLlama::record_decode(const LlamaModel& m) {
   const LlamaConfig& cf = m.config;
   const uint32_t C = static_cast<uint32_t>(cf.dim), V = static_cast<uint32_t>(cf.vocab);
   const uint32_t kv_row = static_cast<uint32_t>(cf.kv_dim());
   vk::Batch& b = decode_;
-  b.copy(step_, static_cast<size_t>(4 + cf.head_dim) * 4, x_, 0, static_cast<size_t>(C) * 4);
+  const size_t angles = static_cast<size_t>(4 + cf.head_dim) * 4;  // pos and cos, sin
+  b.copy(step_, 0, dstep_, 0, angles);
+  b.copy(step_, angles, x_, 0, static_cast<size_t>(C) * 4);
   for (uint32_t l = 0; l < cf.n_layers; ++l) {
     const uint32_t base = static_cast<uint32_t>(l * cap_ * kv_row);  // this layer's cache; rows at the step's pos
     DecodeOps ops{*this, b, cf, layers_[l]};
