@@ -3,6 +3,7 @@
 #include "kernels/vulkan/ops.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "runtime/error.h"
 
@@ -116,13 +117,23 @@ void matvec_fused(Batch& b, const FusedMatvec& f) {
   const FusedOut& o2 = f.out[f.n_out > 2 ? 2 : 0];
   struct {
     uint32_t M, N, K, x_off, x_sm, b_off, b_sn, end0, end1, y_off0, y_off1, y_off2, y_st0, y_st1, y_st2;
-    uint32_t pos_segs, rope_segs, pair, HD, norm;
+    uint32_t pos_segs, rope_segs, pair, HD, split;
     float eps, beta;
     uint32_t gint_bits, gint_group, b_trans;
   } p{1, N, f.K, f.x.off, f.K, off, row, ends[0], f.n_out > 1 ? ends[1] : N, o0.y.off, o1.y.off, o2.y.off,
-      o0.stride, o1.stride, o2.stride, pos_segs, rope_segs, static_cast<uint32_t>(f.pair), f.HD, f.norm ? 1u : 0u,
+      o0.stride, o1.stride, o2.stride, pos_segs, rope_segs, static_cast<uint32_t>(f.pair), f.HD, 1u,
       f.eps, f.beta, 4, 128, 0};
-  const uint32_t wgs = groups(N, 16);  // 16 rows of W per workgroup (8 pairs)
+  // Threads per row pair 32·split: enough warps in flight where rows are few (o, down: a workgroup per pair or
+  // two), while each thread keeps 8 blocks of 32 or more. EDGELLM_VULKAN_MATVEC_SPLIT (1, 2, 4, 8) forces it.
+  static const char* forced = std::getenv("EDGELLM_VULKAN_MATVEC_SPLIT");
+  const uint32_t pairs = (N + 1) / 2;
+  uint32_t split = 1;
+  while (split < 8 && pairs * split * 2 <= 4096 && f.K >= 256 * split * 2) split *= 2;
+  if (forced && *forced) split = static_cast<uint32_t>(std::atoi(forced));
+  EDGE_CHECK(split == 1 || split == 2 || split == 4 || split == 8, "EDGELLM_VULKAN_MATVEC_SPLIT: 1, 2, 4 or 8, got {}",
+             split);
+  p.split = split;
+  const uint32_t wgs = groups(pairs, 8 / split);  // 8 / split row pairs per workgroup
   const uint32_t gx = std::min<uint32_t>(wgs, 65535), gz = groups(wgs, 65535);
   const std::string name = std::string(f.norm ? "matvec_fused_norm_" : "matvec_fused_") + wname(f.wt);
   b.dispatch(name.c_str(), {f.x.b, f.norm ? f.norm : f.x.b, f.w, o0.y.b, o1.y.b, o2.y.b, f.step ? f.step : f.x.b},
