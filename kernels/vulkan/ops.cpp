@@ -165,7 +165,7 @@ void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& 
           uint32_t NH, uint32_t HD, RopePairing pairing, bool backward) {
   const uint32_t p[9] = {T, NH, HD, pairing == RopePairing::Interleaved ? 0u : 1u, backward ? 1u : 0u,
                          y.off, y_st, x.off, x_st};
-  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{T} * NH * (HD / 2), 256), 1, 1, 1u);
+  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{T} * NH * (HD / 2), 256));
 }
 
 void softmax_forward(Batch& b, const Buffer& y, const Buffer& x, uint32_t rows, uint32_t C) {
@@ -202,7 +202,7 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 }
 
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
-                       uint32_t batch, const Buffer* pos_from) {
+                       uint32_t batch) {
   EDGE_CHECK(d.window == 0 && d.softcap == 0, "Vulkan attention: a sliding window ({}) or soft-cap ({}) is not implemented",
              d.window, d.softcap);
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention: HD {} (max 256), NH {}, KVH {}",
@@ -210,19 +210,18 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
   struct {
     uint32_t T, S, NH, KVH, HD, pos0, q_st, k_st, v_st, o_st, q_off, k_off, v_off, o_off;
     float scale;
-    uint32_t has_L, pos_buf;
+    uint32_t has_L;
   } p{static_cast<uint32_t>(d.T), static_cast<uint32_t>(d.S), static_cast<uint32_t>(d.NH),
       static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.HD), static_cast<uint32_t>(d.pos0),
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
-      static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u,
-      pos_from ? 1u : 0u};
-  b.dispatch("attention", {o.b, L ? L : o.b, q.b, k.b, v.b, pos_from ? pos_from : q.b}, &p, sizeof p,
-             static_cast<uint32_t>(d.NH), static_cast<uint32_t>(d.T), batch, 3u);
+      static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u};
+  b.dispatch("attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p, static_cast<uint32_t>(d.NH),
+             static_cast<uint32_t>(d.T), batch);
 }
 
 bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
                       uint32_t kv_st, float scale, const Buffer& step) {
-  if (HD == 0 || HD % 4 != 0 || 256 % HD != 0 || k.off % 4 != 0 || kv_st % 4 != 0 || KVH == 0 || NH % KVH != 0)
+  if (HD == 0 || HD % 4 != 0 || HD > 256 || k.off % 4 != 0 || kv_st % 4 != 0 || KVH == 0 || NH % KVH != 0)
     return false;
   struct {
     uint32_t NH, KVH, HD, kv_st, k_off, v_off, q_off, o_off;
