@@ -9,7 +9,9 @@
 # Not an installer: it needs no network and stops with a clear message when glslc or the Vulkan headers are missing.
 # Usage: tools/bench-vulkan.sh [device]   (device: vulkan (default) or vulkan:N)
 # Env: REPS=3 PP=512 TG=128 MODELS="110m:q4_0 1.1b:q4_0" (builtin preset:type ...), CPU_THREADS=4, CHECK=1
-# (0 skips the tests), EDGELLM_BIN=path (skip the build, use that binary; no tests, no counts).
+# (0 skips the tests), SPLITS="auto" (or e.g. "auto 1 2 4 8": the decode counts once per forced
+# EDGELLM_VULKAN_MATVEC_SPLIT, K split over that many warps per row pair), EDGELLM_BIN=path (skip the build, use
+# that binary; no tests, no counts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEVICE=${1:-vulkan}
@@ -20,6 +22,7 @@ BUILD=${BUILD:-build-vulkan}
 MODELS=${MODELS:-"110m:q4_0 1.1b:q4_0"}
 CPU_THREADS=${CPU_THREADS:-4}
 CHECK=${CHECK:-1}
+SPLITS=${SPLITS:-auto}
 WORK=${WORK:-/tmp/bench-vulkan-models}
 
 if [[ -n "${EDGELLM_BIN:-}" ]]; then
@@ -91,7 +94,10 @@ for spec in $MODELS; do
     table+=$'\n'"| $preset $type | $mib | $name | $g | $c | $ratio | $bound | $pct |"
   done
   if [[ -n "$DECODE" ]]; then
-    counts+=$'\n'"$("$DECODE" "$M" 64 8)"$'\n'
+    for sp in $SPLITS; do
+      [[ $sp == auto ]] && sp=""
+      counts+=$'\n'"${sp:+EDGELLM_VULKAN_MATVEC_SPLIT=$sp: }$(EDGELLM_VULKAN_MATVEC_SPLIT=$sp "$DECODE" "$M" 64 8)"$'\n'
+    done
   fi
 done
 

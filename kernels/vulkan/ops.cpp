@@ -3,6 +3,7 @@
 #include "kernels/vulkan/ops.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "runtime/error.h"
 
@@ -116,13 +117,23 @@ void matvec_fused(Batch& b, const FusedMatvec& f) {
   const FusedOut& o2 = f.out[f.n_out > 2 ? 2 : 0];
   struct {
     uint32_t M, N, K, x_off, x_sm, b_off, b_sn, end0, end1, y_off0, y_off1, y_off2, y_st0, y_st1, y_st2;
-    uint32_t pos_segs, rope_segs, pair, HD, norm;
+    uint32_t pos_segs, rope_segs, pair, HD, split;
     float eps, beta;
     uint32_t gint_bits, gint_group, b_trans;
   } p{1, N, f.K, f.x.off, f.K, off, row, ends[0], f.n_out > 1 ? ends[1] : N, o0.y.off, o1.y.off, o2.y.off,
-      o0.stride, o1.stride, o2.stride, pos_segs, rope_segs, static_cast<uint32_t>(f.pair), f.HD, f.norm ? 1u : 0u,
+      o0.stride, o1.stride, o2.stride, pos_segs, rope_segs, static_cast<uint32_t>(f.pair), f.HD, 1u,
       f.eps, f.beta, 4, 128, 0};
-  const uint32_t wgs = groups(N, 16);  // 16 rows of W per workgroup (8 pairs)
+  // Threads per row pair 32·split: enough warps in flight where rows are few (o, down: a workgroup per pair or
+  // two), while each thread keeps 8 blocks of 32 or more. EDGELLM_VULKAN_MATVEC_SPLIT (1, 2, 4, 8) forces it.
+  static const char* forced = std::getenv("EDGELLM_VULKAN_MATVEC_SPLIT");
+  const uint32_t pairs = (N + 1) / 2;
+  uint32_t split = 1;
+  while (split < 8 && pairs * split * 2 <= 4096 && f.K >= 256 * split * 2) split *= 2;
+  if (forced && *forced) split = static_cast<uint32_t>(std::atoi(forced));
+  EDGE_CHECK(split == 1 || split == 2 || split == 4 || split == 8, "EDGELLM_VULKAN_MATVEC_SPLIT: 1, 2, 4 or 8, got {}",
+             split);
+  p.split = split;
+  const uint32_t wgs = groups(pairs, 8 / split);  // 8 / split row pairs per workgroup
   const uint32_t gx = std::min<uint32_t>(wgs, 65535), gz = groups(wgs, 65535);
   const std::string name = std::string(f.norm ? "matvec_fused_norm_" : "matvec_fused_") + wname(f.wt);
   b.dispatch(name.c_str(), {f.x.b, f.norm ? f.norm : f.x.b, f.w, o0.y.b, o1.y.b, o2.y.b, f.step ? f.step : f.x.b},
@@ -154,7 +165,7 @@ void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& 
           uint32_t NH, uint32_t HD, RopePairing pairing, bool backward) {
   const uint32_t p[9] = {T, NH, HD, pairing == RopePairing::Interleaved ? 0u : 1u, backward ? 1u : 0u,
                          y.off, y_st, x.off, x_st};
-  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{T} * NH * (HD / 2), 256), 1, 1, 1u);
+  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{T} * NH * (HD / 2), 256));
 }
 
 void softmax_forward(Batch& b, const Buffer& y, const Buffer& x, uint32_t rows, uint32_t C) {
@@ -191,7 +202,7 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 }
 
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
-                       uint32_t batch, const Buffer* pos_from) {
+                       uint32_t batch) {
   EDGE_CHECK(d.window == 0 && d.softcap == 0, "Vulkan attention: a sliding window ({}) or soft-cap ({}) is not implemented",
              d.window, d.softcap);
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention: HD {} (max 256), NH {}, KVH {}",
@@ -199,19 +210,18 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
   struct {
     uint32_t T, S, NH, KVH, HD, pos0, q_st, k_st, v_st, o_st, q_off, k_off, v_off, o_off;
     float scale;
-    uint32_t has_L, pos_buf;
+    uint32_t has_L;
   } p{static_cast<uint32_t>(d.T), static_cast<uint32_t>(d.S), static_cast<uint32_t>(d.NH),
       static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.HD), static_cast<uint32_t>(d.pos0),
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
-      static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u,
-      pos_from ? 1u : 0u};
-  b.dispatch("attention", {o.b, L ? L : o.b, q.b, k.b, v.b, pos_from ? pos_from : q.b}, &p, sizeof p,
-             static_cast<uint32_t>(d.NH), static_cast<uint32_t>(d.T), batch, 3u);
+      static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u};
+  b.dispatch("attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p, static_cast<uint32_t>(d.NH),
+             static_cast<uint32_t>(d.T), batch);
 }
 
 bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
                       uint32_t kv_st, float scale, const Buffer& step) {
-  if (HD == 0 || HD % 4 != 0 || 256 % HD != 0 || k.off % 4 != 0 || kv_st % 4 != 0 || KVH == 0 || NH % KVH != 0)
+  if (HD == 0 || HD % 4 != 0 || HD > 256 || k.off % 4 != 0 || kv_st % 4 != 0 || KVH == 0 || NH % KVH != 0)
     return false;
   struct {
     uint32_t NH, KVH, HD, kv_st, k_off, v_off, q_off, o_off;

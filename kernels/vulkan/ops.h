@@ -157,13 +157,12 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 // Attention as kernels/kernel_table.h's AttentionDims (all query tokens, all heads); views carry the offsets.
 // L (T, NH) may be null. HD <= 256 and NH a multiple of KVH. batch > 1: that many sequences back to back (q, o,
 // L rows of each T after the previous; k, v rows of each S), each its own attention.
-// pos_from: pos0 is read from that buffer's first uint (d.pos0 unused), so a recorded step replays at any position.
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
-                       uint32_t batch = 1, const Buffer* pos_from = nullptr);
+                       uint32_t batch = 1);
 // One decoded token's attention (the fused decode step): o, q (NH·HD) of head h at offset h·HD; keys and values of
 // group g at row s (0 ..= the position in `step`'s first uint) at k/v.off + s·kv_st + g·HD. Returns false
-// (recording nothing) where the shader does not apply (HD not a multiple of 4 dividing 256, or k unaligned for
-// vec4 loads): the caller records attention_forward instead.
+// (recording nothing) where the shader does not apply (HD not a multiple of 4 up to 256, or k unaligned for
+// vec4 loads).
 bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
                       uint32_t kv_st, float scale, const Buffer& step);
 // Backward of attention_forward over whole buffers (no offsets): dq, dk, dv += (kernel_table.h's semantics,

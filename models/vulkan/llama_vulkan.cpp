@@ -100,7 +100,7 @@ class VulkanLlama final : public LlamaBackend {
     // EDGELLM_VULKAN_FUSED=0 forces the per-op recording every token (for tests and benchmarks).
     const char* env = std::getenv("EDGELLM_VULKAN_FUSED");
     fused_decode_ = fused_decode_ && !cf.qkv_bias && options_beyond_llama(cf.block, "model_type").empty() &&
-                    cf.head_dim % 2 == 0 && !(env && std::string(env) == "0");
+                    cf.head_dim % 4 == 0 && cf.head_dim <= 256 && !(env && std::string(env) == "0");
   }
 
   std::string name() const override { return "Vulkan device '" + c_.info().name + "'"; }
@@ -291,10 +291,10 @@ struct VulkanLlama::DecodeOps {
   void attention(vk::View o, vk::View, vk::View q, vk::View k, vk::View v) {
     flush();
     const AttentionDims ad = attention_dims(1, cf.n_heads, cf.n_kv_heads, cf.head_dim, 0);
-    if (!vk::attention_decode(b, o, q, k, v, static_cast<uint32_t>(ad.NH), static_cast<uint32_t>(ad.KVH),
-                              static_cast<uint32_t>(ad.HD), static_cast<uint32_t>(ad.k_stride),
-                              static_cast<float>(ad.scale), self.dstep_))
-      vk::attention_forward(b, o, nullptr, q, k, v, ad, 1, &self.dstep_);
+    const bool ok = vk::attention_decode(b, o, q, k, v, static_cast<uint32_t>(ad.NH), static_cast<uint32_t>(ad.KVH),
+                                         static_cast<uint32_t>(ad.HD), static_cast<uint32_t>(ad.k_stride),
+                                         static_cast<float>(ad.scale), self.dstep_);
+    EDGE_CHECK(ok, "Vulkan decode: attention_decode does not apply to head_dim {}", cf.head_dim);
   }
   void add(vk::View y, vk::View a, vk::View c, int64_t n) {
     if (res && same(c, res_lin.y) && same(y, a)) {  // y = a + W·x: the matvec adds into y in place

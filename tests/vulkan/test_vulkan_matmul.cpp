@@ -275,7 +275,7 @@ TEST_CASE("vulkan matvec_fused: RMSNorm prologue, q|k|v segments at a position, 
                                 FusedCase{t, vk::FusedPair::RopeNeox, true, 0}, FusedCase{t, vk::FusedPair::None, true, 0},
                                 FusedCase{t, vk::FusedPair::Swiglu, true, 0}, FusedCase{t, vk::FusedPair::None, false, 1},
                                 FusedCase{t, vk::FusedPair::RopeNeox, false, 0}})
-      for (uint32_t kb : {1u, 3u})
+      for (uint32_t kb : {1u, 3u, 17u})  // 17 blocks: K past 512, where K splits over two warps per row pair
         for (uint32_t HD : {8u, 16u}) check_fused(fc, kb * blk, HD, seed++);
   }
 }

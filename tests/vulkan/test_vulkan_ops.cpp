@@ -128,7 +128,7 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
 TEST_CASE("vulkan attention_decode: one token at the step buffer's position, chunks of 256 keys, GQA") {
   struct Case { int64_t pos, NH, KVH, HD; };
   for (Case cs : {Case{0, 2, 1, 16}, Case{30, 4, 2, 64}, Case{255, 4, 4, 32}, Case{256, 8, 2, 64},
-                  Case{600, 6, 2, 128}, Case{299, 2, 1, 8}}) {
+                  Case{600, 6, 2, 128}, Case{299, 2, 1, 8}, Case{300, 4, 2, 96}, Case{40, 2, 1, 256}}) {
     AttentionDims d;
     d.T = 1, d.S = cs.pos + 1, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos;
     d.q_stride = d.o_stride = d.NH * d.HD, d.k_stride = d.v_stride = d.KVH * d.HD;

@@ -1,8 +1,7 @@
 // Causal attention with an online softmax, grouped-query heads, over a KV cache: one workgroup (64 threads)
 // per (query token t, head h); keys in chunks of 64 (one score per thread), each thread owns HD/64 output dims.
 // Layout as kernels/kernel_table.h AttentionDims, plus element offsets; workgroup z is the sequence of a batch
-// (T query rows and S key rows after the previous ones). Writes L = logsumexp when has_L. pos_buf != 0: pos0 is
-// read from binding 5 (a recorded decode step replayed at any position).
+// (T query rows and S key rows after the previous ones). Writes L = logsumexp when has_L.
 // Not tiled over queries (each row re-reads K and V): simple and correct, fine for decoding.
 #version 450
 layout(local_size_x = 64) in;
@@ -11,14 +10,12 @@ layout(std430, binding = 1) buffer LBuf { float L[]; };
 layout(std430, binding = 2) readonly buffer QBuf { float q[]; };
 layout(std430, binding = 3) readonly buffer KBuf { float kc[]; };
 layout(std430, binding = 4) readonly buffer VBuf { float vc[]; };
-layout(std430, binding = 5) readonly buffer PBuf { uint pos_at[]; };
 layout(push_constant) uniform P {
   uint T, S, NH, KVH, HD, pos0;
   uint q_st, k_st, v_st, o_st;
   uint q_off, k_off, v_off, o_off;
   float scale;
   uint has_L;
-  uint pos_buf;
 } p;
 
 shared float qs[256];
@@ -53,7 +50,7 @@ void main() {
   const uint qo = p.q_off + (bt + t) * p.q_st + h * p.HD;
   for (uint d = tid; d < p.HD; d += 64u) qs[d] = q[qo + d];
   barrier();
-  const uint last = (p.pos_buf != 0u ? pos_at[0] : p.pos0) + t;  // keys 0 ..= last
+  const uint last = p.pos0 + t;  // keys 0 ..= last
   float m = -3.0e38, l = 0.0;
   float acc[4] = float[4](0.0, 0.0, 0.0, 0.0);
   for (uint s0 = 0; s0 <= last; s0 += 64u) {

@@ -2,7 +2,7 @@
 // workgroup of 256 threads per head; keys in chunks of 256 (one score per thread, q·k as vec4s), an online
 // softmax across chunks, and p·V with HD threads per key group reading V rows whole (256 / HD keys at a time).
 // Not for prompts (attention.comp: many query rows, L for the backward), not for windows or soft-caps (the fused
-// decode step is the plain Llama block's); HD a multiple of 4 dividing 256.
+// decode step is the plain Llama block's); HD a multiple of 4 up to 256.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x = 256) in;
@@ -49,7 +49,8 @@ void main() {
     barrier();
     const uint nk = min(256u, S - s0), vo = p.v_off + s0 * p.kv_st + g * p.HD + d;
     float a = acc * alpha;
-    for (uint j = grp; j < nk; j += groups) a = fma(ps[j], vc[vo + j * p.kv_st], a);
+    if (grp < groups)  // HD not dividing 256: the last threads idle here
+      for (uint j = grp; j < nk; j += groups) a = fma(ps[j], vc[vo + j * p.kv_st], a);
     acc = a;
     barrier();  // ps is rewritten by the next chunk
   }

@@ -31,7 +31,7 @@ void main() {
   vec2 s = vec2(0.0);
   float unused = 0.0;
   if (n < p.N)
-    s = row_dot2(p.b_off + n * p.b_sn, p.b_off + min(n + 1u, p.N - 1u) * p.b_sn, p.x_off + m * p.x_sm, lane, unused);
+    s = row_dot2(p.b_off + n * p.b_sn, p.b_off + min(n + 1u, p.N - 1u) * p.b_sn, p.x_off + m * p.x_sm, lane, 32u, unused);
   red[tid] = s;
   barrier();
   for (uint h = 16u; h > 0u; h >>= 1) {

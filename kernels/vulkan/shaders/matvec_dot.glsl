@@ -1,9 +1,9 @@
-// Two rows' dot products for the matvec shaders: Σ_k W(r0, k)·x(k) and Σ_k W(r1, k)·x(k) over p.K by the 32
-// lanes of a warp, which load each piece of x once for both rows. Q4_0 and Q8_0 go 4 lanes per block of 32,
+// Two rows' dot products for the matvec shaders: Σ_k W(r0, k)·x(k) and Σ_k W(r1, k)·x(k) over p.K by `lanes`
+// threads (32: a warp; more split K further), which load each piece of x once for both rows. Q4_0 and Q8_0 go 4 lanes per block of 32,
 // each lane one 32-bit word of quants (8 elements) against x as vec4s, 8 neighbouring blocks per step: the
 // weights, the scales and x are all read in whole lines (as llama.cpp's mul_mat_vec does); the other types one
 // element per lane through load_w (dequant.glsl), x coalesced. Not a reduction across lanes: the including
-// shader sums the 32 partials. It declares x4 (vec4 view of x) and defines XNORM4(v, k) / XNORM1(v, k) (x
+// shader sums the partials of the `lanes` threads. It declares x4 (vec4 view of x) and defines XNORM4(v, k) / XNORM1(v, k) (x
 // elements k..k+3 (k a multiple of 4) / element k as the dot product takes them: times the norm weight, or as
 // they are) and SQ(v) (what to add to ss for them: Σ v² for a fused RMSNorm, the 32 lanes seeing every
 // element once; or 0.0).
@@ -29,11 +29,11 @@ float q4_0_dot(uint q, vec4 lo, vec4 hi) {
 // Q8_0 word q: 4 int8 quants.
 float q8_0_dot(uint q, vec4 v) { return dot(vec4(ivec4(uvec4(q << 24, q << 16, q << 8, q)) >> 24), v); }
 
-vec2 row_dot2(uint r0, uint r1, uint xo, uint lane, inout float ss) {
+vec2 row_dot2(uint r0, uint r1, uint xo, uint lane, uint lanes, inout float ss) {
   vec2 s = vec2(0.0);
 #if WTYPE == 2 || WTYPE == 8
   const uint sub = lane & 3u;
-  for (uint b = lane >> 2; b < (p.K >> 5); b += 8u) {
+  for (uint b = lane >> 2; b < (p.K >> 5); b += lanes >> 2) {
 #if WTYPE == 2
     // Q4_0: 18 bytes per 32: f16 d, 16 bytes of nibbles; this lane's word is bytes 4·sub .. 4·sub+3.
     const uint k = b * 32u + 4u * sub, o0 = r0 + b * 18u, o1 = r1 + b * 18u;
@@ -54,7 +54,7 @@ vec2 row_dot2(uint r0, uint r1, uint xo, uint lane, inout float ss) {
 #endif
   }
 #else
-  for (uint k = lane; k < p.K; k += 32u) {
+  for (uint k = lane; k < p.K; k += lanes) {
     const float v = x_at(xo + k);
     ss += SQ(vec4(v, 0.0, 0.0, 0.0));
     const float vn = XNORM1(v, k);

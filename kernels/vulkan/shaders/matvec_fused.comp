@@ -27,7 +27,7 @@ layout(push_constant) uniform P {
   uint y_off0, y_off1, y_off2, y_st0, y_st1, y_st2;
   uint pos_segs, rope_segs;  // bit s: segment s rows advance by the step's position / get RoPE
   uint pair, HD;         // 0 none, 1 RoPE interleaved, 2 RoPE NeoX, 3 swiglu
-  uint unused;
+  uint split;            // threads per row pair: 32·split (split K over more warps where rows are few)
   float eps, beta;
   uint gint_bits, gint_group;
   uint b_trans;  // 0 (dequant.glsl's GINT loader reads it)
@@ -65,12 +65,12 @@ void store(uint n, uint m, float v) {
 }
 
 void main() {
-  const uint tid = gl_LocalInvocationID.x, lane = tid % 32u, warp = tid / 32u;
+  const uint tid = gl_LocalInvocationID.x, L = 32u * p.split, lane = tid % L, grp = tid / L, per = 8u / p.split;
   const uint wg = gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u, m = gl_WorkGroupID.y;
   const uint half_ = p.HD / 2u;
-  // This warp's two rows of W: rows 2w, 2w+1 of the workgroup's 16; paired modes: the two rows of pair pr
-  // (a RoPE rotation's, or gate and up).
-  uint n0 = wg * 16u + 2u * warp, n1 = n0 + 1u, pr = wg * 8u + warp;
+  // This group's two rows of W: rows 2i, 2i+1 (i = wg·per + grp); paired modes: the two rows of pair i (a RoPE
+  // rotation's, or gate and up).
+  uint pr = wg * per + grp, n0 = 2u * pr, n1 = n0 + 1u;
   bool valid = n0 < p.N, valid1 = n1 < p.N;
   if (p.pair != 0u) {
     valid = valid1 = pr < p.N / 2u;
@@ -85,11 +85,11 @@ void main() {
   const uint xo = p.x_off + m * p.x_sm;
   float ss = 0.0;
   vec2 s = vec2(0.0);
-  if (valid) s = row_dot2(p.b_off + n0 * p.b_sn, p.b_off + (valid1 ? n1 : n0) * p.b_sn, xo, lane, ss);
+  if (valid) s = row_dot2(p.b_off + n0 * p.b_sn, p.b_off + (valid1 ? n1 : n0) * p.b_sn, xo, lane, L, ss);
   red[tid] = s;
   red_sq[tid] = ss;
   barrier();
-  for (uint h = 16u; h > 0u; h >>= 1) {
+  for (uint h = L / 2u; h > 0u; h >>= 1) {
     if (lane < h) {
       red[tid] += red[tid + h];
       if (NORM != 0) red_sq[tid] += red_sq[tid + h];
@@ -97,7 +97,7 @@ void main() {
     barrier();
   }
   if (lane != 0u || !valid) return;
-  // Every valid warp's lanes saw all of x: its Σx² is the row's.
+  // Every valid group's threads saw all of x: its Σx² is the row's.
   const float rs = NORM != 0 ? 1.0 / sqrt(red_sq[tid] / float(p.K) + p.eps) : 1.0;
   const float a = rs * red[tid].x, b = rs * red[tid].y;
   if (p.pair == 3u) {
