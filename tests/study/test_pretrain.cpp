@@ -17,6 +17,7 @@
 #include "train/trainer.h"
 #include "runtime/sha256.h"
 #include "models/builtin.h"
+#include "models/save_gguf.h"
 #include "runtime/error.h"
 
 using namespace edgellm;
@@ -308,4 +309,33 @@ TEST_CASE("run_pretrain on carried prose: recipe with tokens per parameter and h
   CHECK_THROWS_WITH_AS(run_pretrain(other, nullptr, [](const std::string&) {}), doctest::Contains("prose_fraction"),
                        FormatError);
   fs::remove_all(base);
+}
+
+// The qwen3 base is written as a GGUF that edgellm loads as qwen3, computing what the model in memory computes.
+TEST_CASE("a qwen3 pretraining model round-trips through its f16 GGUF as qwen3") {
+  Model m;
+  m.tokenizer = builtin_tokenizer(512);
+  LlamaConfig c = pretrain_config("s", 512, "qwen3");
+  m.llama = init_pretrain_model(c, 7);
+  // Non-trivial QK-norm weights, so that a file that dropped or misread them would compute something else.
+  for (auto& L : m.llama.weights.layers)
+    for (int64_t i = 0; i < c.head_dim; ++i) {
+      L.q_norm.data<float>()[i] = 0.5f + 0.03f * static_cast<float>(i);
+      L.k_norm.data<float>()[i] = 1.5f - 0.02f * static_cast<float>(i);
+    }
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("edgellm_qwen3_base_" + std::to_string(getpid()) + ".gguf")).string();
+  save_llama_gguf(m, path, DType::F16);
+  const Model back = load_model(path);  // mapped: the file is removed at the end
+  CHECK(back.llama.config.arch == "qwen3");
+  CHECK(back.llama.config.block.qk_norm);
+  CHECK(back.llama.config.head_dim == 32);
+  const std::vector<int32_t> ids = {1, 40, 41, 300, 7, 99, 12};
+  const std::vector<float> a = all_logits(m, ids), b = all_logits(back, ids);
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(a[i] - b[i])));
+  CHECK(worst < 2e-3);  // f16 matrices (init N(0, 0.02²): logits of order 0.1)
+  MESSAGE("qwen3 base GGUF round trip: worst logit difference " << worst);
+  std::filesystem::remove(path);
 }
