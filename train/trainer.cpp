@@ -144,8 +144,8 @@ MemPlan plan_memory(const LlamaModel& m, const TrainConfig& c) {
 }
 
 Trainer::Trainer(LlamaModel& m, RowSource& data, TrainConfig c) : m_(m), data_(data), cfg_(std::move(c)) {
-  // The backward (train/llama_grad.cpp) mirrors the Llama block only, so far.
-  refuse_family_options(m.config, "training (the block's backward has no such step yet)");
+  // The CPU backward mirrors every family step (models/block.h's block_backward; train/llama_grad.cpp checks
+  // check_block_backward), and a backend without them (Vulkan) refuses each option by field when it is set up.
   EDGE_CHECK(cfg_.batch > 0 && cfg_.grad_accum > 0, "batch and grad-accum must be positive");
   // NaN or infinity here would train every weight into NaN and still exit 0 (issue 24): refused up front.
   for (const auto& [name, v] : std::initializer_list<std::pair<const char*, double>>{{"lr", cfg_.lr}, {"min-lr", cfg_.min_lr},

@@ -178,7 +178,7 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const std::atomic<bool>
 
   ProseCorpus prose = pretrain_prose(o, log);
   const std::string general_source = prose.describe();
-  std::vector<std::string> general = prose.train;
+  std::vector<std::string> general = std::move(prose.train);  // the held-out part stays in prose
   const std::string prose_sha = [&] {
     std::string all;
     for (const auto& p : general) all += p + '\x1e';

@@ -3,6 +3,7 @@
 // Not a training-quality test beyond the committed base: a real pretraining run takes minutes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "train/trainer.h"
 #include "runtime/sha256.h"
 #include "models/builtin.h"
+#include "models/save_gguf.h"
 #include "runtime/error.h"
 
 using namespace edgellm;
@@ -158,10 +160,11 @@ TEST_CASE("tokens_for: the same tokens per parameter at every size") {
   CHECK_THROWS(tokens_for(s, -3));
 }
 
-// Size l on the pretraining stream (general prose in the mix): steps 1 | save | 2 follow 1-2 exactly.
-TEST_CASE("size l resumes exactly from a checkpoint on the pretraining stream") {
+// On the pretraining stream (general prose in the mix): steps 1 | save | 2 follow steps 1-2 exactly.
+// Returns the last layer's weights after step 2 (q projection, and the q norm where there is one).
+static void check_resume(const std::string& size, const std::string& arch) {
   Fixture& f = fixture();
-  const LlamaConfig c = pretrain_config("l", f.tok->vocab_size());
+  const LlamaConfig c = pretrain_config(size, f.tok->vocab_size(), arch);
   TrainConfig tc;
   tc.setup.lora = false;
   tc.seq_len = 16;
@@ -173,13 +176,16 @@ TEST_CASE("size l resumes exactly from a checkpoint on the pretraining stream") 
   tc.warmup = 1;
   PretrainMix mix = f.mix;
   mix.share_general = 0.5;
-  const std::string ck =
-      (std::filesystem::temp_directory_path() / ("edgellm_pretrain_l_" + std::to_string(getpid()) + ".safetensors")).string();
+  const std::string ck = (std::filesystem::temp_directory_path() /
+                          ("edgellm_pretrain_" + size + arch + "_" + std::to_string(getpid()) + ".safetensors"))
+                             .string();
   std::vector<double> whole, resumed;
   std::vector<float> w_whole, w_resumed;
-  auto weights = [](const LlamaModel& m) {
-    const Tensor& t = m.weights.layers[9].wq;
-    return std::vector<float>(t.data<float>(), t.data<float>() + 4096);
+  auto weights = [&](const LlamaModel& m) {
+    const LlamaLayer& L = m.weights.layers.back();
+    std::vector<float> w(L.wq.data<float>(), L.wq.data<float>() + 4096);
+    if (L.q_norm.defined()) w.insert(w.end(), L.q_norm.data<float>(), L.q_norm.data<float>() + L.q_norm.numel());
+    return w;
   };
   {
     LlamaModel m = init_pretrain_model(c, 5);
@@ -215,7 +221,15 @@ TEST_CASE("size l resumes exactly from a checkpoint on the pretraining stream") 
   REQUIRE(resumed.size() == 2);
   for (size_t i = 0; i < 2; ++i) CHECK(resumed[i] == whole[i]);
   CHECK(w_resumed == w_whole);
+  if (c.block.qk_norm) {  // the q norm trains: its weights left their initial 1
+    const size_t n = static_cast<size_t>(c.head_dim);
+    CHECK(std::any_of(w_whole.end() - static_cast<std::ptrdiff_t>(n), w_whole.end(), [](float x) { return x != 1.0f; }));
+  }
 }
+
+TEST_CASE("size l resumes exactly from a checkpoint on the pretraining stream") { check_resume("l", "llama"); }
+
+TEST_CASE("a qwen3 base trains on the CPU (QK-norm backward) and resumes exactly") { check_resume("s", "qwen3"); }
 
 TEST_CASE("gold_documents: the latest member of each evidence group first, chronological, capped") {
   Question q;
@@ -307,5 +321,41 @@ TEST_CASE("run_pretrain on carried prose: recipe with tokens per parameter and h
   other.prose_fraction = 0.3;
   CHECK_THROWS_WITH_AS(run_pretrain(other, nullptr, [](const std::string&) {}), doctest::Contains("prose_fraction"),
                        FormatError);
+  // Until the Vulkan block has QK-norm, a qwen3 base on Vulkan is refused up front, naming what is missing.
+  PretrainOptions vk = o;
+  vk.arch = "qwen3";
+  vk.device = "vulkan";
+  vk.out_dir = (base / "vk").string();
+  CHECK_THROWS_WITH(run_pretrain(vk, nullptr, [](const std::string&) {}), doctest::Contains("no per-head QK-norm"));
+  CHECK_FALSE(fs::exists(base / "vk/run.json"));
   fs::remove_all(base);
+}
+
+// The qwen3 base is written as a GGUF that edgellm loads as qwen3, computing what the model in memory computes.
+TEST_CASE("a qwen3 pretraining model round-trips through its f16 GGUF as qwen3") {
+  Model m;
+  m.tokenizer = builtin_tokenizer(512);
+  LlamaConfig c = pretrain_config("s", 512, "qwen3");
+  m.llama = init_pretrain_model(c, 7);
+  // Non-trivial QK-norm weights, so that a file that dropped or misread them would compute something else.
+  for (auto& L : m.llama.weights.layers)
+    for (int64_t i = 0; i < c.head_dim; ++i) {
+      L.q_norm.data<float>()[i] = 0.5f + 0.03f * static_cast<float>(i);
+      L.k_norm.data<float>()[i] = 1.5f - 0.02f * static_cast<float>(i);
+    }
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("edgellm_qwen3_base_" + std::to_string(getpid()) + ".gguf")).string();
+  save_llama_gguf(m, path, DType::F16);
+  const Model back = load_model(path);  // mapped: the file is removed at the end
+  CHECK(back.llama.config.arch == "qwen3");
+  CHECK(back.llama.config.block.qk_norm);
+  CHECK(back.llama.config.head_dim == 32);
+  const std::vector<int32_t> ids = {1, 40, 41, 300, 7, 99, 12};
+  const std::vector<float> a = all_logits(m, ids), b = all_logits(back, ids);
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(a[i] - b[i])));
+  CHECK(worst < 2e-3);  // f16 matrices (init N(0, 0.02²): logits of order 0.1)
+  MESSAGE("qwen3 base GGUF round trip: worst logit difference " << worst);
+  std::filesystem::remove(path);
 }
