@@ -67,11 +67,9 @@ void check_block_backward(const LlamaConfig& c, bool family_ops) {
                       : o.final_softcap != 0      ? "final_softcap"
                       : o.query_scale != 0        ? "query_scale"
                       : o.embed_scale             ? "embed_scale"
-                      : o.sliding_window > 0      ? "sliding_window"
                                                   : nullptr;
   if (field)
-    fail("training {} ({}): this backend's block backward does not implement its option block.{} (config field '{}')",
-         c.name, c.arch, field, options_beyond_llama(o, "model_type").empty() ? field : options_beyond_llama(o, "model_type")[0].field);
+    fail("training {} ({}): this backend's block backward does not implement its option block.{}", c.name, c.arch, field);
 }
 
 namespace {

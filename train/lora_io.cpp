@@ -157,7 +157,7 @@ void save_peft_adapter(const LlamaModel& m, const LoraConfig& c, const std::stri
   nlohmann::json j = {
       {"base_model_name_or_path", base_model},
       {"bias", "none"},
-      {"fan_in_fan_out", false},
+      {"fan_in_fan_out", m.config.arch == "gpt2"},  // PEFT's setting for GPT-2's Conv1D (in, out) weights
       {"inference_mode", true},
       {"init_lora_weights", true},
       {"lora_alpha", c.alpha},

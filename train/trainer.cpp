@@ -145,8 +145,8 @@ MemPlan plan_memory(const LlamaModel& m, const TrainConfig& c) {
 }
 
 Trainer::Trainer(LlamaModel& m, RowSource& data, TrainConfig c) : m_(m), data_(data), cfg_(std::move(c)) {
-  // The backward (train/llama_grad.cpp) mirrors the Llama block only, so far.
-  refuse_family_options(m.config, "training (the block's backward has no such step yet)");
+  // Every family's options have their backward on the CPU (models/block.h); a device without them refuses them
+  // itself (check_block_backward), by field.
   EDGE_CHECK(cfg_.batch > 0 && cfg_.grad_accum > 0, "batch and grad-accum must be positive");
   // NaN or infinity here would train every weight into NaN and still exit 0 (issue 24): refused up front.
   for (const auto& [name, v] : std::initializer_list<std::pair<const char*, double>>{{"lr", cfg_.lr}, {"min-lr", cfg_.min_lr},

@@ -261,7 +261,6 @@ void add_train_commands(CLI::App& app) {
       std::vector<int32_t> tgt(ids.begin() + 1, ids.end());
       tgt.push_back(-1);
       const int64_t T = static_cast<int64_t>(ids.size());
-      refuse_family_options(m.llama.config, "grad (the block's backward has no such step yet)");
       LlamaGrad g(m.llama, GradSetup{});
       const LossSum ls = g.forward_backward(ids.data(), tgt.data(), 1, T, 1.0f / static_cast<float>(T - 1));
       SafetensorsWriter w;
