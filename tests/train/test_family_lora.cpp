@@ -66,7 +66,9 @@ void check_family_lora(const std::string& family, const std::vector<std::string>
     REQUIRE(A.name.ends_with(".lora_A.weight"));
     REQUIRE(B.name.ends_with(".lora_B.weight"));
     const std::string prefix = A.name.substr(0, A.name.size() - std::string(".lora_A.weight").size());
-    const auto [hf, conv1d] = hf_weight_of(prefix);
+    const std::pair<std::string, bool> w = hf_weight_of(prefix);  // no structured binding: doctest's macros capture it
+    const std::string hf = w.first;
+    const bool conv1d = w.second;
     REQUIRE_MESSAGE(grads.has("grad." + hf), "no reference gradient for " << hf);
     const Tensor G = grads.tensor("grad." + hf);
     const int64_t r = 4, in = A.n / r, out = B.n / r;
