@@ -90,6 +90,34 @@ void attach(LlamaModel& m, int64_t layer, LinearKind kind, Tensor A, Tensor B, f
   lp.scale = rslora ? alpha / std::sqrt(static_cast<float>(r)) : alpha / static_cast<float>(r);
 }
 
+// A PEFT module's B: its linears' B rows one after another (q/k rows in HF order when hf_rows, else as stored),
+// which needs the A they share (train/peft_modules.h). Throws Error naming `file` when they do not share one.
+Tensor module_b(const LlamaModel& m, int64_t l, const PeftModule& pm, bool hf_rows, const std::string& file) {
+  const LlamaLayer& ly = m.weights.layers[static_cast<size_t>(l)];
+  const LoraPair& first = ly.lora[static_cast<int>(pm.kinds[0])];
+  const int64_t r = first.A.shape()[0], out = peft_rows_of(m.config, pm, pm.kinds.back()).second;
+  Tensor B = Tensor::empty({out, r});
+  for (LinearKind kind : pm.kinds) {
+    const LoraPair& lp = ly.lora[static_cast<int>(kind)];
+    if (!lp.defined() || lp.A.numel() != first.A.numel() || lp.scale != first.scale ||
+        !std::equal(lp.A.data<float>(), lp.A.data<float>() + lp.A.numel(), first.A.data<float>()))
+      fail("{}: {} is one adapter on {} linears; layer {}'s {} has none or its own A, which one adapter cannot hold",
+           file, pm.name, pm.kinds.size(), l, peft_module_name(kind));
+    Tensor b = lp.B.contiguous();
+    if (hf_rows && is_qk(kind) && qk_rows_gguf_order(m.config)) b = permute_rows(b, heads_of(m.config, kind), m.config.head_dim, false);
+    const int64_t r0 = peft_rows_of(m.config, pm, kind).first;
+    std::copy(b.data<float>(), b.data<float>() + b.numel(), B.data<float>() + r0 * r);
+  }
+  return B;
+}
+
+// llama.cpp's name of a module's weight: a fused module's is its fused tensor's (attn_qkv; Phi-3's gate-then-up
+// ffn_up), as models/save_gguf.cpp writes them.
+std::string gguf_module_name(const PeftModule& pm) {
+  if (pm.kinds.size() == 1) return gguf_linear_name(pm.kinds[0]);
+  return pm.kinds[0] == LinearKind::Q ? "attn_qkv" : "ffn_up";
+}
+
 void clear_lora(LlamaModel& m) {
   for (auto& L : m.weights.layers)
     for (auto& lp : L.lora) lp = LoraPair();
@@ -131,20 +159,8 @@ void save_peft_adapter(const LlamaModel& m, const LoraConfig& c, const std::stri
       const LlamaLayer& ly = m.weights.layers[static_cast<size_t>(l)];
       const LoraPair& first = ly.lora[static_cast<int>(pm.kinds[0])];
       if (!first.defined()) continue;
-      const int64_t r = first.A.shape()[0], out = peft_rows_of(m.config, pm, pm.kinds.back()).second;
-      Tensor B = Tensor::empty({out, r});
-      for (LinearKind kind : pm.kinds) {
-        const LoraPair& lp = ly.lora[static_cast<int>(kind)];
-        const std::string name = peft_module_prefix(m.config, l, pm);
-        if (!lp.defined() || lp.A.numel() != first.A.numel() || lp.scale != first.scale ||
-            !std::equal(lp.A.data<float>(), lp.A.data<float>() + lp.A.numel(), first.A.data<float>()))
-          fail("{}: PEFT's {} is one adapter on {} linears; layer {}'s {} has none or its own A, which PEFT cannot hold",
-               dir, name, pm.kinds.size(), l, peft_module_name(kind));
-        Tensor b = lp.B.contiguous();
-        if (is_qk(kind) && qk_rows_gguf_order(m.config)) b = permute_rows(b, heads_of(m.config, kind), m.config.head_dim, false);
-        const int64_t r0 = peft_rows_of(m.config, pm, kind).first;
-        std::copy(b.data<float>(), b.data<float>() + b.numel(), B.data<float>() + r0 * r);
-      }
+      const int64_t r = first.A.shape()[0];
+      const Tensor B = module_b(m, l, pm, true, dir);
       targets.insert(pm.name);
       rank = static_cast<int>(r);
       keep.push_back(B);
@@ -189,14 +205,15 @@ void save_lora_gguf(const LlamaModel& m, float alpha, const std::string& path) {
   w.set_f32("adapter.lora.alpha", alpha);
   std::vector<Tensor> keep;
   for (int64_t l = 0; l < m.config.n_layers; ++l)
-    for (int kk = 0; kk < kNumLinearKinds; ++kk) {
-      const LoraPair& lp = m.weights.layers[static_cast<size_t>(l)].lora[kk];
+    for (const PeftModule& pm : peft_modules(m.config)) {
+      const LoraPair& lp = m.weights.layers[static_cast<size_t>(l)].lora[static_cast<int>(pm.kinds[0])];
       if (!lp.defined()) continue;
-      const auto kind = static_cast<LinearKind>(kk);
+      const LinearKind kind = pm.kinds[0];
       Tensor B = lp.B;
-      if (is_qk(kind) && !qk_rows_gguf_order(m.config)) B = permute_rows(lp.B, heads_of(m.config, kind), m.config.head_dim, true);
+      if (pm.kinds.size() > 1) B = module_b(m, l, pm, false, path);  // fused q/k rows are not permuted (save_gguf)
+      else if (is_qk(kind) && !qk_rows_gguf_order(m.config)) B = permute_rows(lp.B, heads_of(m.config, kind), m.config.head_dim, true);
       keep.push_back(B);
-      const std::string base = fmt::format("blk.{}.{}.weight", l, gguf_linear_name(kind));
+      const std::string base = fmt::format("blk.{}.{}.weight", l, gguf_module_name(pm));
       w.add_tensor(base + ".lora_a", lp.A);
       w.add_tensor(base + ".lora_b", B);
     }
@@ -322,11 +339,11 @@ LoraConfig load_lora(LlamaModel& m, const std::string& path) {
       fail_format(path, info.name.substr(0, 256), "not a LoRA tensor of a Llama block");
     if (mm[3] == "b") continue;
     const int64_t layer = std::stoll(mm[1]);
-    int found = -1;
-    for (int kk = 0; kk < kNumLinearKinds; ++kk)
-      if (mm[2] == gguf_linear_name(static_cast<LinearKind>(kk))) found = kk;
-    if (found < 0) fail_format(path, info.name, "unknown tensor '{}'", std::string(mm[2]));
-    const auto kind = static_cast<LinearKind>(found);
+    const PeftModule* module = nullptr;
+    for (const PeftModule& pm : peft_modules(m.config))
+      if (mm[2] == gguf_module_name(pm)) module = &pm;
+    if (!module) fail_format(path, info.name, "unknown tensor '{}'", std::string(mm[2]));
+    const auto kind = module->kinds[0];
     std::string bname = info.name;
     bname.back() = 'b';
     if (!f.find_tensor(bname)) fail_format(path, bname, "missing (its lora_a is present)");
@@ -338,8 +355,20 @@ LoraConfig load_lora(LlamaModel& m, const std::string& path) {
     cfg.rank = static_cast<int>(r);
     // llama.cpp: scale = alpha / rank, or 1 when alpha is 0.
     const float alpha = cfg.alpha == 0 ? static_cast<float>(cfg.rank) : cfg.alpha;
-    attach(m, layer, kind, A, f.tensor(bname), alpha, false, true, path, info.name);
-    targets.insert(peft_module_name(kind));
+    if (module->kinds.size() == 1) {
+      attach(m, layer, kind, A, f.tensor(bname), alpha, false, true, path, info.name);
+    } else {  // a fused tensor's adapter: its rows to the linears, which share A (and its dropout mask)
+      const Tensor B = f.tensor(bname);
+      const int64_t out = peft_rows_of(m.config, *module, module->kinds.back()).second;
+      if (B.shape().ndim != 2 || B.shape()[0] != out)
+        fail_format(path, bname, "shape {} does not fit {}'s {} output rows", B.shape().str(), std::string(mm[2]), out);
+      for (LinearKind k : module->kinds) {
+        const auto rows = peft_rows_of(m.config, *module, k);
+        attach(m, layer, k, A, B.slice(0, rows.first, rows.second), alpha, false, qk_rows_gguf_order(m.config), path, info.name);
+        m.weights.layers[static_cast<size_t>(layer)].lora[static_cast<int>(k)].dropout_as = static_cast<int>(kind);
+      }
+    }
+    targets.insert(module->name);
   }
   if (targets.empty()) fail("{}: the adapter has no LoRA tensors", path);
   cfg.targets.assign(targets.begin(), targets.end());

@@ -1,6 +1,6 @@
 // LoRA on the families whose PEFT modules are fused (Phi-3's qkv_proj / gate_up_proj, GPT-2's c_attn, c_proj,
 // c_fc): each module's B gradient against transformers' gradient of the fused weight, and the saved PEFT adapter
-// (the family's names) loading back to the same logits. Not the unfused families' LoRA (test_llama_grad.cpp).
+// (the family's names) and llama.cpp LoRA GGUF (attn_qkv ...) loading back to the same logits. Not the unfused families' LoRA (test_llama_grad.cpp).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -110,17 +110,23 @@ void check_family_lora(const std::string& family, const std::vector<std::string>
   std::vector<std::string> want_targets = targets;
   std::sort(want_targets.begin(), want_targets.end());
   CHECK(saved_targets == want_targets);
-  Model back = load_model(dir + "/model");
-  load_lora(back.llama, out_dir);
-  const std::vector<float> got = all_logits(back, ids);
-  double num = 0, den = 0;
-  for (size_t n = 0; n < got.size(); ++n) {
-    num = std::max(num, std::abs(static_cast<double>(got[n]) - with[n]));
-    den = std::max(den, std::abs(static_cast<double>(with[n])));
+  // llama.cpp's LoRA GGUF names a fused module by its fused tensor (attn_qkv, Phi-3's ffn_up).
+  const std::string gguf = out_dir + ".gguf";
+  save_lora_gguf(m.llama, 8.0f, gguf);
+  for (const std::string& path : {out_dir, gguf}) {
+    Model back = load_model(dir + "/model");
+    load_lora(back.llama, path);
+    const std::vector<float> got = all_logits(back, ids);
+    double num = 0, den = 0;
+    for (size_t n = 0; n < got.size(); ++n) {
+      num = std::max(num, std::abs(static_cast<double>(got[n]) - with[n]));
+      den = std::max(den, std::abs(static_cast<double>(with[n])));
+    }
+    INFO(family << " adapter round trip through " << path << ": " << num / den);
+    CHECK(num / den < 1e-6);
   }
-  INFO(family << " adapter round trip: " << num / den);
-  CHECK(num / den < 1e-6);
   std::filesystem::remove_all(out_dir);
+  std::filesystem::remove(gguf);
 }
 
 }  // namespace
