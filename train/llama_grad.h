@@ -1,4 +1,4 @@
-// Forward with saved activations and the full backward of the Llama-family decoder, for full
+// Forward with saved activations and the full backward of the decoder of every family in models/arch.h, for full
 // fine-tuning (every weight an f32 parameter) or LoRA (adapters on a frozen base of any dtype).
 // Not the training loop (train/trainer.h): this computes a loss and accumulates gradients.
 #pragma once

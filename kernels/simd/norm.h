@@ -1,4 +1,4 @@
-// xsimd bodies of RMSNorm, LayerNorm's forward and the row softmax, templated on the architecture.
+// xsimd bodies of RMSNorm, LayerNorm (forward and backward) and the row softmax, templated on the architecture.
 // Row reductions use W-wide partial sums, so results differ from the scalar order by rounding only.
 #pragma once
 

@@ -109,9 +109,11 @@ TEST_CASE("families: Gemma 3 (QK-norm, sliding/global layers, two RoPE bases)") 
 
 TEST_CASE("families: GPT-2 (LayerNorm with bias, learned positions, GELU, Conv1D weights, tied)") { check_family("gpt2"); }
 
-TEST_CASE("families: training and the Vulkan forward refuse a family option, naming its field") {
+TEST_CASE("families: the Vulkan forward and a backward without the family steps refuse a family option, naming its field") {
   const Model m = load_model(family_dir("gemma2") + "/model");
-  CHECK_THROWS_WITH(refuse_family_options(m.llama.config, "training"), doctest::Contains("config field"));
+  CHECK_THROWS_WITH(refuse_family_options(m.llama.config, "--device vulkan"), doctest::Contains("config field"));
+  CHECK_THROWS_WITH(check_block_backward(m.llama.config), doctest::Contains("block."));
+  check_block_backward(m.llama.config, true);  // the CPU ops mirror every step (tests/train/test_family_grads.cpp)
   const Model llama = load_model(family_dir("llama32") + "/model");
   refuse_family_options(llama.llama.config, "training");  // the Llama block: nothing to refuse
 }
