@@ -60,8 +60,8 @@ ModelQuantOptions options(QuantMethod method) {
   ModelQuantOptions o;
   o.method = method;
   REQUIRE(parse_quant_spec(kType, o.spec));
-  o.seq_len = 64;
-  o.max_tokens = 512;
+  o.seq_len = 128;  // the CLI's defaults: 8 sequences of 128 tokens of the built-in text
+  o.max_tokens = 1024;
   return o;
 }
 
@@ -95,6 +95,7 @@ TEST_CASE("quantize_model: every family's GPTQ and AWQ GGUF is no further from f
     return;
   }
   test::OneThread one;
+  double log_gptq = 0, log_awq = 0;  // Σ log(method / RTN) over the families
   for (const char* family : kFamilies) {
     CAPTURE(family);
     const Fixture fx = fixture_of(family);
@@ -109,9 +110,18 @@ TEST_CASE("quantize_model: every family's GPTQ and AWQ GGUF is no further from f
                 kType, rtn, gptq, gptq / rtn, awq, awq / rtn);
     CHECK(std::isfinite(rtn));
     CHECK(rtn > 1e-4);  // 4 bits does change the logits: the comparison below means something
+    // Per family a little slack: on 24 tokens of a random-weight model the ratio is noisy (GPTQ's ranged
+    // 0.8 to 1.1 of RTN across calibration sizes); over all families both must beat RTN.
     CHECK(gptq <= 1.05 * rtn);
     CHECK(awq <= 1.05 * rtn);
+    log_gptq += std::log(gptq / rtn);
+    log_awq += std::log(awq / rtn);
   }
+  const double n = static_cast<double>(std::size(kFamilies));
+  std::printf("geometric mean over the families: GPTQ x%.3f, AWQ x%.3f of RTN's error\n", std::exp(log_gptq / n),
+              std::exp(log_awq / n));
+  CHECK(std::exp(log_gptq / n) < 0.95);
+  CHECK(std::exp(log_awq / n) < 0.95);
 }
 
 TEST_CASE("AWQ's scale folds leave each family's float function unchanged") {
