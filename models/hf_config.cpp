@@ -171,6 +171,34 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
         if (!o) fail_format(path, sname + ".original_max_position_embeddings", "required for llama3 rope scaling");
         s.original_max_position_embeddings =
             r.integer(*o, sname + ".original_max_position_embeddings", 1, kMaxContext);
+      } else if (type == "yarn") {
+        if (const json* o = r.find(*scaling, "original_max_position_embeddings"))
+          s.original_max_position_embeddings = r.integer(*o, sname + ".original_max_position_embeddings", 1, kMaxContext);
+        s.attention_factor = r.optional_number(*scaling, "attention_factor", 0.0, sname + ".attention_factor");
+        s.beta_fast = r.optional_number(*scaling, "beta_fast", 32.0, sname + ".beta_fast");
+        s.beta_slow = r.optional_number(*scaling, "beta_slow", 1.0, sname + ".beta_slow");
+        s.mscale = r.optional_number(*scaling, "mscale", 0.0, sname + ".mscale");
+        s.mscale_all_dim = r.optional_number(*scaling, "mscale_all_dim", 0.0, sname + ".mscale_all_dim");
+        if (const json* tr = r.find(*scaling, "truncate")) {
+          if (!tr->is_boolean()) fail_format(path, sname + ".truncate", "expected true or false");
+          s.truncate = tr->get<bool>();
+        }
+      } else if (type == "longrope") {
+        auto factors = [&](const char* key) {
+          const json* a = r.find(*scaling, key);
+          if (!a || !a->is_array()) fail_format(path, sname + "." + key, "required for longrope: an array of numbers");
+          std::vector<double> v;
+          for (size_t i = 0; i < a->size(); ++i) v.push_back(r.number((*a)[i], fmt::format("{}.{}[{}]", sname, key, i)));
+          return v;
+        };
+        s.long_factor = factors("long_factor");
+        s.short_factor = factors("short_factor");
+        s.attention_factor = r.optional_number(*scaling, "attention_factor", 0.0, sname + ".attention_factor");
+        // Phi-3 keeps the pretrained context beside max_position_embeddings; transformers reads it from there.
+        const json* o = r.find(j, "original_max_position_embeddings");
+        std::string oname = "original_max_position_embeddings";
+        if (!o) o = r.find(*scaling, "original_max_position_embeddings"), oname = sname + ".original_max_position_embeddings";
+        if (o) s.original_max_position_embeddings = r.integer(*o, oname, 1, kMaxContext);
       }
     }
   }

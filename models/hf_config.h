@@ -17,12 +17,20 @@ constexpr uint64_t kHfConfigMaxBytes = uint64_t{16} << 20;  // 16 MiB
 // RoPE scaling. type "" = none; "linear" (factor); "llama3" (factor, low/high_freq_factor,
 // original_max_position_embeddings); other types ("yarn", "dynamic") are kept by name for
 // the model to refuse or handle.
+// rope_scaling (transformers 4) or rope_parameters (5), as transformers' modeling_rope_utils.py reads it.
 struct RopeScaling {
-  std::string type;
+  std::string type;            // "" (none), linear, dynamic, yarn, longrope, llama3
   double factor = 1.0;
-  double low_freq_factor = 1.0;
-  double high_freq_factor = 4.0;
+  double low_freq_factor = 1.0;   // llama3
+  double high_freq_factor = 4.0;  // llama3
+  // llama3 and yarn: the field of rope_scaling; longrope: the config's top-level field (Phi-3) or rope_scaling's.
+  // 0 = absent.
   int64_t original_max_position_embeddings = 0;
+  double attention_factor = 0;     // yarn, longrope; 0 = absent (derived from the factor)
+  double beta_fast = 32, beta_slow = 1;  // yarn
+  double mscale = 0, mscale_all_dim = 0;  // yarn (DeepSeek style); 0 = absent
+  bool truncate = true;            // yarn: floor/ceil the correction range
+  std::vector<double> long_factor, short_factor;  // longrope: one per rotated pair
 };
 
 struct HFConfig {

@@ -173,15 +173,33 @@ KvCache::KvCache(const LlamaConfig& c, int64_t cap, MemoryArena* arena) : capaci
 }
 
 void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, float* sin, bool local) {
-  const std::vector<float> inv = c.rope_inv_freq(local);
+  // The frequencies of a call reaching position pos0 + T (dynamic and longrope depend on it, as in transformers).
+  const std::vector<float> inv = c.rope_inv_freq(local, pos0 + T);
+  const float scale = c.rope_attention_factor(local);  // yarn, longrope: transformers' attention_scaling
   const int64_t half = c.rope_dims() / 2;
   for (int64_t t = 0; t < T; ++t)
     for (int64_t i = 0; i < half; ++i) {
       // In f32, as Hugging Face computes position × inv_freq.
       const float ang = static_cast<float>(pos0 + t) * inv[static_cast<size_t>(i)];
-      cos[t * half + i] = std::cos(ang);
-      sin[t * half + i] = std::sin(ang);
+      cos[t * half + i] = std::cos(ang) * scale;
+      sin[t * half + i] = std::sin(ang) * scale;
     }
+}
+
+void embed_tokens(const LlamaModel& m, const int32_t* ids, int64_t T, int64_t pos0, float* x) {
+  const LlamaConfig& c = m.config;
+  const int64_t C = c.dim;
+  const auto& k = kernels();
+  for (int64_t t = 0; t < T; ++t) dequantize_row(x + t * C, m.weights.tok_embd, ids[t]);
+  if (c.block.embed_scale)  // Hugging Face rounds √C to the activations' dtype first
+    k.scale_forward(x, x, static_cast<float>(std::sqrt(static_cast<double>(C))), T * C);
+  if (c.block.positions == PositionKind::Learned) {
+    std::vector<float> row(static_cast<size_t>(C));
+    for (int64_t t = 0; t < T; ++t) {
+      dequantize_row(row.data(), m.weights.pos_embd, pos0 + t);
+      k.add_forward(x + t * C, x + t * C, row.data(), C);
+    }
+  }
 }
 
 void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t T, float* logits,
@@ -221,17 +239,7 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
     rope_tables(c, pos0, T, cosl.data<float>(), sinl.data<float>(), true);
   }
 
-  // ---- embed: token rows, × √C (Gemma), + learned positions (GPT-2) ----
-  for (int64_t t = 0; t < T; ++t) dequantize_row(xp + t * C, m.weights.tok_embd, ids[t]);
-  if (c.block.embed_scale)  // Hugging Face rounds √C to the activations' dtype first
-    k.scale_forward(xp, xp, static_cast<float>(std::sqrt(static_cast<double>(C))), T * C);
-  if (c.block.positions == PositionKind::Learned) {
-    std::vector<float> row(static_cast<size_t>(C));
-    for (int64_t t = 0; t < T; ++t) {
-      dequantize_row(row.data(), m.weights.pos_embd, pos0 + t);
-      k.add_forward(xp + t * C, xp + t * C, row.data(), C);
-    }
-  }
+  embed_tokens(m, ids, T, pos0, xp);
   if (observer) (*observer)("embed", xp, T, C);
 
   const int64_t kv_row = KVH * HD;

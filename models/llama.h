@@ -108,7 +108,14 @@ void linear_with_lora(float* y, const float* x, const Tensor& W, const Tensor& b
 void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t T, float* logits,
                    bool all_logits, const ActivationObserver* observer = nullptr);
 
+// x (T, C) ← the embedding of tokens ids (T) at positions pos0 .. pos0+T−1: token rows, × √C (Gemma), + learned
+// positions (GPT-2). The one embedding of the forward, also what calibration (quant/) feeds the first block.
+void embed_tokens(const LlamaModel& m, const int32_t* ids, int64_t T, int64_t pos0, float* x);
+
 // cos, sin (T, D/2), D = c.rope_dims(), for absolute positions pos0 .. pos0+T−1; local: the sliding layers' base.
+// Scaled RoPE: the frequencies of a call reaching pos0 + T (dynamic, longrope), cos and sin × the attention factor
+// (yarn, longrope). Dynamic follows transformers for calls of growing length (a KV cache filled in order); keys
+// already cached keep the rotation of the call that wrote them, as transformers' cache does.
 void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, float* sin, bool local = false);
 
 }  // namespace edgellm

@@ -1,6 +1,8 @@
-// Consistency checks and the RoPE frequency table (with Llama 3's piecewise scaling).
+// Consistency checks and the RoPE frequency table with its scalings (linear, llama3, dynamic, yarn, longrope).
+// Not the cos/sin tables (models/llama.h rope_tables applies the positions and the attention factor).
 #include "models/llama_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "runtime/error.h"
@@ -36,6 +38,22 @@ void LlamaConfig::validate(const std::string& source) const {
       fail_format(source, "rope_scaling.high_freq_factor", "{} must be greater than low_freq_factor {}",
                   rope_high_freq_factor, rope_low_freq_factor);
   }
+  if (rope_scaling == RopeScalingKind::Yarn || rope_scaling == RopeScalingKind::LongRope) {
+    need(rope_orig_ctx > 0, "rope_scaling.original_max_position_embeddings", rope_orig_ctx);
+    positive(rope_attn_factor, "rope_scaling.attention_factor");
+  }
+  if (rope_scaling == RopeScalingKind::Yarn && !(rope_yarn_beta_fast > 0 && rope_yarn_beta_slow > 0))
+    fail_format(source, "rope_scaling.beta_fast", "beta_fast {} and beta_slow {} must be positive", rope_yarn_beta_fast,
+                rope_yarn_beta_slow);
+  if (rope_scaling == RopeScalingKind::LongRope) {
+    for (const auto* v : {&rope_long_factors, &rope_short_factors}) {
+      const char* field = v == &rope_long_factors ? "rope_scaling.long_factor" : "rope_scaling.short_factor";
+      if (static_cast<int64_t>(v->size()) != rope_dims() / 2)
+        fail_format(source, field, "{} values for {} rotated pairs", v->size(), rope_dims() / 2);
+      for (float x : *v)
+        if (!(x > 0) || !std::isfinite(x)) fail_format(source, field, "value {} is not a finite number > 0", x);
+    }
+  }
   if (rope_theta_local != 0) positive(rope_theta_local, "rope_local_base_freq");
   if (!(block.partial_rotary > 0 && block.partial_rotary <= 1))
     fail_format(source, "partial_rotary_factor", "{} must be in (0, 1]", block.partial_rotary);
@@ -69,9 +87,29 @@ bool LlamaConfig::layer_ropes(int64_t l) const {
   return rope_layers.empty() || rope_layers[static_cast<size_t>(l)] != 0;
 }
 
-std::vector<float> LlamaConfig::rope_inv_freq(bool local) const {
+std::vector<float> LlamaConfig::rope_inv_freq(bool local, int64_t seq_len) const {
   const int64_t D = rope_dims(), half = D / 2;
-  const double theta = local && rope_theta_local > 0 ? rope_theta_local : rope_theta;
+  double theta = local && rope_theta_local > 0 ? rope_theta_local : rope_theta;
+  if (!local && rope_scaling == RopeScalingKind::Dynamic && seq_len > max_ctx) {
+    // NTK-aware: the base grows with the sequence beyond max_position_embeddings (transformers recomputes it in
+    // the forward from max(position) + 1; in f32 there, since the length is a tensor).
+    const float grow = rope_factor * static_cast<float>(seq_len) / static_cast<float>(max_ctx) - (rope_factor - 1.0f);
+    theta = static_cast<float>(theta) * std::pow(grow, static_cast<float>(D) / static_cast<float>(D - 2));
+  }
+  // yarn: dims below `low` keep their frequency (extrapolate), above `high` are divided by the factor
+  // (interpolate), a linear ramp between; the bounds are the dims that turn beta_fast and beta_slow times over
+  // the original context.
+  double low = 0, high = 0;
+  if (!local && rope_scaling == RopeScalingKind::Yarn) {
+    auto dim_of = [&](double rotations) {
+      return D * std::log(static_cast<double>(rope_orig_ctx) / (rotations * 2 * M_PI)) / (2 * std::log(theta));
+    };
+    low = dim_of(rope_yarn_beta_fast), high = dim_of(rope_yarn_beta_slow);
+    if (rope_yarn_truncate) low = std::floor(low), high = std::ceil(high);
+    low = std::max(low, 0.0), high = std::min(high, static_cast<double>(D - 1));
+    if (low == high) high += 0.001;  // as transformers: no zero-width ramp
+  }
+  const bool long_factors = seq_len > rope_orig_ctx;
   std::vector<float> f(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) {
     double inv = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(D));
@@ -91,11 +129,23 @@ std::vector<float> LlamaConfig::rope_inv_freq(bool local) const {
                               (rope_high_freq_factor - rope_low_freq_factor);
         inv = (1 - smooth) * inv / rope_factor + smooth * inv;
       }
+    } else if (rope_scaling == RopeScalingKind::Yarn) {
+      const double ramp = std::clamp((static_cast<double>(i) - low) / (high - low), 0.0, 1.0);
+      const double extrapolate = 1 - ramp;  // its weight
+      inv = inv / rope_factor * (1 - extrapolate) + inv * extrapolate;
+    } else if (rope_scaling == RopeScalingKind::LongRope) {
+      // Long factors once the call reaches past the original context, short ones within it.
+      inv /= (long_factors ? rope_long_factors : rope_short_factors)[static_cast<size_t>(i)];
     }
     if (!rope_freq_factors.empty() && !local) inv /= rope_freq_factors[static_cast<size_t>(i)];
     f[static_cast<size_t>(i)] = static_cast<float>(inv);
   }
   return f;
+}
+
+float LlamaConfig::rope_attention_factor(bool local) const {
+  const bool scaled = rope_scaling == RopeScalingKind::Yarn || rope_scaling == RopeScalingKind::LongRope;
+  return scaled && !local ? rope_attn_factor : 1.0f;
 }
 
 }  // namespace edgellm

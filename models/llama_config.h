@@ -11,7 +11,11 @@
 
 namespace edgellm {
 
-enum class RopeScalingKind { None, Linear, Llama3 };
+// RoPE scaling as transformers' modeling_rope_utils.py computes it: linear (positions ÷ factor), llama3 (per-band
+// divisors), dynamic (NTK-aware base growing with the sequence past max_position_embeddings), yarn (ramp between
+// interpolated and extrapolated frequencies, cos/sin × an attention factor), longrope (per-pair divisors, long
+// or short by the sequence's length, cos/sin × an attention factor).
+enum class RopeScalingKind { None, Linear, Llama3, Dynamic, Yarn, LongRope };
 
 struct LlamaConfig {
   std::string arch = "llama";  // a family of models/arch.h, by edgellm's name (known_archs()[i].name)
@@ -28,10 +32,15 @@ struct LlamaConfig {
   float rope_theta = 10000.0f;
   RopePairing rope_pairing = RopePairing::NeoX;
   RopeScalingKind rope_scaling = RopeScalingKind::None;
-  float rope_factor = 1.0f;             // linear and llama3
+  float rope_factor = 1.0f;             // linear, llama3, dynamic, yarn (longrope: only for the attention factor)
   float rope_low_freq_factor = 1.0f;    // llama3
   float rope_high_freq_factor = 4.0f;   // llama3
-  int64_t rope_orig_ctx = 8192;         // llama3: original_max_position_embeddings
+  int64_t rope_orig_ctx = 8192;         // llama3, yarn, longrope: original_max_position_embeddings
+  float rope_attn_factor = 1.0f;        // yarn, longrope: cos and sin × this (transformers' attention_scaling)
+  float rope_yarn_beta_fast = 32.0f;    // yarn: the ramp's bounds, in rotations over rope_orig_ctx
+  float rope_yarn_beta_slow = 1.0f;
+  bool rope_yarn_truncate = true;       // yarn: the ramp's bounds floored / ceiled to whole dims
+  std::vector<float> rope_long_factors, rope_short_factors;  // longrope: inv_freq[i] /= factor[i] (D/2)
   std::vector<float> rope_freq_factors;  // GGUF rope_freqs.weight: inv_freq[i] /= factor[i] (HD/2)
   bool qkv_bias = false;
   bool tied_embeddings = false;
@@ -52,9 +61,12 @@ struct LlamaConfig {
   bool layer_local_rope(int64_t l) const { return rope_theta_local > 0 && layer_slides(l); }
   // Throws Error naming `source` and the field if the numbers are inconsistent.
   void validate(const std::string& source) const;
-  // inv_freq[i] = θ^(−2i/D), D = rope_dims(), with linear or Llama 3 scaling applied; (D/2). local: the base
-  // of sliding layers (rope_theta_local), unscaled, as Gemma 3 computes it.
-  std::vector<float> rope_inv_freq(bool local = false) const;
+  // inv_freq[i] = θ^(−2i/D), D = rope_dims(), with the scaling applied; (D/2). local: the base of sliding
+  // layers (rope_theta_local), unscaled, as Gemma 3 computes it. seq_len: the positions the call reaches
+  // (pos0 + T), which dynamic and longrope depend on, as transformers' forward does.
+  std::vector<float> rope_inv_freq(bool local = false, int64_t seq_len = 0) const;
+  // What cos and sin are multiplied by (yarn, longrope; 1 otherwise and on local layers).
+  float rope_attention_factor(bool local = false) const;
 };
 
 }  // namespace edgellm

@@ -80,10 +80,39 @@ LlamaConfig llama_config_from_gguf(const GgufFile& f) {
                                                    : f.get_f32(a + "attention.layer_norm_rms_epsilon", 1e-5f);
   read_family_keys(f, a, c);
   c.rope_theta = f.get_f32(a + "rope.freq_base", 10000.0f);
-  const std::string scaling = f.get_string(a + "rope.scaling.type", "none");
-  if (scaling == "linear") {
-    c.rope_scaling = RopeScalingKind::Linear;
+  // llama.cpp's keys; Phi-3's converter marks longrope by its factor tensors alone, without a type.
+  const bool longrope_tensors = f.find_tensor("rope_factors_long.weight") || f.find_tensor("rope_factors_short.weight");
+  const std::string scaling = f.get_string(a + "rope.scaling.type", longrope_tensors ? "longrope" : "none");
+  const std::string orig_key = a + "rope.scaling.original_context_length";
+  if (scaling == "linear" || scaling == "dynamic") {  // "dynamic" is edgellm's: llama.cpp has no NTK-aware type
+    c.rope_scaling = scaling == "linear" ? RopeScalingKind::Linear : RopeScalingKind::Dynamic;
     c.rope_factor = f.get_f32(a + "rope.scaling.factor", 1.0f);
+  } else if (scaling == "yarn") {
+    c.rope_scaling = RopeScalingKind::Yarn;
+    c.rope_factor = f.get_f32(a + "rope.scaling.factor", 1.0f);
+    c.rope_orig_ctx = static_cast<int64_t>(f.get_u64(orig_key, static_cast<uint64_t>(c.max_ctx)));
+    c.rope_yarn_beta_fast = f.get_f32(a + "rope.scaling.yarn_beta_fast", 32.0f);
+    c.rope_yarn_beta_slow = f.get_f32(a + "rope.scaling.yarn_beta_slow", 1.0f);
+    // llama.cpp multiplies its own YaRN magnitude, 1 + 0.1·ln(factor), by attn_factor (1 when absent).
+    const double m = c.rope_factor > 1 ? 1 + 0.1 * std::log(static_cast<double>(c.rope_factor)) : 1.0;
+    c.rope_attn_factor = static_cast<float>(m * f.get_f32(a + "rope.scaling.attn_factor", 1.0f));
+  } else if (scaling == "longrope") {
+    c.rope_scaling = RopeScalingKind::LongRope;
+    if (!f.has(orig_key)) fail_format(f.path(), orig_key, "required for longrope RoPE scaling");
+    c.rope_orig_ctx = static_cast<int64_t>(f.get_u64(orig_key));
+    c.rope_factor = static_cast<float>(static_cast<double>(c.max_ctx) / static_cast<double>(c.rope_orig_ctx));
+    const double derived = c.rope_factor <= 1 ? 1.0
+                           : std::sqrt(1 + std::log(static_cast<double>(c.rope_factor)) / std::log(static_cast<double>(c.rope_orig_ctx)));
+    c.rope_attn_factor = f.get_f32(a + "rope.scaling.attn_factor", static_cast<float>(derived));
+    auto factors = [&](const char* name) {
+      const GgufTensorInfo* info = f.find_tensor(name);
+      if (!info) fail_format(f.path(), name, "required for longrope RoPE scaling");
+      const Tensor t = f.tensor(*info);
+      if (t.dtype() != DType::F32) fail_format(f.path(), name, "expected f32, got {}", dtype_name(t.dtype()));
+      return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+    };
+    c.rope_long_factors = factors("rope_factors_long.weight");
+    c.rope_short_factors = factors("rope_factors_short.weight");
   } else if (scaling != "none") {
     fail_format(f.path(), a + "rope.scaling.type", "rope scaling '{}' is not supported", scaling);
   }

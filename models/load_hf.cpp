@@ -3,6 +3,7 @@
 // GPTQ / AWQ linears (quantization_config) are read as group-int weights by models/hf_quant.h.
 // Each family's names map to GGUF's here; fused qkv / gate_up rows are split into views, Gemma's 1 + w norms
 // are stored as 1 + w (as llama.cpp's GGUF does) and GPT-2's Conv1D (in, out) weights are transposed.
+#include <cmath>
 #include <filesystem>
 
 #include "models/hf_config.h"
@@ -39,6 +40,40 @@ LlamaConfig llama_config_from_hf(const std::string& dir) {
     c.rope_low_freq_factor = static_cast<float>(h.rope_scaling.low_freq_factor);
     c.rope_high_freq_factor = static_cast<float>(h.rope_scaling.high_freq_factor);
     c.rope_orig_ctx = h.rope_scaling.original_max_position_embeddings;
+  } else if (h.rope_scaling.type == "dynamic") {
+    c.rope_scaling = RopeScalingKind::Dynamic;
+    c.rope_factor = static_cast<float>(h.rope_scaling.factor);
+  } else if (h.rope_scaling.type == "yarn") {
+    // transformers: with original_max_position_embeddings given, the factor is the ratio of the contexts.
+    const RopeScaling& y = h.rope_scaling;
+    c.rope_scaling = RopeScalingKind::Yarn;
+    c.rope_orig_ctx = y.original_max_position_embeddings > 0 ? y.original_max_position_embeddings : c.max_ctx;
+    const double factor = y.original_max_position_embeddings > 0
+                              ? static_cast<double>(c.max_ctx) / static_cast<double>(y.original_max_position_embeddings)
+                              : y.factor;
+    c.rope_factor = static_cast<float>(factor);
+    auto mscale = [&](double m) { return factor <= 1 ? 1.0 : 0.1 * m * std::log(factor) + 1.0; };
+    c.rope_attn_factor = static_cast<float>(y.attention_factor > 0 ? y.attention_factor
+                                            : y.mscale > 0 && y.mscale_all_dim > 0 ? mscale(y.mscale) / mscale(y.mscale_all_dim)
+                                                                                    : mscale(1.0));
+    c.rope_yarn_beta_fast = static_cast<float>(y.beta_fast);
+    c.rope_yarn_beta_slow = static_cast<float>(y.beta_slow);
+    c.rope_yarn_truncate = y.truncate;
+  } else if (h.rope_scaling.type == "longrope") {
+    // transformers (Phi-3): the factor for the attention factor is max_position_embeddings over the original.
+    const RopeScaling& y = h.rope_scaling;
+    c.rope_scaling = RopeScalingKind::LongRope;
+    c.rope_orig_ctx = y.original_max_position_embeddings > 0 ? y.original_max_position_embeddings : c.max_ctx;
+    const double factor = y.original_max_position_embeddings > 0
+                              ? static_cast<double>(c.max_ctx) / static_cast<double>(y.original_max_position_embeddings)
+                              : y.factor;
+    c.rope_factor = static_cast<float>(factor);
+    c.rope_attn_factor = static_cast<float>(
+        y.attention_factor > 0 ? y.attention_factor
+        : factor <= 1          ? 1.0
+                               : std::sqrt(1 + std::log(factor) / std::log(static_cast<double>(c.rope_orig_ctx))));
+    c.rope_long_factors.assign(y.long_factor.begin(), y.long_factor.end());
+    c.rope_short_factors.assign(y.short_factor.begin(), y.short_factor.end());
   } else if (!h.rope_scaling.type.empty() && h.rope_scaling.type != "default") {
     fail_format(h.path, "rope_scaling.type", "rope scaling '{}' is not supported", h.rope_scaling.type);
   }

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -178,9 +180,35 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
             c.rms_eps);
   write_family_keys(g, c, a, path);
   g.set_u32(a + "vocab_size", static_cast<uint32_t>(c.vocab));
-  if (c.rope_scaling == RopeScalingKind::Linear) {
-    g.set_string(a + "rope.scaling.type", "linear");
-    g.set_f32(a + "rope.scaling.factor", c.rope_factor);
+  // RoPE scaling under llama.cpp's keys (rope.scaling.*); "dynamic" is edgellm's own (llama.cpp has no NTK-aware
+  // type and refuses the file rather than run it unscaled).
+  const std::string orig_key = a + "rope.scaling.original_context_length";
+  switch (c.rope_scaling) {
+    case RopeScalingKind::None:
+    case RopeScalingKind::Llama3: break;  // rope_freqs.weight below
+    case RopeScalingKind::Linear:
+    case RopeScalingKind::Dynamic:
+      g.set_string(a + "rope.scaling.type", c.rope_scaling == RopeScalingKind::Linear ? "linear" : "dynamic");
+      g.set_f32(a + "rope.scaling.factor", c.rope_factor);
+      break;
+    case RopeScalingKind::Yarn: {
+      if (!c.rope_yarn_truncate)
+        fail("{}: yarn RoPE scaling with truncate = false has no GGUF key in llama.cpp; not written", path);
+      g.set_string(a + "rope.scaling.type", "yarn");
+      g.set_f32(a + "rope.scaling.factor", c.rope_factor);
+      g.set_u32(orig_key, static_cast<uint32_t>(c.rope_orig_ctx));
+      g.set_f32(a + "rope.scaling.yarn_beta_fast", c.rope_yarn_beta_fast);
+      g.set_f32(a + "rope.scaling.yarn_beta_slow", c.rope_yarn_beta_slow);
+      // llama.cpp's attn_factor multiplies its own magnitude 1 + 0.1·ln(factor) (load_gguf.cpp reads it back so).
+      const double m = c.rope_factor > 1 ? 1 + 0.1 * std::log(static_cast<double>(c.rope_factor)) : 1.0;
+      g.set_f32(a + "rope.scaling.attn_factor", static_cast<float>(c.rope_attn_factor / m));
+      break;
+    }
+    case RopeScalingKind::LongRope:  // as llama.cpp's Phi-3 converter: the factors as tensors, below
+      g.set_string(a + "rope.scaling.type", "longrope");
+      g.set_u32(orig_key, static_cast<uint32_t>(c.rope_orig_ctx));
+      g.set_f32(a + "rope.scaling.attn_factor", c.rope_attn_factor);
+      break;
   }
   // Llama 3 scaling travels as llama.cpp's per-frequency divisors (a file loaded from GGUF already has them).
   const std::vector<float> freq_factors =
@@ -232,6 +260,12 @@ void save_llama_gguf(const Model& m, const std::string& path, std::optional<DTyp
     std::copy(freq_factors.begin(), freq_factors.end(), f.data<float>());
     add("rope_freqs.weight", f);
   }
+  if (c.rope_scaling == RopeScalingKind::LongRope)
+    for (const auto* v : {&c.rope_long_factors, &c.rope_short_factors}) {
+      Tensor f = Tensor::empty({static_cast<int64_t>(v->size())});
+      std::copy(v->begin(), v->end(), f.data<float>());
+      add(v == &c.rope_long_factors ? "rope_factors_long.weight" : "rope_factors_short.weight", f);
+    }
   if (w.pos_embd.defined()) add("position_embd.weight", conv("position_embd.weight", w.pos_embd));
   const BlockOptions& o = c.block;
   // llama.cpp's phi3 and gpt2 read q, k, v as one attn_qkv, and phi3 its gate and up as one ffn_up.

@@ -1,5 +1,5 @@
 // AWQ scale search (grid over α), clipping search, and quantization of the scaled weight.
-// Not exact AWQ for attention outputs (v→o scaling is not done: the model pipeline skips it).
+// Not the folding of the scales into a model (quant/awq_fold.h).
 #include "quant/awq.h"
 
 #include <algorithm>

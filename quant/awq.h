@@ -1,9 +1,9 @@
 // AWQ for linear layers (Lin et al. 2023): per-input-channel scales s = mean|x|^α searched over α, an
 // optional per-(row, group) clipping search, then group-wise quantization of W·diag(s) on a grid.
-// Not the folding into a model (quant/quantize_model.cpp divides the preceding RMSNorm weight by s).
+// Not the folding into a model (quant/awq_fold.h divides what produces each input by s, per family).
 //
 // Math: y = x Wᵀ = (x / s)(W diag s)ᵀ. The stored weight is Q(W diag s); the layer's input must be x / s,
-// which for q/k/v (and gate/up) is obtained by dividing the preceding RMSNorm weight by s. One s is shared
+// which quant/awq_fold.h obtains by dividing its producer (a norm, v's or up's rows) by s. One s is shared
 // by all linears that read the same input; the search minimises their summed output error.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Block-by-block calibration and quantization of a Llama model (RTN / GPTQ / AWQ), calibrating through the
+// Block-by-block calibration and quantization of any family's model (RTN / GPTQ / AWQ), calibrating through the
 // inference block (models/block.h) over several independent sequences. Not a general forward: no KV cache.
 #include "quant/quantize_model.h"
 
@@ -9,6 +9,7 @@
 #include "kernels/kernel_table.h"
 #include "kernels/linear.h"
 #include "models/block.h"
+#include "quant/awq_fold.h"
 #include "runtime/error.h"
 
 namespace edgellm::quant {
@@ -49,15 +50,32 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// x (S·T, C) ← block(x) when update_x: the inference block (models/block.h) over S independent sequences,
-// in f32. Its buffers are the taps: xn1 feeds q, k, v; att feeds o; xn2 feeds gate, up; h feeds down.
-void calibration_forward(const LlamaConfig& c, const LlamaLayer& L, std::vector<float>& x, int64_t S, int64_t T,
-                         BlockActs& a, bool update_x) {
+// The RoPE tables of a calibration walk over T positions from 0: the global base, and the sliding layers' own
+// (Gemma 3). Empty where the model has none.
+struct CalibRope {
+  std::vector<float> cos, sin, cos_local, sin_local;  // (T, D/2) each
+  CalibRope(const LlamaConfig& c, int64_t T) {
+    const size_t half = static_cast<size_t>(T * c.rope_dims() / 2);
+    cos.resize(half), sin.resize(half);
+    rope_tables(c, 0, T, cos.data(), sin.data());
+    if (c.rope_theta_local > 0) {
+      cos_local.resize(half), sin_local.resize(half);
+      rope_tables(c, 0, T, cos_local.data(), sin_local.data(), true);
+    }
+  }
+};
+
+// x (S·T, C) ← block l(x) when update_x: the inference block (models/block.h) over S independent sequences,
+// in f32, with the layer's own options (window, RoPE base, NoPE). Its buffers are the taps: xn1 feeds q, k, v;
+// att feeds o; xn2 feeds gate, up; h feeds down.
+void calibration_forward(const LlamaConfig& c, const LlamaLayer& L, int64_t l, const CalibRope& rope,
+                         std::vector<float>& x, int64_t S, int64_t T, BlockActs& a, bool update_x) {
   const int64_t n = S * T;
   a.allocate(c, n);
-  std::vector<float> cosb(T * c.head_dim / 2), sinb(T * c.head_dim / 2), out(update_x ? 0 : n * c.dim);
-  rope_tables(c, 0, T, cosb.data(), sinb.data());
-  CpuBlockOps ops{c, L, S, T, 0, cosb.data(), sinb.data(), nullptr, nullptr, QuantMath::Exact};
+  std::vector<float> out(update_x ? 0 : n * c.dim);
+  CpuBlockOps ops{c, L, S, T, 0, rope.cos.data(), rope.sin.data(), nullptr, nullptr, QuantMath::Exact};
+  ops.layer = l;
+  if (!rope.cos_local.empty()) ops.cos_local = rope.cos_local.data(), ops.sin_local = rope.sin_local.data();
   BlockBuffers<float*> b = a.buffers(x.data(), update_x ? x.data() : out.data());
   b.rstd1 = b.rstd2 = b.lse = nullptr;
   block_forward(ops, c, b, n);
@@ -78,23 +96,6 @@ Tensor to_tensor(const QuantizedMatrix& q) {
   return t;
 }
 
-// A private f32 copy of a norm weight (it may be mmapped read-only), divided by s.
-Tensor fold_into_norm(const Tensor& norm, const std::vector<float>& s) {
-  const int64_t C = norm.numel();
-  Tensor t = Tensor::empty({C});
-  for (int64_t i = 0; i < C; ++i) t.data<float>()[i] = norm.data<float>()[i] / s[i];
-  return t;
-}
-
-std::vector<float> absmean(const float* X, int64_t n, int64_t K) {
-  std::vector<double> acc(K, 0.0);
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t k = 0; k < K; ++k) acc[k] += std::fabs(X[t * K + k]);
-  std::vector<float> out(K);
-  for (int64_t k = 0; k < K; ++k) out[k] = static_cast<float>(acc[k] / double(n));
-  return out;
-}
-
 }  // namespace
 
 void quantize_model(Model& model, const std::string& calib_text, const ModelQuantOptions& opt,
@@ -102,11 +103,9 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
   LlamaModel& m = model.llama;
   const LlamaConfig& c = m.config;
   const int64_t C = c.dim;
-  // The calibration walk, the seven-linear staging and AWQ's folding into the pre-norms assume the Llama block
-  // (a GPT-2 MLP has no gate; a LayerNorm bias or Gemma's post-norms would need their own folding).
-  refuse_family_options(c, "quantize's per-block pass (use `edgellm convert` for round-to-nearest GGUF types)");
 
-  // Calibration: sequences of T tokens, each with BOS first, cut from the tokenized text.
+  // Calibration: sequences of T tokens, each with BOS first, cut from the tokenized text, embedded as the
+  // forward embeds them (models/llama.h embed_tokens: Gemma's √C, GPT-2's learned positions).
   int64_t S = 0, T = 0;
   std::vector<float> x;  // (S·T, C) hidden states entering the current block
   if (opt.method != QuantMethod::Rtn) {
@@ -118,13 +117,15 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
     S = std::max<int64_t>(1, std::min<int64_t>(opt.max_tokens / T, static_cast<int64_t>(ids.size()) / (T - 1)));
     x.resize(S * T * C);
     const int32_t bos = model.tokenizer->bos_id();
-    for (int64_t s = 0; s < S; ++s)
-      for (int64_t t = 0; t < T; ++t) {
-        const int32_t id = t == 0 && bos >= 0 ? bos : ids[(s * (T - 1) + t - (bos >= 0 ? 1 : 0)) % ids.size()];
-        dequantize_row(x.data() + (s * T + t) * C, m.weights.tok_embd, id);
-      }
+    std::vector<int32_t> seq(static_cast<size_t>(T));
+    for (int64_t s = 0; s < S; ++s) {
+      for (int64_t t = 0; t < T; ++t)
+        seq[t] = t == 0 && bos >= 0 ? bos : ids[(s * (T - 1) + t - (bos >= 0 ? 1 : 0)) % ids.size()];
+      embed_tokens(m, seq.data(), T, 0, x.data() + s * T * C);
+    }
   }
   const int64_t n = S * T;
+  const CalibRope rope(c, std::max<int64_t>(T, 1));
 
   BlockActs acts;
   for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -133,63 +134,59 @@ void quantize_model(Model& model, const std::string& calib_text, const ModelQuan
     BlockReport rep;
     rep.layer = l;
     rep.n_layers = c.n_layers;
-    // One stage: the linears that read the same input X (n, K).
-    auto stage = [&](std::initializer_list<LinearKind> kinds, const Tensor& XT, int64_t K, Tensor* norm) {
+    // One stage: the linears that read the same input X (n, K). AWQ's scales are already folded into the
+    // weights (awq_fold_block), so AWQ here is its clipping search on the block's current inputs.
+    auto stage = [&](const std::vector<LinearKind>& kinds, const Tensor& XT, int64_t K) {
       const float* X = XT.defined() ? XT.data<float>() : nullptr;  // (n, K); none for RTN
       if (K % Grid(opt.spec).group != 0) {
         for (LinearKind kind : kinds) rep.kept[static_cast<int>(kind)] = true;
         return;
       }
-      std::vector<std::vector<float>> Ws;
-      for (LinearKind kind : kinds) Ws.push_back(to_f32(L.weight(kind)));
       std::vector<double> H;
-      std::vector<float> s(K, 1.0f);
       if (opt.method == QuantMethod::Gptq) {
         H.assign(K * K, 0.0);
         hessian_accumulate(H.data(), X, n, K, 2.0 / double(n));
-      } else if (opt.method == QuantMethod::Awq && norm) {
-        std::vector<AwqLinear> lins;
-        size_t i = 0;
-        for (LinearKind kind : kinds) lins.push_back({Ws[i++].data(), L.weight(kind).shape()[0]});
-        const std::vector<float> am = absmean(X, n, K);
-        s = awq_search_scales(lins, K, am.data(), X, n, opt.spec, opt.awq);
       }
-      size_t i = 0;
+      const std::vector<float> ones(static_cast<size_t>(K), 1.0f);
       for (LinearKind kind : kinds) {
-        const std::vector<float>& W = Ws[i++];
+        const std::vector<float> W = to_f32(L.weight(kind));
         const int64_t N = L.weight(kind).shape()[0];
         QuantizedMatrix q;
         switch (opt.method) {
           case QuantMethod::Rtn: q = rtn_quantize(W.data(), N, K, opt.spec); break;
           case QuantMethod::Gptq: q = gptq_quantize(W.data(), N, K, H.data(), opt.spec, opt.gptq); break;
-          case QuantMethod::Awq: q = awq_quantize(W.data(), N, K, s.data(), X, n, opt.spec, opt.awq); break;
+          case QuantMethod::Awq: q = awq_quantize(W.data(), N, K, ones.data(), X, n, opt.spec, opt.awq); break;
         }
-        if (n > 0) {
-          const std::vector<float> eff = opt.method == QuantMethod::Awq ? awq_effective_weight(q, s.data()) : q.values;
-          rep.rel_err[static_cast<int>(kind)] = relative_output_error(W.data(), eff.data(), X, N, K, n);
-        }
+        if (n > 0) rep.rel_err[static_cast<int>(kind)] = relative_output_error(W.data(), q.values.data(), X, N, K, n);
         const std::string name = L.weight(kind).name;
         L.weight(kind) = to_tensor(q);
         L.weight(kind).name = name;
       }
-      if (opt.method == QuantMethod::Awq && norm) *norm = fold_into_norm(*norm, s);
     };
-    const int64_t F = c.ffn_dim, AD = c.n_heads * c.head_dim;
+    const int64_t F = c.ffn_dim, AD = c.q_dim();
+    const bool gated = c.block.mlp != MlpKind::Gelu;
+    const std::vector<LinearKind> mlp_in =
+        gated ? std::vector<LinearKind>{LinearKind::Gate, LinearKind::Up} : std::vector<LinearKind>{LinearKind::Up};
     if (opt.method == QuantMethod::Rtn) {
-      stage({LinearKind::Q, LinearKind::K, LinearKind::V}, Tensor(), C, nullptr);
-      stage({LinearKind::O}, Tensor(), AD, nullptr);
-      stage({LinearKind::Gate, LinearKind::Up}, Tensor(), C, nullptr);
-      stage({LinearKind::Down}, Tensor(), F, nullptr);
+      stage({LinearKind::Q, LinearKind::K, LinearKind::V}, Tensor(), C);
+      stage({LinearKind::O}, Tensor(), AD);
+      stage(mlp_in, Tensor(), C);
+      stage({LinearKind::Down}, Tensor(), F);
     } else {
-      calibration_forward(c, L, x, S, T, acts, false);
-      stage({LinearKind::Q, LinearKind::K, LinearKind::V}, acts.xn1, C, &L.attn_norm);
-      calibration_forward(c, L, x, S, T, acts, false);
-      stage({LinearKind::O}, acts.att, AD, nullptr);
-      calibration_forward(c, L, x, S, T, acts, false);
-      stage({LinearKind::Gate, LinearKind::Up}, acts.xn2, C, &L.ffn_norm);
-      calibration_forward(c, L, x, S, T, acts, false);
-      stage({LinearKind::Down}, acts.h, F, nullptr);
-      calibration_forward(c, L, x, S, T, acts, true);  // the quantized block's output feeds block l+1
+      // Inside a block each stage sees the already quantized earlier ones (as GPTQ does).
+      calibration_forward(c, L, l, rope, x, S, T, acts, false);
+      if (opt.method == QuantMethod::Awq) {
+        awq_fold_block(c, L, acts, n, opt.spec, opt.awq);
+        calibration_forward(c, L, l, rope, x, S, T, acts, false);  // the taps of the folded block: xn1 / s ...
+      }
+      stage({LinearKind::Q, LinearKind::K, LinearKind::V}, acts.xn1, C);
+      calibration_forward(c, L, l, rope, x, S, T, acts, false);
+      stage({LinearKind::O}, acts.att, AD);
+      calibration_forward(c, L, l, rope, x, S, T, acts, false);
+      stage(mlp_in, acts.xn2, C);
+      calibration_forward(c, L, l, rope, x, S, T, acts, false);
+      stage({LinearKind::Down}, acts.h, F);
+      calibration_forward(c, L, l, rope, x, S, T, acts, true);  // the quantized block's output feeds block l+1
     }
     rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     if (progress) progress(rep);

@@ -1,11 +1,14 @@
-// Quantizes a loaded Llama-family model's seven linear layers per block with RTN, GPTQ or AWQ, calibrating
-// block by block (the quantized block's outputs feed the next block, as GPTQ does). Not the file writer.
+// Quantizes a loaded model's linear layers per block (q k v o gate up down; no gate in GPT-2's MLP) with RTN,
+// GPTQ or AWQ, calibrating block by block through the one block walk (models/block.h), for every family of
+// models/arch.h (the quantized block's outputs feed the next block, as GPTQ does). save_quantized_gguf writes it.
 //
 // Calibration keeps one block's activations: the hidden states of all calibration tokens (n, C) and the
 // inputs of the block's linears (n, C) ×3 and (n, F); GPTQ adds one Hessian (K, K) at a time. Inside a block
 // the order is q/k/v, then o, then gate/up, then down, each stage seeing the already quantized earlier ones.
 // Results replace the weight by their packed rows: a GGUF block type (Q4_0/Q4_1/Q8_0) or the group-int
 // dtype of (bits, group), which linear_forward runs through matmul_gint (kernels/linear.h).
+// AWQ first folds its scales exactly into what produces each linear's input (norm weights and biases, v's and
+// up's rows; quantize_model.cpp lists each source per family) and leaves unscaled what cannot be folded exactly.
 #pragma once
 
 #include <functional>
@@ -44,5 +47,11 @@ struct BlockReport {
 // llama-quantize keeps such rows at a float type) and is flagged in BlockReport::kept.
 void quantize_model(Model& m, const std::string& calib_text, const ModelQuantOptions& opt,
                     const std::function<void(const BlockReport&)>& progress = {});
+
+// Writes a model quantized by quantize_model as GGUF, with edgellm.quant.* keys naming method and type. A GGUF
+// block type (q4_0 ...) is written for every matrix; for group-int, as GPTQ/AWQ checkpoints do, the embedding
+// and output matrices are f16, each quantized linear keeps its packed type and a linear left unquantized its own.
+void save_quantized_gguf(const Model& m, const std::string& path, const ModelQuantOptions& opt,
+                         const std::string& type_name);
 
 }  // namespace edgellm::quant

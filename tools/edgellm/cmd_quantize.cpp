@@ -8,7 +8,6 @@
 #include <optional>
 
 #include "models/save_gguf.h"
-#include "runtime/gguf.h"
 #include "quant/quantize_model.h"
 #include "runtime/error.h"
 #include "runtime/file_lock.h"
@@ -67,15 +66,16 @@ void add_quantize_command(CLI::App& app) {
     std::optional<UserText> calib_in;
     if (!calib.empty()) calib_in.emplace(read_user_file(calib, "the calibration text"));
     const std::string text = calib_in ? std::move(calib_in->text) : quant::builtin_calibration_text();
-    const quant::Grid grid(o.spec);
     fmt::print("quantize: {} {} ({}-bit, group {}, {}), {} blocks{}\n", method, type, o.spec.bits, o.spec.group,
                o.spec.symmetric ? "symmetric" : "asymmetric", n_layers,
                o.method == quant::QuantMethod::Rtn ? "" : ", calibration " + (calib.empty() ? "built-in" : calib));
     quant::quantize_model(m, text, o, [&](const quant::BlockReport& r) {
       std::string errs;
       static const char* names[] = {"q", "k", "v", "o", "gate", "up", "down"};
+      const bool gate = m.llama.config.block.mlp != MlpKind::Gelu;  // GPT-2's MLP has none
       if (o.method != quant::QuantMethod::Rtn)
-        for (int i = 0; i < 7; ++i) errs += fmt::format(" {} {:.2e}", names[i], r.rel_err[i]);
+        for (int i = 0; i < 7; ++i)
+          if (gate || i != static_cast<int>(LinearKind::Gate)) errs += fmt::format(" {} {:.2e}", names[i], r.rel_err[i]);
       for (int i = 0; i < 7; ++i)
         if (r.kept[i]) errs += fmt::format(" ({} kept: width not a multiple of {})", names[i], o.spec.group);
       const double so_far = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -84,27 +84,7 @@ void add_quantize_command(CLI::App& app) {
                  errs.empty() ? "" : "  rel.err" + errs);
       std::fflush(stdout);
     });
-    const DType mt = grid.gguf_type();
-    SaveGgufOptions so;
-    so.metadata = [&](GgufWriter& g) {
-      g.set_string("edgellm.quant.method", method);
-      g.set_string("edgellm.quant.type", type);
-      if (grid.kind == quant::GridKind::Gint) {  // informational: the tensor type ids carry bits and group
-        g.set_u32("edgellm.gint.bits", static_cast<uint32_t>(o.spec.bits));
-        g.set_u32("edgellm.gint.group", static_cast<uint32_t>(o.spec.group));
-        g.set_bool("edgellm.gint.symmetric", o.spec.symmetric);
-      }
-    };
-    if (grid.kind == quant::GridKind::Gint) {
-      // As GPTQ/AWQ checkpoints do: the embedding and output matrices stay float (f16), each quantized
-      // linear keeps its packed type, and a linear left unquantized keeps its own.
-      so.tensor_type = [](const std::string& name, DType t) {
-        return (name == "token_embd.weight" || name == "output.weight") && t == DType::F32 ? DType::F16 : t;
-      };
-      save_llama_gguf(m, out, std::nullopt, so);
-    } else {
-      save_llama_gguf(m, out, mt, so);
-    }
+    quant::save_quantized_gguf(m, out, o, type);
     fmt::print("wrote {} ({} {}, {:.1f} s)\n", out, method, type,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   });
