@@ -22,32 +22,36 @@ LutWeights lut_pack(int64_t N, int64_t K, int bits, int group, const LutRowFn& r
   if (group <= 0 || group % 32 != 0) fail("lut_pack: group={} is not a positive multiple of 32", group);
   if (N <= 0 || K <= 0) fail("lut_pack: empty weight ({} x {})", N, K);
   LutWeights W;
-  W.N = N, W.K = K, W.bits = bits, W.pairs = (bits + 1) / 2, W.gb = group / 32;
+  W.N = N, W.K = K, W.bits = bits, W.gb = group / 32;
   W.nb = (K + 31) / 32, W.Kp = W.nb * 32, W.ng = (W.nb + W.gb - 1) / W.gb;
   W.tiles = (N + kLutRows - 1) / kLutRows;
-  const int64_t tile_codes = W.nb * 4 * W.pairs * 32, tile_scales = W.ng * 2 * kLutRows;
-  W.codes.assign(static_cast<size_t>(W.tiles * tile_codes), 0);
-  W.scales.assign(static_cast<size_t>(W.tiles * tile_scales), 0.0f);
+  const int64_t bb = lut_block_bytes(bits), tile_scales = W.ng * 2 * kLutRows;
+  W.codes.assign(static_cast<size_t>(W.tiles * W.nb * bb), 0);
+  W.scales.assign(static_cast<size_t>(W.tiles * tile_scales), 0);
   parallel_for(W.tiles, 1, [&](int64_t t0, int64_t t1) {
     std::vector<uint8_t> q(static_cast<size_t>(W.Kp));
-    std::vector<float> s(static_cast<size_t>(W.ng)), m(static_cast<size_t>(W.ng));
+    std::vector<float> s(static_cast<size_t>(W.ng)), z(static_cast<size_t>(W.ng));
     for (int64_t t = t0; t < t1; ++t) {
       for (int r = 0; r < kLutRows && t * kLutRows + r < N; ++r) {
         std::fill(q.begin(), q.end(), uint8_t{0});
-        row(t * kLutRows + r, q.data(), s.data(), m.data());
-        uint8_t* c = W.codes.data() + t * tile_codes;
+        row(t * kLutRows + r, q.data(), s.data(), z.data());
         const int slot = lut_slot_of_row(r);
-        for (int64_t b = 0; b < W.nb; ++b)
+        for (int64_t b = 0; b < W.nb; ++b) {
+          uint8_t* c = W.codes.data() + (t * W.nb + b) * bb;
           for (int j = 0; j < 4; ++j)
             for (int p = 0; p < bits; ++p) {
-              uint8_t byte = 0;
+              uint8_t byte = 0;  // bit i: bit p of code 32b + 8j + i
               for (int i = 0; i < 8; ++i) byte |= static_cast<uint8_t>(((q[32 * b + 8 * j + i] >> p) & 1) << i);
-              c[((b * 4 + j) * W.pairs + p / 2) * 32 + 2 * slot + (p & 1)] = byte;
+              if (p < 2)
+                c[j * 32 + 2 * slot + p] = byte;
+              else  // plane 2: lane j (16 bytes each), row r at byte 2r (r < 8) or 2(r − 8) + 1
+                c[128 + j * 16 + (r < 8 ? 2 * r : 2 * (r - 8) + 1)] = byte;
             }
-        float* sc = W.scales.data() + t * tile_scales;
+        }
+        uint16_t* sc = W.scales.data() + t * tile_scales;
         for (int64_t g = 0; g < W.ng; ++g) {
-          sc[g * 2 * kLutRows + r] = s[g];
-          sc[g * 2 * kLutRows + kLutRows + r] = m[g];
+          sc[g * 2 * kLutRows + r] = f32_to_f16(s[g]);
+          sc[g * 2 * kLutRows + kLutRows + r] = f32_to_f16(z[g]);
         }
       }
     }
@@ -59,7 +63,7 @@ LutWeights lut_pack_gint(const uint8_t* w, int64_t N, int64_t K, int bits, int g
   const quant::GintParams p{bits, group};
   quant::gint_check(p, K);
   const int64_t rb = quant::gint_row_bytes(p, K), ng = K / group;
-  return lut_pack(N, K, bits, group, [&](int64_t r, uint8_t* q, float* s, float* m) {
+  return lut_pack(N, K, bits, group, [&](int64_t r, uint8_t* q, float* s, float* z) {
     const uint8_t* row = w + r * rb;
     for (int64_t k = 0; k < K; ++k) q[k] = static_cast<uint8_t>(quant::gint_code(row, k, bits));
     const uint8_t* sz = row + quant::gint_codes_bytes(p, K);
@@ -67,8 +71,8 @@ LutWeights lut_pack_gint(const uint8_t* w, int64_t N, int64_t K, int bits, int g
       uint16_t s16, z16;
       std::memcpy(&s16, sz + 2 * g, 2);
       std::memcpy(&z16, sz + 2 * (ng + g), 2);
-      s[g] = f16_to_f32(s16);
-      m[g] = s[g] * f16_to_f32(z16);
+      s[g] = f16_to_f32(s16);  // f16 values: the packer's f16 rounding keeps them exact
+      z[g] = f16_to_f32(z16);
     }
   });
 }
@@ -104,17 +108,17 @@ void lut_prepare(LutActivations& act, const float* x, const LutWeights& W) {
 void lut_gemv(float* y, const float* x, const LutWeights& W, const KernelTable& t) {
   thread_local LutActivations act;
   lut_prepare(act, x, W);
-  const int64_t tile_codes = W.nb * 4 * W.pairs * 32, tile_scales = W.ng * 2 * kLutRows;
+  const int64_t tile_codes = W.nb * lut_block_bytes(W.bits), tile_scales = W.ng * 2 * kLutRows;
   const int64_t full = W.N / kLutRows;  // tiles written straight into y; a short last tile goes through a buffer
   parallel_for(W.tiles, 4, [&](int64_t t0, int64_t t1) {
     const int64_t f1 = std::min(t1, full);
     if (t0 < f1)
       t.lut_gemv(y + t0 * kLutRows, W.codes.data() + t0 * tile_codes, W.scales.data() + t0 * tile_scales,
-                 act.tables.data(), act.xd.data(), act.xg.data(), f1 - t0, W.nb, W.pairs, W.gb);
+                 act.tables.data(), act.xd.data(), act.xg.data(), f1 - t0, W.nb, W.bits, W.gb);
     if (t1 > full) {
       float tail[kLutRows];
       t.lut_gemv(tail, W.codes.data() + full * tile_codes, W.scales.data() + full * tile_scales, act.tables.data(),
-                 act.xd.data(), act.xg.data(), 1, W.nb, W.pairs, W.gb);
+                 act.xd.data(), act.xg.data(), 1, W.nb, W.bits, W.gb);
       std::copy(tail, tail + (W.N - full * kLutRows), y + full * kLutRows);
     }
   });

@@ -30,6 +30,6 @@ namespace edgellm::ref {
 void gint_dot_ref(float* s, int64_t s_stride, const uint8_t* w, const float* x, int64_t x_stride, int64_t nx,
                   int64_t K, int bits, int group);
 // LUT GEMV scalar twin (kernels/ref/lut.cpp; layout in kernels/lut_gemv.h).
-void lut_gemv_ref(float* y, const uint8_t* codes, const float* scales, const uint8_t* tables, const float* xd,
-                  const float* xg, int64_t tiles, int64_t nb, int pairs, int gb);
+void lut_gemv_ref(float* y, const uint8_t* codes, const uint16_t* scales, const uint8_t* tables, const float* xd,
+                  const float* xg, int64_t tiles, int64_t nb, int bits, int gb);
 }  // namespace edgellm::ref

@@ -19,11 +19,11 @@ using edgellm::test::random_weights;
 
 namespace {
 
-// Random codes, scales and offsets for an (N, K) weight of `bits`, as lut_pack's row callback and as f32 (N, K).
+// Random codes, scales and zero points for an (N, K) weight of `bits`, as lut_pack's row callback and as f32 (N, K).
 struct RandomCodes {
   int64_t N, K, ng;
   std::vector<uint8_t> q;      // (N, K)
-  std::vector<float> s, m;     // (N, ng)
+  std::vector<float> s, z;     // (N, ng), f16 values (the packer stores f16)
   std::vector<float> w;        // (N, K) dequantized
   RandomCodes(int64_t n, int64_t k, int bits, int group, uint32_t seed) : N(n), K(k) {
     const int64_t Kp = (K + 31) / 32 * 32;
@@ -33,17 +33,18 @@ struct RandomCodes {
     std::uniform_real_distribution<float> u(0.01f, 0.1f);
     q.resize(static_cast<size_t>(N * K));
     s.resize(static_cast<size_t>(N * ng));
-    m.resize(static_cast<size_t>(N * ng));
+    z.resize(static_cast<size_t>(N * ng));
     for (auto& v : q) v = static_cast<uint8_t>(code(rng));
-    for (int64_t i = 0; i < N * ng; ++i) s[i] = u(rng), m[i] = s[i] * static_cast<float>(code(rng));
+    for (int64_t i = 0; i < N * ng; ++i) s[i] = f16_to_f32(f32_to_f16(u(rng))), z[i] = static_cast<float>(code(rng));
     w.resize(static_cast<size_t>(N * K));
     for (int64_t r = 0; r < N; ++r)
-      for (int64_t k = 0; k < K; ++k) w[r * K + k] = s[r * ng + k / group] * q[r * K + k] - m[r * ng + k / group];
+      for (int64_t k = 0; k < K; ++k)
+        w[r * K + k] = s[r * ng + k / group] * (static_cast<float>(q[r * K + k]) - z[r * ng + k / group]);
   }
   LutWeights pack(int bits, int group) const {
-    return lut_pack(N, K, bits, group, [&](int64_t r, uint8_t* qr, float* sr, float* mr) {
+    return lut_pack(N, K, bits, group, [&](int64_t r, uint8_t* qr, float* sr, float* zr) {
       for (int64_t k = 0; k < K; ++k) qr[k] = q[r * K + k];
-      for (int64_t g = 0; g < ng; ++g) sr[g] = s[r * ng + g], mr[g] = m[r * ng + g];
+      for (int64_t g = 0; g < ng; ++g) sr[g] = s[r * ng + g], zr[g] = z[r * ng + g];
     });
   }
 };
