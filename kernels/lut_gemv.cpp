@@ -108,17 +108,20 @@ void lut_prepare(LutActivations& act, const float* x, const LutWeights& W) {
 void lut_gemv(float* y, const float* x, const LutWeights& W, const KernelTable& t) {
   thread_local LutActivations act;
   lut_prepare(act, x, W);
+  // Plain locals for the workers: a lambda does not capture a thread_local, it would name the worker's own copy.
+  const uint8_t* tables = act.tables.data();
+  const float *xd = act.xd.data(), *xg = act.xg.data();
   const int64_t tile_codes = W.nb * lut_block_bytes(W.bits), tile_scales = W.ng * 2 * kLutRows;
   const int64_t full = W.N / kLutRows;  // tiles written straight into y; a short last tile goes through a buffer
   parallel_for(W.tiles, 4, [&](int64_t t0, int64_t t1) {
     const int64_t f1 = std::min(t1, full);
     if (t0 < f1)
       t.lut_gemv(y + t0 * kLutRows, W.codes.data() + t0 * tile_codes, W.scales.data() + t0 * tile_scales,
-                 act.tables.data(), act.xd.data(), act.xg.data(), f1 - t0, W.nb, W.bits, W.gb);
+                 tables, xd, xg, f1 - t0, W.nb, W.bits, W.gb);
     if (t1 > full) {
       float tail[kLutRows];
-      t.lut_gemv(tail, W.codes.data() + full * tile_codes, W.scales.data() + full * tile_scales, act.tables.data(),
-                 act.xd.data(), act.xg.data(), 1, W.nb, W.bits, W.gb);
+      t.lut_gemv(tail, W.codes.data() + full * tile_codes, W.scales.data() + full * tile_scales, tables, xd, xg, 1,
+                 W.nb, W.bits, W.gb);
       std::copy(tail, tail + (W.N - full * kLutRows), y + full * kLutRows);
     }
   });

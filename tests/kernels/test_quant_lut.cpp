@@ -12,6 +12,7 @@
 #include "kernels/quant/gint.h"
 #include "kernels/quant_matmul.h"
 #include "quant_test_util.h"
+#include "runtime/parallel.h"
 #include "runtime/tensor.h"
 
 using namespace edgellm;
@@ -155,5 +156,21 @@ TEST_CASE("linear_forward decodes GINT2/GINT3 through the LUT path at M = 1") {
     linear_forward(y.data(), x.data(), W, nullptr, 1);
     lut_gemv(want.data(), x.data(), lut_weights_of(W));
     for (int64_t r = 0; r < N; ++r) CHECK(y[r] == want[r]);
+  }
+}
+
+TEST_CASE("lut_gemv on 2 threads: the same rows as on 1, with a short last tile") {
+  const int64_t N = 16 * 9 + 5, K = 256;
+  for (int bits : {2, 3}) {
+    const RandomCodes rc(N, K, bits, 128, static_cast<uint32_t>(bits));
+    const LutWeights W = rc.pack(bits, 128);
+    const auto x = random_weights(K, 11);
+    std::vector<float> one(static_cast<size_t>(N)), two(static_cast<size_t>(N));
+    set_num_threads(1);
+    lut_gemv(one.data(), x.data(), W);
+    set_num_threads(2);
+    lut_gemv(two.data(), x.data(), W);
+    set_num_threads(0);
+    for (int64_t r = 0; r < N; ++r) CHECK(one[r] == two[r]);
   }
 }
