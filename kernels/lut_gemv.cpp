@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "kernels/quant/gint.h"
 #include "runtime/error.h"
