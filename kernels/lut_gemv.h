@@ -20,7 +20,7 @@
 //   scales [tile][g < ng][s: 16 rows][z: 16 rows] f16, rows in natural order: w[r,k] = s[r,g]·(q[r,k] − z[r,g]).
 //   tables [quad < Kp/4][lo: 16 bytes][hi: 16 bytes]: entry i = Σ_{bit j of i} a[4·quad + j] as int16.
 // The slot order (rows 0-3, 8-11, 4-7, 12-15 in slots 0-15) makes x86's per-128-bit-lane unpacks of the 16-bit
-// row sums come out in natural row order. Bytes per weight: bits/8 plus 4/group (2.25 at 2 bits, group 128).
+// row sums come out in natural row order. Bits per weight: bits + 32/group (2.25 at 2 bits, group 128).
 #pragma once
 
 #include <cstdint>
