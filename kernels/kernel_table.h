@@ -157,7 +157,15 @@ EDGELLM_QUANT_DOT(EDGELLM_QUANT_USING_DOT)
 // GINT (kernels/quant/gint.h): s[r*s_stride] = dot(dequantized GINT row w (K), x + r*x_stride floats), r < nx.
 using gint_dot_fn = void(float* s, int64_t s_stride, const uint8_t* w, const float* x, int64_t x_stride,
                          int64_t nx, int64_t K, int bits, int group);
-#define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot)
+// LUT GEMV (kernels/lut_gemv.h packs and drives it; T-MAC's lookup tables, no dequantization): weights repacked
+// into bit-plane tiles of kLutRows rows, activations as int16 tables of the 16 subset sums of each quad of int8
+// activations. For `tiles` tiles of codes/scales (layout in kernels/lut_gemv.h), y (tiles*kLutRows) gets
+//   y[r] = Σ_g s[r,g] · (Σ_{b∈g} xd[b] · S[r,b] − z[r,g] · xg[g]),   S[r,b] = Σ_{k∈b} q[r,k] · a[k] (exact integers)
+// with nb 32-blocks of k, gb blocks per group, `bits` (2 or 3) bit planes; s, z are f16.
+inline constexpr int64_t kLutRows = 16;
+using lut_gemv_fn = void(float* y, const uint8_t* codes, const uint16_t* scales, const uint8_t* tables,
+                         const float* xd, const float* xg, int64_t tiles, int64_t nb, int bits, int gb);
+#define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot) X(lut_gemv)
 // ---- end quantized blocks ------------------------------------------------------------------------------
 // ---- 8-bit panel GEMM (kernels/quant_gemm_i8.h drives it) ------------------------------------------
 // Weights of kI8PanelCols columns (output features) are packed per 32-element block b as codes

@@ -6,6 +6,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/kernel_table.h"
+#include "kernels/lut_gemv.h"
 #include "kernels/quant/gint.h"
 #include "kernels/quant_convert.h"
 #include "kernels/quant_gemm_i8.h"
@@ -42,6 +43,7 @@ std::string linear_path(const Tensor& W, int64_t M, QuantMath math) {
         return fmt::format("{} i8-panel {}", dt, kt.i8_panel_ukernel_isa);
       if (math == QuantMath::Exact || M >= kDequantGemmMinRows)
         return fmt::format("{} dequant+gemm {}", dt, kt.sgemm_ukernel_isa);
+      if (M == 1 && lut_gemv_selected(W.dtype())) return fmt::format("{} lut_gemv {}", dt, kt.lut_gemv_isa);
       if (dtype_is_gint(W.dtype())) return fmt::format("{} gint_dot {}", dt, kt.gint_dot_isa);
       return fmt::format("{} vec_dot {}", dt, quant_ops(W.dtype()).vec_dot_isa);
   }
@@ -143,7 +145,10 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
             for (int64_t j = 0; j < K; ++j) xp[static_cast<size_t>(m * K + j)] = x[m * K + perm[j]];
           xs = xp.data();
         }
-        matmul_gint(y, xs, W.raw(), gint_bits(W.dtype()), gint_group(W.dtype()), M, N, K);
+        if (M == 1 && lut_gemv_selected(W.dtype()))
+          lut_gemv(y, xs, lut_weights_of(W));  // decode of 2/3-bit weights: table lookups, no dequantization
+        else
+          matmul_gint(y, xs, W.raw(), gint_bits(W.dtype()), gint_group(W.dtype()), M, N, K);
       } else {
         matmul_quant(y, x, W.raw(), W.dtype(), M, N, K);
       }

@@ -1,6 +1,7 @@
 // Loading a model with its tokenizer, and the loops of generate / logits / perplexity.
 #include "models/runner.h"
 
+#include <algorithm>
 #include <any>
 #include <cmath>
 #include <filesystem>
@@ -119,7 +120,7 @@ std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids) {
 }
 
 PerplexityResult perplexity(const Model& m, const std::string& text, int64_t n_ctx,
-                            const std::function<void(const PerplexityResult&)>& progress) {
+                            const std::function<void(const PerplexityResult&)>& progress, int64_t n_batch) {
   EDGE_CHECK(n_ctx >= 4, "perplexity needs a context of at least 4 tokens, got {}", n_ctx);
   check_model_files(m.llama);
   EncodeOptions opt;
@@ -140,7 +141,11 @@ PerplexityResult perplexity(const Model& m, const std::string& text, int64_t n_c
     std::vector<int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
     if (opt.add_bos) chunk[0] = m.tokenizer->bos_id();
     cache.clear();
-    llama_forward(m.llama, cache, chunk.data(), n_ctx, logits.data(), true);
+    const int64_t step = n_batch > 0 ? std::min(n_batch, n_ctx) : n_ctx;
+    for (int64_t p = 0; p < n_ctx; p += step) {
+      const int64_t n = std::min(step, n_ctx - p);
+      llama_forward(m.llama, cache, chunk.data() + p, n, logits.data() + p * V, true);
+    }
     for (int64_t j = first; j < n_ctx - 1; ++j) {
       const float* l = logits.data() + j * V;
       float mx = l[0];

@@ -46,8 +46,10 @@ struct PerplexityResult {
 };
 // llama-perplexity's method: tokenize with BOS, cut into chunks of n_ctx tokens, put BOS first in each,
 // score the second half of each chunk (positions n_ctx/2 .. n_ctx−2 predicting the next token).
+// n_batch > 0 evaluates each chunk n_batch tokens per forward (llama-perplexity's -b): 1 scores through the decode
+// path (M = 1 linears, e.g. the LUT GEMV), to compare it with the batched one; 0 (default): the whole chunk at once.
 PerplexityResult perplexity(const Model& m, const std::string& text, int64_t n_ctx,
-                            const std::function<void(const PerplexityResult&)>& progress = {});
+                            const std::function<void(const PerplexityResult&)>& progress = {}, int64_t n_batch = 0);
 
 // The warning a verb prints when it is about to run `n_tokens` positions (`what`: "perplexity -c 512") on
 // a model trained at a shorter context (config.max_ctx, GGUF's context_length): RoPE positions the model

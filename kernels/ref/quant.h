@@ -29,4 +29,7 @@ namespace edgellm::ref {
 // GINT fused dot: s[r*s_stride] = dot(dequantized GINT row w (K), x + r*x_stride (floats)), r < nx.
 void gint_dot_ref(float* s, int64_t s_stride, const uint8_t* w, const float* x, int64_t x_stride, int64_t nx,
                   int64_t K, int bits, int group);
+// LUT GEMV scalar twin (kernels/ref/lut.cpp; layout in kernels/lut_gemv.h).
+void lut_gemv_ref(float* y, const uint8_t* codes, const uint16_t* scales, const uint8_t* tables, const float* xd,
+                  const float* xg, int64_t tiles, int64_t nb, int bits, int gb);
 }  // namespace edgellm::ref

@@ -177,10 +177,12 @@ void add_model_commands(CLI::App& app) {
   {
     auto* cmd = app.add_subcommand("perplexity", "Perplexity of a text file, computed as llama-perplexity does");
     static std::string model, file, ref;
-    static int64_t n_ctx = 512;
+    static int64_t n_ctx = 512, n_batch = 0;
     cmd->add_option("-m,--model", model, "Model (.gguf, HF directory or builtin:<preset>)")->required();
     cmd->add_option("-f,--file", file, "Text file")->required();
     cmd->add_option("-c,--ctx-size", n_ctx, "Tokens per chunk")->check(CLI::Range(int64_t{4}, int64_t{1} << 20));
+    cmd->add_option("-b,--batch-size", n_batch, "Tokens per forward (0: the whole chunk; 1: the decode path)")
+        ->check(CLI::NonNegativeNumber);
     add_lora_option(cmd);
     cmd->add_option("--ref", ref, "Reference model: also report KL(ref || model) on the scored positions");
     cmd->callback([] {
@@ -210,7 +212,7 @@ void add_model_commands(CLI::App& app) {
         }
         fmt::print("[{}]{:.4f},", p.chunks, p.running.back());
         std::fflush(stdout);
-      });
+      }, n_batch);
       fmt::print("\nFinal estimate: PPL = {:.4f} +/- {:.5f}\n", r.ppl, r.ppl_err);
     });
   }

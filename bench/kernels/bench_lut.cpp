@@ -1,0 +1,90 @@
+// Google Benchmark: decode matvec (M = 1) of 2- and 3-bit weights, the LUT GEMV against the dequantizing
+// gint_dot on the same GINT weight and against the Q2_K / Q3_K integer dots of the same shape.
+// Run: build/bench/bench_kernels --benchmark_filter=lowbit  (CPU time is the number to read on a shared machine)
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kernels/lut_gemv.h"
+#include "kernels/quant/gint.h"
+#include "kernels/quant_matmul.h"
+#include "kernels/ref/quant.h"
+#include "runtime/parallel.h"
+
+namespace {
+
+using namespace edgellm;
+
+enum Path : int64_t { kLut = 0, kGintDot = 1, kKQuant = 2 };
+
+// Random N(0, 0.02) weights, made once per (bits, N, K) and quantized to GINT<bits>_G128 or Q2_K / Q3_K.
+const std::vector<uint8_t>& weights(int bits, bool kquant, int64_t N, int64_t K) {
+  static std::map<std::tuple<int, bool, int64_t, int64_t>, std::vector<uint8_t>> cache;
+  auto& w = cache[{bits, kquant, N, K}];
+  if (!w.empty()) return w;
+  std::mt19937 rng(static_cast<uint32_t>(bits * 31 + N + K));
+  std::normal_distribution<float> nd(0.0f, 0.02f);
+  std::vector<float> row(static_cast<size_t>(K));
+  const quant::GintParams p{bits, 128};
+  const DType kt = bits == 2 ? DType::Q2_K : DType::Q3_K;
+  const int64_t rb = kquant ? dtype_row_bytes(kt, K) : quant::gint_row_bytes(p, K);
+  w.resize(static_cast<size_t>(N * rb));
+  for (int64_t n = 0; n < N; ++n) {
+    for (auto& v : row) v = nd(rng);
+    if (!kquant)
+      quant::quantize_row_gint_ref(w.data() + n * rb, row.data(), K, p, false);
+    else if (bits == 2)
+      ref::quantize_row_q2_k_ref(w.data() + n * rb, row.data(), K);
+    else
+      ref::quantize_row_q3_k_ref(w.data() + n * rb, row.data(), K);
+  }
+  return w;
+}
+
+// args: path, bits, threads, N, K.
+void lowbit_gemv(benchmark::State& st) {
+  const auto path = static_cast<Path>(st.range(0));
+  const int bits = static_cast<int>(st.range(1)), threads = static_cast<int>(st.range(2));
+  const int64_t N = st.range(3), K = st.range(4);
+  const auto& w = weights(bits, path == kKQuant, N, K);
+  LutWeights lw;
+  if (path == kLut) lw = lut_pack_gint(w.data(), N, K, bits, 128);
+  set_num_threads(threads);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(K)), y(static_cast<size_t>(N));
+  for (auto& v : x) v = nd(rng);
+  const DType kt = bits == 2 ? DType::Q2_K : DType::Q3_K;
+  for (auto _ : st) {
+    if (path == kLut)
+      lut_gemv(y.data(), x.data(), lw);
+    else if (path == kGintDot)
+      matmul_gint(y.data(), x.data(), w.data(), bits, 128, 1, N, K);
+    else
+      matmul_quant(y.data(), x.data(), w.data(), kt, 1, N, K);
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.SetBytesProcessed(st.iterations() * static_cast<int64_t>(path == kLut ? lw.codes.size() + 4 * lw.scales.size()
+                                                                           : w.size()));
+  const KernelTable& kt_ = kernels();
+  const std::string what = path == kLut       ? std::string("lut_gemv ") + kt_.lut_gemv_isa
+                           : path == kGintDot ? std::string("gint_dot ") + kt_.gint_dot_isa
+                                              : std::string(dtype_name(kt)) + " vec_dot " + quant_ops(kt).vec_dot_isa;
+  st.SetLabel(what);
+  set_num_threads(0);
+}
+
+void lowbit_args(benchmark::internal::Benchmark* b) {
+  for (auto [N, K] : {std::pair<int64_t, int64_t>{2048, 2048}, {11008, 4096}, {4096, 11008}})
+    for (int bits : {2, 3})
+      for (int threads : {1, 2})
+        for (Path p : {kLut, kGintDot, kKQuant}) b->Args({p, bits, threads, N, K});
+}
+
+}  // namespace
+
+BENCHMARK(lowbit_gemv)->Name("lowbit_gemv")->Apply(lowbit_args)->ArgNames({"path", "bits", "thr", "N", "K"});

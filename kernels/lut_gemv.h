@@ -1,0 +1,77 @@
+// LUT GEMV: the decode (M = 1) matvec for 2- and 3-bit group-int weights without dequantization (T-MAC,
+// EuroSys 2025): weights repacked once into bit planes, activations turned into tables of subset sums, and each
+// 4-bit slice of a bit plane indexes a table (pshufb / tbl). Not the prompt path: M > 1 keeps the dequantizing GEMM.
+//
+// Numerics (chosen so perplexity matches the dequantizing path): x is quantized to int8 per 32-block (scale
+// xd[b] = absmax/127, as Q8_0 does); each quad of int8 activations gives a table of the 16 exact subset sums
+// (|sum| <= 508, int16, stored as a low-byte and a high-byte plane for byte shuffles). The integer dots are
+// exact, so y = W_dequantized · x_q8 up to float rounding: the same activation rounding llama.cpp's Q8 paths make.
+// Int8-quantized tables (T-MAC's fast mode) were not taken: they add a second, coarser rounding of the sums.
+//
+// Packed layout (LutWeights), tiles of kLutRows = 16 rows (the last padded with zero rows), K padded to Kp, a
+// multiple of 32 (padding codes 0, padding activations 0). A nibble of plane p for quad u holds bit p of the codes
+// of k = 4u .. 4u+3 (bit i for k = 4u + i); a byte holds quads (2v, 2v+1) in its low and high nibble, v = 4b + j.
+//   codes per tile, per 32-block b (lut_block_bytes(bits) bytes):
+//     planes 0, 1:  [j < 4][slot < 16][e < 2]: plane e of the row in that slot (lut_slot_of_row). Bytes
+//                   (2·slot, 2·slot+1) are one row's two planes, so one byte shuffle looks both up with one table
+//                   and a pairwise multiply-add (maddubs / vpadal) weighs them 1 and 2 and sums them per row.
+//     plane 2 (3-bit only): [h < 2][l < 2][16 bytes] for j = 2h + l; byte 2i is row i, byte 2i+1 row 8+i. The two
+//                   16-byte lanes hold two quad pairs, so x86's per-lane shuffle uses a different table per lane.
+//   scales [tile][g < ng][s: 16 rows][z: 16 rows] f16, rows in natural order: w[r,k] = s[r,g]·(q[r,k] − z[r,g]).
+//   tables [quad < Kp/4][lo: 16 bytes][hi: 16 bytes]: entry i = Σ_{bit j of i} a[4·quad + j] as int16.
+// The slot order (rows 0-3, 8-11, 4-7, 12-15 in slots 0-15) makes x86's per-128-bit-lane unpacks of the 16-bit
+// row sums come out in natural row order. Bits per weight: bits + 32/group (2.25 at 2 bits, group 128).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+#include "runtime/dtype.h"
+
+namespace edgellm {
+
+class Tensor;
+
+struct LutWeights {
+  int64_t N = 0, K = 0, Kp = 0;  // rows, columns, columns padded to a multiple of 32
+  int64_t nb = 0, ng = 0, tiles = 0;  // 32-blocks, groups, row tiles
+  int bits = 2, gb = 1;                // code bits (2, 3), 32-blocks per group
+  std::vector<uint8_t> codes;         // (tiles, nb, lut_block_bytes(bits))
+  std::vector<uint16_t> scales;       // (tiles, ng, 2, 16) f16
+};
+
+// Bytes of one 32-block of one tile: 16 rows × 32 codes × bits / 8.
+inline constexpr int64_t lut_block_bytes(int bits) { return 64 * bits; }
+
+// The slot a row of a tile occupies in the codes (see the layout above).
+inline int lut_slot_of_row(int r) { return r < 4 ? r : r < 8 ? r + 4 : r < 12 ? r - 4 : r; }
+
+// One row's codes q (Kp, 0 .. 2^bits-1; zeros past K), scales s and zero points z (ng each, stored as f16) for row r.
+using LutRowFn = std::function<void(int64_t r, uint8_t* q, float* s, float* z)>;
+// Packs N rows of K codes of `bits` (2 or 3) in groups of `group` columns (a multiple of 32; the last group may
+// be short when K is not a multiple of it). Throws Error on other bits or groups.
+LutWeights lut_pack(int64_t N, int64_t K, int bits, int group, const LutRowFn& row);
+// The same from a GINT2/GINT3 weight (kernels/quant/gint.h; N rows back to back): its f16 scales and zeros as they are.
+LutWeights lut_pack_gint(const uint8_t* w, int64_t N, int64_t K, int bits, int group);
+
+// Activation side of one call: x (K) -> int8 per 32-block with scales xd (nb), tables (Kp/4 quads of 32 bytes) and
+// per-group sums xg[g] = Σ_{b∈g} xd[b]·Σ_{k∈b} a[k] (ng), consistent with the integer dots.
+struct LutActivations {
+  std::vector<uint8_t> tables;
+  std::vector<float> xd, xg;
+};
+void lut_prepare(LutActivations& act, const float* x, const LutWeights& W);
+
+// y (N) = W · x through the table's lut_gemv, parallel over tiles.
+void lut_gemv(float* y, const float* x, const LutWeights& W, const KernelTable& t = kernels());
+
+// Whether decode of weights of this type takes the LUT path: GINT2_* and GINT3_*, unless EDGELLM_LUT=0 (read
+// once; the benches and the perplexity comparison use it to force the dequantizing path).
+bool lut_gemv_selected(DType w);
+// The packed form of W, made on first use and kept while W's storage lives (one copy per weight, shared by
+// threads). Costs about as many bytes as W itself, beside it.
+const LutWeights& lut_weights_of(const Tensor& W);
+
+}  // namespace edgellm
