@@ -65,7 +65,7 @@ void block_forward(Ops& ops, const LlamaConfig& c, const BlockBuffers<P>& a, int
   ops.attention(a.att, a.lse, a.q, a.k, a.v);  // the layer's window and soft-cap
   ops.linear(a.tmp, a.att, LinearKind::O, R);
   if constexpr (family) {
-    if (o.post_norms) ops.norm(a.tmp, nullptr, a.tmp, BlockNorm::AttnPost, R);  // step: post-attention norm (Gemma)
+    if (o.post_norms) ops.norm(a.tmp, P{}, a.tmp, BlockNorm::AttnPost, R);  // step: post-attention norm (Gemma)
   }
   ops.add(a.x_mid, a.x_in, a.tmp, R * C);
   // ---- MLP: down(act(gate(x)) ∘ up(x)), or down(gelu(up(x))) without a gate ----
@@ -83,7 +83,7 @@ void block_forward(Ops& ops, const LlamaConfig& c, const BlockBuffers<P>& a, int
   }
   ops.linear(a.tmp, a.h, LinearKind::Down, R);
   if constexpr (family) {
-    if (o.post_norms) ops.norm(a.tmp, nullptr, a.tmp, BlockNorm::FfnPost, R);  // step: post-MLP norm (Gemma)
+    if (o.post_norms) ops.norm(a.tmp, P{}, a.tmp, BlockNorm::FfnPost, R);  // step: post-MLP norm (Gemma)
   }
   ops.add(a.x_out, a.x_mid, a.tmp, R * C);
 }

@@ -171,6 +171,22 @@ void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, floa
     }
 }
 
+void embed_tokens(const LlamaModel& m, const int32_t* ids, int64_t T, int64_t pos0, float* x) {
+  const LlamaConfig& c = m.config;
+  const int64_t C = c.dim;
+  const auto& k = kernels();
+  for (int64_t t = 0; t < T; ++t) dequantize_row(x + t * C, m.weights.tok_embd, ids[t]);
+  if (c.block.embed_scale)  // Hugging Face rounds √C to the activations' dtype first
+    k.scale_forward(x, x, static_cast<float>(std::sqrt(static_cast<double>(C))), T * C);
+  if (c.block.positions == PositionKind::Learned) {
+    std::vector<float> row(static_cast<size_t>(C));
+    for (int64_t t = 0; t < T; ++t) {
+      dequantize_row(row.data(), m.weights.pos_embd, pos0 + t);
+      k.add_forward(x + t * C, x + t * C, row.data(), C);
+    }
+  }
+}
+
 void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int64_t T, float* logits,
                    bool all_logits, const ActivationObserver* observer) {
   const LlamaConfig& c = m.config;
@@ -185,7 +201,6 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
   if (c.block.positions == PositionKind::Learned && pos0 + T > c.max_ctx)
     fail("{} positions exceed the {} learned position embeddings", pos0 + T, c.max_ctx);
   if (m.backend) {
-    check_block_positions(c, pos0 + T);  // the device's attention has no window
     if (observer) fail("activation observers need the CPU forward; the model runs on {}", m.backend->name());
     m.backend->forward(m, cache, ids, T, logits, all_logits);
     return;
@@ -209,16 +224,7 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
   }
 
   // ---- embed: token rows, × √C (Gemma), + learned positions (GPT-2) ----
-  for (int64_t t = 0; t < T; ++t) dequantize_row(xp + t * C, m.weights.tok_embd, ids[t]);
-  if (c.block.embed_scale)  // Hugging Face rounds √C to the activations' dtype first
-    k.scale_forward(xp, xp, static_cast<float>(std::sqrt(static_cast<double>(C))), T * C);
-  if (c.block.positions == PositionKind::Learned) {
-    std::vector<float> row(static_cast<size_t>(C));
-    for (int64_t t = 0; t < T; ++t) {
-      dequantize_row(row.data(), m.weights.pos_embd, pos0 + t);
-      k.add_forward(xp + t * C, xp + t * C, row.data(), C);
-    }
-  }
+  embed_tokens(m, ids, T, pos0, xp);
   if (observer) (*observer)("embed", xp, T, C);
 
   const int64_t kv_row = KVH * HD;
