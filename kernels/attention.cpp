@@ -112,8 +112,6 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dO, const 
                         const float* v, const float* o, const float* L, const AttentionDims& d, float* scratch,
                         const KernelTable& kt) {
   attention_check(d, "attention_backward");
-  if (d.window > 0 || d.softcap > 0)
-    fail("attention_backward: a sliding window ({}) or a soft-cap ({}) has no backward yet", d.window, d.softcap);
   if (d.T == 0) return;
   profile::Scope prof("attention_backward", [&] { return fmt::format("f32 {}", kt.attention_backward_isa); },
                       [&] { return attention_cost(d, 2.5); });

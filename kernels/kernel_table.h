@@ -50,11 +50,15 @@ using rmsnorm_forward_fn = void(float* y, float* rstd, const float* x, const flo
 using rmsnorm_backward_fn = void(float* dx, float* dw, const float* dy, const float* x, const float* w,
                                  const float* rstd, int64_t rows, int64_t C);
 
-// layernorm over rows: y = (x − mean)·rstd·w + b; y, x (rows, C); w, b (C); rstd (rows) or null. Forward only.
+// layernorm over rows: y = (x − mean)·rstd·w + b; y, x, dy, dx (rows, C); w, b, dw, db (C); rstd (rows), saved by
+// forward (may be null there); the backward recomputes the mean from x.
 using layernorm_forward_fn = void(float* y, float* rstd, const float* x, const float* w, const float* b, int64_t rows,
                                   int64_t C, float eps);
-// softcap: y = cap·tanh(x / cap) (Gemma 2's final logits). Forward only.
+using layernorm_backward_fn = void(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,
+                                   const float* rstd, int64_t rows, int64_t C);
+// softcap: y = cap·tanh(x / cap) (Gemma 2's final logits); the backward reads the forward's output y.
 using softcap_forward_fn = void(float* y, const float* x, float cap, int64_t n);
+using softcap_backward_fn = void(float* dx, const float* dy, const float* y, float cap, int64_t n);
 // softmax over rows: (rows, C); backward uses the forward's output y
 using softmax_forward_fn = void(float* y, const float* x, int64_t rows, int64_t C);
 using softmax_backward_fn = void(float* dx, const float* dy, const float* y, int64_t rows, int64_t C);
@@ -82,7 +86,7 @@ using rope_backward_fn = void(float* dx, const float* dy, const float* cos, cons
 // h / (NH / KVH). Training: S = T, pos0 = 0.
 // window > 0 (sliding-window attention): query t sees only keys s with pos0 + t − s < window.
 // softcap > 0 (Gemma 2): each score x = scale·q·k becomes softcap·tanh(x / softcap) before the softmax.
-// Both are forward-only: the backward refuses them.
+// The backward applies both as the forward did (the scores recomputed, the soft-cap's derivative 1 − (y/cap)²).
 struct AttentionDims {
   int64_t T = 0, S = 0, NH = 0, KVH = 0, HD = 0, pos0 = 0;
   int64_t q_stride = 0, k_stride = 0, v_stride = 0, o_stride = 0;
@@ -209,7 +213,8 @@ using sumsq_f32_fn = double(const float* x, int64_t n);  // Σ x² (float partia
 #define EDGELLM_KERNELS(X)                                                                                      \
   X(f16_to_f32) X(f32_to_f16) X(bf16_to_f32) X(f32_to_bf16) X(add_forward) X(add_backward) X(mul_forward)    \
   X(mul_backward) X(scale_forward) X(scale_backward) X(silu_forward) X(silu_backward) X(gelu_forward)          \
-  X(gelu_backward) X(swiglu_forward) X(swiglu_backward) X(rmsnorm_forward) X(rmsnorm_backward) X(layernorm_forward) X(softcap_forward) \
+  X(gelu_backward) X(swiglu_forward) X(swiglu_backward) X(rmsnorm_forward) X(rmsnorm_backward) X(layernorm_forward) X(layernorm_backward) \
+  X(softcap_forward) X(softcap_backward) \
   X(softmax_forward) X(softmax_backward) X(rope_forward) X(rope_backward)                                 \
   X(attention_forward) X(attention_backward) X(cross_entropy_forward)                                      \
   X(cross_entropy_backward) X(embedding_forward) X(embedding_backward)                                     \

@@ -53,6 +53,19 @@ const Tensor& LlamaLayer::bias(LinearKind k) const {
   return none;
 }
 
+Tensor& LlamaLayer::bias(LinearKind k) {
+  switch (k) {
+    case LinearKind::Q: return bq;
+    case LinearKind::K: return bk;
+    case LinearKind::V: return bv;
+    case LinearKind::O: return bo;
+    case LinearKind::Gate: return b_gate;
+    case LinearKind::Up: return b_up;
+    case LinearKind::Down: break;
+  }
+  return b_down;
+}
+
 std::vector<const Tensor*> LlamaLayer::small_tensors() const {
   return {&attn_norm, &attn_norm_b, &bq,     &bk,     &bv,         &bo,          &ffn_norm,
           &ffn_norm_b, &b_gate,     &b_up,   &b_down, &attn_post_norm, &ffn_post_norm, &q_norm, &k_norm};
@@ -239,9 +252,11 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
       ops.cos_local = cosl.data<float>();
       ops.sin_local = sinl.data<float>();
     }
+    // The family steps run in place too: q, k before QK-norm are q, k; the outputs before post-norms are tmp.
     BlockBuffers<float*> a{xp, xp, xp, xnp, nullptr, q.data<float>(), kc + pos0 * kv_row, vc + pos0 * kv_row,
                            att.data<float>(), lse.data<float>(), xnp, nullptr, gate.data<float>(), up.data<float>(),
-                           gate.data<float>(), tmp.data<float>()};
+                           gate.data<float>(), tmp.data<float>(), q.data<float>(), kc + pos0 * kv_row, nullptr, nullptr,
+                           tmp.data<float>(), nullptr, tmp.data<float>(), nullptr};
     block_forward(ops, c, a, T);
     if (observer) (*observer)("layer" + std::to_string(l) + "_out", xp, T, C);
   }

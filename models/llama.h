@@ -45,6 +45,7 @@ struct LlamaLayer {
   const Tensor& weight(LinearKind k) const;
   Tensor& weight(LinearKind k);
   const Tensor& bias(LinearKind k) const;  // undefined for layers without one
+  Tensor& bias(LinearKind k);
   // Every tensor of the layer beside the seven linears (norms, biases), for counting and checks.
   std::vector<const Tensor*> small_tensors() const;
 };

@@ -69,8 +69,10 @@ class LlamaGrad {
 
  private:
   struct LayerActs;
-  // The block's ops for layer l over (B, T), with rope tables `cos`, `sin` (T, HD/2).
-  CpuBlockOps layer_ops(int64_t l, int64_t B, int64_t T, const float* cos, const float* sin) const;
+  // The block's ops for layer l over (B, T), with rope tables `cos`, `sin` (T, D/2) and the sliding layers' own
+  // (Gemma 3; else null).
+  CpuBlockOps layer_ops(int64_t l, int64_t B, int64_t T, const float* cos, const float* sin, const float* cos_local,
+                        const float* sin_local) const;
   LossSum run(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float loss_scale, bool backward,
               const HiddenHead* head = nullptr);
   void add_param(const std::string& name, Tensor& value);
@@ -82,7 +84,7 @@ class LlamaGrad {
   uint64_t dropout_step_ = 0;
   // Where each layer's weight gradients go (null: frozen), for the block's backward.
   std::vector<BlockWeightGrads> layer_grads_;
-  int embed_index_ = -1, out_norm_index_ = -1, output_index_ = -1;
+  int embed_index_ = -1, pos_index_ = -1, out_norm_index_ = -1, out_norm_b_index_ = -1, output_index_ = -1;
 };
 
 // The Hugging Face name of a weight ("model.layers.0.self_attn.q_proj.weight") and PEFT's name of

@@ -56,7 +56,9 @@ void attention_forward(T* o, T* L, const T* q, const T* k, const T* v, const Att
 //   dP_ts = dO_t · v_s
 //   dS_ts = P_ts · (dP_ts − D_t)          (the softmax's vector-Jacobian product)
 //   dq_t += scale · dS_ts · k_s,   dk_s += scale · dS_ts · q_t
-// summed over the query heads of kv group g for dk, dv. work: unused.
+// summed over the query heads of kv group g for dk, dv, over the keys the forward saw (its window). With a
+// soft-cap the score is y = cap·tanh(x/cap) of x = scale·q·k, so P = exp(y − L) and dS picks up the factor
+// dy/dx = 1 − (y/cap)². work: unused.
 template <class T, class Tag = void>
 void attention_backward(T* dq, T* dk, T* dv, const T* dO, const T* q, const T* k, const T* v, const T* o,
                         const T* L, const AttentionDims& d, int64_t g, T* work) {
@@ -72,7 +74,8 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dO, const T* q, const T* k
       T D = 0;
       for (int64_t i = 0; i < HD; ++i) D += gt[i] * ot[i];
       const T Lt = L[t * d.NH + h];
-      for (int64_t s = 0; s <= d.pos0 + t; ++s) {
+      const int64_t first = d.window > 0 && d.pos0 + t - d.window + 1 > 0 ? d.pos0 + t - d.window + 1 : 0;
+      for (int64_t s = first; s <= d.pos0 + t; ++s) {
         const T* ks = k + s * d.k_stride + g * HD;
         const T* vs = v + s * d.v_stride + g * HD;
         T* dks = dk + s * d.k_stride + g * HD;
@@ -82,8 +85,14 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dO, const T* q, const T* k
           x += qt[i] * ks[i];
           dp += gt[i] * vs[i];
         }
-        const T p = std::exp(scale * x - Lt);
-        const T ds = p * (dp - D) * scale;
+        x *= scale;
+        T dydx = 1;
+        if (d.softcap > 0) {
+          x = static_cast<T>(d.softcap) * std::tanh(x / static_cast<T>(d.softcap));
+          dydx = T(1) - (x / static_cast<T>(d.softcap)) * (x / static_cast<T>(d.softcap));
+        }
+        const T p = std::exp(x - Lt);
+        const T ds = p * (dp - D) * dydx * scale;
         for (int64_t i = 0; i < HD; ++i) {
           dvs[i] += p * gt[i];
           dqt[i] += ds * ks[i];

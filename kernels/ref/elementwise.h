@@ -97,5 +97,13 @@ template <class T, class Tag = void>
 void softcap_forward(T* y, const T* x, T cap, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = cap * std::tanh(x[i] / cap);
 }
+// From the forward's output y: dy/dx = 1 − tanh² = 1 − (y / cap)², so dx += dy · (1 − (y/cap)²).
+template <class T, class Tag = void>
+void softcap_backward(T* dx, const T* dy, const T* y, T cap, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T t = y[i] / cap;
+    dx[i] += dy[i] * (T(1) - t * t);
+  }
+}
 
 }  // namespace edgellm::ref

@@ -47,6 +47,8 @@ void fill_scalar(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, rmsnorm_backward, ref::rmsnorm_backward<float>, s);
   EDGELLM_SET_KERNEL(t, softcap_forward, ref::softcap_forward<float>, s);
   EDGELLM_SET_KERNEL(t, layernorm_forward, ref::layernorm_forward<float>, s);
+  EDGELLM_SET_KERNEL(t, layernorm_backward, ref::layernorm_backward<float>, s);
+  EDGELLM_SET_KERNEL(t, softcap_backward, ref::softcap_backward<float>, s);
   EDGELLM_SET_KERNEL(t, softmax_forward, ref::softmax_forward<float>, s);
   EDGELLM_SET_KERNEL(t, softmax_backward, ref::softmax_backward<float>, s);
   EDGELLM_SET_KERNEL(t, rope_forward, ref::rope_forward<float>, s);

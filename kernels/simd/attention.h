@@ -325,7 +325,7 @@ struct Attention {
     const Work w = carve(work, HD);
     const float *Xq[R], *Xg[R], *Zk[K];
     float *Yq[R], *Ydk[K], *Ydv[K];
-    int64_t lim[R];
+    int64_t lim[R], low[R];
     for (int64_t r0 = 0; r0 < n; r0 += R) {
       const int64_t nr = imin(R, n - r0);
       for (int64_t r = 0; r < nr; ++r) {
@@ -336,9 +336,10 @@ struct Attention {
         w.D[r] = dot(Xg[r], o + t * d.o_stride + h * HD, HD);  // D_t = dO_t · O_t
         w.l[r] = L[t * d.NH + h];
         lim[r] = d.pos0 + t;
+        low[r] = d.window > 0 && lim[r] - d.window + 1 > 0 ? lim[r] - d.window + 1 : 0;  // the sliding window's first key
       }
       const int64_t smax = lim[nr - 1];
-      for (int64_t s0 = 0; s0 <= smax; s0 += K) {
+      for (int64_t s0 = low[0] / K * K; s0 <= smax; s0 += K) {  // the first row's window starts earliest
         const int64_t nk = imin(K, smax + 1 - s0);
         pack_t(w.Kt, k + s0 * d.k_stride + g * HD, d.k_stride, nk, HD);
         pack_t(w.Vt, v + s0 * d.v_stride + g * HD, d.v_stride, nk, HD);
@@ -347,9 +348,26 @@ struct Attention {
         const B sv(scale);
         for (int64_t r = 0; r < nr; ++r) {  // P = exp(scale·q·k − L), dS·scale = P·(dP − D)·scale
           float *Sr = w.S + r * K, *Gr = w.dP + r * K;
-          const int64_t valid = iclamp(lim[r] + 1 - s0, 0, nk);
+          const int64_t valid = iclamp(lim[r] + 1 - s0, 0, nk), first = iclamp(low[r] - s0, 0, valid);
           const B Lv(w.l[r]), Dv(w.D[r]);
           int64_t c = 0;
+          if (first > 0 || d.softcap > 0) {  // a window or a soft-cap (Gemma): the scalar step, as ref::attention_backward
+            const float cap = static_cast<float>(d.softcap);
+            for (; c < valid; ++c) {
+              if (c < first) {
+                Sr[c] = Gr[c] = 0;
+                continue;
+              }
+              float x = Sr[c] * scale, dydx = 1.0f;
+              if (cap > 0) {
+                x = cap * std::tanh(x / cap);
+                dydx = 1.0f - (x / cap) * (x / cap);
+              }
+              const float p = std::exp(x - w.l[r]);
+              Sr[c] = p;
+              Gr[c] = p * (Gr[c] - w.D[r]) * dydx * scale;
+            }
+          }
           for (; c + W <= valid; c += W) {
             const B p = xsimd::exp(xsimd::fms(B::load_unaligned(Sr + c), sv, Lv));
             p.store_unaligned(Sr + c);

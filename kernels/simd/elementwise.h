@@ -104,6 +104,15 @@ struct Elementwise {
     for (; i + W <= n; i += W) (c * xsimd::tanh(B::load_unaligned(x + i) * inv)).store_unaligned(y + i);
     ref::softcap_forward<float, A>(y + i, x + i, cap, n - i);
   }
+  static void softcap_backward(float* dx, const float* dy, const float* y, float cap, int64_t n) {
+    int64_t i = 0;
+    const B inv(1.0f / cap), one(1.0f);
+    for (; i + W <= n; i += W) {
+      const B t = B::load_unaligned(y + i) * inv;
+      xsimd::fma(B::load_unaligned(dy + i), xsimd::fnma(t, t, one), B::load_unaligned(dx + i)).store_unaligned(dx + i);
+    }
+    ref::softcap_backward<float, A>(dx + i, dy + i, y + i, cap, n - i);
+  }
   static void swiglu_forward(float* y, const float* gate, const float* up, int64_t n) {
     int64_t i = 0;
     for (; i + W <= n; i += W) {

@@ -31,6 +31,8 @@ void fill_basic_ops(KernelTable& t, const char* isa) {
   EDGELLM_SET_KERNEL(t, rmsnorm_backward, N::rmsnorm_backward, isa);
   EDGELLM_SET_KERNEL(t, softcap_forward, E::softcap_forward, isa);
   EDGELLM_SET_KERNEL(t, layernorm_forward, N::layernorm_forward, isa);
+  EDGELLM_SET_KERNEL(t, layernorm_backward, N::layernorm_backward, isa);
+  EDGELLM_SET_KERNEL(t, softcap_backward, E::softcap_backward, isa);
   EDGELLM_SET_KERNEL(t, softmax_forward, N::softmax_forward, isa);
   EDGELLM_SET_KERNEL(t, softmax_backward, N::softmax_backward, isa);
   EDGELLM_SET_KERNEL(t, rope_forward, R::rope_forward, isa);

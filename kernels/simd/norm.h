@@ -106,6 +106,46 @@ struct Norm {
     }
   }
 
+  // As ref::layernorm_backward: the mean recomputed, then mean(g) and mean(g ∘ x̂) with g = dy ∘ w.
+  static void layernorm_backward(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,
+                                 const float* rstd, int64_t rows, int64_t C) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * C;
+      const float* dyr = dy + r * C;
+      float* dxr = dx + r * C;
+      const float mean = row_sum(xr, C) / static_cast<float>(C), rs = rstd[r];
+      const B mv(mean), rv(rs);
+      B ag(0.0f), agx(0.0f);
+      int64_t i = 0;
+      for (; i + W <= C; i += W) {
+        const B g = B::load_unaligned(dyr + i) * B::load_unaligned(w + i);
+        ag += g;
+        agx = xsimd::fma(g, (B::load_unaligned(xr + i) - mv) * rv, agx);
+      }
+      float sg = xsimd::hadd(ag), sgx = xsimd::hadd(agx);
+      for (; i < C; ++i) {
+        const float g = dyr[i] * w[i];
+        sg += g;
+        sgx += g * (xr[i] - mean) * rs;
+      }
+      sg /= static_cast<float>(C);
+      sgx /= static_cast<float>(C);
+      const B sgv(sg), sgxv(sgx);
+      for (i = 0; i + W <= C; i += W) {
+        const B g = B::load_unaligned(dyr + i), xh = (B::load_unaligned(xr + i) - mv) * rv;
+        (B::load_unaligned(dxr + i) + rv * (g * B::load_unaligned(w + i) - sgv - xh * sgxv)).store_unaligned(dxr + i);
+        xsimd::fma(g, xh, B::load_unaligned(dw + i)).store_unaligned(dw + i);
+        (B::load_unaligned(db + i) + g).store_unaligned(db + i);
+      }
+      for (; i < C; ++i) {
+        const float xh = (xr[i] - mean) * rs;
+        dxr[i] += rs * (dyr[i] * w[i] - sg - xh * sgx);
+        dw[i] += dyr[i] * xh;
+        db[i] += dyr[i];
+      }
+    }
+  }
+
   static float row_max(const float* x, int64_t C) {
     int64_t i = 0;
     float m = x[0];

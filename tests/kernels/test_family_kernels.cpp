@@ -1,5 +1,6 @@
-// The kernels the families beyond Llama added (LayerNorm's forward, the soft-cap): the scalar twin against a
-// double evaluation of the formula, and every ISA against the scalar twin, on ragged sizes.
+// The kernels the families beyond Llama added (LayerNorm, the soft-cap, forward and backward): the scalar twin
+// against a double evaluation of the formula (central differences for the backwards), and every ISA against the
+// scalar twin, on ragged sizes.
 // Not the attention window and soft-cap (tests/kernels/test_attention.cpp) nor GELU (test_basic_ops.cpp).
 #include <doctest/doctest.h>
 
@@ -7,6 +8,8 @@
 #include <vector>
 
 #include "kernels/kernel_table.h"
+#include "kernels/ref/elementwise.h"
+#include "kernels/ref/norm.h"
 #include "kernel_test_util.h"
 
 using namespace edgellm;
@@ -70,6 +73,81 @@ TEST_CASE("softcap: y = cap·tanh(x / cap) in the scalar twin and every ISA, bou
       std::vector<float> yk(x.size());
       k.softcap_forward(yk.data(), x.data(), 30.0f, n);
       test::check_close("softcap vs scalar", yk.data(), y.data(), n, 1e-6, 1e-6);
+    });
+  }
+}
+
+TEST_CASE("layernorm backward: the scalar twin matches central differences in double; every ISA matches it") {
+  // loss = Σ dy ∘ layernorm(x; w, b), so its gradients are what the backward accumulates.
+  const int64_t rows = 2, C = 7;
+  std::vector<float> xf = test::uniform(static_cast<size_t>(rows * C), -1, 1), wf = test::uniform(C, 0.5, 1.5),
+                     bf = test::uniform(C, -1, 1), dyf = test::uniform(static_cast<size_t>(rows * C), -1, 1);
+  std::vector<double> x(xf.begin(), xf.end()), w(wf.begin(), wf.end()), b(bf.begin(), bf.end()), dy(dyf.begin(), dyf.end());
+  auto loss = [&] {
+    std::vector<double> y(x.size());
+    ref::layernorm_forward<double>(y.data(), nullptr, x.data(), w.data(), b.data(), rows, C, 1e-5);
+    double l = 0;
+    for (size_t i = 0; i < y.size(); ++i) l += dy[i] * y[i];
+    return l;
+  };
+  std::vector<double> y(x.size()), rstd(rows), dx(x.size()), dw(C), db(C);
+  ref::layernorm_forward<double>(y.data(), rstd.data(), x.data(), w.data(), b.data(), rows, C, 1e-5);
+  ref::layernorm_backward<double>(dx.data(), dw.data(), db.data(), dy.data(), x.data(), w.data(), rstd.data(), rows, C);
+  auto fd = [&](std::vector<double>& v, const std::vector<double>& g, const char* name) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      const double keep = v[i], eps = 1e-6;
+      v[i] = keep + eps;
+      const double lp = loss();
+      v[i] = keep - eps;
+      const double lm = loss();
+      v[i] = keep;
+      INFO(name << "[" << i << "]");
+      CHECK(g[i] == doctest::Approx((lp - lm) / (2 * eps)).epsilon(1e-6));
+    }
+  };
+  fd(x, dx, "dx");
+  fd(w, dw, "dw");
+  fd(b, db, "db");
+
+  const KernelTable& s = *kernels_for(Isa::Scalar);
+  for (int64_t Cr : test::kRaggedSizes) {
+    const int64_t R = 3;
+    INFO("C=" << Cr);
+    std::vector<float> xr = test::uniform(static_cast<size_t>(R * Cr), -1, 1), wr = test::uniform(static_cast<size_t>(Cr), 0.5, 1.5),
+                       br = test::uniform(static_cast<size_t>(Cr), -1, 1), g = test::uniform(static_cast<size_t>(R * Cr), -1, 1);
+    for (int64_t i = 0; i < Cr; ++i) xr[static_cast<size_t>(Cr + i)] += 10.0f;
+    std::vector<float> yr(xr.size()), rs(R);
+    s.layernorm_forward(yr.data(), rs.data(), xr.data(), wr.data(), br.data(), R, Cr, 1e-5f);
+    std::vector<float> dx0(xr.size(), 0.5f), dw0(static_cast<size_t>(Cr), 0.25f), db0(static_cast<size_t>(Cr), -0.25f);
+    s.layernorm_backward(dx0.data(), dw0.data(), db0.data(), g.data(), xr.data(), wr.data(), rs.data(), R, Cr);
+    test::for_each_simd_isa("layernorm_backward", [&](Isa, const KernelTable& k, const KernelTable&) {
+      std::vector<float> dxk(xr.size(), 0.5f), dwk(static_cast<size_t>(Cr), 0.25f), dbk(static_cast<size_t>(Cr), -0.25f);
+      k.layernorm_backward(dxk.data(), dwk.data(), dbk.data(), g.data(), xr.data(), wr.data(), rs.data(), R, Cr);
+      test::check_close("layernorm dx vs scalar", dxk.data(), dx0.data(), R * Cr, 1e-4, 1e-4);
+      test::check_close("layernorm dw vs scalar", dwk.data(), dw0.data(), Cr, 1e-4, 1e-4);
+      test::check_close("layernorm db vs scalar", dbk.data(), db0.data(), Cr, 1e-5, 1e-5);
+    });
+  }
+}
+
+TEST_CASE("softcap backward: dx += dy·(1 − (y/cap)²) matches d/dx of cap·tanh(x/cap); every ISA matches the twin") {
+  const KernelTable& s = *kernels_for(Isa::Scalar);
+  for (int64_t n : test::kRaggedSizes) {
+    INFO("n=" << n);
+    const std::vector<float> x = test::uniform_with_outliers(static_cast<size_t>(n), -60, 60);
+    const std::vector<float> dy = test::uniform(static_cast<size_t>(n), -1, 1);
+    std::vector<float> y(x.size()), dx(x.size(), 0.5f), want(x.size());
+    s.softcap_forward(y.data(), x.data(), 30.0f, n);
+    s.softcap_backward(dx.data(), dy.data(), y.data(), 30.0f, n);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double t = std::tanh(x[i] / 30.0);
+      want[i] = static_cast<float>(0.5 + dy[i] * (1 - t * t));
+    }
+    test::check_close("softcap backward scalar vs double", dx.data(), want.data(), n, 1e-5, 1e-5);
+    test::for_each_simd_isa("softcap_backward", [&](Isa, const KernelTable& k, const KernelTable&) {
+      std::vector<float> dxk(x.size(), 0.5f);
+      k.softcap_backward(dxk.data(), dy.data(), y.data(), 30.0f, n);
+      test::check_close("softcap backward vs scalar", dxk.data(), dx.data(), n, 1e-6, 1e-6);
     });
   }
 }
