@@ -35,11 +35,11 @@ void block_norm(vk::Batch& b, const LlamaConfig& cf, const DeviceNorms& n, vk::V
   vk::layernorm_forward(b, y, rstd, x, n.w[i], n.b[i], rows, C, cf.rms_eps);
 }
 
-void block_head_norm(vk::Batch& b, const LlamaConfig& cf, const DeviceNorms& n, vk::View p, BlockNorm which,
-                     uint32_t heads, uint32_t rows) {
+void block_head_norm(vk::Batch& b, const LlamaConfig& cf, const DeviceNorms& n, vk::View y, const vk::Buffer* rstd,
+                     vk::View x, BlockNorm which, uint32_t heads, uint32_t rows) {
   const vk::Buffer& w = n.w[static_cast<int>(which)];
   EDGE_CHECK(w.defined(), "Vulkan: {} has no QK-norm weight", cf.arch);
-  vk::rmsnorm_forward(b, p, nullptr, p, w, rows * heads, static_cast<uint32_t>(cf.head_dim), cf.rms_eps);
+  vk::rmsnorm_forward(b, y, rstd, x, w, rows * heads, static_cast<uint32_t>(cf.head_dim), cf.rms_eps);
 }
 
 void DeviceRope::upload(vk::Batch& b, const LlamaConfig& cf, int64_t pos0, uint32_t T) {

@@ -22,9 +22,10 @@ DeviceNorms upload_norms(vk::Context& c, const LlamaConfig& cf, const LlamaLayer
 // y (rows, C) = the norm at place `which` of x: RMSNorm, or LayerNorm with its bias (GPT-2). rstd (rows) or null.
 void block_norm(vk::Batch& b, const LlamaConfig& cf, const DeviceNorms& n, vk::View y, const vk::Buffer* rstd,
                 vk::View x, BlockNorm which, uint32_t rows);
-// QK-norm in place: each (row, head) of p (rows, heads, HD) is one RMSNorm row of HD, the weight shared by the heads.
-void block_head_norm(vk::Batch& b, const LlamaConfig& cf, const DeviceNorms& n, vk::View p, BlockNorm which,
-                     uint32_t heads, uint32_t rows);
+// QK-norm: each (row, head) of x (rows, heads, HD) is one RMSNorm row of HD into y, the weight shared by the
+// heads; rstd (rows·heads) or null. In place allowed.
+void block_head_norm(vk::Batch& b, const LlamaConfig& cf, const DeviceNorms& n, vk::View y, const vk::Buffer* rstd,
+                     vk::View x, BlockNorm which, uint32_t heads, uint32_t rows);
 
 // The RoPE tables of one walk on the device: global and, with two bases (Gemma 3), local; (T, rope_dims/2) each,
 // positions pos0 .. pos0 + T − 1 (models/llama.h rope_tables: linear or llama3 scaling included).

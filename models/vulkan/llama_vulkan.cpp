@@ -123,8 +123,8 @@ struct VulkanLlama::BlockOps {
   void norm(vk::View y, vk::View rstd, vk::View x, BlockNorm which, int64_t rows) {
     block_norm(b, cf, d.norms, y, rstd.b, x, which, static_cast<uint32_t>(rows));
   }
-  void head_norm(vk::View p, BlockNorm which, int64_t heads, int64_t rows) {
-    block_head_norm(b, cf, d.norms, p, which, static_cast<uint32_t>(heads), static_cast<uint32_t>(rows));
+  void head_norm(vk::View y, vk::View rstd, vk::View x, BlockNorm which, int64_t heads, int64_t rows) {
+    block_head_norm(b, cf, d.norms, y, rstd.b, x, which, static_cast<uint32_t>(heads), static_cast<uint32_t>(rows));
   }
   void linear(vk::View y, vk::View x, LinearKind kind, int64_t rows) {
     const vk::Buffer& bias = d.bias[static_cast<int>(kind)];
@@ -179,10 +179,13 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
     const uint32_t base = static_cast<uint32_t>(l * cap_ * kv_row);  // this layer's cache rows
     const uint32_t at = base + static_cast<uint32_t>(pos0) * kv_row;  // the new tokens' rows
     BlockOps ops{*this, b, cf, layers_[l], T, static_cast<uint32_t>(pos0), base, l};
-    // In place on x (h is gate), keys and values straight into the cache, as the CPU forward does.
+    // In place on x (h is gate), keys and values straight into the cache, as the CPU forward does; the family
+    // steps in place too (q, k before QK-norm are q, k; the outputs before post-norms are tmp).
     const BlockBuffers<vk::View> a{{&x_, 0},    {&x_, 0},    {&x_, 0},   {&xn_, 0}, {},         {&q_, 0},
                                    {&kc_, at},  {&vc_, at},  {&att_, 0}, {},        {&xn_, 0},  {},
-                                   {&gate_, 0}, {&up_, 0},   {&gate_, 0}, {&tmp_, 0}};
+                                   {&gate_, 0}, {&up_, 0},   {&gate_, 0}, {&tmp_, 0},
+                                   {&q_, 0},    {&kc_, at},  {},         {},        {&tmp_, 0}, {},
+                                   {&tmp_, 0},  {}};
     block_forward(ops, cf, a, T);
   }
   // ---- head: final norm, logits, soft-cap (Gemma 2) ----
