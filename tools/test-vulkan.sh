@@ -32,6 +32,15 @@ gpu=$("$B"/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 --de
 echo "perplexity cpu $cpu vulkan $gpu"
 awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 2e-3) }' ||
   { echo "tools/test-vulkan.sh: perplexity differs between CPU ($cpu) and Vulkan ($gpu)" >&2; exit 1; }
+# Every family runs on the device: Gemma 2's fixture (soft-caps, sliding windows, GeGLU, post-norms; f32, so both
+# sides multiply in f32) gives the CPU's perplexity to 1e-4 relative.
+fam="$FIXTURES/families/gemma2/model"
+head -c 4000 "$FIXTURES/kquant/eval.txt" >"$B/family-eval.txt"  # a few seconds on lavapipe
+cpu=$("$B"/edgellm perplexity -m "$fam" -f "$B/family-eval.txt" -c 32 | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+gpu=$("$B"/edgellm perplexity -m "$fam" -f "$B/family-eval.txt" -c 32 --device vulkan | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+echo "gemma2 perplexity cpu $cpu vulkan $gpu"
+awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-4) }' ||
+  { echo "tools/test-vulkan.sh: gemma2 perplexity differs between CPU ($cpu) and Vulkan ($gpu)" >&2; exit 1; }
 # LoRA fine-tuning: 4 steps on the device give the CPU's losses and gradient norms (loss.csv columns 2 and 4).
 ft() {
   "$B"/edgellm finetune -m "$FIXTURES/tiny-llama/gguf/tiny-llama-f32.gguf" --data "$FIXTURES/kquant/eval.txt" \

@@ -35,11 +35,17 @@ void block_norm(vk::Batch& b, const LlamaConfig& cf, const DeviceNorms& n, vk::V
   vk::layernorm_forward(b, y, rstd, x, n.w[i], n.b[i], rows, C, cf.rms_eps);
 }
 
-void block_head_norm(vk::Batch& b, const LlamaConfig& cf, const DeviceNorms& n, vk::View y, const vk::Buffer* rstd,
-                     vk::View x, BlockNorm which, uint32_t heads, uint32_t rows) {
-  const vk::Buffer& w = n.w[static_cast<int>(which)];
+void block_head_norm(vk::Batch& b, const LlamaConfig& cf, const vk::Buffer& w, vk::View y, const vk::Buffer* rstd,
+                     vk::View x, uint32_t heads, uint32_t rows) {
   EDGE_CHECK(w.defined(), "Vulkan: {} has no QK-norm weight", cf.arch);
   vk::rmsnorm_forward(b, y, rstd, x, w, rows * heads, static_cast<uint32_t>(cf.head_dim), cf.rms_eps);
+}
+
+void block_head_norm_backward(vk::Batch& b, const LlamaConfig& cf, const vk::Buffer& w, const vk::Buffer& dw,
+                              vk::View dx, vk::View dy, vk::View x, vk::View rstd, uint32_t heads, uint32_t rows) {
+  EDGE_CHECK(dx.off == 0 && dy.off == 0 && x.off == 0 && rstd.off == 0,
+             "block_head_norm_backward: the RMSNorm backward shaders take whole buffers");
+  vk::rmsnorm_backward(b, *dx.b, dw, *dy.b, *x.b, w, *rstd.b, rows * heads, static_cast<uint32_t>(cf.head_dim));
 }
 
 void DeviceRope::upload(vk::Batch& b, const LlamaConfig& cf, int64_t pos0, uint32_t T) {

@@ -22,10 +22,13 @@ DeviceNorms upload_norms(vk::Context& c, const LlamaConfig& cf, const LlamaLayer
 // y (rows, C) = the norm at place `which` of x: RMSNorm, or LayerNorm with its bias (GPT-2). rstd (rows) or null.
 void block_norm(vk::Batch& b, const LlamaConfig& cf, const DeviceNorms& n, vk::View y, const vk::Buffer* rstd,
                 vk::View x, BlockNorm which, uint32_t rows);
-// QK-norm: each (row, head) of x (rows, heads, HD) is one RMSNorm row of HD into y, the weight shared by the
-// heads; rstd (rows·heads) or null. In place allowed.
-void block_head_norm(vk::Batch& b, const LlamaConfig& cf, const DeviceNorms& n, vk::View y, const vk::Buffer* rstd,
-                     vk::View x, BlockNorm which, uint32_t heads, uint32_t rows);
+// QK-norm: each (row, head) of x (rows, heads, HD) is one RMSNorm row of HD into y, with w (HD) shared by the
+// heads; rstd (rows·heads) or null. In place allowed. Its backward is RMSNorm's over those rows·heads rows:
+// dx += ∂/∂x, dw (HD) += the sum over every (row, head); views at offset 0 (the training buffers are whole).
+void block_head_norm(vk::Batch& b, const LlamaConfig& cf, const vk::Buffer& w, vk::View y, const vk::Buffer* rstd,
+                     vk::View x, uint32_t heads, uint32_t rows);
+void block_head_norm_backward(vk::Batch& b, const LlamaConfig& cf, const vk::Buffer& w, const vk::Buffer& dw,
+                              vk::View dx, vk::View dy, vk::View x, vk::View rstd, uint32_t heads, uint32_t rows);
 
 // The RoPE tables of one walk on the device: global and, with two bases (Gemma 3), local; (T, rope_dims/2) each,
 // positions pos0 .. pos0 + T − 1 (models/llama.h rope_tables: linear or llama3 scaling included).

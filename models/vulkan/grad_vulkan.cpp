@@ -11,6 +11,7 @@
 #include "kernels/linear.h"
 #include "kernels/vulkan/ops.h"
 #include "models/block.h"
+#include "models/vulkan/block_vulkan.h"
 #include "models/vulkan/device_weight.h"
 #include "runtime/error.h"
 
@@ -212,7 +213,6 @@ struct VulkanGrad::Impl {
     const AttentionDims& ad;
 
     uint32_t C() const { return static_cast<uint32_t>(p.m.config.dim); }
-    uint32_t HD() const { return static_cast<uint32_t>(p.m.config.head_dim); }
     const vk::Buffer& norm_weight(BlockNorm which) const {
       switch (which) {
         case BlockNorm::Attn: return d.attn_norm;
@@ -232,17 +232,16 @@ struct VulkanGrad::Impl {
       vk::rmsnorm_backward(b, *dx.b, dw ? *dw : p.dw_scr, *dy.b, *x.b, norm_weight(which), *rstd.b,
                            static_cast<uint32_t>(rows), C());
     }
-    // QK-norm: each (row, head) of x (rows, heads, HD) one RMSNorm row of HD, the weight shared by the heads.
+    // QK-norm (block_vulkan.h), saving rstd; its backward adds into dw (a scratch buffer when the norm is frozen).
     void head_norm(vk::View y, vk::View rstd, vk::View x, BlockNorm which, int64_t heads, int64_t rows) {
-      vk::rmsnorm_forward(b, y, rstd.b, x, norm_weight(which), static_cast<uint32_t>(rows * heads), HD(),
-                          p.m.config.rms_eps);
+      block_head_norm(b, p.m.config, norm_weight(which), y, rstd.b, x, static_cast<uint32_t>(heads),
+                      static_cast<uint32_t>(rows));
     }
-    // Its backward is RMSNorm's over rows·heads rows of HD: dx += ∂/∂x; dw (HD) += Σ over every (row, head).
     void head_norm_backward(vk::View dx, vk::View dy, vk::View x, vk::View rstd, BlockNorm which, int64_t heads,
                             int64_t rows) {
       const vk::Buffer* dw = d.dnorm[static_cast<int>(which)];
-      vk::rmsnorm_backward(b, *dx.b, dw ? *dw : p.dw_scr, *dy.b, *x.b, norm_weight(which), *rstd.b,
-                           static_cast<uint32_t>(rows * heads), HD());
+      block_head_norm_backward(b, p.m.config, norm_weight(which), dw ? *dw : p.dw_scr, dx, dy, x, rstd,
+                               static_cast<uint32_t>(heads), static_cast<uint32_t>(rows));
     }
     // The plain GELU MLP (GPT-2) has no backward shader here; the constructor refuses it.
     void act(vk::View, vk::View, int64_t) { fail("Vulkan training: {} has a plain GELU MLP", p.m.config.arch); }

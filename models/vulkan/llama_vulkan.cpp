@@ -124,7 +124,8 @@ struct VulkanLlama::BlockOps {
     block_norm(b, cf, d.norms, y, rstd.b, x, which, static_cast<uint32_t>(rows));
   }
   void head_norm(vk::View y, vk::View rstd, vk::View x, BlockNorm which, int64_t heads, int64_t rows) {
-    block_head_norm(b, cf, d.norms, y, rstd.b, x, which, static_cast<uint32_t>(heads), static_cast<uint32_t>(rows));
+    block_head_norm(b, cf, d.norms.w[static_cast<int>(which)], y, rstd.b, x, static_cast<uint32_t>(heads),
+                    static_cast<uint32_t>(rows));
   }
   void linear(vk::View y, vk::View x, LinearKind kind, int64_t rows) {
     const vk::Buffer& bias = d.bias[static_cast<int>(kind)];
