@@ -67,11 +67,9 @@ void check_block_backward(const LlamaConfig& c, bool family_ops) {
                       : o.final_softcap != 0      ? "final_softcap"
                       : o.query_scale != 0        ? "query_scale"
                       : o.embed_scale             ? "embed_scale"
-                      : o.sliding_window > 0      ? "sliding_window"
                                                   : nullptr;
   if (field)
-    fail("training {} ({}): this backend's block backward does not implement its option block.{} (config field '{}')",
-         c.name, c.arch, field, options_beyond_llama(o, "model_type").empty() ? field : options_beyond_llama(o, "model_type")[0].field);
+    fail("training {} ({}): this backend's block backward does not implement its option block.{}", c.name, c.arch, field);
 }
 
 namespace {
@@ -134,8 +132,9 @@ void CpuBlockOps::head_norm_backward(float* dx, const float* dy, const float* x,
 }
 
 const float* CpuBlockOps::dropped(const float* x, LinearKind kind, int64_t n, Tensor& keep) const {
-  if (lora_dropout <= 0 || !L.lora[static_cast<int>(kind)].defined()) return x;
-  const uint64_t key = dropout_key * 8 + static_cast<uint64_t>(kind);
+  const LoraPair& lp = L.lora[static_cast<int>(kind)];
+  if (lora_dropout <= 0 || !lp.defined()) return x;
+  const uint64_t key = dropout_key * 8 + static_cast<uint64_t>(lp.dropout_as >= 0 ? lp.dropout_as : static_cast<int>(kind));
   const float inv_keep = 1.0f / (1.0f - lora_dropout);
   keep = Tensor::empty({n});
   float* d = keep.data<float>();
@@ -187,7 +186,7 @@ void CpuBlockOps::linear_backward(float* dx, const float* dy, const float* x, Li
   if (lora_dropout <= 0) return linear_backward_input(dx, du.data<float>(), lp.A, rows);
   Tensor dxd = Tensor::zeros({rows, in});
   linear_backward_input(dxd.data<float>(), du.data<float>(), lp.A, rows);
-  const uint64_t key = dropout_key * 8 + static_cast<uint64_t>(kk);
+  const uint64_t key = dropout_key * 8 + static_cast<uint64_t>(lp.dropout_as >= 0 ? lp.dropout_as : kk);
   const float inv_keep = 1.0f / (1.0f - lora_dropout);
   for (int64_t i = 0; i < rows * in; ++i)
     if (keep_element(key, i, lora_dropout)) dx[i] += dxd.data<float>()[i] * inv_keep;

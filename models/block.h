@@ -186,7 +186,7 @@ void block_backward(Ops& ops, const LlamaConfig& c, const BlockBuffers<P>& a, co
   if (need_dx_in) ops.norm_backward(g.dx, g.dxn, a.x_in, a.rstd1, BlockNorm::Attn, R);  // dx: now ∂/∂x_in
 }
 
-// For the walks whose attention has no window (training, Vulkan): throws Error if `positions` exceed the
+// For the walks whose attention has no window (Vulkan): throws Error if `positions` exceed the
 // sliding window, since full attention is exact only up to its width. The CPU inference ops apply the window.
 void check_block_positions(const LlamaConfig& c, int64_t positions);
 

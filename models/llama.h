@@ -18,6 +18,9 @@ namespace edgellm {
 struct LoraPair {
   Tensor A, B;
   float scale = 0;
+  // The LinearKind whose LoRA-dropout mask this adapter's input shares (a fused PEFT module's linears: one
+  // input, one mask, train/peft_modules.h); -1: its own.
+  int dropout_as = -1;
   bool defined() const { return A.defined(); }
 };
 

@@ -2,12 +2,14 @@
 // needs) → norm → logits in chunks → cross-entropy, and back. Not the block's math (block.h walks it both ways).
 #include "train/llama_grad.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/kernel_table.h"
 #include "kernels/linear.h"
 #include "models/block.h"
 #include "runtime/error.h"
+#include "train/peft_modules.h"
 
 namespace edgellm {
 
@@ -118,33 +120,45 @@ LlamaGrad::LlamaGrad(LlamaModel& m, const GradSetup& setup) : m_(m), setup_(setu
   const LoraConfig& lc = setup.lora_config;
   EDGE_CHECK(lc.rank > 0, "LoRA rank must be positive, got {}", lc.rank);
   EDGE_CHECK(lc.dropout >= 0 && lc.dropout < 1, "LoRA dropout must be in [0, 1), got {}", lc.dropout);
-  std::array<bool, kNumLinearKinds> targeted{};
-  for (const auto& t : lc.targets) targeted[static_cast<size_t>(linear_kind_from_peft(t))] = true;
+  // One LoRA pair per targeted PEFT module of the family (train/peft_modules.h): a fused module's linears share
+  // its A (and its dropout mask, as PEFT drops the module's one input) and own their rows of its B, so the
+  // adapter is exactly PEFT's on the fused weight.
+  for (const auto& t : lc.targets) check_peft_target(c, t);
+  auto targeted = [&](const PeftModule& pm) { return std::find(lc.targets.begin(), lc.targets.end(), pm.name) != lc.targets.end(); };
   uint64_t stream = lc.seed * 7919 + 1;
   for (size_t l = 0; l < L; ++l) {
-    for (int kk = 0; kk < kNumLinearKinds; ++kk) {
-      if (!targeted[static_cast<size_t>(kk)]) continue;
-      const auto kind = static_cast<LinearKind>(kk);
-      const Tensor& W = w.layers[l].weight(kind);
-      const int64_t out = W.shape().rows(), in = W.shape().cols();
-      LoraPair& lp = w.layers[l].lora[kk];
+    for (const PeftModule& pm : peft_modules(c)) {
+      if (!targeted(pm)) continue;
+      const LlamaLayer& ly = w.layers[l];
+      const int64_t in = ly.weight(pm.kinds[0]).shape().cols();
+      const int64_t out = peft_rows_of(c, pm, pm.kinds.back()).second;
       // PEFT: kaiming_uniform_(a=√5) on A gives U(−1/√in, 1/√in); B starts at zero.
-      lp.A = Tensor::empty({lc.rank, in});
-      lp.B = Tensor::zeros({out, lc.rank});
-      lp.scale = lc.alpha / static_cast<float>(lc.rank);
+      Tensor A = Tensor::empty({lc.rank, in}), B = Tensor::zeros({out, lc.rank});
       const float bound = 1.0f / std::sqrt(static_cast<float>(in));
-      float* a = lp.A.data<float>();
-      for (int64_t i = 0; i < lp.A.numel(); ++i) {
+      float* a = A.data<float>();
+      for (int64_t i = 0; i < A.numel(); ++i) {
         uint64_t z = (++stream) * 0x9E3779B97F4A7C15ULL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
         z ^= z >> 31;
         a[i] = bound * (2.0f * static_cast<float>(static_cast<double>(z >> 11) * 0x1.0p-53) - 1.0f);
       }
-      add_param(peft_lora_name(static_cast<int64_t>(l), kind, 'A'), lp.A);
-      layer_grads_[l].lora_a[kk] = params_.back().grad;
-      add_param(peft_lora_name(static_cast<int64_t>(l), kind, 'B'), lp.B);
-      layer_grads_[l].lora_b[kk] = params_.back().grad;
+      const std::string prefix = peft_module_prefix(c, static_cast<int64_t>(l), pm);
+      add_param(prefix + ".lora_A.weight", A);
+      float* dA = params_.back().grad;
+      add_param(prefix + ".lora_B.weight", B);
+      float* dB = params_.back().grad;
+      for (LinearKind kind : pm.kinds) {
+        const int kk = static_cast<int>(kind);
+        const auto [r0, r1] = peft_rows_of(c, pm, kind);
+        LoraPair& lp = w.layers[l].lora[kk];
+        lp.A = A;
+        lp.B = B.slice(0, r0, r1);
+        lp.scale = lc.alpha / static_cast<float>(lc.rank);
+        lp.dropout_as = static_cast<int>(pm.kinds[0]);
+        layer_grads_[l].lora_a[kk] = dA;
+        layer_grads_[l].lora_b[kk] = dB + r0 * lc.rank;
+      }
     }
   }
 }

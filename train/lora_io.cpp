@@ -4,9 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -19,6 +21,7 @@
 #include "runtime/parse_meter.h"
 #include "runtime/path_query.h"
 #include "runtime/safetensors.h"
+#include "train/peft_modules.h"
 
 namespace edgellm {
 
@@ -121,25 +124,40 @@ void save_peft_adapter(const LlamaModel& m, const LoraConfig& c, const std::stri
   std::vector<Tensor> keep;
   std::set<std::string> targets;
   int rank = 0;
+  // Under the family's PEFT module names: a fused module (qkv_proj, c_attn ...) is one pair, its linears' B rows
+  // concatenated, which needs the A they share (train/peft_modules.h).
   for (int64_t l = 0; l < m.config.n_layers; ++l)
-    for (int kk = 0; kk < kNumLinearKinds; ++kk) {
-      const LoraPair& lp = m.weights.layers[static_cast<size_t>(l)].lora[kk];
-      if (!lp.defined()) continue;
-      const auto kind = static_cast<LinearKind>(kk);
-      targets.insert(peft_module_name(kind));
-      rank = static_cast<int>(lp.A.shape()[0]);
-      Tensor B = lp.B;
-      if (is_qk(kind) && qk_rows_gguf_order(m.config)) B = permute_rows(lp.B, heads_of(m.config, kind), m.config.head_dim, false);
+    for (const PeftModule& pm : peft_modules(m.config)) {
+      const LlamaLayer& ly = m.weights.layers[static_cast<size_t>(l)];
+      const LoraPair& first = ly.lora[static_cast<int>(pm.kinds[0])];
+      if (!first.defined()) continue;
+      const int64_t r = first.A.shape()[0], out = peft_rows_of(m.config, pm, pm.kinds.back()).second;
+      Tensor B = Tensor::empty({out, r});
+      for (LinearKind kind : pm.kinds) {
+        const LoraPair& lp = ly.lora[static_cast<int>(kind)];
+        const std::string name = peft_module_prefix(m.config, l, pm);
+        if (!lp.defined() || lp.A.numel() != first.A.numel() || lp.scale != first.scale ||
+            !std::equal(lp.A.data<float>(), lp.A.data<float>() + lp.A.numel(), first.A.data<float>()))
+          fail("{}: PEFT's {} is one adapter on {} linears; layer {}'s {} has none or its own A, which PEFT cannot hold",
+               dir, name, pm.kinds.size(), l, peft_module_name(kind));
+        Tensor b = lp.B.contiguous();
+        if (is_qk(kind) && qk_rows_gguf_order(m.config)) b = permute_rows(b, heads_of(m.config, kind), m.config.head_dim, false);
+        const int64_t r0 = peft_rows_of(m.config, pm, kind).first;
+        std::copy(b.data<float>(), b.data<float>() + b.numel(), B.data<float>() + r0 * r);
+      }
+      targets.insert(pm.name);
+      rank = static_cast<int>(r);
       keep.push_back(B);
-      w.add(peft_lora_name(l, kind, 'A'), lp.A);
-      w.add(peft_lora_name(l, kind, 'B'), B);
+      const std::string prefix = peft_module_prefix(m.config, l, pm);
+      w.add(prefix + ".lora_A.weight", first.A);
+      w.add(prefix + ".lora_B.weight", B);
     }
   EDGE_CHECK(!targets.empty(), "save_peft_adapter: the model has no LoRA adapters");
   w.set_metadata("format", "pt");
   nlohmann::json j = {
       {"base_model_name_or_path", base_model},
       {"bias", "none"},
-      {"fan_in_fan_out", false},
+      {"fan_in_fan_out", m.config.arch == "gpt2"},  // PEFT's setting for GPT-2's Conv1D (in, out) weights
       {"inference_mode", true},
       {"init_lora_weights", true},
       {"lora_alpha", c.alpha},
@@ -225,13 +243,13 @@ LoraConfig load_peft_adapter(LlamaModel& m, const std::string& config_json, cons
   std::set<std::string> named;
   const nlohmann::json& tm = j["target_modules"];
   if (tm.is_string() && tm.get<std::string>() == "all-linear") {
-    for (int kk = 0; kk < kNumLinearKinds; ++kk) named.insert(peft_module_name(static_cast<LinearKind>(kk)));
+    for (const PeftModule& pm : peft_modules(m.config)) named.insert(pm.name);
   } else if (tm.is_array() && !tm.empty()) {
     for (size_t i = 0; i < tm.size(); ++i) {
       if (!tm[i].is_string()) fail_format(cfg_path, fmt::format("target_modules[{}]", i), "expected a string, got {}", json_brief(tm[i]));
       const std::string name = tm[i].get<std::string>();
       try {
-        linear_kind_from_peft(name);
+        check_peft_target(m.config, name);
       } catch (const Error& e) {
         fail_format(cfg_path, fmt::format("target_modules[{}]", i), "{}", e.what());
       }
@@ -241,27 +259,41 @@ LoraConfig load_peft_adapter(LlamaModel& m, const std::string& config_json, cons
     fail_format(cfg_path, "target_modules", "expected a non-empty list of module names or \"all-linear\", got {}", json_brief(tm));
   }
   const std::string& st = f.path();
-  static const std::regex re(R"(base_model\.model\.model\.layers\.(\d{1,9})\.(self_attn|mlp)\.(\w+)\.lora_(A|B)(\.default)?\.weight)");
+  // Every module of every layer by its PEFT prefix (base_model.model.model.layers.N.self_attn.q_proj ...).
+  std::map<std::string, std::pair<int64_t, const PeftModule*>> prefixes;
+  for (int64_t l = 0; l < m.config.n_layers; ++l)
+    for (const PeftModule& pm : peft_modules(m.config)) prefixes[peft_module_prefix(m.config, l, pm)] = {l, &pm};
+  static const std::regex re(R"((base_model\.model\.[\w.]+)\.lora_(A|B)(\.default)?\.weight)");
   for (const auto& info : f.tensors()) {
     std::smatch mm;
     // std::regex recurses per character: bound the name before matching it.
     if (info.name.size() > 256 || !std::regex_match(info.name, mm, re))
-      fail_format(st, info.name.substr(0, 256), "not a LoRA tensor of a Llama decoder layer");
-    if (mm[4] == "B") continue;
-    const int64_t layer = std::stoll(mm[1]);
-    const LinearKind kind = linear_kind_from_peft(mm[3]);
+      fail_format(st, info.name.substr(0, 256), "not a LoRA tensor of a {} decoder layer", m.config.arch);
+    if (mm[2] == "B") continue;
+    const auto at = prefixes.find(mm[1]);
+    if (at == prefixes.end()) fail_format(st, info.name.substr(0, 256), "not a LoRA tensor of a {} decoder layer", m.config.arch);
+    const auto [layer, pm] = at->second;
     std::string bname = info.name;
     bname.replace(bname.rfind("lora_A"), 6, "lora_B");
     if (!f.has(bname)) fail_format(st, bname, "missing (its lora_A is present)");
-    if (!named.count(mm[3]))
-      fail_format(cfg_path, "target_modules", "does not name {}, which {} has tensors for", std::string(mm[3]), st);
+    if (!named.count(pm->name))
+      fail_format(cfg_path, "target_modules", "does not name {}, which {} has tensors for", pm->name, st);
     // The scale is alpha / r: an r that disagrees with the tensors' rank would scale by the wrong factor
     // silently. PEFT refuses that adapter; so does this.
     const Tensor A = f.tensor(info);
     if (A.shape().ndim == 2 && A.shape()[0] != cfg.rank)
       fail_format(cfg_path, "r", "{} disagrees with the rank {} of {} in {}", cfg.rank, A.shape()[0], info.name.substr(0, 256), st);
-    attach(m, layer, kind, A, f.tensor(bname), cfg.alpha, rslora, false, st, info.name);
-    targets.insert(mm[3]);
+    // A fused module's B rows go to its linears in order; they share A and its dropout mask.
+    const Tensor B = f.tensor(bname);
+    const int64_t out = peft_rows_of(m.config, *pm, pm->kinds.back()).second;
+    if (B.shape().ndim != 2 || B.shape()[0] != out)
+      fail_format(st, bname, "shape {} does not fit {}'s {} output rows", B.shape().str(), pm->name, out);
+    for (LinearKind kind : pm->kinds) {
+      const auto [r0, r1] = peft_rows_of(m.config, *pm, kind);
+      attach(m, layer, kind, A, B.slice(0, r0, r1), cfg.alpha, rslora, false, st, info.name);
+      m.weights.layers[static_cast<size_t>(layer)].lora[static_cast<int>(kind)].dropout_as = static_cast<int>(pm->kinds[0]);
+    }
+    targets.insert(pm->name);
   }
   if (targets.empty()) fail("{}: the adapter has no LoRA tensors", st);
   cfg.targets.assign(targets.begin(), targets.end());

@@ -25,6 +25,7 @@
 #include "runtime/parse_meter.h"
 #include "runtime/path_query.h"
 #include "runtime/safetensors.h"
+#include "train/peft_modules.h"
 #include "runtime/sha256.h"
 
 namespace edgellm {
@@ -68,14 +69,14 @@ void count_params(const LlamaModel& m, const GradSetup& s, int64_t& n_trainable,
   copies = 0;
   const LlamaConfig& c = m.config;
   if (s.lora) {
-    std::array<bool, kNumLinearKinds> on{};
-    for (const auto& t : s.lora_config.targets) on[static_cast<size_t>(linear_kind_from_peft(t))] = true;
-    for (const auto& L : m.weights.layers)
-      for (int kk = 0; kk < kNumLinearKinds; ++kk)
-        if (on[static_cast<size_t>(kk)]) {
-          const Tensor& W = L.weight(static_cast<LinearKind>(kk));
-          n_trainable += s.lora_config.rank * (W.shape().rows() + W.shape().cols());
-        }
+    // One pair per targeted PEFT module: A (r, in), B (the module's rows, r).
+    for (const auto& t : s.lora_config.targets) check_peft_target(c, t);
+    for (const PeftModule& pm : peft_modules(c)) {
+      if (std::find(s.lora_config.targets.begin(), s.lora_config.targets.end(), pm.name) == s.lora_config.targets.end())
+        continue;
+      const int64_t in = m.weights.layers.empty() ? 0 : m.weights.layers[0].weight(pm.kinds[0]).shape().cols();
+      n_trainable += c.n_layers * s.lora_config.rank * (in + peft_rows_of(c, pm, pm.kinds.back()).second);
+    }
     return;
   }
   auto add = [&](const Tensor& t) {
@@ -144,8 +145,8 @@ MemPlan plan_memory(const LlamaModel& m, const TrainConfig& c) {
 }
 
 Trainer::Trainer(LlamaModel& m, RowSource& data, TrainConfig c) : m_(m), data_(data), cfg_(std::move(c)) {
-  // The backward (train/llama_grad.cpp) mirrors the Llama block only, so far.
-  refuse_family_options(m.config, "training (the block's backward has no such step yet)");
+  // Every family's options have their backward on the CPU (models/block.h); a device without them refuses them
+  // itself (check_block_backward), by field.
   EDGE_CHECK(cfg_.batch > 0 && cfg_.grad_accum > 0, "batch and grad-accum must be positive");
   // NaN or infinity here would train every weight into NaN and still exit 0 (issue 24): refused up front.
   for (const auto& [name, v] : std::initializer_list<std::pair<const char*, double>>{{"lr", cfg_.lr}, {"min-lr", cfg_.min_lr},

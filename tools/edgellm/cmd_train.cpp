@@ -20,6 +20,7 @@
 #include "tools/edgellm/commands.h"
 #include "train/heldout.h"
 #include "train/lora_io.h"
+#include "train/peft_modules.h"
 #include "train/trainer.h"
 
 namespace edgellm::cli {
@@ -69,7 +70,7 @@ std::string hms(double s) {
 std::string mib(size_t b) { return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1 << 20)); }
 
 struct FinetuneArgs {
-  std::string model, data, eval, method = "lora", out, resume, targets = "q_proj,v_proj", schedule = "constant",
+  std::string model, data, eval, method = "lora", out, resume, targets, schedule = "constant",
                              optimizer = "adamw", mem_budget, device = "cpu", chat_template;
   int rank = 8;
   float alpha = 16, dropout = 0;
@@ -88,7 +89,7 @@ void run_finetune(const FinetuneArgs& a) {
   const OutputLock lock(a.out, OutputLock::Wait::Fail);
   Model m = load_model(a.model);
   if (a.method == "full" && dtype_info(m.llama.weights.layers.empty() ? m.llama.weights.output.dtype()
-                                                                       : m.llama.weights.layers[0].w_gate.dtype())
+                                                                       : m.llama.weights.layers[0].w_up.dtype())
                                 .quantized)
     std::fprintf(stderr,
                  "finetune: %s is quantized: full fine-tuning dequantizes every weight to f32 (4 bytes per "
@@ -116,7 +117,7 @@ void run_finetune(const FinetuneArgs& a) {
   c.setup.lora_config.rank = a.rank;
   c.setup.lora_config.alpha = a.alpha;
   c.setup.lora_config.dropout = a.dropout;
-  c.setup.lora_config.targets = split_commas(a.targets);
+  c.setup.lora_config.targets = a.targets.empty() ? default_peft_targets(m.llama.config) : split_commas(a.targets);
   c.seq_len = a.seq_len;
   c.batch = a.batch;
   c.grad_accum = a.grad_accum;
@@ -216,7 +217,9 @@ void add_train_commands(CLI::App& app) {
     cmd->add_option("--rank", a.rank, "LoRA rank")->capture_default_str();
     cmd->add_option("--alpha", a.alpha, "LoRA alpha (scale = alpha / rank)")->capture_default_str();
     cmd->add_option("--dropout", a.dropout, "LoRA dropout")->capture_default_str();
-    cmd->add_option("--targets", a.targets, "LoRA target modules, comma-separated (q_proj,k_proj,...)")->capture_default_str();
+    cmd->add_option("--targets", a.targets,
+                    "LoRA target modules by PEFT's names for the family, comma-separated (default: attention's query "
+                    "and value: q_proj,v_proj; qkv_proj for Phi-3; c_attn for GPT-2)");
     cmd->add_option("--lr", a.lr, "Learning rate")->capture_default_str();
     cmd->add_option("--min-lr", a.min_lr, "Final learning rate of linear/cosine schedules")->capture_default_str();
     cmd->add_option("--weight-decay", a.weight_decay, "Weight decay")->capture_default_str();
@@ -258,7 +261,6 @@ void add_train_commands(CLI::App& app) {
       std::vector<int32_t> tgt(ids.begin() + 1, ids.end());
       tgt.push_back(-1);
       const int64_t T = static_cast<int64_t>(ids.size());
-      refuse_family_options(m.llama.config, "grad (the block's backward has no such step yet)");
       LlamaGrad g(m.llama, GradSetup{});
       const LossSum ls = g.forward_backward(ids.data(), tgt.data(), 1, T, 1.0f / static_cast<float>(T - 1));
       SafetensorsWriter w;
