@@ -51,14 +51,17 @@ ft() {
 diff <(ft cpu) <(ft vulkan) && echo "finetune --device vulkan: losses and gradient norms equal the CPU's"
 # Full fine-tuning resident on the device (weights, gradients, AdamW's moments there): 4 steps give the CPU's
 # losses and gradient norms to 1e-4 relative (the GPU's sums run in another order, so not to the last digit).
+# Twice: tiny-llama, and Qwen3's fixture (QK-norm, the second-architecture base's block).
 ftf() {
-  "$B"/edgellm finetune -m "$FIXTURES/tiny-llama/gguf/tiny-llama-f32.gguf" --data "$FIXTURES/kquant/eval.txt" \
+  "$B"/edgellm finetune -m "$2" --data "$FIXTURES/kquant/eval.txt" \
     -o "$B/ftf-$1" --method full --steps 4 --batch 2 --seq-len 32 --lr 1e-3 --device "$1" --quiet >/dev/null
   cut -d, -f2,4 "$B/ftf-$1/loss.csv" | tail -n +2
 }
-paste -d, <(ftf cpu) <(ftf vulkan) | awk -F, '{ for (i = 1; i <= 2; ++i) { d = $i - $(i + 2); if (d < 0) d = -d;
-  if (d > 1e-4 * ($i < 0 ? -$i : $i) + 1e-6) { print "row " NR ": cpu " $i " vulkan " $(i + 2); bad = 1 } } }
-  END { exit bad }' && echo "finetune --method full --device vulkan: losses and gradient norms equal the CPU's"
+for m in "$FIXTURES/tiny-llama/gguf/tiny-llama-f32.gguf" "$FIXTURES/families/qwen3/model"; do
+  paste -d, <(ftf cpu "$m") <(ftf vulkan "$m") | awk -F, '{ for (i = 1; i <= 2; ++i) { d = $i - $(i + 2); if (d < 0) d = -d;
+    if (d > 1e-4 * ($i < 0 ? -$i : $i) + 1e-6) { print "row " NR ": cpu " $i " vulkan " $(i + 2); bad = 1 } } }
+    END { exit bad }' && echo "finetune --method full --device vulkan ($m): losses and gradient norms equal the CPU's"
+done
 # The pipeline cache persists: a run that compiles pipelines writes it (VkPipelineCacheHeaderVersionOne: >= 32 bytes).
 pc="$B/pipeline-cache.bin"
 rm -f "$pc"
