@@ -216,7 +216,6 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
   if (c.block.positions == PositionKind::Learned && pos0 + T > c.max_ctx)
     fail("{} positions exceed the {} learned position embeddings", pos0 + T, c.max_ctx);
   if (m.backend) {
-    check_block_positions(c, pos0 + T);  // the device's attention has no window
     if (observer) fail("activation observers need the CPU forward; the model runs on {}", m.backend->name());
     m.backend->forward(m, cache, ids, T, logits, all_logits);
     return;
@@ -239,6 +238,7 @@ void llama_forward(const LlamaModel& m, KvCache& cache, const int32_t* ids, int6
     rope_tables(c, pos0, T, cosl.data<float>(), sinl.data<float>(), true);
   }
 
+  // ---- embed: token rows, × √C (Gemma), + learned positions (GPT-2) ----
   embed_tokens(m, ids, T, pos0, xp);
   if (observer) (*observer)("embed", xp, T, C);
 

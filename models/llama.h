@@ -118,4 +118,8 @@ void embed_tokens(const LlamaModel& m, const int32_t* ids, int64_t T, int64_t po
 // already cached keep the rotation of the call that wrote them, as transformers' cache does.
 void rope_tables(const LlamaConfig& c, int64_t pos0, int64_t T, float* cos, float* sin, bool local = false);
 
+// x (T, C) = the embedding of ids at positions pos0 .. pos0+T−1: token rows, × √C (Gemma), + learned positions
+// (GPT-2). The CPU forward's and the Vulkan forward's, so both embed alike. ids are not checked here.
+void embed_tokens(const LlamaModel& m, const int32_t* ids, int64_t T, int64_t pos0, float* x);
+
 }  // namespace edgellm

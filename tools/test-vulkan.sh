@@ -32,6 +32,15 @@ gpu=$("$B"/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 --de
 echo "perplexity cpu $cpu vulkan $gpu"
 awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 2e-3) }' ||
   { echo "tools/test-vulkan.sh: perplexity differs between CPU ($cpu) and Vulkan ($gpu)" >&2; exit 1; }
+# Every family runs on the device: Gemma 2's fixture (soft-caps, sliding windows, GeGLU, post-norms; f32, so both
+# sides multiply in f32) gives the CPU's perplexity to 1e-4 relative.
+fam="$FIXTURES/families/gemma2/model"
+head -c 4000 "$FIXTURES/kquant/eval.txt" >"$B/family-eval.txt"  # a few seconds on lavapipe
+cpu=$("$B"/edgellm perplexity -m "$fam" -f "$B/family-eval.txt" -c 32 | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+gpu=$("$B"/edgellm perplexity -m "$fam" -f "$B/family-eval.txt" -c 32 --device vulkan | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+echo "gemma2 perplexity cpu $cpu vulkan $gpu"
+awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 1e-4) }' ||
+  { echo "tools/test-vulkan.sh: gemma2 perplexity differs between CPU ($cpu) and Vulkan ($gpu)" >&2; exit 1; }
 # LoRA fine-tuning: 4 steps on the device give the CPU's losses and gradient norms (loss.csv columns 2 and 4).
 ft() {
   "$B"/edgellm finetune -m "$FIXTURES/tiny-llama/gguf/tiny-llama-f32.gguf" --data "$FIXTURES/kquant/eval.txt" \
@@ -42,14 +51,17 @@ ft() {
 diff <(ft cpu) <(ft vulkan) && echo "finetune --device vulkan: losses and gradient norms equal the CPU's"
 # Full fine-tuning resident on the device (weights, gradients, AdamW's moments there): 4 steps give the CPU's
 # losses and gradient norms to 1e-4 relative (the GPU's sums run in another order, so not to the last digit).
+# Twice: tiny-llama, and Qwen3's fixture (QK-norm, the second-architecture base's block).
 ftf() {
-  "$B"/edgellm finetune -m "$FIXTURES/tiny-llama/gguf/tiny-llama-f32.gguf" --data "$FIXTURES/kquant/eval.txt" \
+  "$B"/edgellm finetune -m "$2" --data "$FIXTURES/kquant/eval.txt" \
     -o "$B/ftf-$1" --method full --steps 4 --batch 2 --seq-len 32 --lr 1e-3 --device "$1" --quiet >/dev/null
   cut -d, -f2,4 "$B/ftf-$1/loss.csv" | tail -n +2
 }
-paste -d, <(ftf cpu) <(ftf vulkan) | awk -F, '{ for (i = 1; i <= 2; ++i) { d = $i - $(i + 2); if (d < 0) d = -d;
-  if (d > 1e-4 * ($i < 0 ? -$i : $i) + 1e-6) { print "row " NR ": cpu " $i " vulkan " $(i + 2); bad = 1 } } }
-  END { exit bad }' && echo "finetune --method full --device vulkan: losses and gradient norms equal the CPU's"
+for m in "$FIXTURES/tiny-llama/gguf/tiny-llama-f32.gguf" "$FIXTURES/families/qwen3/model"; do
+  paste -d, <(ftf cpu "$m") <(ftf vulkan "$m") | awk -F, '{ for (i = 1; i <= 2; ++i) { d = $i - $(i + 2); if (d < 0) d = -d;
+    if (d > 1e-4 * ($i < 0 ? -$i : $i) + 1e-6) { print "row " NR ": cpu " $i " vulkan " $(i + 2); bad = 1 } } }
+    END { exit bad }' && echo "finetune --method full --device vulkan ($m): losses and gradient norms equal the CPU's"
+done
 # The pipeline cache persists: a run that compiles pipelines writes it (VkPipelineCacheHeaderVersionOne: >= 32 bytes).
 pc="$B/pipeline-cache.bin"
 rm -f "$pc"

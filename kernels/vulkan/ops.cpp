@@ -162,10 +162,21 @@ void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer
 }
 
 void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& cos, const Buffer& sin, uint32_t T,
-          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward) {
-  const uint32_t p[9] = {T, NH, HD, pairing == RopePairing::Interleaved ? 0u : 1u, backward ? 1u : 0u,
-                         y.off, y_st, x.off, x_st};
-  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{T} * NH * (HD / 2), 256));
+          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward, uint32_t rot_dims) {
+  const uint32_t D = rot_dims ? rot_dims : HD;
+  EDGE_CHECK(D <= HD && D % 2 == 0, "Vulkan rope: {} rotated dims of a head of {}", D, HD);
+  const uint32_t p[10] = {T, NH, HD, pairing == RopePairing::Interleaved ? 0u : 1u, backward ? 1u : 0u,
+                          y.off, y_st, x.off, x_st, D};
+  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{T} * NH * (D / 2), 256));
+}
+
+void layernorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer& w, const Buffer& bias, uint32_t rows,
+                       uint32_t C, float eps) {
+  struct {
+    uint32_t rows, C, y_off, x_off, has_rstd;
+    float eps;
+  } p{rows, C, y.off, x.off, rstd ? 1u : 0u, eps};
+  b.dispatch("layernorm", {y.b, rstd ? rstd : y.b, x.b, &w, &bias}, &p, sizeof p, rows);
 }
 
 void softmax_forward(Batch& b, const Buffer& y, const Buffer& x, uint32_t rows, uint32_t C) {
@@ -194,6 +205,29 @@ void elementwise(Batch& b, Ew op, View y, View a, View bb, uint32_t n, float s) 
 
 void fill(Batch& b, View y, uint32_t n, float value) { elementwise(b, Ew::Fill, y, y, {}, n, value); }
 
+namespace {
+void gelu_dispatch(Batch& b, View y, View a, View up, uint32_t n) {
+  const uint32_t p[5] = {n, up.b ? 1u : 0u, y.off, a.off, up.b ? up.off : 0u};
+  uint32_t gx, gy;
+  grid_1d(n, gx, gy);
+  b.dispatch("gelu", {y.b, a.b, up.b ? up.b : a.b}, p, sizeof p, gx, gy);
+}
+}  // namespace
+
+void gelu_forward(Batch& b, View y, View x, uint32_t n) { gelu_dispatch(b, y, x, {}, n); }
+void geglu_forward(Batch& b, View y, View gate, View up, uint32_t n) { gelu_dispatch(b, y, gate, up, n); }
+
+void softcap_forward(Batch& b, View y, View x, uint32_t n, float cap) {
+  EDGE_CHECK(cap > 0, "Vulkan softcap: the cap must be > 0, got {}", cap);
+  struct {
+    uint32_t n, y_off, x_off;
+    float cap;
+  } p{n, y.off, x.off, cap};
+  uint32_t gx, gy;
+  grid_1d(n, gx, gy);
+  b.dispatch("softcap", {y.b, x.b}, &p, sizeof p, gx, gy);
+}
+
 void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buffer& dy, const Buffer& gate,
                      const Buffer& up, uint32_t n) {
   uint32_t gx, gy;
@@ -203,18 +237,20 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch) {
-  EDGE_CHECK(d.window == 0 && d.softcap == 0, "Vulkan attention: a sliding window ({}) or soft-cap ({}) is not implemented",
-             d.window, d.softcap);
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention: HD {} (max 256), NH {}, KVH {}",
              d.HD, d.NH, d.KVH);
+  EDGE_CHECK(d.window >= 0 && d.softcap >= 0, "Vulkan attention: window {} and soft-cap {} must be >= 0", d.window,
+             d.softcap);
   struct {
     uint32_t T, S, NH, KVH, HD, pos0, q_st, k_st, v_st, o_st, q_off, k_off, v_off, o_off;
     float scale;
-    uint32_t has_L;
+    uint32_t has_L, window;
+    float softcap;
   } p{static_cast<uint32_t>(d.T), static_cast<uint32_t>(d.S), static_cast<uint32_t>(d.NH),
       static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.HD), static_cast<uint32_t>(d.pos0),
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
-      static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u};
+      static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u,
+      static_cast<uint32_t>(d.window), static_cast<float>(d.softcap)};
   b.dispatch("attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p, static_cast<uint32_t>(d.NH),
              static_cast<uint32_t>(d.T), batch);
 }
@@ -236,6 +272,8 @@ void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buff
                         const AttentionDims& d, uint32_t batch) {
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention backward: HD {} (max 256), NH {}, KVH {}",
              d.HD, d.NH, d.KVH);
+  EDGE_CHECK(d.window == 0 && d.softcap == 0, "Vulkan attention backward: a sliding window ({}) or soft-cap ({}) has no "
+             "backward yet", d.window, d.softcap);
   struct {
     uint32_t T, S, NH, KVH, HD, pos0, q_st, k_st, v_st, o_st;
     float scale;

@@ -142,9 +142,18 @@ void rmsnorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer&
                      float eps);
 void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer& dy, const Buffer& x,
                       const Buffer& w, const Buffer& rstd, uint32_t rows, uint32_t C);
-// y/x rows (T, NH, HD) at a row stride (elements) each; cos/sin (T, HD/2). backward: y += Rᵀ·x.
+// y/x rows (T, NH, HD) at a row stride (elements) each; cos/sin (T, D/2). backward: y += Rᵀ·x. rot_dims D < HD
+// (partial rotary): only the first D dims of each head rotate; 0: all HD.
 void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& cos, const Buffer& sin, uint32_t T,
-          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward = false);
+          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward = false, uint32_t rot_dims = 0);
+// LayerNorm with bias (GPT-2): y = (x − mean)·rstd·w + bias over rows of C; rstd (rows) may be null. In place allowed.
+void layernorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer& w, const Buffer& bias, uint32_t rows,
+                       uint32_t C, float eps);
+// tanh-GELU: y = gelu(x) (GPT-2's MLP); GeGLU: y = gelu(gate)·up (Gemma's). Over n floats; forward only.
+void gelu_forward(Batch& b, View y, View x, uint32_t n);
+void geglu_forward(Batch& b, View y, View gate, View up, uint32_t n);
+// y = cap·tanh(x / cap) over n floats (Gemma 2's final logits); in place allowed.
+void softcap_forward(Batch& b, View y, View x, uint32_t n, float cap);
 void softmax_forward(Batch& b, const Buffer& y, const Buffer& x, uint32_t rows, uint32_t C);
 // Elementwise over n: add y = a + b, mul y = a * b, scale y = s·a, axpy y += s·a, swiglu y = silu(a)·b,
 // fill y = s (a unread).
@@ -154,8 +163,8 @@ void fill(Batch& b, View y, uint32_t n, float value = 0);
 void elementwise(Batch& b, Ew op, View y, View a, View bb, uint32_t n, float s = 0);
 void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buffer& dy, const Buffer& gate,
                      const Buffer& up, uint32_t n);
-// Attention as kernels/kernel_table.h's AttentionDims (all query tokens, all heads); views carry the offsets.
-// L (T, NH) may be null. HD <= 256 and NH a multiple of KVH. batch > 1: that many sequences back to back (q, o,
+// Attention as kernels/kernel_table.h's AttentionDims (all query tokens, all heads, its window and soft-cap);
+// views carry the offsets. L (T, NH) may be null. HD <= 256 and NH a multiple of KVH. batch > 1: that many sequences back to back (q, o,
 // L rows of each T after the previous; k, v rows of each S), each its own attention.
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch = 1);
@@ -166,7 +175,8 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
 bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
                       uint32_t kv_st, float scale, const Buffer& step);
 // Backward of attention_forward over whole buffers (no offsets): dq, dk, dv += (kernel_table.h's semantics,
-// softmax recomputed from q, k and the forward's L). Two dispatches: dq per (t, h), dk/dv per (s, g).
+// softmax recomputed from q, k and the forward's L). Two dispatches: dq per (t, h), dk/dv per (s, g). No window
+// or soft-cap (refused, as the CPU's backward does).
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,
                         const Buffer& q, const Buffer& k, const Buffer& v, const Buffer& o, const Buffer& L,
                         const AttentionDims& d, uint32_t batch = 1);

@@ -3,6 +3,7 @@
 // one submit per micro-batch; then the gradient norm and AdamW on the device. Not the block's math (block.h walks it).
 #include "models/vulkan/grad_vulkan.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -10,6 +11,7 @@
 #include "kernels/linear.h"
 #include "kernels/vulkan/ops.h"
 #include "models/block.h"
+#include "models/vulkan/block_vulkan.h"
 #include "models/vulkan/device_weight.h"
 #include "runtime/error.h"
 
@@ -25,10 +27,10 @@ struct Adapter {
 
 // One layer's weights on the device, and where its trainable ones' gradients are (null: frozen).
 struct Layer {
-  vk::Buffer attn_norm, ffn_norm;
+  vk::Buffer attn_norm, ffn_norm, q_norm, k_norm;  // q_norm, k_norm: QK-norm's (HD), shared by the heads
   DeviceWeight w[kNumLinearKinds];
   Adapter ad[kNumLinearKinds];
-  const vk::Buffer* dnorm[2] = {};
+  const vk::Buffer* dnorm[6] = {};  // by BlockNorm
   const vk::Buffer* dw[kNumLinearKinds] = {};
   const vk::Buffer *dA[kNumLinearKinds] = {}, *dB[kNumLinearKinds] = {};
 };
@@ -36,6 +38,7 @@ struct Layer {
 // Saved activations of one layer for R = B·T rows (its input is the residual stream's xs[l]).
 struct Acts {
   vk::Buffer xn1, r1, q, k, v, att, L, xmid, xn2, r2, gate, up, h;
+  vk::Buffer qr, kr, rq, rk;  // QK-norm: q, k before it (R, NH·HD), (R, KVH·HD) and its rstd (R·NH), (R·KVH)
   vk::Buffer u[kNumLinearKinds];  // x·Aᵀ (T, r) of each adapter
 };
 
@@ -48,6 +51,7 @@ struct DevParam {
 };
 
 vk::View view(const vk::Buffer& b) { return {&b, 0}; }
+vk::View view_or_null(const vk::Buffer& b) { return b.defined() ? view(b) : vk::View{}; }
 
 }  // namespace
 
@@ -69,11 +73,16 @@ struct VulkanGrad::Impl {
   std::vector<Acts> acts;      // n_layers, or 1 when checkpointing (recomputed per layer in backward)
   vk::Buffer ids, tgt, loss, tmp, xnf, rf, logits, dx, dxn, dh, dgate, dup, datt, dq, dk, dv, dqp, dkp, du, dw_scr, cs,
       sn, partials;
+  vk::Buffer dqr, dkr;  // QK-norm: ∂/∂ q, k before it
 
   Impl(const LlamaModel& mm, const std::vector<Param>& ps, bool ckpt, int device)
       : m(mm), c(vk::context(device)), checkpointing(ckpt) {
     EDGE_CHECK(!m.config.qkv_bias, "Vulkan training: models with q/k/v biases (qwen2) are not supported yet");
-    check_block_backward(m.config);
+    // Of the family steps (models/arch.h), QK-norm is the one whose backward runs here (Qwen3-style bases).
+    LlamaConfig others = m.config;
+    others.block.qk_norm = false;
+    refuse_family_options(others, "Vulkan training (of the family steps, its backward has QK-norm only)");
+    check_block_backward(m.config, true);
     std::map<const float*, size_t> trainable;
     for (size_t i = 0; i < ps.size(); ++i) trainable[ps[i].value] = i;
     params.resize(ps.size());
@@ -98,6 +107,11 @@ struct VulkanGrad::Impl {
       d.ffn_norm = upload_f32(c, L.ffn_norm);
       d.dnorm[0] = bind(L.attn_norm, d.attn_norm);
       d.dnorm[1] = bind(L.ffn_norm, d.ffn_norm);
+      if (m.config.block.qk_norm) {
+        d.q_norm = upload_f32(c, L.q_norm), d.k_norm = upload_f32(c, L.k_norm);
+        d.dnorm[static_cast<int>(BlockNorm::Q)] = bind(L.q_norm, d.q_norm);
+        d.dnorm[static_cast<int>(BlockNorm::K)] = bind(L.k_norm, d.k_norm);
+      }
       for (int i = 0; i < kNumLinearKinds; ++i) {
         const Tensor& W = L.weight(static_cast<LinearKind>(i));
         d.w[i] = upload_weight(c, W);
@@ -157,6 +171,7 @@ struct VulkanGrad::Impl {
       a.xn1 = f(R * C), a.r1 = f(R), a.q = f(R * Q), a.k = f(R * KV), a.v = f(R * KV), a.att = f(R * Q);
       a.L = f(R * cf.n_heads), a.xmid = f(R * C), a.xn2 = f(R * C), a.r2 = f(R);
       a.gate = f(R * F), a.up = f(R * F), a.h = f(R * F);
+      if (cf.block.qk_norm) a.qr = f(R * Q), a.kr = f(R * KV), a.rq = f(R * cf.n_heads), a.rk = f(R * cf.n_kv_heads);
       for (const Layer& d : layers)
         for (int k = 0; k < kNumLinearKinds; ++k)
           if (d.ad[k].on()) {
@@ -168,7 +183,8 @@ struct VulkanGrad::Impl {
     tmp = f(R * C), xnf = f(R * C), rf = f(R), logits = f(R * cf.vocab);
     dx = f(R * C), dxn = f(R * C), dh = f(R * F), dgate = f(R * F), dup = f(R * F), datt = f(R * Q);
     dq = f(R * Q), dk = f(R * KV), dv = f(R * KV), dqp = f(R * Q), dkp = f(R * KV), du = f(R * rmax);
-    dw_scr = f(std::max(C, F));
+    if (cf.block.qk_norm) dqr = f(R * Q), dkr = f(R * KV);
+    dw_scr = f(std::max({C, F, cf.head_dim}));
   }
 
   // The block's buffers and gradients of layer l, as models/block.h walks them.
@@ -176,16 +192,19 @@ struct VulkanGrad::Impl {
     Acts& a = acts[checkpointing ? 0 : l];
     return {view(xs[l]), view(a.xmid), view(xs[l + 1]), view(a.xn1),  view(a.r1),   view(a.q),
             view(a.k),   view(a.v),    view(a.att),     view(a.L),     view(a.xn2),  view(a.r2),
-            view(a.gate), view(a.up),  view(a.h),       view(tmp)};
+            view(a.gate), view(a.up),  view(a.h),       view(tmp),
+            view_or_null(a.qr), view_or_null(a.kr), view_or_null(a.rq), view_or_null(a.rk)};
   }
   BlockGrads<vk::View> grads() {
-    return {view(dx), view(dxn), view(datt), view(dq), view(dk), view(dv), view(dqp), view(dkp), view(dh),
-            view(dgate), view(dup)};
+    return {view(dx),  view(dxn), view(datt), view(dq),    view(dk),  view(dv),           view(dqp),
+            view(dkp), view(dh),  view(dgate), view(dup), view_or_null(dqr), view_or_null(dkr)};
   }
 
   // The block's ops (models/block.h) for one layer, forward and backward, over R = B·T rows: B sequences of T
   // tokens from position 0. Each linear saves its adapter's u = x·Aᵀ for the backward. Buffers are whole (offset 0).
+  // Of the family steps, QK-norm (the constructor refuses the others).
   struct BlockOps {
+    static constexpr bool kFamilyOps = true;
     Impl& p;
     vk::Batch& b;
     const Layer& d;
@@ -194,7 +213,15 @@ struct VulkanGrad::Impl {
     const AttentionDims& ad;
 
     uint32_t C() const { return static_cast<uint32_t>(p.m.config.dim); }
-    const vk::Buffer& norm_weight(BlockNorm which) const { return which == BlockNorm::Attn ? d.attn_norm : d.ffn_norm; }
+    const vk::Buffer& norm_weight(BlockNorm which) const {
+      switch (which) {
+        case BlockNorm::Attn: return d.attn_norm;
+        case BlockNorm::Ffn: return d.ffn_norm;
+        case BlockNorm::Q: return d.q_norm;
+        case BlockNorm::K: return d.k_norm;
+        default: fail("Vulkan training: {} has post-norms, which the constructor refuses", p.m.config.arch);
+      }
+    }
 
     void norm(vk::View y, vk::View rstd, vk::View x, BlockNorm which, int64_t rows) {
       vk::rmsnorm_forward(b, y, rstd.b, x, norm_weight(which), static_cast<uint32_t>(rows), C(), p.m.config.rms_eps);
@@ -205,6 +232,20 @@ struct VulkanGrad::Impl {
       vk::rmsnorm_backward(b, *dx.b, dw ? *dw : p.dw_scr, *dy.b, *x.b, norm_weight(which), *rstd.b,
                            static_cast<uint32_t>(rows), C());
     }
+    // QK-norm (block_vulkan.h), saving rstd; its backward adds into dw (a scratch buffer when the norm is frozen).
+    void head_norm(vk::View y, vk::View rstd, vk::View x, BlockNorm which, int64_t heads, int64_t rows) {
+      block_head_norm(b, p.m.config, norm_weight(which), y, rstd.b, x, static_cast<uint32_t>(heads),
+                      static_cast<uint32_t>(rows));
+    }
+    void head_norm_backward(vk::View dx, vk::View dy, vk::View x, vk::View rstd, BlockNorm which, int64_t heads,
+                            int64_t rows) {
+      const vk::Buffer* dw = d.dnorm[static_cast<int>(which)];
+      block_head_norm_backward(b, p.m.config, norm_weight(which), dw ? *dw : p.dw_scr, dx, dy, x, rstd,
+                               static_cast<uint32_t>(heads), static_cast<uint32_t>(rows));
+    }
+    // The plain GELU MLP (GPT-2) has no backward shader here; the constructor refuses it.
+    void act(vk::View, vk::View, int64_t) { fail("Vulkan training: {} has a plain GELU MLP", p.m.config.arch); }
+    void act_backward(vk::View, vk::View, vk::View, int64_t) { act({}, {}, 0); }
     // y (T, N) = x·Wᵀ + s·(x·Aᵀ)·Bᵀ, saving u = x·Aᵀ.
     void linear(vk::View y, vk::View x, LinearKind kind, int64_t) {
       const int k = static_cast<int>(kind);

@@ -20,7 +20,8 @@ class VulkanGrad {
   // `params` are the trainable tensors of m (LlamaGrad::params(): full fine-tuning's f32 weights, or LoRA's
   // adapters), matched to m's weights by their value pointers; every other weight is frozen and may be of any
   // type with a shader. Uploads the base and the params; gradients start at zero. checkpointing: keep only each
-  // block's input and recompute the block in backward. Throws Error for q/k/v biases (qwen2).
+  // block's input and recompute the block in backward. Throws Error for q/k/v biases (qwen2) and for family options
+  // (models/arch.h) other than QK-norm, naming the config field.
   VulkanGrad(const LlamaModel& m, const std::vector<Param>& params, bool checkpointing = false, int device = -1);
   ~VulkanGrad();
   VulkanGrad(const VulkanGrad&) = delete;

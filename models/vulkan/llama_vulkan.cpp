@@ -16,6 +16,7 @@
 #include "kernels/linear.h"
 #include "kernels/vulkan/ops.h"
 #include "models/block.h"
+#include "models/vulkan/block_vulkan.h"
 #include "models/vulkan/device_weight.h"
 #include "runtime/error.h"
 
@@ -23,7 +24,8 @@ namespace edgellm {
 namespace {
 
 struct DevLayer {
-  vk::Buffer attn_norm, ffn_norm, bq, bk, bv;
+  DeviceNorms norms;
+  vk::Buffer bias[kNumLinearKinds];  // where the layer has one (q/k/v: qwen2; o and the MLP's: GPT-2)
   DeviceWeight w[kNumLinearKinds];  // w[i].buf is empty where weight i lives in a group below
   DeviceWeight lora_a[kNumLinearKinds], lora_b[kNumLinearKinds];
   float lora_scale[kNumLinearKinds] = {};
@@ -76,13 +78,14 @@ class VulkanLlama final : public LlamaBackend {
     std::map<std::string, int> conv;  // dtype -> tensors converted to f32
     for (const LlamaLayer& L : m.weights.layers) {
       DevLayer d;
-      d.attn_norm = upload_f32(c_, L.attn_norm);
-      d.ffn_norm = upload_f32(c_, L.ffn_norm);
-      if (cf.qkv_bias) d.bq = upload_f32(c_, L.bq), d.bk = upload_f32(c_, L.bk), d.bv = upload_f32(c_, L.bv);
-      upload_group(c_, L, {LinearKind::Q, LinearKind::K, LinearKind::V}, d, 0, &conv);
-      upload_group(c_, L, {LinearKind::Gate, LinearKind::Up}, d, 1, &conv);
+      d.norms = upload_norms(c_, cf, L);
+      if (L.weight(LinearKind::Q).defined()) upload_group(c_, L, {LinearKind::Q, LinearKind::K, LinearKind::V}, d, 0, &conv);
+      if (L.weight(LinearKind::Gate).defined()) upload_group(c_, L, {LinearKind::Gate, LinearKind::Up}, d, 1, &conv);
       for (int i = 0; i < kNumLinearKinds; ++i) {
-        if (!d.buf(i).defined()) d.w[i] = upload_weight(c_, L.weight(static_cast<LinearKind>(i)), &conv);
+        const LinearKind kind = static_cast<LinearKind>(i);
+        if (!L.weight(kind).defined()) continue;  // no gate in a plain GELU MLP (GPT-2)
+        if (!d.buf(i).defined()) d.w[i] = upload_weight(c_, L.weight(kind), &conv);
+        if (L.bias(kind).defined()) d.bias[i] = upload_f32(c_, L.bias(kind)), fused_decode_ = false;
         if (L.lora[i].defined()) {
           fused_decode_ = false;
           d.lora_a[i] = upload_weight(c_, L.lora[i].A, &conv);
@@ -93,6 +96,7 @@ class VulkanLlama final : public LlamaBackend {
       layers_.push_back(std::move(d));
     }
     out_norm_ = upload_f32(c_, m.weights.out_norm);
+    if (cf.block.norm == NormKind::LayerNorm) out_norm_b_ = upload_f32(c_, m.weights.out_norm_b);
     output_ = upload_weight(c_, m.weights.output, &conv);
     for (const auto& [type, n] : conv)
       fmt::print(stderr, "note: Vulkan has no {} matmul shader: {} weights of {} uploaded as f32\n", type, n, m.source);
@@ -119,16 +123,17 @@ class VulkanLlama final : public LlamaBackend {
   vk::Context& c_;
   vk::Batch batch_{c_};  // reused by every forward (its staging buffer and command buffer stay allocated)
   std::vector<DevLayer> layers_;
-  vk::Buffer out_norm_;
+  vk::Buffer out_norm_, out_norm_b_;
   DeviceWeight output_;
   // Device KV cache (n_layers, capacity, KVH, HD) each, for the host KvCache it mirrors.
   vk::Buffer kc_, vc_;
   const KvCache* owner_ = nullptr;
   int64_t cap_ = 0;
   // Activations for up to tmax_ tokens: x, xn (T, C); q, att (T, NH·HD); gate, up (T, F); tmp (T, C);
-  // lora_u (T, r_max); cos, sin (T, HD/2); ones (T); logits (T, V).
+  // lora_u (T, r_max); ones (T); logits (T, V); the RoPE tables of the forward's positions.
   uint32_t tmax_ = 0;
-  vk::Buffer x_, xn_, q_, att_, gate_, up_, tmp_, lora_u_, cos_, sin_, ones_, logits_;
+  vk::Buffer x_, xn_, q_, att_, gate_, up_, tmp_, lora_u_, ones_, logits_;
+  DeviceRope rope_;
   // The decode step, recorded once and replayed: host-visible step_ = [pos (uint), 3 unused, cos (HD/2),
   // sin (HD/2), the token's embedding (C)] written before each replay, logits_host_ (V) read after. The step's
   // head is copied into device-local dstep_ (4 + HD) first, so the shaders never read host memory across PCIe.
@@ -165,7 +170,6 @@ void VulkanLlama::ensure(const LlamaModel& m, const KvCache& cache, uint32_t T) 
   q_ = f(T * cf.q_dim()), att_ = f(T * cf.q_dim());
   gate_ = f(T * cf.ffn_dim), up_ = f(T * cf.ffn_dim);
   lora_u_ = f(T * r_max);
-  cos_ = f(T * cf.head_dim / 2), sin_ = f(T * cf.head_dim / 2);
   logits_ = f(T * cf.vocab);
   ones_ = f(T);
   const std::vector<float> ones(T, 1.0f);
@@ -179,30 +183,30 @@ struct VulkanLlama::BlockOps {
   const LlamaConfig& cf;
   const DevLayer& d;
   uint32_t T, pos0, base;  // base: this layer's first cache element
+  int64_t layer;           // its window, RoPE base, RoPE or not (block_vulkan.h)
+  static constexpr bool kFamilyOps = true;
 
   void norm(vk::View y, vk::View rstd, vk::View x, BlockNorm which, int64_t rows) {
-    vk::rmsnorm_forward(b, y, rstd.b, x, which == BlockNorm::Attn ? d.attn_norm : d.ffn_norm,
-                        static_cast<uint32_t>(rows), static_cast<uint32_t>(cf.dim), cf.rms_eps);
+    block_norm(b, cf, d.norms, y, rstd.b, x, which, static_cast<uint32_t>(rows));
+  }
+  void head_norm(vk::View y, vk::View rstd, vk::View x, BlockNorm which, int64_t heads, int64_t rows) {
+    block_head_norm(b, cf, d.norms.w[static_cast<int>(which)], y, rstd.b, x, static_cast<uint32_t>(heads),
+                    static_cast<uint32_t>(rows));
   }
   void linear(vk::View y, vk::View x, LinearKind kind, int64_t rows) {
-    const vk::Buffer* bias = kind == LinearKind::Q ? &d.bq : kind == LinearKind::K ? &d.bk : kind == LinearKind::V ? &d.bv : nullptr;
-    self.lin(b, y, x, d, static_cast<int>(kind), bias && bias->defined() ? bias : nullptr, static_cast<uint32_t>(rows));
+    const vk::Buffer& bias = d.bias[static_cast<int>(kind)];
+    self.lin(b, y, x, d, static_cast<int>(kind), bias.defined() ? &bias : nullptr, static_cast<uint32_t>(rows));
   }
-  void rope(vk::View p, int64_t heads) {
-    const uint32_t st = static_cast<uint32_t>(heads * cf.head_dim);
-    vk::rope(b, p, st, p, st, self.cos_, self.sin_, T, static_cast<uint32_t>(heads), static_cast<uint32_t>(cf.head_dim),
-             cf.rope_pairing);
-  }
+  void rope(vk::View p, int64_t heads) { block_rope(b, cf, self.rope_, layer, p, p, heads, T, 1, false); }
   void attention(vk::View o, vk::View lse, vk::View q, vk::View, vk::View) {
-    const AttentionDims ad = attention_dims(T, cf.n_heads, cf.n_kv_heads, cf.head_dim, pos0);
+    const AttentionDims ad = block_attention_dims(cf, layer, T, pos0);
     vk::attention_forward(b, o, lse.b, q, {&self.kc_, base}, {&self.vc_, base}, ad);
   }
   void add(vk::View y, vk::View a, vk::View c, int64_t n) {
     vk::elementwise(b, vk::Ew::Add, y, a, c, static_cast<uint32_t>(n));
   }
-  void glu(vk::View h, vk::View gate, vk::View up, int64_t n) {
-    vk::elementwise(b, vk::Ew::Swiglu, h, gate, up, static_cast<uint32_t>(n));
-  }
+  void glu(vk::View h, vk::View gate, vk::View up, int64_t n) { block_glu(b, cf, h, gate, up, static_cast<uint32_t>(n)); }
+  void act(vk::View h, vk::View up, int64_t n) { vk::gelu_forward(b, h, up, static_cast<uint32_t>(n)); }
 };
 
 void VulkanLlama::lin(vk::Batch& b, vk::View y, vk::View x, const DevLayer& d, int kind, const vk::Buffer* bias,
@@ -269,7 +273,7 @@ struct VulkanLlama::DecodeOps {
 
   void norm(vk::View y, vk::View, vk::View x, BlockNorm which, int64_t) {
     flush();
-    norm_w = which == BlockNorm::Attn ? &d.attn_norm : &d.ffn_norm;
+    norm_w = &d.norms.w[static_cast<int>(which)];
     norm_x = x, norm_y = y, norm_used = false;
   }
   void linear(vk::View y, vk::View x, LinearKind kind, int64_t) {
@@ -395,15 +399,16 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
   const LlamaConfig& cf = m.config;
   const uint32_t T = static_cast<uint32_t>(Tn);
   const uint32_t C = static_cast<uint32_t>(cf.dim), V = static_cast<uint32_t>(cf.vocab);
-  const uint32_t HD = static_cast<uint32_t>(cf.head_dim), kv_row = static_cast<uint32_t>(cf.kv_dim());
+  const uint32_t kv_row = static_cast<uint32_t>(cf.kv_dim());
   ensure(m, cache, T);
   const int64_t pos0 = cache.len;
   if (T == 1 && fused_decode_) {  // the recorded step: inputs into step_, replay, logits from logits_host_
     float* st = static_cast<float*>(step_.mapped);
     const uint32_t pos = static_cast<uint32_t>(pos0);
     std::memcpy(st, &pos, 4);
+    const int64_t HD = cf.head_dim;
     rope_tables(cf, pos0, 1, st + 4, st + 4 + HD / 2);
-    dequantize_row(st + 4 + HD, m.weights.tok_embd, ids[0]);
+    embed_tokens(m, ids, 1, pos0, st + 4 + HD);
     if (decode_.kept()) {
       decode_.replay();
     } else {
@@ -415,28 +420,35 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
     return;
   }
 
-  // Embedding rows and RoPE tables on the CPU: (T, C) and (T, HD/2), uploaded.
-  std::vector<float> x(static_cast<size_t>(T) * C), cs(static_cast<size_t>(T) * HD / 2), sn(cs.size());
-  for (uint32_t t = 0; t < T; ++t) dequantize_row(x.data() + static_cast<size_t>(t) * C, m.weights.tok_embd, ids[t]);
-  rope_tables(cf, pos0, T, cs.data(), sn.data());
+  // Embedding rows (T, C) and RoPE tables (T, rope_dims/2) on the CPU, uploaded.
+  std::vector<float> x(static_cast<size_t>(T) * C);
+  embed_tokens(m, ids, T, pos0, x.data());
   vk::Batch& b = batch_;
   b.upload(x_, x.data(), x.size() * 4);
-  b.upload(cos_, cs.data(), cs.size() * 4);
-  b.upload(sin_, sn.data(), sn.size() * 4);
+  if (cf.block.positions == PositionKind::Rope) rope_.upload(b, cf, pos0, T);
 
   for (uint32_t l = 0; l < cf.n_layers; ++l) {
     const uint32_t base = static_cast<uint32_t>(l * cap_ * kv_row);  // this layer's cache rows
     const uint32_t at = base + static_cast<uint32_t>(pos0) * kv_row;  // the new tokens' rows
-    BlockOps ops{*this, b, cf, layers_[l], T, static_cast<uint32_t>(pos0), base};
-    // In place on x (h is gate), keys and values straight into the cache, as the CPU forward does.
+    BlockOps ops{*this, b, cf, layers_[l], T, static_cast<uint32_t>(pos0), base, l};
+    // In place on x (h is gate), keys and values straight into the cache, as the CPU forward does; the family
+    // steps in place too (q, k before QK-norm are q, k; the outputs before post-norms are tmp).
     const BlockBuffers<vk::View> a{{&x_, 0},    {&x_, 0},    {&x_, 0},   {&xn_, 0}, {},         {&q_, 0},
                                    {&kc_, at},  {&vc_, at},  {&att_, 0}, {},        {&xn_, 0},  {},
-                                   {&gate_, 0}, {&up_, 0},   {&gate_, 0}, {&tmp_, 0}};
+                                   {&gate_, 0}, {&up_, 0},   {&gate_, 0}, {&tmp_, 0},
+                                   {&q_, 0},    {&kc_, at},  {},         {},        {&tmp_, 0}, {},
+                                   {&tmp_, 0},  {}};
     block_forward(ops, cf, a, T);
   }
-  vk::rmsnorm_forward(b, {&xn_, 0}, nullptr, {&x_, 0}, out_norm_, T, C, cf.rms_eps);
+  // ---- head: final norm, logits, soft-cap (Gemma 2) ----
+  if (cf.block.norm == NormKind::LayerNorm)
+    vk::layernorm_forward(b, {&xn_, 0}, nullptr, {&x_, 0}, out_norm_, out_norm_b_, T, C, cf.rms_eps);
+  else
+    vk::rmsnorm_forward(b, {&xn_, 0}, nullptr, {&x_, 0}, out_norm_, T, C, cf.rms_eps);
   const uint32_t rows = all_logits ? T : 1, first = all_logits ? 0 : T - 1;
   vk::linear(b, {&logits_, 0}, {&xn_, first * C}, output_.buf, 0, output_.type, rows, V, C);
+  if (cf.block.final_softcap > 0)
+    vk::softcap_forward(b, {&logits_, 0}, {&logits_, 0}, rows * V, static_cast<float>(cf.block.final_softcap));
   b.download(logits_, logits, static_cast<size_t>(rows) * V * 4);
   b.submit();  // the one submit of this forward: uploads, every layer's dispatches, the logits' download
   cache.len = pos0 + Tn;
@@ -445,8 +457,7 @@ void VulkanLlama::forward(const LlamaModel& m, KvCache& cache, const int32_t* id
 }  // namespace
 
 void use_vulkan(LlamaModel& m, int device) {
-  // The Vulkan ops implement the Llama block only (no FamilyBlockOps): other families are refused up front.
-  refuse_family_options(m.config, "--device vulkan (its forward has the Llama block only; use the CPU)");
+  // Every family option of models/arch.h is implemented here (BlockOps::kFamilyOps).
   m.backend = std::make_shared<VulkanLlama>(m, device);
 }
 

@@ -1,5 +1,5 @@
-// The Llama forward pass on a Vulkan device: weights uploaded once, the KV cache on the device, a whole
-// forward recorded into one batch and submitted once. Not training (train/ runs on the CPU).
+// The forward pass of any family (models/arch.h) on a Vulkan device: weights uploaded once, the KV cache on the
+// device, a whole forward recorded into one batch and submitted once. Not training (grad_vulkan.h).
 #pragma once
 
 #include <string>

@@ -131,6 +131,23 @@ TEST_CASE("vulkan full training: every parameter's gradient equals LlamaGrad's (
   check_full_grads(std::string(EDGELLM_FIXTURES_DIR) + "/tiny-llama/gguf/tiny-llama-f32.gguf", false);
 }
 
+TEST_CASE("vulkan full training: Qwen3's QK-norm, every gradient (q_norm, k_norm included) equals the CPU's") {
+  const std::string fam = std::string(EDGELLM_FIXTURES_DIR) + "/families/";
+  {  // the QK-norm weights train, or this case would test the Llama block again
+    Model m = load_model(fam + "qwen3/model");
+    LlamaGrad g(m.llama, GradSetup{});
+    int qk = 0;
+    for (const Param& p : g.params()) qk += p.name.find("q_norm") != std::string::npos || p.name.find("k_norm") != std::string::npos;
+    CHECK(qk == 2 * m.llama.config.n_layers);
+  }
+  check_full_grads(fam + "qwen3/model", false);
+  check_full_grads(fam + "qwen3/model", true);
+  // The other family steps have no backward shaders here: refused, naming the config field.
+  Model gemma = load_model(fam + "gemma2/model");
+  LlamaGrad g(gemma.llama, GradSetup{});
+  CHECK_THROWS_WITH(VulkanGrad(gemma.llama, g.params()), doctest::Contains("config field"));
+}
+
 TEST_CASE("vulkan full training: AdamW steps and checkpoints match the CPU trainer, resumable across devices") {
   const std::string a = tmpdir("cpu"), b = tmpdir("vk"), c2 = tmpdir("cpu_then_vk"), d2 = tmpdir("vk_then_cpu");
   std::vector<double> lc, lv;

@@ -1,9 +1,11 @@
 // Causal attention with an online softmax, grouped-query heads, over a KV cache: one workgroup (64 threads)
 // per (query token t, head h); keys in chunks of 64 (one score per thread), each thread owns HD/64 output dims.
 // Layout as kernels/kernel_table.h AttentionDims, plus element offsets; workgroup z is the sequence of a batch
-// (T query rows and S key rows after the previous ones). Writes L = logsumexp when has_L.
+// (T query rows and S key rows after the previous ones). Writes L = logsumexp when has_L. window > 0: query t sees
+// keys from pos0 + t − window + 1 only; softcap > 0: each score x becomes softcap·tanh(x / softcap) (Gemma 2).
 // Not tiled over queries (each row re-reads K and V): simple and correct, fine for decoding.
 #version 450
+#extension GL_GOOGLE_include_directive : require
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) buffer OBuf { float o[]; };
 layout(std430, binding = 1) buffer LBuf { float L[]; };
@@ -16,7 +18,11 @@ layout(push_constant) uniform P {
   uint q_off, k_off, v_off, o_off;
   float scale;
   uint has_L;
+  uint window;
+  float softcap;
 } p;
+
+#include "tanh.glsl"
 
 shared float qs[256];
 shared float ps[64];
@@ -50,10 +56,11 @@ void main() {
   const uint qo = p.q_off + (bt + t) * p.q_st + h * p.HD;
   for (uint d = tid; d < p.HD; d += 64u) qs[d] = q[qo + d];
   barrier();
-  const uint last = p.pos0 + t;  // keys 0 ..= last
+  const uint last = p.pos0 + t;  // keys first ..= last
+  const uint first = p.window > 0u && last + 1u > p.window ? last + 1u - p.window : 0u;
   float m = -3.0e38, l = 0.0;
   float acc[4] = float[4](0.0, 0.0, 0.0, 0.0);
-  for (uint s0 = 0; s0 <= last; s0 += 64u) {
+  for (uint s0 = first; s0 <= last; s0 += 64u) {
     const uint s = s0 + tid;
     float sc = -3.0e38;
     if (s <= last) {
@@ -61,6 +68,7 @@ void main() {
       float dot = 0.0;
       for (uint d = 0; d < p.HD; ++d) dot = fma(qs[d], kc[ko + d], dot);
       sc = dot * p.scale;
+      if (p.softcap > 0.0) sc = p.softcap * tanh_safe(sc / p.softcap);
     }
     const float mc = reduce_max(sc, tid);
     const float mn = max(m, mc);

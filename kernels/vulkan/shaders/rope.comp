@@ -1,15 +1,16 @@
 // RoPE on (T, NH, HD) rows at element offset/stride, in place allowed; pairing 0 interleaved (2i, 2i+1),
 // 1 NeoX (i, i+HD/2). backward != 0: dx += Rᵀ·dy (the transpose rotation, accumulated). One thread per pair.
-// Not the angle tables: cos/sin (T, HD/2) come from the CPU (models/llama.h rope_tables).
+// D < HD (partial rotary, Phi-3): the first D dims of each head rotate as a head of D, the rest are untouched.
+// Not the angle tables: cos/sin (T, D/2) come from the CPU (models/llama.h rope_tables).
 #version 450
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) buffer YBuf { float y[]; };
 layout(std430, binding = 1) readonly buffer XBuf { float x[]; };
 layout(std430, binding = 2) readonly buffer CBuf { float cs[]; };
 layout(std430, binding = 3) readonly buffer SBuf { float sn[]; };
-layout(push_constant) uniform P { uint T, NH, HD, pairing, backward, y_off, y_st, x_off, x_st; } p;
+layout(push_constant) uniform P { uint T, NH, HD, pairing, backward, y_off, y_st, x_off, x_st, D; } p;
 void main() {
-  const uint half_ = p.HD / 2u;
+  const uint half_ = p.D / 2u;
   const uint g = gl_GlobalInvocationID.x;
   if (g >= p.T * p.NH * half_) return;
   const uint i = g % half_, h = (g / half_) % p.NH, t = g / (half_ * p.NH);

@@ -1,0 +1,180 @@
+// The families beyond Llama (issue 21) on Vulkan: the family shaders (LayerNorm, GELU/GeGLU, soft-cap, partial
+// RoPE, windowed and soft-capped attention) against their CPU scalar twins on ragged shapes; then each family's
+// fixture model (../shared/fixtures/families) on the device: logits against transformers' within 1e-4 of the
+// largest, and KV-cache decode against the device's own full forward. Not training (test_vulkan_train.cpp).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "kernels/attention.h"
+#include "kernels/kernel_table.h"
+#include "models/load_model.h"
+#include "models/runner.h"
+#include "models/vulkan/llama_vulkan.h"
+#include "runtime/safetensors.h"
+#include "vk_test_util.h"
+
+using namespace edgellm;
+using namespace edgellm::vktest;
+
+namespace {
+
+const KernelTable& S() { return *kernels_for(Isa::Scalar); }
+
+// max |a − b| / max |b|: the fixtures' tolerance is relative to the largest logit.
+double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num = std::max(num, std::abs(static_cast<double>(a[i]) - b[i]));
+    den = std::max(den, std::abs(static_cast<double>(b[i])));
+  }
+  return num / den;
+}
+
+}  // namespace
+
+TEST_CASE("vulkan family shaders: LayerNorm, GELU, GeGLU and soft-cap against the scalar kernels") {
+  for (uint32_t rows : {1u, 7u, 33u})
+    for (uint32_t C : {1u, 64u, 257u, 1000u}) {
+      auto x = randv(size_t(rows) * C, rows * 5 + C, -2, 3);  // a mean far from 0: the two-pass variance matters
+      for (float& v : x) v += 4.0f;
+      const auto w = randv(C, C + 1), bias = randv(C, C + 2);
+      std::vector<float> y(x.size()), rstd(rows);
+      S().layernorm_forward(y.data(), rstd.data(), x.data(), w.data(), bias.data(), rows, C, 1e-5f);
+      vk::Buffer bx = up(x), bw = up(w), bb = up(bias), by = ctx().alloc(x.size() * 4), br = ctx().alloc(rows * 4);
+      vk::Batch b(ctx());
+      vk::layernorm_forward(b, {&by, 0}, &br, {&bx, 0}, bw, bb, rows, C, 1e-5f);
+      vk::layernorm_forward(b, {&bx, 0}, nullptr, {&bx, 0}, bw, bb, rows, C, 1e-5f);  // in place
+      b.submit();
+      INFO("layernorm rows=" << rows << " C=" << C);
+      CHECK(worst(down(by, y.size()), y, 1e-5, 1e-4) <= 1);
+      CHECK(worst(down(br, rows), rstd, 1e-5, 1e-4) <= 1);
+      CHECK(worst(down(bx, y.size()), y, 1e-5, 1e-4) <= 1);
+    }
+  for (uint32_t n : {1u, 7u, 257u, 100003u}) {
+    const auto a = randv(n, n, -12, 12), u = randv(n, n + 1);
+    std::vector<float> g(n), gg(n), sc(n);
+    S().gelu_forward(g.data(), a.data(), n);
+    S().gelu_forward(gg.data(), a.data(), n);
+    S().mul_forward(gg.data(), gg.data(), u.data(), n);
+    S().softcap_forward(sc.data(), a.data(), 5.0f, n);
+    vk::Buffer ba = up(a), bu = up(u), bg = ctx().alloc(n * 4), bgg = ctx().alloc(n * 4), bs = up(a);
+    vk::Batch b(ctx());
+    vk::gelu_forward(b, {&bg, 0}, {&ba, 0}, n);
+    vk::geglu_forward(b, {&bgg, 0}, {&ba, 0}, {&bu, 0}, n);
+    vk::softcap_forward(b, {&bs, 0}, {&bs, 0}, n, 5.0f);  // in place
+    b.submit();
+    INFO("n=" << n);
+    CHECK(worst(down(bg, n), g, 1e-6, 1e-5) <= 1);
+    CHECK(worst(down(bgg, n), gg, 1e-6, 1e-5) <= 1);
+    CHECK(worst(down(bs, n), sc, 1e-6, 1e-5) <= 1);
+  }
+}
+
+TEST_CASE("vulkan family shaders: partial rotary RoPE, forward and backward, both pairings") {
+  const uint32_t T = 5, NH = 3, HD = 32, D = 24;  // Phi-3's 0.75 of a head
+  for (RopePairing pr : {RopePairing::Interleaved, RopePairing::NeoX}) {
+    const auto x = randv(size_t(T) * NH * HD, 11), cs = randv(size_t(T) * D / 2, 12), sn = randv(cs.size(), 13);
+    const auto dx0 = randv(x.size(), 14);
+    std::vector<float> y = x, dx = dx0;
+    for (uint32_t t = 0; t < T; ++t)  // each head's first D dims as a head of D, as CpuBlockOps::rope does
+      for (uint32_t h = 0; h < NH; ++h) {
+        const size_t o = (size_t(t) * NH + h) * HD;
+        S().rope_forward(y.data() + o, x.data() + o, cs.data() + t * D / 2, sn.data() + t * D / 2, 1, 1, D, pr);
+        S().rope_backward(dx.data() + o, x.data() + o, cs.data() + t * D / 2, sn.data() + t * D / 2, 1, 1, D, pr);
+      }
+    vk::Buffer bx = up(x), bc = up(cs), bs = up(sn), bdx = up(dx0);
+    vk::Batch b(ctx());
+    vk::rope(b, {&bdx, 0}, NH * HD, {&bx, 0}, NH * HD, bc, bs, T, NH, HD, pr, true, D);
+    vk::rope(b, {&bx, 0}, NH * HD, {&bx, 0}, NH * HD, bc, bs, T, NH, HD, pr, false, D);
+    b.submit();
+    CHECK(worst(down(bx, x.size()), y, 1e-6, 1e-5) <= 1);
+    CHECK(worst(down(bdx, x.size()), dx, 1e-6, 1e-5) <= 1);
+  }
+}
+
+TEST_CASE("vulkan family shaders: attention with a sliding window and a soft-cap, prefix and GQA") {
+  struct Case { int64_t T, pos0, NH, KVH, HD, window; double softcap; };
+  for (Case cs : {Case{7, 0, 4, 2, 32, 4, 0}, Case{9, 70, 4, 2, 64, 4, 50}, Case{1, 130, 8, 2, 64, 100, 0},
+                  Case{33, 5, 2, 1, 16, 0, 3}, Case{1, 200, 2, 2, 256, 65, 20}}) {
+    AttentionDims d;
+    d.T = cs.T, d.S = cs.pos0 + cs.T, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos0;
+    d.q_stride = d.o_stride = d.NH * d.HD, d.k_stride = d.v_stride = d.KVH * d.HD;
+    d.scale = 1.0 / std::sqrt(32.0);
+    d.window = cs.window, d.softcap = cs.softcap;
+    const auto q = randv(size_t(d.T * d.q_stride), 1 + cs.T, -3, 3), k = randv(size_t(d.S * d.k_stride), 2 + cs.T, -3, 3),
+               v = randv(size_t(d.S * d.v_stride), 3 + cs.T);
+    std::vector<float> o(size_t(d.T * d.o_stride)), L(size_t(d.T * d.NH)), work(size_t(attention_work_floats(d.HD)));
+    for (int64_t g = 0; g < d.KVH; ++g)
+      S().attention_forward(o.data(), L.data(), q.data(), k.data(), v.data(), d, g, 0, d.T, work.data());
+    vk::Buffer bq = up(q), bk = up(k), bv = up(v), bo = ctx().alloc(o.size() * 4), bL = ctx().alloc(L.size() * 4);
+    vk::Batch b(ctx());
+    vk::attention_forward(b, {&bo, 0}, &bL, {&bq, 0}, {&bk, 0}, {&bv, 0}, d);
+    b.submit();
+    INFO("T=" << cs.T << " pos0=" << cs.pos0 << " HD=" << cs.HD << " window=" << cs.window << " softcap=" << cs.softcap);
+    CHECK(worst(down(bo, o.size()), o, 1e-5, 1e-4) <= 1);
+    CHECK(worst(down(bL, L.size()), L, 1e-5, 1e-5) <= 1);
+  }
+}
+
+namespace {
+
+std::string family_dir(const std::string& family) {
+  const char* env = std::getenv("EDGELLM_FIXTURES");
+  return std::string(env && *env ? env : EDGELLM_FIXTURES_DIR) + "/families/" + family;
+}
+
+std::vector<int32_t> ids_of(const SafetensorsFile& f, const std::string& name) {
+  const Tensor t = f.tensor(name);
+  REQUIRE((t.dtype() == DType::I32 || t.dtype() == DType::I64));
+  std::vector<int32_t> ids;
+  for (int64_t i = 0; i < t.numel(); ++i)
+    ids.push_back(t.dtype() == DType::I32 ? t.data<int32_t>()[i] : static_cast<int32_t>(t.data<int64_t>()[i]));
+  return ids;
+}
+
+std::vector<float> f32_of(const SafetensorsFile& f, const std::string& name) {
+  const Tensor t = f.tensor(name);
+  REQUIRE(t.dtype() == DType::F32);
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+}
+
+void check_family(const std::string& family) {
+  const std::string dir = family_dir(family);
+  Model m = load_model(dir + "/model");
+  use_vulkan(m.llama);
+  const SafetensorsFile ref = SafetensorsFile::open(dir + "/references/logits.safetensors");
+  std::vector<float> full24;
+  for (const char* len : {"len24", "len7"}) {
+    const std::vector<int32_t> ids = ids_of(ref, std::string("input_ids_") + len);
+    const std::vector<float> got = all_logits(m, ids);
+    const double e = rel_err(got, f32_of(ref, std::string("logits_") + len));
+    MESSAGE(family << " vulkan " << std::string(len) << ": max |Δ| / max |logit| = " << e);
+    CHECK(e < 1e-4);
+    if (std::string(len) == "len24") full24 = got;
+  }
+  // 16 tokens of prompt, then 8 one at a time through the device's KV cache (matvec shaders, pos0 > 0).
+  const std::vector<int32_t> ids = ids_of(ref, "input_ids_len24");
+  const int64_t T = static_cast<int64_t>(ids.size()), V = m.llama.config.vocab;
+  KvCache cache(m.llama.config, T);
+  std::vector<float> inc(static_cast<size_t>(T * V));
+  llama_forward(m.llama, cache, ids.data(), 16, inc.data(), true);
+  for (int64_t t = 16; t < T; ++t) llama_forward(m.llama, cache, ids.data() + t, 1, inc.data() + t * V, false);
+  const double e = rel_err(inc, full24);
+  MESSAGE(family << " vulkan incremental decode vs full forward: " << e);
+  CHECK(e < 1e-4);
+}
+
+}  // namespace
+
+TEST_CASE("vulkan families: Llama 3.2 (llama3 rope scaling, explicit head_dim, tied)") { check_family("llama32"); }
+TEST_CASE("vulkan families: Qwen3 (QK-norm, head_dim != hidden/heads)") { check_family("qwen3"); }
+TEST_CASE("vulkan families: SmolLM3 (layers without RoPE)") { check_family("smollm3"); }
+TEST_CASE("vulkan families: Phi-3 (fused qkv and gate_up, partial rotary)") { check_family("phi3"); }
+TEST_CASE("vulkan families: Gemma 2 (GeGLU, post-norms, soft-caps, alternating sliding window)") { check_family("gemma2"); }
+TEST_CASE("vulkan families: Gemma 3 (QK-norm, sliding/global layers, two RoPE bases)") { check_family("gemma3"); }
+TEST_CASE("vulkan families: GPT-2 (LayerNorm with bias, learned positions, GELU, biases, tied)") { check_family("gpt2"); }
