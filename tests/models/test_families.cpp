@@ -18,24 +18,13 @@
 #include "runtime/error.h"
 #include "runtime/gguf.h"
 #include "runtime/safetensors.h"
+#include "family_fixtures.h"
 
 using namespace edgellm;
+using edgellm::test::family_dir;
+using edgellm::test::fixture_ids;
 
 namespace {
-
-std::string family_dir(const std::string& family) {
-  const char* env = std::getenv("EDGELLM_FIXTURES");
-  return std::string(env && *env ? env : EDGELLM_FIXTURES_DIR) + "/families/" + family;
-}
-
-std::vector<int32_t> ids_of(const SafetensorsFile& f, const std::string& name) {
-  const Tensor t = f.tensor(name);
-  REQUIRE((t.dtype() == DType::I32 || t.dtype() == DType::I64));
-  std::vector<int32_t> ids;
-  for (int64_t i = 0; i < t.numel(); ++i)
-    ids.push_back(t.dtype() == DType::I32 ? t.data<int32_t>()[i] : static_cast<int32_t>(t.data<int64_t>()[i]));
-  return ids;
-}
 
 std::vector<float> f32_of(const SafetensorsFile& f, const std::string& name) {
   const Tensor t = f.tensor(name);
@@ -70,7 +59,7 @@ void check_family(const std::string& family) {
   const SafetensorsFile ref = SafetensorsFile::open(dir + "/references/logits.safetensors");
   std::vector<float> full24;
   for (const char* len : {"len24", "len7"}) {
-    const std::vector<int32_t> ids = ids_of(ref, std::string("input_ids_") + len);
+    const std::vector<int32_t> ids = fixture_ids(ref, std::string("input_ids_") + len);
     const std::vector<float> got = all_logits(m, ids);
     const double e = rel_err(got, f32_of(ref, std::string("logits_") + len));
     INFO(family << " " << std::string(len) << ": max |Δ| / max |logit| = " << e);
@@ -78,13 +67,15 @@ void check_family(const std::string& family) {
     if (std::string(len) == "len24") full24 = got;
   }
   // 16 tokens of prompt, then 8 one at a time (as reference.json's kv_cache_vs_recompute_max_abs was measured).
-  const std::vector<int32_t> ids24 = ids_of(ref, "input_ids_len24");
+  const std::vector<int32_t> ids24 = fixture_ids(ref, "input_ids_len24");
   const double inc = rel_err(incremental_logits(m, ids24, 16), full24);
   INFO(family << " incremental decode vs full forward: " << inc);
   CHECK(inc < 1e-4);
 
   // A GGUF written by edgellm, with llama.cpp's names and keys, loads back to the same logits.
-  const std::string path = (std::filesystem::temp_directory_path() / ("edgellm_family_" + family + ".gguf")).string();
+  std::string stem = family;
+  std::replace(stem.begin(), stem.end(), '/', '_');  // "holdout/gpt2"
+  const std::string path = (std::filesystem::temp_directory_path() / ("edgellm_family_" + stem + ".gguf")).string();
   save_llama_gguf(m, path);
   {
     const GgufFile g = GgufFile::open(path);
@@ -108,6 +99,10 @@ TEST_CASE("families: Gemma 2 (GeGLU, post-norms, soft-caps, alternating sliding 
 TEST_CASE("families: Gemma 3 (QK-norm, sliding/global layers, two RoPE bases)") { check_family("gemma3"); }
 
 TEST_CASE("families: GPT-2 (LayerNorm with bias, learned positions, GELU, Conv1D weights, tied)") { check_family("gpt2"); }
+
+TEST_CASE("families: the hold-out models (other dimensions and options) against transformers") {
+  for (const std::string& family : edgellm::test::holdout_families()) check_family(family);
+}
 
 TEST_CASE("families: the Vulkan forward and a backward without the family steps refuse a family option, naming its field") {
   const Model m = load_model(family_dir("gemma2") + "/model");

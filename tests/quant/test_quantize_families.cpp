@@ -18,19 +18,17 @@
 #include "runtime/mmap_file.h"
 #include "runtime/safetensors.h"
 #include "tests/test_util.h"
+#include "family_fixtures.h"
 
 using namespace edgellm;
+using edgellm::test::family_dir;
+using edgellm::test::fixture_ids;
 using namespace edgellm::quant;
 
 namespace {
 
 const char* const kFamilies[] = {"llama32", "qwen3", "gemma2", "gemma3", "phi3", "smollm3", "gpt2"};
 constexpr const char* kType = "uint4g32";  // 4 bits, group 32, with zero points (as GPTQ/AWQ checkpoints)
-
-std::string family_dir(const std::string& family) {
-  const char* env = std::getenv("EDGELLM_FIXTURES");
-  return std::string(env && *env ? env : EDGELLM_FIXTURES_DIR) + "/families/" + family;
-}
 
 struct Fixture {
   std::vector<int32_t> ids;  // input_ids_len24

@@ -12,24 +12,13 @@
 #include "runtime/error.h"
 #include "runtime/safetensors.h"
 #include "train/llama_grad.h"
+#include "family_fixtures.h"
 
 using namespace edgellm;
+using edgellm::test::family_dir;
+using edgellm::test::fixture_ids;
 
 namespace {
-
-std::string family_dir(const std::string& family) {
-  const char* env = std::getenv("EDGELLM_FIXTURES");
-  return std::string(env && *env ? env : EDGELLM_FIXTURES_DIR) + "/families/" + family;
-}
-
-std::vector<int32_t> ids_of(const SafetensorsFile& f, const std::string& name) {
-  const Tensor t = f.tensor(name);
-  REQUIRE((t.dtype() == DType::I32 || t.dtype() == DType::I64));
-  std::vector<int32_t> ids;
-  for (int64_t i = 0; i < t.numel(); ++i)
-    ids.push_back(t.dtype() == DType::I32 ? t.data<int32_t>()[i] : static_cast<int32_t>(t.data<int64_t>()[i]));
-  return ids;
-}
 
 // Where a parameter's gradient stands in the reference: rows [begin, end) of the Hugging Face tensor `hf`,
 // read (out, in) after transposing GPT-2's Conv1D (in, out) weights. end < 0: every row.
@@ -98,11 +87,12 @@ void check_family_grads(const std::string& family, bool checkpointing = false) {
   const SafetensorsFile grads = SafetensorsFile::open(dir + "/references/grads.safetensors");
   Model m = load_model(dir + "/model");
   const LlamaConfig c = m.llama.config;
+  const std::string kind = family.substr(family.rfind('/') + 1);  // "holdout/gpt2" names GPT-2's tensors too
   GradSetup setup;
   setup.checkpointing = checkpointing;
   LlamaGrad g(m.llama, setup);
   // transformers' causal-LM loss: labels = inputs, shifted inside; the mean over the T − 1 targets.
-  const std::vector<int32_t> ids = ids_of(logits, "input_ids_len24");
+  const std::vector<int32_t> ids = fixture_ids(logits, "input_ids_len24");
   std::vector<int32_t> tgt(ids.begin() + 1, ids.end());
   tgt.push_back(-100);
   const int64_t T = static_cast<int64_t>(ids.size());
@@ -121,7 +111,7 @@ void check_family_grads(const std::string& family, bool checkpointing = false) {
   double worst = 0;
   std::string worst_name;
   for (const Param& p : g.params()) {
-    const RefSlice s = family == "gpt2" ? gpt2_ref(p.name, c.dim) : family == "phi3" ? phi3_ref(p.name, c) : RefSlice{p.name};
+    const RefSlice s = kind == "gpt2" ? gpt2_ref(p.name, c.dim) : kind == "phi3" ? phi3_ref(p.name, c) : RefSlice{p.name};
     REQUIRE_MESSAGE(grads.has("grad." + s.hf), "no reference gradient for " << p.name << " (" << s.hf << ")");
     const std::vector<float> want = ref_grad(grads, s);
     REQUIRE(static_cast<int64_t>(want.size()) == p.n);
@@ -158,4 +148,7 @@ TEST_CASE("family gradients: Gemma 2 (GeGLU, post-norms, soft-caps, sliding wind
 TEST_CASE("family gradients: Gemma 3 (QK-norm, sliding/global layers, two RoPE bases)") { check_family_grads("gemma3"); }
 TEST_CASE("family gradients: GPT-2 (LayerNorm with bias, learned positions, GELU, biases, tied)") {
   check_family_grads("gpt2");
+}
+TEST_CASE("family gradients: the hold-out models (other dimensions and options, untied outputs, biases)") {
+  for (const std::string& family : edgellm::test::holdout_families()) check_family_grads(family);
 }

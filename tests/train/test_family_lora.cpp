@@ -16,23 +16,13 @@
 #include "train/llama_grad.h"
 #include "train/lora_io.h"
 #include "train/peft_modules.h"
+#include "family_fixtures.h"
 
 using namespace edgellm;
+using edgellm::test::family_dir;
+using edgellm::test::fixture_ids;
 
 namespace {
-
-std::string family_dir(const std::string& family) {
-  const char* env = std::getenv("EDGELLM_FIXTURES");
-  return std::string(env && *env ? env : EDGELLM_FIXTURES_DIR) + "/families/" + family;
-}
-
-std::vector<int32_t> ids_of(const SafetensorsFile& f, const std::string& name) {
-  const Tensor t = f.tensor(name);
-  std::vector<int32_t> ids;
-  for (int64_t i = 0; i < t.numel(); ++i)
-    ids.push_back(t.dtype() == DType::I32 ? t.data<int32_t>()[i] : static_cast<int32_t>(t.data<int64_t>()[i]));
-  return ids;
-}
 
 // The Hugging Face weight a PEFT module adapts, and whether it is a Conv1D stored (in, out).
 std::pair<std::string, bool> hf_weight_of(const std::string& prefix) {
@@ -53,7 +43,7 @@ void check_family_lora(const std::string& family, const std::vector<std::string>
   setup.lora_config.alpha = 8;
   setup.lora_config.targets = targets;
   LlamaGrad g(m.llama, setup);
-  const std::vector<int32_t> ids = ids_of(logits, "input_ids_len24");
+  const std::vector<int32_t> ids = fixture_ids(logits, "input_ids_len24");
   std::vector<int32_t> tgt(ids.begin() + 1, ids.end());
   tgt.push_back(-100);
   const int64_t T = static_cast<int64_t>(ids.size());

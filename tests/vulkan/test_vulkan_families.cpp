@@ -16,8 +16,11 @@
 #include "models/vulkan/llama_vulkan.h"
 #include "runtime/safetensors.h"
 #include "vk_test_util.h"
+#include "family_fixtures.h"
 
 using namespace edgellm;
+using edgellm::test::family_dir;
+using edgellm::test::fixture_ids;
 using namespace edgellm::vktest;
 
 namespace {
@@ -123,20 +126,6 @@ TEST_CASE("vulkan family shaders: attention with a sliding window and a soft-cap
 
 namespace {
 
-std::string family_dir(const std::string& family) {
-  const char* env = std::getenv("EDGELLM_FIXTURES");
-  return std::string(env && *env ? env : EDGELLM_FIXTURES_DIR) + "/families/" + family;
-}
-
-std::vector<int32_t> ids_of(const SafetensorsFile& f, const std::string& name) {
-  const Tensor t = f.tensor(name);
-  REQUIRE((t.dtype() == DType::I32 || t.dtype() == DType::I64));
-  std::vector<int32_t> ids;
-  for (int64_t i = 0; i < t.numel(); ++i)
-    ids.push_back(t.dtype() == DType::I32 ? t.data<int32_t>()[i] : static_cast<int32_t>(t.data<int64_t>()[i]));
-  return ids;
-}
-
 std::vector<float> f32_of(const SafetensorsFile& f, const std::string& name) {
   const Tensor t = f.tensor(name);
   REQUIRE(t.dtype() == DType::F32);
@@ -150,7 +139,7 @@ void check_family(const std::string& family) {
   const SafetensorsFile ref = SafetensorsFile::open(dir + "/references/logits.safetensors");
   std::vector<float> full24;
   for (const char* len : {"len24", "len7"}) {
-    const std::vector<int32_t> ids = ids_of(ref, std::string("input_ids_") + len);
+    const std::vector<int32_t> ids = fixture_ids(ref, std::string("input_ids_") + len);
     const std::vector<float> got = all_logits(m, ids);
     const double e = rel_err(got, f32_of(ref, std::string("logits_") + len));
     MESSAGE(family << " vulkan " << std::string(len) << ": max |Δ| / max |logit| = " << e);
@@ -158,7 +147,7 @@ void check_family(const std::string& family) {
     if (std::string(len) == "len24") full24 = got;
   }
   // 16 tokens of prompt, then 8 one at a time through the device's KV cache (matvec shaders, pos0 > 0).
-  const std::vector<int32_t> ids = ids_of(ref, "input_ids_len24");
+  const std::vector<int32_t> ids = fixture_ids(ref, "input_ids_len24");
   const int64_t T = static_cast<int64_t>(ids.size()), V = m.llama.config.vocab;
   KvCache cache(m.llama.config, T);
   std::vector<float> inc(static_cast<size_t>(T * V));
@@ -178,3 +167,6 @@ TEST_CASE("vulkan families: Phi-3 (fused qkv and gate_up, partial rotary)") { ch
 TEST_CASE("vulkan families: Gemma 2 (GeGLU, post-norms, soft-caps, alternating sliding window)") { check_family("gemma2"); }
 TEST_CASE("vulkan families: Gemma 3 (QK-norm, sliding/global layers, two RoPE bases)") { check_family("gemma3"); }
 TEST_CASE("vulkan families: GPT-2 (LayerNorm with bias, learned positions, GELU, biases, tied)") { check_family("gpt2"); }
+TEST_CASE("vulkan families: the hold-out models (other dimensions and options)") {
+  for (const std::string& family : edgellm::test::holdout_families()) check_family(family);
+}
