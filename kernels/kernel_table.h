@@ -168,17 +168,17 @@ using lut_gemv_fn = void(float* y, const uint8_t* codes, const uint16_t* scales,
 #define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot) X(lut_gemv)
 // ---- end quantized blocks ------------------------------------------------------------------------------
 // ---- 8-bit panel GEMM (kernels/quant_gemm_i8.h drives it) ------------------------------------------
-// Weights of kI8PanelCols columns (output features) are packed per 32-element block b as codes
-// u[b][g][j][0..3] (g < 8 groups of 4 k, j < kI8PanelCols, unsigned bytes), f32 scales wd[b][j] and,
-// for formats with a per-block minimum (Q4_K), f32 offsets wm[b][j] (nullptr: none). Activations are
-// signed bytes x (rows of ldx) with per (row, block) scales dx, integer corrections corr (= -zero_point *
-// Σ_k x over the block) and dsx = dx · Σ_k x, all rows of ldd. For m <= the table's i8_panel_mr rows and
-// n <= kI8PanelCols columns:
-//   c[i, j] = Σ_b dx[i,b] · wd[b,j] · (Σ_k u[b,j,k] · x[i, 32b+k] + corr[i,b]) + dsx[i,b] · wm[b,j].
+// Weights of kI8PanelCols columns (output features) are packed per block b of kb elements (32, or 16 for
+// Q6_K's sub-blocks) as codes u[b][g][j][0..3] (g < kb/4 groups of 4 k, j < kI8PanelCols, unsigned
+// bytes), f32 scales wd[b][j] and, for formats with a per-block minimum (Q4_K, Q5_K), f32 offsets
+// wm[b][j] (nullptr: none). Activations are signed bytes x (rows of ldx) with per (row, block) scales dx,
+// integer corrections corr (= -zero_point * Σ_k x over the block) and dsx = dx · Σ_k x, all rows of ldd.
+// For m <= the table's i8_panel_mr rows and n <= kI8PanelCols columns:
+//   c[i, j] = Σ_b dx[i,b] · wd[b,j] · (Σ_k u[b,j,k] · x[i, kb·b+k] + corr[i,b]) + dsx[i,b] · wm[b,j].
 inline constexpr int64_t kI8PanelCols = 32;
-using i8_panel_ukernel_fn = void(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32_t* corr,
-                                 const float* dsx, int64_t ldd, const uint8_t* u, const float* wd, const float* wm,
-                                 float* c, int64_t ldc, int64_t m, int64_t n);
+using i8_panel_ukernel_fn = void(int64_t nb, int64_t kb, const int8_t* x, int64_t ldx, const float* dx,
+                                 const int32_t* corr, const float* dsx, int64_t ldd, const uint8_t* u, const float* wd,
+                                 const float* wm, float* c, int64_t ldc, int64_t m, int64_t n);
 #define EDGELLM_I8_KERNELS(X) X(i8_panel_ukernel)
 // ---- GEMM family (kernels/gemm.h drives these; see kernels/simd/gemm_microkernel.h) -----
 // sgemm micro-kernel on packed panels. ap: A micro-panel (kc, MR) k-major, alpha already applied;
@@ -237,6 +237,9 @@ struct KernelTable {
 #undef EDGELLM_KERNEL_FIELD
   GemmBlocking sgemm_block;  // goes with sgemm_ukernel
   int i8_panel_mr = 4;       // rows of i8_panel_ukernel's tile
+  // i8_panel_ukernel reads u as signed bytes (sdot): codes must stay below 128, so Q8_0 is packed as q with zero
+  // point 0 instead of q + 128 (the other formats' codes are below 64 either way).
+  bool i8_panel_signed_codes = false;
 };
 
 // Sets entry `name` of table `t` to `fn`, recording the ISA that provides it.

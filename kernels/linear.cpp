@@ -120,7 +120,7 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
       if (!quant_matmul_supported(W.dtype()) && !dtype_is_gint(W.dtype()))
         fail("linear: no matmul for weight '{}' of type {}", W.name, dtype_name(W.dtype()));
       if (math == QuantMath::Fast && M >= kDequantGemmMinRows && i8_panel_supported(W.dtype())) {
-        // Many rows of a Q4_0 / Q8_0 / Q4_K weight on a CPU with 8-bit dot products: integer panels.
+        // Many rows of a Q4_0 / Q8_0 / Q4_K / Q5_K / Q6_K weight on a CPU with 8-bit dot products: integer panels.
         matmul_i8_panel(y, x, W.raw(), W.dtype(), M, N, K);
       } else if (math == QuantMath::Exact || M >= kDequantGemmMinRows) {
         // Many rows: the f32 GEMM on dequantized row blocks beats integer dots once the dequantization

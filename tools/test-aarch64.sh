@@ -22,6 +22,9 @@ echo "--- runtime and kernel suites in full"
 ctest --test-dir $B --output-on-failure -V -R '^test_(runtime|kernels)$' 2>&1 |
   grep -E "edgellm tests: active ISA|vs scalar|test cases|Test +#|tests passed|tests failed|FAILED|ERROR" | uniq
 ctest --test-dir $B --output-on-failure -R '^test_(runtime|kernels)$' >/dev/null
+# qemu's default CPU (max) has i8mm, so the panel GEMM ran on smmla above; a dotprod CPU without i8mm runs its sdot body.
+qemu-aarch64 -cpu neoverse-n1 $B/tests/test_kernels -tc="*i8_panel*" | grep -E "test cases|ERROR|FAILED" |
+  sed 's/^/sdot panel (qemu -cpu neoverse-n1): /'
 
 echo "--- models and consumers under qemu-aarch64"
 FX=$(cd ../shared/fixtures && pwd)

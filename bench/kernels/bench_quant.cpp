@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/linear.h"
 #include "kernels/quant/gint.h"
 #include "kernels/quant_gemm_i8.h"
 #include "kernels/quant_matmul.h"
@@ -86,7 +87,7 @@ void quant_matmul(benchmark::State& st) {
 }
 
 // The same M x 4096 x 4096 product through the 8-bit panel GEMM (what linear_forward uses from 32 rows
-// for Q4_0 / Q8_0 / Q4_K on VNNI CPUs). args: dtype id, threads, M.
+// for Q4_0 / Q8_0 / Q4_K / Q5_K / Q6_K where the table has a panel kernel). args: dtype id, threads, M.
 void quant_matmul_i8(benchmark::State& st) {
   const auto t = static_cast<DType>(st.range(0));
   const int threads = static_cast<int>(st.range(1));
@@ -108,6 +109,30 @@ void quant_matmul_i8(benchmark::State& st) {
   st.counters["GFLOP/s"] =
       benchmark::Counter(static_cast<double>(st.iterations()) * 2.0 * M * kN * kK * 1e-9, benchmark::Counter::kIsRate);
   st.SetLabel(std::string(dtype_name(t)) + " " + kernels().i8_panel_ukernel_isa);
+  set_num_threads(0);
+}
+
+// The same product through linear_forward, as a model's prompt runs it: the 8-bit panel where the type has one, else
+// dequantized tiles and the f32 GEMM (the label says which). args: dtype id, threads, M.
+void quant_linear(benchmark::State& st) {
+  const auto t = static_cast<DType>(st.range(0));
+  const int threads = static_cast<int>(st.range(1));
+  const int64_t M = st.range(2);
+  const WeightPool& p = pool(t, 1);
+  const Tensor W = Tensor::external(const_cast<uint8_t*>(p.data.data()), Shape{kN, kK}, t);
+  set_num_threads(threads);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(static_cast<size_t>(M * kK)), y(static_cast<size_t>(M * kN));
+  for (auto& v : x) v = nd(rng);
+  for (auto _ : st) {
+    linear_forward(y.data(), x.data(), W, nullptr, M);
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(static_cast<double>(st.iterations()) * 2.0 * M * kN * kK * 1e-9, benchmark::Counter::kIsRate);
+  st.SetLabel(std::string(dtype_name(t)) + (i8_panel_supported(t) ? " i8-panel " : " dequant+gemm ") +
+              (i8_panel_supported(t) ? kernels().i8_panel_ukernel_isa : kernels().sgemm_ukernel_isa));
   set_num_threads(0);
 }
 
@@ -166,9 +191,9 @@ void gemv_hot_args(benchmark::internal::Benchmark* b) {
     for (int threads : {1, 2}) b->Args({static_cast<int64_t>(t), threads, 1, 1});
 }
 void i8_args(benchmark::internal::Benchmark* b) {
-  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K})
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
     for (int threads : {1, 2})
-      for (int64_t M : {64, 128}) b->Args({static_cast<int64_t>(t), threads, M});
+      for (int64_t M : {64, 512}) b->Args({static_cast<int64_t>(t), threads, M});
 }
 void mm64_args(benchmark::internal::Benchmark* b) {
   for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K})
@@ -181,5 +206,6 @@ BENCHMARK(quant_matmul)->Name("quant_gemv_4096")->Apply(gemv_args)->ArgNames({"t
 BENCHMARK(quant_matmul)->Name("quant_gemv_4096_hot")->Apply(gemv_hot_args)->ArgNames({"type", "thr", "M", "copies"})->UseRealTime();
 BENCHMARK(quant_matmul)->Name("quant_mm64_4096")->Apply(mm64_args)->ArgNames({"type", "thr", "M", "copies"})->UseRealTime();
 BENCHMARK(quant_matmul_i8)->Name("quant_mm_i8_4096")->Apply(i8_args)->ArgNames({"type", "thr", "M"})->UseRealTime();
+BENCHMARK(quant_linear)->Name("quant_linear_4096")->Apply(i8_args)->ArgNames({"type", "thr", "M"})->UseRealTime();
 BENCHMARK(quant_gint)->Name("quant_gint4_g128_4096")->Args({1, 1})->Args({2, 1})->Args({1, 64})->ArgNames({"thr", "M"})->UseRealTime();
 BENCHMARK(quant_triad_reference)->Arg(1)->Arg(2)->UseRealTime();

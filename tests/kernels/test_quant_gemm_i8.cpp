@@ -19,49 +19,54 @@
 using namespace edgellm;
 using namespace edgellm::test;
 
-TEST_CASE(
-    "i8_panel_ukernel of every ISA equals the scalar definition on edge "
-    "tiles") {
-  std::mt19937 rng(17);
-  std::uniform_int_distribution<int> byte(0, 255), sbyte(-127, 127), corr(-4000, 4000);
+namespace {
+
+// One ISA's kernel against the definition on every edge tile (m <= MR rows, 1, 17 or 32 columns, with and without
+// the minimum) for nb blocks of kb elements.
+void check_ukernel(Isa isa, int64_t kb, int64_t nb, std::mt19937& rng) {
+  const KernelTable& t = *kernels_for(isa);
+  const int64_t MR = t.i8_panel_mr, K = nb * kb, ldx = K + 7, ldd = nb + 2, ldc = kI8PanelCols + 3;
+  // Codes the kernel reads the same as the definition does: below 128 where it reads them as signed bytes.
+  std::uniform_int_distribution<int> byte(0, t.i8_panel_signed_codes ? 127 : 255), sbyte(-127, 127), corr(-4000, 4000);
   std::uniform_real_distribution<float> scale(0.001f, 0.1f);
-  for (Isa isa : available_isas()) {
-    const KernelTable& t = *kernels_for(isa);
-    const int64_t MR = t.i8_panel_mr;
-    for (int64_t nb : {1, 3, 8}) {
-      const int64_t K = nb * 32, ldx = K + 7, ldd = nb + 2;
-      std::vector<uint8_t> u(static_cast<size_t>(nb * 8 * kI8PanelCols * 4));
-      std::vector<float> wd(static_cast<size_t>(nb * kI8PanelCols)), wm(wd.size()), dx(static_cast<size_t>(MR * ldd)),
-          dsx(dx.size());
-      std::vector<int8_t> x(static_cast<size_t>(MR * ldx));
-      std::vector<int32_t> cr(static_cast<size_t>(MR * ldd));
-      for (auto& v : u) v = static_cast<uint8_t>(byte(rng));
-      for (auto& v : x) v = static_cast<int8_t>(sbyte(rng));
-      for (auto& v : wd) v = scale(rng);
-      for (auto& v : dx) v = scale(rng);
-      for (auto& v : wm) v = -scale(rng);
-      for (auto& v : dsx) v = scale(rng) * 50.0f;
-      for (auto& v : cr) v = corr(rng);
-      for (bool with_min : {false, true})
-        for (int64_t m = 1; m <= MR; ++m)
-          for (int64_t n : {int64_t{1}, int64_t{17}, kI8PanelCols}) {
-            const float* wmp = with_min ? wm.data() : nullptr;
-            const int64_t ldc = kI8PanelCols + 3;
-            std::vector<float> c(static_cast<size_t>(MR * ldc), -9.0f), want = c;
-            t.i8_panel_ukernel(nb, x.data(), ldx, dx.data(), cr.data(), dsx.data(), ldd, u.data(), wd.data(), wmp,
-                               c.data(), ldc, m, n);
-            ref::i8_panel_ukernel(nb, x.data(), ldx, dx.data(), cr.data(), dsx.data(), ldd, u.data(), wd.data(), wmp,
-                                  want.data(), ldc, m, n);
-            // FMA versus multiply-then-add rounding, on sums with cancellation: relative to the tile's scale.
-            float top = 1.0f;
-            for (float v : want) top = std::max(top, std::fabs(v));
-            int bad = 0;
-            for (size_t i = 0; i < c.size(); ++i) bad += std::fabs(c[i] - want[i]) > 1e-5f * top;
-            CHECK_MESSAGE(bad == 0, std::string(isa_name(isa))
-                                        << " nb " << nb << " m " << m << " n " << n << " min " << with_min);
-          }
-    }
-  }
+  std::vector<uint8_t> u(static_cast<size_t>(K * kI8PanelCols));
+  std::vector<float> wd(static_cast<size_t>(nb * kI8PanelCols)), wm(wd.size()), dx(static_cast<size_t>(MR * ldd)),
+      dsx(dx.size());
+  std::vector<int8_t> x(static_cast<size_t>(MR * ldx));
+  std::vector<int32_t> cr(static_cast<size_t>(MR * ldd));
+  for (auto& v : u) v = static_cast<uint8_t>(byte(rng));
+  for (auto& v : x) v = static_cast<int8_t>(sbyte(rng));
+  for (auto& v : wd) v = scale(rng);
+  for (auto& v : dx) v = scale(rng);
+  for (auto& v : wm) v = -scale(rng);
+  for (auto& v : dsx) v = scale(rng) * 50.0f;
+  for (auto& v : cr) v = corr(rng);
+  for (bool with_min : {false, true})
+    for (int64_t m = 1; m <= MR; ++m)
+      for (int64_t n : {int64_t{1}, int64_t{17}, kI8PanelCols}) {
+        const float* wmp = with_min ? wm.data() : nullptr;
+        std::vector<float> c(static_cast<size_t>(MR * ldc), -9.0f), want = c;
+        t.i8_panel_ukernel(nb, kb, x.data(), ldx, dx.data(), cr.data(), dsx.data(), ldd, u.data(), wd.data(), wmp,
+                           c.data(), ldc, m, n);
+        ref::i8_panel_ukernel(nb, kb, x.data(), ldx, dx.data(), cr.data(), dsx.data(), ldd, u.data(), wd.data(), wmp,
+                              want.data(), ldc, m, n);
+        // FMA versus multiply-then-add rounding, on sums with cancellation: relative to the tile's scale.
+        float top = 1.0f;
+        for (float v : want) top = std::max(top, std::fabs(v));
+        int bad = 0;
+        for (size_t i = 0; i < c.size(); ++i) bad += std::fabs(c[i] - want[i]) > 1e-5f * top;
+        CHECK_MESSAGE(bad == 0, std::string(isa_name(isa)) << " kb " << kb << " nb " << nb << " m " << m << " n "
+                                                           << n << " min " << with_min);
+      }
+}
+
+}  // namespace
+
+TEST_CASE("i8_panel_ukernel of every ISA equals the scalar definition on edge tiles, 32- and 16-element blocks") {
+  std::mt19937 rng(17);
+  for (Isa isa : available_isas())
+    for (int64_t kb : {32, 16})
+      for (int64_t nb : {1, 3, 8}) check_ukernel(isa, kb, nb, rng);
 }
 
 TEST_CASE(
@@ -70,7 +75,7 @@ TEST_CASE(
   set_num_threads(2);
   for (Isa isa : available_isas()) {
     const KernelTable& t = *kernels_for(isa);
-    for (DType wt : {DType::Q4_0, DType::Q8_0, DType::Q4_K})
+    for (DType wt : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
       for (const auto& shape : {std::tuple<int64_t, int64_t, int64_t>{33, 45, 256}, {70, 96, 256 * 3}, {6, 31, 512}}) {
         // Plain copies: clang 14 cannot capture structured bindings in doctest's INFO.
         const int64_t M = std::get<0>(shape), N = std::get<1>(shape), K = std::get<2>(shape);
@@ -97,8 +102,9 @@ TEST_CASE(
             INFO(isa_name(isa), " ", dtype_name(wt), " M ", M, " N ", N, " K ", K, " m ", m, " n ", n);
             CHECK(std::fabs(got - ref) <= bound + 1e-6 * mag);
             // Q4_0 / Q8_0: the same integer products as the vec_dot path (Q8_0 activations); only the float summation
-            // order differs. (Q4_K's vec_dot quantizes activations per 256, not per 32.)
-            if (wt != DType::Q4_K) CHECK(std::fabs(got - yq[static_cast<size_t>(m * N + n)]) <= 1e-5 * (1.0 + mag));
+            // order differs. (The K-quants' vec_dot quantizes activations per 256, not per 32.)
+            if (wt == DType::Q4_0 || wt == DType::Q8_0)
+              CHECK(std::fabs(got - yq[static_cast<size_t>(m * N + n)]) <= 1e-5 * (1.0 + mag));
           }
       }
   }
@@ -108,7 +114,8 @@ TEST_CASE(
 TEST_CASE("matmul_i8_panel rejects other weight types and K off the block") {
   std::vector<float> x(64), y(4);
   std::vector<uint8_t> w(1024);
-  CHECK_THROWS_AS(matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q6_K, 1, 1, 256), Error);
+  CHECK_THROWS_AS(matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q2_K, 1, 1, 256), Error);
+  CHECK_THROWS_AS(matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q6_K, 1, 1, 128), Error);
   CHECK_THROWS_AS(matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q4_K, 1, 1, 64), Error);
   CHECK_THROWS_AS(matmul_i8_panel(y.data(), x.data(), w.data(), DType::Q4_0, 1, 1, 48), Error);
   CHECK(i8_panel_supported(DType::Q4_0, *kernels_for(Isa::Scalar)) == false);  // the definition is not fast

@@ -1,7 +1,7 @@
 // AVX-512 VNNI 8-bit panel micro-kernel (kernel_table.h: i8_panel_ukernel): MR = 6 activation rows x 32 weight
-// columns (two zmm of 16), vpdpbusd of 4 unsigned weight bytes x 4 signed activation bytes per lane. Per 32-element
-// block: 8 x 12 vpdpbusd, then each of the 12 integer sums is converted, scaled by dw[j]·dx[i] and added to its float
-// accumulator (12 int + 12 float accumulators in registers).
+// columns (two zmm of 16), vpdpbusd of 4 unsigned weight bytes x 4 signed activation bytes per lane. Per block of
+// kb = 4·G elements: G x 12 vpdpbusd, then each of the 12 integer sums is converted, scaled by dw[j]·dx[i] and added to
+// its float accumulator (12 int + 12 float accumulators in registers). G = 8 (32-element blocks) or 4 (Q6_K's 16).
 #include "kernels/ref/i8_panel.h"
 
 #include <immintrin.h>
@@ -13,7 +13,7 @@ namespace {
 
 constexpr int kMR = 6;
 
-template <int M, bool kMin>
+template <int M, bool kMin, int G>
 void tile(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32_t* corr, const float* dsx, int64_t ldd,
           const uint8_t* u, const float* wd, const float* wm, float* c, int64_t ldc, int64_t n) {
   __m512 acc[M][2];
@@ -21,10 +21,10 @@ void tile(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32
   for (int64_t b = 0; b < nb; ++b) {
     __m512i s[M][2];
     for (int i = 0; i < M; ++i) s[i][0] = s[i][1] = _mm512_set1_epi32(corr[i * ldd + b]);
-    const uint8_t* ub = u + b * 8 * kI8PanelCols * 4;
-    const int8_t* xb = x + b * 32;
+    const uint8_t* ub = u + b * G * kI8PanelCols * 4;
+    const int8_t* xb = x + b * G * 4;
 #pragma GCC unroll 8
-    for (int g = 0; g < 8; ++g) {
+    for (int g = 0; g < G; ++g) {
       const __m512i w0 = _mm512_loadu_si512(ub + g * 128), w1 = _mm512_loadu_si512(ub + g * 128 + 64);
 #pragma GCC unroll 8
       for (int i = 0; i < M; ++i) {
@@ -65,30 +65,34 @@ void tile(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32
   }
 }
 
-template <bool kMin>
+template <bool kMin, int G>
 void rows(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32_t* corr, const float* dsx, int64_t ldd,
           const uint8_t* u, const float* wd, const float* wm, float* c, int64_t ldc, int64_t m, int64_t n) {
   switch (m) {
     case 6:
-      return tile<6, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+      return tile<6, kMin, G>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
     case 5:
-      return tile<5, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+      return tile<5, kMin, G>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
     case 4:
-      return tile<4, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+      return tile<4, kMin, G>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
     case 3:
-      return tile<3, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+      return tile<3, kMin, G>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
     case 2:
-      return tile<2, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+      return tile<2, kMin, G>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
     default:
-      return tile<1, kMin>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
+      return tile<1, kMin, G>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, n);
   }
 }
 
-void ukernel(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32_t* corr, const float* dsx,
-             int64_t ldd, const uint8_t* u, const float* wd, const float* wm, float* c, int64_t ldc, int64_t m,
-             int64_t n) {
-  if (wm) return rows<true>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
-  rows<false>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
+void ukernel(int64_t nb, int64_t kb, const int8_t* x, int64_t ldx, const float* dx, const int32_t* corr,
+             const float* dsx, int64_t ldd, const uint8_t* u, const float* wd, const float* wm, float* c, int64_t ldc,
+             int64_t m, int64_t n) {
+  if (kb == 16) {
+    if (wm) return rows<true, 4>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
+    return rows<false, 4>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
+  }
+  if (wm) return rows<true, 8>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
+  rows<false, 8>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
 }
 
 }  // namespace
