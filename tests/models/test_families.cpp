@@ -23,55 +23,18 @@
 using namespace edgellm;
 using edgellm::test::family_dir;
 using edgellm::test::fixture_ids;
+using edgellm::test::check_family_logits;
+using edgellm::test::rel_to_largest;
 
 namespace {
-
-std::vector<float> f32_of(const SafetensorsFile& f, const std::string& name) {
-  const Tensor t = f.tensor(name);
-  REQUIRE(t.dtype() == DType::F32);
-  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
-}
-
-// max |a − b| / max |b|: the fixtures' tolerance is relative to the largest logit.
-double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num = std::max(num, std::abs(static_cast<double>(a[i]) - b[i]));
-    den = std::max(den, std::abs(static_cast<double>(b[i])));
-  }
-  return num / den;
-}
-
-// Logits of ids fed as `prefill` tokens in one call, then one token per call with the cache.
-std::vector<float> incremental_logits(const Model& m, const std::vector<int32_t>& ids, int64_t prefill) {
-  const int64_t T = static_cast<int64_t>(ids.size()), V = m.llama.config.vocab;
-  KvCache cache(m.llama.config, T);
-  std::vector<float> out(static_cast<size_t>(T * V));
-  llama_forward(m.llama, cache, ids.data(), prefill, out.data(), true);
-  for (int64_t t = prefill; t < T; ++t) llama_forward(m.llama, cache, ids.data() + t, 1, out.data() + t * V, false);
-  return out;
-}
 
 // gguf_refusal: a model llama.cpp's GGUF keys cannot describe; its export must be refused with that text.
 void check_family(const std::string& family, const std::string& gguf_refusal = "") {
   const std::string dir = family_dir(family);
   const Model m = load_model(dir + "/model");
+  const std::vector<float> full24 = check_family_logits(m, family, "cpu");
   const SafetensorsFile ref = SafetensorsFile::open(dir + "/references/logits.safetensors");
-  std::vector<float> full24;
-  for (const char* len : {"len24", "len7"}) {
-    const std::vector<int32_t> ids = fixture_ids(ref, std::string("input_ids_") + len);
-    const std::vector<float> got = all_logits(m, ids);
-    const double e = rel_err(got, f32_of(ref, std::string("logits_") + len));
-    INFO(family << " " << std::string(len) << ": max |Δ| / max |logit| = " << e);
-    CHECK(e < 1e-4);
-    if (std::string(len) == "len24") full24 = got;
-  }
-  // 16 tokens of prompt, then 8 one at a time (as reference.json's kv_cache_vs_recompute_max_abs was measured).
   const std::vector<int32_t> ids24 = fixture_ids(ref, "input_ids_len24");
-  const double inc = rel_err(incremental_logits(m, ids24, 16), full24);
-  INFO(family << " incremental decode vs full forward: " << inc);
-  CHECK(inc < 1e-4);
 
   // A GGUF written by edgellm, with llama.cpp's names and keys, loads back to the same logits.
   std::string stem = family;
@@ -88,7 +51,7 @@ void check_family(const std::string& family, const std::string& gguf_refusal = "
     CHECK(g.get_string("general.architecture") == arch_by_name(m.llama.config.arch).gguf);
     const Model back = load_model(path);
     CHECK(back.llama.config.arch == m.llama.config.arch);
-    const double rt = rel_err(all_logits(back, ids24), full24);
+    const double rt = rel_to_largest(all_logits(back, ids24), full24);
     INFO(family << " GGUF round trip: " << rt);
     CHECK(rt < 1e-6);
   }

@@ -27,17 +27,6 @@ namespace {
 
 const KernelTable& S() { return *kernels_for(Isa::Scalar); }
 
-// max |a − b| / max |b|: the fixtures' tolerance is relative to the largest logit.
-double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num = std::max(num, std::abs(static_cast<double>(a[i]) - b[i]));
-    den = std::max(den, std::abs(static_cast<double>(b[i])));
-  }
-  return num / den;
-}
-
 }  // namespace
 
 TEST_CASE("vulkan family shaders: LayerNorm, GELU, GeGLU and soft-cap against the scalar kernels") {
@@ -126,36 +115,10 @@ TEST_CASE("vulkan family shaders: attention with a sliding window and a soft-cap
 
 namespace {
 
-std::vector<float> f32_of(const SafetensorsFile& f, const std::string& name) {
-  const Tensor t = f.tensor(name);
-  REQUIRE(t.dtype() == DType::F32);
-  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
-}
-
 void check_family(const std::string& family) {
-  const std::string dir = family_dir(family);
-  Model m = load_model(dir + "/model");
+  Model m = load_model(family_dir(family) + "/model");
   use_vulkan(m.llama);
-  const SafetensorsFile ref = SafetensorsFile::open(dir + "/references/logits.safetensors");
-  std::vector<float> full24;
-  for (const char* len : {"len24", "len7"}) {
-    const std::vector<int32_t> ids = fixture_ids(ref, std::string("input_ids_") + len);
-    const std::vector<float> got = all_logits(m, ids);
-    const double e = rel_err(got, f32_of(ref, std::string("logits_") + len));
-    MESSAGE(family << " vulkan " << std::string(len) << ": max |Δ| / max |logit| = " << e);
-    CHECK(e < 1e-4);
-    if (std::string(len) == "len24") full24 = got;
-  }
-  // 16 tokens of prompt, then 8 one at a time through the device's KV cache (matvec shaders, pos0 > 0).
-  const std::vector<int32_t> ids = fixture_ids(ref, "input_ids_len24");
-  const int64_t T = static_cast<int64_t>(ids.size()), V = m.llama.config.vocab;
-  KvCache cache(m.llama.config, T);
-  std::vector<float> inc(static_cast<size_t>(T * V));
-  llama_forward(m.llama, cache, ids.data(), 16, inc.data(), true);
-  for (int64_t t = 16; t < T; ++t) llama_forward(m.llama, cache, ids.data() + t, 1, inc.data() + t * V, false);
-  const double e = rel_err(inc, full24);
-  MESSAGE(family << " vulkan incremental decode vs full forward: " << e);
-  CHECK(e < 1e-4);
+  edgellm::test::check_family_logits(m, family, "vulkan");
 }
 
 }  // namespace
