@@ -53,18 +53,7 @@ const Tensor& LlamaLayer::bias(LinearKind k) const {
   return none;
 }
 
-Tensor& LlamaLayer::bias(LinearKind k) {
-  switch (k) {
-    case LinearKind::Q: return bq;
-    case LinearKind::K: return bk;
-    case LinearKind::V: return bv;
-    case LinearKind::O: return bo;
-    case LinearKind::Gate: return b_gate;
-    case LinearKind::Up: return b_up;
-    case LinearKind::Down: break;
-  }
-  return b_down;
-}
+Tensor& LlamaLayer::bias(LinearKind k) { return const_cast<Tensor&>(static_cast<const LlamaLayer*>(this)->bias(k)); }
 
 std::vector<const Tensor*> LlamaLayer::small_tensors() const {
   return {&attn_norm, &attn_norm_b, &bq,     &bk,     &bv,         &bo,          &ffn_norm,

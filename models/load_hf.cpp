@@ -14,6 +14,22 @@
 
 namespace edgellm {
 
+namespace {
+
+// yarn and longrope as transformers reads them: with original_max_position_embeddings given, the scaling factor is
+// max_position_embeddings over it (the config's own factor otherwise), and the original context is that field.
+// Sets c.rope_orig_ctx and c.rope_factor; returns the factor in double for the attention factor's formula.
+double set_context_factor(LlamaConfig& c, const RopeScaling& y) {
+  const bool orig = y.original_max_position_embeddings > 0;
+  c.rope_orig_ctx = orig ? y.original_max_position_embeddings : c.max_ctx;
+  const double factor =
+      orig ? static_cast<double>(c.max_ctx) / static_cast<double>(y.original_max_position_embeddings) : y.factor;
+  c.rope_factor = static_cast<float>(factor);
+  return factor;
+}
+
+}  // namespace
+
 LlamaConfig llama_config_from_hf(const std::string& dir) {
   const HFConfig h = load_hf_config(dir);
   LlamaConfig c;
@@ -44,14 +60,9 @@ LlamaConfig llama_config_from_hf(const std::string& dir) {
     c.rope_scaling = RopeScalingKind::Dynamic;
     c.rope_factor = static_cast<float>(h.rope_scaling.factor);
   } else if (h.rope_scaling.type == "yarn") {
-    // transformers: with original_max_position_embeddings given, the factor is the ratio of the contexts.
     const RopeScaling& y = h.rope_scaling;
     c.rope_scaling = RopeScalingKind::Yarn;
-    c.rope_orig_ctx = y.original_max_position_embeddings > 0 ? y.original_max_position_embeddings : c.max_ctx;
-    const double factor = y.original_max_position_embeddings > 0
-                              ? static_cast<double>(c.max_ctx) / static_cast<double>(y.original_max_position_embeddings)
-                              : y.factor;
-    c.rope_factor = static_cast<float>(factor);
+    const double factor = set_context_factor(c, y);
     auto mscale = [&](double m) { return factor <= 1 ? 1.0 : 0.1 * m * std::log(factor) + 1.0; };
     c.rope_attn_factor = static_cast<float>(y.attention_factor > 0 ? y.attention_factor
                                             : y.mscale > 0 && y.mscale_all_dim > 0 ? mscale(y.mscale) / mscale(y.mscale_all_dim)
@@ -60,14 +71,9 @@ LlamaConfig llama_config_from_hf(const std::string& dir) {
     c.rope_yarn_beta_slow = static_cast<float>(y.beta_slow);
     c.rope_yarn_truncate = y.truncate;
   } else if (h.rope_scaling.type == "longrope") {
-    // transformers (Phi-3): the factor for the attention factor is max_position_embeddings over the original.
     const RopeScaling& y = h.rope_scaling;
     c.rope_scaling = RopeScalingKind::LongRope;
-    c.rope_orig_ctx = y.original_max_position_embeddings > 0 ? y.original_max_position_embeddings : c.max_ctx;
-    const double factor = y.original_max_position_embeddings > 0
-                              ? static_cast<double>(c.max_ctx) / static_cast<double>(y.original_max_position_embeddings)
-                              : y.factor;
-    c.rope_factor = static_cast<float>(factor);
+    const double factor = set_context_factor(c, y);
     c.rope_attn_factor = static_cast<float>(
         y.attention_factor > 0 ? y.attention_factor
         : factor <= 1          ? 1.0

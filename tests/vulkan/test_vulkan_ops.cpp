@@ -102,14 +102,16 @@ TEST_CASE("vulkan softmax, swiglu and elementwise ops") {
   }
 }
 
-TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, strided views") {
-  struct Case { int64_t T, pos0, NH, KVH, HD; };
+TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, strided views, window, soft-cap") {
+  struct Case { int64_t T, pos0, NH, KVH, HD, window = 0; double softcap = 0; };
   for (Case cs : {Case{1, 0, 2, 1, 16}, Case{7, 0, 4, 2, 64}, Case{5, 70, 4, 4, 32}, Case{33, 100, 6, 2, 128},
-                  Case{1, 130, 8, 2, 64}}) {
+                  Case{1, 130, 8, 2, 64}, Case{7, 0, 4, 2, 32, 4, 0}, Case{9, 70, 4, 2, 64, 4, 50},
+                  Case{1, 130, 8, 2, 64, 100, 0}, Case{33, 5, 2, 1, 16, 0, 3}, Case{1, 200, 2, 2, 256, 65, 20}}) {
     AttentionDims d;
     d.T = cs.T, d.S = cs.pos0 + cs.T, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos0;
     d.q_stride = d.NH * d.HD + 3, d.k_stride = d.KVH * d.HD, d.v_stride = d.KVH * d.HD + 5, d.o_stride = d.NH * d.HD;
     d.scale = 1.0 / std::sqrt(double(d.HD));
+    d.window = cs.window, d.softcap = cs.softcap;  // the families' sliding window and soft-cap (Gemma 2/3)
     const auto q = randv(size_t(d.T * d.q_stride), 1 + cs.T, -2, 2), k = randv(size_t(d.S * d.k_stride), 2 + cs.T, -2, 2),
                v = randv(size_t(d.S * d.v_stride), 3 + cs.T);
     std::vector<float> o(size_t(d.T * d.o_stride)), L(size_t(d.T * d.NH)), work(size_t(attention_work_floats(d.HD)));
@@ -119,7 +121,8 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
     vk::Batch b(ctx());
     vk::attention_forward(b, {&bo, 0}, &bL, {&bq, 0}, {&bk, 0}, {&bv, 0}, d);
     b.submit();
-    INFO("T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD);
+    INFO("T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD
+              << " window=" << cs.window << " softcap=" << cs.softcap);
     CHECK(worst(down(bo, o.size()), o, 1e-5, 1e-4) <= 1);
     CHECK(worst(down(bL, L.size()), L, 1e-5, 1e-5) <= 1);
   }
