@@ -15,6 +15,15 @@ namespace edgellm::armq {
 namespace {
 using namespace edgellm::quant;
 
+// IEEE half -> float by the FPU (fcvt is base AArch64, no +fp16 needed): runtime/dtype.h's portable f16_to_f32 is
+// about 14 instructions with branches, and at two per 32-element block it was a third of the Q4_0 GEMV's
+// instructions under qemu's count (bench/RESULTS.md, instructions per token).
+inline float h2f(uint16_t h) {
+  __fp16 v;
+  std::memcpy(&v, &h, 2);
+  return static_cast<float>(v);
+}
+
 // acc + 4 lanes of sums of 4 adjacent int8 products.
 template <bool kDot>
 inline int32x4_t dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
@@ -27,17 +36,22 @@ inline int32x4_t dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
 }
 
 // ---- legacy 32-blocks: codes as two int8x16 (elements 0..15, 16..31) ----------------------------
+// kFrac: the codes come scaled by 2^kFrac, undone for free in the int -> float convert (to_f32).
+// Q4_0's codes are 16·(q − 8): q ^ 8 is q − 8 in 4-bit two's complement, so that nibble at the top of a byte reads
+// as (q − 8)·16 in int8; one eor, then shl / and, in place of and, ushr and two subtracts. Sums stay exact.
 struct Q4_0A {
   using W = block_q4_0;
   using A = block_q8_0;
   static constexpr bool kMin = false;
+  static constexpr int kFrac = 4;
   static void codes(const W& b, int8x16_t* lo, int8x16_t* hi) {
-    const uint8x16_t v = vld1q_u8(b.qs);
-    *lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0F))), vdupq_n_s8(8));
-    *hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(v, 4)), vdupq_n_s8(8));
+    const uint8x16_t v = veorq_u8(vld1q_u8(b.qs), vdupq_n_u8(0x88));
+    *lo = vreinterpretq_s8_u8(vshlq_n_u8(v, 4));
+    *hi = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0xF0)));
   }
 };
 struct Q4_1A {
+  static constexpr int kFrac = 0;
   using W = block_q4_1;
   using A = block_q8_1;
   static constexpr bool kMin = true;
@@ -48,6 +62,7 @@ struct Q4_1A {
   }
 };
 struct Q8_0A {
+  static constexpr int kFrac = 0;
   using W = block_q8_0;
   using A = block_q8_0;
   static constexpr bool kMin = false;
@@ -65,6 +80,7 @@ inline uint8x16_t high_bits16(uint32_t qh, int first) {
   return vandq_u8(vtstq_u8(v, vld1q_u8(kBit)), vdupq_n_u8(0x10));
 }
 struct Q5_0A {
+  static constexpr int kFrac = 0;
   using W = block_q5_0;
   using A = block_q8_0;
   static constexpr bool kMin = false;
@@ -77,6 +93,7 @@ struct Q5_0A {
   }
 };
 struct Q5_1A {
+  static constexpr int kFrac = 0;
   using W = block_q5_1;
   using A = block_q8_1;
   static constexpr bool kMin = true;
@@ -88,6 +105,12 @@ struct Q5_1A {
     *hi = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v, 4), high_bits16(qh, 16)));
   }
 };
+
+template <int F>
+inline float32x4_t to_f32(int32x4_t p) {
+  if constexpr (F > 0) return vcvtq_n_f32_s32(p, F);
+  return vcvtq_f32_s32(p);
+}
 
 template <class T, bool kDot>
 void legacy_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int64_t nx, int64_t K) {
@@ -102,18 +125,93 @@ void legacy_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, 
       T::codes(wb[i], &lo, &hi);
       int32x4_t p = dot16<kDot>(vdupq_n_s32(0), lo, vld1q_s8(xb[i].qs));
       p = dot16<kDot>(p, hi, vld1q_s8(xb[i].qs + 16));
-      acc = vmlaq_n_f32(acc, vcvtq_f32_s32(p), f16_to_f32(wb[i].d) * f16_to_f32(xb[i].d));
-      if constexpr (T::kMin) msum += f16_to_f32(wb[i].m) * f16_to_f32(xb[i].s);
+      acc = vmlaq_n_f32(acc, to_f32<T::kFrac>(p), h2f(wb[i].d) * h2f(xb[i].d));
+      if constexpr (T::kMin) msum += h2f(wb[i].m) * h2f(xb[i].s);
     }
     s[r * ss] = vaddvq_f32(acc) + msum;
   }
 }
 
+// GEMV (one activation row a) over four adjacent weight rows, ws bytes apart, into s[0..3]: each activation block is loaded once
+// for the four rows, their integer dots are reduced to one vector (lane c = row c), and one convert and one
+// multiply-add by the four rows' scales serve the block. Row by row, the per-block convert, scale and accumulate were
+// as many instructions as the dot itself.
+template <class T, bool kDot>
+void legacy_gemv4(float* s, const uint8_t* w, int64_t ws, const typename T::A* a, int64_t nb) {
+  static_assert(!T::kMin, "the four-row body has no Q8_1 minimum term");
+  const auto* w0 = reinterpret_cast<const typename T::W*>(w);
+  const auto* w1 = reinterpret_cast<const typename T::W*>(w + ws);
+  const auto* w2 = reinterpret_cast<const typename T::W*>(w + 2 * ws);
+  const auto* w3 = reinterpret_cast<const typename T::W*>(w + 3 * ws);
+  float32x4_t acc = vdupq_n_f32(0.0f);
+  for (int64_t i = 0; i < nb; ++i) {
+    const int8x16_t x0 = vld1q_s8(a[i].qs), x1 = vld1q_s8(a[i].qs + 16);
+    auto dot = [&](const typename T::W& b) {
+      int8x16_t lo, hi;
+      T::codes(b, &lo, &hi);
+      return dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), lo, x0), hi, x1);
+    };
+    const int32x4_t p = vpaddq_s32(vpaddq_s32(dot(w0[i]), dot(w1[i])), vpaddq_s32(dot(w2[i]), dot(w3[i])));
+    uint16x4_t dh = vdup_n_u16(w0[i].d);
+    dh = vset_lane_u16(w1[i].d, dh, 1);
+    dh = vset_lane_u16(w2[i].d, dh, 2);
+    dh = vset_lane_u16(w3[i].d, dh, 3);
+    const float32x4_t d = vmulq_n_f32(vcvt_f32_f16(vreinterpret_f16_u16(dh)), h2f(a[i].d));
+    acc = vfmaq_f32(acc, to_f32<T::kFrac>(p), d);
+  }
+  vst1q_f32(s, acc);
+}
+
+// vec_dot entry of the signed legacy formats (Q4_0, Q8_0): fewer than 4 activation rows take the four-row GEMV above
+// (the rest of the rows one by one); more go weight row by weight row through legacy_dot. The x86 twin is
+// x86q::legacy_gemv_or_dot.
+template <class T, bool kDot>
+void legacy_gemv_or_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t nw, const void* x, int64_t xs,
+                        int64_t nx, int64_t K) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  if (nx >= 4) {
+    for (int64_t c = 0; c < nw; ++c) legacy_dot<T, kDot>(s + c, ss, wb + c * ws, x, xs, nx, K);
+    return;
+  }
+  const int64_t nb = K / QK;
+  for (int64_t r = 0; r < nx; ++r) {
+    const auto* a = reinterpret_cast<const typename T::A*>(static_cast<const uint8_t*>(x) + r * xs);
+    int64_t c = 0;
+    for (; c + 4 <= nw; c += 4) legacy_gemv4<T, kDot>(s + r * ss + c, wb + c * ws, ws, a, nb);
+    for (; c < nw; ++c) legacy_dot<T, kDot>(s + r * ss + c, ss, wb + c * ws, a, xs, 1, K);
+  }
+}
+
 // ---- K-quants against Q8_K: integer sum per super-block, then one float multiply-add ------------
-// Q4_K / Q5_K: sub-block j = 2g + h covers elements 64g + 32h + l, nibble h of qs[32g + l].
+// The integer dot of each 16- or 32-element group stays an int32x4 of partial sums; a tree of pairwise adds turns
+// the groups' vectors into vectors of group sums (lane g = group g), weighted by the scales in one vector multiply.
+// Scalar scale decoding and a horizontal add per group were half the instructions (bench/RESULTS.md).
+
+// Four int32x4 partial-sum vectors -> one vector of their four totals.
+inline int32x4_t sum4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
+  return vpaddq_s32(vpaddq_s32(a, b), vpaddq_s32(c, d));
+}
+
+// Q4_K / Q5_K's twelve scale bytes (get_scale_min_k4's packing), four at a time: the eight 6-bit scales as int32
+// (sub-blocks 0-3 and 4-7) and the eight mins as int16.
+inline void k45_scales(const uint8_t* scales, int32x4_t* sc03, int32x4_t* sc47, int16x8_t* mins) {
+  uint32_t u[3];
+  std::memcpy(u, scales, 12);
+  const uint32_t sc_lo = u[0] & 0x3f3f3f3f, m_lo = u[1] & 0x3f3f3f3f;
+  const uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+  const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+  const uint16x8_t sc = vmovl_u8(vcreate_u8(sc_lo | (uint64_t{sc_hi} << 32)));
+  *sc03 = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(sc)));
+  *sc47 = vreinterpretq_s32_u32(vmovl_high_u16(sc));
+  *mins = vreinterpretq_s16_u16(vmovl_u8(vcreate_u8(m_lo | (uint64_t{m_hi} << 32))));
+}
+
+// Q4_K / Q5_K: sub-block j = 2g + h covers elements 64g + 32h + l, nibble h of qs[32g + l] (Q5_K: plus bit j of
+// qh[l] as bit 4). The mins term is Σ_j m_j · (sum of x over sub-block j), from the activation's 16-element bsums.
 template <bool kQ5, bool kDot>
 void k45_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int64_t nx, int64_t K) {
   const int64_t nb = K / QK_K;
+  const uint8x16_t m4 = vdupq_n_u8(0x0F);
   for (int64_t r = 0; r < nx; ++r) {
     const auto* xb = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(x) + r * xs);
     float sum = 0.0f;
@@ -127,61 +225,76 @@ void k45_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int
         const auto& b = static_cast<const block_q4_K*>(w)[i];
         qs = b.qs, scales = b.scales, d16 = b.d, dmin16 = b.dmin;
       }
-      int sumi = 0, summ = 0;
-      for (int j = 0; j < 8; ++j) {
-        uint8_t sc, m;
-        get_scale_min_k4(j, scales, &sc, &m);
-        const int g = j / 2, h = j % 2;
-        uint8x16_t q0 = vld1q_u8(qs + 32 * g), q1 = vld1q_u8(qs + 32 * g + 16);
-        if (h) {
-          q0 = vshrq_n_u8(q0, 4);
-          q1 = vshrq_n_u8(q1, 4);
-        } else {
-          q0 = vandq_u8(q0, vdupq_n_u8(0x0F));
-          q1 = vandq_u8(q1, vdupq_n_u8(0x0F));
+      int32x4_t sc03, sc47;
+      int16x8_t mins;
+      k45_scales(scales, &sc03, &sc47, &mins);
+      const int8_t* xq = xb[i].qs;
+      int32x4_t p[8];
+      for (int g = 0; g < 4; ++g) {
+        const uint8x16_t q0 = vld1q_u8(qs + 32 * g), q1 = vld1q_u8(qs + 32 * g + 16);
+        uint8x16_t lo0 = vandq_u8(q0, m4), lo1 = vandq_u8(q1, m4), hi0 = vshrq_n_u8(q0, 4), hi1 = vshrq_n_u8(q1, 4);
+        if constexpr (kQ5) {  // bit j of qh[l] -> bit 4: shift left by 4 − j (right for j > 4)
+          const uint8x16_t h0 = vld1q_u8(qh), h1 = vld1q_u8(qh + 16), b4 = vdupq_n_u8(0x10);
+          const int8x16_t s_lo = vdupq_n_s8(static_cast<int8_t>(4 - 2 * g)), s_hi = vdupq_n_s8(static_cast<int8_t>(3 - 2 * g));
+          lo0 = vorrq_u8(lo0, vandq_u8(vshlq_u8(h0, s_lo), b4));
+          lo1 = vorrq_u8(lo1, vandq_u8(vshlq_u8(h1, s_lo), b4));
+          hi0 = vorrq_u8(hi0, vandq_u8(vshlq_u8(h0, s_hi), b4));
+          hi1 = vorrq_u8(hi1, vandq_u8(vshlq_u8(h1, s_hi), b4));
         }
-        if constexpr (kQ5) {
-          const int8x16_t sh = vdupq_n_s8(static_cast<int8_t>(-j));  // bit j of qh[l] -> bit 4
-          const uint8x16_t one = vdupq_n_u8(1);
-          q0 = vorrq_u8(q0, vshlq_n_u8(vandq_u8(vshlq_u8(vld1q_u8(qh), sh), one), 4));
-          q1 = vorrq_u8(q1, vshlq_n_u8(vandq_u8(vshlq_u8(vld1q_u8(qh + 16), sh), one), 4));
-        }
-        int32x4_t p = dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(q0), vld1q_s8(xb[i].qs + 32 * j));
-        p = dot16<kDot>(p, vreinterpretq_s8_u8(q1), vld1q_s8(xb[i].qs + 32 * j + 16));
-        sumi += sc * vaddvq_s32(p);
-        summ += m * (xb[i].bsums[2 * j] + xb[i].bsums[2 * j + 1]);
+        const int8_t* xg = xq + 64 * g;
+        p[2 * g] = dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(lo0), vld1q_s8(xg)),
+                               vreinterpretq_s8_u8(lo1), vld1q_s8(xg + 16));
+        p[2 * g + 1] = dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(hi0), vld1q_s8(xg + 32)),
+                                   vreinterpretq_s8_u8(hi1), vld1q_s8(xg + 48));
       }
-      sum += xb[i].d * (f16_to_f32(d16) * static_cast<float>(sumi) - f16_to_f32(dmin16) * static_cast<float>(summ));
+      const int32_t sumi = vaddvq_s32(vmlaq_s32(vmulq_s32(sum4(p[0], p[1], p[2], p[3]), sc03),
+                                                sum4(p[4], p[5], p[6], p[7]), sc47));
+      const int16x8_t bs = vpaddq_s16(vld1q_s16(xb[i].bsums), vld1q_s16(xb[i].bsums + 8));  // per sub-block
+      const int32_t summ = vaddvq_s32(vmlal_high_s16(vmull_s16(vget_low_s16(bs), vget_low_s16(mins)), bs, mins));
+      sum += xb[i].d * (h2f(d16) * static_cast<float>(sumi) - h2f(dmin16) * static_cast<float>(summ));
     }
     s[r * ss] = sum;
   }
 }
 
 // Q6_K: half h, quarter c: elements 128h + 32c + l; low nibble from ql[64h + 32(c&1) + l] (shift 4 if
-// c >= 2), 2 high bits from qh[32h + l] at 2c; code - 32 is a signed int8 in [-32, 31].
+// c >= 2), 2 high bits from qh[32h + l] at 2c. The codes q stay unsigned (0..63); the − 32 comes once per
+// super-block as 32 · Σ_g scale_g · (sum of x over group g), from the activation's bsums.
 template <bool kDot>
 void k6_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int64_t nx, int64_t K) {
   const int64_t nb = K / QK_K;
   const auto* wb = static_cast<const block_q6_K*>(w);
+  const uint8x16_t m4 = vdupq_n_u8(0x0F), m30 = vdupq_n_u8(0x30);
   for (int64_t r = 0; r < nx; ++r) {
     const auto* xb = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(x) + r * xs);
     float sum = 0.0f;
     for (int64_t i = 0; i < nb; ++i) {
       const block_q6_K& b = wb[i];
-      int sumi = 0;
-      for (int h = 0; h < 2; ++h)
+      int32x4_t p[16];  // group g = e / 16 = 8h + 2c + half
+      for (int h = 0; h < 2; ++h) {
+        const uint8x16_t qh[2] = {vld1q_u8(b.qh + 32 * h), vld1q_u8(b.qh + 32 * h + 16)};
         for (int c = 0; c < 4; ++c)
           for (int half = 0; half < 2; ++half) {  // 16 elements = one scale group
-            const int l0 = 16 * half;
-            uint8x16_t lo = vld1q_u8(b.ql + 64 * h + 32 * (c & 1) + l0);
-            lo = c >= 2 ? vshrq_n_u8(lo, 4) : vandq_u8(lo, vdupq_n_u8(0x0F));
-            const uint8x16_t hb = vandq_u8(vshlq_u8(vld1q_u8(b.qh + 32 * h + l0), vdupq_n_s8(static_cast<int8_t>(-2 * c))), vdupq_n_u8(3));
-            const int8x16_t q = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(lo, vshlq_n_u8(hb, 4))), vdupq_n_s8(32));
-            const int e0 = 128 * h + 32 * c + l0;
-            const int32x4_t p = dot16<kDot>(vdupq_n_s32(0), q, vld1q_s8(xb[i].qs + e0));
-            sumi += b.scales[e0 / 16] * vaddvq_s32(p);
+            const uint8x16_t ql = vld1q_u8(b.ql + 64 * h + 32 * (c & 1) + 16 * half);
+            const uint8x16_t lo = c >= 2 ? vshrq_n_u8(ql, 4) : vandq_u8(ql, m4);
+            const uint8x16_t hb = vandq_u8(vshlq_u8(qh[half], vdupq_n_s8(static_cast<int8_t>(4 - 2 * c))), m30);
+            const int e0 = 128 * h + 32 * c + 16 * half;
+            p[e0 / 16] = dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(vorrq_u8(lo, hb)), vld1q_s8(xb[i].qs + e0));
           }
-      sum += xb[i].d * f16_to_f32(b.d) * static_cast<float>(sumi);
+      }
+      const int8x16_t sc8 = vld1q_s8(b.scales);
+      const int16x8_t sc_lo = vmovl_s8(vget_low_s8(sc8)), sc_hi = vmovl_high_s8(sc8);
+      int32x4_t acc = vmulq_s32(sum4(p[0], p[1], p[2], p[3]), vmovl_s16(vget_low_s16(sc_lo)));
+      acc = vmlaq_s32(acc, sum4(p[4], p[5], p[6], p[7]), vmovl_high_s16(sc_lo));
+      acc = vmlaq_s32(acc, sum4(p[8], p[9], p[10], p[11]), vmovl_s16(vget_low_s16(sc_hi)));
+      acc = vmlaq_s32(acc, sum4(p[12], p[13], p[14], p[15]), vmovl_high_s16(sc_hi));
+      const int16x8_t bs0 = vld1q_s16(xb[i].bsums), bs1 = vld1q_s16(xb[i].bsums + 8);
+      int32x4_t corr = vmull_s16(vget_low_s16(bs0), vget_low_s16(sc_lo));
+      corr = vmlal_high_s16(corr, bs0, sc_lo);
+      corr = vmlal_s16(corr, vget_low_s16(bs1), vget_low_s16(sc_hi));
+      corr = vmlal_high_s16(corr, bs1, sc_hi);
+      const int32_t sumi = vaddvq_s32(vsubq_s32(acc, vshlq_n_s32(corr, 5)));
+      sum += xb[i].d * h2f(b.d) * static_cast<float>(sumi);
     }
     s[r * ss] = sum;
   }

@@ -12,9 +12,9 @@ namespace edgellm::detail {
 void fill_neon_dotprod_quant(KernelTable& t) {
   using namespace armq;
   const char* s = "neon_dotprod";
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q4_0A, true>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_0_q8_0, (legacy_gemv_or_dot<Q4_0A, true>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q4_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q4_1A, true>>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q8_0A, true>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, (legacy_gemv_or_dot<Q8_0A, true>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q5_0A, true>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q5_1A, true>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (quant::dot_tile_by_rows<k45_dot<false, true>>), s);
