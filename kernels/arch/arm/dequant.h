@@ -1,10 +1,13 @@
 // NEON dequantizers of Q4_0, Q8_0, Q4_K and Q6_K rows to f32 (linear_forward's dequantized tiles for
-// M >= 32). Included ONLY from arch/neon (neon_dotprod inherits the entries). Other formats stay scalar.
+// M >= 32) and the Q8_0 / Q8_K activation quantizers. Included ONLY from arch/neon (neon_dotprod inherits the
+// entries). Other formats stay scalar.
 #pragma once
 
 #include <arm_neon.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/quant/blocks.h"
 #include "kernels/ref/quant.h"
@@ -93,6 +96,65 @@ void dequant_q6_k_neon(float* y, const void* vx, int64_t n) {
           store16_i8(y + 128 * h + 32 * c + 16 * half, q, ds);
         }
       }
+  }
+}
+
+// ---- activation quantizers, byte-identical to the scalar references ---------------------------------------------
+// (The ref's per-element roundf / lrintf calls were ~1.5% of a decode step's instructions under qemu's count.)
+
+// 32 int32 lanes (8 vectors) -> 32 int8, saturating (the values are already within int8).
+inline void store32_i8(int8_t* y, const int32x4_t* q) {
+  for (int k = 0; k < 2; ++k) {
+    const int16x8_t a = vcombine_s16(vqmovn_s32(q[4 * k]), vqmovn_s32(q[4 * k + 1]));
+    const int16x8_t b = vcombine_s16(vqmovn_s32(q[4 * k + 2]), vqmovn_s32(q[4 * k + 3]));
+    vst1q_s8(y + 16 * k, vcombine_s8(vqmovn_s16(a), vqmovn_s16(b)));
+  }
+}
+
+// Q8_0 as ref::quantize_row_q8_0_ref: d = amax / 127 rounded to f16 (fcvt: nearest even, as f32_to_f16),
+// q = roundf(x / d) (fcvtas: nearest, ties away from zero, as roundf).
+void quantize_q8_0_neon(void* vy, const float* x, int64_t n) {
+  if (n % QK != 0) return ref::quantize_row_q8_0_ref(vy, x, n);  // throws, naming the row
+  auto* y = static_cast<block_q8_0*>(vy);
+  for (int64_t i = 0; i < n / QK; ++i, x += QK) {
+    float32x4_t v[8], amax = vdupq_n_f32(0.0f);
+    for (int k = 0; k < 8; ++k) {
+      v[k] = vld1q_f32(x + 4 * k);
+      amax = vmaxnmq_f32(amax, vabsq_f32(v[k]));  // maxNum: NaNs are passed over, as std::max(amax, NaN) does
+    }
+    const float d = vmaxnmvq_f32(amax) / 127;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const __fp16 dh = static_cast<__fp16>(d);
+    std::memcpy(&y[i].d, &dh, 2);
+    int32x4_t q[8];
+    for (int k = 0; k < 8; ++k) q[k] = vcvtaq_s32_f32(vmulq_n_f32(v[k], id));
+    store32_i8(y[i].qs, q);
+  }
+}
+
+// Q8_K as ref::quantize_row_q8_k_ref: scale −127 / (the signed value of largest magnitude, the first one wins),
+// codes rounded half to even (fcvtns, lrintf's mode) and capped at 127, bsums per 16.
+void quantize_q8_k_neon(void* vy, const float* x, int64_t n) {
+  if (n % QK_K != 0) return ref::quantize_row_q8_k_ref(vy, x, n);  // throws, naming the row
+  auto* y = static_cast<block_q8_K*>(vy);
+  for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
+    float32x4_t amax = vdupq_n_f32(0.0f);
+    for (int k = 0; k < QK_K / 4; ++k) amax = vmaxnmq_f32(amax, vabsq_f32(vld1q_f32(x + 4 * k)));
+    const float a = vmaxnmvq_f32(amax);  // maxNum: NaNs are passed over, as the reference's strict > does
+    std::memset(&y[i], 0, sizeof(block_q8_K));
+    if (!(a > 0.0f)) continue;  // all zero (or all NaN): the reference's amax stays 0
+    int j = 0;  // the first element of that magnitude, found four at a time
+    while (vmaxvq_u32(vceqq_f32(vabsq_f32(vld1q_f32(x + j)), vdupq_n_f32(a))) == 0) j += 4;
+    while (std::fabs(x[j]) != a) ++j;
+    const float iscale = -127.0f / x[j];
+    for (int k = 0; k < QK_K / 32; ++k) {
+      int32x4_t q[8];
+      for (int m = 0; m < 8; ++m)
+        q[m] = vminq_s32(vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + 32 * k + 4 * m), iscale)), vdupq_n_s32(127));
+      store32_i8(y[i].qs + 32 * k, q);
+    }
+    for (int g = 0; g < 16; ++g) y[i].bsums[g] = vaddlvq_s8(vld1q_s8(y[i].qs + 16 * g));
+    y[i].d = 1.0f / iscale;
   }
 }
 

@@ -1,5 +1,6 @@
 // Plain-NEON (no dotprod) integer dots of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K (vmull_s8 + vpadalq_s16),
-// the GINT dequant-dot, and the NEON dequantizers of Q4_0, Q8_0, Q4_K, Q6_K (arm/dequant.h). Q2_K/Q3_K keep the scalar references on ARM.
+// the GINT dequant-dot, the NEON dequantizers of Q4_0, Q8_0, Q4_K, Q6_K and the Q8_0 / Q8_K activation quantizers
+// (arm/dequant.h). Q2_K/Q3_K keep the scalar references on ARM.
 #include "kernels/arch/arm/dequant.h"
 #include "kernels/arch/arm/quant_dot.h"
 #include "kernels/kernel_table.h"
@@ -23,6 +24,8 @@ void fill_neon_quant(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, dequantize_q8_0, dequant_q8_0_neon, s);
   EDGELLM_SET_KERNEL(t, dequantize_q4_k, dequant_q4_k_neon, s);
   EDGELLM_SET_KERNEL(t, dequantize_q6_k, dequant_q6_k_neon, s);
+  EDGELLM_SET_KERNEL(t, quantize_q8_0, quantize_q8_0_neon, s);
+  EDGELLM_SET_KERNEL(t, quantize_q8_k, quantize_q8_k_neon, s);
 }
 
 }  // namespace edgellm::detail
