@@ -78,8 +78,6 @@ for m in "${MODELS[@]}"; do
       symbols "$tool" "$bin" "$tool-$name-pp" "$N_PROMPT" >&2
     fi
   done
-  # What llama.cpp repacked its weights into (its CPU_REPACK buffer), from the load log.
-  echo "$name llama.cpp: $(grep -m1 -oE 'CPU_REPACK model buffer size = *[0-9.]+ MiB' "$WORK/llama.cpp-$name-tg-r1.log" || echo 'no CPU_REPACK buffer')"
 done
 echo
 echo "| tool | model | decode insns/token | prompt insns/token | decode vs llama.cpp | prompt vs llama.cpp |"

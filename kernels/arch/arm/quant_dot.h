@@ -231,7 +231,10 @@ void k45_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int
       const int8_t* xq = xb[i].qs;
       int32x4_t p[8];
       for (int g = 0; g < 4; ++g) {
-        const uint8x16_t q0 = vld1q_u8(qs + 32 * g), q1 = vld1q_u8(qs + 32 * g + 16);
+        // Multi-register loads (ld1 of 2 and 4 vectors): one instruction each where separate loads were 2 and 4.
+        const uint8x16x2_t qq = vld1q_u8_x2(qs + 32 * g);
+        const int8x16x4_t xv = vld1q_s8_x4(xq + 64 * g);
+        const uint8x16_t q0 = qq.val[0], q1 = qq.val[1];
         uint8x16_t lo0 = vandq_u8(q0, m4), lo1 = vandq_u8(q1, m4), hi0 = vshrq_n_u8(q0, 4), hi1 = vshrq_n_u8(q1, 4);
         if constexpr (kQ5) {  // bit j of qh[l] -> bit 4: shift left by 4 − j (right for j > 4)
           const uint8x16_t h0 = vld1q_u8(qh), h1 = vld1q_u8(qh + 16), b4 = vdupq_n_u8(0x10);
@@ -241,11 +244,10 @@ void k45_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int
           hi0 = vorrq_u8(hi0, vandq_u8(vshlq_u8(h0, s_hi), b4));
           hi1 = vorrq_u8(hi1, vandq_u8(vshlq_u8(h1, s_hi), b4));
         }
-        const int8_t* xg = xq + 64 * g;
-        p[2 * g] = dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(lo0), vld1q_s8(xg)),
-                               vreinterpretq_s8_u8(lo1), vld1q_s8(xg + 16));
-        p[2 * g + 1] = dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(hi0), vld1q_s8(xg + 32)),
-                                   vreinterpretq_s8_u8(hi1), vld1q_s8(xg + 48));
+        p[2 * g] = dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(lo0), xv.val[0]),
+                               vreinterpretq_s8_u8(lo1), xv.val[1]);
+        p[2 * g + 1] = dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(hi0), xv.val[2]),
+                                   vreinterpretq_s8_u8(hi1), xv.val[3]);
       }
       const int32_t sumi = vaddvq_s32(vmlaq_s32(vmulq_s32(sum4(p[0], p[1], p[2], p[3]), sc03),
                                                 sum4(p[4], p[5], p[6], p[7]), sc47));
@@ -272,14 +274,16 @@ void k6_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int6
       const block_q6_K& b = wb[i];
       int32x4_t p[16];  // group g = e / 16 = 8h + 2c + half
       for (int h = 0; h < 2; ++h) {
-        const uint8x16_t qh[2] = {vld1q_u8(b.qh + 32 * h), vld1q_u8(b.qh + 32 * h + 16)};
+        const uint8x16x2_t qh = vld1q_u8_x2(b.qh + 32 * h);
+        const uint8x16x4_t ql = vld1q_u8_x4(b.ql + 64 * h);
+        const int8x16x4_t xv[2] = {vld1q_s8_x4(xb[i].qs + 128 * h), vld1q_s8_x4(xb[i].qs + 128 * h + 64)};
         for (int c = 0; c < 4; ++c)
           for (int half = 0; half < 2; ++half) {  // 16 elements = one scale group
-            const uint8x16_t ql = vld1q_u8(b.ql + 64 * h + 32 * (c & 1) + 16 * half);
-            const uint8x16_t lo = c >= 2 ? vshrq_n_u8(ql, 4) : vandq_u8(ql, m4);
-            const uint8x16_t hb = vandq_u8(vshlq_u8(qh[half], vdupq_n_s8(static_cast<int8_t>(4 - 2 * c))), m30);
-            const int e0 = 128 * h + 32 * c + 16 * half;
-            p[e0 / 16] = dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(vorrq_u8(lo, hb)), vld1q_s8(xb[i].qs + e0));
+            const uint8x16_t l = ql.val[2 * (c & 1) + half];
+            const uint8x16_t lo = c >= 2 ? vshrq_n_u8(l, 4) : vandq_u8(l, m4);
+            const uint8x16_t hb = vandq_u8(vshlq_u8(qh.val[half], vdupq_n_s8(static_cast<int8_t>(4 - 2 * c))), m30);
+            const int v = 2 * c + half;  // x vector 16·v within the half
+            p[8 * h + v] = dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(vorrq_u8(lo, hb)), xv[v / 4].val[v % 4]);
           }
       }
       const int8x16_t sc8 = vld1q_s8(b.scales);
