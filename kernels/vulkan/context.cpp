@@ -187,6 +187,8 @@ Context::Context(int index) {
   for (uint32_t i = 0; i < nq && family == UINT32_MAX; ++i)
     if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family = i;
   if (family == UINT32_MAX) fail("Vulkan: device '{}' has no compute queue (VK_ERROR_FEATURE_NOT_PRESENT)", info_.name);
+  timestamp_bits_ = qf[family].timestampValidBits;
+  timestamp_period_ns_ = pr.limits.timestampPeriod;
 
   const float prio = 1.0f;
   VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};

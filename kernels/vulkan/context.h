@@ -92,6 +92,9 @@ class Context {
   VkCommandPool command_pool() const { return pool_; }
   uint32_t max_workgroups_x() const { return max_groups_[0]; }
   uint32_t max_workgroups_y() const { return max_groups_[1]; }
+  // Timestamps (the GPU profile): ns per tick, and the valid bits of the compute queue's (0: none).
+  float timestamp_period_ns() const { return timestamp_period_ns_; }
+  uint32_t timestamp_bits() const { return timestamp_bits_; }
   // Submits a recorded command buffer and waits on a fence; throws Error on timeout (never hangs). After a
   // timeout the command buffer may still be pending: the caller must abandon it, not reset or free it.
   void submit_and_wait(VkCommandBuffer cb, const char* what) const;
@@ -113,6 +116,8 @@ class Context {
   bool cache_dirty_ = false;
   VkPhysicalDeviceMemoryProperties mem_props_{};
   uint32_t max_groups_[3] = {65535, 65535, 65535};
+  float timestamp_period_ns_ = 0;
+  uint32_t timestamp_bits_ = 0;
   bool device_local_is_host_ = false;
   size_t max_storage_range_ = 0;
   uint32_t max_storage_buffers_ = 0;  // maxPerStageDescriptorStorageBuffers

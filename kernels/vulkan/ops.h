@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstddef>
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 #include "kernels/kernel_table.h"
@@ -64,6 +65,10 @@ class Batch {
   size_t stage(size_t bytes);  // offset of `bytes` reserved in stage_ (grown between submits only)
   void transfer_barrier();
   void run(const char* what);  // submit and wait; on failure abandon the recording and rethrow
+  // The GPU profile (kernels/vulkan/gpu_profile.h): a timestamp before the first dispatch and after each.
+  void stamp_begin();
+  void stamp(const char* name);
+  void read_stamps();
   Context& c_;
   bool reusable_ = false, kept_ = false;
   Buffer stage_;  // host-visible: uploads and downloads of this batch
@@ -79,6 +84,10 @@ class Batch {
   uint64_t rec_dispatches_ = 0, rec_barriers_ = 0, rec_copies_ = 0;  // of the current recording
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
   std::vector<VkDescriptorPool> pools_;
+  VkQueryPool stamps_ = VK_NULL_HANDLE;
+  uint32_t stamp_cap_ = 0;
+  std::vector<std::string> stamp_names_;  // the shader after timestamp i (timestamp 0 is the batch's start)
+  bool stamping_ = false;                 // this recording writes timestamps
   uint32_t left_in_pool_ = 0;
   int n_ = 0;
   bool open_ = false;
