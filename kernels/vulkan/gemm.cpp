@@ -31,7 +31,7 @@ const Tile& tile_of(GemmKernel k) {
 }
 
 // Workgroups that fill a big discrete GPU (an H100: 132 SMs, two 256-thread workgroups each): fewer tiles than
-// this take the smaller tile, or split K. Integrated GPUs and CPUs fill with far fewer.
+// this take the smaller tile, or split K. Integrated GPUs and CPUs fill with far fewer (and never split).
 constexpr uint64_t kFillDiscrete = 256, kFillOther = 16;
 // Split-K: each slice sums at least this much of K, and the partials (S, M, N) stay under this many floats.
 constexpr uint32_t kMinSliceK = 256, kMaxSplit = 16;
@@ -114,15 +114,17 @@ GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t 
   // Small products (inference's, the tests') keep the generic kernel, proven on every driver.
   if (!layout_of(a_sm, a_sk, b_sk, b_sn).ok || uint64_t{M} * N * K < (uint64_t{1} << 24) || M < 32 || N < 32)
     return {GemmKernel::Generic, 1};
-  const uint64_t fill = c.info().type == "discrete" ? kFillDiscrete : kFillOther;
+  const bool discrete = c.info().type == "discrete";
+  const uint64_t fill = discrete ? kFillDiscrete : kFillOther;
   auto tiles = [&](GemmKernel k) { return uint64_t{groups(M, tile_of(k).bm)} * groups(N, tile_of(k).bn); };
   GemmKernel k = GemmKernel::T64x64;
   if (tiles(GemmKernel::T128x128) >= fill) k = GemmKernel::T128x128;
   else if (tiles(GemmKernel::T128x64) >= fill) k = GemmKernel::T128x64;
-  // Under half the GPU busy: split K into slices of kMinSliceK or more, enough to fill it.
+  // Under half a big GPU busy: split K into slices of kMinSliceK or more, enough to fill it. Not on small GPUs
+  // (and CPUs), where the second pass costs more than the idle units.
   uint32_t split = 1;
   const uint64_t t = tiles(k);
-  if (2 * t <= fill) {
+  if (discrete && 2 * t <= fill) {
     split = static_cast<uint32_t>(std::min<uint64_t>({(fill + t - 1) / t, K / kMinSliceK, kMaxSplit}));
     // The partials must fit the budget (they are allocated once, 16 MiB or more, and kept).
     const uint64_t room = c.budget() > c.used() ? (c.budget() - c.used()) / sizeof(float) : 0;
