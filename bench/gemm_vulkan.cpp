@@ -86,9 +86,10 @@ int main(int argc, char** argv) {
   }
 
   using K = vk::GemmKernel;
-  std::vector<vk::GemmChoice> tried = {{K::Generic, 1}, {K::T64x64, 1},  {K::T128x64, 1}, {K::T128x128, 1},
-                                       {K::T64x64, 2},  {K::T64x64, 4},  {K::T64x64, 8},  {K::T128x64, 2},
-                                       {K::T128x64, 4}, {K::T128x128, 2}, {K::T128x128, 4}};
+  std::vector<vk::GemmChoice> tried;
+  for (K k : vk::kGemmKernels)
+    for (uint32_t split : {1u, 2u, 4u, 8u})
+      if (split == 1 || (k != K::Generic && (split < 8 || k == K::T64x64_4x4))) tried.push_back({k, split});
   double step_old = 0, step_auto = 0, step_best = 0, flops_step = 0;
   std::printf("shape,op,M,N,K,kernel,split,us,gflops,pct_peak,speedup_vs_generic\n");
   for (const Shape& s : shapes) {

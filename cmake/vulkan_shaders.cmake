@@ -25,7 +25,7 @@ foreach(w ${_wtypes})
 endforeach()
 # The f32 training GEMM per layout (A stored (M, K) "n" or (K, M) "t"; B (K, N) "n" or (N, K) "t") and tile
 # (BMxBN, BK, per-thread TMxTN): kernels/vulkan/gemm.cpp's kTiles, the same names.
-set(_tiles "64x64=64,64,16,4,4" "128x64=128,64,16,8,4" "128x128=128,128,8,8,8")
+set(_tiles "64x64_4x4=64,64,16,4,4" "64x64_8x4=64,64,16,8,4" "128x64_8x4=128,64,16,8,4" "128x128_8x8=128,128,8,8,8")
 foreach(l "nn=0,0" "nt=0,1" "tn=1,0" "tt=1,1")
   string(REPLACE "=" ";" _lp ${l})
   list(GET _lp 0 _ln)

@@ -21,13 +21,14 @@ struct Tile {
   const char* name;
   uint32_t bm, bn, bk;
 };
-constexpr Tile kTiles[] = {{GemmKernel::T64x64, "64x64", 64, 64, 16},
-                           {GemmKernel::T128x64, "128x64", 128, 64, 16},
-                           {GemmKernel::T128x128, "128x128", 128, 128, 8}};
+constexpr Tile kTiles[] = {{GemmKernel::T64x64_4x4, "64x64_4x4", 64, 64, 16},
+                           {GemmKernel::T64x64_8x4, "64x64_8x4", 64, 64, 16},
+                           {GemmKernel::T128x64_8x4, "128x64_8x4", 128, 64, 16},
+                           {GemmKernel::T128x128_8x8, "128x128_8x8", 128, 128, 8}};
 const Tile& tile_of(GemmKernel k) {
   for (const Tile& t : kTiles)
     if (t.kernel == k) return t;
-  fail("Vulkan gemm: kernel {} has no tile", gemm_kernel_name(k));
+  fail("Vulkan gemm: kernel {} has no tile", static_cast<uint32_t>(k));
 }
 
 // Workgroups that fill a big discrete GPU (an H100: 132 SMs, two 256-thread workgroups each): fewer tiles than
@@ -56,22 +57,21 @@ Layout layout_of(uint32_t a_sm, uint32_t a_sk, uint32_t b_sk, uint32_t b_sn) {
   return l;
 }
 
-// EDGELLM_VULKAN_GEMM: "generic", "64x64", "128x64", "128x128" or "auto", with ":S" to force S k-slices.
+// EDGELLM_VULKAN_GEMM: a kernel's name (gemm_kernel_name) or "auto", with ":S" to force S k-slices.
 GemmChoice forced_choice() {
   static const GemmChoice forced = [] {
     GemmChoice c{GemmKernel::Auto, 0};
     const char* e = std::getenv("EDGELLM_VULKAN_GEMM");
     if (!e || !*e) return c;
-    std::string s(e), k = s.substr(0, s.find(':'));
+    const std::string s(e), k = s.substr(0, s.find(':'));
     if (s.find(':') != std::string::npos) c.split = static_cast<uint32_t>(std::atoi(s.c_str() + s.find(':') + 1));
-    if (k == "generic") c.kernel = GemmKernel::Generic;
-    else if (k == "auto") c.kernel = GemmKernel::Auto;
-    else {
-      bool found = false;
-      for (const Tile& t : kTiles)
-        if (k == t.name) c.kernel = t.kernel, found = true;
-      EDGE_CHECK(found, "EDGELLM_VULKAN_GEMM: generic, 64x64, 128x64, 128x128 or auto (:S), got '{}'", s);
+    bool found = k == "auto";
+    std::string names = "auto";
+    for (GemmKernel g : kGemmKernels) {
+      names += std::string(", ") + gemm_kernel_name(g);
+      if (k == gemm_kernel_name(g)) c.kernel = g, found = true;
     }
+    EDGE_CHECK(found, "EDGELLM_VULKAN_GEMM: one of {} (then :S for S k-slices), got '{}'", names, s);
     EDGE_CHECK(c.split <= kMaxSplit, "EDGELLM_VULKAN_GEMM: at most {} k-slices, got '{}'", kMaxSplit, s);
     return c;
   }();
@@ -99,14 +99,9 @@ const Buffer& partials(Context& c, size_t bytes) {
 }  // namespace
 
 const char* gemm_kernel_name(GemmKernel k) {
-  switch (k) {
-    case GemmKernel::Auto: return "auto";
-    case GemmKernel::Generic: return "generic";
-    case GemmKernel::T64x64: return "64x64";
-    case GemmKernel::T128x64: return "128x64";
-    case GemmKernel::T128x128: return "128x128";
-  }
-  return "?";
+  if (k == GemmKernel::Auto) return "auto";
+  if (k == GemmKernel::Generic) return "generic";
+  return tile_of(k).name;
 }
 
 GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t b_sk, uint32_t b_sn, uint32_t M,
@@ -117,9 +112,9 @@ GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t 
   const bool discrete = c.info().type == "discrete";
   const uint64_t fill = discrete ? kFillDiscrete : kFillOther;
   auto tiles = [&](GemmKernel k) { return uint64_t{groups(M, tile_of(k).bm)} * groups(N, tile_of(k).bn); };
-  GemmKernel k = GemmKernel::T64x64;
-  if (tiles(GemmKernel::T128x128) >= fill) k = GemmKernel::T128x128;
-  else if (tiles(GemmKernel::T128x64) >= fill) k = GemmKernel::T128x64;
+  GemmKernel k = GemmKernel::T64x64_4x4;
+  if (tiles(GemmKernel::T128x128_8x8) >= fill) k = GemmKernel::T128x128_8x8;
+  else if (tiles(GemmKernel::T128x64_8x4) >= fill) k = GemmKernel::T128x64_8x4;
   // Under half a big GPU busy: split K into slices of kMinSliceK or more, enough to fill it. Not on small GPUs
   // (and CPUs), where the second pass costs more than the idle units.
   uint32_t split = 1;

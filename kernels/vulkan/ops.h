@@ -102,7 +102,10 @@ void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a
 // gemm_tiled.comp's BMxBN tiles for an A and a B each with a unit stride along one dimension (every A·B, Aᵀ·B,
 // A·Bᵀ, Aᵀ·Bᵀ of contiguous matrices), exact fp32 FMAs too. split > 1 sums K in that many slices into partials
 // and adds them up in a second pass (gemm_splitk.comp): more workgroups where the output has few tiles.
-enum class GemmKernel : uint32_t { Auto, Generic, T64x64, T128x64, T128x128 };
+// Names: tile (BMxBN) and outputs per thread (TMxTN).
+enum class GemmKernel : uint32_t { Auto, Generic, T64x64_4x4, T64x64_8x4, T128x64_8x4, T128x128_8x8 };
+constexpr GemmKernel kGemmKernels[] = {GemmKernel::Generic, GemmKernel::T64x64_4x4, GemmKernel::T64x64_8x4,
+                                       GemmKernel::T128x64_8x4, GemmKernel::T128x128_8x8};
 struct GemmChoice {
   GemmKernel kernel = GemmKernel::Auto;
   uint32_t split = 0;  // 0: gemm_choice's (Auto) or 1

@@ -48,8 +48,7 @@ TEST_CASE("vulkan gemm_f32: every kernel, A·B, Aᵀ·B, A·Bᵀ, Aᵀ·Bᵀ on 
   const uint32_t shapes[][3] = {{1, 1, 1}, {7, 33, 5}, {33, 7, 257}, {65, 130, 17}, {130, 67, 40}, {129, 257, 33}};
   const float ab[][2] = {{0.5f, 2.0f}, {1.0f, 0.0f}, {-1.0f, 1.0f}};
   uint32_t seed = 1;
-  for (vk::GemmKernel k : {vk::GemmKernel::Generic, vk::GemmKernel::T64x64, vk::GemmKernel::T128x64,
-                           vk::GemmKernel::T128x128})
+  for (vk::GemmKernel k : vk::kGemmKernels)
     for (uint32_t split : {1u, 3u}) {
       if (k == vk::GemmKernel::Generic && split > 1) continue;
       for (int layout = 0; layout < 4; ++layout)
@@ -73,7 +72,7 @@ TEST_CASE("vulkan gemm_f32: strides without a unit one run the generic kernel, w
       for (uint32_t k = 0; k < K; ++k) acc += double(a[2 * m + 2 * M * k]) * bm[3 * k + 3 * K * n];
       want[m * N + n] = float(acc);
     }
-  for (vk::GemmKernel k : {vk::GemmKernel::Auto, vk::GemmKernel::T128x128}) {
+  for (vk::GemmKernel k : {vk::GemmKernel::Auto, vk::GemmKernel::T128x128_8x8}) {
     vk::Buffer ba = up(a), bb = up(bm), bc = ctx().alloc(want.size() * 4);
     vk::Batch b(ctx());
     vk::gemm_f32_with({k, 2}, b, {&bc, 0}, N, {&ba, 0}, 2, 2 * M, {&bb, 0}, 3, 3 * K, M, N, K);
