@@ -107,7 +107,8 @@ const char* gemm_kernel_name(GemmKernel k) {
 GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t b_sk, uint32_t b_sn, uint32_t M,
                        uint32_t N, uint32_t K) {
   // Small products (inference's, the tests') keep the generic kernel, proven on every driver.
-  if (!layout_of(a_sm, a_sk, b_sk, b_sn).ok || uint64_t{M} * N * K < (uint64_t{1} << 24) || M < 32 || N < 32)
+  if (!layout_of(a_sm, a_sk, b_sk, b_sn).ok || uint64_t{M} * N * K < (uint64_t{1} << 24) || M < 32 || N < 32 ||
+      K < 32)
     return {GemmKernel::Generic, 1};
   const bool discrete = c.info().type == "discrete";
   const uint64_t fill = discrete ? kFillDiscrete : kFillOther;
