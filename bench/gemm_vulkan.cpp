@@ -50,7 +50,8 @@ double time_gemm(vk::Context& ctx, Bufs& bf, const Shape& s, vk::GemmChoice ch) 
     b.submit();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  const double once = run(3) / 3;  // warm-up (pipelines, partials), and the size of the timed batches
+  run(1);                         // warm-up: pipelines, partials
+  const double once = run(3) / 3;  // the size of the timed batches (~30 ms each)
   const int reps = static_cast<int>(std::clamp(0.03 / std::max(once, 1e-7), 5.0, 500.0));
   double best = 1e30;
   for (int i = 0; i < 3; ++i) best = std::min(best, run(reps) / reps);
