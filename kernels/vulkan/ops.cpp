@@ -46,12 +46,6 @@ const char* wname(DType t) {
 }
 }  // namespace
 
-void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B, uint32_t b_sk,
-              uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha, float beta) {
-  GemmPush p{M, N, K, A.off, a_sm, a_sk, B.off, b_sk, b_sn, C.off, c_sm, alpha, beta, 0, 0, 0};
-  b.dispatch("gemm_f32", {A.b, B.b, C.b}, &p, sizeof p, groups(N, 64), groups(M, 64), 1, 4u);
-}
-
 namespace {
 // Row pitch of a weight with rows of K elements, and the offset, in the shader's units: f32/f16 elements,
 // the block formats bytes.
@@ -82,6 +76,10 @@ void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint3
                  uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group) {
   uint32_t row, off;
   row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
+  if (use_gemm && wt == DType::F32) {  // the f32 GEMM's own choice of kernel: B(k, n) = W[n*K + k]
+    gemm_f32(b, y, N, x, K, 1, {&w, off}, 1, K, M, N, K, 1.0f, beta);
+    return;
+  }
   GemmPush p{M, N, K, x.off, K, 1, off, 1, row, y.off, N, 1.0f, beta,
              static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group), 0};
   const std::string name = std::string(use_gemm ? "gemm_" : "matvec_") + wname(wt);
