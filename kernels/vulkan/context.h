@@ -98,6 +98,8 @@ class Context {
   // Submits a recorded command buffer and waits on a fence; throws Error on timeout (never hangs). After a
   // timeout the command buffer may still be pending: the caller must abandon it, not reset or free it.
   void submit_and_wait(VkCommandBuffer cb, const char* what) const;
+  // True while a submission that timed out may still run: buffers released then are leaked, not freed.
+  bool timed_out_work_pending() const;
 
  private:
   friend class Buffer;
@@ -127,6 +129,7 @@ class Context {
   std::map<std::string, Pipeline> pipelines_;
   mutable Buffer staging_;
   mutable VkFence fence_ = VK_NULL_HANDLE;  // submit_and_wait's, reused
+  mutable VkFence stuck_fence_ = VK_NULL_HANDLE;  // the fence of the last submission that timed out, until it ends
 };
 
 // The process-wide context of device `index` (created on first use; -1 = the default choice).
