@@ -197,43 +197,50 @@ void lut_prepare(LutActivations& act, const float* x, const LutWeights& W, const
   }
 }
 
-void lut_gemv(float* y, const float* x, const LutWeights& W, const KernelTable& t) {
-  thread_local LutActivations act;
-  lut_prepare(act, x, W, t);
-  // Plain locals for the workers: a lambda does not capture a thread_local, it would name the worker's own copy.
-  const uint8_t* tables = act.tables.data();
-  const float *xd = act.xd.data(), *xg = act.xg.data();
-  const int16_t* bsums = act.bsums.data();
+void lut_matmul(float* y, const float* x, int64_t M, const LutWeights& W, const KernelTable& t) {
+  thread_local std::vector<LutActivations> acts;
+  if (static_cast<int64_t>(acts.size()) < M) acts.resize(static_cast<size_t>(M));
+  // Plain pointers for the workers: a lambda does not capture a thread_local, it would name the worker's own copy.
+  const LutActivations* act = acts.data();
+  for (int64_t m = 0; m < M; ++m) lut_prepare(acts[static_cast<size_t>(m)], x + m * W.K, W, t);
   const bool kquant = W.format != LutFormat::Group;
   const int64_t tile_codes = W.nb * lut_block_bytes(W.bits), tile_sub = W.nb * 2 * kLutRows;
   const int64_t tile_scales = W.ng * (W.format == LutFormat::Q3_K ? 1 : 2) * kLutRows;
-  // `n` tiles from tile t0 into out.
-  auto run = [&](float* out, int64_t t0, int64_t n) {
+  // `n` tiles from tile t0 against row m of x into out.
+  auto run = [&](float* out, int64_t m, int64_t t0, int64_t n) {
+    const LutActivations& a = act[m];
     if (kquant)
       t.lut_gemv_kquant(out, W.codes.data() + t0 * tile_codes, W.sub.data() + t0 * tile_sub,
-                        W.scales.data() + t0 * tile_scales, tables, xd, bsums, n, W.ng, W.bits);
+                        W.scales.data() + t0 * tile_scales, a.tables.data(), a.xd.data(), a.bsums.data(), n, W.ng,
+                        W.bits);
     else
-      t.lut_gemv(out, W.codes.data() + t0 * tile_codes, W.scales.data() + t0 * tile_scales, tables, xd, xg, n,
-                 W.nb, W.bits, W.gb);
+      t.lut_gemv(out, W.codes.data() + t0 * tile_codes, W.scales.data() + t0 * tile_scales, a.tables.data(),
+                 a.xd.data(), a.xg.data(), n, W.nb, W.bits, W.gb);
   };
+  // Several rows of x take a chunk of tiles in turn while its codes (<= 256 KiB) stay in L2: W streams once.
+  const int64_t chunk = M == 1 ? W.tiles : std::max<int64_t>(1, (256 << 10) / tile_codes);
   const int64_t full = W.N / kLutRows;  // tiles written straight into y; a short last tile goes through a buffer
   parallel_for(W.tiles, 4, [&](int64_t t0, int64_t t1) {
-    const int64_t f1 = std::min(t1, full);
-    if (t0 < f1) run(y + t0 * kLutRows, t0, f1 - t0);
-    if (t1 > full) {
-      float tail[kLutRows];
-      run(tail, full, 1);
-      std::copy(tail, tail + (W.N - full * kLutRows), y + full * kLutRows);
+    for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
+      const int64_t c1 = std::min(t1, c0 + chunk), f1 = std::min(c1, full);
+      for (int64_t m = 0; m < M; ++m) {
+        if (c0 < f1) run(y + m * W.N + c0 * kLutRows, m, c0, f1 - c0);
+        if (c1 > full) {
+          float tail[kLutRows];
+          run(tail, m, full, 1);
+          std::copy(tail, tail + (W.N - full * kLutRows), y + m * W.N + full * kLutRows);
+        }
+      }
     }
   });
 }
 
-bool lut_gemv_selected(DType w) {
+bool lut_gemv_selected(DType w, int64_t M) {
   static const bool enabled = [] {
     const char* e = std::getenv("EDGELLM_LUT");
     return !(e && std::string(e) == "0");
   }();
-  return enabled && (w == DType::Q2_K || w == DType::Q3_K ||
+  return enabled && M >= 1 && M <= kLutMaxRows && (w == DType::Q2_K || w == DType::Q3_K ||
                      (dtype_is_gint(w) && (gint_bits(w) == 2 || gint_bits(w) == 3)));
 }
 

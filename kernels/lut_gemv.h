@@ -1,6 +1,7 @@
 // LUT GEMV: the decode (M = 1) matvec for 2- and 3-bit group-int, Q2_K and Q3_K weights without dequantization
 // (T-MAC, EuroSys 2025): weights repacked once into bit planes, activations turned into tables of subset sums, and
-// each 4-bit slice of a bit plane indexes a table (pshufb / tbl). Not the prompt path: M > 1 keeps the other paths.
+// each 4-bit slice of a bit plane indexes a table (pshufb / tbl). Not the prompt path: from 4 rows (kLutMaxRows)
+// the other paths take over.
 //
 // Numerics (chosen so perplexity matches the dequantizing path): x is quantized to int8 per 32-block (scale
 // xd[b] = absmax/127, as Q8_0 does); each quad of int8 activations gives a table of the 16 exact subset sums
@@ -84,12 +85,21 @@ struct LutActivations {
 };
 void lut_prepare(LutActivations& act, const float* x, const LutWeights& W, const KernelTable& t = kernels());
 
-// y (N) = W · x through the table's lut_gemv (or lut_gemv_kquant), parallel over tiles.
-void lut_gemv(float* y, const float* x, const LutWeights& W, const KernelTable& t = kernels());
+// y (M, N) = x (M, K) · Wᵀ through the table's lut_gemv (or lut_gemv_kquant), parallel over tiles; for M > 1
+// every row of x takes a chunk of tiles in turn while it is in cache. For the few rows of decode, not prompts.
+void lut_matmul(float* y, const float* x, int64_t M, const LutWeights& W, const KernelTable& t = kernels());
+// y (N) = W · x.
+inline void lut_gemv(float* y, const float* x, const LutWeights& W, const KernelTable& t = kernels()) {
+  lut_matmul(y, x, 1, W, t);
+}
 
-// Whether decode of weights of this type takes the LUT path: GINT2_*, GINT3_*, Q2_K and Q3_K, unless EDGELLM_LUT=0
-// (read once; the benches and the perplexity comparison use it to force the dequantizing path).
-bool lut_gemv_selected(DType w);
+// Rows of x up to which linear_forward takes the LUT: from 4 rows the Q2_K/Q3_K vec_dot shares each weight decode
+// among 4 activation rows and catches up (bench lowbit_small_m); group-int prompts keep f32 activations.
+inline constexpr int64_t kLutMaxRows = 3;
+// Whether M rows against weights of this type take the LUT path: GINT2_*, GINT3_*, Q2_K and Q3_K, 1 <= M <=
+// kLutMaxRows, unless EDGELLM_LUT=0 (read once; the benches and the perplexity comparison use it to force the
+// dequantizing path).
+bool lut_gemv_selected(DType w, int64_t M = 1);
 // The table's ISA that serves weights of type w on the LUT path (lut_gemv's or lut_gemv_kquant's).
 const char* lut_gemv_isa(DType w, const KernelTable& t = kernels());
 // The packed form of W, made on first use and kept while W's storage lives (one copy per weight, shared by

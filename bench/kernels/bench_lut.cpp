@@ -47,11 +47,8 @@ const std::vector<uint8_t>& weights(int bits, bool kquant, int64_t N, int64_t K)
   return w;
 }
 
-// args: path, bits, threads, N, K.
-void lowbit_gemv(benchmark::State& st) {
-  const auto path = static_cast<Path>(st.range(0));
-  const int bits = static_cast<int>(st.range(1)), threads = static_cast<int>(st.range(2));
-  const int64_t N = st.range(3), K = st.range(4);
+// y (M, N) = x (M, K) · Wᵀ by `path`.
+void lowbit_run(benchmark::State& st, Path path, int bits, int threads, int64_t M, int64_t N, int64_t K) {
   const bool kquant = path == kKQuant || path == kKQuantLut, lut = path == kLut || path == kKQuantLut;
   const auto& w = weights(bits, kquant, N, K);
   const DType kt = bits == 2 ? DType::Q2_K : DType::Q3_K;
@@ -61,15 +58,15 @@ void lowbit_gemv(benchmark::State& st) {
   set_num_threads(threads);
   std::mt19937 rng(3);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(K)), y(static_cast<size_t>(N));
+  std::vector<float> x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
   for (auto& v : x) v = nd(rng);
   for (auto _ : st) {
     if (lut)
-      lut_gemv(y.data(), x.data(), lw);
+      lut_matmul(y.data(), x.data(), M, lw);
     else if (path == kGintDot)
-      matmul_gint(y.data(), x.data(), w.data(), bits, 128, 1, N, K);
+      matmul_gint(y.data(), x.data(), w.data(), bits, 128, M, N, K);
     else
-      matmul_quant(y.data(), x.data(), w.data(), kt, 1, N, K);
+      matmul_quant(y.data(), x.data(), w.data(), kt, M, N, K);
     benchmark::DoNotOptimize(y.data());
   }
   const size_t bytes = lut ? lw.codes.size() + 2 * lw.scales.size() + lw.sub.size() : w.size();
@@ -83,6 +80,16 @@ void lowbit_gemv(benchmark::State& st) {
   set_num_threads(0);
 }
 
+// args: path, bits, threads, N, K.
+void lowbit_gemv(benchmark::State& st) {
+  lowbit_run(st, static_cast<Path>(st.range(0)), static_cast<int>(st.range(1)), static_cast<int>(st.range(2)), 1,
+             st.range(3), st.range(4));
+}
+// args: path, bits, M (one thread, N = K = 2048): where the LUT stops paying for a few rows.
+void lowbit_small_m(benchmark::State& st) {
+  lowbit_run(st, static_cast<Path>(st.range(0)), static_cast<int>(st.range(1)), 1, st.range(2), 2048, 2048);
+}
+
 void lowbit_args(benchmark::internal::Benchmark* b) {
   for (auto [N, K] : {std::pair<int64_t, int64_t>{2048, 2048}, {11008, 4096}, {4096, 11008}})
     for (int bits : {2, 3})
@@ -92,4 +99,11 @@ void lowbit_args(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
+void small_m_args(benchmark::internal::Benchmark* b) {
+  for (int64_t M : {2, 4, 8, 16})
+    for (int bits : {2, 3})
+      for (Path p : {kLut, kGintDot, kKQuant, kKQuantLut}) b->Args({p, bits, M});
+}
+
 BENCHMARK(lowbit_gemv)->Name("lowbit_gemv")->Apply(lowbit_args)->ArgNames({"path", "bits", "thr", "N", "K"});
+BENCHMARK(lowbit_small_m)->Name("lowbit_small_m")->Apply(small_m_args)->ArgNames({"path", "bits", "M"});

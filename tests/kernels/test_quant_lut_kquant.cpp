@@ -202,23 +202,60 @@ TEST_CASE("lut_gemv on Q2_K/Q3_K: extreme codes, scales and activations stay exa
     }
 }
 
-TEST_CASE("linear_forward decodes Q2_K/Q3_K through the LUT path at M = 1, on 1 and 2 threads") {
+TEST_CASE("linear_forward decodes Q2_K/Q3_K through the LUT path up to kLutMaxRows rows, on 1 and 2 threads") {
   const int64_t N = 16 * 5 + 3, K = 512;
   for (DType type : {DType::Q2_K, DType::Q3_K}) {
     REQUIRE(lut_gemv_selected(type));
+    REQUIRE(!lut_gemv_selected(type, kLutMaxRows + 1));
     const auto w = kquant_weight(type, N, K, false, 21);
     Tensor W = Tensor::empty(Shape({N, K}), type);
     std::memcpy(W.raw(), w.data(), w.size());
-    const auto x = random_weights(K, 5);
-    std::vector<float> y(static_cast<size_t>(N)), want(static_cast<size_t>(N)), two(static_cast<size_t>(N));
-    linear_forward(y.data(), x.data(), W, nullptr, 1);
-    lut_gemv(want.data(), x.data(), lut_weights_of(W));
-    set_num_threads(2);
-    lut_gemv(two.data(), x.data(), lut_weights_of(W));
-    set_num_threads(0);
-    for (int64_t r = 0; r < N; ++r) {
-      CHECK(y[r] == want[r]);
-      CHECK(two[r] == want[r]);
+    for (int64_t M : {int64_t{1}, kLutMaxRows, kLutMaxRows + 1}) {
+      const auto x = random_weights(M * K, 5);
+      std::vector<float> y(static_cast<size_t>(M * N)), want(y.size()), two(y.size());
+      linear_forward(y.data(), x.data(), W, nullptr, M);
+      if (M <= kLutMaxRows)
+        lut_matmul(want.data(), x.data(), M, lut_weights_of(W));
+      else
+        matmul_quant(want.data(), x.data(), W.raw(), type, M, N, K);
+      set_num_threads(2);
+      linear_forward(two.data(), x.data(), W, nullptr, M);
+      set_num_threads(0);
+      for (int64_t i = 0; i < M * N; ++i) {
+        INFO(name(type), " M ", M, " at ", i);
+        CHECK(y[i] == want[i]);
+        CHECK(two[i] == want[i]);
+      }
+    }
+  }
+}
+
+TEST_CASE("lut_matmul: each of a few rows equals lut_gemv of that row, across tile chunks and a short last tile") {
+  // K = 2048 makes a tile's codes 8 KiB (2 bits) or 12 KiB (3 bits): 32 or 21 tiles per chunk, 41 tiles here.
+  const int64_t N = 16 * 40 + 5, K = 2048, M = 3;
+  const auto x = random_weights(M * K, 8);
+  for (int fmt = 0; fmt < 4; ++fmt) {
+    LutWeights W;
+    std::vector<uint8_t> w;
+    if (fmt < 2) {
+      const DType type = fmt == 0 ? DType::Q2_K : DType::Q3_K;
+      w = kquant_weight(type, N, K, true, 4);
+      W = lut_pack_kquant(w.data(), type, N, K);
+    } else {
+      const int bits = fmt == 2 ? 2 : 3;
+      W = lut_pack(N, K, bits, 128, [&](int64_t r, uint8_t* q, float* s, float* z) {
+        for (int64_t k = 0; k < K; ++k) q[k] = static_cast<uint8_t>((r * 7 + k * 13 + (k >> 5)) % (1 << bits));
+        for (int64_t g = 0; g < K / 128; ++g) s[g] = 0.01f * static_cast<float>(1 + (r + g) % 5), z[g] = 1.0f;
+      });
+    }
+    std::vector<float> y(static_cast<size_t>(M * N)), row(static_cast<size_t>(N));
+    lut_matmul(y.data(), x.data(), M, W);
+    for (int64_t m = 0; m < M; ++m) {
+      lut_gemv(row.data(), x.data() + m * K, W);
+      for (int64_t r = 0; r < N; ++r) {
+        INFO("format ", fmt, " row of x ", m, " output ", r);
+        CHECK(y[m * N + r] == row[r]);
+      }
     }
   }
 }
