@@ -5,8 +5,8 @@
 # round. A group-int file (edgellm's own tensor types) runs in edgellm only. Prints a markdown table.
 # Not an installer, not a builder of llama.cpp, not a converter; make the files first, e.g. (1.1B, random weights):
 #   edgellm convert -m builtin:1.1b --type q2_k -o 1.1b-q2_k.gguf              llama-quantize's Q2_K mix (Q2_K
-#                                                                              matrices, Q3_K attn_v/attn_output/
-#                                                                              ffn_down, Q6_K output)
+#                                                                              matrices, Q3_K attn_output and
+#                                                                              ffn_down, Q4_K attn_v, Q6_K output)
 #   edgellm convert -m builtin:1.1b --type q2_k --pure -o 1.1b-q2_k-pure.gguf  every matrix Q2_K
 #   edgellm convert -m builtin:1.1b --type q3_k -o 1.1b-q3_k.gguf              every matrix Q3_K (q3_k is a tensor
 #                                                                              type, not a file type: always pure)
