@@ -1,7 +1,7 @@
-// LUT GEMV: the decode (M = 1) matvec for 2- and 3-bit group-int, Q2_K and Q3_K weights without dequantization
-// (T-MAC, EuroSys 2025): weights repacked once into bit planes, activations turned into tables of subset sums, and
-// each 4-bit slice of a bit plane indexes a table (pshufb / tbl). Not the prompt path: from 4 rows (kLutMaxRows)
-// the other paths take over.
+// LUT GEMV: the decode matvec (M = 1, and up to kLutMaxRows rows) for 2- and 3-bit group-int, Q2_K and Q3_K
+// weights without dequantization (T-MAC, EuroSys 2025): weights repacked once into bit planes, activations turned
+// into tables of subset sums, and each 4-bit slice of a bit plane indexes a table (pshufb / tbl). Not the prompt
+// path: above kLutMaxRows rows the other paths take over.
 //
 // Numerics (chosen so perplexity matches the dequantizing path): x is quantized to int8 per 32-block (scale
 // xd[b] = absmax/127, as Q8_0 does); each quad of int8 activations gives a table of the 16 exact subset sums
