@@ -165,7 +165,16 @@ using gint_dot_fn = void(float* s, int64_t s_stride, const uint8_t* w, const flo
 inline constexpr int64_t kLutRows = 16;
 using lut_gemv_fn = void(float* y, const uint8_t* codes, const uint16_t* scales, const uint8_t* tables,
                          const float* xd, const float* xg, int64_t tiles, int64_t nb, int bits, int gb);
-#define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot) X(lut_gemv)
+// The same lookups on Q2_K / Q3_K weights (bits 2 / 3), their scales kept exact: nsb super-blocks of 256, xd (nsb)
+// the Q8_K activation scales, bsums (nsb, 16) its 16-element sums; sub and d as laid out in kernels/lut_gemv.h.
+//   y[r] = Σ_s xd[s] · (d[r,s] · Σ_j sc[r,s,j] · P[r,s,j] − dmin[r,s] · Σ_j m[r,s,j] · bsums[s,j])
+// P = Σ_{k∈j} q[r,k] · a[k] over sub-block j (16 k), in exact integers. Q2_K: sc, m the low and high nibble of sub;
+// Q3_K: sc the int8 sub, q = code − 4, no dmin term.
+using lut_gemv_kquant_fn = void(float* y, const uint8_t* codes, const uint8_t* sub, const uint16_t* d,
+                                const uint8_t* tables, const float* xd, const int16_t* bsums, int64_t tiles,
+                                int64_t nsb, int bits);
+#define EDGELLM_QUANT_KERNELS(X) \
+  EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot) X(lut_gemv) X(lut_gemv_kquant)
 // ---- end quantized blocks ------------------------------------------------------------------------------
 // ---- 8-bit panel GEMM (kernels/quant_gemm_i8.h drives it) ------------------------------------------
 // Weights of kI8PanelCols columns (output features) are packed per block b of kb elements (32, or 16 for

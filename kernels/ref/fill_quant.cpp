@@ -22,6 +22,7 @@ void fill_scalar_quant(KernelTable& t) {
 #undef EDGELLM_SET_DOT
   EDGELLM_SET_KERNEL(t, gint_dot, ref::gint_dot_ref, s);
   EDGELLM_SET_KERNEL(t, lut_gemv, ref::lut_gemv_ref, s);
+  EDGELLM_SET_KERNEL(t, lut_gemv_kquant, ref::lut_gemv_kquant_ref, s);
   EDGELLM_SET_KERNEL(t, i8_panel_ukernel, ref::i8_panel_ukernel, s);
   t.i8_panel_mr = 4;
 }
