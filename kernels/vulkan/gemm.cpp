@@ -32,8 +32,12 @@ const Tile& tile_of(GemmKernel k) {
 }
 
 // Workgroups that fill a big discrete GPU (an H100: 132 SMs, two 256-thread workgroups each): fewer tiles than
-// this take the smaller tile, or split K. Integrated GPUs and CPUs fill with far fewer (and never split).
+// this take the smaller tile. Integrated GPUs and CPUs fill with far fewer (and never split).
 constexpr uint64_t kFillDiscrete = 256, kFillOther = 16;
+// Split-K on a discrete GPU aims at this many workgroups: on the H100 (bench_gemm_vulkan at the l base's
+// shapes, bench/RESULTS.md) the weight gradients (M, N <= 1536, K = 12288 tokens) ran at 26-29% of peak
+// unsplit, 35% split 4 and 41-44% split 8, still rising; the layer products with >= 576 tiles gained nothing.
+constexpr uint64_t kSplitTarget = 1024;
 // Split-K: each slice sums at least this much of K, and the partials (S, M, N) stay under this many floats.
 constexpr uint32_t kMinSliceK = 256, kMaxSplit = 16;
 constexpr uint64_t kMaxPartials = uint64_t{16} << 20;  // 64 MiB
@@ -78,23 +82,6 @@ GemmChoice forced_choice() {
   return forced;
 }
 
-// Split-K partials per context, grown on demand. A replaced buffer stays alive until the process ends (a batch
-// recorded earlier may still bind it); static, so it is freed before the contexts (created first) are.
-const Buffer& partials(Context& c, size_t bytes) {
-  struct Scratch {
-    Buffer now;
-    std::vector<Buffer> old;
-  };
-  static std::map<Context*, Scratch> all;
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  Scratch& s = all[&c];
-  if (s.now.bytes < bytes) {
-    if (s.now.defined()) s.old.push_back(std::move(s.now));
-    s.now = c.alloc(std::max(bytes, size_t{16} << 20));
-  }
-  return s.now;
-}
 
 }  // namespace
 
@@ -113,15 +100,15 @@ GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t 
   const bool discrete = c.info().type == "discrete";
   const uint64_t fill = discrete ? kFillDiscrete : kFillOther;
   auto tiles = [&](GemmKernel k) { return uint64_t{groups(M, tile_of(k).bm)} * groups(N, tile_of(k).bn); };
-  GemmKernel k = GemmKernel::T64x64_4x4;
-  if (tiles(GemmKernel::T128x128_8x8) >= fill) k = GemmKernel::T128x128_8x8;
-  else if (tiles(GemmKernel::T128x64_8x4) >= fill) k = GemmKernel::T128x64_8x4;
-  // Under half a big GPU busy: split K into slices of kMinSliceK or more, enough to fill it. Not on small GPUs
-  // (and CPUs), where the second pass costs more than the idle units.
+  // 128x128_8x8 is never chosen: on the H100 it ran at 2.8% of peak at every training shape (its 64 accumulators
+  // and vec4 operands spill), against 35-43% for 128x64_8x4. It stays for EDGELLM_VULKAN_GEMM=128x128_8x8.
+  GemmKernel k = tiles(GemmKernel::T128x64_8x4) >= fill ? GemmKernel::T128x64_8x4 : GemmKernel::T64x64_4x4;
+  // Fewer tiles than half the split target (the weight gradients: small M·N, K = the tokens): split K into
+  // slices of kMinSliceK or more. Not on small GPUs (and CPUs), where the second pass costs more than idle units.
   uint32_t split = 1;
   const uint64_t t = tiles(k);
-  if (discrete && 2 * t <= fill) {
-    split = static_cast<uint32_t>(std::min<uint64_t>({(fill + t - 1) / t, K / kMinSliceK, kMaxSplit}));
+  if (discrete && 2 * t <= kSplitTarget) {
+    split = static_cast<uint32_t>(std::min<uint64_t>({(kSplitTarget + t - 1) / t, K / kMinSliceK, kMaxSplit}));
     // The partials must fit the budget (they are allocated once, 16 MiB or more, and kept).
     const uint64_t room = c.budget() > c.used() ? (c.budget() - c.used()) / sizeof(float) : 0;
     while (split > 1 && uint64_t{split} * M * N > std::min(kMaxPartials, room)) --split;
@@ -162,7 +149,7 @@ void gemm_f32_with(GemmChoice ch, Batch& b, View C, uint32_t c_sm, View A, uint3
     b.dispatch(name.c_str(), {A.b, B.b, C.b, C.b}, &p, sizeof p, groups(N, t.bn), groups(M, t.bm), 1, 4u | 8u);
     return;
   }
-  const Buffer& part = partials(b.ctx(), size_t{slices} * M * N * sizeof(float));
+  const Buffer& part = scratch(b.ctx(), size_t{slices} * M * N * sizeof(float));
   b.dispatch(name.c_str(), {A.b, B.b, C.b, &part}, &p, sizeof p, groups(N, t.bn), groups(M, t.bm), slices, 8u);
   struct {
     uint32_t M, N, S, c_off, ldc;

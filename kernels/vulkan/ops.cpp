@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <vector>
 
 #include "runtime/error.h"
 
@@ -152,11 +155,35 @@ void rmsnorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer&
   b.dispatch("rmsnorm", {y.b, rstd ? rstd : y.b, x.b, &w}, &p, sizeof p, rows, 1, 1, 3u);
 }
 
+// Scratch per context (split-K partials, reduction partials), grown on demand. A replaced buffer stays alive
+// until the process ends (a batch recorded earlier may still bind it); static, so it is freed before the
+// contexts (created first) are.
+const Buffer& scratch(Context& c, size_t bytes) {
+  struct Scratch {
+    Buffer now;
+    std::vector<Buffer> old;
+  };
+  static std::map<Context*, Scratch> all;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  Scratch& s = all[&c];
+  if (s.now.bytes < bytes) {
+    if (s.now.defined()) s.old.push_back(std::move(s.now));
+    s.now = c.alloc(std::max(bytes, size_t{16} << 20));
+  }
+  return s.now;
+}
+
 void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer& dy, const Buffer& x,
                       const Buffer& w, const Buffer& rstd, uint32_t rows, uint32_t C) {
   const uint32_t p[2] = {rows, C};
   b.dispatch("rmsnorm_backward", {&dx, &dy, &x, &w, &rstd}, p, sizeof p, rows);
-  b.dispatch("rmsnorm_backward_w", {&dw, &dy, &x, &rstd}, p, sizeof p, groups(C, 256));
+  // dw: partial sums over chunks of rows (enough workgroups to fill a GPU), then the chunks added in order.
+  const uint32_t chunk = 64, chunks = groups(rows, chunk);
+  const Buffer& part = scratch(b.ctx(), size_t{chunks} * C * sizeof(float));
+  const uint32_t p1[3] = {rows, C, chunk}, p2[2] = {chunks, C};
+  b.dispatch("rmsnorm_backward_w", {&part, &dy, &x, &rstd}, p1, sizeof p1, groups(C, 64), chunks);
+  b.dispatch("rmsnorm_backward_w_sum", {&dw, &part}, p2, sizeof p2, groups(C, 256));
 }
 
 void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& cos, const Buffer& sin, uint32_t T,

@@ -99,6 +99,11 @@ struct View {
   uint32_t off = 0;
 };
 
+// A device buffer of at least `bytes` for partial results within a batch (split-K, reductions), one per context,
+// grown on demand (a replaced one stays alive: an earlier recording may bind it). Uses within one batch are
+// ordered by its hazard barriers like any buffer's.
+const Buffer& scratch(Context& c, size_t bytes);
+
 // Weight types with gemm/matvec shaders.
 bool weight_type_supported(DType t);
 
