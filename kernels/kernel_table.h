@@ -165,7 +165,16 @@ using gint_dot_fn = void(float* s, int64_t s_stride, const uint8_t* w, const flo
 inline constexpr int64_t kLutRows = 16;
 using lut_gemv_fn = void(float* y, const uint8_t* codes, const uint16_t* scales, const uint8_t* tables,
                          const float* xd, const float* xg, int64_t tiles, int64_t nb, int bits, int gb);
-#define EDGELLM_QUANT_KERNELS(X) EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot) X(lut_gemv)
+// The same lookups on Q2_K / Q3_K weights (bits 2 / 3), their scales kept exact: nsb super-blocks of 256, xd (nsb)
+// the Q8_K activation scales, bsums (nsb, 16) its 16-element sums; sub and d as laid out in kernels/lut_gemv.h.
+//   y[r] = Σ_s xd[s] · (d[r,s] · Σ_j sc[r,s,j] · P[r,s,j] − dmin[r,s] · Σ_j m[r,s,j] · bsums[s,j])
+// P = Σ_{k∈j} q[r,k] · a[k] over sub-block j (16 k), in exact integers. Q2_K: sc, m the low and high nibble of sub;
+// Q3_K: sc the int8 sub, q = code − 4, no dmin term.
+using lut_gemv_kquant_fn = void(float* y, const uint8_t* codes, const uint8_t* sub, const uint16_t* d,
+                                const uint8_t* tables, const float* xd, const int16_t* bsums, int64_t tiles,
+                                int64_t nsb, int bits);
+#define EDGELLM_QUANT_KERNELS(X) \
+  EDGELLM_QUANT_ACT(X) EDGELLM_QUANT_DEQUANT(X) EDGELLM_QUANT_DOT(X) X(gint_dot) X(lut_gemv) X(lut_gemv_kquant)
 // ---- end quantized blocks ------------------------------------------------------------------------------
 // ---- 8-bit panel GEMM (kernels/quant_gemm_i8.h drives it) ------------------------------------------
 // Weights of kI8PanelCols columns (output features) are packed per block b of kb elements (32, or 16 for
@@ -175,11 +184,24 @@ using lut_gemv_fn = void(float* y, const uint8_t* codes, const uint16_t* scales,
 // integer corrections corr (= -zero_point * Σ_k x over the block) and dsx = dx · Σ_k x, all rows of ldd.
 // For m <= the table's i8_panel_mr rows and n <= kI8PanelCols columns:
 //   c[i, j] = Σ_b dx[i,b] · wd[b,j] · (Σ_k u[b,j,k] · x[i, kb·b+k] + corr[i,b]) + dsx[i,b] · wm[b,j].
+// code_bits bounds the codes: below 2^code_bits (4: Q4_0, Q4_K; 5: Q5_K; 6: Q6_K), or any byte with 8 (Q8_0), read as
+// signed on tables with i8_panel_signed_codes. It tells a kernel how many products fit a 16-bit sum (AVX2's maddubs).
 inline constexpr int64_t kI8PanelCols = 32;
-using i8_panel_ukernel_fn = void(int64_t nb, int64_t kb, const int8_t* x, int64_t ldx, const float* dx,
+using i8_panel_ukernel_fn = void(int64_t nb, int64_t kb, int code_bits, const int8_t* x, int64_t ldx, const float* dx,
                                  const int32_t* corr, const float* dsx, int64_t ldd, const uint8_t* u, const float* wd,
                                  const float* wm, float* c, int64_t ldc, int64_t m, int64_t n);
-#define EDGELLM_I8_KERNELS(X) X(i8_panel_ukernel)
+// Packs rows <= kI8PanelCols weight rows of K elements (row r at w + r·wrb bytes, one GGUF type per entry) into that
+// layout: codes u (K/4, kI8PanelCols, 4), scales wd and, for Q4_K and Q5_K, offsets wm (K/kb, kI8PanelCols; wm is
+// not touched for the other types). Columns rows.. get zero codes and scales. Codes are unsigned: q + 8 (Q4_0), q + 32
+// (Q6_K), the stored value (Q4_K, Q5_K); Q8_0's are q + 128, or q itself (signed bytes) when signed_codes is set.
+using i8_panel_pack_fn = void(uint8_t* u, float* wd, float* wm, const uint8_t* w, int64_t wrb, int64_t rows,
+                              int64_t K, bool signed_codes);
+#define EDGELLM_I8_PACKS(X) X(i8_panel_pack_q4_0) X(i8_panel_pack_q8_0) X(i8_panel_pack_q4_k) X(i8_panel_pack_q5_k) \
+  X(i8_panel_pack_q6_k)
+#define EDGELLM_I8_USING_PACK(name) using name##_fn = i8_panel_pack_fn;
+EDGELLM_I8_PACKS(EDGELLM_I8_USING_PACK)
+#undef EDGELLM_I8_USING_PACK
+#define EDGELLM_I8_KERNELS(X) X(i8_panel_ukernel) EDGELLM_I8_PACKS(X)
 // ---- GEMM family (kernels/gemm.h drives these; see kernels/simd/gemm_microkernel.h) -----
 // sgemm micro-kernel on packed panels. ap: A micro-panel (kc, MR) k-major, alpha already applied;
 // bp: B micro-panel (kc, NR) k-major; c: (m, n) with row stride ldc, m <= MR, n <= NR.

@@ -43,7 +43,7 @@ std::string linear_path(const Tensor& W, int64_t M, QuantMath math) {
         return fmt::format("{} i8-panel {}", dt, kt.i8_panel_ukernel_isa);
       if (math == QuantMath::Exact || M >= kDequantGemmMinRows)
         return fmt::format("{} dequant+gemm {}", dt, kt.sgemm_ukernel_isa);
-      if (M == 1 && lut_gemv_selected(W.dtype())) return fmt::format("{} lut_gemv {}", dt, kt.lut_gemv_isa);
+      if (lut_gemv_selected(W.dtype(), M)) return fmt::format("{} lut_gemv {}", dt, lut_gemv_isa(W.dtype()));
       if (dtype_is_gint(W.dtype())) return fmt::format("{} gint_dot {}", dt, kt.gint_dot_isa);
       return fmt::format("{} vec_dot {}", dt, quant_ops(W.dtype()).vec_dot_isa);
   }
@@ -145,10 +145,12 @@ void linear_forward(float* y, const float* x, const Tensor& W, const float* bias
             for (int64_t j = 0; j < K; ++j) xp[static_cast<size_t>(m * K + j)] = x[m * K + perm[j]];
           xs = xp.data();
         }
-        if (M == 1 && lut_gemv_selected(W.dtype()))
-          lut_gemv(y, xs, lut_weights_of(W));  // decode of 2/3-bit weights: table lookups, no dequantization
+        if (lut_gemv_selected(W.dtype(), M))
+          lut_matmul(y, xs, M, lut_weights_of(W));  // decode of 2/3-bit weights: table lookups, no dequantization
         else
           matmul_gint(y, xs, W.raw(), gint_bits(W.dtype()), gint_group(W.dtype()), M, N, K);
+      } else if (lut_gemv_selected(W.dtype(), M)) {
+        lut_matmul(y, x, M, lut_weights_of(W));  // decode of Q2_K / Q3_K weights: table lookups, no dequantization
       } else {
         matmul_quant(y, x, W.raw(), W.dtype(), M, N, K);
       }

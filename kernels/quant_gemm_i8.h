@@ -1,7 +1,7 @@
 // The many-rows path for Q4_0, Q8_0, Q4_K, Q5_K and Q6_K weights: y = x · Wᵀ with x quantized to 8 bits per
 // 32-element block (as the GEMV path and llama.cpp do) and the weight unpacked, 32 output features at a time, into
-// byte panels for the table's i8_panel_ukernel (VNNI vpdpbusd on AVX-512, sdot on ARM). Prompt processing of a
-// quantized model is this, instead of dequantizing W to f32 tiles for the f32 GEMM.
+// byte panels for the table's i8_panel_ukernel (VNNI vpdpbusd on AVX-512, maddubs on AVX2, sdot on ARM). Prompt
+// processing of a quantized model is this, instead of dequantizing W to f32 tiles for the f32 GEMM.
 #pragma once
 
 #include <cstdint>

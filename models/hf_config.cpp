@@ -161,6 +161,7 @@ HFConfig parse_hf_config(const std::string& text, const std::string& path) {
       RopeScaling& s = c.rope_scaling;
       s.type = type;
       s.factor = r.optional_number(*scaling, "factor", 1.0, sname + ".factor");
+      s.factor_given = r.find(*scaling, "factor") != nullptr;
       if (type == "llama3") {
         s.low_freq_factor = r.optional_number(*scaling, "low_freq_factor", 1.0, sname + ".low_freq_factor");
         s.high_freq_factor = r.optional_number(*scaling, "high_freq_factor", 4.0, sname + ".high_freq_factor");

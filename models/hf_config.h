@@ -21,6 +21,7 @@ constexpr uint64_t kHfConfigMaxBytes = uint64_t{16} << 20;  // 16 MiB
 struct RopeScaling {
   std::string type;            // "" (none), linear, dynamic, yarn, longrope, llama3
   double factor = 1.0;
+  bool factor_given = false;  // "factor" is in the config (yarn then scales by it, whatever the contexts' ratio)
   double low_freq_factor = 1.0;   // llama3
   double high_freq_factor = 4.0;  // llama3
   // llama3 and yarn: the field of rope_scaling; longrope: the config's top-level field (Phi-3) or rope_scaling's.

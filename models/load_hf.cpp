@@ -16,14 +16,18 @@ namespace edgellm {
 
 namespace {
 
-// yarn and longrope as transformers reads them: with original_max_position_embeddings given, the scaling factor is
-// max_position_embeddings over it (the config's own factor otherwise), and the original context is that field.
+// yarn and longrope as transformers (5.17) reads them: the original context is original_max_position_embeddings
+// (max_position_embeddings without it); the scaling factor is the config's own "factor" for yarn when it gives one
+// (transformers writes original_max_position_embeddings = max_position_embeddings into a saved yarn config, so
+// the contexts' ratio would be 1 there), else max_position_embeddings over the original context (longrope; yarn
+// without a factor). Checked against transformers' logits: tests/fixtures/rope_scaling.
 // Sets c.rope_orig_ctx and c.rope_factor; returns the factor in double for the attention factor's formula.
-double set_context_factor(LlamaConfig& c, const RopeScaling& y) {
+double set_context_factor(LlamaConfig& c, const RopeScaling& y, bool prefer_given_factor) {
   const bool orig = y.original_max_position_embeddings > 0;
   c.rope_orig_ctx = orig ? y.original_max_position_embeddings : c.max_ctx;
-  const double factor =
-      orig ? static_cast<double>(c.max_ctx) / static_cast<double>(y.original_max_position_embeddings) : y.factor;
+  const double factor = orig && !(prefer_given_factor && y.factor_given)
+                            ? static_cast<double>(c.max_ctx) / static_cast<double>(y.original_max_position_embeddings)
+                            : y.factor;
   c.rope_factor = static_cast<float>(factor);
   return factor;
 }
@@ -62,7 +66,7 @@ LlamaConfig llama_config_from_hf(const std::string& dir) {
   } else if (h.rope_scaling.type == "yarn") {
     const RopeScaling& y = h.rope_scaling;
     c.rope_scaling = RopeScalingKind::Yarn;
-    const double factor = set_context_factor(c, y);
+    const double factor = set_context_factor(c, y, true);
     auto mscale = [&](double m) { return factor <= 1 ? 1.0 : 0.1 * m * std::log(factor) + 1.0; };
     c.rope_attn_factor = static_cast<float>(y.attention_factor > 0 ? y.attention_factor
                                             : y.mscale > 0 && y.mscale_all_dim > 0 ? mscale(y.mscale) / mscale(y.mscale_all_dim)
@@ -73,7 +77,7 @@ LlamaConfig llama_config_from_hf(const std::string& dir) {
   } else if (h.rope_scaling.type == "longrope") {
     const RopeScaling& y = h.rope_scaling;
     c.rope_scaling = RopeScalingKind::LongRope;
-    const double factor = set_context_factor(c, y);
+    const double factor = set_context_factor(c, y, false);
     c.rope_attn_factor = static_cast<float>(
         y.attention_factor > 0 ? y.attention_factor
         : factor <= 1          ? 1.0

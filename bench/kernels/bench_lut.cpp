@@ -1,6 +1,7 @@
 // Google Benchmark: decode matvec (M = 1) of 2- and 3-bit weights, the LUT GEMV against the dequantizing
-// gint_dot on the same GINT weight and against the Q2_K / Q3_K integer dots of the same shape.
-// Run: build/bench/bench_kernels --benchmark_filter=lowbit  (CPU time is the number to read on a shared machine)
+// gint_dot on the same GINT weight, and the Q2_K / Q3_K LUT GEMV against their integer dots on the same weight.
+// Run: build/bench/bench_kernels --benchmark_filter=lowbit  (CPU time is the number to read on a shared machine);
+// path 2 vs 3 is the Q2_K / Q3_K dot vs its LUT.
 #include <benchmark/benchmark.h>
 
 #include <map>
@@ -19,7 +20,8 @@ namespace {
 
 using namespace edgellm;
 
-enum Path : int64_t { kLut = 0, kGintDot = 1, kKQuant = 2 };
+// kLut and kGintDot on a GINT<bits>_G128 weight; kKQuant (vec_dot) and kKQuantLut on a Q2_K / Q3_K one.
+enum Path : int64_t { kLut = 0, kGintDot = 1, kKQuant = 2, kKQuantLut = 3 };
 
 // Random N(0, 0.02) weights, made once per (bits, N, K) and quantized to GINT<bits>_G128 or Q2_K / Q3_K.
 const std::vector<uint8_t>& weights(int bits, bool kquant, int64_t N, int64_t K) {
@@ -45,46 +47,63 @@ const std::vector<uint8_t>& weights(int bits, bool kquant, int64_t N, int64_t K)
   return w;
 }
 
-// args: path, bits, threads, N, K.
-void lowbit_gemv(benchmark::State& st) {
-  const auto path = static_cast<Path>(st.range(0));
-  const int bits = static_cast<int>(st.range(1)), threads = static_cast<int>(st.range(2));
-  const int64_t N = st.range(3), K = st.range(4);
-  const auto& w = weights(bits, path == kKQuant, N, K);
+// y (M, N) = x (M, K) · Wᵀ by `path`.
+void lowbit_run(benchmark::State& st, Path path, int bits, int threads, int64_t M, int64_t N, int64_t K) {
+  const bool kquant = path == kKQuant || path == kKQuantLut, lut = path == kLut || path == kKQuantLut;
+  const auto& w = weights(bits, kquant, N, K);
+  const DType kt = bits == 2 ? DType::Q2_K : DType::Q3_K;
   LutWeights lw;
   if (path == kLut) lw = lut_pack_gint(w.data(), N, K, bits, 128);
+  if (path == kKQuantLut) lw = lut_pack_kquant(w.data(), kt, N, K);
   set_num_threads(threads);
   std::mt19937 rng(3);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(K)), y(static_cast<size_t>(N));
+  std::vector<float> x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
   for (auto& v : x) v = nd(rng);
-  const DType kt = bits == 2 ? DType::Q2_K : DType::Q3_K;
   for (auto _ : st) {
-    if (path == kLut)
-      lut_gemv(y.data(), x.data(), lw);
+    if (lut)
+      lut_matmul(y.data(), x.data(), M, lw);
     else if (path == kGintDot)
-      matmul_gint(y.data(), x.data(), w.data(), bits, 128, 1, N, K);
+      matmul_gint(y.data(), x.data(), w.data(), bits, 128, M, N, K);
     else
-      matmul_quant(y.data(), x.data(), w.data(), kt, 1, N, K);
+      matmul_quant(y.data(), x.data(), w.data(), kt, M, N, K);
     benchmark::DoNotOptimize(y.data());
   }
-  st.SetBytesProcessed(st.iterations() * static_cast<int64_t>(path == kLut ? lw.codes.size() + 4 * lw.scales.size()
-                                                                           : w.size()));
+  const size_t bytes = lut ? lw.codes.size() + 2 * lw.scales.size() + lw.sub.size() : w.size();
+  st.SetBytesProcessed(st.iterations() * static_cast<int64_t>(bytes));
   const KernelTable& kt_ = kernels();
-  const std::string what = path == kLut       ? std::string("lut_gemv ") + kt_.lut_gemv_isa
-                           : path == kGintDot ? std::string("gint_dot ") + kt_.gint_dot_isa
-                                              : std::string(dtype_name(kt)) + " vec_dot " + quant_ops(kt).vec_dot_isa;
+  const std::string what = path == kLut         ? std::string("lut_gemv ") + kt_.lut_gemv_isa
+                           : path == kKQuantLut ? std::string(dtype_name(kt)) + " lut_gemv " + kt_.lut_gemv_kquant_isa
+                           : path == kGintDot   ? std::string("gint_dot ") + kt_.gint_dot_isa
+                                                : std::string(dtype_name(kt)) + " vec_dot " + quant_ops(kt).vec_dot_isa;
   st.SetLabel(what);
   set_num_threads(0);
+}
+
+// args: path, bits, threads, N, K.
+void lowbit_gemv(benchmark::State& st) {
+  lowbit_run(st, static_cast<Path>(st.range(0)), static_cast<int>(st.range(1)), static_cast<int>(st.range(2)), 1,
+             st.range(3), st.range(4));
+}
+// args: path, bits, M (one thread, N = K = 2048): where the LUT stops paying for a few rows.
+void lowbit_small_m(benchmark::State& st) {
+  lowbit_run(st, static_cast<Path>(st.range(0)), static_cast<int>(st.range(1)), 1, st.range(2), 2048, 2048);
 }
 
 void lowbit_args(benchmark::internal::Benchmark* b) {
   for (auto [N, K] : {std::pair<int64_t, int64_t>{2048, 2048}, {11008, 4096}, {4096, 11008}})
     for (int bits : {2, 3})
       for (int threads : {1, 2})
-        for (Path p : {kLut, kGintDot, kKQuant}) b->Args({p, bits, threads, N, K});
+        for (Path p : {kLut, kGintDot, kKQuant, kKQuantLut}) b->Args({p, bits, threads, N, K});
 }
 
 }  // namespace
 
+void small_m_args(benchmark::internal::Benchmark* b) {
+  for (int64_t M : {2, 4, 8, 16})
+    for (int bits : {2, 3})
+      for (Path p : {kLut, kGintDot, kKQuant, kKQuantLut}) b->Args({p, bits, M});
+}
+
 BENCHMARK(lowbit_gemv)->Name("lowbit_gemv")->Apply(lowbit_args)->ArgNames({"path", "bits", "thr", "N", "K"});
+BENCHMARK(lowbit_small_m)->Name("lowbit_small_m")->Apply(small_m_args)->ArgNames({"path", "bits", "M"});

@@ -164,12 +164,13 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const std::atomic<bool>
              "--prose-fraction {} must be in [0, {}] (LM and closed-book take {} of the examples)", o.prose_fraction,
              1 - o.mix.share_lm - o.mix.share_closed_book, o.mix.share_lm + o.mix.share_closed_book);
   o.mix.share_general = o.prose_fraction;
-  // An unknown size or architecture fails before the tokenizer is trained; so does a family the Vulkan
-  // training block cannot run. Its block (models/vulkan/grad_vulkan.cpp) has the Llama ops only, and would
-  // refuse at the first step naming no device; this check goes when it gains QK-norm (helper hvkfam's work).
-  if (const LlamaConfig early = pretrain_config(o.size, o.vocab, o.arch); o.device != "cpu" && !o.device.empty())
-    refuse_family_options(early, "--device " + o.device + " training (the Vulkan block has the Llama ops only: no "
-                                 "per-head QK-norm forward or backward yet; train it with --device cpu)");
+  // An unknown size or architecture fails before the tokenizer is trained; so does a family step the Vulkan
+  // training block cannot run (it has QK-norm, so both study architectures train there; the same rule as
+  // models/vulkan/grad_vulkan.cpp, here before any work instead of at the first step).
+  if (LlamaConfig early = pretrain_config(o.size, o.vocab, o.arch); o.device != "cpu" && !o.device.empty()) {
+    early.block.qk_norm = false;
+    refuse_family_options(early, "--device " + o.device + " training (its backward has QK-norm only)");
+  }
   EDGE_CHECK(o.batch > 0 && o.micro_batch > 0 && o.batch % o.micro_batch == 0,
              "--batch ({}) must be a positive multiple of --micro-batch ({})", o.batch, o.micro_batch);
   fs::create_directories(o.out_dir);

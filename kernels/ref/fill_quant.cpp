@@ -22,7 +22,11 @@ void fill_scalar_quant(KernelTable& t) {
 #undef EDGELLM_SET_DOT
   EDGELLM_SET_KERNEL(t, gint_dot, ref::gint_dot_ref, s);
   EDGELLM_SET_KERNEL(t, lut_gemv, ref::lut_gemv_ref, s);
+  EDGELLM_SET_KERNEL(t, lut_gemv_kquant, ref::lut_gemv_kquant_ref, s);
   EDGELLM_SET_KERNEL(t, i8_panel_ukernel, ref::i8_panel_ukernel, s);
+#define EDGELLM_SET_PACK(name) EDGELLM_SET_KERNEL(t, name, ref::name, s);
+  EDGELLM_I8_PACKS(EDGELLM_SET_PACK)
+#undef EDGELLM_SET_PACK
   t.i8_panel_mr = 4;
 }
 

@@ -1,5 +1,6 @@
-// Scalar reference of the 8-bit panel micro-kernel (kernel_table.h: i8_panel_ukernel): the definition the SIMD
-// kernels are tested against, and the scalar table's entry.
+// Scalar reference of the 8-bit panel GEMM's table entries (kernel_table.h: i8_panel_ukernel, i8_panel_pack_*): the
+// definitions the SIMD kernels are tested against, and the scalar table's entries. Not here: the driver (threads,
+// activation quantization: kernels/quant_gemm_i8.cpp).
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,8 @@
 
 namespace edgellm::ref {
 
-inline void i8_panel_ukernel(int64_t nb, int64_t kb, const int8_t* x, int64_t ldx, const float* dx,
+// Reads the codes as unsigned bytes whatever code_bits says (the scalar table does not set i8_panel_signed_codes).
+inline void i8_panel_ukernel(int64_t nb, int64_t kb, int /*code_bits*/, const int8_t* x, int64_t ldx, const float* dx,
                              const int32_t* corr, const float* dsx, int64_t ldd, const uint8_t* u, const float* wd,
                              const float* wm, float* c, int64_t ldc, int64_t m, int64_t n) {
   constexpr int64_t NC = kI8PanelCols;
@@ -26,5 +28,17 @@ inline void i8_panel_ukernel(int64_t nb, int64_t kb, const int8_t* x, int64_t ld
       c[i * ldc + j] = s;
     }
 }
+
+// Panel packing of each weight type (kernels/ref/i8_panel_pack.cpp).
+void i8_panel_pack_q4_0(uint8_t* u, float* wd, float* wm, const uint8_t* w, int64_t wrb, int64_t rows, int64_t K,
+                        bool signed_codes);
+void i8_panel_pack_q8_0(uint8_t* u, float* wd, float* wm, const uint8_t* w, int64_t wrb, int64_t rows, int64_t K,
+                        bool signed_codes);
+void i8_panel_pack_q4_k(uint8_t* u, float* wd, float* wm, const uint8_t* w, int64_t wrb, int64_t rows, int64_t K,
+                        bool signed_codes);
+void i8_panel_pack_q5_k(uint8_t* u, float* wd, float* wm, const uint8_t* w, int64_t wrb, int64_t rows, int64_t K,
+                        bool signed_codes);
+void i8_panel_pack_q6_k(uint8_t* u, float* wd, float* wm, const uint8_t* w, int64_t wrb, int64_t rows, int64_t K,
+                        bool signed_codes);
 
 }  // namespace edgellm::ref

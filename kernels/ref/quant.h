@@ -32,4 +32,8 @@ void gint_dot_ref(float* s, int64_t s_stride, const uint8_t* w, const float* x, 
 // LUT GEMV scalar twin (kernels/ref/lut.cpp; layout in kernels/lut_gemv.h).
 void lut_gemv_ref(float* y, const uint8_t* codes, const uint16_t* scales, const uint8_t* tables, const float* xd,
                   const float* xg, int64_t tiles, int64_t nb, int bits, int gb);
+// The same on Q2_K / Q3_K weights (kernel_table.h's lut_gemv_kquant_fn).
+void lut_gemv_kquant_ref(float* y, const uint8_t* codes, const uint8_t* sub, const uint16_t* d,
+                         const uint8_t* tables, const float* xd, const int16_t* bsums, int64_t tiles, int64_t nsb,
+                         int bits);
 }  // namespace edgellm::ref

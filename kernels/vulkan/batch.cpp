@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "kernels/vulkan/gpu_profile.h"
 #include "kernels/vulkan/ops.h"
 #include "runtime/error.h"
 
@@ -31,6 +32,7 @@ Batch::Batch(Context& c, bool reusable) : c_(c), reusable_(reusable) {
 
 Batch::~Batch() {
   if (open_) vkEndCommandBuffer(cb_);
+  if (stamps_) vkDestroyQueryPool(c_.device(), stamps_, nullptr);
   vkFreeCommandBuffers(c_.device(), c_.command_pool(), 1, &cb_);
   for (VkDescriptorPool p : pools_) vkDestroyDescriptorPool(c_.device(), p, nullptr);
 }
@@ -42,6 +44,43 @@ void Batch::begin() {
   check(vkBeginCommandBuffer(cb_, &bi), "vkBeginCommandBuffer");
   open_ = true;
   touched_.clear(), written_.clear();
+  stamp_begin();
+}
+
+// Timestamps cost a write per dispatch, so only while profiling. A recording of more than kStamps dispatches and
+// copies stops stamping there: the rest go unprofiled, never misattributed.
+void Batch::stamp_begin() {
+  constexpr uint32_t kStamps = 16384;
+  stamp_names_.clear();
+  stamping_ = gpu_profiling() && c_.timestamp_bits() > 0;
+  if (!stamping_) return;
+  if (!stamps_) {
+    VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+    qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    qi.queryCount = stamp_cap_ = kStamps;
+    check(vkCreateQueryPool(c_.device(), &qi, nullptr, &stamps_), "vkCreateQueryPool (the GPU profile)");
+  }
+  vkCmdResetQueryPool(cb_, stamps_, 0, stamp_cap_);
+  vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, stamps_, 0);
+}
+
+void Batch::stamp(const char* name) {
+  if (!stamping_ || stamp_names_.size() + 1 >= stamp_cap_) return;
+  stamp_names_.emplace_back(name);
+  vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, stamps_, static_cast<uint32_t>(stamp_names_.size()));
+}
+
+void Batch::read_stamps() {
+  if (stamp_names_.empty()) return;
+  const uint32_t n = static_cast<uint32_t>(stamp_names_.size()) + 1;
+  std::vector<uint64_t> t(n);
+  check(vkGetQueryPoolResults(c_.device(), stamps_, 0, n, n * sizeof(uint64_t), t.data(), sizeof(uint64_t),
+                              VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+        "vkGetQueryPoolResults (the GPU profile)");
+  const uint32_t bits = c_.timestamp_bits();
+  const uint64_t mask = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+  for (uint32_t i = 1; i < n; ++i)
+    gpu_profile_add(stamp_names_[i - 1], static_cast<double>((t[i] - t[i - 1]) & mask) * c_.timestamp_period_ns());
 }
 
 VkDescriptorSet Batch::new_set(const Pipeline& p) {
@@ -118,6 +157,7 @@ void Batch::dispatch(const char* name, std::initializer_list<const Buffer*> bufs
   std::memcpy(pc, push, push_bytes);
   vkCmdPushConstants(cb_, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, pc);
   vkCmdDispatch(cb_, gx, gy, gz);
+  stamp(name);
   st.commands += 4, ++rec_dispatches_;
   ++n_;
 }
@@ -160,6 +200,7 @@ void Batch::copy(const Buffer& src, size_t src_offset, const Buffer& dst, size_t
   vkCmdCopyBuffer(cb_, src.buf, dst.buf, 1, &region);
   ++rec_copies_, ++batch_stats(c_).commands;
   transfer_barrier();
+  stamp("(copy)");
 }
 
 void Batch::upload(const Buffer& dst, const void* src, size_t bytes, size_t offset) {
@@ -196,6 +237,7 @@ void Batch::reset() {
   pools_.clear();
   left_in_pool_ = 0;
   readbacks_.clear();
+  stamp_names_.clear();
   n_ = 0;
   rec_dispatches_ = rec_barriers_ = rec_copies_ = 0;
   kept_ = false;
@@ -225,6 +267,7 @@ void Batch::run(const char* what) {
     throw;
   }
   for (const Readback& r : readbacks_) std::memcpy(r.to, r.from, r.bytes);
+  read_stamps();
 }
 
 void Batch::submit() {

@@ -141,6 +141,13 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
 
 void Buffer::release() {
   if (!ctx) return;
+  // Work that timed out may still use it: freeing it under the device (a double free inside the driver at
+  // exit, seen on lavapipe) is worse than leaking it.
+  if (ctx->timed_out_work_pending()) {
+    ctx->free_bytes(bytes);
+    abandon();
+    return;
+  }
   if (mapped) vkUnmapMemory(ctx->device(), mem);
   if (buf) vkDestroyBuffer(ctx->device(), buf, nullptr);
   if (mem) vkFreeMemory(ctx->device(), mem, nullptr);
@@ -187,6 +194,8 @@ Context::Context(int index) {
   for (uint32_t i = 0; i < nq && family == UINT32_MAX; ++i)
     if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family = i;
   if (family == UINT32_MAX) fail("Vulkan: device '{}' has no compute queue (VK_ERROR_FEATURE_NOT_PRESENT)", info_.name);
+  timestamp_bits_ = qf[family].timestampValidBits;
+  timestamp_period_ns_ = pr.limits.timestampPeriod;
 
   const float prio = 1.0f;
   VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
@@ -232,6 +241,7 @@ Context::Context(int index) {
 
 Context::~Context() {
   if (!device_) return;
+  if (timed_out_work_pending()) return;  // waiting could hang and destroying could crash: leak it all at exit
   vkDeviceWaitIdle(device_);
   staging_.release();
   if (fence_) vkDestroyFence(device_, fence_, nullptr);
@@ -304,6 +314,11 @@ Buffer Context::alloc(size_t bytes, bool host_visible) {
   return b;
 }
 
+bool Context::timed_out_work_pending() const {
+  if (stuck_fence_ && vkGetFenceStatus(device_, stuck_fence_) == VK_SUCCESS) stuck_fence_ = VK_NULL_HANDLE;
+  return stuck_fence_ != VK_NULL_HANDLE;
+}
+
 void Context::submit_and_wait(VkCommandBuffer cb, const char* what) const {
   if (!fence_) {  // one fence, reset after each wait (a decode step submits once per token)
     VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
@@ -314,9 +329,11 @@ void Context::submit_and_wait(VkCommandBuffer cb, const char* what) const {
   si.pCommandBuffers = &cb;
   VkResult r = vkQueueSubmit(queue_, 1, &si, fence_);
   if (r == VK_SUCCESS) r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, timeout_ns_);
-  // A fence of a submission still running must not be destroyed or reset: on timeout it is leaked on purpose.
-  if (r == VK_TIMEOUT) fence_ = VK_NULL_HANDLE;
+  // A fence of a submission still running must not be destroyed or reset: on timeout it is kept aside (and
+  // leaked) to tell when that work ends. The queue runs in order, so a later submission done means it is too.
+  if (r == VK_TIMEOUT) stuck_fence_ = fence_, fence_ = VK_NULL_HANDLE;
   else vkResetFences(device_, 1, &fence_);
+  if (r == VK_SUCCESS) stuck_fence_ = VK_NULL_HANDLE;
   if (r == VK_TIMEOUT)
     fail("Vulkan device '{}': {} did not finish within {} ms (VK_TIMEOUT; EDGELLM_VULKAN_TIMEOUT_MS sets the limit)",
          info_.name, what, timeout_ns_ / 1000000);

@@ -92,9 +92,14 @@ class Context {
   VkCommandPool command_pool() const { return pool_; }
   uint32_t max_workgroups_x() const { return max_groups_[0]; }
   uint32_t max_workgroups_y() const { return max_groups_[1]; }
+  // Timestamps (the GPU profile): ns per tick, and the valid bits of the compute queue's (0: none).
+  float timestamp_period_ns() const { return timestamp_period_ns_; }
+  uint32_t timestamp_bits() const { return timestamp_bits_; }
   // Submits a recorded command buffer and waits on a fence; throws Error on timeout (never hangs). After a
   // timeout the command buffer may still be pending: the caller must abandon it, not reset or free it.
   void submit_and_wait(VkCommandBuffer cb, const char* what) const;
+  // True while a submission that timed out may still run: buffers released then are leaked, not freed.
+  bool timed_out_work_pending() const;
 
  private:
   friend class Buffer;
@@ -113,6 +118,8 @@ class Context {
   bool cache_dirty_ = false;
   VkPhysicalDeviceMemoryProperties mem_props_{};
   uint32_t max_groups_[3] = {65535, 65535, 65535};
+  float timestamp_period_ns_ = 0;
+  uint32_t timestamp_bits_ = 0;
   bool device_local_is_host_ = false;
   size_t max_storage_range_ = 0;
   uint32_t max_storage_buffers_ = 0;  // maxPerStageDescriptorStorageBuffers
@@ -122,6 +129,7 @@ class Context {
   std::map<std::string, Pipeline> pipelines_;
   mutable Buffer staging_;
   mutable VkFence fence_ = VK_NULL_HANDLE;  // submit_and_wait's, reused
+  mutable VkFence stuck_fence_ = VK_NULL_HANDLE;  // the fence of the last submission that timed out, until it ends
 };
 
 // The process-wide context of device `index` (created on first use; -1 = the default choice).

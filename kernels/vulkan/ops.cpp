@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <vector>
 
 #include "runtime/error.h"
 
@@ -46,12 +49,6 @@ const char* wname(DType t) {
 }
 }  // namespace
 
-void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B, uint32_t b_sk,
-              uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha, float beta) {
-  GemmPush p{M, N, K, A.off, a_sm, a_sk, B.off, b_sk, b_sn, C.off, c_sm, alpha, beta, 0, 0, 0};
-  b.dispatch("gemm_f32", {A.b, B.b, C.b}, &p, sizeof p, groups(N, 64), groups(M, 64), 1, 4u);
-}
-
 namespace {
 // Row pitch of a weight with rows of K elements, and the offset, in the shader's units: f32/f16 elements,
 // the block formats bytes.
@@ -82,6 +79,10 @@ void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint3
                  uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group) {
   uint32_t row, off;
   row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
+  if (use_gemm && wt == DType::F32) {  // the f32 GEMM's own choice of kernel: B(k, n) = W[n*K + k]
+    gemm_f32(b, y, N, x, K, 1, {&w, off}, 1, K, M, N, K, 1.0f, beta);
+    return;
+  }
   GemmPush p{M, N, K, x.off, K, 1, off, 1, row, y.off, N, 1.0f, beta,
              static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group), 0};
   const std::string name = std::string(use_gemm ? "gemm_" : "matvec_") + wname(wt);
@@ -154,11 +155,35 @@ void rmsnorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer&
   b.dispatch("rmsnorm", {y.b, rstd ? rstd : y.b, x.b, &w}, &p, sizeof p, rows, 1, 1, 3u);
 }
 
+// Scratch per context (split-K partials, reduction partials), grown on demand. A replaced buffer stays alive
+// until the process ends (a batch recorded earlier may still bind it); static, so it is freed before the
+// contexts (created first) are.
+const Buffer& scratch(Context& c, size_t bytes) {
+  struct Scratch {
+    Buffer now;
+    std::vector<Buffer> old;
+  };
+  static std::map<Context*, Scratch> all;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  Scratch& s = all[&c];
+  if (s.now.bytes < bytes) {
+    if (s.now.defined()) s.old.push_back(std::move(s.now));
+    s.now = c.alloc(std::max(bytes, size_t{16} << 20));
+  }
+  return s.now;
+}
+
 void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer& dy, const Buffer& x,
                       const Buffer& w, const Buffer& rstd, uint32_t rows, uint32_t C) {
   const uint32_t p[2] = {rows, C};
   b.dispatch("rmsnorm_backward", {&dx, &dy, &x, &w, &rstd}, p, sizeof p, rows);
-  b.dispatch("rmsnorm_backward_w", {&dw, &dy, &x, &rstd}, p, sizeof p, groups(C, 256));
+  // dw: partial sums over chunks of rows (enough workgroups to fill a GPU), then the chunks added in order.
+  const uint32_t chunk = 64, chunks = groups(rows, chunk);
+  const Buffer& part = scratch(b.ctx(), size_t{chunks} * C * sizeof(float));
+  const uint32_t p1[3] = {rows, C, chunk}, p2[2] = {chunks, C};
+  b.dispatch("rmsnorm_backward_w", {&part, &dy, &x, &rstd}, p1, sizeof p1, groups(C, 64), chunks);
+  b.dispatch("rmsnorm_backward_w_sum", {&dw, &part}, p2, sizeof p2, groups(C, 256));
 }
 
 void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& cos, const Buffer& sin, uint32_t T,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstddef>
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 #include "kernels/kernel_table.h"
@@ -64,6 +65,10 @@ class Batch {
   size_t stage(size_t bytes);  // offset of `bytes` reserved in stage_ (grown between submits only)
   void transfer_barrier();
   void run(const char* what);  // submit and wait; on failure abandon the recording and rethrow
+  // The GPU profile (kernels/vulkan/gpu_profile.h): a timestamp before the first dispatch and after each.
+  void stamp_begin();
+  void stamp(const char* name);
+  void read_stamps();
   Context& c_;
   bool reusable_ = false, kept_ = false;
   Buffer stage_;  // host-visible: uploads and downloads of this batch
@@ -79,6 +84,10 @@ class Batch {
   uint64_t rec_dispatches_ = 0, rec_barriers_ = 0, rec_copies_ = 0;  // of the current recording
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
   std::vector<VkDescriptorPool> pools_;
+  VkQueryPool stamps_ = VK_NULL_HANDLE;
+  uint32_t stamp_cap_ = 0;
+  std::vector<std::string> stamp_names_;  // the shader after timestamp i (timestamp 0 is the batch's start)
+  bool stamping_ = false;                 // this recording writes timestamps
   uint32_t left_in_pool_ = 0;
   int n_ = 0;
   bool open_ = false;
@@ -90,13 +99,39 @@ struct View {
   uint32_t off = 0;
 };
 
+// A device buffer of at least `bytes` for partial results within a batch (split-K, reductions), one per context,
+// grown on demand (a replaced one stays alive: an earlier recording may bind it). Uses within one batch are
+// ordered by its hazard barriers like any buffer's.
+const Buffer& scratch(Context& c, size_t bytes);
+
 // Weight types with gemm/matvec shaders.
 bool weight_type_supported(DType t);
 
 // C (M, N) = alpha · op(A) · op(B) + beta · C, all f32. A(m, k) at a[off + m*a_sm + k*a_sk], B(k, n) at
 // b[off + k*b_sk + n*b_sn], C row-major with row stride c_sm. A·B: (K, 1), (N, 1); Aᵀ·B: a_sm=1, a_sk=M; A·Bᵀ: b_sk=1, b_sn=K.
+// Runs as gemm_choice picks, or as EDGELLM_VULKAN_GEMM forces (kernels/vulkan/gemm.cpp).
 void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B, uint32_t b_sk,
               uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha = 1, float beta = 0);
+// The f32 GEMM's kernels: Generic is gemm.comp (64x64 tiles, 4x4 per thread, any strides); the others are
+// gemm_tiled.comp's BMxBN tiles for an A and a B each with a unit stride along one dimension (every A·B, Aᵀ·B,
+// A·Bᵀ, Aᵀ·Bᵀ of contiguous matrices), exact fp32 FMAs too. split > 1 sums K in that many slices into partials
+// and adds them up in a second pass (gemm_splitk.comp): more workgroups where the output has few tiles.
+// Names: tile (BMxBN) and outputs per thread (TMxTN).
+enum class GemmKernel : uint32_t { Auto, Generic, T64x64_4x4, T64x64_8x4, T128x64_8x4, T128x128_8x8 };
+constexpr GemmKernel kGemmKernels[] = {GemmKernel::Generic, GemmKernel::T64x64_4x4, GemmKernel::T64x64_8x4,
+                                       GemmKernel::T128x64_8x4, GemmKernel::T128x128_8x8};
+struct GemmChoice {
+  GemmKernel kernel = GemmKernel::Auto;
+  uint32_t split = 0;  // 0: gemm_choice's (Auto) or 1
+};
+const char* gemm_kernel_name(GemmKernel k);
+// What gemm_f32 runs for a shape: the generic kernel for small products and other strides; else the biggest
+// tile that still gives a big discrete GPU enough workgroups, and split-K where even that leaves it half idle.
+GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t b_sk, uint32_t b_sn, uint32_t M,
+                       uint32_t N, uint32_t K);
+// gemm_f32 with the kernel and split forced (tests, benchmarks); a tile without a unit-stride layout runs Generic.
+void gemm_f32_with(GemmChoice choice, Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B,
+                   uint32_t b_sk, uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha = 1, float beta = 0);
 // y (M, N) = x (M, K) · Wᵀ (+ beta·y) for W (N, K) of type wt stored in `w` from byte w_byte_off (rows back to
 // back; GINT needs bits/group). Picks the matvec shader for M <= 2, else the tiled GEMM with dequantized tiles.
 void linear(Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M, uint32_t N,

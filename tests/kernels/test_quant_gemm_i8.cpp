@@ -1,6 +1,7 @@
-// The 8-bit panel GEMM (kernels/quant_gemm_i8.h): every ISA's i8_panel_ukernel against the scalar definition on edge
-// tiles, and matmul_i8_panel against matmul_quant (the same 8-bit activations through the vec_dot kernels) and
-// against dequantize + f32 matmul within the activation-quantization bound.
+// The 8-bit panel GEMM (kernels/quant_gemm_i8.h): every ISA's i8_panel_ukernel and panel packers against the scalar
+// definitions on edge tiles and ragged rows, which table gets which kernel, and matmul_i8_panel against matmul_quant
+// (the same 8-bit activations through the vec_dot kernels) and against dequantize + f32 matmul within the
+// activation-quantization bound.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <string>
 #include <tuple>
 
+#include "kernels/cpu_features.h"
 #include "kernels/kernel_table.h"
 #include "kernels/quant_gemm_i8.h"
 #include "kernels/quant_matmul.h"
@@ -21,13 +23,14 @@ using namespace edgellm::test;
 
 namespace {
 
-// One ISA's kernel against the definition on every edge tile (m <= MR rows, 1, 17 or 32 columns, with and without
-// the minimum) for nb blocks of kb elements.
-void check_ukernel(Isa isa, int64_t kb, int64_t nb, std::mt19937& rng) {
+// One ISA's kernel against the definition on every edge tile (m <= MR rows, 1, 7, 17 or 32 columns, with and without
+// the minimum) for nb blocks of kb elements whose codes are below 2^code_bits. Tables that read 8-bit codes as signed
+// bytes get signed codes q, the definition q + 128 with the −128·Σx correction the driver would fold in.
+void check_ukernel(Isa isa, int64_t kb, int64_t nb, int code_bits, std::mt19937& rng) {
   const KernelTable& t = *kernels_for(isa);
+  const bool signed8 = code_bits == 8 && t.i8_panel_signed_codes;
   const int64_t MR = t.i8_panel_mr, K = nb * kb, ldx = K + 7, ldd = nb + 2, ldc = kI8PanelCols + 3;
-  // Codes the kernel reads the same as the definition does: below 128 where it reads them as signed bytes.
-  std::uniform_int_distribution<int> byte(0, t.i8_panel_signed_codes ? 127 : 255), sbyte(-127, 127), corr(-4000, 4000);
+  std::uniform_int_distribution<int> byte(0, (1 << code_bits) - 1), sbyte(-127, 127), corr(-4000, 4000);
   std::uniform_real_distribution<float> scale(0.001f, 0.1f);
   std::vector<uint8_t> u(static_cast<size_t>(K * kI8PanelCols));
   std::vector<float> wd(static_cast<size_t>(nb * kI8PanelCols)), wm(wd.size()), dx(static_cast<size_t>(MR * ldd)),
@@ -41,22 +44,34 @@ void check_ukernel(Isa isa, int64_t kb, int64_t nb, std::mt19937& rng) {
   for (auto& v : wm) v = -scale(rng);
   for (auto& v : dsx) v = scale(rng) * 50.0f;
   for (auto& v : cr) v = corr(rng);
+  if (signed8) {  // the extremes the sign trick must survive: −128 codes against ±127 activations
+    for (size_t i = 0; i < u.size(); i += 7) u[i] = 0x80;
+    for (size_t i = 0; i < x.size(); i += 5) x[i] = static_cast<int8_t>(i % 2 ? 127 : -127);
+  }
+  std::vector<uint8_t> u_ref = u;
+  std::vector<int32_t> cr_ref = cr;
+  if (signed8) {
+    for (auto& v : u_ref) v = static_cast<uint8_t>(v ^ 0x80);  // q + 128
+    for (int64_t i = 0; i < MR; ++i)
+      for (int64_t b = 0; b < nb; ++b)
+        for (int64_t e = 0; e < kb; ++e) cr_ref[static_cast<size_t>(i * ldd + b)] -= 128 * x[i * ldx + b * kb + e];
+  }
   for (bool with_min : {false, true})
     for (int64_t m = 1; m <= MR; ++m)
-      for (int64_t n : {int64_t{1}, int64_t{17}, kI8PanelCols}) {
+      for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{17}, kI8PanelCols}) {
         const float* wmp = with_min ? wm.data() : nullptr;
         std::vector<float> c(static_cast<size_t>(MR * ldc), -9.0f), want = c;
-        t.i8_panel_ukernel(nb, kb, x.data(), ldx, dx.data(), cr.data(), dsx.data(), ldd, u.data(), wd.data(), wmp,
-                           c.data(), ldc, m, n);
-        ref::i8_panel_ukernel(nb, kb, x.data(), ldx, dx.data(), cr.data(), dsx.data(), ldd, u.data(), wd.data(), wmp,
-                              want.data(), ldc, m, n);
+        t.i8_panel_ukernel(nb, kb, code_bits, x.data(), ldx, dx.data(), cr.data(), dsx.data(), ldd, u.data(),
+                           wd.data(), wmp, c.data(), ldc, m, n);
+        ref::i8_panel_ukernel(nb, kb, code_bits, x.data(), ldx, dx.data(), cr_ref.data(), dsx.data(), ldd,
+                              u_ref.data(), wd.data(), wmp, want.data(), ldc, m, n);
         // FMA versus multiply-then-add rounding, on sums with cancellation: relative to the tile's scale.
         float top = 1.0f;
         for (float v : want) top = std::max(top, std::fabs(v));
         int bad = 0;
         for (size_t i = 0; i < c.size(); ++i) bad += std::fabs(c[i] - want[i]) > 1e-5f * top;
-        CHECK_MESSAGE(bad == 0, std::string(isa_name(isa)) << " kb " << kb << " nb " << nb << " m " << m << " n "
-                                                           << n << " min " << with_min);
+        CHECK_MESSAGE(bad == 0, std::string(isa_name(isa)) << " kb " << kb << " nb " << nb << " bits " << code_bits
+                                                           << " m " << m << " n " << n << " min " << with_min);
       }
 }
 
@@ -66,7 +81,53 @@ TEST_CASE("i8_panel_ukernel of every ISA equals the scalar definition on edge ti
   std::mt19937 rng(17);
   for (Isa isa : available_isas())
     for (int64_t kb : {32, 16})
-      for (int64_t nb : {1, 3, 8}) check_ukernel(isa, kb, nb, rng);
+      for (int64_t nb : {1, 3, 8})
+        for (int bits : {4, 5, 6, 8}) check_ukernel(isa, kb, nb, bits, rng);
+}
+
+TEST_CASE("i8_panel_pack_* of every ISA writes the scalar packer's panel, ragged row counts") {
+  using Pack = i8_panel_pack_fn* KernelTable::*;
+  const std::tuple<DType, Pack, int64_t> types[] = {
+      {DType::Q4_0, &KernelTable::i8_panel_pack_q4_0, 32}, {DType::Q8_0, &KernelTable::i8_panel_pack_q8_0, 32},
+      {DType::Q4_K, &KernelTable::i8_panel_pack_q4_k, 32}, {DType::Q5_K, &KernelTable::i8_panel_pack_q5_k, 32},
+      {DType::Q6_K, &KernelTable::i8_panel_pack_q6_k, 16}};
+  const KernelTable& def = *kernels_for(Isa::Scalar);
+  for (Isa isa : available_isas())
+    for (const auto& type : types) {
+      const DType wt = std::get<0>(type);
+      const Pack pack = std::get<1>(type);
+      const int64_t kb = std::get<2>(type), K = 3 * dtype_info(wt).block, nb = K / kb, wrb = dtype_row_bytes(wt, K);
+      const auto wq = quantize(qtype(wt), random_weights(kI8PanelCols * K, 9, 0.05f), kI8PanelCols, K);
+      for (int64_t rows : {1, 7, 8, 9, 17, 31, 32})
+        for (bool signed_codes : {false, true}) {
+          // Stale bytes in the buffers: the packer must write every code and scale, the empty columns' too.
+          std::vector<uint8_t> u(static_cast<size_t>(K * kI8PanelCols), 0x5A), u_ref(u.size());
+          std::vector<float> wd(static_cast<size_t>(nb * kI8PanelCols), 7.0f), wm(wd.size(), 7.0f), wd_ref(wd.size()),
+              wm_ref(wd.size(), 7.0f);
+          (kernels_for(isa)->*pack)(u.data(), wd.data(), wm.data(), wq.data(), wrb, rows, K, signed_codes);
+          (def.*pack)(u_ref.data(), wd_ref.data(), wm_ref.data(), wq.data(), wrb, rows, K, signed_codes);
+          INFO(std::string(isa_name(isa)), " ", dtype_name(wt), " rows ", rows, " signed ", signed_codes);
+          CHECK(u == u_ref);
+          CHECK(wd == wd_ref);
+          CHECK(wm == wm_ref);
+        }
+    }
+}
+
+TEST_CASE("every x86 table with AVX2 has an integer panel kernel: maddubs without VNNI, vpdpbusd with it") {
+  const KernelTable* avx2 = kernels_for(Isa::Avx2);
+  if (!avx2) return;  // not an AVX2 build or CPU
+  // EDGELLM_ISA=avx2 picks this table (what an AVX2-only CPU gets): prompts take the panel, not dequantize + f32.
+  CHECK(std::string(avx2->i8_panel_ukernel_isa) == "avx2");
+  CHECK(std::string(avx2->i8_panel_pack_q4_k_isa) == "avx2");
+  CHECK(avx2->i8_panel_signed_codes);
+  for (DType wt : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
+    CHECK(i8_panel_supported(wt, *avx2));
+  if (const KernelTable* avx512 = kernels_for(Isa::Avx512)) {
+    const std::string want = cpu_features().avx512vnni ? "avx512vnni" : "avx2";
+    CHECK(std::string(avx512->i8_panel_ukernel_isa) == want);
+    CHECK(avx512->i8_panel_signed_codes == (want == "avx2"));
+  }
 }
 
 TEST_CASE(
@@ -76,7 +137,8 @@ TEST_CASE(
   for (Isa isa : available_isas()) {
     const KernelTable& t = *kernels_for(isa);
     for (DType wt : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
-      for (const auto& shape : {std::tuple<int64_t, int64_t, int64_t>{33, 45, 256}, {70, 96, 256 * 3}, {6, 31, 512}}) {
+      for (const auto& shape :
+           {std::tuple<int64_t, int64_t, int64_t>{33, 45, 256}, {70, 96, 256 * 3}, {6, 31, 512}, {5, 75, 256}}) {
         // Plain copies: clang 14 cannot capture structured bindings in doctest's INFO.
         const int64_t M = std::get<0>(shape), N = std::get<1>(shape), K = std::get<2>(shape);
         const QType& qw = qtype(wt);

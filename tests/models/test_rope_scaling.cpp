@@ -63,7 +63,10 @@ TEST_CASE("RoPE scaling: logits equal transformers' past the original context") 
     REQUIRE(ids_t.dtype() == DType::I32);
     const std::vector<int32_t> ids(ids_t.data<int32_t>(), ids_t.data<int32_t>() + ids_t.numel());
     const std::vector<float> want(logits_t.data<float>(), logits_t.data<float>() + logits_t.numel());
-    REQUIRE(static_cast<int64_t>(ids.size()) > m.config.rope_orig_ctx);  // the scaling is exercised
+    // The scaling is exercised: the input runs past the original context (max_position_embeddings for linear and
+    // dynamic, which have no original_max_position_embeddings of their own).
+    const bool own_orig = c.second != RopeScalingKind::Linear && c.second != RopeScalingKind::Dynamic;
+    REQUIRE(static_cast<int64_t>(ids.size()) > (own_orig ? m.config.rope_orig_ctx : m.config.max_ctx));
     const double err = rel_err(logits_of(m, ids), want);
     MESSAGE(name << ": max |Δlogit| / max |logit| = " << err);
     CHECK(err < 1e-4);

@@ -11,33 +11,76 @@
 using namespace edgellm;
 using namespace edgellm::vktest;
 
-TEST_CASE("vulkan gemm_f32: A·B, Aᵀ·B, A·Bᵀ on ragged shapes, with alpha/beta") {
-  const int shapes[][3] = {{1, 1, 1}, {7, 33, 5}, {33, 7, 257}, {65, 130, 17}, {128, 64, 64}};
-  uint32_t seed = 1;
-  for (auto& s : shapes) {
-    const uint32_t M = s[0], N = s[1], K = s[2];
-    for (int mode = 0; mode < 3; ++mode) {
-      const auto a = randv(size_t(M) * K, seed++), bm = randv(size_t(K) * N, seed++), c0 = randv(size_t(M) * N, seed++);
-      // mode 0: A (M,K), B (K,N); 1: A stored (K,M) used transposed; 2: B stored (N,K) used transposed.
-      auto A = [&](uint32_t m, uint32_t k) { return mode == 1 ? a[k * M + m] : a[m * K + k]; };
-      auto B = [&](uint32_t k, uint32_t n) { return mode == 2 ? bm[n * K + k] : bm[k * N + n]; };
-      std::vector<float> want(size_t(M) * N);
-      for (uint32_t m = 0; m < M; ++m)
-        for (uint32_t n = 0; n < N; ++n) {
-          double acc = 0;
-          for (uint32_t k = 0; k < K; ++k) acc += double(A(m, k)) * B(k, n);
-          want[m * N + n] = float(0.5 * acc + 2.0 * c0[m * N + n]);
-        }
-      vk::Buffer ba = up(a), bb = up(bm), bc = up(c0);
-      vk::Batch b(ctx());
-      const uint32_t a_sm = mode == 1 ? 1 : K, a_sk = mode == 1 ? M : 1;
-      const uint32_t b_sk = mode == 2 ? 1 : N, b_sn = mode == 2 ? K : 1;
-      vk::gemm_f32(b, {&bc, 0}, N, {&ba, 0}, a_sm, a_sk, {&bb, 0}, b_sk, b_sn, M, N, K, 0.5f, 2.0f);
-      b.submit();
-      INFO("M=" << M << " N=" << N << " K=" << K << " mode=" << mode);
-      CHECK(worst(down(bc, want.size()), want, 1e-4 * std::sqrt(double(K)), 1e-4) <= 1);
+namespace {
+
+// One f32 GEMM through `choice` against a double loop: A stored (M, K) or (K, M) (a_t), B (K, N) or (N, K) (b_t),
+// each at an offset of `off` floats with rows padded by `pad`. C's padding must stay as it was; with beta == 0 its
+// outputs start as NaN (never read).
+void check_gemm(vk::GemmChoice ch, uint32_t M, uint32_t N, uint32_t K, bool a_t, bool b_t, uint32_t off,
+                uint32_t pad, float alpha, float beta, uint32_t seed) {
+  const uint32_t lda = (a_t ? M : K) + pad, ldb = (b_t ? K : N) + pad, ldc = N + pad;
+  const uint32_t a_sm = a_t ? 1 : lda, a_sk = a_t ? lda : 1, b_sk = b_t ? 1 : ldb, b_sn = b_t ? ldb : 1;
+  const auto a = randv(off + size_t(a_t ? K : M) * lda, seed), bm = randv(off + size_t(b_t ? N : K) * ldb, seed + 1);
+  auto c0 = randv(off + size_t(M) * ldc, seed + 2);
+  std::vector<float> want = c0;
+  for (uint32_t m = 0; m < M; ++m)
+    for (uint32_t n = 0; n < N; ++n) {
+      double acc = 0;
+      for (uint32_t k = 0; k < K; ++k) acc += double(a[off + m * a_sm + k * a_sk]) * bm[off + k * b_sk + n * b_sn];
+      float& c = c0[off + m * ldc + n];
+      want[off + m * ldc + n] = float(alpha * acc + (beta != 0 ? beta * double(c) : 0.0));
+      if (beta == 0) c = NAN;
     }
+  vk::Buffer ba = up(a), bb = up(bm), bc = up(c0);
+  vk::Batch b(ctx());
+  vk::gemm_f32_with(ch, b, {&bc, off}, ldc, {&ba, off}, a_sm, a_sk, {&bb, off}, b_sk, b_sn, M, N, K, alpha, beta);
+  b.submit();
+  INFO(vk::gemm_kernel_name(ch.kernel) << " split=" << ch.split << " M=" << M << " N=" << N << " K=" << K
+                                       << " a_t=" << a_t << " b_t=" << b_t << " off=" << off << " pad=" << pad
+                                       << " alpha=" << alpha << " beta=" << beta);
+  CHECK(worst(down(bc, want.size()), want, 1e-4 * std::sqrt(double(K)), 1e-4) <= 1);
+}
+
+}  // namespace
+
+TEST_CASE("vulkan gemm_f32: every kernel, A·B, Aᵀ·B, A·Bᵀ, Aᵀ·Bᵀ on ragged shapes, offsets, alpha/beta, split-K") {
+  // Ragged against every tile (64, 128) and k-slice (8, 16); off 3 or pad 1 takes the scalar (unaligned) loads.
+  const uint32_t shapes[][3] = {{1, 1, 1}, {7, 33, 5}, {33, 7, 257}, {65, 130, 17}, {130, 67, 40}, {129, 257, 33}};
+  const float ab[][2] = {{0.5f, 2.0f}, {1.0f, 0.0f}, {-1.0f, 1.0f}};
+  uint32_t seed = 1;
+  for (vk::GemmKernel k : vk::kGemmKernels)
+    for (uint32_t split : {1u, 3u}) {
+      if (k == vk::GemmKernel::Generic && split > 1) continue;
+      for (int layout = 0; layout < 4; ++layout)
+        for (const auto& s : shapes) {
+          const uint32_t v = seed % 3, off = v == 1 ? 3 : 0, pad = v == 2 ? 1 : v * 4;
+          check_gemm({k, split}, s[0], s[1], s[2], layout & 1, layout & 2, off, pad, ab[seed % 3][0], ab[seed % 3][1],
+                     seed);
+          seed += 3;
+        }
+    }
+}
+
+TEST_CASE("vulkan gemm_f32: strides without a unit one run the generic kernel, whatever is asked") {
+  // A(m, k) = a[2m + 2Mk], B(k, n) = b[3k + 3Kn]: the tiled kernels need a unit stride and must not be taken.
+  const uint32_t M = 40, N = 70, K = 33;
+  const auto a = randv(size_t(2) * M * K, 7), bm = randv(size_t(3) * K * N, 8);
+  std::vector<float> want(size_t(M) * N);
+  for (uint32_t m = 0; m < M; ++m)
+    for (uint32_t n = 0; n < N; ++n) {
+      double acc = 0;
+      for (uint32_t k = 0; k < K; ++k) acc += double(a[2 * m + 2 * M * k]) * bm[3 * k + 3 * K * n];
+      want[m * N + n] = float(acc);
+    }
+  for (vk::GemmKernel k : {vk::GemmKernel::Auto, vk::GemmKernel::T128x128_8x8}) {
+    vk::Buffer ba = up(a), bb = up(bm), bc = ctx().alloc(want.size() * 4);
+    vk::Batch b(ctx());
+    vk::gemm_f32_with({k, 2}, b, {&bc, 0}, N, {&ba, 0}, 2, 2 * M, {&bb, 0}, 3, 3 * K, M, N, K);
+    b.submit();
+    CHECK(worst(down(bc, want.size()), want, 1e-4 * std::sqrt(double(K)), 1e-4) <= 1);
   }
+  CHECK(vk::gemm_choice(ctx(), 2, 2 * M, 3, 3 * K, 4096, 4096, 4096).kernel == vk::GemmKernel::Generic);
+  CHECK(vk::gemm_choice(ctx(), 4096, 1, 1, 4096, 4096, 4096, 4096).kernel != vk::GemmKernel::Generic);
 }
 
 namespace {

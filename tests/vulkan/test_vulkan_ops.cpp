@@ -18,7 +18,7 @@ const KernelTable& S() { return *kernels_for(Isa::Scalar); }
 }  // namespace
 
 TEST_CASE("vulkan rmsnorm forward and backward") {
-  for (uint32_t rows : {1u, 7u, 33u})
+  for (uint32_t rows : {1u, 7u, 33u, 130u})  // 130: dw sums three chunks of 64 rows, the last one short
     for (uint32_t C : {1u, 64u, 257u, 1000u}) {
       const auto x = randv(size_t(rows) * C, rows * 7 + C), w = randv(C, C + 3), dy = randv(size_t(rows) * C, C + 9);
       std::vector<float> y(x.size()), rstd(rows), dx0 = randv(x.size(), 5), dw0 = randv(C, 6);
@@ -229,4 +229,41 @@ TEST_CASE("vulkan fence timeout: an Error naming VK_TIMEOUT, never a hang; the b
   vk::gemm_f32(b, {&bc, 0}, n, {&ba, 0}, n, 1, {&ba, 0}, n, 1, 1, 1, 1);
   b.submit();
   CHECK(down(bc, 1)[0] == doctest::Approx(a[0] * a[0]));
+}
+
+TEST_CASE("vulkan GPU profile: one row per shader, its calls counted once per submit and replay, results unchanged") {
+  if (ctx().timestamp_bits() == 0) {
+    MESSAGE("this device's compute queue has no timestamps: the GPU profile is off there");
+    return;
+  }
+  const uint32_t n = 4099;
+  const auto a = randv(n, 3), c = randv(n, 4);
+  std::vector<float> add(n);
+  S().add_forward(add.data(), a.data(), c.data(), n);
+  vk::Buffer ba = up(a), bc = up(c), o1 = ctx().alloc(n * 4), o2 = ctx().alloc(n * 4);
+  vk::reset_gpu_profile();
+  vk::set_gpu_profiling(true);
+  vk::Batch once(ctx());
+  vk::elementwise(once, vk::Ew::Add, {&o1, 0}, {&ba, 0}, {&bc, 0}, n);
+  vk::softmax_forward(once, o2, o1, 1, n);  // depends on o1: a barrier between, each stamped after its own
+  once.submit();
+  vk::Batch kept(ctx(), true);
+  vk::elementwise(kept, vk::Ew::Add, {&o1, 0}, {&ba, 0}, {&bc, 0}, n);
+  kept.submit();
+  kept.replay();
+  vk::set_gpu_profiling(false);
+  vk::Batch off(ctx());  // recorded with profiling off: counts nothing
+  vk::elementwise(off, vk::Ew::Add, {&o1, 0}, {&ba, 0}, {&bc, 0}, n);
+  off.submit();
+  const auto rows = vk::gpu_profile();
+  REQUIRE(rows.size() == 2);
+  for (const vk::ShaderTime& r : rows) {
+    CHECK(r.ms >= 0);
+    CHECK(r.ms < 1e4);  // a wrapped or unmasked timestamp would be absurd
+    if (r.name == "elementwise") CHECK(r.calls == 3);
+    else CHECK((r.name == "softmax" && r.calls == 1));
+  }
+  CHECK(worst(down(o1, n), add, 1e-6, 1e-6) <= 1);
+  vk::reset_gpu_profile();
+  CHECK(vk::gpu_profile().empty());
 }

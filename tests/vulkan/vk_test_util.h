@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/vulkan/context.h"
+#include "kernels/vulkan/gpu_profile.h"
 #include "kernels/vulkan/ops.h"
 
 namespace edgellm::vktest {

@@ -5,6 +5,9 @@
 #include <cstdlib>
 
 #include "kernels/kernel_profile.h"
+#ifdef EDGELLM_HAVE_VULKAN
+#include "kernels/vulkan/gpu_profile.h"
+#endif
 #include "runtime/arena.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
@@ -25,7 +28,12 @@ void apply_global_options() {
 }
 
 void start_profile() {
-  if (global_options().profile && !profile::on()) kernel_profile_start();
+  if (global_options().profile && !profile::on()) {
+    kernel_profile_start();
+#ifdef EDGELLM_HAVE_VULKAN
+    vk::set_gpu_profiling(true);  // a Vulkan device's shaders: GPU time per shader after the CPU's table
+#endif
+  }
 }
 
 void finish_profile() {
@@ -33,6 +41,9 @@ void finish_profile() {
   kernel_profile_stop();
   const auto& g = global_options();
   profile::print_report(stderr, measure_machine_bounds());
+#ifdef EDGELLM_HAVE_VULKAN
+  vk::print_gpu_profile(stderr);
+#endif
   profile::write_trace(g.profile_trace);
   std::fprintf(stderr, "profile: trace written to %s (open it in https://ui.perfetto.dev or chrome://tracing)\n",
                g.profile_trace.c_str());

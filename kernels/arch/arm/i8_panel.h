@@ -93,9 +93,9 @@ inline void panel_m(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, c
   }
 }
 
-inline void i8_panel_ukernel_sdot(int64_t nb, int64_t kb, const int8_t* x, int64_t ldx, const float* dx,
-                                  const int32_t* corr, const float* dsx, int64_t ldd, const uint8_t* u, const float* wd,
-                                  const float* wm, float* c, int64_t ldc, int64_t m, int64_t n) {
+inline void i8_panel_ukernel_sdot(int64_t nb, int64_t kb, int /*code_bits*/, const int8_t* x, int64_t ldx,
+                                  const float* dx, const int32_t* corr, const float* dsx, int64_t ldd, const uint8_t* u,
+                                  const float* wd, const float* wm, float* c, int64_t ldc, int64_t m, int64_t n) {
   if (kb == 16) {
     if (wm) return panel_m<true, 4>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
     return panel_m<false, 4>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
@@ -184,10 +184,10 @@ EDGELLM_I8MM inline void panel_m_i8mm(int64_t nb, const int8_t* x, int64_t ldx, 
   }
 }
 
-EDGELLM_I8MM inline void i8_panel_ukernel_i8mm(int64_t nb, int64_t kb, const int8_t* x, int64_t ldx, const float* dx,
-                                               const int32_t* corr, const float* dsx, int64_t ldd, const uint8_t* u,
-                                               const float* wd, const float* wm, float* c, int64_t ldc, int64_t m,
-                                               int64_t n) {
+EDGELLM_I8MM inline void i8_panel_ukernel_i8mm(int64_t nb, int64_t kb, int /*code_bits*/, const int8_t* x,
+                                               int64_t ldx, const float* dx, const int32_t* corr, const float* dsx,
+                                               int64_t ldd, const uint8_t* u, const float* wd, const float* wm,
+                                               float* c, int64_t ldc, int64_t m, int64_t n) {
   if (kb == 16) {
     if (wm) return panel_m_i8mm<true, 4>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
     return panel_m_i8mm<false, 4>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);

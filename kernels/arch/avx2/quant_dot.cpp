@@ -1,6 +1,8 @@
-// AVX2 integer dots (maddubs + madd) of every GGUF weight format, plus the Q4_0/Q8_0/Q4_K/Q6_K dequantizers and
-// the Q8_0 activation quantizer (x86/dequant.h). Not here: Q8_1/Q8_K quantizers (scalar), 512-bit code (arch/avx512).
+// AVX2 integer dots (maddubs + madd) of every GGUF weight format, plus the Q4_0/Q8_0/Q4_K/Q6_K dequantizers, the
+// Q8_0 activation quantizer (x86/dequant.h) and the 8-bit panel GEMM's packers and micro-kernel (x86/i8_panel.h).
+// Not here: Q8_1 quantizer (scalar), 512-bit code (arch/avx512).
 #include "kernels/arch/x86/dequant.h"
+#include "kernels/arch/x86/i8_panel.h"
 #include "kernels/arch/x86/quant_dot.h"
 #include "kernels/kernel_table.h"
 #include "kernels/quant/rows.h"
@@ -27,6 +29,12 @@ void fill_avx2_quant(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, dequantize_q6_k, dequant_q6_k_avx2, s);
   EDGELLM_SET_KERNEL(t, quantize_q8_0, quantize_q8_0_avx2, s);
   EDGELLM_SET_KERNEL(t, quantize_q8_k, quantize_q8_k_avx2, s);
+  EDGELLM_SET_KERNEL(t, i8_panel_ukernel, panel::ukernel_avx2, s);
+  t.i8_panel_mr = panel::kMR;
+  t.i8_panel_signed_codes = true;  // Q8_0 through the sign trick: q + 128 against x would saturate maddubs
+#define EDGELLM_SET_PACK(name) EDGELLM_SET_KERNEL(t, name, name##_avx2, s);
+  EDGELLM_I8_PACKS(EDGELLM_SET_PACK)
+#undef EDGELLM_SET_PACK
 }
 
 }  // namespace edgellm::detail

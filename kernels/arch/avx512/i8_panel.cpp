@@ -84,9 +84,9 @@ void rows(int64_t nb, const int8_t* x, int64_t ldx, const float* dx, const int32
   }
 }
 
-void ukernel(int64_t nb, int64_t kb, const int8_t* x, int64_t ldx, const float* dx, const int32_t* corr,
-             const float* dsx, int64_t ldd, const uint8_t* u, const float* wd, const float* wm, float* c, int64_t ldc,
-             int64_t m, int64_t n) {
+void ukernel(int64_t nb, int64_t kb, int /*code_bits*/, const int8_t* x, int64_t ldx, const float* dx,
+             const int32_t* corr, const float* dsx, int64_t ldd, const uint8_t* u, const float* wd, const float* wm,
+             float* c, int64_t ldc, int64_t m, int64_t n) {
   if (kb == 16) {
     if (wm) return rows<true, 4>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
     return rows<false, 4>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
@@ -100,6 +100,7 @@ void ukernel(int64_t nb, int64_t kb, const int8_t* x, int64_t ldx, const float* 
 void fill_avx512_i8_panel(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, i8_panel_ukernel, ukernel, "avx512vnni");
   t.i8_panel_mr = kMR;
+  t.i8_panel_signed_codes = false;  // vpdpbusd reads the codes unsigned (the AVX2 entries it replaces read them signed)
 }
 
 }  // namespace edgellm::detail

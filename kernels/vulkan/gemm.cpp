@@ -1,0 +1,168 @@
+// The f32 GEMM's recorder: which kernel runs a shape (gemm.comp's generic strides, or gemm_tiled.comp's tiles for
+// operands with a unit stride), split-K with its partials buffer and the reducing pass (gemm_splitk.comp).
+// Not the dequantizing GEMMs of linear() (kernels/vulkan/ops.cpp) and not the shaders.
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "kernels/vulkan/ops.h"
+#include "runtime/error.h"
+
+namespace edgellm::vk {
+namespace {
+
+uint32_t groups(uint64_t n, uint32_t per) { return static_cast<uint32_t>((n + per - 1) / per); }
+
+// gemm_tiled.comp's compiled tiles (cmake/vulkan_shaders.cmake's _tiles: the same names and shapes).
+struct Tile {
+  GemmKernel kernel;
+  const char* name;
+  uint32_t bm, bn, bk;
+};
+constexpr Tile kTiles[] = {{GemmKernel::T64x64_4x4, "64x64_4x4", 64, 64, 16},
+                           {GemmKernel::T64x64_8x4, "64x64_8x4", 64, 64, 16},
+                           {GemmKernel::T128x64_8x4, "128x64_8x4", 128, 64, 16},
+                           {GemmKernel::T128x128_8x8, "128x128_8x8", 128, 128, 8}};
+const Tile& tile_of(GemmKernel k) {
+  for (const Tile& t : kTiles)
+    if (t.kernel == k) return t;
+  fail("Vulkan gemm: kernel {} has no tile", static_cast<uint32_t>(k));
+}
+
+// Workgroups that fill a big discrete GPU (an H100: 132 SMs, two 256-thread workgroups each): fewer tiles than
+// this take the smaller tile. Integrated GPUs and CPUs fill with far fewer (and never split).
+constexpr uint64_t kFillDiscrete = 256, kFillOther = 16;
+// Split-K on a discrete GPU aims at this many workgroups: on the H100 (bench_gemm_vulkan at the l base's
+// shapes, bench/RESULTS.md) the weight gradients (M, N <= 1536, K = 12288 tokens) ran at 26-29% of peak
+// unsplit, 35% split 4 and 41-44% split 8, still rising; the layer products with >= 576 tiles gained nothing.
+constexpr uint64_t kSplitTarget = 1024;
+// Split-K: each slice sums at least this much of K, and the partials (S, M, N) stay under this many floats.
+constexpr uint32_t kMinSliceK = 256, kMaxSplit = 16;
+constexpr uint64_t kMaxPartials = uint64_t{16} << 20;  // 64 MiB
+
+struct Layout {
+  bool ok = false;
+  uint32_t a_t = 0, b_t = 0, lda = 0, ldb = 0;
+};
+// A with a unit stride along k ("n": rows of lda) or along m ("t": A stored (K, M)); B along n ("n": B stored
+// (K, N)) or along k ("t": B stored (N, K)).
+Layout layout_of(uint32_t a_sm, uint32_t a_sk, uint32_t b_sk, uint32_t b_sn) {
+  Layout l;
+  bool a = true, b = true;
+  if (a_sk == 1) l.a_t = 0, l.lda = a_sm;
+  else if (a_sm == 1) l.a_t = 1, l.lda = a_sk;
+  else a = false;
+  if (b_sn == 1) l.b_t = 0, l.ldb = b_sk;
+  else if (b_sk == 1) l.b_t = 1, l.ldb = b_sn;
+  else b = false;
+  l.ok = a && b;
+  return l;
+}
+
+// EDGELLM_VULKAN_GEMM: a kernel's name (gemm_kernel_name) or "auto", with ":S" to force S k-slices.
+GemmChoice forced_choice() {
+  static const GemmChoice forced = [] {
+    GemmChoice c{GemmKernel::Auto, 0};
+    const char* e = std::getenv("EDGELLM_VULKAN_GEMM");
+    if (!e || !*e) return c;
+    const std::string s(e), k = s.substr(0, s.find(':'));
+    if (s.find(':') != std::string::npos) c.split = static_cast<uint32_t>(std::atoi(s.c_str() + s.find(':') + 1));
+    bool found = k == "auto";
+    std::string names = "auto";
+    for (GemmKernel g : kGemmKernels) {
+      names += std::string(", ") + gemm_kernel_name(g);
+      if (k == gemm_kernel_name(g)) c.kernel = g, found = true;
+    }
+    EDGE_CHECK(found, "EDGELLM_VULKAN_GEMM: one of {} (then :S for S k-slices), got '{}'", names, s);
+    EDGE_CHECK(c.split <= kMaxSplit, "EDGELLM_VULKAN_GEMM: at most {} k-slices, got '{}'", kMaxSplit, s);
+    return c;
+  }();
+  return forced;
+}
+
+
+}  // namespace
+
+const char* gemm_kernel_name(GemmKernel k) {
+  if (k == GemmKernel::Auto) return "auto";
+  if (k == GemmKernel::Generic) return "generic";
+  return tile_of(k).name;
+}
+
+GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t b_sk, uint32_t b_sn, uint32_t M,
+                       uint32_t N, uint32_t K) {
+  // Small products (inference's, the tests') keep the generic kernel, proven on every driver.
+  if (!layout_of(a_sm, a_sk, b_sk, b_sn).ok || uint64_t{M} * N * K < (uint64_t{1} << 24) || M < 32 || N < 32 ||
+      K < 32)
+    return {GemmKernel::Generic, 1};
+  const bool discrete = c.info().type == "discrete";
+  const uint64_t fill = discrete ? kFillDiscrete : kFillOther;
+  auto tiles = [&](GemmKernel k) { return uint64_t{groups(M, tile_of(k).bm)} * groups(N, tile_of(k).bn); };
+  // 128x128_8x8 is never chosen: on the H100 it ran at 2.8% of peak at every training shape (its 64 accumulators
+  // and vec4 operands spill), against 35-43% for 128x64_8x4. It stays for EDGELLM_VULKAN_GEMM=128x128_8x8.
+  GemmKernel k = tiles(GemmKernel::T128x64_8x4) >= fill ? GemmKernel::T128x64_8x4 : GemmKernel::T64x64_4x4;
+  // Fewer tiles than half the split target (the weight gradients: small M·N, K = the tokens): split K into
+  // slices of kMinSliceK or more. Not on small GPUs (and CPUs), where the second pass costs more than idle units.
+  uint32_t split = 1;
+  const uint64_t t = tiles(k);
+  if (discrete && 2 * t <= kSplitTarget) {
+    split = static_cast<uint32_t>(std::min<uint64_t>({(kSplitTarget + t - 1) / t, K / kMinSliceK, kMaxSplit}));
+    // The partials must fit the budget (they are allocated once, 16 MiB or more, and kept).
+    const uint64_t room = c.budget() > c.used() ? (c.budget() - c.used()) / sizeof(float) : 0;
+    while (split > 1 && uint64_t{split} * M * N > std::min(kMaxPartials, room)) --split;
+    split = std::max(split, 1u);
+  }
+  return {k, split};
+}
+
+void gemm_f32_with(GemmChoice ch, Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B,
+                   uint32_t b_sk, uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha, float beta) {
+  const Layout l = layout_of(a_sm, a_sk, b_sk, b_sn);
+  if (ch.kernel == GemmKernel::Auto) {
+    const GemmChoice picked = gemm_choice(b.ctx(), a_sm, a_sk, b_sk, b_sn, M, N, K);
+    ch = {picked.kernel, ch.split ? ch.split : picked.split};
+  }
+  if (ch.kernel == GemmKernel::Generic || !l.ok) {  // gemm.comp: any strides (a forced tile without a layout too)
+    struct {
+      uint32_t M, N, K, a_off, a_sm, a_sk, b_off, b_sk, b_sn, c_off, c_sm;
+      float alpha, beta;
+      uint32_t gint_bits, gint_group, b_trans;
+    } p{M, N, K, A.off, a_sm, a_sk, B.off, b_sk, b_sn, C.off, c_sm, alpha, beta, 0, 0, 0};
+    b.dispatch("gemm_f32", {A.b, B.b, C.b}, &p, sizeof p, groups(N, 64), groups(M, 64), 1, 4u);
+    return;
+  }
+  const Tile& t = tile_of(ch.kernel);
+  // k per slice: a multiple of BK, every slice non-empty.
+  const uint32_t split = std::min(ch.split, groups(K, t.bk));
+  const uint32_t k_slice = split > 1 ? groups(groups(K, split), t.bk) * t.bk : K;
+  const uint32_t slices = split > 1 ? groups(K, k_slice) : 1;
+  struct {
+    uint32_t M, N, K, a_off, lda, b_off, ldb, c_off, ldc;
+    float alpha, beta;
+    uint32_t k_slice, vec_ok;
+  } p{M, N, K, A.off, l.lda, B.off, l.ldb, C.off, c_sm, alpha, beta, k_slice,
+      (A.off % 4 == 0 && l.lda % 4 == 0 ? 1u : 0u) | (B.off % 4 == 0 && l.ldb % 4 == 0 ? 2u : 0u)};
+  const std::string name = std::string("gemm_f32_") + (l.a_t ? "t" : "n") + (l.b_t ? "t" : "n") + "_" + t.name;
+  if (slices == 1) {
+    b.dispatch(name.c_str(), {A.b, B.b, C.b, C.b}, &p, sizeof p, groups(N, t.bn), groups(M, t.bm), 1, 4u | 8u);
+    return;
+  }
+  const Buffer& part = scratch(b.ctx(), size_t{slices} * M * N * sizeof(float));
+  b.dispatch(name.c_str(), {A.b, B.b, C.b, &part}, &p, sizeof p, groups(N, t.bn), groups(M, t.bm), slices, 8u);
+  struct {
+    uint32_t M, N, S, c_off, ldc;
+    float alpha, beta;
+  } r{M, N, slices, C.off, c_sm, alpha, beta};
+  const uint32_t wgs = groups(uint64_t{M} * N, 256);
+  const uint32_t gx = std::min<uint32_t>(wgs, 65535);
+  b.dispatch("gemm_splitk", {&part, C.b}, &r, sizeof r, gx, groups(wgs, gx), 1, 2u);
+}
+
+void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B, uint32_t b_sk,
+              uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha, float beta) {
+  gemm_f32_with(forced_choice(), b, C, c_sm, A, a_sm, a_sk, B, b_sk, b_sn, M, N, K, alpha, beta);
+}
+
+}  // namespace edgellm::vk
