@@ -26,7 +26,8 @@ WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$WORK"
 for b in "$EL" "$LB"; do
   [[ -x "$b" ]] || { echo "insn_count.sh: $b is not an executable" >&2; exit 2; }
-  file -L "$b" | grep -q "ARM aarch64.*statically linked" || { echo "insn_count.sh: $b is not a static aarch64 binary" >&2; exit 2; }
+  file -L "$b" | grep -q "ARM aarch64.*statically linked" ||
+    { echo "insn_count.sh: $b is not a static aarch64 binary" >&2; exit 2; }
 done
 
 SO=$WORK/insn_count.so
@@ -58,12 +59,15 @@ per_token() {  # per_token TOOL MODEL N_PROMPT N_GEN UNITS TAG: instructions of 
 symbols() {  # symbols TOOL BINARY TAG UNITS: the heaviest functions of that difference
   [[ -s "$WORK/$1.nm" ]] || aarch64-linux-gnu-nm -n --defined-only "$2" >"$WORK/$1.nm"
   echo "$1, $3 ($4 tokens), instructions per token by function:"
-  python3 "$HERE/qemu/insn_by_symbol.py" "$WORK/$1.nm" "$WORK/$3-r1.tbs" "$WORK/$3-r2.tbs" "$4" "$TOP"
+  awk -v units="$4" -v top="$TOP" -f "$HERE/qemu/insn_by_symbol.awk" "$WORK/$1.nm" "$WORK/$3-r1.tbs" "$WORK/$3-r2.tbs" |
+    c++filt | cut -c1-160
 }
 
-echo "# guest instructions per token, qemu-aarch64 $("$QEMU" --version | head -1 | awk '{print $3}') -cpu $CPU, 1 thread;" \
+qv=$("$QEMU" --version | head -1 | awk '{print $3}')
+echo "# guest instructions per token, qemu-aarch64 $qv -cpu $CPU, 1 thread;" \
   "tg$N_GEN and pp$N_PROMPT, one repetition (-r 2 minus -r 1); logs in $WORK"
-echo "edgellm kernels: $("$QEMU" -cpu "$CPU" "$EL" info 2>&1 | grep -E '^\| (vec_dot_q4_0_q8_0|vec_dot_q4_k_q8_k|quantize_q8_0|quantize_q8_k|i8_panel_ukernel) \|' | tr -s ' ' | paste -sd';')"
+kernels='^\| (vec_dot_q4_0_q8_0|vec_dot_q4_k_q8_k|quantize_q8_0|quantize_q8_k|i8_panel_ukernel) \|'
+echo "edgellm kernels: $("$QEMU" -cpu "$CPU" "$EL" info 2>&1 | grep -E "$kernels" | tr -s ' ' | paste -sd';')"
 declare -A tg pp
 for m in "${MODELS[@]}"; do
   name=$(basename "$m" .gguf)

@@ -17,7 +17,9 @@
 
 #include "qemu_plugin_api.h"
 
-QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
+/* QEMU looks up these two symbols when it loads the plugin (built with -fvisibility=hidden: nothing else shows). */
+#define EXPORT __attribute__((visibility("default")))
+EXPORT int qemu_plugin_version = EDGELLM_PLUGIN_API_VERSION;
 
 static uint64_t total_insns;  /* the inline adds' target */
 static unsigned vcpus;        /* guest threads seen (user mode makes a vCPU per thread) */
@@ -94,10 +96,10 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int vcpu_index) {
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   (void)id;
   const uint64_t n = qemu_plugin_tb_n_insns(tb);
-  qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &total_insns, n);
+  qemu_plugin_register_vcpu_tb_exec_inline(tb, EDGELLM_INLINE_ADD_U64, &total_insns, n);
   if (tbs_path) {
     struct tb_entry *e = tb_entry_for(qemu_plugin_tb_vaddr(tb), n);
-    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &e->execs, 1);
+    qemu_plugin_register_vcpu_tb_exec_inline(tb, EDGELLM_INLINE_ADD_U64, &e->execs, 1);
   }
 }
 
@@ -125,10 +127,10 @@ static void at_exit(qemu_plugin_id_t id, void *userdata) {
   }
 }
 
-QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv) {
-  if (info->version.min > QEMU_PLUGIN_VERSION || info->version.cur < QEMU_PLUGIN_VERSION) {
-    fprintf(stderr, "insn_count: built for plugin API %d, this QEMU offers %d..%d\n", QEMU_PLUGIN_VERSION,
-            info->version.min, info->version.cur);
+EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const struct edgellm_qemu_info *info, int argc, char **argv) {
+  if (info->version_min > EDGELLM_PLUGIN_API_VERSION || info->version_cur < EDGELLM_PLUGIN_API_VERSION) {
+    fprintf(stderr, "insn_count: built for plugin API %d, this QEMU offers %d..%d\n", EDGELLM_PLUGIN_API_VERSION,
+            info->version_min, info->version_cur);
     return -1;
   }
   for (int i = 0; i < argc; ++i) {
