@@ -76,7 +76,8 @@ TEST_CASE("quant vec_dot: every ISA matches the scalar reference on ragged sizes
       const QuantOps ops = quant_ops(wt, t), ref_ops = quant_ops(wt, scalar);
       for (int64_t nb : {1, 2, 3, 8, 17}) {
         for (int64_t nx : {1, 2, 4, 5, 9}) {
-          const int64_t nw = nx == 4 ? 1 : (nx == 5 ? 3 : 5);  // tiles of several weight rows too
+          // Tiles of several weight rows too: 29 = the NEON GEMV's 16-, 8- and 4-row groups and one row alone.
+          const int64_t nw = nx == 4 ? 1 : (nx == 5 ? 3 : (nx == 1 ? 29 : 5));
           const Case c = make_case(wt, nb, nx, static_cast<uint32_t>(nb * 7 + nx + static_cast<int>(wt)), nw);
           const int64_t xs = dtype_row_bytes(ops.act, c.K), ws = dtype_row_bytes(wt, c.K);
           // Output s[r * ss + col] with ss = nw + 1: the gap column must stay untouched.
