@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/quant/blocks.h"
 #include "runtime/dtype.h"
@@ -227,54 +228,120 @@ inline void k45_scales(const uint8_t* scales, int32x4_t* sc03, int32x4_t* sc47, 
 
 // Q4_K / Q5_K: sub-block j = 2g + h covers elements 64g + 32h + l, nibble h of qs[32g + l] (Q5_K: plus bit j of
 // qh[l] as bit 4). The mins term is Σ_j m_j · (sum of x over sub-block j), from the activation's 16-element bsums.
+// k45_block: one super-block of one weight row against xq (its 256 int8) and bs (the activation's sub-block sums):
+// *vi's lanes sum to Σ_j sc_j · (codes · x over sub-block j), *vm's to Σ_j m_j · Σx_j.
+template <bool kQ5, bool kDot>
+inline void k45_block(const uint8_t* qs, const uint8_t* scales, const uint8_t* qh, const int8_t* xq, int16x8_t bs,
+                      int32x4_t* vi, int32x4_t* vm) {
+  const uint8x16_t m4 = vdupq_n_u8(0x0F);
+  int32x4_t sc03, sc47;
+  int16x8_t mins;
+  k45_scales(scales, &sc03, &sc47, &mins);
+  int32x4_t p[8];
+  for (int g = 0; g < 4; ++g) {
+    // Multi-register loads (ld1 of 2 and 4 vectors): one instruction each where separate loads were 2 and 4.
+    const uint8x16x2_t qq = vld1q_u8_x2(qs + 32 * g);
+    const int8x16x4_t xv = vld1q_s8_x4(xq + 64 * g);
+    const uint8x16_t q0 = qq.val[0], q1 = qq.val[1];
+    uint8x16_t lo0 = vandq_u8(q0, m4), lo1 = vandq_u8(q1, m4), hi0 = vshrq_n_u8(q0, 4), hi1 = vshrq_n_u8(q1, 4);
+    if constexpr (kQ5) {  // bit j of qh[l] -> bit 4: shift left by 4 − j (right for j > 4)
+      const uint8x16_t h0 = vld1q_u8(qh), h1 = vld1q_u8(qh + 16), b4 = vdupq_n_u8(0x10);
+      const int8x16_t s_lo = vdupq_n_s8(static_cast<int8_t>(4 - 2 * g));
+      const int8x16_t s_hi = vdupq_n_s8(static_cast<int8_t>(3 - 2 * g));
+      lo0 = vorrq_u8(lo0, vandq_u8(vshlq_u8(h0, s_lo), b4));
+      lo1 = vorrq_u8(lo1, vandq_u8(vshlq_u8(h1, s_lo), b4));
+      hi0 = vorrq_u8(hi0, vandq_u8(vshlq_u8(h0, s_hi), b4));
+      hi1 = vorrq_u8(hi1, vandq_u8(vshlq_u8(h1, s_hi), b4));
+    }
+    p[2 * g] = dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(lo0), xv.val[0]),
+                           vreinterpretq_s8_u8(lo1), xv.val[1]);
+    p[2 * g + 1] = dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(hi0), xv.val[2]),
+                               vreinterpretq_s8_u8(hi1), xv.val[3]);
+  }
+  *vi = vmlaq_s32(vmulq_s32(sum4(p[0], p[1], p[2], p[3]), sc03), sum4(p[4], p[5], p[6], p[7]), sc47);
+  *vm = vmlal_high_s16(vmull_s16(vget_low_s16(bs), vget_low_s16(mins)), bs, mins);
+}
+
+// The activation's bsums as one sum per 32-element sub-block.
+inline int16x8_t k45_bsums(const block_q8_K& a) {
+  return vpaddq_s16(vld1q_s16(a.bsums), vld1q_s16(a.bsums + 8));
+}
+
+template <bool kQ5>
+using k45_block_t = std::conditional_t<kQ5, block_q5_K, block_q4_K>;
+
 template <bool kQ5, bool kDot>
 void k45_dot(float* s, int64_t ss, const void* w, const void* x, int64_t xs, int64_t nx, int64_t K) {
   const int64_t nb = K / QK_K;
-  const uint8x16_t m4 = vdupq_n_u8(0x0F);
+  const auto* wb = static_cast<const k45_block_t<kQ5>*>(w);
   for (int64_t r = 0; r < nx; ++r) {
     const auto* xb = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(x) + r * xs);
     float sum = 0.0f;
     for (int64_t i = 0; i < nb; ++i) {
-      const uint8_t *qs, *scales, *qh = nullptr;
-      uint16_t d16, dmin16;
-      if constexpr (kQ5) {
-        const auto& b = static_cast<const block_q5_K*>(w)[i];
-        qs = b.qs, scales = b.scales, qh = b.qh, d16 = b.d, dmin16 = b.dmin;
-      } else {
-        const auto& b = static_cast<const block_q4_K*>(w)[i];
-        qs = b.qs, scales = b.scales, d16 = b.d, dmin16 = b.dmin;
-      }
-      int32x4_t sc03, sc47;
-      int16x8_t mins;
-      k45_scales(scales, &sc03, &sc47, &mins);
-      const int8_t* xq = xb[i].qs;
-      int32x4_t p[8];
-      for (int g = 0; g < 4; ++g) {
-        // Multi-register loads (ld1 of 2 and 4 vectors): one instruction each where separate loads were 2 and 4.
-        const uint8x16x2_t qq = vld1q_u8_x2(qs + 32 * g);
-        const int8x16x4_t xv = vld1q_s8_x4(xq + 64 * g);
-        const uint8x16_t q0 = qq.val[0], q1 = qq.val[1];
-        uint8x16_t lo0 = vandq_u8(q0, m4), lo1 = vandq_u8(q1, m4), hi0 = vshrq_n_u8(q0, 4), hi1 = vshrq_n_u8(q1, 4);
-        if constexpr (kQ5) {  // bit j of qh[l] -> bit 4: shift left by 4 − j (right for j > 4)
-          const uint8x16_t h0 = vld1q_u8(qh), h1 = vld1q_u8(qh + 16), b4 = vdupq_n_u8(0x10);
-          const int8x16_t s_lo = vdupq_n_s8(static_cast<int8_t>(4 - 2 * g)), s_hi = vdupq_n_s8(static_cast<int8_t>(3 - 2 * g));
-          lo0 = vorrq_u8(lo0, vandq_u8(vshlq_u8(h0, s_lo), b4));
-          lo1 = vorrq_u8(lo1, vandq_u8(vshlq_u8(h1, s_lo), b4));
-          hi0 = vorrq_u8(hi0, vandq_u8(vshlq_u8(h0, s_hi), b4));
-          hi1 = vorrq_u8(hi1, vandq_u8(vshlq_u8(h1, s_hi), b4));
-        }
-        p[2 * g] = dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(lo0), xv.val[0]),
-                               vreinterpretq_s8_u8(lo1), xv.val[1]);
-        p[2 * g + 1] = dot16<kDot>(dot16<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(hi0), xv.val[2]),
-                                   vreinterpretq_s8_u8(hi1), xv.val[3]);
-      }
-      const int32_t sumi = vaddvq_s32(vmlaq_s32(vmulq_s32(sum4(p[0], p[1], p[2], p[3]), sc03),
-                                                sum4(p[4], p[5], p[6], p[7]), sc47));
-      const int16x8_t bs = vpaddq_s16(vld1q_s16(xb[i].bsums), vld1q_s16(xb[i].bsums + 8));  // per sub-block
-      const int32_t summ = vaddvq_s32(vmlal_high_s16(vmull_s16(vget_low_s16(bs), vget_low_s16(mins)), bs, mins));
-      sum += xb[i].d * (h2f(d16) * static_cast<float>(sumi) - h2f(dmin16) * static_cast<float>(summ));
+      const auto& b = wb[i];
+      const uint8_t* qh = nullptr;
+      if constexpr (kQ5) qh = b.qh;
+      int32x4_t vi, vm;
+      k45_block<kQ5, kDot>(b.qs, b.scales, qh, xb[i].qs, k45_bsums(xb[i]), &vi, &vm);
+      const float si = static_cast<float>(vaddvq_s32(vi)), sm = static_cast<float>(vaddvq_s32(vm));
+      sum += xb[i].d * (h2f(b.d) * si - h2f(b.dmin) * sm);
     }
     s[r * ss] = sum;
+  }
+}
+
+// GEMV (one activation row a) over four adjacent Q4_K / Q5_K weight rows, ws bytes apart, into s[0..3]: pairwise adds
+// put the four rows' integer sums in the lanes of one vector (and their mins terms in another), so two converts and
+// two multiply-adds by the four rows' d and dmin (one 32-bit load per row: d and dmin are adjacent) serve the
+// super-block, and the activation's bsums and scale are read once for the four. Row by row, the horizontal adds and
+// the scalar float tail were a tenth of the instructions. The sums are exact; only the float rounding order differs.
+template <bool kQ5, bool kDot>
+void k45_gemv4(float* s, const uint8_t* w, int64_t ws, const block_q8_K* a, int64_t nb) {
+  using B = k45_block_t<kQ5>;
+  const B* wr[4];
+  for (int c = 0; c < 4; ++c) wr[c] = reinterpret_cast<const B*>(w + c * ws);
+  float32x4_t acc = vdupq_n_f32(0.0f);
+  for (int64_t i = 0; i < nb; ++i) {
+    const int16x8_t bs = k45_bsums(a[i]);
+    int32x4_t vi[4], vm[4];
+    for (int c = 0; c < 4; ++c) {
+      const B& b = wr[c][i];
+      const uint8_t* qh = nullptr;
+      if constexpr (kQ5) qh = b.qh;
+      k45_block<kQ5, kDot>(b.qs, b.scales, qh, a[i].qs, bs, &vi[c], &vm[c]);
+    }
+    // Lane c: row c's d (low half) and dmin (high half). ld1 of one lane needs no alignment.
+    auto dmin_d = [&](int c) { return reinterpret_cast<const uint32_t*>(&wr[c][i].d); };
+    uint32x4_t dd = vld1q_dup_u32(dmin_d(0));
+    dd = vld1q_lane_u32(dmin_d(1), dd, 1);
+    dd = vld1q_lane_u32(dmin_d(2), dd, 2);
+    dd = vld1q_lane_u32(dmin_d(3), dd, 3);
+    const uint16x8_t h = vreinterpretq_u16_u32(dd);
+    const float32x4_t d = vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(vuzp1q_u16(h, h))));
+    const float32x4_t dmin = vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(vuzp2q_u16(h, h))));
+    const float32x4_t fi = vcvtq_f32_s32(sum4(vi[0], vi[1], vi[2], vi[3]));
+    const float32x4_t fm = vcvtq_f32_s32(sum4(vm[0], vm[1], vm[2], vm[3]));
+    acc = vfmaq_n_f32(acc, vfmsq_f32(vmulq_f32(fi, d), fm, dmin), a[i].d);
+  }
+  vst1q_f32(s, acc);
+}
+
+// vec_dot entry of Q4_K / Q5_K: fewer than 4 activation rows take the four-row GEMV above (the rest of the weight
+// rows one by one); more go weight row by weight row through k45_dot.
+template <bool kQ5, bool kDot>
+void k45_gemv_or_dot(float* s, int64_t ss, const void* w, int64_t ws, int64_t nw, const void* x, int64_t xs,
+                     int64_t nx, int64_t K) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  if (nx >= 4) {
+    for (int64_t c = 0; c < nw; ++c) k45_dot<kQ5, kDot>(s + c, ss, wb + c * ws, x, xs, nx, K);
+    return;
+  }
+  const int64_t nb = K / QK_K;
+  for (int64_t r = 0; r < nx; ++r) {
+    const auto* a = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(x) + r * xs);
+    int64_t c = 0;
+    for (; c + 4 <= nw; c += 4) k45_gemv4<kQ5, kDot>(s + r * ss + c, wb + c * ws, ws, a, nb);
+    for (; c < nw; ++c) k45_dot<kQ5, kDot>(s + r * ss + c, ss, wb + c * ws, a, xs, 1, K);
   }
 }
 

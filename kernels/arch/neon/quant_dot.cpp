@@ -17,8 +17,8 @@ void fill_neon_quant(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, (legacy_gemv_or_dot<Q8_0A, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q5_0A, false>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q5_1A, false>>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (quant::dot_tile_by_rows<k45_dot<false, false>>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (quant::dot_tile_by_rows<k45_dot<true, false>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (k45_gemv_or_dot<false, false>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (k45_gemv_or_dot<true, false>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (quant::dot_tile_by_rows<k6_dot<false>>), s);
   EDGELLM_SET_KERNEL(t, dequantize_q4_0, dequant_q4_0_neon, s);
   EDGELLM_SET_KERNEL(t, dequantize_q8_0, dequant_q8_0_neon, s);

@@ -17,8 +17,8 @@ void fill_neon_dotprod_quant(KernelTable& t) {
   EDGELLM_SET_KERNEL(t, vec_dot_q8_0_q8_0, (legacy_gemv_or_dot<Q8_0A, true>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_0_q8_0, (quant::dot_tile_by_rows<legacy_dot<Q5_0A, true>>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q5_1_q8_1, (quant::dot_tile_by_rows<legacy_dot<Q5_1A, true>>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (quant::dot_tile_by_rows<k45_dot<false, true>>), s);
-  EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (quant::dot_tile_by_rows<k45_dot<true, true>>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q4_k_q8_k, (k45_gemv_or_dot<false, true>), s);
+  EDGELLM_SET_KERNEL(t, vec_dot_q5_k_q8_k, (k45_gemv_or_dot<true, true>), s);
   EDGELLM_SET_KERNEL(t, vec_dot_q6_k_q8_k, (quant::dot_tile_by_rows<k6_dot<true>>), s);
   // Prompts: the 8-bit panel GEMM, on smmla where the CPU has i8mm (qemu's -cpu max; -cpu neoverse-n1 runs sdot).
   if (cpu_features().i8mm)
