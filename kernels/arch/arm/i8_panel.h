@@ -1,14 +1,19 @@
 // AArch64 8-bit panel micro-kernels (kernel_table.h: i8_panel_ukernel), 4 activation rows x 8 weight columns per pass:
 // sdot (vdotq_laneq_s32, 4 weight bytes x 4 activation bytes per lane) and, on CPUs with i8mm, smmla (2 rows x 2
 // columns x 8 bytes per instruction, twice sdot's products). Included ONLY from arch/neon_dotprod. Codes are read as
-// signed bytes, so the table sets i8_panel_signed_codes and the driver packs Q8_0 as q itself.
+// signed bytes, so the table sets i8_panel_signed_codes and the driver packs Q8_0 as q itself. Also the NEON packers of
+// Q4_0 and Q8_0 (the K-quants keep the scalar ones).
 #pragma once
 
 #include <arm_neon.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "kernels/kernel_table.h"
+#include "kernels/quant/blocks.h"
 
 namespace edgellm::armq {
 namespace {
@@ -196,6 +201,82 @@ EDGELLM_I8MM inline void i8_panel_ukernel_i8mm(int64_t nb, int64_t kb, int /*cod
   panel_m_i8mm<false, 8>(nb, x, ldx, dx, corr, dsx, ldd, u, wd, wm, c, ldc, m, n);
 }
 #undef EDGELLM_I8MM
+
+// ---- packing of Q4_0 and Q8_0 (kernel_table.h: i8_panel_pack_*; kernels/ref/i8_panel_pack.cpp is the definition) --
+// Four weight rows at a time: each row's 32 codes are two vectors of four 32-bit words (groups 0-3 and 4-7); a 4x4
+// transpose of words puts one group's words of the four columns in one vector, stored in one instruction, and the
+// four f16 scales convert in one. The scalar packer (a mask and a store per word, the portable f16_to_f32 per block)
+// was ~40 instructions per row and block, 12% of the 110m Q4_0 prompt under qemu's count (bench/RESULTS.md).
+
+// a..d word k -> word k of a..d (rows to columns).
+inline void transpose4x4_u32(uint32x4_t& a, uint32x4_t& b, uint32x4_t& c, uint32x4_t& d) {
+  const uint64x2_t ab0 = vreinterpretq_u64_u32(vtrn1q_u32(a, b)), ab1 = vreinterpretq_u64_u32(vtrn2q_u32(a, b));
+  const uint64x2_t cd0 = vreinterpretq_u64_u32(vtrn1q_u32(c, d)), cd1 = vreinterpretq_u64_u32(vtrn2q_u32(c, d));
+  a = vreinterpretq_u32_u64(vtrn1q_u64(ab0, cd0));
+  b = vreinterpretq_u32_u64(vtrn1q_u64(ab1, cd1));
+  c = vreinterpretq_u32_u64(vtrn2q_u64(ab0, cd0));
+  d = vreinterpretq_u32_u64(vtrn2q_u64(ab1, cd1));
+}
+
+// kQ4: Q4_0 (low nibbles are elements 0-15, high 16-31); else Q8_0, each byte xor flip (0x80: unsigned codes).
+template <bool kQ4>
+void pack_legacy(uint8_t* u, float* wd, const uint8_t* w, int64_t wrb, int64_t rows, int64_t K, uint8_t flip) {
+  using Block = std::conditional_t<kQ4, quant::block_q4_0, quant::block_q8_0>;
+  constexpr int64_t NC = kI8PanelCols, sb = sizeof(Block);
+  static constexpr Block kZero{};  // columns past `rows`: zero codes, zero scale (as the scalar packer leaves them)
+  const int64_t nb = K / 32;
+  if (rows < NC) {
+    std::memset(u, 0, static_cast<size_t>(K * NC));
+    std::fill(wd, wd + nb * NC, 0.0f);
+  }
+  auto* u32 = reinterpret_cast<uint32_t*>(u);
+  for (int64_t s = 0; s < nb; ++s)
+    for (int64_t j0 = 0; j0 < rows; j0 += 4) {
+      const Block* blk[4];
+      for (int r = 0; r < 4; ++r) {
+        blk[r] = &kZero;
+        if (j0 + r >= rows) continue;
+        const uint8_t* p = w + (j0 + r) * wrb + s * sb;
+        blk[r] = reinterpret_cast<const Block*>(p);
+        if (s + 2 < nb) __builtin_prefetch(p + 2 * sb);  // as the scalar packer does
+      }
+      uint32x4_t lo[4], hi[4];
+      for (int r = 0; r < 4; ++r) {
+        const auto* q = reinterpret_cast<const uint8_t*>(blk[r]->qs);
+        if (j0 + r >= rows) {  // zero bytes, even where flip would make Q8_0's zero codes 0x80
+          lo[r] = hi[r] = vdupq_n_u32(0);
+        } else if constexpr (kQ4) {
+          const uint8x16_t v = vld1q_u8(q);
+          lo[r] = vreinterpretq_u32_u8(vandq_u8(v, vdupq_n_u8(0x0F)));
+          hi[r] = vreinterpretq_u32_u8(vshrq_n_u8(v, 4));
+        } else {
+          lo[r] = vreinterpretq_u32_u8(veorq_u8(vld1q_u8(q), vdupq_n_u8(flip)));
+          hi[r] = vreinterpretq_u32_u8(veorq_u8(vld1q_u8(q + 16), vdupq_n_u8(flip)));
+        }
+      }
+      transpose4x4_u32(lo[0], lo[1], lo[2], lo[3]);
+      transpose4x4_u32(hi[0], hi[1], hi[2], hi[3]);
+      uint32_t* dst = u32 + s * 8 * NC + j0;
+      for (int g = 0; g < 4; ++g) {
+        vst1q_u32(dst + g * NC, lo[g]);
+        vst1q_u32(dst + (g + 4) * NC, hi[g]);
+      }
+      uint16x4_t dh = vld1_dup_u16(&blk[0]->d);
+      dh = vld1_lane_u16(&blk[1]->d, dh, 1);
+      dh = vld1_lane_u16(&blk[2]->d, dh, 2);
+      dh = vld1_lane_u16(&blk[3]->d, dh, 3);
+      vst1q_f32(wd + s * NC + j0, vcvt_f32_f16(vreinterpret_f16_u16(dh)));
+    }
+}
+
+inline void i8_panel_pack_q4_0_neon(uint8_t* u, float* wd, float*, const uint8_t* w, int64_t wrb, int64_t rows,
+                                    int64_t K, bool) {
+  pack_legacy<true>(u, wd, w, wrb, rows, K, 0);
+}
+inline void i8_panel_pack_q8_0_neon(uint8_t* u, float* wd, float*, const uint8_t* w, int64_t wrb, int64_t rows,
+                                    int64_t K, bool signed_codes) {
+  pack_legacy<false>(u, wd, w, wrb, rows, K, signed_codes ? 0 : 0x80);
+}
 
 }  // namespace
 }  // namespace edgellm::armq

@@ -25,6 +25,8 @@ void fill_neon_dotprod_quant(KernelTable& t) {
     EDGELLM_SET_KERNEL(t, i8_panel_ukernel, i8_panel_ukernel_i8mm, "neon_i8mm");
   else
     EDGELLM_SET_KERNEL(t, i8_panel_ukernel, i8_panel_ukernel_sdot, s);
+  EDGELLM_SET_KERNEL(t, i8_panel_pack_q4_0, i8_panel_pack_q4_0_neon, s);
+  EDGELLM_SET_KERNEL(t, i8_panel_pack_q8_0, i8_panel_pack_q8_0_neon, s);
   t.i8_panel_mr = kPanelMR;
   t.i8_panel_signed_codes = true;
 }
