@@ -218,55 +218,69 @@ inline void transpose4x4_u32(uint32x4_t& a, uint32x4_t& b, uint32x4_t& c, uint32
   d = vreinterpretq_u32_u64(vtrn2q_u64(ab1, cd1));
 }
 
-// kQ4: Q4_0 (low nibbles are elements 0-15, high 16-31); else Q8_0, each byte xor flip (0x80: unsigned codes).
+// Panel block s of columns j0..j0+3 from blk[0..3] (kQ4: Q4_0, low nibbles are elements 0-15, high 16-31; else Q8_0,
+// each byte xor flip, 0x80 making the codes unsigned). Columns from `live` on are zero bytes with a zero scale, as the
+// scalar packer leaves them (not flip's 0x80 for Q8_0).
+template <bool kQ4, class Block>
+inline void pack_legacy4(const Block* const blk[4], int live, uint8_t flip, uint32_t* dst, float* wdst) {
+  constexpr int64_t NC = kI8PanelCols;
+  uint32x4_t lo[4], hi[4];
+  for (int r = 0; r < 4; ++r) {
+    const auto* q = reinterpret_cast<const uint8_t*>(blk[r]->qs);
+    if (r >= live) {
+      lo[r] = hi[r] = vdupq_n_u32(0);
+    } else if constexpr (kQ4) {
+      const uint8x16_t v = vld1q_u8(q);
+      lo[r] = vreinterpretq_u32_u8(vandq_u8(v, vdupq_n_u8(0x0F)));
+      hi[r] = vreinterpretq_u32_u8(vshrq_n_u8(v, 4));
+    } else {
+      lo[r] = vreinterpretq_u32_u8(veorq_u8(vld1q_u8(q), vdupq_n_u8(flip)));
+      hi[r] = vreinterpretq_u32_u8(veorq_u8(vld1q_u8(q + 16), vdupq_n_u8(flip)));
+    }
+  }
+  transpose4x4_u32(lo[0], lo[1], lo[2], lo[3]);
+  transpose4x4_u32(hi[0], hi[1], hi[2], hi[3]);
+  for (int g = 0; g < 4; ++g) {
+    vst1q_u32(dst + g * NC, lo[g]);
+    vst1q_u32(dst + (g + 4) * NC, hi[g]);
+  }
+  uint16x4_t dh = vld1_dup_u16(&blk[0]->d);
+  dh = vld1_lane_u16(&blk[1]->d, dh, 1);
+  dh = vld1_lane_u16(&blk[2]->d, dh, 2);
+  dh = vld1_lane_u16(&blk[3]->d, dh, 3);
+  vst1q_f32(wdst, vcvt_f32_f16(vreinterpret_f16_u16(dh)));
+}
+
 template <bool kQ4>
 void pack_legacy(uint8_t* u, float* wd, const uint8_t* w, int64_t wrb, int64_t rows, int64_t K, uint8_t flip) {
   using Block = std::conditional_t<kQ4, quant::block_q4_0, quant::block_q8_0>;
   constexpr int64_t NC = kI8PanelCols, sb = sizeof(Block);
-  static constexpr Block kZero{};  // columns past `rows`: zero codes, zero scale (as the scalar packer leaves them)
-  const int64_t nb = K / 32;
+  static constexpr Block kZero{};  // stands in for the rows past `rows`
+  const int64_t nb = K / 32, full = rows / 4 * 4;
   if (rows < NC) {
     std::memset(u, 0, static_cast<size_t>(K * NC));
     std::fill(wd, wd + nb * NC, 0.0f);
   }
   auto* u32 = reinterpret_cast<uint32_t*>(u);
-  for (int64_t s = 0; s < nb; ++s)
-    for (int64_t j0 = 0; j0 < rows; j0 += 4) {
-      const Block* blk[4];
+  for (int64_t s = 0; s < nb; ++s) {
+    const Block* blk[4];
+    int64_t j0 = 0;
+    for (; j0 < full; j0 += 4) {
       for (int r = 0; r < 4; ++r) {
-        blk[r] = &kZero;
-        if (j0 + r >= rows) continue;
         const uint8_t* p = w + (j0 + r) * wrb + s * sb;
         blk[r] = reinterpret_cast<const Block*>(p);
-        if (s + 2 < nb) __builtin_prefetch(p + 2 * sb);  // as the scalar packer does
+        // As the scalar packer: rows read side by side defeat the hardware prefetcher. Untested against the row's
+        // end: prfm never faults.
+        __builtin_prefetch(p + 2 * sb);
       }
-      uint32x4_t lo[4], hi[4];
-      for (int r = 0; r < 4; ++r) {
-        const auto* q = reinterpret_cast<const uint8_t*>(blk[r]->qs);
-        if (j0 + r >= rows) {  // zero bytes, even where flip would make Q8_0's zero codes 0x80
-          lo[r] = hi[r] = vdupq_n_u32(0);
-        } else if constexpr (kQ4) {
-          const uint8x16_t v = vld1q_u8(q);
-          lo[r] = vreinterpretq_u32_u8(vandq_u8(v, vdupq_n_u8(0x0F)));
-          hi[r] = vreinterpretq_u32_u8(vshrq_n_u8(v, 4));
-        } else {
-          lo[r] = vreinterpretq_u32_u8(veorq_u8(vld1q_u8(q), vdupq_n_u8(flip)));
-          hi[r] = vreinterpretq_u32_u8(veorq_u8(vld1q_u8(q + 16), vdupq_n_u8(flip)));
-        }
-      }
-      transpose4x4_u32(lo[0], lo[1], lo[2], lo[3]);
-      transpose4x4_u32(hi[0], hi[1], hi[2], hi[3]);
-      uint32_t* dst = u32 + s * 8 * NC + j0;
-      for (int g = 0; g < 4; ++g) {
-        vst1q_u32(dst + g * NC, lo[g]);
-        vst1q_u32(dst + (g + 4) * NC, hi[g]);
-      }
-      uint16x4_t dh = vld1_dup_u16(&blk[0]->d);
-      dh = vld1_lane_u16(&blk[1]->d, dh, 1);
-      dh = vld1_lane_u16(&blk[2]->d, dh, 2);
-      dh = vld1_lane_u16(&blk[3]->d, dh, 3);
-      vst1q_f32(wd + s * NC + j0, vcvt_f32_f16(vreinterpret_f16_u16(dh)));
+      pack_legacy4<kQ4>(blk, 4, flip, u32 + s * 8 * NC + j0, wd + s * NC + j0);
     }
+    if (j0 < rows) {
+      for (int r = 0; r < 4; ++r)
+        blk[r] = j0 + r < rows ? reinterpret_cast<const Block*>(w + (j0 + r) * wrb + s * sb) : &kZero;
+      pack_legacy4<kQ4>(blk, static_cast<int>(rows - j0), flip, u32 + s * 8 * NC + j0, wd + s * NC + j0);
+    }
+  }
 }
 
 inline void i8_panel_pack_q4_0_neon(uint8_t* u, float* wd, float*, const uint8_t* w, int64_t wrb, int64_t rows,
