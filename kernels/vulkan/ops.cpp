@@ -187,12 +187,12 @@ void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer
 }
 
 void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& cos, const Buffer& sin, uint32_t T,
-          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward, uint32_t rot_dims) {
+          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward, uint32_t rot_dims, uint32_t seqs) {
   const uint32_t D = rot_dims ? rot_dims : HD;
   EDGE_CHECK(D <= HD && D % 2 == 0, "Vulkan rope: {} rotated dims of a head of {}", D, HD);
-  const uint32_t p[10] = {T, NH, HD, pairing == RopePairing::Interleaved ? 0u : 1u, backward ? 1u : 0u,
-                          y.off, y_st, x.off, x_st, D};
-  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{T} * NH * (D / 2), 256));
+  const uint32_t p[11] = {T, NH, HD, pairing == RopePairing::Interleaved ? 0u : 1u, backward ? 1u : 0u,
+                          y.off, y_st, x.off, x_st, D, seqs};
+  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{seqs} * T * NH * (D / 2), 256));
 }
 
 void layernorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer& w, const Buffer& bias, uint32_t rows,

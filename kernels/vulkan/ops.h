@@ -178,9 +178,11 @@ void rmsnorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer&
 void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer& dy, const Buffer& x,
                       const Buffer& w, const Buffer& rstd, uint32_t rows, uint32_t C);
 // y/x rows (T, NH, HD) at a row stride (elements) each; cos/sin (T, D/2). backward: y += Rᵀ·x. rot_dims D < HD
-// (partial rotary): only the first D dims of each head rotate; 0: all HD.
+// (partial rotary): only the first D dims of each head rotate; 0: all HD. seqs: that many sequences of T rows back
+// to back, each from the tables' first position, in one dispatch (a training batch: not one per sequence).
 void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& cos, const Buffer& sin, uint32_t T,
-          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward = false, uint32_t rot_dims = 0);
+          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward = false, uint32_t rot_dims = 0,
+          uint32_t seqs = 1);
 // LayerNorm with bias (GPT-2): y = (x − mean)·rstd·w + bias over rows of C; rstd (rows) may be null. In place allowed.
 void layernorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer& w, const Buffer& bias, uint32_t rows,
                        uint32_t C, float eps);

@@ -62,6 +62,28 @@ TEST_CASE("vulkan rope both pairings, forward and backward, in place and strided
       INFO("T=" << T << " pairing=" << int(pr));
       CHECK(worst(down(bx, y.size()), y, 1e-5, 1e-4) <= 1);
       CHECK(worst(down(bdx, dx.size()), dx, 1e-5, 1e-4) <= 1);
+
+      // Three sequences of T rows in one dispatch: each restarts at the tables' first position.
+      const uint32_t seqs = 3;
+      std::vector<float> x3, y3, dx3;
+      for (uint32_t s = 0; s < seqs; ++s) {
+        const auto xs = randv(x.size(), 100 + s);
+        std::vector<float> ys(x.size()), dxs(dx0);
+        S().rope_forward(ys.data(), xs.data(), cs.data(), sn.data(), T, NH, HD, pr);
+        S().rope_backward(dxs.data(), xs.data(), cs.data(), sn.data(), T, NH, HD, pr);
+        x3.insert(x3.end(), xs.begin(), xs.end());
+        y3.insert(y3.end(), ys.begin(), ys.end());
+        dx3.insert(dx3.end(), dxs.begin(), dxs.end());
+      }
+      std::vector<float> dx03;
+      for (uint32_t s = 0; s < seqs; ++s) dx03.insert(dx03.end(), dx0.begin(), dx0.end());
+      vk::Buffer bx3 = up(x3), bdx3 = up(dx03);
+      vk::Batch b3(ctx());
+      vk::rope(b3, {&bdx3, 0}, NH * HD, {&bx3, 0}, NH * HD, bc, bs, T, NH, HD, pr, true, 0, seqs);
+      vk::rope(b3, {&bx3, 0}, NH * HD, {&bx3, 0}, NH * HD, bc, bs, T, NH, HD, pr, false, 0, seqs);
+      b3.submit();
+      CHECK(worst(down(bx3, y3.size()), y3, 1e-5, 1e-4) <= 1);
+      CHECK(worst(down(bdx3, dx3.size()), dx3, 1e-5, 1e-4) <= 1);
     }
 }
 
