@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "runtime/error.h"
@@ -260,6 +261,23 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
   b.dispatch("swiglu_backward", {&dgate, &dup, &dy, &gate, &up}, &n, sizeof n, gx, gy);
 }
 
+namespace {
+// The FlashAttention-2 style tiles (attention_tiled*.comp: 32 query rows per workgroup, keys staged in shared
+// memory) hold heads of up to 64 dims in 32 KiB; larger heads (and EDGELLM_VULKAN_ATTENTION=naive, for tests and
+// bench_attention_vulkan) take the per-row shaders attention.comp / attention_backward_{dq,dkv}.comp.
+constexpr int64_t kTiledMaxHD = 64;
+constexpr uint32_t kTiledRows = 32;  // query rows per workgroup of attention_tiled and attention_tiled_dq
+constexpr uint32_t kTiledKeys = 32;  // keys per workgroup of attention_tiled_dkv
+}  // namespace
+
+bool attention_tiled(const AttentionDims& d) {
+  const char* e = std::getenv("EDGELLM_VULKAN_ATTENTION");
+  if (e && std::string_view(e) == "naive") return false;
+  EDGE_CHECK(!e || !*e || std::string_view(e) == "tiled" || std::string_view(e) == "auto",
+             "EDGELLM_VULKAN_ATTENTION={}: expected naive, tiled or auto", e);
+  return d.HD <= kTiledMaxHD;
+}
+
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch) {
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention: HD {} (max 256), NH {}, KVH {}",
@@ -276,8 +294,10 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
       static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u,
       static_cast<uint32_t>(d.window), static_cast<float>(d.softcap)};
-  b.dispatch("attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p, static_cast<uint32_t>(d.NH),
-             static_cast<uint32_t>(d.T), batch);
+  // Both shaders take the same bindings and push constants; the tiled one a workgroup per 32 query rows.
+  const bool tiled = attention_tiled(d);
+  b.dispatch(tiled ? "attention_tiled" : "attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p,
+             static_cast<uint32_t>(d.NH), tiled ? groups(d.T, kTiledRows) : static_cast<uint32_t>(d.T), batch);
 }
 
 bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
@@ -306,10 +326,20 @@ void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buff
       static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.HD), static_cast<uint32_t>(d.pos0),
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
       static_cast<uint32_t>(d.o_stride), static_cast<float>(d.scale)};
-  b.dispatch("attention_backward_dq", {&dq, &dO, &q, &k, &v, &o, &L}, &p, sizeof p, static_cast<uint32_t>(d.NH),
-             static_cast<uint32_t>(d.T), batch);
-  b.dispatch("attention_backward_dkv", {&dk, &dO, &q, &k, &v, &o, &L, &dv}, &p, sizeof p,
-             static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.pos0 + d.T), batch);
+  const auto T = static_cast<uint32_t>(d.T), NH = static_cast<uint32_t>(d.NH), KVH = static_cast<uint32_t>(d.KVH);
+  if (!attention_tiled(d)) {
+    b.dispatch("attention_backward_dq", {&dq, &dO, &q, &k, &v, &o, &L}, &p, sizeof p, NH, T, batch);
+    b.dispatch("attention_backward_dkv", {&dk, &dO, &q, &k, &v, &o, &L, &dv}, &p, sizeof p, KVH,
+               static_cast<uint32_t>(d.pos0) + T, batch);
+    return;
+  }
+  // dq per 32 query rows, which also writes D = rowsum(dO ∘ o) (batch·T, NH) into scratch; then dk/dv per 32 keys
+  // (every key a query sees: pos0 + T of them), reading D where the per-row shader reads o.
+  const Buffer& D = scratch(b.ctx(), size_t{batch} * T * NH * sizeof(float));
+  b.dispatch("attention_tiled_dq", {&dq, &dO, &q, &k, &v, &o, &L, &D}, &p, sizeof p, NH, groups(T, kTiledRows),
+             batch, 1u | 128u);
+  b.dispatch("attention_tiled_dkv", {&dk, &dO, &q, &k, &v, &D, &L, &dv}, &p, sizeof p, KVH,
+             groups(d.pos0 + T, kTiledKeys), batch, 1u | 128u);
 }
 
 void embedding(Batch& b, const Buffer& y, const Buffer& table, const Buffer& ids, uint32_t T, uint32_t C) {
