@@ -88,8 +88,8 @@ int main(int argc, char** argv) {
     fw.submit();
     const double tb = time_calls(ctx, backward);
     if (path == 0) t_naive[0] = tf, t_naive[1] = tb;
-    std::printf("%s,forward,%.3f,%.0f,%.2f\n", name, tf * 1e3, f_fwd / tf / 1e9, t_naive[0] / tf);
-    std::printf("%s,backward,%.3f,%.0f,%.2f\n", name, tb * 1e3, f_bwd / tb / 1e9, t_naive[1] / tb);
+    std::printf("%s,forward,%.3f,%.1f,%.2f\n", name, tf * 1e3, f_fwd / tf / 1e9, t_naive[0] / tf);
+    std::printf("%s,backward,%.3f,%.1f,%.2f\n", name, tb * 1e3, f_bwd / tb / 1e9, t_naive[1] / tb);
     std::fflush(stdout);
     t_step[path] = (tf + tb) * layers;  // forward once and backward once per layer (no checkpointing)
   }

@@ -44,10 +44,9 @@ void main() {
   const uint rows = min(BR, p.T - t0);
   // Thread tid owns rows ri + 8i (i < 4) and, of the key tile, keys ci + 8j (j < 4); of the output, dims ci + 8j.
   const uint ri = tid >> 3, ci = tid & 7u;
-  for (uint i = tid; i < rows * p.HD; i += 64u) {
-    const uint r = i / p.HD, d = i - r * p.HD;
-    Qs[r * RS + d] = q[p.q_off + (bt + t0 + r) * p.q_st + h * p.HD + d];
-  }
+  // Tiles load a row at a time (no integer division per element; a warp reads 32 consecutive floats).
+  for (uint r = 0; r < rows; ++r)
+    for (uint d = tid; d < p.HD; d += 64u) Qs[r * RS + d] = q[p.q_off + (bt + t0 + r) * p.q_st + h * p.HD + d];
   const uint klast = p.pos0 + t0 + rows - 1u;  // the tile's last row sees keys ..= klast
   const uint q0 = p.pos0 + t0;
   const uint kfirst = p.window > 0u && q0 + 1u > p.window ? q0 + 1u - p.window : 0u;  // its first row's first key
@@ -57,11 +56,11 @@ void main() {
     for (uint j = 0; j < 8u; ++j) acc[i][j] = 0.0;
   for (uint s0 = kfirst; s0 <= klast; s0 += BC) {
     const uint nk = min(BC, klast + 1u - s0);
-    for (uint i = tid; i < nk * p.HD; i += 64u) {
-      const uint c = i / p.HD, d = i - c * p.HD;
-      Ks[c * RS + d] = kc[p.k_off + (bs + s0 + c) * p.k_st + g * p.HD + d];
-      Vs[c * RS + d] = vc[p.v_off + (bs + s0 + c) * p.v_st + g * p.HD + d];
-    }
+    for (uint c = 0; c < nk; ++c)
+      for (uint d = tid; d < p.HD; d += 64u) {
+        Ks[c * RS + d] = kc[p.k_off + (bs + s0 + c) * p.k_st + g * p.HD + d];
+        Vs[c * RS + d] = vc[p.v_off + (bs + s0 + c) * p.v_st + g * p.HD + d];
+      }
     barrier();
     // S = Q·Kᵀ for the thread's 4x4 scores, scaled, soft-capped, masked.
     float sc[4][4];

@@ -29,11 +29,11 @@ void main() {
   const uint nk = min(BC, p.pos0 + p.T - s0);  // keys past pos0 + T − 1 are seen by no query
   // Thread tid owns keys ri + 8i (i < 4); of a query tile rows ci + 8j (j < 2); of dk and dv dims ci + 8j (j < 8).
   const uint ri = tid >> 3, ci = tid & 7u;
-  for (uint i = tid; i < nk * p.HD; i += 64u) {
-    const uint c = i / p.HD, d = i - c * p.HD;
-    Ks[c * RS + d] = kc[krow(s0 + c, g) + d];
-    Vs[c * RS + d] = vc[vrow(s0 + c, g) + d];
-  }
+  for (uint c = 0; c < nk; ++c)  // a row at a time: no integer division per element
+    for (uint d = tid; d < p.HD; d += 64u) {
+      Ks[c * RS + d] = kc[krow(s0 + c, g) + d];
+      Vs[c * RS + d] = vc[vrow(s0 + c, g) + d];
+    }
   float ak[4][8], av[4][8];
   for (uint i = 0; i < 4u; ++i)
     for (uint j = 0; j < 8u; ++j) ak[i][j] = 0.0, av[i][j] = 0.0;
@@ -42,11 +42,11 @@ void main() {
     const uint h = g * G + hh;
     for (uint t0 = tfirst; t0 < p.T; t0 += BR) {
       const uint nr = min(BR, p.T - t0);
-      for (uint i = tid; i < nr * p.HD; i += 64u) {
-        const uint r = i / p.HD, d = i - r * p.HD;
-        Qs[r * RS + d] = q[qrow(t0 + r, h) + d];
-        dOs[r * RS + d] = dO[orow(t0 + r, h) + d];
-      }
+      for (uint r = 0; r < nr; ++r)
+        for (uint d = tid; d < p.HD; d += 64u) {
+          Qs[r * RS + d] = q[qrow(t0 + r, h) + d];
+          dOs[r * RS + d] = dO[orow(t0 + r, h) + d];
+        }
       if (tid < nr) Ls[tid] = L[lrow(t0 + tid, h)], Ds[tid] = Dw[lrow(t0 + tid, h)];
       barrier();
       float s[4][2], dp[4][2];

@@ -26,11 +26,11 @@ void main() {
   const uint rows = min(BR, p.T - t0);
   // Thread tid owns rows ri + 8i (i < 4); of a key tile keys ci + 8j (j < 2); of dq dims ci + 8j (j < 8).
   const uint ri = tid >> 3, ci = tid & 7u;
-  for (uint i = tid; i < rows * p.HD; i += 64u) {
-    const uint r = i / p.HD, d = i - r * p.HD;
-    Qs[r * RS + d] = q[qrow(t0 + r, h) + d];
-    dOs[r * RS + d] = dO[orow(t0 + r, h) + d];
-  }
+  for (uint r = 0; r < rows; ++r)  // a row at a time: no integer division per element
+    for (uint d = tid; d < p.HD; d += 64u) {
+      Qs[r * RS + d] = q[qrow(t0 + r, h) + d];
+      dOs[r * RS + d] = dO[orow(t0 + r, h) + d];
+    }
   barrier();
   if (tid < BR) {
     float D = 0.0, Lr = 0.0;
@@ -48,11 +48,11 @@ void main() {
     for (uint j = 0; j < 8u; ++j) acc[i][j] = 0.0;
   for (uint s0 = 0; s0 <= klast; s0 += BC) {
     const uint nk = min(BC, klast + 1u - s0);
-    for (uint i = tid; i < nk * p.HD; i += 64u) {
-      const uint c = i / p.HD, d = i - c * p.HD;
-      Ks[c * RS + d] = kc[krow(s0 + c, g) + d];
-      Vs[c * RS + d] = vc[vrow(s0 + c, g) + d];
-    }
+    for (uint c = 0; c < nk; ++c)
+      for (uint d = tid; d < p.HD; d += 64u) {
+        Ks[c * RS + d] = kc[krow(s0 + c, g) + d];
+        Vs[c * RS + d] = vc[vrow(s0 + c, g) + d];
+      }
     barrier();
     float s[4][2], dp[4][2];
     for (uint i = 0; i < 4u; ++i)
