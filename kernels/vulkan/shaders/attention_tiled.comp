@@ -2,7 +2,9 @@
 // (sequence, head); keys in tiles of BC = 32 staged in shared memory once for all 32 rows (not re-read per row as
 // attention.comp does), online softmax per row, key tiles past the tile's last row (or before its window) skipped.
 // Same bindings, push constants and semantics as attention.comp (GQA, window, soft-cap, offsets, batch z, L).
-// HD <= 64 only: ops.cpp routes larger heads to attention.comp (the 32 KiB of shared memory hold three 32x65 tiles).
+// HD <= 64 only: ops.cpp routes larger heads to attention.comp (32 KiB of shared memory hold three 32x64 tiles).
+// Shared tiles are read as vec4 (a quarter of the shared-memory instructions of scalar reads): rows padded to 17
+// vec4 so that 8 threads reading 8 different rows hit 8 different groups of 4 banks; HD is zero-padded to 4.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x = 64) in;
@@ -25,53 +27,54 @@ layout(push_constant) uniform P {
 
 #define BR 32u
 #define BC 32u
-#define HDM 64u
-#define RS 65u         // row pitch of the q, k, v tiles: rows land in different banks
-#define PS (BC + 1u)   // row pitch of the score tile
-#define MASKED -3.0e38 // a masked score; real scores are never below -1e38
+#define RS4 17u          // row pitch (vec4) of the q, k, v tiles: 64 dims + 4 of padding
+#define PS4 9u           // row pitch (vec4) of the score tile: 32 keys + 4 of padding
+#define MASKED -3.0e38   // a masked score; real scores are never below -1e38
 
-shared float Qs[BR * RS];  // (BR, HD) this tile's queries
-shared float Ks[BC * RS];  // (BC, HD) the current key tile
-shared float Vs[BC * RS];  // (BC, HD) its values
-shared float Ps[BR * PS];  // (BR, BC) scores, then probabilities
-shared float alpha_s[BR];  // per row: exp(m_old - m_new), the rescale of what was accumulated
+shared vec4 Qs[BR * RS4];  // (BR, HD) this tile's queries
+shared vec4 Ks[BC * RS4];  // (BC, HD) the current key tile
+shared vec4 Vs[BC * RS4];  // (BC, HD) its values
+shared vec4 Ps[BR * PS4];  // (BR, BC) scores, then probabilities
+shared float alpha_s[BR];  // per row: exp(m_old − m_new), the rescale of what was accumulated
 shared float l_s[BR];      // per row: the final softmax denominator
 
 void main() {
   const uint h = gl_WorkGroupID.x, t0 = gl_WorkGroupID.y * BR, tid = gl_LocalInvocationID.x;
   const uint g = h / (p.NH / p.KVH);
   const uint bt = gl_WorkGroupID.z * p.T, bs = gl_WorkGroupID.z * p.S;  // this sequence's first query, key rows
-  const uint rows = min(BR, p.T - t0);
-  // Thread tid owns rows ri + 8i (i < 4) and, of the key tile, keys ci + 8j (j < 4); of the output, dims ci + 8j.
+  const uint rows = min(BR, p.T - t0), HD4 = (p.HD + 3u) / 4u, HDp = 4u * HD4;
+  // Thread tid owns rows ri + 8i (i < 4); of the key tile keys ci + 8j (j < 4); of the output the vec4s of dims
+  // ci and ci + 8 (dims 4ci .. 4ci+3 and 32+4ci .. 35+4ci).
   const uint ri = tid >> 3, ci = tid & 7u;
   // Tiles load a row at a time (no integer division per element; a warp reads 32 consecutive floats).
   for (uint r = 0; r < rows; ++r)
-    for (uint d = tid; d < p.HD; d += 64u) Qs[r * RS + d] = q[p.q_off + (bt + t0 + r) * p.q_st + h * p.HD + d];
+    for (uint d = tid; d < HDp; d += 64u)
+      Qs[r * RS4 + d / 4u][d % 4u] = d < p.HD ? q[p.q_off + (bt + t0 + r) * p.q_st + h * p.HD + d] : 0.0;
   const uint klast = p.pos0 + t0 + rows - 1u;  // the tile's last row sees keys ..= klast
   const uint q0 = p.pos0 + t0;
   const uint kfirst = p.window > 0u && q0 + 1u > p.window ? q0 + 1u - p.window : 0u;  // its first row's first key
   float m_run = MASKED, l_run = 0.0;  // row tid's running max and denominator (threads tid < BR)
-  float acc[4][8];
-  for (uint i = 0; i < 4u; ++i)
-    for (uint j = 0; j < 8u; ++j) acc[i][j] = 0.0;
+  vec4 acc[4][2];
+  for (uint i = 0; i < 4u; ++i) acc[i][0] = acc[i][1] = vec4(0.0);
   for (uint s0 = kfirst; s0 <= klast; s0 += BC) {
-    const uint nk = min(BC, klast + 1u - s0);
-    for (uint c = 0; c < nk; ++c)
-      for (uint d = tid; d < p.HD; d += 64u) {
-        Ks[c * RS + d] = kc[p.k_off + (bs + s0 + c) * p.k_st + g * p.HD + d];
-        Vs[c * RS + d] = vc[p.v_off + (bs + s0 + c) * p.v_st + g * p.HD + d];
+    const uint nk = min(BC, klast + 1u - s0), nk4 = (nk + 3u) / 4u;
+    for (uint c = 0; c < 4u * nk4; ++c)  // v rows nk .. 4·nk4 zero: P·V reads them (with P = 0)
+      for (uint d = tid; d < HDp; d += 64u) {
+        const bool here = c < nk && d < p.HD;
+        Ks[c * RS4 + d / 4u][d % 4u] = here ? kc[p.k_off + (bs + s0 + c) * p.k_st + g * p.HD + d] : 0.0;
+        Vs[c * RS4 + d / 4u][d % 4u] = here ? vc[p.v_off + (bs + s0 + c) * p.v_st + g * p.HD + d] : 0.0;
       }
     barrier();
     // S = Q·Kᵀ for the thread's 4x4 scores, scaled, soft-capped, masked.
     float sc[4][4];
     for (uint i = 0; i < 4u; ++i)
       for (uint j = 0; j < 4u; ++j) sc[i][j] = 0.0;
-    for (uint d = 0; d < p.HD; ++d) {
-      float qv[4], kv[4];
-      for (uint i = 0; i < 4u; ++i) qv[i] = Qs[(ri + 8u * i) * RS + d];
-      for (uint j = 0; j < 4u; ++j) kv[j] = Ks[(ci + 8u * j) * RS + d];
+    for (uint d4 = 0; d4 < HD4; ++d4) {
+      vec4 qv[4], kv[4];
+      for (uint i = 0; i < 4u; ++i) qv[i] = Qs[(ri + 8u * i) * RS4 + d4];
+      for (uint j = 0; j < 4u; ++j) kv[j] = Ks[(ci + 8u * j) * RS4 + d4];
       for (uint i = 0; i < 4u; ++i)
-        for (uint j = 0; j < 4u; ++j) sc[i][j] = fma(qv[i], kv[j], sc[i][j]);
+        for (uint j = 0; j < 4u; ++j) sc[i][j] += dot(qv[i], kv[j]);
     }
     for (uint i = 0; i < 4u; ++i) {
       const uint r = ri + 8u * i, qpos = q0 + r;
@@ -80,20 +83,23 @@ void main() {
         const bool ok = r < rows && c < nk && s <= qpos && (p.window == 0u || s + p.window > qpos);
         float x = sc[i][j] * p.scale;
         if (p.softcap > 0.0) x = p.softcap * tanh_safe(x / p.softcap);
-        Ps[r * PS + c] = ok ? x : MASKED;
+        Ps[r * PS4 + c / 4u][c % 4u] = ok ? x : MASKED;
       }
     }
     barrier();
     // Online softmax, one thread per row: m_new = max(m, max_j s_j), P = exp(s − m_new), l = l·α + Σ P.
     if (tid < BR) {
       float mx = m_run;
-      for (uint c = 0; c < nk; ++c) mx = max(mx, Ps[tid * PS + c]);
+      for (uint c4 = 0; c4 < nk4; ++c4) {
+        const vec4 x = Ps[tid * PS4 + c4];
+        mx = max(mx, max(max(x.x, x.y), max(x.z, x.w)));
+      }
       float sum = 0.0;
-      for (uint c = 0; c < nk; ++c) {
-        const float x = Ps[tid * PS + c];
-        const float pv = x > -1.0e38 ? exp(x - mx) : 0.0;
-        Ps[tid * PS + c] = pv;
-        sum += pv;
+      for (uint c4 = 0; c4 < nk4; ++c4) {
+        const vec4 x = Ps[tid * PS4 + c4];
+        const vec4 pv = mix(vec4(0.0), exp(x - mx), greaterThan(x, vec4(-1.0e38)));
+        Ps[tid * PS4 + c4] = pv;
+        sum += (pv.x + pv.y) + (pv.z + pv.w);
       }
       const float a = exp(m_run - mx);  // 1 while the row has seen nothing (both MASKED)
       l_run = l_run * a + sum;
@@ -104,14 +110,16 @@ void main() {
     // O = O·α + P·V for the thread's 4 rows x 8 dims.
     for (uint i = 0; i < 4u; ++i) {
       const float a = alpha_s[ri + 8u * i];
-      for (uint j = 0; j < 8u; ++j) acc[i][j] *= a;
+      acc[i][0] *= a, acc[i][1] *= a;
     }
-    for (uint c = 0; c < nk; ++c) {
-      float pv[4], vv[8];
-      for (uint i = 0; i < 4u; ++i) pv[i] = Ps[(ri + 8u * i) * PS + c];
-      for (uint j = 0; j < 8u; ++j) vv[j] = Vs[c * RS + ci + 8u * j];
-      for (uint i = 0; i < 4u; ++i)
-        for (uint j = 0; j < 8u; ++j) acc[i][j] = fma(pv[i], vv[j], acc[i][j]);
+    for (uint c4 = 0; c4 < nk4; ++c4) {
+      vec4 pv[4];
+      for (uint i = 0; i < 4u; ++i) pv[i] = Ps[(ri + 8u * i) * PS4 + c4];
+      for (uint e = 0; e < 4u; ++e) {
+        const uint c = 4u * c4 + e;
+        const vec4 v0 = Vs[c * RS4 + ci], v1 = Vs[c * RS4 + ci + 8u];
+        for (uint i = 0; i < 4u; ++i) acc[i][0] = fma(vec4(pv[i][e]), v0, acc[i][0]), acc[i][1] = fma(vec4(pv[i][e]), v1, acc[i][1]);
+      }
     }
     barrier();
   }
@@ -125,9 +133,10 @@ void main() {
     if (r >= rows) continue;
     const float inv = 1.0 / l_s[r];
     const uint oo = p.o_off + (bt + t0 + r) * p.o_st + h * p.HD;
-    for (uint j = 0; j < 8u; ++j) {
-      const uint d = ci + 8u * j;
-      if (d < p.HD) o[oo + d] = acc[i][j] * inv;
-    }
+    for (uint j = 0; j < 2u; ++j)
+      for (uint e = 0; e < 4u; ++e) {
+        const uint d = 4u * (ci + 8u * j) + e;
+        if (d < p.HD) o[oo + d] = acc[i][j][e] * inv;
+      }
   }
 }
