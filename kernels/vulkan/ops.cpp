@@ -263,19 +263,21 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 
 namespace {
 // The FlashAttention-2 style tiles (attention_tiled*.comp: 32 query rows per workgroup, keys staged in shared
-// memory) hold heads of up to 64 dims in 32 KiB; larger heads (and EDGELLM_VULKAN_ATTENTION=naive, for tests and
-// bench_attention_vulkan) take the per-row shaders attention.comp / attention_backward_{dq,dkv}.comp.
+// memory) hold heads of up to 64 dims in 31 KiB of shared memory; larger heads, devices with less than 32 KiB (the
+// spec allows 16), and EDGELLM_VULKAN_ATTENTION=naive (tests, bench_attention_vulkan) take the per-row shaders
+// attention.comp / attention_backward_{dq,dkv}.comp.
 constexpr int64_t kTiledMaxHD = 64;
+constexpr uint32_t kTiledShared = 32768;
 constexpr uint32_t kTiledRows = 32;  // query rows per workgroup of attention_tiled and attention_tiled_dq
 constexpr uint32_t kTiledKeys = 32;  // keys per workgroup of attention_tiled_dkv
 }  // namespace
 
-bool attention_tiled(const AttentionDims& d) {
+bool attention_tiled(const Context& c, const AttentionDims& d) {
   const char* e = std::getenv("EDGELLM_VULKAN_ATTENTION");
   if (e && std::string_view(e) == "naive") return false;
   EDGE_CHECK(!e || !*e || std::string_view(e) == "tiled" || std::string_view(e) == "auto",
-             "EDGELLM_VULKAN_ATTENTION={}: expected naive, tiled or auto", e);
-  return d.HD <= kTiledMaxHD;
+             "EDGELLM_VULKAN_ATTENTION={}: expected naive or auto", e);
+  return d.HD <= kTiledMaxHD && c.max_shared_bytes() >= kTiledShared;
 }
 
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
@@ -295,7 +297,7 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
       static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u,
       static_cast<uint32_t>(d.window), static_cast<float>(d.softcap)};
   // Both shaders take the same bindings and push constants; the tiled one a workgroup per 32 query rows.
-  const bool tiled = attention_tiled(d);
+  const bool tiled = attention_tiled(b.ctx(), d);
   b.dispatch(tiled ? "attention_tiled" : "attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p,
              static_cast<uint32_t>(d.NH), tiled ? groups(d.T, kTiledRows) : static_cast<uint32_t>(d.T), batch);
 }
@@ -327,7 +329,7 @@ void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buff
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
       static_cast<uint32_t>(d.o_stride), static_cast<float>(d.scale)};
   const auto T = static_cast<uint32_t>(d.T), NH = static_cast<uint32_t>(d.NH), KVH = static_cast<uint32_t>(d.KVH);
-  if (!attention_tiled(d)) {
+  if (!attention_tiled(b.ctx(), d)) {
     b.dispatch("attention_backward_dq", {&dq, &dO, &q, &k, &v, &o, &L}, &p, sizeof p, NH, T, batch);
     b.dispatch("attention_backward_dkv", {&dk, &dO, &q, &k, &v, &o, &L, &dv}, &p, sizeof p, KVH,
                static_cast<uint32_t>(d.pos0) + T, batch);

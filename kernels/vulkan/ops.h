@@ -203,9 +203,9 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 // L rows of each T after the previous; k, v rows of each S), each its own attention.
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch = 1);
-// Whether attention_forward / attention_backward take the FlashAttention-2 style tiled shaders for d (HD <= 64 and
-// EDGELLM_VULKAN_ATTENTION not `naive`) rather than the per-row ones.
-bool attention_tiled(const AttentionDims& d);
+// Whether attention_forward / attention_backward take the FlashAttention-2 style tiled shaders for d (HD <= 64,
+// 32 KiB of shared memory, EDGELLM_VULKAN_ATTENTION not `naive`) rather than the per-row ones.
+bool attention_tiled(const Context& c, const AttentionDims& d);
 // One decoded token's attention (the fused decode step): o, q (NH·HD) of head h at offset h·HD; keys and values of
 // group g at row s (0 ..= the position in `step`'s first uint) at k/v.off + s·kv_st + g·HD. Returns false
 // (recording nothing) where the shader does not apply (HD not a multiple of 4 up to 256, or k unaligned for

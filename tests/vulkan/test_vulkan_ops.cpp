@@ -158,7 +158,7 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
       b.submit();
       INFO(mode << " T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD
                 << " window=" << cs.window << " softcap=" << cs.softcap << " batch=" << nb
-                << " tiled=" << vk::attention_tiled(d));
+                << " tiled=" << vk::attention_tiled(ctx(), d));
       const auto got = down(bo, o.size() + oo);
       CHECK(worst(std::vector<float>(got.begin() + oo, got.end()), o, 1e-5, 1e-4) <= 1);
       CHECK(worst(down(bL, L.size()), L, 1e-5, 1e-5) <= 1);
@@ -228,7 +228,7 @@ TEST_CASE("vulkan attention backward (dq, dk, dv accumulate) against the scalar 
       vk::attention_backward(b, bdq, bdk, bdv, bdO, bq, bk, bv, bo, bL, d, uint32_t(nb));
       b.submit();
       INFO(mode << " T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD
-                << " batch=" << nb << " tiled=" << vk::attention_tiled(d));
+                << " batch=" << nb << " tiled=" << vk::attention_tiled(ctx(), d));
       CHECK(worst(down(bdq, dq.size()), dq, 1e-4, 1e-4) <= 1);
       CHECK(worst(down(bdk, dk.size()), dk, 1e-4, 1e-4) <= 1);
       CHECK(worst(down(bdv, dv.size()), dv, 1e-4, 1e-4) <= 1);
