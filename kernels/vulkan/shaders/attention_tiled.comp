@@ -24,6 +24,7 @@ layout(push_constant) uniform P {
 } p;
 
 #include "tanh.glsl"
+#include "attention_tile.glsl"
 
 #define BR 32u
 #define BC 32u
@@ -39,17 +40,17 @@ shared float alpha_s[BR];  // per row: exp(m_old − m_new), the rescale of what
 shared float l_s[BR];      // per row: the final softmax denominator
 
 void main() {
-  const uint h = gl_WorkGroupID.x, t0 = gl_WorkGroupID.y * BR, tid = gl_LocalInvocationID.x;
+  // The last query tiles (the most keys) first: the longest workgroups start earliest.
+  const uint h = gl_WorkGroupID.x, t0 = (gl_NumWorkGroups.y - 1u - gl_WorkGroupID.y) * BR;
+  const uint tid = gl_LocalInvocationID.x;
   const uint g = h / (p.NH / p.KVH);
   const uint bt = gl_WorkGroupID.z * p.T, bs = gl_WorkGroupID.z * p.S;  // this sequence's first query, key rows
-  const uint rows = min(BR, p.T - t0), HD4 = (p.HD + 3u) / 4u, HDp = 4u * HD4;
+  const uint rows = min(BR, p.T - t0), HD4 = (p.HD + 3u) / 4u;
   // Thread tid owns rows ri + 8i (i < 4); of the key tile keys ci + 8j (j < 4); of the output the vec4s of dims
   // ci and ci + 8 (dims 4ci .. 4ci+3 and 32+4ci .. 35+4ci).
   const uint ri = tid >> 3, ci = tid & 7u;
-  // Tiles load a row at a time (no integer division per element; a warp reads 32 consecutive floats).
-  for (uint r = 0; r < rows; ++r)
-    for (uint d = tid; d < HDp; d += 64u)
-      Qs[r * RS4 + d / 4u][d % 4u] = d < p.HD ? q[p.q_off + (bt + t0 + r) * p.q_st + h * p.HD + d] : 0.0;
+  const uint lc = tid & 15u, lr = tid >> 4;  // tile loads: rows lr + 4n, dims 4·lc ..
+  for (uint r = lr; r < rows; r += 4u) ATT_LOAD4(Qs[r * RS4 + lc], q, p.q_off + (bt + t0 + r) * p.q_st + h * p.HD, true);
   const uint klast = p.pos0 + t0 + rows - 1u;  // the tile's last row sees keys ..= klast
   const uint q0 = p.pos0 + t0;
   const uint kfirst = p.window > 0u && q0 + 1u > p.window ? q0 + 1u - p.window : 0u;  // its first row's first key
@@ -58,12 +59,10 @@ void main() {
   for (uint i = 0; i < 4u; ++i) acc[i][0] = acc[i][1] = vec4(0.0);
   for (uint s0 = kfirst; s0 <= klast; s0 += BC) {
     const uint nk = min(BC, klast + 1u - s0), nk4 = (nk + 3u) / 4u;
-    for (uint c = 0; c < 4u * nk4; ++c)  // v rows nk .. 4·nk4 zero: P·V reads them (with P = 0)
-      for (uint d = tid; d < HDp; d += 64u) {
-        const bool here = c < nk && d < p.HD;
-        Ks[c * RS4 + d / 4u][d % 4u] = here ? kc[p.k_off + (bs + s0 + c) * p.k_st + g * p.HD + d] : 0.0;
-        Vs[c * RS4 + d / 4u][d % 4u] = here ? vc[p.v_off + (bs + s0 + c) * p.v_st + g * p.HD + d] : 0.0;
-      }
+    for (uint c = lr; c < 4u * nk4; c += 4u) {  // v rows nk .. 4·nk4 zero: P·V reads them (with P = 0)
+      ATT_LOAD4(Ks[c * RS4 + lc], kc, p.k_off + (bs + s0 + c) * p.k_st + g * p.HD, c < nk);
+      ATT_LOAD4(Vs[c * RS4 + lc], vc, p.v_off + (bs + s0 + c) * p.v_st + g * p.HD, c < nk);
+    }
     barrier();
     // S = Q·Kᵀ for the thread's 4x4 scores, scaled, soft-capped, masked.
     float sc[4][4];

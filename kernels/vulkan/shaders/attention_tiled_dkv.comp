@@ -10,6 +10,7 @@
 layout(std430, binding = 0) buffer DKBuf { float dkv[]; };  // dk (S, KVH, HD) at k_st
 layout(std430, binding = 7) buffer DVBuf { float dvb[]; };  // dv (S, KVH, HD) at v_st
 #include "attention_bwd.glsl"
+#include "attention_tile.glsl"
 
 #define BC 32u
 #define BR 16u
@@ -26,16 +27,16 @@ shared float Ls[BR], Ds[BR];
 
 void main() {
   const uint g = gl_WorkGroupID.x, s0 = gl_WorkGroupID.y * BC, tid = gl_LocalInvocationID.x;
-  const uint G = p.NH / p.KVH, HD4 = (p.HD + 3u) / 4u, HDp = 4u * HD4;
+  const uint G = p.NH / p.KVH, HD4 = (p.HD + 3u) / 4u;
   const uint nk = min(BC, p.pos0 + p.T - s0);  // keys past pos0 + T − 1 are seen by no query
   // Thread tid owns keys ri + 8i (i < 4); of a query tile rows ci + 8j (j < 2); of dk and dv the vec4s of dims
   // ci and ci + 8.
   const uint ri = tid >> 3, ci = tid & 7u;
-  for (uint c = 0; c < nk; ++c)  // a row at a time: no integer division per element
-    for (uint d = tid; d < HDp; d += 64u) {
-      Ks[c * RS4 + d / 4u][d % 4u] = d < p.HD ? kc[krow(s0 + c, g) + d] : 0.0;
-      Vs[c * RS4 + d / 4u][d % 4u] = d < p.HD ? vc[vrow(s0 + c, g) + d] : 0.0;
-    }
+  const uint lc = tid & 15u, lr = tid >> 4;  // tile loads: rows lr + 4n, dims 4·lc ..
+  for (uint c = lr; c < nk; c += 4u) {
+    ATT_LOAD4(Ks[c * RS4 + lc], kc, krow(s0 + c, g), true);
+    ATT_LOAD4(Vs[c * RS4 + lc], vc, vrow(s0 + c, g), true);
+  }
   vec4 ak[4][2], av[4][2];
   for (uint i = 0; i < 4u; ++i) ak[i][0] = ak[i][1] = av[i][0] = av[i][1] = vec4(0.0);
   const uint tfirst = s0 > p.pos0 ? s0 - p.pos0 : 0u;  // the first query token that sees key s0
@@ -43,12 +44,10 @@ void main() {
     const uint h = g * G + hh;
     for (uint t0 = tfirst; t0 < p.T; t0 += BR) {
       const uint nr = min(BR, p.T - t0), nr4 = (nr + 3u) / 4u;
-      for (uint r = 0; r < 4u * nr4; ++r)  // rows nr .. 4·nr4 zero: Pᵀ·dO and dSᵀ·q read them (with P = dS = 0)
-        for (uint d = tid; d < HDp; d += 64u) {
-          const bool here = r < nr && d < p.HD;
-          Qs[r * RS4 + d / 4u][d % 4u] = here ? q[qrow(t0 + r, h) + d] : 0.0;
-          dOs[r * RS4 + d / 4u][d % 4u] = here ? dO[orow(t0 + r, h) + d] : 0.0;
-        }
+      for (uint r = lr; r < 4u * nr4; r += 4u) {  // rows nr .. 4·nr4 zero: Pᵀ·dO, dSᵀ·q read them (P = dS = 0)
+        ATT_LOAD4(Qs[r * RS4 + lc], q, qrow(t0 + r, h), r < nr);
+        ATT_LOAD4(dOs[r * RS4 + lc], dO, orow(t0 + r, h), r < nr);
+      }
       if (tid < nr) Ls[tid] = L[lrow(t0 + tid, h)], Ds[tid] = Dw[lrow(t0 + tid, h)];
       barrier();
       float s[4][2], dp[4][2];

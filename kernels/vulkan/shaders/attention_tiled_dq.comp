@@ -8,6 +8,7 @@
 layout(std430, binding = 0) buffer DQBuf { float dq[]; };
 layout(std430, binding = 7) buffer DBuf { float Dw[]; };  // (T, NH) per sequence, as L
 #include "attention_bwd.glsl"
+#include "attention_tile.glsl"
 
 #define BR 32u
 #define BC 16u
@@ -22,16 +23,18 @@ shared vec4 dSs[BR * PS4];  // (BR, BC)
 shared float Ls[BR], Ds[BR];
 
 void main() {
-  const uint h = gl_WorkGroupID.x, t0 = gl_WorkGroupID.y * BR, tid = gl_LocalInvocationID.x;
+  // The last query tiles (the most keys) first: the longest workgroups start earliest.
+  const uint h = gl_WorkGroupID.x, t0 = (gl_NumWorkGroups.y - 1u - gl_WorkGroupID.y) * BR;
+  const uint tid = gl_LocalInvocationID.x;
   const uint g = h / (p.NH / p.KVH);
-  const uint rows = min(BR, p.T - t0), HD4 = (p.HD + 3u) / 4u, HDp = 4u * HD4;
+  const uint rows = min(BR, p.T - t0), HD4 = (p.HD + 3u) / 4u;
   // Thread tid owns rows ri + 8i (i < 4); of a key tile keys ci + 8j (j < 2); of dq the vec4s of dims ci, ci + 8.
   const uint ri = tid >> 3, ci = tid & 7u;
-  for (uint r = 0; r < rows; ++r)  // a row at a time: no integer division per element
-    for (uint d = tid; d < HDp; d += 64u) {
-      Qs[r * RS4 + d / 4u][d % 4u] = d < p.HD ? q[qrow(t0 + r, h) + d] : 0.0;
-      dOs[r * RS4 + d / 4u][d % 4u] = d < p.HD ? dO[orow(t0 + r, h) + d] : 0.0;
-    }
+  const uint lc = tid & 15u, lr = tid >> 4;  // tile loads: rows lr + 4n, dims 4·lc ..
+  for (uint r = lr; r < rows; r += 4u) {
+    ATT_LOAD4(Qs[r * RS4 + lc], q, qrow(t0 + r, h), true);
+    ATT_LOAD4(dOs[r * RS4 + lc], dO, orow(t0 + r, h), true);
+  }
   barrier();
   if (tid < BR) {
     float D = 0.0, Lr = 0.0;
@@ -48,12 +51,10 @@ void main() {
   for (uint i = 0; i < 4u; ++i) acc[i][0] = acc[i][1] = vec4(0.0);
   for (uint s0 = 0; s0 <= klast; s0 += BC) {
     const uint nk = min(BC, klast + 1u - s0), nk4 = (nk + 3u) / 4u;
-    for (uint c = 0; c < 4u * nk4; ++c)  // k rows nk .. 4·nk4 zero: dS·k reads them (with dS = 0)
-      for (uint d = tid; d < HDp; d += 64u) {
-        const bool here = c < nk && d < p.HD;
-        Ks[c * RS4 + d / 4u][d % 4u] = here ? kc[krow(s0 + c, g) + d] : 0.0;
-        Vs[c * RS4 + d / 4u][d % 4u] = here ? vc[vrow(s0 + c, g) + d] : 0.0;
-      }
+    for (uint c = lr; c < 4u * nk4; c += 4u) {  // k rows nk .. 4·nk4 zero: dS·k reads them (with dS = 0)
+      ATT_LOAD4(Ks[c * RS4 + lc], kc, krow(s0 + c, g), c < nk);
+      ATT_LOAD4(Vs[c * RS4 + lc], vc, vrow(s0 + c, g), c < nk);
+    }
     barrier();
     float s[4][2], dp[4][2];
     for (uint i = 0; i < 4u; ++i)
