@@ -275,7 +275,7 @@ constexpr uint32_t kTiledKeys = 32;  // keys per workgroup of attention_tiled_dk
 bool attention_tiled(const Context& c, const AttentionDims& d) {
   const char* e = std::getenv("EDGELLM_VULKAN_ATTENTION");
   if (e && std::string_view(e) == "naive") return false;
-  EDGE_CHECK(!e || !*e || std::string_view(e) == "tiled" || std::string_view(e) == "auto",
+  EDGE_CHECK(!e || !*e || std::string_view(e) == "auto",
              "EDGELLM_VULKAN_ATTENTION={}: expected naive or auto", e);
   return d.HD <= kTiledMaxHD && c.max_shared_bytes() >= kTiledShared;
 }
@@ -329,6 +329,7 @@ void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buff
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
       static_cast<uint32_t>(d.o_stride), static_cast<float>(d.scale)};
   const auto T = static_cast<uint32_t>(d.T), NH = static_cast<uint32_t>(d.NH), KVH = static_cast<uint32_t>(d.KVH);
+  if (T == 0) return;  // nothing to add
   if (!attention_tiled(b.ctx(), d)) {
     b.dispatch("attention_backward_dq", {&dq, &dO, &q, &k, &v, &o, &L}, &p, sizeof p, NH, T, batch);
     b.dispatch("attention_backward_dkv", {&dk, &dO, &q, &k, &v, &o, &L, &dv}, &p, sizeof p, KVH,
