@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   double t_naive[2] = {0, 0}, t_step[2] = {0, 0};
   for (int path = 0; path < 2; ++path) {
     setenv("EDGELLM_VULKAN_ATTENTION", path == 0 ? "naive" : "auto", 1);
-    const char* name = path == 0 ? "naive" : (vk::attention_tiled(ctx, d) ? "tiled" : "auto(=naive: head_dim > 64)");
+    const char* name = path == 0 ? "naive" : (vk::attention_tiled(ctx, d) ? "tiled" : "auto(=naive: head_dim > 128)");
     const double tf = time_calls(ctx, forward);
     vk::Batch fw(ctx);  // a real L for the backward (the timed forwards wrote it too)
     forward(fw);

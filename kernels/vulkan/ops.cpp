@@ -262,14 +262,21 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 }
 
 namespace {
-// The FlashAttention-2 style tiles (attention_tiled*.comp: 32 query rows per workgroup, keys staged in shared
-// memory) hold heads of up to 64 dims in 31 KiB of shared memory; larger heads, devices with less than 32 KiB (the
-// spec allows 16), and EDGELLM_VULKAN_ATTENTION=naive (tests, bench_attention_vulkan) take the per-row shaders
-// attention.comp / attention_backward_{dq,dkv}.comp.
-constexpr int64_t kTiledMaxHD = 64;
+// The FlashAttention-2 style tiles (attention_tiled*.comp, keys staged in shared memory for a tile of query rows)
+// hold heads of up to 64 dims (32-row tiles) or, in the *_hd128 variants, 128 dims (16-row tiles) in 31 KiB of
+// shared memory. Larger heads, devices with less than 32 KiB (the spec allows 16) and
+// EDGELLM_VULKAN_ATTENTION=naive (tests, bench_attention_vulkan) take the per-row shaders attention.comp /
+// attention_backward_{dq,dkv}.comp.
+constexpr int64_t kTiledMaxHD = 128;
 constexpr uint32_t kTiledShared = 32768;
-constexpr uint32_t kTiledRows = 32;  // query rows per workgroup of attention_tiled and attention_tiled_dq
-constexpr uint32_t kTiledKeys = 32;  // keys per workgroup of attention_tiled_dkv
+struct TiledAttention {
+  const char *fwd, *dq, *dkv;
+  uint32_t fwd_rows, dq_rows, dkv_keys;  // query rows per workgroup of the forward and dq, keys of dk/dv
+};
+TiledAttention tiled_attention(int64_t HD) {
+  if (HD <= 64) return {"attention_tiled", "attention_tiled_dq", "attention_tiled_dkv", 32, 32, 32};
+  return {"attention_tiled_hd128", "attention_tiled_dq_hd128", "attention_tiled_dkv_hd128", 16, 16, 16};
+}
 }  // namespace
 
 bool attention_tiled(const Context& c, const AttentionDims& d) {
@@ -296,10 +303,11 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
       static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u,
       static_cast<uint32_t>(d.window), static_cast<float>(d.softcap)};
-  // Both shaders take the same bindings and push constants; the tiled one a workgroup per 32 query rows.
+  // Both shaders take the same bindings and push constants; the tiled one a workgroup per tile of query rows.
   const bool tiled = attention_tiled(b.ctx(), d);
-  b.dispatch(tiled ? "attention_tiled" : "attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p,
-             static_cast<uint32_t>(d.NH), tiled ? groups(d.T, kTiledRows) : static_cast<uint32_t>(d.T), batch);
+  const TiledAttention ta = tiled_attention(d.HD);
+  b.dispatch(tiled ? ta.fwd : "attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p,
+             static_cast<uint32_t>(d.NH), tiled ? groups(d.T, ta.fwd_rows) : static_cast<uint32_t>(d.T), batch);
 }
 
 bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
@@ -336,13 +344,13 @@ void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buff
                static_cast<uint32_t>(d.pos0) + T, batch);
     return;
   }
-  // dq per 32 query rows, which also writes D = rowsum(dO ∘ o) (batch·T, NH) into scratch; then dk/dv per 32 keys
-  // (every key a query sees: pos0 + T of them), reading D where the per-row shader reads o.
+  // dq per tile of query rows, which also writes D = rowsum(dO ∘ o) (batch·T, NH) into scratch; then dk/dv per
+  // tile of keys (every key a query sees: pos0 + T of them), reading D where the per-row shader reads o.
+  const TiledAttention ta = tiled_attention(d.HD);
   const Buffer& D = scratch(b.ctx(), size_t{batch} * T * NH * sizeof(float));
-  b.dispatch("attention_tiled_dq", {&dq, &dO, &q, &k, &v, &o, &L, &D}, &p, sizeof p, NH, groups(T, kTiledRows),
-             batch, 1u | 128u);
-  b.dispatch("attention_tiled_dkv", {&dk, &dO, &q, &k, &v, &D, &L, &dv}, &p, sizeof p, KVH,
-             groups(d.pos0 + T, kTiledKeys), batch, 1u | 128u);
+  b.dispatch(ta.dq, {&dq, &dO, &q, &k, &v, &o, &L, &D}, &p, sizeof p, NH, groups(T, ta.dq_rows), batch, 1u | 128u);
+  b.dispatch(ta.dkv, {&dk, &dO, &q, &k, &v, &D, &L, &dv}, &p, sizeof p, KVH, groups(d.pos0 + T, ta.dkv_keys), batch,
+             1u | 128u);
 }
 
 void embedding(Batch& b, const Buffer& y, const Buffer& table, const Buffer& ids, uint32_t T, uint32_t C) {

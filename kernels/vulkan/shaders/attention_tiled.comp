@@ -1,10 +1,10 @@
-// Causal attention forward, FlashAttention-2 style: one workgroup (64 threads) per tile of BR = 32 query rows of one
-// (sequence, head); keys in tiles of BC = 32 staged in shared memory once for all 32 rows (not re-read per row as
+// Causal attention forward, FlashAttention-2 style: one workgroup (64 threads) per tile of BR query rows of one
+// (sequence, head); keys in tiles of BC staged in shared memory once for all BR rows (not re-read per row as
 // attention.comp does), online softmax per row, key tiles past the tile's last row (or before its window) skipped.
 // Same bindings, push constants and semantics as attention.comp (GQA, window, soft-cap, offsets, batch z, L).
-// HD <= 64 only: ops.cpp routes larger heads to attention.comp (32 KiB of shared memory hold three 32x64 tiles).
-// Shared tiles are read as vec4 (a quarter of the shared-memory instructions of scalar reads): rows padded to 17
-// vec4 so that 8 threads reading 8 different rows hit 8 different groups of 4 banks; HD is zero-padded to 4.
+// HD <= HDM: 32x32 tiles for HDM 64, 16x16 for HDM 128 (attention_tiled_hd128), ≤ 31 KiB of shared memory; ops.cpp
+// routes larger heads to attention.comp. Shared tiles are read as vec4 (a quarter of the shared-memory
+// instructions of scalar reads), rows padded by a vec4 (attention_tile.glsl); HD is zero-padded to 4.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x = 64) in;
@@ -26,11 +26,17 @@ layout(push_constant) uniform P {
 #include "tanh.glsl"
 #include "attention_tile.glsl"
 
+#if HDM == 64
 #define BR 32u
 #define BC 32u
-#define RS4 17u          // row pitch (vec4) of the q, k, v tiles: 64 dims + 4 of padding
-#define PS4 9u           // row pitch (vec4) of the score tile: 32 keys + 4 of padding
-#define MASKED -3.0e38   // a masked score; real scores are never below -1e38
+#else
+#define BR 16u
+#define BC 16u
+#endif
+#define NI (BR / 8u)         // rows per thread
+#define NJ (BC / 8u)         // keys per thread
+#define PS4 (BC / 4u + 1u)   // row pitch (vec4) of the score tile
+#define MASKED -3.0e38       // a masked score; real scores are never below -1e38
 
 shared vec4 Qs[BR * RS4];  // (BR, HD) this tile's queries
 shared vec4 Ks[BC * RS4];  // (BC, HD) the current key tile
@@ -46,38 +52,39 @@ void main() {
   const uint g = h / (p.NH / p.KVH);
   const uint bt = gl_WorkGroupID.z * p.T, bs = gl_WorkGroupID.z * p.S;  // this sequence's first query, key rows
   const uint rows = min(BR, p.T - t0), HD4 = (p.HD + 3u) / 4u;
-  // Thread tid owns rows ri + 8i (i < 4); of the key tile keys ci + 8j (j < 4); of the output the vec4s of dims
-  // ci and ci + 8 (dims 4ci .. 4ci+3 and 32+4ci .. 35+4ci).
+  // Thread tid owns rows ri + 8i (i < NI); of the key tile keys ci + 8j (j < NJ); of the output the vec4s of dims
+  // ci + 8j (j < ND).
   const uint ri = tid >> 3, ci = tid & 7u;
-  const uint lc = tid & 15u, lr = tid >> 4;  // tile loads: rows lr + 4n, dims 4·lc ..
-  for (uint r = lr; r < rows; r += 4u) ATT_LOAD4(Qs[r * RS4 + lc], q, p.q_off + (bt + t0 + r) * p.q_st + h * p.HD, true);
+  const uint lc = tid % LW, lr = tid / LW;  // tile loads: rows lr + LR·n
+  for (uint r = lr; r < rows; r += LR) ATT_LOAD4(Qs[r * RS4 + lc], q, p.q_off + (bt + t0 + r) * p.q_st + h * p.HD, true);
   const uint klast = p.pos0 + t0 + rows - 1u;  // the tile's last row sees keys ..= klast
   const uint q0 = p.pos0 + t0;
   const uint kfirst = p.window > 0u && q0 + 1u > p.window ? q0 + 1u - p.window : 0u;  // its first row's first key
   float m_run = MASKED, l_run = 0.0;  // row tid's running max and denominator (threads tid < BR)
-  vec4 acc[4][2];
-  for (uint i = 0; i < 4u; ++i) acc[i][0] = acc[i][1] = vec4(0.0);
+  vec4 acc[NI][ND];
+  for (uint i = 0; i < NI; ++i)
+    for (uint j = 0; j < ND; ++j) acc[i][j] = vec4(0.0);
   for (uint s0 = kfirst; s0 <= klast; s0 += BC) {
     const uint nk = min(BC, klast + 1u - s0), nk4 = (nk + 3u) / 4u;
-    for (uint c = lr; c < 4u * nk4; c += 4u) {  // v rows nk .. 4·nk4 zero: P·V reads them (with P = 0)
+    for (uint c = lr; c < 4u * nk4; c += LR) {  // v rows nk .. 4·nk4 zero: P·V reads them (with P = 0)
       ATT_LOAD4(Ks[c * RS4 + lc], kc, p.k_off + (bs + s0 + c) * p.k_st + g * p.HD, c < nk);
       ATT_LOAD4(Vs[c * RS4 + lc], vc, p.v_off + (bs + s0 + c) * p.v_st + g * p.HD, c < nk);
     }
     barrier();
-    // S = Q·Kᵀ for the thread's 4x4 scores, scaled, soft-capped, masked.
-    float sc[4][4];
-    for (uint i = 0; i < 4u; ++i)
-      for (uint j = 0; j < 4u; ++j) sc[i][j] = 0.0;
+    // S = Q·Kᵀ for the thread's NI x NJ scores, scaled, soft-capped, masked.
+    float sc[NI][NJ];
+    for (uint i = 0; i < NI; ++i)
+      for (uint j = 0; j < NJ; ++j) sc[i][j] = 0.0;
     for (uint d4 = 0; d4 < HD4; ++d4) {
-      vec4 qv[4], kv[4];
-      for (uint i = 0; i < 4u; ++i) qv[i] = Qs[(ri + 8u * i) * RS4 + d4];
-      for (uint j = 0; j < 4u; ++j) kv[j] = Ks[(ci + 8u * j) * RS4 + d4];
-      for (uint i = 0; i < 4u; ++i)
-        for (uint j = 0; j < 4u; ++j) sc[i][j] += dot(qv[i], kv[j]);
+      vec4 qv[NI], kv[NJ];
+      for (uint i = 0; i < NI; ++i) qv[i] = Qs[(ri + 8u * i) * RS4 + d4];
+      for (uint j = 0; j < NJ; ++j) kv[j] = Ks[(ci + 8u * j) * RS4 + d4];
+      for (uint i = 0; i < NI; ++i)
+        for (uint j = 0; j < NJ; ++j) sc[i][j] += dot(qv[i], kv[j]);
     }
-    for (uint i = 0; i < 4u; ++i) {
+    for (uint i = 0; i < NI; ++i) {
       const uint r = ri + 8u * i, qpos = q0 + r;
-      for (uint j = 0; j < 4u; ++j) {
+      for (uint j = 0; j < NJ; ++j) {
         const uint c = ci + 8u * j, s = s0 + c;
         const bool ok = r < rows && c < nk && s <= qpos && (p.window == 0u || s + p.window > qpos);
         float x = sc[i][j] * p.scale;
@@ -106,18 +113,20 @@ void main() {
       alpha_s[tid] = a;
     }
     barrier();
-    // O = O·α + P·V for the thread's 4 rows x 8 dims.
-    for (uint i = 0; i < 4u; ++i) {
+    // O = O·α + P·V for the thread's NI rows x ND vec4s of dims.
+    for (uint i = 0; i < NI; ++i) {
       const float a = alpha_s[ri + 8u * i];
-      acc[i][0] *= a, acc[i][1] *= a;
+      for (uint j = 0; j < ND; ++j) acc[i][j] *= a;
     }
     for (uint c4 = 0; c4 < nk4; ++c4) {
-      vec4 pv[4];
-      for (uint i = 0; i < 4u; ++i) pv[i] = Ps[(ri + 8u * i) * PS4 + c4];
+      vec4 pv[NI];
+      for (uint i = 0; i < NI; ++i) pv[i] = Ps[(ri + 8u * i) * PS4 + c4];
       for (uint e = 0; e < 4u; ++e) {
         const uint c = 4u * c4 + e;
-        const vec4 v0 = Vs[c * RS4 + ci], v1 = Vs[c * RS4 + ci + 8u];
-        for (uint i = 0; i < 4u; ++i) acc[i][0] = fma(vec4(pv[i][e]), v0, acc[i][0]), acc[i][1] = fma(vec4(pv[i][e]), v1, acc[i][1]);
+        vec4 vv[ND];
+        for (uint j = 0; j < ND; ++j) vv[j] = Vs[c * RS4 + ci + 8u * j];
+        for (uint i = 0; i < NI; ++i)
+          for (uint j = 0; j < ND; ++j) acc[i][j] = fma(vec4(pv[i][e]), vv[j], acc[i][j]);
       }
     }
     barrier();
@@ -127,12 +136,12 @@ void main() {
     if (p.has_L != 0u && tid < rows) L[(bt + t0 + tid) * p.NH + h] = m_run + log(l_run);
   }
   barrier();
-  for (uint i = 0; i < 4u; ++i) {
+  for (uint i = 0; i < NI; ++i) {
     const uint r = ri + 8u * i;
     if (r >= rows) continue;
     const float inv = 1.0 / l_s[r];
     const uint oo = p.o_off + (bt + t0 + r) * p.o_st + h * p.HD;
-    for (uint j = 0; j < 2u; ++j)
+    for (uint j = 0; j < ND; ++j)
       for (uint e = 0; e < 4u; ++e) {
         const uint d = 4u * (ci + 8u * j) + e;
         if (d < p.HD) o[oo + d] = acc[i][j][e] * inv;
