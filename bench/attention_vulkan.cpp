@@ -6,7 +6,8 @@
 // (On a CPU driver such as lavapipe pass a small batch, e.g. 4: the per-row shaders take seconds per call there.)
 // Time: wall clock of one submit of back-to-back calls (the backward accumulates into the same gradients, so each
 // waits on the last), best of 3, after a warm-up that builds the pipelines. FLOPs counted as causal attention does
-// them (half the T·T scores): forward 2 GEMMs, backward 5 (S, dP, dV, dK, dQ) — 4·B·NH·HD·T²/2 and 10·B·NH·HD·T²/2.
+// them (half the T·T scores): forward 2 GEMMs, backward 5 (S, dP, dV, dK, dQ): 4·B·NH·HD·T²/2 and
+// 10·B·NH·HD·T²/2.
 #include <algorithm>
 #include <chrono>
 #include <cmath>

@@ -214,8 +214,8 @@ bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uin
                       uint32_t kv_st, float scale, const Buffer& step);
 // Backward of attention_forward over whole buffers (no offsets): dq, dk, dv += (kernel_table.h's semantics,
 // softmax recomputed from q, k and the forward's L). Two dispatches: dq (per tile of query rows of a head when
-// tiled, else per (t, h)), then dk/dv (per tile of keys of a kv head, else per (s, g)). No window or soft-cap (refused, as the
-// CPU's backward does).
+// tiled, else per (t, h)), then dk/dv (per tile of keys of a kv head, else per (s, g)). No window or soft-cap
+// (refused, as the CPU's backward does).
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,
                         const Buffer& q, const Buffer& k, const Buffer& v, const Buffer& o, const Buffer& L,
                         const AttentionDims& d, uint32_t batch = 1);

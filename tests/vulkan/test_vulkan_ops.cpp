@@ -142,15 +142,17 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
     d.window = cs.window, d.softcap = cs.softcap;  // the families' sliding window and soft-cap (Gemma 2/3)
     const int64_t nb = cs.batch;
     const auto q = randv(size_t(nb * d.T * d.q_stride), 1 + cs.T, -2, 2),
-               k = randv(size_t(nb * d.S * d.k_stride), 2 + cs.T, -2, 2), v = randv(size_t(nb * d.S * d.v_stride), 3 + cs.T);
+               k = randv(size_t(nb * d.S * d.k_stride), 2 + cs.T, -2, 2),
+               v = randv(size_t(nb * d.S * d.v_stride), 3 + cs.T);
     std::vector<float> o(size_t(nb * d.T * d.o_stride)), L(size_t(nb * d.T * d.NH)),
         work(size_t(attention_work_floats(d.HD)));
     for (int64_t z = 0; z < nb; ++z)
       for (int64_t g = 0; g < d.KVH; ++g)
-        S().attention_forward(o.data() + z * d.T * d.o_stride, L.data() + z * d.T * d.NH, q.data() + z * d.T * d.q_stride,
+        S().attention_forward(o.data() + z * d.T * d.o_stride, L.data() + z * d.T * d.NH,
+                              q.data() + z * d.T * d.q_stride,
                               k.data() + z * d.S * d.k_stride, v.data() + z * d.S * d.v_stride, d, g, 0, d.T,
                               work.data());
-    const uint32_t qo = 7, ko = 11, vo = 0, oo = 5;  // element offsets of the views
+    const uint32_t qo = 7, ko = 11, vo = 2, oo = 5;  // element offsets of the views
     for_each_attention_path([&](const char* mode) {
       vk::Buffer bq = up(with_prefix(q, qo)), bk = up(with_prefix(k, ko)), bv = up(with_prefix(v, vo)),
                  bo = ctx().alloc((o.size() + oo) * 4), bL = ctx().alloc(L.size() * 4);
@@ -199,7 +201,8 @@ TEST_CASE("vulkan attention backward (dq, dk, dv accumulate) against the scalar 
   struct Case { int64_t T, pos0, NH, KVH, HD, batch = 1; };
   for (Case cs : {Case{1, 0, 2, 1, 16}, Case{7, 0, 4, 2, 64}, Case{33, 0, 6, 2, 32}, Case{5, 9, 4, 4, 128},
                   Case{70, 0, 2, 1, 64}, Case{40, 0, 4, 2, 64, 3}, Case{5, 37, 4, 1, 32, 2}, Case{70, 13, 6, 3, 48, 2},
-                  Case{33, 2, 2, 2, 80, 2}, Case{100, 0, 6, 6, 64}, Case{45, 6, 4, 2, 128, 2}, Case{20, 4, 4, 2, 160, 2}}) {
+                  Case{33, 2, 2, 2, 80, 2}, Case{100, 0, 6, 6, 64}, Case{45, 6, 4, 2, 128, 2},
+                  Case{20, 4, 4, 2, 160, 2}}) {
     AttentionDims d;
     d.T = cs.T, d.S = cs.pos0 + cs.T, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos0;
     d.q_stride = d.NH * d.HD + 2, d.k_stride = d.KVH * d.HD, d.v_stride = d.KVH * d.HD + 1, d.o_stride = d.NH * d.HD;
@@ -207,7 +210,8 @@ TEST_CASE("vulkan attention backward (dq, dk, dv accumulate) against the scalar 
     const int64_t nb = cs.batch;
     const uint32_t sd = uint32_t(cs.T * 31 + cs.HD);
     const auto q = randv(size_t(nb * d.T * d.q_stride), sd + 1, -2, 2),
-               k = randv(size_t(nb * d.S * d.k_stride), sd + 2, -2, 2), v = randv(size_t(nb * d.S * d.v_stride), sd + 3),
+               k = randv(size_t(nb * d.S * d.k_stride), sd + 2, -2, 2),
+               v = randv(size_t(nb * d.S * d.v_stride), sd + 3),
                dO = randv(size_t(nb * d.T * d.o_stride), sd + 4);
     std::vector<float> o(size_t(nb * d.T * d.o_stride)), L(size_t(nb * d.T * d.NH));
     std::vector<float> work(size_t(std::max(attention_work_floats(d.HD), int64_t(1) << 16)));

@@ -56,7 +56,8 @@ void main() {
   // ci + 8j (j < ND).
   const uint ri = tid >> 3, ci = tid & 7u;
   const uint lc = tid % LW, lr = tid / LW;  // tile loads: rows lr + LR·n
-  for (uint r = lr; r < rows; r += LR) ATT_LOAD4(Qs[r * RS4 + lc], q, p.q_off + (bt + t0 + r) * p.q_st + h * p.HD, true);
+  for (uint r = lr; r < rows; r += LR)
+    ATT_LOAD4(Qs[r * RS4 + lc], q, p.q_off + (bt + t0 + r) * p.q_st + h * p.HD, true);
   const uint klast = p.pos0 + t0 + rows - 1u;  // the tile's last row sees keys ..= klast
   const uint q0 = p.pos0 + t0;
   const uint kfirst = p.window > 0u && q0 + 1u > p.window ? q0 + 1u - p.window : 0u;  // its first row's first key
