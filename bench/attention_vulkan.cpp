@@ -4,6 +4,7 @@
 // Not a correctness test (tests/vulkan/test_vulkan_ops.cpp checks both paths against the CPU).
 // Usage: bench_attention_vulkan [batch=48] [seq=256] [heads=6] [kv_heads=6] [head_dim=64] [layers=10] [device=-1]
 // (On a CPU driver such as lavapipe pass a small batch, e.g. 4: the per-row shaders take seconds per call there.)
+// EDGELLM_VULKAN_PROFILE=1 adds GPU time per shader at exit (the backward's dq and dk/dv kernels apart).
 // Time: wall clock of one submit of back-to-back calls (the backward accumulates into the same gradients, so each
 // waits on the last), best of 3, after a warm-up that builds the pipelines. FLOPs counted as causal attention does
 // them (half the T·T scores): forward 2 GEMMs, backward 5 (S, dP, dV, dK, dQ): 4·B·NH·HD·T²/2 and

@@ -122,8 +122,8 @@ std::vector<float> with_prefix(const std::vector<float>& v, uint32_t off) {
 }
 }  // namespace
 
-// Tiles of 32 query rows x 32 keys (HD <= 64: 16, 32, 48, 64) and 16 x 16 (HD <= 128: 80, 96, 128): T and pos0 + T
-// off multiples of the tile and below one tile, a KV prefix (pos0 > 0) and rows past pos0 + T in the cache (S
+// Tiles of 32 query rows x 32 keys (HD <= 64: 16, 18, 32, 48, 64) and 16 x 16 (HD <= 128: 70, 80, 96, 128): T and
+// pos0 + T off multiples of the tile and below one tile, a KV prefix (pos0 > 0) and rows past pos0 + T in the cache (S
 // larger), GQA, several sequences (workgroup z), view offsets, window and soft-cap; HD 200 and 256 fall back to the
 // per-row shader in both modes.
 TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, strided views, window, soft-cap") {
@@ -133,7 +133,8 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
                   Case{1, 130, 8, 2, 64, 100, 0}, Case{33, 5, 2, 1, 16, 0, 3}, Case{1, 200, 2, 2, 256, 65, 20},
                   Case{40, 0, 4, 2, 64, 0, 0, 3}, Case{5, 37, 4, 1, 32, 0, 0, 2}, Case{70, 13, 6, 3, 48, 0, 0, 2},
                   Case{45, 20, 4, 2, 64, 17, 0, 2}, Case{65, 31, 2, 2, 64, 0, 30, 1}, Case{40, 3, 4, 2, 80, 0, 0, 2},
-                  Case{96, 0, 2, 1, 64, 40, 10, 2}, Case{50, 7, 4, 2, 96, 21, 0, 2}, Case{40, 3, 4, 2, 200, 0, 0, 2}}) {
+                  Case{96, 0, 2, 1, 64, 40, 10, 2}, Case{50, 7, 4, 2, 96, 21, 0, 2}, Case{40, 3, 4, 2, 200, 0, 0, 2},
+                  Case{37, 4, 4, 2, 18, 0, 0, 2}, Case{20, 9, 2, 1, 70, 0, 0, 1}}) {
     AttentionDims d;
     d.T = cs.T, d.S = cs.pos0 + cs.T + (cs.batch > 1 ? 3 : 0), d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD;
     d.pos0 = cs.pos0;
@@ -202,7 +203,7 @@ TEST_CASE("vulkan attention backward (dq, dk, dv accumulate) against the scalar 
   for (Case cs : {Case{1, 0, 2, 1, 16}, Case{7, 0, 4, 2, 64}, Case{33, 0, 6, 2, 32}, Case{5, 9, 4, 4, 128},
                   Case{70, 0, 2, 1, 64}, Case{40, 0, 4, 2, 64, 3}, Case{5, 37, 4, 1, 32, 2}, Case{70, 13, 6, 3, 48, 2},
                   Case{33, 2, 2, 2, 80, 2}, Case{100, 0, 6, 6, 64}, Case{45, 6, 4, 2, 128, 2},
-                  Case{20, 4, 4, 2, 160, 2}}) {
+                  Case{20, 4, 4, 2, 160, 2}, Case{37, 4, 4, 2, 30, 2}, Case{20, 9, 2, 1, 70}}) {
     AttentionDims d;
     d.T = cs.T, d.S = cs.pos0 + cs.T, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos0;
     d.q_stride = d.NH * d.HD + 2, d.k_stride = d.KVH * d.HD, d.v_stride = d.KVH * d.HD + 1, d.o_stride = d.NH * d.HD;
