@@ -205,6 +205,9 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 // L rows of each T after the previous; k, v rows of each S), each its own attention.
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch = 1);
+// Whether attention_forward / attention_backward take the FlashAttention-2 style tiled shaders for d (HD <= 128,
+// 32 KiB of shared memory, EDGELLM_VULKAN_ATTENTION not `naive`) rather than the per-row ones.
+bool attention_tiled(const Context& c, const AttentionDims& d);
 // One decoded token's attention (the fused decode step): o, q (NH·HD) of head h at offset h·HD; keys and values of
 // group g at row s (0 ..= the position in `step`'s first uint) at k/v.off + s·kv_st + g·HD. Returns false
 // (recording nothing) where the shader does not apply (HD not a multiple of 4 up to 256, or k unaligned for
@@ -212,8 +215,9 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
 bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
                       uint32_t kv_st, float scale, const Buffer& step);
 // Backward of attention_forward over whole buffers (no offsets): dq, dk, dv += (kernel_table.h's semantics,
-// softmax recomputed from q, k and the forward's L). Two dispatches: dq per (t, h), dk/dv per (s, g). No window
-// or soft-cap (refused, as the CPU's backward does).
+// softmax recomputed from q, k and the forward's L). Two dispatches: dq (per tile of query rows of a head when
+// tiled, else per (t, h)), then dk/dv (per tile of keys of a kv head, else per (s, g)). No window or soft-cap
+// (refused, as the CPU's backward does).
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,
                         const Buffer& q, const Buffer& k, const Buffer& v, const Buffer& o, const Buffer& L,
                         const AttentionDims& d, uint32_t batch = 1);
