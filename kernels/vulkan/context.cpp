@@ -182,6 +182,7 @@ Context::Context(int index) {
   VkPhysicalDeviceProperties pr;
   vkGetPhysicalDeviceProperties(phys_, &pr);
   std::copy(pr.limits.maxComputeWorkGroupCount, pr.limits.maxComputeWorkGroupCount + 3, max_groups_);
+  max_shared_bytes_ = pr.limits.maxComputeSharedMemorySize;
   if (pr.limits.maxPushConstantsSize < kPushBytes)
     fail("Vulkan: device '{}' has {} bytes of push constants, edgellm needs {} (VK_ERROR_FEATURE_NOT_PRESENT)",
          info_.name, pr.limits.maxPushConstantsSize, kPushBytes);

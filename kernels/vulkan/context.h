@@ -92,6 +92,7 @@ class Context {
   VkCommandPool command_pool() const { return pool_; }
   uint32_t max_workgroups_x() const { return max_groups_[0]; }
   uint32_t max_workgroups_y() const { return max_groups_[1]; }
+  uint32_t max_shared_bytes() const { return max_shared_bytes_; }  // maxComputeSharedMemorySize
   // Timestamps (the GPU profile): ns per tick, and the valid bits of the compute queue's (0: none).
   float timestamp_period_ns() const { return timestamp_period_ns_; }
   uint32_t timestamp_bits() const { return timestamp_bits_; }
@@ -118,6 +119,7 @@ class Context {
   bool cache_dirty_ = false;
   VkPhysicalDeviceMemoryProperties mem_props_{};
   uint32_t max_groups_[3] = {65535, 65535, 65535};
+  uint32_t max_shared_bytes_ = 16384;  // the spec's minimum until the device says
   float timestamp_period_ns_ = 0;
   uint32_t timestamp_bits_ = 0;
   bool device_local_is_host_ = false;

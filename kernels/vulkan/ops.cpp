@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "runtime/error.h"
@@ -187,12 +188,12 @@ void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer
 }
 
 void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& cos, const Buffer& sin, uint32_t T,
-          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward, uint32_t rot_dims) {
+          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward, uint32_t rot_dims, uint32_t seqs) {
   const uint32_t D = rot_dims ? rot_dims : HD;
   EDGE_CHECK(D <= HD && D % 2 == 0, "Vulkan rope: {} rotated dims of a head of {}", D, HD);
-  const uint32_t p[10] = {T, NH, HD, pairing == RopePairing::Interleaved ? 0u : 1u, backward ? 1u : 0u,
-                          y.off, y_st, x.off, x_st, D};
-  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{T} * NH * (D / 2), 256));
+  const uint32_t p[11] = {T, NH, HD, pairing == RopePairing::Interleaved ? 0u : 1u, backward ? 1u : 0u,
+                          y.off, y_st, x.off, x_st, D, seqs};
+  b.dispatch("rope", {y.b, x.b, &cos, &sin}, p, sizeof p, groups(uint64_t{seqs} * T * NH * (D / 2), 256));
 }
 
 void layernorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer& w, const Buffer& bias, uint32_t rows,
@@ -260,6 +261,32 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
   b.dispatch("swiglu_backward", {&dgate, &dup, &dy, &gate, &up}, &n, sizeof n, gx, gy);
 }
 
+namespace {
+// The FlashAttention-2 style tiles (attention_tiled*.comp, keys staged in shared memory for a tile of query rows)
+// hold heads of up to 64 dims (32-row tiles) or, in the *_hd128 variants, 128 dims (16-row tiles) in 31 KiB of
+// shared memory. Larger heads, devices with less than 32 KiB (the spec allows 16) and
+// EDGELLM_VULKAN_ATTENTION=naive (tests, bench_attention_vulkan) take the per-row shaders attention.comp /
+// attention_backward_{dq,dkv}.comp.
+constexpr int64_t kTiledMaxHD = 128;
+constexpr uint32_t kTiledShared = 32768;
+struct TiledAttention {
+  const char *fwd, *dq, *dkv;
+  uint32_t fwd_rows, dq_rows, dkv_keys;  // query rows per workgroup of the forward and dq, keys of dk/dv
+};
+TiledAttention tiled_attention(int64_t HD) {
+  if (HD <= 64) return {"attention_tiled", "attention_tiled_dq", "attention_tiled_dkv", 32, 32, 32};
+  return {"attention_tiled_hd128", "attention_tiled_dq_hd128", "attention_tiled_dkv_hd128", 16, 16, 16};
+}
+}  // namespace
+
+bool attention_tiled(const Context& c, const AttentionDims& d) {
+  const char* e = std::getenv("EDGELLM_VULKAN_ATTENTION");
+  if (e && std::string_view(e) == "naive") return false;
+  EDGE_CHECK(!e || !*e || std::string_view(e) == "auto",
+             "EDGELLM_VULKAN_ATTENTION={}: expected naive or auto", e);
+  return d.HD <= kTiledMaxHD && c.max_shared_bytes() >= kTiledShared;
+}
+
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch) {
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention: HD {} (max 256), NH {}, KVH {}",
@@ -276,8 +303,11 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
       static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u,
       static_cast<uint32_t>(d.window), static_cast<float>(d.softcap)};
-  b.dispatch("attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p, static_cast<uint32_t>(d.NH),
-             static_cast<uint32_t>(d.T), batch);
+  // Both shaders take the same bindings and push constants; the tiled one a workgroup per tile of query rows.
+  const bool tiled = attention_tiled(b.ctx(), d);
+  const TiledAttention ta = tiled_attention(d.HD);
+  b.dispatch(tiled ? ta.fwd : "attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p,
+             static_cast<uint32_t>(d.NH), tiled ? groups(d.T, ta.fwd_rows) : static_cast<uint32_t>(d.T), batch);
 }
 
 bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
@@ -306,10 +336,21 @@ void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buff
       static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.HD), static_cast<uint32_t>(d.pos0),
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
       static_cast<uint32_t>(d.o_stride), static_cast<float>(d.scale)};
-  b.dispatch("attention_backward_dq", {&dq, &dO, &q, &k, &v, &o, &L}, &p, sizeof p, static_cast<uint32_t>(d.NH),
-             static_cast<uint32_t>(d.T), batch);
-  b.dispatch("attention_backward_dkv", {&dk, &dO, &q, &k, &v, &o, &L, &dv}, &p, sizeof p,
-             static_cast<uint32_t>(d.KVH), static_cast<uint32_t>(d.pos0 + d.T), batch);
+  const auto T = static_cast<uint32_t>(d.T), NH = static_cast<uint32_t>(d.NH), KVH = static_cast<uint32_t>(d.KVH);
+  if (T == 0) return;  // nothing to add
+  if (!attention_tiled(b.ctx(), d)) {
+    b.dispatch("attention_backward_dq", {&dq, &dO, &q, &k, &v, &o, &L}, &p, sizeof p, NH, T, batch);
+    b.dispatch("attention_backward_dkv", {&dk, &dO, &q, &k, &v, &o, &L, &dv}, &p, sizeof p, KVH,
+               static_cast<uint32_t>(d.pos0) + T, batch);
+    return;
+  }
+  // dq per tile of query rows, which also writes D = rowsum(dO ∘ o) (batch·T, NH) into scratch; then dk/dv per
+  // tile of keys (every key a query sees: pos0 + T of them), reading D where the per-row shader reads o.
+  const TiledAttention ta = tiled_attention(d.HD);
+  const Buffer& D = scratch(b.ctx(), size_t{batch} * T * NH * sizeof(float));
+  b.dispatch(ta.dq, {&dq, &dO, &q, &k, &v, &o, &L, &D}, &p, sizeof p, NH, groups(T, ta.dq_rows), batch, 1u | 128u);
+  b.dispatch(ta.dkv, {&dk, &dO, &q, &k, &v, &D, &L, &dv}, &p, sizeof p, KVH, groups(d.pos0 + T, ta.dkv_keys), batch,
+             1u | 128u);
 }
 
 void embedding(Batch& b, const Buffer& y, const Buffer& table, const Buffer& ids, uint32_t T, uint32_t C) {

@@ -178,9 +178,11 @@ void rmsnorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer&
 void rmsnorm_backward(Batch& b, const Buffer& dx, const Buffer& dw, const Buffer& dy, const Buffer& x,
                       const Buffer& w, const Buffer& rstd, uint32_t rows, uint32_t C);
 // y/x rows (T, NH, HD) at a row stride (elements) each; cos/sin (T, D/2). backward: y += Rᵀ·x. rot_dims D < HD
-// (partial rotary): only the first D dims of each head rotate; 0: all HD.
+// (partial rotary): only the first D dims of each head rotate; 0: all HD. seqs: that many sequences of T rows back
+// to back, each from the tables' first position, in one dispatch (a training batch: not one per sequence).
 void rope(Batch& b, View y, uint32_t y_st, View x, uint32_t x_st, const Buffer& cos, const Buffer& sin, uint32_t T,
-          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward = false, uint32_t rot_dims = 0);
+          uint32_t NH, uint32_t HD, RopePairing pairing, bool backward = false, uint32_t rot_dims = 0,
+          uint32_t seqs = 1);
 // LayerNorm with bias (GPT-2): y = (x − mean)·rstd·w + bias over rows of C; rstd (rows) may be null. In place allowed.
 void layernorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer& w, const Buffer& bias, uint32_t rows,
                        uint32_t C, float eps);
@@ -203,6 +205,9 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 // L rows of each T after the previous; k, v rows of each S), each its own attention.
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch = 1);
+// Whether attention_forward / attention_backward take the FlashAttention-2 style tiled shaders for d (HD <= 128,
+// 32 KiB of shared memory, EDGELLM_VULKAN_ATTENTION not `naive`) rather than the per-row ones.
+bool attention_tiled(const Context& c, const AttentionDims& d);
 // One decoded token's attention (the fused decode step): o, q (NH·HD) of head h at offset h·HD; keys and values of
 // group g at row s (0 ..= the position in `step`'s first uint) at k/v.off + s·kv_st + g·HD. Returns false
 // (recording nothing) where the shader does not apply (HD not a multiple of 4 up to 256, or k unaligned for
@@ -210,8 +215,9 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
 bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
                       uint32_t kv_st, float scale, const Buffer& step);
 // Backward of attention_forward over whole buffers (no offsets): dq, dk, dv += (kernel_table.h's semantics,
-// softmax recomputed from q, k and the forward's L). Two dispatches: dq per (t, h), dk/dv per (s, g). No window
-// or soft-cap (refused, as the CPU's backward does).
+// softmax recomputed from q, k and the forward's L). Two dispatches: dq (per tile of query rows of a head when
+// tiled, else per (t, h)), then dk/dv (per tile of keys of a kv head, else per (s, g)). No window or soft-cap
+// (refused, as the CPU's backward does).
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,
                         const Buffer& q, const Buffer& k, const Buffer& v, const Buffer& o, const Buffer& L,
                         const AttentionDims& d, uint32_t batch = 1);

@@ -72,10 +72,9 @@ void block_rope(vk::Batch& b, const LlamaConfig& cf, const DeviceRope& r, int64_
   if (!cf.layer_ropes(l)) return;  // learned positions (GPT-2) or a NoPE layer (SmolLM3)
   const bool local = cf.layer_local_rope(l);
   const uint32_t HD = static_cast<uint32_t>(cf.head_dim), st = static_cast<uint32_t>(heads) * HD;
-  for (uint32_t s = 0; s < B; ++s)  // each sequence starts at the tables' first position
-    vk::rope(b, {y.b, y.off + s * T * st}, st, {x.b, x.off + s * T * st}, st, local ? r.cos_local : r.cos,
-             local ? r.sin_local : r.sin, T, static_cast<uint32_t>(heads), HD, cf.rope_pairing, backward,
-             static_cast<uint32_t>(cf.rope_dims()));
+  // B sequences of T rows, each starting at the tables' first position
+  vk::rope(b, y, st, x, st, local ? r.cos_local : r.cos, local ? r.sin_local : r.sin, T, static_cast<uint32_t>(heads), HD,
+           cf.rope_pairing, backward, static_cast<uint32_t>(cf.rope_dims()), B);
 }
 
 AttentionDims block_attention_dims(const LlamaConfig& cf, int64_t l, int64_t T, int64_t pos0) {

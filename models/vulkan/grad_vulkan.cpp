@@ -279,9 +279,8 @@ struct VulkanGrad::Impl {
     void rope_backward(vk::View dp, vk::View dp_rot, int64_t heads) { rope_rows(dp, dp_rot, heads, true); }
     void rope_rows(vk::View y, vk::View x, int64_t heads, bool backward) {
       const uint32_t HD = static_cast<uint32_t>(p.m.config.head_dim), st = static_cast<uint32_t>(heads) * HD;
-      for (uint32_t s = 0; s < B; ++s)
-        vk::rope(b, {y.b, y.off + s * T * st}, st, {x.b, x.off + s * T * st}, st, p.cs, p.sn, T,
-                 static_cast<uint32_t>(heads), HD, p.m.config.rope_pairing, backward);
+      vk::rope(b, y, st, x, st, p.cs, p.sn, T, static_cast<uint32_t>(heads), HD, p.m.config.rope_pairing, backward,
+               0, B);
     }
     void attention(vk::View o, vk::View lse, vk::View q, vk::View k, vk::View v) {
       vk::attention_forward(b, o, lse.b, q, k, v, ad, B);

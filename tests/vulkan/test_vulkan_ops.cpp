@@ -62,6 +62,28 @@ TEST_CASE("vulkan rope both pairings, forward and backward, in place and strided
       INFO("T=" << T << " pairing=" << int(pr));
       CHECK(worst(down(bx, y.size()), y, 1e-5, 1e-4) <= 1);
       CHECK(worst(down(bdx, dx.size()), dx, 1e-5, 1e-4) <= 1);
+
+      // Three sequences of T rows in one dispatch: each restarts at the tables' first position.
+      const uint32_t seqs = 3;
+      std::vector<float> x3, y3, dx3;
+      for (uint32_t s = 0; s < seqs; ++s) {
+        const auto xs = randv(x.size(), 100 + s);
+        std::vector<float> ys(x.size()), dxs(dx0);
+        S().rope_forward(ys.data(), xs.data(), cs.data(), sn.data(), T, NH, HD, pr);
+        S().rope_backward(dxs.data(), xs.data(), cs.data(), sn.data(), T, NH, HD, pr);
+        x3.insert(x3.end(), xs.begin(), xs.end());
+        y3.insert(y3.end(), ys.begin(), ys.end());
+        dx3.insert(dx3.end(), dxs.begin(), dxs.end());
+      }
+      std::vector<float> dx03;
+      for (uint32_t s = 0; s < seqs; ++s) dx03.insert(dx03.end(), dx0.begin(), dx0.end());
+      vk::Buffer bx3 = up(x3), bdx3 = up(dx03);
+      vk::Batch b3(ctx());
+      vk::rope(b3, {&bdx3, 0}, NH * HD, {&bx3, 0}, NH * HD, bc, bs, T, NH, HD, pr, true, 0, seqs);
+      vk::rope(b3, {&bx3, 0}, NH * HD, {&bx3, 0}, NH * HD, bc, bs, T, NH, HD, pr, false, 0, seqs);
+      b3.submit();
+      CHECK(worst(down(bx3, y3.size()), y3, 1e-5, 1e-4) <= 1);
+      CHECK(worst(down(bdx3, dx3.size()), dx3, 1e-5, 1e-4) <= 1);
     }
 }
 
@@ -102,29 +124,71 @@ TEST_CASE("vulkan softmax, swiglu and elementwise ops") {
   }
 }
 
+namespace {
+// Runs f once per attention path: the tiled shaders (the default where HD <= 64) and the per-row ones
+// (EDGELLM_VULKAN_ATTENTION=naive), both against the same CPU reference.
+template <class F>
+void for_each_attention_path(F f) {
+  for (const char* mode : {"auto", "naive"}) {
+    setenv("EDGELLM_VULKAN_ATTENTION", mode, 1);
+    INFO("EDGELLM_VULKAN_ATTENTION=" << mode);
+    f(mode);
+  }
+  unsetenv("EDGELLM_VULKAN_ATTENTION");
+}
+// A copy of v after `off` leading junk floats (a view at an offset into a bigger buffer).
+std::vector<float> with_prefix(const std::vector<float>& v, uint32_t off) {
+  std::vector<float> r(off, 1e30f);
+  r.insert(r.end(), v.begin(), v.end());
+  return r;
+}
+}  // namespace
+
+// Tiles of 32 query rows x 32 keys (HD <= 64: 16, 18, 32, 48, 64) and 16 x 16 (HD <= 128: 70, 80, 96, 128): T and
+// pos0 + T off multiples of the tile and below one tile, a KV prefix (pos0 > 0) and rows past pos0 + T in the cache (S
+// larger), GQA, several sequences (workgroup z), view offsets, window and soft-cap; HD 200 and 256 fall back to the
+// per-row shader in both modes.
 TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, strided views, window, soft-cap") {
-  struct Case { int64_t T, pos0, NH, KVH, HD, window = 0; double softcap = 0; };
+  struct Case { int64_t T, pos0, NH, KVH, HD, window = 0; double softcap = 0; int64_t batch = 1; };
   for (Case cs : {Case{1, 0, 2, 1, 16}, Case{7, 0, 4, 2, 64}, Case{5, 70, 4, 4, 32}, Case{33, 100, 6, 2, 128},
                   Case{1, 130, 8, 2, 64}, Case{7, 0, 4, 2, 32, 4, 0}, Case{9, 70, 4, 2, 64, 4, 50},
-                  Case{1, 130, 8, 2, 64, 100, 0}, Case{33, 5, 2, 1, 16, 0, 3}, Case{1, 200, 2, 2, 256, 65, 20}}) {
+                  Case{1, 130, 8, 2, 64, 100, 0}, Case{33, 5, 2, 1, 16, 0, 3}, Case{1, 200, 2, 2, 256, 65, 20},
+                  Case{40, 0, 4, 2, 64, 0, 0, 3}, Case{5, 37, 4, 1, 32, 0, 0, 2}, Case{70, 13, 6, 3, 48, 0, 0, 2},
+                  Case{45, 20, 4, 2, 64, 17, 0, 2}, Case{65, 31, 2, 2, 64, 0, 30, 1}, Case{40, 3, 4, 2, 80, 0, 0, 2},
+                  Case{96, 0, 2, 1, 64, 40, 10, 2}, Case{50, 7, 4, 2, 96, 21, 0, 2}, Case{40, 3, 4, 2, 200, 0, 0, 2},
+                  Case{37, 4, 4, 2, 18, 0, 0, 2}, Case{20, 9, 2, 1, 70, 0, 0, 1}}) {
     AttentionDims d;
-    d.T = cs.T, d.S = cs.pos0 + cs.T, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos0;
+    d.T = cs.T, d.S = cs.pos0 + cs.T + (cs.batch > 1 ? 3 : 0), d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD;
+    d.pos0 = cs.pos0;
     d.q_stride = d.NH * d.HD + 3, d.k_stride = d.KVH * d.HD, d.v_stride = d.KVH * d.HD + 5, d.o_stride = d.NH * d.HD;
     d.scale = 1.0 / std::sqrt(double(d.HD));
     d.window = cs.window, d.softcap = cs.softcap;  // the families' sliding window and soft-cap (Gemma 2/3)
-    const auto q = randv(size_t(d.T * d.q_stride), 1 + cs.T, -2, 2), k = randv(size_t(d.S * d.k_stride), 2 + cs.T, -2, 2),
-               v = randv(size_t(d.S * d.v_stride), 3 + cs.T);
-    std::vector<float> o(size_t(d.T * d.o_stride)), L(size_t(d.T * d.NH)), work(size_t(attention_work_floats(d.HD)));
-    for (int64_t g = 0; g < d.KVH; ++g)
-      S().attention_forward(o.data(), L.data(), q.data(), k.data(), v.data(), d, g, 0, d.T, work.data());
-    vk::Buffer bq = up(q), bk = up(k), bv = up(v), bo = ctx().alloc(o.size() * 4), bL = ctx().alloc(L.size() * 4);
-    vk::Batch b(ctx());
-    vk::attention_forward(b, {&bo, 0}, &bL, {&bq, 0}, {&bk, 0}, {&bv, 0}, d);
-    b.submit();
-    INFO("T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD
-              << " window=" << cs.window << " softcap=" << cs.softcap);
-    CHECK(worst(down(bo, o.size()), o, 1e-5, 1e-4) <= 1);
-    CHECK(worst(down(bL, L.size()), L, 1e-5, 1e-5) <= 1);
+    const int64_t nb = cs.batch;
+    const auto q = randv(size_t(nb * d.T * d.q_stride), 1 + cs.T, -2, 2),
+               k = randv(size_t(nb * d.S * d.k_stride), 2 + cs.T, -2, 2),
+               v = randv(size_t(nb * d.S * d.v_stride), 3 + cs.T);
+    std::vector<float> o(size_t(nb * d.T * d.o_stride)), L(size_t(nb * d.T * d.NH)),
+        work(size_t(attention_work_floats(d.HD)));
+    for (int64_t z = 0; z < nb; ++z)
+      for (int64_t g = 0; g < d.KVH; ++g)
+        S().attention_forward(o.data() + z * d.T * d.o_stride, L.data() + z * d.T * d.NH,
+                              q.data() + z * d.T * d.q_stride,
+                              k.data() + z * d.S * d.k_stride, v.data() + z * d.S * d.v_stride, d, g, 0, d.T,
+                              work.data());
+    const uint32_t qo = 7, ko = 11, vo = 2, oo = 5;  // element offsets of the views
+    for_each_attention_path([&](const char* mode) {
+      vk::Buffer bq = up(with_prefix(q, qo)), bk = up(with_prefix(k, ko)), bv = up(with_prefix(v, vo)),
+                 bo = ctx().alloc((o.size() + oo) * 4), bL = ctx().alloc(L.size() * 4);
+      vk::Batch b(ctx());
+      vk::attention_forward(b, {&bo, oo}, &bL, {&bq, qo}, {&bk, ko}, {&bv, vo}, d, uint32_t(nb));
+      b.submit();
+      INFO(mode << " T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD
+                << " window=" << cs.window << " softcap=" << cs.softcap << " batch=" << nb
+                << " tiled=" << vk::attention_tiled(ctx(), d));
+      const auto got = down(bo, o.size() + oo);
+      CHECK(worst(std::vector<float>(got.begin() + oo, got.end()), o, 1e-5, 1e-4) <= 1);
+      CHECK(worst(down(bL, L.size()), L, 1e-5, 1e-5) <= 1);
+    });
   }
 }
 
@@ -154,35 +218,50 @@ TEST_CASE("vulkan attention_decode: one token at the step buffer's position, chu
   }
 }
 
+// Both paths (tiled for HD <= 128 in two tile sizes, per-row for 160) on ragged T, a KV prefix, GQA, several
+// sequences; every gradient.
 TEST_CASE("vulkan attention backward (dq, dk, dv accumulate) against the scalar kernel: GQA, prefix, strides") {
-  struct Case { int64_t T, pos0, NH, KVH, HD; };
+  struct Case { int64_t T, pos0, NH, KVH, HD, batch = 1; };
   for (Case cs : {Case{1, 0, 2, 1, 16}, Case{7, 0, 4, 2, 64}, Case{33, 0, 6, 2, 32}, Case{5, 9, 4, 4, 128},
-                  Case{70, 0, 2, 1, 64}}) {
+                  Case{70, 0, 2, 1, 64}, Case{40, 0, 4, 2, 64, 3}, Case{5, 37, 4, 1, 32, 2}, Case{70, 13, 6, 3, 48, 2},
+                  Case{33, 2, 2, 2, 80, 2}, Case{100, 0, 6, 6, 64}, Case{45, 6, 4, 2, 128, 2},
+                  Case{20, 4, 4, 2, 160, 2}, Case{37, 4, 4, 2, 30, 2}, Case{20, 9, 2, 1, 70}}) {
     AttentionDims d;
     d.T = cs.T, d.S = cs.pos0 + cs.T, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos0;
     d.q_stride = d.NH * d.HD + 2, d.k_stride = d.KVH * d.HD, d.v_stride = d.KVH * d.HD + 1, d.o_stride = d.NH * d.HD;
     d.scale = 1.0 / std::sqrt(double(d.HD));
+    const int64_t nb = cs.batch;
     const uint32_t sd = uint32_t(cs.T * 31 + cs.HD);
-    const auto q = randv(size_t(d.T * d.q_stride), sd + 1, -2, 2), k = randv(size_t(d.S * d.k_stride), sd + 2, -2, 2),
-               v = randv(size_t(d.S * d.v_stride), sd + 3), dO = randv(size_t(d.T * d.o_stride), sd + 4);
-    std::vector<float> o(size_t(d.T * d.o_stride)), L(size_t(d.T * d.NH));
+    const auto q = randv(size_t(nb * d.T * d.q_stride), sd + 1, -2, 2),
+               k = randv(size_t(nb * d.S * d.k_stride), sd + 2, -2, 2),
+               v = randv(size_t(nb * d.S * d.v_stride), sd + 3),
+               dO = randv(size_t(nb * d.T * d.o_stride), sd + 4);
+    std::vector<float> o(size_t(nb * d.T * d.o_stride)), L(size_t(nb * d.T * d.NH));
     std::vector<float> work(size_t(std::max(attention_work_floats(d.HD), int64_t(1) << 16)));
-    for (int64_t g = 0; g < d.KVH; ++g)
-      S().attention_forward(o.data(), L.data(), q.data(), k.data(), v.data(), d, g, 0, d.T, work.data());
     const auto dq0 = randv(q.size(), sd + 5), dk0 = randv(k.size(), sd + 6), dv0 = randv(v.size(), sd + 7);
     std::vector<float> dq = dq0, dk = dk0, dv = dv0;
-    for (int64_t g = 0; g < d.KVH; ++g)
-      S().attention_backward(dq.data(), dk.data(), dv.data(), dO.data(), q.data(), k.data(), v.data(), o.data(),
-                             L.data(), d, g, work.data());
-    vk::Buffer bq = up(q), bk = up(k), bv = up(v), bo = up(o), bL = up(L), bdO = up(dO);
-    vk::Buffer bdq = up(dq0), bdk = up(dk0), bdv = up(dv0);
-    vk::Batch b(ctx());
-    vk::attention_backward(b, bdq, bdk, bdv, bdO, bq, bk, bv, bo, bL, d);
-    b.submit();
-    INFO("T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD);
-    CHECK(worst(down(bdq, dq.size()), dq, 1e-4, 1e-4) <= 1);
-    CHECK(worst(down(bdk, dk.size()), dk, 1e-4, 1e-4) <= 1);
-    CHECK(worst(down(bdv, dv.size()), dv, 1e-4, 1e-4) <= 1);
+    for (int64_t z = 0; z < nb; ++z) {
+      const int64_t qz = z * d.T * d.q_stride, kz = z * d.S * d.k_stride, vz = z * d.S * d.v_stride,
+                    oz = z * d.T * d.o_stride, lz = z * d.T * d.NH;
+      for (int64_t g = 0; g < d.KVH; ++g)
+        S().attention_forward(o.data() + oz, L.data() + lz, q.data() + qz, k.data() + kz, v.data() + vz, d, g, 0, d.T,
+                              work.data());
+      for (int64_t g = 0; g < d.KVH; ++g)
+        S().attention_backward(dq.data() + qz, dk.data() + kz, dv.data() + vz, dO.data() + oz, q.data() + qz,
+                               k.data() + kz, v.data() + vz, o.data() + oz, L.data() + lz, d, g, work.data());
+    }
+    for_each_attention_path([&](const char* mode) {
+      vk::Buffer bq = up(q), bk = up(k), bv = up(v), bo = up(o), bL = up(L), bdO = up(dO);
+      vk::Buffer bdq = up(dq0), bdk = up(dk0), bdv = up(dv0);
+      vk::Batch b(ctx());
+      vk::attention_backward(b, bdq, bdk, bdv, bdO, bq, bk, bv, bo, bL, d, uint32_t(nb));
+      b.submit();
+      INFO(mode << " T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD
+                << " batch=" << nb << " tiled=" << vk::attention_tiled(ctx(), d));
+      CHECK(worst(down(bdq, dq.size()), dq, 1e-4, 1e-4) <= 1);
+      CHECK(worst(down(bdk, dk.size()), dk, 1e-4, 1e-4) <= 1);
+      CHECK(worst(down(bdv, dv.size()), dv, 1e-4, 1e-4) <= 1);
+    });
   }
 }
 
