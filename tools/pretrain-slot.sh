@@ -9,7 +9,7 @@
 #   EDGELLM    the binary (default build/edgellm)
 #   PROSE_DIR  the carried general prose (`edgellm pretrain --export-prose DIR` on a machine with the packages;
 #              default prose/ beside the repository root); it must be the same corpus in every sitting
-#   DEVICE     vulkan (default for llama) or cpu (default for qwen3 until the Vulkan block has QK-norm)
+#   DEVICE     vulkan (default) or cpu
 #   RESERVE    seconds kept for start-up (tokenizer, resume) and the split (default 90)
 #   THREADS    default nproc
 #   PART_BYTES default 15728640 (15 MiB: only files ≤ 16 MiB come back from the GPU machine)
@@ -28,7 +28,7 @@ PROSE_DIR=${PROSE_DIR:-prose}
 RESERVE=${RESERVE:-90}
 THREADS=${THREADS:-$(nproc)}
 PART_BYTES=${PART_BYTES:-15728640}
-if [[ -z ${DEVICE:-} ]]; then DEVICE=vulkan; [[ $arch == llama ]] || DEVICE=cpu; fi
+DEVICE=${DEVICE:-vulkan}
 start=$(date +%s)
 
 [[ -x $EDGELLM ]] || { echo "pretrain-slot: no edgellm at $EDGELLM (build it, or set EDGELLM)" >&2; exit 2; }
