@@ -9,8 +9,6 @@
 // waits on the last), best of 3, after a warm-up that builds the pipelines. FLOPs counted as causal attention does
 // them (half the T·T scores): forward 2 GEMMs, backward 5 (S, dP, dV, dK, dQ): 4·B·NH·HD·T²/2 and
 // 10·B·NH·HD·T²/2.
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +17,7 @@
 #include "kernels/kernel_table.h"
 #include "kernels/vulkan/context.h"
 #include "kernels/vulkan/ops.h"
+#include "vulkan_timing.h"
 
 using namespace edgellm;
 
@@ -27,24 +26,6 @@ namespace {
 struct Bufs {
   vk::Buffer q, k, v, o, L, dO, dq, dk, dv;
 };
-
-// Seconds per call of `record` (one forward or one backward): batches of enough calls to take ~30 ms.
-template <class F>
-double time_calls(vk::Context& ctx, F record) {
-  auto run = [&](int reps) {
-    vk::Batch b(ctx);
-    for (int i = 0; i < reps; ++i) record(b);
-    const auto t0 = std::chrono::steady_clock::now();
-    b.submit();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  run(1);  // warm-up: pipelines, scratch
-  const double once = run(1);
-  const int reps = static_cast<int>(std::clamp(0.03 / std::max(once, 1e-7), 1.0, 200.0));
-  double best = 1e30;
-  for (int i = 0; i < 3; ++i) best = std::min(best, run(reps) / reps);
-  return best;
-}
 
 }  // namespace
 
@@ -85,11 +66,11 @@ int main(int argc, char** argv) {
   for (int path = 0; path < 2; ++path) {
     setenv("EDGELLM_VULKAN_ATTENTION", path == 0 ? "naive" : "auto", 1);
     const char* name = path == 0 ? "naive" : (vk::attention_tiled(ctx, d) ? "tiled" : "auto(=naive: head_dim > 128)");
-    const double tf = time_calls(ctx, forward);
+    const double tf = bench::seconds_per_call(ctx, forward, 1, 1, 200);
     vk::Batch fw(ctx);  // a real L for the backward (the timed forwards wrote it too)
     forward(fw);
     fw.submit();
-    const double tb = time_calls(ctx, backward);
+    const double tb = bench::seconds_per_call(ctx, backward, 1, 1, 200);
     if (path == 0) t_naive[0] = tf, t_naive[1] = tb;
     std::printf("%s,forward,%.3f,%.1f,%.2f\n", name, tf * 1e3, f_fwd / tf / 1e9, t_naive[0] / tf);
     std::printf("%s,backward,%.3f,%.1f,%.2f\n", name, tb * 1e3, f_bwd / tb / 1e9, t_naive[1] / tb);

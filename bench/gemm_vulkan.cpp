@@ -6,7 +6,6 @@
 // Time: wall clock of one submit of back-to-back dispatches of the same GEMM (each waits on the last: it writes the
 // same C, as training's chain of products does), best of 3, after a warm-up that builds the pipelines.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -14,6 +13,7 @@
 
 #include "kernels/vulkan/context.h"
 #include "kernels/vulkan/ops.h"
+#include "vulkan_timing.h"
 
 using namespace edgellm;
 
@@ -32,30 +32,16 @@ struct Bufs {
 
 // Seconds per GEMM of `ch` on shape s (buffers big enough for every shape).
 double time_gemm(vk::Context& ctx, Bufs& bf, const Shape& s, vk::GemmChoice ch) {
-  auto record = [&](vk::Batch& b, int reps) {
-    for (int i = 0; i < reps; ++i) {
-      const std::string op = s.op;
-      if (op == "fwd")  // A (M, K), B stored (N, K)
-        vk::gemm_f32_with(ch, b, {&bf.c, 0}, s.N, {&bf.a, 0}, s.K, 1, {&bf.b, 0}, 1, s.K, s.M, s.N, s.K, 1, 0);
-      else if (op == "dx")  // A (M, K), B (K, N)
-        vk::gemm_f32_with(ch, b, {&bf.c, 0}, s.N, {&bf.a, 0}, s.K, 1, {&bf.b, 0}, s.N, 1, s.M, s.N, s.K, 1, 0);
-      else  // A stored (K, M), B (K, N), C += A·B
-        vk::gemm_f32_with(ch, b, {&bf.c, 0}, s.N, {&bf.a, 0}, 1, s.M, {&bf.b, 0}, s.N, 1, s.M, s.N, s.K, 1, 1);
-    }
+  auto record = [&](vk::Batch& b) {
+    const std::string op = s.op;
+    if (op == "fwd")  // A (M, K), B stored (N, K)
+      vk::gemm_f32_with(ch, b, {&bf.c, 0}, s.N, {&bf.a, 0}, s.K, 1, {&bf.b, 0}, 1, s.K, s.M, s.N, s.K, 1, 0);
+    else if (op == "dx")  // A (M, K), B (K, N)
+      vk::gemm_f32_with(ch, b, {&bf.c, 0}, s.N, {&bf.a, 0}, s.K, 1, {&bf.b, 0}, s.N, 1, s.M, s.N, s.K, 1, 0);
+    else  // A stored (K, M), B (K, N), C += A·B
+      vk::gemm_f32_with(ch, b, {&bf.c, 0}, s.N, {&bf.a, 0}, 1, s.M, {&bf.b, 0}, s.N, 1, s.M, s.N, s.K, 1, 1);
   };
-  auto run = [&](int reps) {
-    vk::Batch b(ctx);
-    record(b, reps);
-    const auto t0 = std::chrono::steady_clock::now();
-    b.submit();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  run(1);                         // warm-up: pipelines, partials
-  const double once = run(3) / 3;  // the size of the timed batches (~30 ms each)
-  const int reps = static_cast<int>(std::clamp(0.03 / std::max(once, 1e-7), 5.0, 500.0));
-  double best = 1e30;
-  for (int i = 0; i < 3; ++i) best = std::min(best, run(reps) / reps);
-  return best;
+  return bench::seconds_per_call(ctx, record, 3, 5, 500);
 }
 
 }  // namespace
