@@ -125,7 +125,7 @@ TEST_CASE("vulkan softmax, swiglu and elementwise ops") {
 }
 
 namespace {
-// Runs f once per attention path: the tiled shaders (the default where HD <= 64) and the per-row ones
+// Runs f once per attention path: the tiled shaders (the default where HD <= 128) and the per-row ones
 // (EDGELLM_VULKAN_ATTENTION=naive), both against the same CPU reference.
 template <class F>
 void for_each_attention_path(F f) {
