@@ -154,8 +154,9 @@ Trainer::Trainer(LlamaModel& m, RowSource& data, TrainConfig c) : m_(m), data_(d
                                 {"epochs", cfg_.epochs}, {"time-budget", cfg_.time_budget},
                                 {"lora alpha", cfg_.setup.lora_config.alpha}, {"lora dropout", cfg_.setup.lora_config.dropout}})
     if (!std::isfinite(v) || v < 0) fail("--{}: {} is not a finite number >= 0", name, v);
-  if (cfg_.warmup < 0 || cfg_.save_every < 0)
-    fail("--warmup {} and --save-every {} must be >= 0", cfg_.warmup, cfg_.save_every);
+  if (cfg_.warmup < 0 || cfg_.save_every < 0 || !(cfg_.save_seconds >= 0))
+    fail("--warmup {}, --save-every {} and --save-every-seconds {} must be >= 0", cfg_.warmup, cfg_.save_every,
+         cfg_.save_seconds);
   if (cfg_.seq_len > m_.config.max_ctx)
     fail("--seq-len {} is longer than the model's context length {}: positions past it were never trained",
          cfg_.seq_len, m_.config.max_ctx);
@@ -195,13 +196,26 @@ Trainer::Trainer(LlamaModel& m, RowSource& data, TrainConfig c) : m_(m), data_(d
   }
 }
 
+Trainer::Rows Trainer::read_rows(int64_t step) {
+  const int64_t T = cfg_.seq_len, rows = rows_per_step();
+  Rows r;
+  r.ids.resize(static_cast<size_t>(rows * T));
+  r.targets.resize(r.ids.size());
+  for (int64_t i = 0; i < rows; ++i) data_.row(step * rows + i, r.ids.data() + i * T, r.targets.data() + i * T);
+  return r;
+}
+
 StepLog Trainer::train_step() {
   const auto t0 = Clock::now();
   const int64_t T = cfg_.seq_len, rows = rows_per_step(), mb = plan_.micro_batch;
   // The step's rows, all gathered first: the loss scale is 1 / (scored targets of the whole step).
-  std::vector<int32_t> ids(static_cast<size_t>(rows * T)), tgt(ids.size());
-  for (int64_t r = 0; r < rows; ++r)
-    data_.row(step_ * rows + r, ids.data() + r * T, tgt.data() + r * T);
+  Rows now = ahead_.valid() ? ahead_.get() : read_rows(step_);
+  std::vector<int32_t>& ids = now.ids;
+  std::vector<int32_t>& tgt = now.targets;
+  if (device && step_ + 1 < total_steps_) {
+    ahead_state_ = data_state ? data_state() : std::string();
+    ahead_ = std::async(std::launch::async, [this, next = step_ + 1] { return read_rows(next); });
+  }
   int64_t scored = 0;
   for (int32_t t : tgt) scored += t >= 0;
   std::vector<Param>& params = grad_->params();
@@ -289,8 +303,12 @@ StopReason Trainer::run(const std::atomic<bool>* stop) {
       std::fflush(csv.get());
     }
     if (on_step) on_step(log);
-    if (cfg_.save_every > 0 && step_ % cfg_.save_every == 0 && step_ < total_steps_ && !cfg_.out_dir.empty())
+    const bool due = (cfg_.save_every > 0 && step_ % cfg_.save_every == 0) ||
+                     (cfg_.save_seconds > 0 && elapsed_ - saved_at_ >= cfg_.save_seconds);
+    if (due && step_ < total_steps_ && !cfg_.out_dir.empty()) {
       save_checkpoint(checkpoint_path());
+      saved_at_ = elapsed_;
+    }
   }
   if (!cfg_.out_dir.empty()) save_checkpoint(checkpoint_path());
   return why;
@@ -336,7 +354,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
       // The only randomness is keyed by (seed, step): data order by (seed, epoch), dropout by (seed, step).
       {"rng", {{"kind", "counter"}, {"seed", cfg_.seed}, {"step", step_}}},
   };
-  if (data_state) j["data_state"] = data_state();
+  if (data_state) j["data_state"] = ahead_.valid() ? ahead_state_ : data_state();
   j["sha256"] = checkpoint_checksum(std::move(hashed));
   w.set_metadata("edgellm.checkpoint", j.dump());
   w.write(path);
@@ -353,6 +371,7 @@ std::string checkpoint_metadata(const SafetensorsFile& f) {
 void Trainer::resume(const std::string& path) { resume(SafetensorsFile::open(path)); }
 
 void Trainer::resume(const SafetensorsFile& f) {
+  if (ahead_.valid()) ahead_ = {};  // rows read ahead for a step this checkpoint replaces (the caller repositions the data)
   const std::string& path = f.path();
   const std::string field = "__metadata__.edgellm.checkpoint";
   const nlohmann::json j = parse_json_metered(checkpoint_metadata(f), path, field);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@ struct TrainConfig {
   size_t mem_budget = 0;          // bytes; 0: none
   std::string out_dir;            // loss.csv and checkpoint.safetensors go here; empty: nothing written
   int64_t save_every = 0;         // optimizer steps between checkpoints; 0: only at the end
+  double save_seconds = 0;        // seconds of training between checkpoints (with save_every: whichever first); 0: off
 };
 
 // What --mem-budget chose: rows per forward, checkpointing, and the estimate behind it.
@@ -93,7 +95,7 @@ class Trainer {
   // The same on a checkpoint already parsed (the fuzz target's entry point); errors name f.path().
   void resume(const SafetensorsFile& f);
   // Runs steps until total_steps(), the time budget, or *stop becoming true (checked between steps).
-  // Writes a checkpoint at the end (and every save_every steps) when out_dir is set.
+  // Writes a checkpoint at the end (and every save_every steps or save_seconds) when out_dir is set.
   StopReason run(const std::atomic<bool>* stop = nullptr);
   // One optimizer step; returns its log.
   StepLog train_step();
@@ -132,6 +134,17 @@ class Trainer {
   int64_t step_ = 0, total_steps_ = 0;
   double elapsed_ = 0;
   std::vector<StepLog> history_;
+  double saved_at_ = 0;  // elapsed_ at the last checkpoint of this process
+
+  // With a device, the next step's rows are read on a thread while the device runs this step (a streaming
+  // source's generation and tokenization would otherwise leave the GPU idle). The source then stands past
+  // them, so a checkpoint saves ahead_state_: the position before the rows read ahead.
+  struct Rows {
+    std::vector<int32_t> ids, targets;
+  };
+  Rows read_rows(int64_t step);
+  std::future<Rows> ahead_;
+  std::string ahead_state_;
 };
 
 // The metadata JSON of a checkpoint ("edgellm.checkpoint" in its safetensors header).

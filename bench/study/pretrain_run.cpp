@@ -221,6 +221,7 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const std::atomic<bool>
   tc.time_budget = o.time_budget;
   tc.out_dir = o.out_dir;
   tc.save_every = o.save_every;
+  tc.save_seconds = o.save_seconds;
   Trainer tr(model.llama, stream, tc);
   tr.data_state = [&] { return stream.state(); };
 

@@ -259,6 +259,90 @@ TEST_CASE("--mem-budget: refuses up front with its estimate, or picks a smaller 
   default_arena().set_budget(0);
 }
 
+namespace {
+
+// A source that can only go forward (like the study's PretrainStream): row g must be the next row; its state is
+// the position. It records the thread of each read.
+class ForwardOnly final : public RowSource {
+ public:
+  explicit ForwardOnly(PackedData& d) : d_(d) {}
+  int64_t seq_len() const override { return d_.seq_len(); }
+  int64_t rows_per_epoch() const override { return d_.rows_per_epoch(); }
+  void row(int64_t g, int32_t* ids, int32_t* targets) override {
+    EDGE_CHECK(g == next, "ForwardOnly: row {} asked at position {}", g, next);
+    d_.row(g, ids, targets);
+    ++next;
+    if (std::this_thread::get_id() != main) ++off_main;
+  }
+  PackedData& d_;
+  int64_t next = 0, off_main = 0;
+  std::thread::id main = std::this_thread::get_id();
+};
+
+// A device that runs the CPU's LlamaGrad: the trainer's device path (rows read ahead) with the CPU's math.
+struct CpuAsDevice final : GradDevice {
+  explicit CpuAsDevice(Trainer& t) : tr(t) {}
+  LossSum forward_backward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T, float scale) override {
+    return tr.grad().forward_backward(ids, targets, B, T, scale);
+  }
+  void params_updated() override {}
+  Trainer& tr;
+};
+
+}  // namespace
+
+TEST_CASE("with a device the next step's rows are read ahead on a thread; checkpoints keep the position before them") {
+  OneThread one;
+  const std::string dir = tmpdir("ahead");
+  TrainConfig c = small_config(false, 6, 3e-3);
+  c.out_dir = dir;
+  std::vector<double> whole, resumed;
+  {
+    Model m = load_model("builtin:tiny");
+    PackedData d(facts(*m.tokenizer), 32, 0);
+    Trainer tr(m.llama, d, c);
+    tr.run();
+    for (const auto& s : tr.history()) whole.push_back(s.loss);
+  }
+  {
+    Model m = load_model("builtin:tiny");
+    PackedData d(facts(*m.tokenizer), 32, 0);
+    ForwardOnly src(d);
+    Trainer tr(m.llama, src, c);
+    tr.device = std::make_shared<CpuAsDevice>(tr);
+    tr.data_state = [&] { return std::to_string(src.next); };
+    std::atomic<bool> stop{false};
+    tr.on_step = [&](const StepLog& s) { stop = s.step == 2; };
+    CHECK(tr.run(&stop) == StopReason::Signal);
+    for (const auto& s : tr.history()) resumed.push_back(s.loss);
+    CHECK(src.off_main == 2 * tr.rows_per_step());  // steps 2 and 3 were read on the thread
+    CHECK(src.next == 3 * tr.rows_per_step());       // the source stands past step 3's rows...
+  }
+  // ...but the checkpoint after step 2 says where step 3 begins.
+  const auto meta = nlohmann::json::parse(checkpoint_metadata(dir + "/checkpoint.safetensors"));
+  CHECK(meta.at("step") == 2);
+  CHECK(meta.at("data_state") == "4");
+  {
+    Model m = load_model("builtin:tiny");
+    PackedData d(facts(*m.tokenizer), 32, 0);
+    ForwardOnly src(d);
+    Trainer tr(m.llama, src, c);
+    tr.resume(dir + "/checkpoint.safetensors");
+    src.next = std::stoll(meta.at("data_state").get<std::string>());
+    tr.device = std::make_shared<CpuAsDevice>(tr);
+    tr.data_state = [&] { return std::to_string(src.next); };
+    tr.run();
+    for (const auto& s : tr.history()) resumed.push_back(s.loss);
+    CHECK(src.next == 6 * tr.rows_per_step());  // nothing read past the last step
+  }
+  REQUIRE(resumed.size() == whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    INFO("step " << i + 1);
+    CHECK(resumed[i] == doctest::Approx(whole[i]).epsilon(1e-12));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("the time budget and the stop flag end the run after a whole step, with a checkpoint") {
   OneThread one;
   const std::string dir = tmpdir("stop");

@@ -73,7 +73,10 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--seed", o.seed, "Seed of the initialization")->capture_default_str();
   cmd->add_option("--mix-seed", o.mix.seed, "Seed of the benchmark population the mix draws from")->capture_default_str();
   cmd->add_option("--vocab", o.vocab, "Tokenizer vocabulary size")->capture_default_str();
-  cmd->add_option("--save-every", o.save_every, "Steps between checkpoints")->capture_default_str();
+  cmd->add_option("--save-every", o.save_every, "Steps between checkpoints (0: off)")->capture_default_str();
+  cmd->add_option("--save-every-seconds", o.save_seconds,
+                  "Seconds of training between checkpoints (0: off; with --save-every, whichever comes first)")
+      ->capture_default_str();
   cmd->add_option("--eval-every", o.eval_every, "Steps between gold-context evaluations (0: at the end)")->capture_default_str();
   cmd->add_option("--eval-users", o.eval_users, "Held-out users of the evaluations during training")->capture_default_str();
   cmd->add_option("--final-eval-users", o.final_eval_users, "Held-out users of the final evaluation")->capture_default_str();

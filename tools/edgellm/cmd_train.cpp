@@ -76,6 +76,7 @@ struct FinetuneArgs {
   float alpha = 16, dropout = 0;
   double lr = 1e-4, min_lr = 0, weight_decay = 0, clip = 1.0, epochs = 1, time_budget = 0;
   int64_t steps = 0, batch = 1, grad_accum = 1, seq_len = 256, warmup = 0, save_every = 0, eval_every = 0;
+  double save_seconds = 0;
   uint64_t seed = 0;
   bool checkpointing = false, quiet = false;
 };
@@ -135,6 +136,7 @@ void run_finetune(const FinetuneArgs& a) {
   c.mem_budget = budget_text.empty() ? 0 : parse_bytes(budget_text);
   c.out_dir = a.out;
   c.save_every = a.save_every;
+  c.save_seconds = a.save_seconds;
   Trainer tr(m.llama, data, c);
   if (!a.resume.empty()) tr.resume(a.resume);
   apply_train_device(tr, m.llama, a.device);
@@ -242,6 +244,8 @@ void add_train_commands(CLI::App& app) {
     cmd->add_option("--resume", a.resume, "Continue from a checkpoint.safetensors");
     add_device_option(cmd, a.device);  // LoRA only: gradients on the GPU, optimizer on the CPU
     cmd->add_option("--save-every", a.save_every, "Write a checkpoint every N steps (0: at the end)");
+    cmd->add_option("--save-every-seconds", a.save_seconds,
+                    "Write a checkpoint every S seconds of training (0: off; with --save-every, whichever comes first)");
     cmd->add_flag("-q,--quiet", a.quiet, "No progress line");
     cmd->callback([cmd] {
       if (a.time_budget > 0 && cmd->count("--steps") == 0 && cmd->count("--epochs") == 0) a.epochs = 0;
