@@ -47,8 +47,9 @@ foreach(l "nn=0,0" "nt=0,1" "tn=1,0" "tt=1,1")
          "gemm_f32_${_ln}_${_tn}|gemm_tiled.comp|-DA_T=${_at},-DB_T=${_bt},-DBM=${_bm},-DBN=${_bn},-DBK=${_bk},-DTM=${_tm},-DTN=${_tnn}")
   endforeach()
 endforeach()
-# The tiled attention shaders also for heads of up to 128 dims (smaller tiles; kernels/vulkan/ops.cpp picks by HD).
-foreach(a attention_tiled attention_tiled_dq attention_tiled_dkv)
+# The tiled and flash attention shaders also for heads of up to 128 dims (smaller tiles; kernels/vulkan/ops.cpp picks
+# by HD).
+foreach(a attention_tiled attention_tiled_dq attention_tiled_dkv attention_flash attention_flash_dq attention_flash_dkv)
   list(APPEND _variants "${a}_hd128|${a}.comp|-DHDM=128")
 endforeach()
 file(GLOB _plain CONFIGURE_DEPENDS ${_sh}/*.comp)

@@ -183,6 +183,16 @@ Context::Context(int index) {
   vkGetPhysicalDeviceProperties(phys_, &pr);
   std::copy(pr.limits.maxComputeWorkGroupCount, pr.limits.maxComputeWorkGroupCount + 3, max_groups_);
   max_shared_bytes_ = pr.limits.maxComputeSharedMemorySize;
+  if (pr.apiVersion >= VK_API_VERSION_1_1) {  // subgroups (Vulkan 1.1 core): the flash attention's cluster sums
+    VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceProperties2 pr2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+    pr2.pNext = &sg;
+    vkGetPhysicalDeviceProperties2(phys_, &pr2);
+    if (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) {
+      subgroup_size_ = sg.subgroupSize;
+      subgroup_shuffle_ = (sg.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
+    }
+  }
   if (pr.limits.maxPushConstantsSize < kPushBytes)
     fail("Vulkan: device '{}' has {} bytes of push constants, edgellm needs {} (VK_ERROR_FEATURE_NOT_PRESENT)",
          info_.name, pr.limits.maxPushConstantsSize, kPushBytes);

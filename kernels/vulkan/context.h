@@ -93,6 +93,9 @@ class Context {
   uint32_t max_workgroups_x() const { return max_groups_[0]; }
   uint32_t max_workgroups_y() const { return max_groups_[1]; }
   uint32_t max_shared_bytes() const { return max_shared_bytes_; }  // maxComputeSharedMemorySize
+  // Compute-stage subgroups: the size (0: none reported) and whether subgroupShuffleXor is supported.
+  uint32_t subgroup_size() const { return subgroup_size_; }
+  bool subgroup_shuffle() const { return subgroup_shuffle_; }
   // Timestamps (the GPU profile): ns per tick, and the valid bits of the compute queue's (0: none).
   float timestamp_period_ns() const { return timestamp_period_ns_; }
   uint32_t timestamp_bits() const { return timestamp_bits_; }
@@ -120,6 +123,8 @@ class Context {
   VkPhysicalDeviceMemoryProperties mem_props_{};
   uint32_t max_groups_[3] = {65535, 65535, 65535};
   uint32_t max_shared_bytes_ = 16384;  // the spec's minimum until the device says
+  uint32_t subgroup_size_ = 0;
+  bool subgroup_shuffle_ = false;
   float timestamp_period_ns_ = 0;
   uint32_t timestamp_bits_ = 0;
   bool device_local_is_host_ = false;

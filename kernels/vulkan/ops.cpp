@@ -262,30 +262,60 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 }
 
 namespace {
-// The FlashAttention-2 style tiles (attention_tiled*.comp, keys staged in shared memory for a tile of query rows)
-// hold heads of up to 64 dims (32-row tiles) or, in the *_hd128 variants, 128 dims (16-row tiles) in 31 KiB of
-// shared memory. Larger heads, devices with less than 32 KiB (the spec allows 16) and
-// EDGELLM_VULKAN_ATTENTION=naive (tests, bench_attention_vulkan) take the per-row shaders attention.comp /
-// attention_backward_{dq,dkv}.comp.
+// Three families of attention shaders, all against the same CPU reference in the tests:
+// - flash (attention_flash*.comp): 128 threads, a query row (dq, forward) or a key (dk/dv) held in registers by a
+//   cluster of 4 subgroup lanes (8 for heads of 65-128 dims), dot products finished with subgroup shuffles, k/v or
+//   q/dO tiles in 16 KiB of shared memory. Needs subgroups of >= 4 (8) lanes with shuffles.
+// - tiled (attention_tiled*.comp): 64 threads, FlashAttention-2 style tiles of 32 query rows x 32 keys (16 x 16 for
+//   heads of up to 128 dims) in 31 KiB of shared memory, the online softmax one thread per row.
+// - per-row (attention.comp, attention_backward_{dq,dkv}.comp): a workgroup per (row, head); any head up to 256.
+// EDGELLM_VULKAN_ATTENTION=auto (default) takes the first that applies; flash, tiled or naive ask for one, and a
+// shape or device it cannot take gets the next (flash -> tiled -> per-row), as auto does; attention_path says which.
 constexpr int64_t kTiledMaxHD = 128;
-constexpr uint32_t kTiledShared = 32768;
-struct TiledAttention {
+constexpr uint32_t kTiledShared = 32768, kFlashShared = 16384;
+struct AttentionShaders {
   const char *fwd, *dq, *dkv;
   uint32_t fwd_rows, dq_rows, dkv_keys;  // query rows per workgroup of the forward and dq, keys of dk/dv
 };
-TiledAttention tiled_attention(int64_t HD) {
+AttentionShaders attention_shaders(AttentionPath path, int64_t HD) {
+  if (path == AttentionPath::Flash) {
+    if (HD <= 64) return {"attention_flash", "attention_flash_dq", "attention_flash_dkv", 64, 32, 32};
+    return {"attention_flash_hd128", "attention_flash_dq_hd128", "attention_flash_dkv_hd128", 16, 16, 16};
+  }
   if (HD <= 64) return {"attention_tiled", "attention_tiled_dq", "attention_tiled_dkv", 32, 32, 32};
   return {"attention_tiled_hd128", "attention_tiled_dq_hd128", "attention_tiled_dkv_hd128", 16, 16, 16};
 }
-}  // namespace
-
-bool attention_tiled(const Context& c, const AttentionDims& d) {
-  const char* e = std::getenv("EDGELLM_VULKAN_ATTENTION");
-  if (e && std::string_view(e) == "naive") return false;
-  EDGE_CHECK(!e || !*e || std::string_view(e) == "auto",
-             "EDGELLM_VULKAN_ATTENTION={}: expected naive or auto", e);
+bool flash_fits(const Context& c, const AttentionDims& d) {
+  const uint32_t sg = c.subgroup_size(), lanes = d.HD <= 64 ? 4u : 8u;  // a cluster never straddles subgroups
+  return d.HD <= kTiledMaxHD && c.subgroup_shuffle() && sg >= lanes && sg <= 128 && (sg & (sg - 1)) == 0 &&
+         c.max_shared_bytes() >= kFlashShared;
+}
+bool tiled_fits(const Context& c, const AttentionDims& d) {
   return d.HD <= kTiledMaxHD && c.max_shared_bytes() >= kTiledShared;
 }
+}  // namespace
+
+AttentionPath attention_path(const Context& c, const AttentionDims& d) {
+  const char* e = std::getenv("EDGELLM_VULKAN_ATTENTION");
+  const std::string_view m = e ? e : "";
+  EDGE_CHECK(m.empty() || m == "auto" || m == "flash" || m == "tiled" || m == "naive",
+             "EDGELLM_VULKAN_ATTENTION={}: expected auto, flash, tiled or naive", m);
+  if (m == "naive") return AttentionPath::PerRow;
+  if (m != "tiled" && flash_fits(c, d)) return AttentionPath::Flash;
+  if (tiled_fits(c, d)) return AttentionPath::Tiled;
+  return AttentionPath::PerRow;
+}
+
+const char* attention_path_name(AttentionPath path) {
+  switch (path) {
+    case AttentionPath::Flash: return "flash";
+    case AttentionPath::Tiled: return "tiled";
+    case AttentionPath::PerRow: break;
+  }
+  return "per-row";
+}
+
+bool attention_tiled(const Context& c, const AttentionDims& d) { return attention_path(c, d) != AttentionPath::PerRow; }
 
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch) {
@@ -303,9 +333,10 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
       static_cast<uint32_t>(d.q_stride), static_cast<uint32_t>(d.k_stride), static_cast<uint32_t>(d.v_stride),
       static_cast<uint32_t>(d.o_stride), q.off, k.off, v.off, o.off, static_cast<float>(d.scale), L ? 1u : 0u,
       static_cast<uint32_t>(d.window), static_cast<float>(d.softcap)};
-  // Both shaders take the same bindings and push constants; the tiled one a workgroup per tile of query rows.
-  const bool tiled = attention_tiled(b.ctx(), d);
-  const TiledAttention ta = tiled_attention(d.HD);
+  // The three take the same bindings and push constants; tiled and flash a workgroup per tile of query rows.
+  const AttentionPath path = attention_path(b.ctx(), d);
+  const bool tiled = path != AttentionPath::PerRow;
+  const AttentionShaders ta = attention_shaders(path, d.HD);
   b.dispatch(tiled ? ta.fwd : "attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p,
              static_cast<uint32_t>(d.NH), tiled ? groups(d.T, ta.fwd_rows) : static_cast<uint32_t>(d.T), batch);
 }
@@ -338,15 +369,16 @@ void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buff
       static_cast<uint32_t>(d.o_stride), static_cast<float>(d.scale)};
   const auto T = static_cast<uint32_t>(d.T), NH = static_cast<uint32_t>(d.NH), KVH = static_cast<uint32_t>(d.KVH);
   if (T == 0) return;  // nothing to add
-  if (!attention_tiled(b.ctx(), d)) {
+  const AttentionPath path = attention_path(b.ctx(), d);
+  if (path == AttentionPath::PerRow) {
     b.dispatch("attention_backward_dq", {&dq, &dO, &q, &k, &v, &o, &L}, &p, sizeof p, NH, T, batch);
     b.dispatch("attention_backward_dkv", {&dk, &dO, &q, &k, &v, &o, &L, &dv}, &p, sizeof p, KVH,
                static_cast<uint32_t>(d.pos0) + T, batch);
     return;
   }
-  // dq per tile of query rows, which also writes D = rowsum(dO ∘ o) (batch·T, NH) into scratch; then dk/dv per
-  // tile of keys (every key a query sees: pos0 + T of them), reading D where the per-row shader reads o.
-  const TiledAttention ta = tiled_attention(d.HD);
+  // dq per tile of query rows (tiled or flash), which also writes D = rowsum(dO ∘ o) (batch·T, NH) into scratch;
+  // then dk/dv per tile of keys (every key a query sees: pos0 + T of them), reading D where the per-row shader reads o.
+  const AttentionShaders ta = attention_shaders(path, d.HD);
   const Buffer& D = scratch(b.ctx(), size_t{batch} * T * NH * sizeof(float));
   b.dispatch(ta.dq, {&dq, &dO, &q, &k, &v, &o, &L, &D}, &p, sizeof p, NH, groups(T, ta.dq_rows), batch, 1u | 128u);
   b.dispatch(ta.dkv, {&dk, &dO, &q, &k, &v, &D, &L, &dv}, &p, sizeof p, KVH, groups(d.pos0 + T, ta.dkv_keys), batch,

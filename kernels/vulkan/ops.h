@@ -205,8 +205,14 @@ void swiglu_backward(Batch& b, const Buffer& dgate, const Buffer& dup, const Buf
 // L rows of each T after the previous; k, v rows of each S), each its own attention.
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch = 1);
-// Whether attention_forward / attention_backward take the FlashAttention-2 style tiled shaders for d (HD <= 128,
-// 32 KiB of shared memory, EDGELLM_VULKAN_ATTENTION not `naive`) rather than the per-row ones.
+// Which shaders attention_forward / attention_backward take for d (ops.cpp says what each needs):
+// flash (attention_flash*.comp: rows in registers, subgroup shuffles; HD <= 128), tiled (attention_tiled*.comp,
+// FlashAttention-2 style tiles; HD <= 128, 32 KiB of shared memory) or per-row (any HD <= 256).
+// EDGELLM_VULKAN_ATTENTION=auto (default) | flash | tiled | naive: the first that applies from the one asked for.
+enum class AttentionPath { PerRow, Tiled, Flash };
+AttentionPath attention_path(const Context& c, const AttentionDims& d);
+const char* attention_path_name(AttentionPath path);  // "flash", "tiled", "per-row"
+// attention_path(c, d) != PerRow.
 bool attention_tiled(const Context& c, const AttentionDims& d);
 // One decoded token's attention (the fused decode step): o, q (NH·HD) of head h at offset h·HD; keys and values of
 // group g at row s (0 ..= the position in `step`'s first uint) at k/v.off + s·kv_st + g·HD. Returns false

@@ -125,14 +125,26 @@ TEST_CASE("vulkan softmax, swiglu and elementwise ops") {
 }
 
 namespace {
-// Runs f once per attention path: the tiled shaders (the default where HD <= 128) and the per-row ones
-// (EDGELLM_VULKAN_ATTENTION=naive), both against the same CPU reference.
+// Runs f once per attention path: the flash shaders (the default where HD <= 128 and the device has subgroup
+// shuffles), the tiled ones and the per-row ones (EDGELLM_VULKAN_ATTENTION=flash, tiled, naive), all against the
+// same CPU reference. Each mode must get the path it asks for where the shape allows it (HD <= 128): a silent
+// fallback would test the wrong shader. (A device without subgroup shuffles fails here: say so, do not skip.)
 template <class F>
-void for_each_attention_path(F f) {
-  for (const char* mode : {"auto", "naive"}) {
+void for_each_attention_path(const AttentionDims& d, F f) {
+  for (const char* mode : {"flash", "tiled", "naive"}) {
     setenv("EDGELLM_VULKAN_ATTENTION", mode, 1);
-    INFO("EDGELLM_VULKAN_ATTENTION=" << mode);
-    f(mode);
+    const vk::AttentionPath path = vk::attention_path(ctx(), d);
+    const std::string what = std::string("EDGELLM_VULKAN_ATTENTION=") + mode + " path=" + vk::attention_path_name(path);
+    INFO(what);
+    if (d.HD <= 128) {
+      const vk::AttentionPath want = mode[0] == 'f' ? vk::AttentionPath::Flash
+                                     : mode[0] == 't' ? vk::AttentionPath::Tiled
+                                                      : vk::AttentionPath::PerRow;
+      CHECK(path == want);
+    } else {
+      CHECK(path == vk::AttentionPath::PerRow);
+    }
+    f(vk::attention_path_name(path));
   }
   unsetenv("EDGELLM_VULKAN_ATTENTION");
 }
@@ -144,10 +156,10 @@ std::vector<float> with_prefix(const std::vector<float>& v, uint32_t off) {
 }
 }  // namespace
 
-// Tiles of 32 query rows x 32 keys (HD <= 64: 16, 18, 32, 48, 64) and 16 x 16 (HD <= 128: 70, 80, 96, 128): T and
-// pos0 + T off multiples of the tile and below one tile, a KV prefix (pos0 > 0) and rows past pos0 + T in the cache (S
-// larger), GQA, several sequences (workgroup z), view offsets, window and soft-cap; HD 200 and 256 fall back to the
-// per-row shader in both modes.
+// Tiled: 32 query rows x 32 keys (HD <= 64: 16, 18, 32, 48, 64), 16 x 16 (HD <= 128: 70, 80, 96, 128); flash: 64
+// rows x 32 keys and 16 x 16. T and pos0 + T off multiples of the tiles and below one tile, a KV prefix (pos0 > 0)
+// and rows past pos0 + T in the cache (S larger), GQA, several sequences (workgroup z), view offsets, window and
+// soft-cap, the l base's shape (T 256, 6 heads of 64); HD 200 and 256 fall back to the per-row shader in every mode.
 TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, strided views, window, soft-cap") {
   struct Case { int64_t T, pos0, NH, KVH, HD, window = 0; double softcap = 0; int64_t batch = 1; };
   for (Case cs : {Case{1, 0, 2, 1, 16}, Case{7, 0, 4, 2, 64}, Case{5, 70, 4, 4, 32}, Case{33, 100, 6, 2, 128},
@@ -156,7 +168,8 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
                   Case{40, 0, 4, 2, 64, 0, 0, 3}, Case{5, 37, 4, 1, 32, 0, 0, 2}, Case{70, 13, 6, 3, 48, 0, 0, 2},
                   Case{45, 20, 4, 2, 64, 17, 0, 2}, Case{65, 31, 2, 2, 64, 0, 30, 1}, Case{40, 3, 4, 2, 80, 0, 0, 2},
                   Case{96, 0, 2, 1, 64, 40, 10, 2}, Case{50, 7, 4, 2, 96, 21, 0, 2}, Case{40, 3, 4, 2, 200, 0, 0, 2},
-                  Case{37, 4, 4, 2, 18, 0, 0, 2}, Case{20, 9, 2, 1, 70, 0, 0, 1}}) {
+                  Case{37, 4, 4, 2, 18, 0, 0, 2}, Case{20, 9, 2, 1, 70, 0, 0, 1}, Case{256, 0, 6, 6, 64, 0, 0, 2},
+                  Case{130, 0, 4, 2, 128, 0, 0, 1}, Case{100, 30, 4, 2, 80, 50, 5, 2}, Case{67, 0, 2, 2, 32, 0, 0, 2}}) {
     AttentionDims d;
     d.T = cs.T, d.S = cs.pos0 + cs.T + (cs.batch > 1 ? 3 : 0), d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD;
     d.pos0 = cs.pos0;
@@ -176,7 +189,7 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
                               k.data() + z * d.S * d.k_stride, v.data() + z * d.S * d.v_stride, d, g, 0, d.T,
                               work.data());
     const uint32_t qo = 7, ko = 11, vo = 2, oo = 5;  // element offsets of the views
-    for_each_attention_path([&](const char* mode) {
+    for_each_attention_path(d, [&](const char* mode) {
       vk::Buffer bq = up(with_prefix(q, qo)), bk = up(with_prefix(k, ko)), bv = up(with_prefix(v, vo)),
                  bo = ctx().alloc((o.size() + oo) * 4), bL = ctx().alloc(L.size() * 4);
       vk::Batch b(ctx());
@@ -184,7 +197,7 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
       b.submit();
       INFO(mode << " T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD
                 << " window=" << cs.window << " softcap=" << cs.softcap << " batch=" << nb
-                << " tiled=" << vk::attention_tiled(ctx(), d));
+               );
       const auto got = down(bo, o.size() + oo);
       CHECK(worst(std::vector<float>(got.begin() + oo, got.end()), o, 1e-5, 1e-4) <= 1);
       CHECK(worst(down(bL, L.size()), L, 1e-5, 1e-5) <= 1);
@@ -218,14 +231,15 @@ TEST_CASE("vulkan attention_decode: one token at the step buffer's position, chu
   }
 }
 
-// Both paths (tiled for HD <= 128 in two tile sizes, per-row for 160) on ragged T, a KV prefix, GQA, several
-// sequences; every gradient.
+// Every path (flash and tiled for HD <= 128 in two tile sizes each, per-row for 160) on ragged T, a KV prefix, GQA,
+// several sequences, the l base's shape; every gradient.
 TEST_CASE("vulkan attention backward (dq, dk, dv accumulate) against the scalar kernel: GQA, prefix, strides") {
   struct Case { int64_t T, pos0, NH, KVH, HD, batch = 1; };
   for (Case cs : {Case{1, 0, 2, 1, 16}, Case{7, 0, 4, 2, 64}, Case{33, 0, 6, 2, 32}, Case{5, 9, 4, 4, 128},
                   Case{70, 0, 2, 1, 64}, Case{40, 0, 4, 2, 64, 3}, Case{5, 37, 4, 1, 32, 2}, Case{70, 13, 6, 3, 48, 2},
                   Case{33, 2, 2, 2, 80, 2}, Case{100, 0, 6, 6, 64}, Case{45, 6, 4, 2, 128, 2},
-                  Case{20, 4, 4, 2, 160, 2}, Case{37, 4, 4, 2, 30, 2}, Case{20, 9, 2, 1, 70}}) {
+                  Case{20, 4, 4, 2, 160, 2}, Case{37, 4, 4, 2, 30, 2}, Case{20, 9, 2, 1, 70},
+                  Case{256, 0, 6, 6, 64, 2}, Case{67, 0, 4, 2, 80, 2}, Case{130, 3, 4, 1, 128}, Case{33, 40, 2, 2, 32}}) {
     AttentionDims d;
     d.T = cs.T, d.S = cs.pos0 + cs.T, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos0;
     d.q_stride = d.NH * d.HD + 2, d.k_stride = d.KVH * d.HD, d.v_stride = d.KVH * d.HD + 1, d.o_stride = d.NH * d.HD;
@@ -250,14 +264,14 @@ TEST_CASE("vulkan attention backward (dq, dk, dv accumulate) against the scalar 
         S().attention_backward(dq.data() + qz, dk.data() + kz, dv.data() + vz, dO.data() + oz, q.data() + qz,
                                k.data() + kz, v.data() + vz, o.data() + oz, L.data() + lz, d, g, work.data());
     }
-    for_each_attention_path([&](const char* mode) {
+    for_each_attention_path(d, [&](const char* mode) {
       vk::Buffer bq = up(q), bk = up(k), bv = up(v), bo = up(o), bL = up(L), bdO = up(dO);
       vk::Buffer bdq = up(dq0), bdk = up(dk0), bdv = up(dv0);
       vk::Batch b(ctx());
       vk::attention_backward(b, bdq, bdk, bdv, bdO, bq, bk, bv, bo, bL, d, uint32_t(nb));
       b.submit();
       INFO(mode << " T=" << cs.T << " pos0=" << cs.pos0 << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD
-                << " batch=" << nb << " tiled=" << vk::attention_tiled(ctx(), d));
+                << " batch=" << nb);
       CHECK(worst(down(bdq, dq.size()), dq, 1e-4, 1e-4) <= 1);
       CHECK(worst(down(bdk, dk.size()), dk, 1e-4, 1e-4) <= 1);
       CHECK(worst(down(bdv, dv.size()), dv, 1e-4, 1e-4) <= 1);

@@ -3,7 +3,10 @@
 // P_ij = exp(scale·q_i·k_j − L_i); D_i = dO_i·o_i; dS_ij = P_ij·(dO_i·v_j − D_i).
 // ATTN_BWD_D_NOT_O: binding 5 holds D (T, NH) per sequence instead of o (attention_tiled_dkv.comp, which needs
 // nine buffers otherwise; the Batch binds at most eight).
-layout(local_size_x = 64) in;
+#ifndef ATTN_BWD_THREADS
+#define ATTN_BWD_THREADS 64  // attention_flash_d*.comp: 128
+#endif
+layout(local_size_x = ATTN_BWD_THREADS) in;
 layout(std430, binding = 1) readonly buffer DOBuf { float dO[]; };
 layout(std430, binding = 2) readonly buffer QBuf { float q[]; };
 layout(std430, binding = 3) readonly buffer KBuf { float kc[]; };
