@@ -36,6 +36,7 @@ const char* find_wname(DType t) {
 }  // namespace
 
 bool weight_type_supported(DType t) { return find_wname(t) != nullptr; }
+const char* weight_shader_name(DType t) { return find_wname(t); }
 
 namespace {
 struct GemmPush {
@@ -62,7 +63,7 @@ void row_units(DType wt, uint32_t K, uint32_t w_byte_off, int gint_bits, int gin
 }  // namespace
 
 void linear_backward_x(Batch& b, View dx, View dy, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M,
-                       uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group) {
+                       uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group, GemmChoice gemm) {
   uint32_t row, off;
   row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
   if (wt == DType::F32) {  // the generic f32 GEMM: B(n, k) = W[n*K + k]
@@ -70,30 +71,29 @@ void linear_backward_x(Batch& b, View dx, View dy, const Buffer& w, uint32_t w_b
     return;
   }
   // GEMM dims: M x K outputs, reduction over N; B(n, k) = W row n, column k.
-  GemmPush p{M, K, N, dy.off, N, 1, off, 1, row, dx.off, K, 1.0f, beta,
-             static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group), 1};
-  const std::string name = std::string("gemm_") + wname(wt);
-  b.dispatch(name.c_str(), {dy.b, &w, dx.b}, &p, sizeof p, groups(K, 64), groups(M, 64));
+  const QWeight q{&w, off, row, wt, static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group)};
+  qgemm_with(gemm, b, dx, K, dy, N, q, true, M, K, N, beta);
 }
 
 void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt,
-                 uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group) {
+                 uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group, GemmChoice gemm) {
   uint32_t row, off;
   row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
   if (use_gemm && wt == DType::F32) {  // the f32 GEMM's own choice of kernel: B(k, n) = W[n*K + k]
     gemm_f32(b, y, N, x, K, 1, {&w, off}, 1, K, M, N, K, 1.0f, beta);
     return;
   }
+  if (use_gemm) {
+    const QWeight q{&w, off, row, wt, static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group)};
+    qgemm_with(gemm, b, y, N, x, K, q, false, M, N, K, beta);
+    return;
+  }
   GemmPush p{M, N, K, x.off, K, 1, off, 1, row, y.off, N, 1.0f, beta,
              static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group), 0};
-  const std::string name = std::string(use_gemm ? "gemm_" : "matvec_") + wname(wt);
-  if (use_gemm) {
-    b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, groups(N, 64), groups(M, 64), 1, 4u);
-  } else {
-    const uint32_t rows = groups(N, 16);  // 16 rows of W per workgroup
-    const uint32_t gx = std::min<uint32_t>(rows, 65535), gz = groups(rows, 65535);
-    b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, gx, M, gz, 4u);
-  }
+  const std::string name = std::string("matvec_") + wname(wt);
+  const uint32_t rows = groups(N, 16);  // 16 rows of W per workgroup
+  const uint32_t gx = std::min<uint32_t>(rows, 65535), gz = groups(rows, 65535);
+  b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, gx, M, gz, 4u);
 }
 
 void matvec_fused(Batch& b, const FusedMatvec& f) {

@@ -8,11 +8,6 @@
 // they are) and SQ(v) (what to add to ss for them: Σ v² for a fused RMSNorm, the 32 lanes seeing every
 // element once; or 0.0).
 
-// The 32-bit word of the block bytes starting at byte b (b even: the blocks' payloads are 2-byte aligned).
-uint word_at(uint b) {
-  const uint w = b >> 2;
-  return (b & 3u) == 0u ? wb[w] : (wb[w] >> 16) | (wb[w + 1u] << 16);
-}
 // x elements i .. i+3 (any alignment).
 vec4 x4_at(uint i) {
   if ((i & 3u) == 0u) return x4[i >> 2];
