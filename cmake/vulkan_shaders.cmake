@@ -47,6 +47,15 @@ foreach(l "nn=0,0" "nt=0,1" "tn=1,0" "tt=1,1")
          "gemm_f32_${_ln}_${_tn}|gemm_tiled.comp|-DA_T=${_at},-DB_T=${_bt},-DBM=${_bm},-DBN=${_bn},-DBK=${_bk},-DTM=${_tm},-DTN=${_tnn}")
   endforeach()
 endforeach()
+# The matvecs with a lane per block (matvec_dot.glsl's MV_BLOCKS) for Q4_0 and Q8_0: EDGELLM_VULKAN_MATVEC=blocks.
+foreach(w "q4_0=2" "q8_0=8")
+  string(REPLACE "=" ";" _p ${w})
+  list(GET _p 0 _n)
+  list(GET _p 1 _id)
+  list(APPEND _variants "matvec_${_n}_blocks|matvec.comp|-DWTYPE=${_id},-DMV_BLOCKS=1"
+       "matvec_fused_${_n}_blocks|matvec_fused.comp|-DWTYPE=${_id},-DNORM=0,-DMV_BLOCKS=1"
+       "matvec_fused_norm_${_n}_blocks|matvec_fused.comp|-DWTYPE=${_id},-DNORM=1,-DMV_BLOCKS=1")
+endforeach()
 # The dequantizing tiled GEMM per weight type (not f32: it takes the f32 GEMM), layout (nt: x·Wᵀ, the forward;
 # nn: dy·W, the input gradient) and the two tiles gemm_choice ever picks: kernels/vulkan/gemm.cpp's linear_gemm.
 foreach(w ${_wtypes})

@@ -399,3 +399,16 @@ TEST_CASE("vulkan matvec_fused: RMSNorm prologue, q|k|v segments at a position, 
         for (uint32_t HD : {8u, 16u}) check_fused(fc, kb * blk, HD, seed++);
   }
 }
+
+TEST_CASE("vulkan matvec with a lane per block (EDGELLM_VULKAN_MATVEC=blocks): Q4_0, Q8_0, plain and fused") {
+  setenv("EDGELLM_VULKAN_MATVEC", "blocks", 1);
+  check_linear(DType::Q4_0);
+  check_linear(DType::Q8_0);
+  uint32_t seed = 700;
+  for (DType t : {DType::Q4_0, DType::Q8_0})
+    for (const FusedCase& fc : {FusedCase{t, vk::FusedPair::RopeInterleaved, true, 0},
+                                FusedCase{t, vk::FusedPair::Swiglu, true, 0}, FusedCase{t, vk::FusedPair::None, false, 1}})
+      // Fewer blocks than lanes, about two per lane, and enough (K >= 4096) for two warps per row pair.
+      for (uint32_t kb : {3u, 17u, 70u, 140u}) check_fused(fc, kb * 32, 8, seed++);
+  unsetenv("EDGELLM_VULKAN_MATVEC");
+}
