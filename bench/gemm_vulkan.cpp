@@ -3,6 +3,10 @@
 // generic one, per forward, input-gradient and weight-gradient product, and the GEMM time of one training step.
 // Not a correctness test (tests/vulkan/test_vulkan_matmul.cpp) and not the whole step (bench_train_vulkan).
 // Usage: bench_gemm_vulkan [peak_tflops=66.9] [tokens=2048] [dim=512] [ffn=1536] [vocab=8192] [layers=4] [device=-1]
+//        bench_gemm_vulkan prompt [peak_tflops=66.9] [types=q4_0,q8_0] [tokens=512] [device=-1]
+// The prompt mode: the dequantizing GEMM of a prompt's linear layers (y = x·Wᵀ, W quantized) at the 1.1B
+// (dim 2048, ffn 5632, kv 256) and 110m (dim 768, ffn 2048) shapes: gemm.comp (EDGELLM_VULKAN_QGEMM=old) against
+// the tiles (every tile and split, and what qgemm_choice picks), and the layers' GEMM time per prompt.
 // Time: wall clock of one submit of back-to-back dispatches of the same GEMM (each waits on the last: it writes the
 // same C, as training's chain of products does), best of 3, after a warm-up that builds the pipelines.
 #include <algorithm>
@@ -11,8 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "kernels/quant_convert.h"
 #include "kernels/vulkan/context.h"
 #include "kernels/vulkan/ops.h"
+#include "runtime/dtype.h"
+#include "runtime/error.h"
 #include "vulkan_timing.h"
 
 using namespace edgellm;
@@ -44,9 +51,105 @@ double time_gemm(vk::Context& ctx, Bufs& bf, const Shape& s, vk::GemmChoice ch) 
   return bench::seconds_per_call(ctx, record, 3, 5, 500);
 }
 
+// ---- prompt mode ----
+struct QShape {
+  const char* name;
+  uint32_t N, K;
+  int per_layer;
+};
+struct QModel {
+  const char* name;
+  int layers;
+  std::vector<QShape> shapes;
+};
+
+int prompt_mode(int argc, char** argv) {
+  auto arg = [&](int i, const char* d) { return argc > i ? argv[i] : d; };
+  const double peak = std::atof(arg(2, "66.9"));
+  const std::string types = arg(3, "q4_0,q8_0");
+  const auto M = static_cast<uint32_t>(std::atoi(arg(4, "512")));
+  vk::Context& ctx = vk::context(std::atoi(arg(5, "-1")));
+  std::printf("device: %s (%s), prompt of %u tokens, fp32 peak assumed %.1f TFLOP/s\n", ctx.info().name.c_str(),
+              ctx.info().type.c_str(), M, peak);
+  const std::vector<QModel> models = {
+      {"1.1b", 22, {{"q", 2048, 2048, 1}, {"k|v", 256, 2048, 2}, {"o", 2048, 2048, 1}, {"gate|up", 5632, 2048, 2},
+                    {"down", 2048, 5632, 1}}},
+      {"110m", 12, {{"q|k|v", 768, 768, 3}, {"o", 768, 768, 1}, {"gate|up", 2048, 768, 2}, {"down", 768, 2048, 1}}}};
+  uint32_t most_n = 0, most_k = 0;
+  for (const QModel& m : models)
+    for (const QShape& s : m.shapes) most_n = std::max(most_n, s.N), most_k = std::max(most_k, s.K);
+  std::vector<float> v(size_t{most_n} * most_k);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+  vk::Buffer x = ctx.alloc(size_t{M} * most_k * 4), y = ctx.alloc(size_t{M} * most_n * 4);
+  ctx.upload(x, v.data(), size_t{M} * most_k * 4);
+
+  using K = vk::GemmKernel;
+  std::vector<vk::GemmChoice> tried = {{K::Generic, 1}};
+  for (K k : {K::T64x64_4x4, K::T128x64_8x4})
+    for (uint32_t split : {1u, 2u, 4u, 8u}) tried.push_back({k, split});
+  std::printf("model,type,shape,M,N,K,kernel,split,us,tflops,pct_peak,speedup_vs_old\n");
+  std::vector<std::string> summary;
+  for (size_t at = 0; at <= types.size();) {
+    const size_t comma = std::min(types.find(',', at), types.size());
+    const std::string tn = types.substr(at, comma - at);
+    at = comma + 1;
+    const DType t = dtype_from_name(tn);
+    EDGE_CHECK(vk::weight_type_supported(t) && t != DType::F32 && !dtype_is_gint(t),
+               "bench_gemm_vulkan prompt: '{}' is not a quantized type with Vulkan shaders", tn);
+    for (const QModel& m : models) {
+      double layer_old = 0, layer_auto = 0, layer_best = 0, layer_flops = 0;
+      for (const QShape& s : m.shapes) {
+        // W (N, K) of type t, quantized from v.
+        const size_t rb = static_cast<size_t>(dtype_row_bytes(t, s.K));
+        std::vector<uint8_t> raw(rb * s.N);
+        for (uint32_t n = 0; n < s.N; ++n) quantize_row_to(t, raw.data() + n * rb, v.data() + size_t{n} * s.K, s.K);
+        vk::Buffer w = ctx.alloc(raw.size());
+        ctx.upload(w, raw.data(), raw.size());
+        const double flops = 2.0 * M * s.N * s.K;
+        auto time_with = [&](vk::GemmChoice ch) {
+          auto record = [&](vk::Batch& b) {
+            vk::linear_with(true, b, {&y, 0}, {&x, 0}, w, 0, t, M, s.N, s.K, 0, 4, 128, ch);
+          };
+          return bench::seconds_per_call(ctx, record, 3, 5, 500);
+        };
+        double old = 0, best = 1e30;
+        auto report = [&](const std::string& kernel, uint32_t split, double sec) {
+          std::printf("%s,%s,%s,%u,%u,%u,%s,%u,%.1f,%.2f,%.1f,%.2f\n", m.name, tn.c_str(), s.name, M, s.N, s.K,
+                      kernel.c_str(), split, sec * 1e6, flops / sec / 1e12, 100.0 * flops / sec / (peak * 1e12),
+                      old / sec);
+          std::fflush(stdout);
+        };
+        for (const vk::GemmChoice& ch : tried) {
+          if (ch.split > 1 && s.K < 256 * ch.split) continue;
+          const double sec = time_with(ch);
+          if (ch.kernel == K::Generic) old = sec;
+          else best = std::min(best, sec);
+          report(ch.kernel == K::Generic ? "old" : vk::gemm_kernel_name(ch.kernel), ch.split, sec);
+        }
+        const vk::GemmChoice a = vk::qgemm_choice(ctx, M, s.N, s.K);
+        const double sec = time_with(a);
+        report(std::string("auto=") + (a.kernel == K::Generic ? "old" : vk::gemm_kernel_name(a.kernel)), a.split, sec);
+        layer_old += old * s.per_layer, layer_auto += sec * s.per_layer, layer_best += best * s.per_layer;
+        layer_flops += flops * s.per_layer;
+      }
+      char line[512];
+      std::snprintf(line, sizeof line,
+                    "%s %s, pp%u GEMMs (%d layers, %.1f GFLOP): old %.2f ms (%.1f TFLOP/s), auto %.2f ms (%.1f "
+                    "TFLOP/s, %.2fx), best per shape %.2f ms (%.1f TFLOP/s)",
+                    m.name, tn.c_str(), M, m.layers, layer_flops * m.layers / 1e9, layer_old * m.layers * 1e3,
+                    layer_flops / layer_old / 1e12, layer_auto * m.layers * 1e3, layer_flops / layer_auto / 1e12,
+                    layer_old / layer_auto, layer_best * m.layers * 1e3, layer_flops / layer_best / 1e12);
+      summary.push_back(line);
+    }
+  }
+  for (const std::string& l : summary) std::printf("%s\n", l.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "prompt") return prompt_mode(argc, argv);
   auto arg = [&](int i, double d) { return argc > i ? std::atof(argv[i]) : d; };
   const double peak = arg(1, 66.9);
   const auto T = static_cast<uint32_t>(arg(2, 2048)), C = static_cast<uint32_t>(arg(3, 512));

@@ -47,6 +47,33 @@ foreach(l "nn=0,0" "nt=0,1" "tn=1,0" "tt=1,1")
          "gemm_f32_${_ln}_${_tn}|gemm_tiled.comp|-DA_T=${_at},-DB_T=${_bt},-DBM=${_bm},-DBN=${_bn},-DBK=${_bk},-DTM=${_tm},-DTN=${_tnn}")
   endforeach()
 endforeach()
+# The matvecs with a lane per block (matvec_dot.glsl's MV_BLOCKS) for Q4_0 and Q8_0: EDGELLM_VULKAN_MATVEC=blocks.
+foreach(w "q4_0=2" "q8_0=8")
+  string(REPLACE "=" ";" _p ${w})
+  list(GET _p 0 _n)
+  list(GET _p 1 _id)
+  list(APPEND _variants "matvec_${_n}_blocks|matvec.comp|-DWTYPE=${_id},-DMV_BLOCKS=1"
+       "matvec_fused_${_n}_blocks|matvec_fused.comp|-DWTYPE=${_id},-DNORM=0,-DMV_BLOCKS=1"
+       "matvec_fused_norm_${_n}_blocks|matvec_fused.comp|-DWTYPE=${_id},-DNORM=1,-DMV_BLOCKS=1")
+endforeach()
+# The dequantizing tiled GEMM per weight type (not f32: it takes the f32 GEMM), layout (nt: x·Wᵀ, the forward;
+# nn: dy·W, the input gradient) and the two tiles gemm_choice ever picks: kernels/vulkan/gemm.cpp's linear_gemm.
+foreach(w ${_wtypes})
+  string(REPLACE "=" ";" _p ${w})
+  list(GET _p 0 _n)
+  list(GET _p 1 _id)
+  if(_n STREQUAL "f32")
+    continue()
+  endif()
+  foreach(l "nt=1" "nn=0")
+    string(REPLACE "=" ";" _lp ${l})
+    list(GET _lp 0 _ln)
+    list(GET _lp 1 _bt)
+    list(APPEND _variants
+         "gemm_${_n}_${_ln}_64x64_4x4|gemm_tiled.comp|-DWTYPE=${_id},-DA_T=0,-DB_T=${_bt},-DBM=64,-DBN=64,-DBK=16,-DTM=4,-DTN=4"
+         "gemm_${_n}_${_ln}_128x64_8x4|gemm_tiled.comp|-DWTYPE=${_id},-DA_T=0,-DB_T=${_bt},-DBM=128,-DBN=64,-DBK=16,-DTM=8,-DTN=4")
+  endforeach()
+endforeach()
 # The tiled and flash attention shaders also for heads of up to 128 dims (smaller tiles; kernels/vulkan/ops.cpp picks
 # by HD).
 foreach(a attention_tiled attention_tiled_dq attention_tiled_dkv attention_flash attention_flash_dq attention_flash_dkv)

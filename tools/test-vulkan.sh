@@ -24,6 +24,11 @@ export EDGELLM_VULKAN_TIMEOUT_MS=${EDGELLM_VULKAN_TIMEOUT_MS:-60000}
 EDGELLM_VULKAN_STAGING=1 "$B"/tests/test_vulkan -tc='*logits match*,*context*'
 # Training's gradients through the tiled f32 GEMM and split-K, which its tiny shapes would not pick (a few seconds).
 EDGELLM_VULKAN_GEMM=128x64_8x4:3 "$B"/tests/test_vulkan -tc='*full training: every parameter*,*LoRA gradients*'
+# The models' quantized prompts through the dequantizing tiles at every M (their prompts are shorter than the
+# 32 rows that take them by default) and split-K (a few seconds).
+EDGELLM_VULKAN_QGEMM=tiled:3 "$B"/tests/test_vulkan -tc='*logits match*,*kquant models*,*LoRA gradients*,*hold-out*'
+# The models' decode steps through the matvecs with a lane per Q4_0/Q8_0 block.
+EDGELLM_VULKAN_MATVEC=blocks "$B"/tests/test_vulkan -tc='*logits match*,*fused decode*'
 # The CLI path end to end: perplexity on the device equals the CPU's. The shaders use the dequantized weights in
 # f32; the CPU's prompt-sized products quantize activations to 8 bits (as llama.cpp does), which moves this
 # perplexity by about 8e-4 relative (899.27 vs 898.55), so the bound is 2e-3. test_vulkan checks the shaders

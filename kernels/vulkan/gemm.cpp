@@ -1,6 +1,7 @@
-// The f32 GEMM's recorder: which kernel runs a shape (gemm.comp's generic strides, or gemm_tiled.comp's tiles for
-// operands with a unit stride), split-K with its partials buffer and the reducing pass (gemm_splitk.comp).
-// Not the dequantizing GEMMs of linear() (kernels/vulkan/ops.cpp) and not the shaders.
+// The GEMMs' recorder: which kernel runs a shape (gemm.comp's generic strides, or gemm_tiled.comp's tiles for
+// operands with a unit stride), split-K with its partials buffer and the reducing pass (gemm_splitk.comp); the same
+// tiles with a quantized weight dequantized on load (qgemm_with, for linear() and linear_backward_x()).
+// Not the matvecs (kernels/vulkan/ops.cpp) and not the shaders.
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -16,15 +17,17 @@ namespace {
 uint32_t groups(uint64_t n, uint32_t per) { return static_cast<uint32_t>((n + per - 1) / per); }
 
 // gemm_tiled.comp's compiled tiles (cmake/vulkan_shaders.cmake's _tiles: the same names and shapes).
+// quantized: also compiled per weight type with the dequantizing loads (the two tiles tile_choice picks).
 struct Tile {
   GemmKernel kernel;
   const char* name;
   uint32_t bm, bn, bk;
+  bool quantized;
 };
-constexpr Tile kTiles[] = {{GemmKernel::T64x64_4x4, "64x64_4x4", 64, 64, 16},
-                           {GemmKernel::T64x64_8x4, "64x64_8x4", 64, 64, 16},
-                           {GemmKernel::T128x64_8x4, "128x64_8x4", 128, 64, 16},
-                           {GemmKernel::T128x128_8x8, "128x128_8x8", 128, 128, 8}};
+constexpr Tile kTiles[] = {{GemmKernel::T64x64_4x4, "64x64_4x4", 64, 64, 16, true},
+                           {GemmKernel::T64x64_8x4, "64x64_8x4", 64, 64, 16, false},
+                           {GemmKernel::T128x64_8x4, "128x64_8x4", 128, 64, 16, true},
+                           {GemmKernel::T128x128_8x8, "128x128_8x8", 128, 128, 8, false}};
 const Tile& tile_of(GemmKernel k) {
   for (const Tile& t : kTiles)
     if (t.kernel == k) return t;
@@ -41,6 +44,9 @@ constexpr uint64_t kSplitTarget = 1024;
 // Split-K: each slice sums at least this much of K, and the partials (S, M, N) stay under this many floats.
 constexpr uint32_t kMinSliceK = 256, kMaxSplit = 16;
 constexpr uint64_t kMaxPartials = uint64_t{16} << 20;  // 64 MiB
+// The dequantizing GEMM takes the tiles from this many rows of x (a prompt's tokens); fewer keep gemm.comp, whose
+// 64-row tile wastes as much, and M <= 2 (decoding) never gets here (linear() takes the matvec).
+constexpr uint32_t kQgemmMinRows = 32;
 
 struct Layout {
   bool ok = false;
@@ -61,42 +67,8 @@ Layout layout_of(uint32_t a_sm, uint32_t a_sk, uint32_t b_sk, uint32_t b_sn) {
   return l;
 }
 
-// EDGELLM_VULKAN_GEMM: a kernel's name (gemm_kernel_name) or "auto", with ":S" to force S k-slices.
-GemmChoice forced_choice() {
-  static const GemmChoice forced = [] {
-    GemmChoice c{GemmKernel::Auto, 0};
-    const char* e = std::getenv("EDGELLM_VULKAN_GEMM");
-    if (!e || !*e) return c;
-    const std::string s(e), k = s.substr(0, s.find(':'));
-    if (s.find(':') != std::string::npos) c.split = static_cast<uint32_t>(std::atoi(s.c_str() + s.find(':') + 1));
-    bool found = k == "auto";
-    std::string names = "auto";
-    for (GemmKernel g : kGemmKernels) {
-      names += std::string(", ") + gemm_kernel_name(g);
-      if (k == gemm_kernel_name(g)) c.kernel = g, found = true;
-    }
-    EDGE_CHECK(found, "EDGELLM_VULKAN_GEMM: one of {} (then :S for S k-slices), got '{}'", names, s);
-    EDGE_CHECK(c.split <= kMaxSplit, "EDGELLM_VULKAN_GEMM: at most {} k-slices, got '{}'", kMaxSplit, s);
-    return c;
-  }();
-  return forced;
-}
-
-
-}  // namespace
-
-const char* gemm_kernel_name(GemmKernel k) {
-  if (k == GemmKernel::Auto) return "auto";
-  if (k == GemmKernel::Generic) return "generic";
-  return tile_of(k).name;
-}
-
-GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t b_sk, uint32_t b_sn, uint32_t M,
-                       uint32_t N, uint32_t K) {
-  // Small products (inference's, the tests') keep the generic kernel, proven on every driver.
-  if (!layout_of(a_sm, a_sk, b_sk, b_sn).ok || uint64_t{M} * N * K < (uint64_t{1} << 24) || M < 32 || N < 32 ||
-      K < 32)
-    return {GemmKernel::Generic, 1};
+// The tile and split for an M x N x K product of unit-stride operands (gemm_choice's, without its small-product rule).
+GemmChoice tile_choice(const Context& c, uint32_t M, uint32_t N, uint32_t K) {
   const bool discrete = c.info().type == "discrete";
   const uint64_t fill = discrete ? kFillDiscrete : kFillOther;
   auto tiles = [&](GemmKernel k) { return uint64_t{groups(M, tile_of(k).bm)} * groups(N, tile_of(k).bn); };
@@ -117,6 +89,78 @@ GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t 
   return {k, split};
 }
 
+// The tiled kernel `name` (a gemm_tiled.comp variant of tile t) over C (M, N) = alpha · A · B + beta · C with split
+// k-slices; `extra` are the dequantizing variants' push constants (gint_bits, gint_group, b_trans), zeros otherwise.
+void record_tiled(Batch& b, const std::string& name, const Tile& t, uint32_t split, View C, uint32_t ldc, View A,
+                  uint32_t lda, View B, uint32_t ldb, uint32_t M, uint32_t N, uint32_t K, float alpha, float beta,
+                  uint32_t vec_ok, const uint32_t (&extra)[3]) {
+  // k per slice: a multiple of BK, every slice non-empty.
+  split = std::max(1u, std::min(split, groups(K, t.bk)));
+  const uint32_t k_slice = split > 1 ? groups(groups(K, split), t.bk) * t.bk : K;
+  const uint32_t slices = split > 1 ? groups(K, k_slice) : 1;
+  struct {
+    uint32_t M, N, K, a_off, lda, b_off, ldb, c_off, ldc;
+    float alpha, beta;
+    uint32_t k_slice, vec_ok, gint_bits, gint_group, b_trans;
+  } p{M, N, K, A.off, lda, B.off, ldb, C.off, ldc, alpha, beta, k_slice, vec_ok, extra[0], extra[1], extra[2]};
+  if (slices == 1) {
+    b.dispatch(name.c_str(), {A.b, B.b, C.b, C.b}, &p, sizeof p, groups(N, t.bn), groups(M, t.bm), 1, 4u | 8u);
+    return;
+  }
+  const Buffer& part = scratch(b.ctx(), size_t{slices} * M * N * sizeof(float));
+  b.dispatch(name.c_str(), {A.b, B.b, C.b, &part}, &p, sizeof p, groups(N, t.bn), groups(M, t.bm), slices, 8u);
+  struct {
+    uint32_t M, N, S, c_off, ldc;
+    float alpha, beta;
+  } r{M, N, slices, C.off, ldc, alpha, beta};
+  const uint32_t wgs = groups(uint64_t{M} * N, 256);
+  const uint32_t gx = std::min<uint32_t>(wgs, 65535);
+  b.dispatch("gemm_splitk", {&part, C.b}, &r, sizeof r, gx, groups(wgs, gx), 1, 2u);
+}
+
+// "auto", a kernel's name (gemm_kernel_name) or, for EDGELLM_VULKAN_QGEMM, "old" (the generic kernel) and "tiled"
+// (auto), with ":S" to force S k-slices.
+GemmChoice parse_choice(const char* var, const char* e, bool quantized) {
+  GemmChoice c{GemmKernel::Auto, 0};
+  if (!e || !*e) return c;
+  const std::string s(e), k = s.substr(0, s.find(':'));
+  if (s.find(':') != std::string::npos) c.split = static_cast<uint32_t>(std::atoi(s.c_str() + s.find(':') + 1));
+  bool found = k == "auto" || (quantized && k == "tiled");
+  std::string names = quantized ? "old, tiled, auto" : "auto";
+  if (quantized && k == "old") c.kernel = GemmKernel::Generic, found = true;
+  for (GemmKernel g : kGemmKernels) {
+    if (quantized && (g == GemmKernel::Generic || !tile_of(g).quantized)) continue;
+    names += std::string(", ") + gemm_kernel_name(g);
+    if (k == gemm_kernel_name(g)) c.kernel = g, found = true;
+  }
+  EDGE_CHECK(found, "{}: one of {} (then :S for S k-slices), got '{}'", var, names, s);
+  EDGE_CHECK(c.split <= kMaxSplit, "{}: at most {} k-slices, got '{}'", var, kMaxSplit, s);
+  return c;
+}
+
+// EDGELLM_VULKAN_GEMM: a kernel's name (gemm_kernel_name) or "auto", with ":S" to force S k-slices.
+GemmChoice forced_choice() {
+  static const GemmChoice forced = parse_choice("EDGELLM_VULKAN_GEMM", std::getenv("EDGELLM_VULKAN_GEMM"), false);
+  return forced;
+}
+
+}  // namespace
+
+const char* gemm_kernel_name(GemmKernel k) {
+  if (k == GemmKernel::Auto) return "auto";
+  if (k == GemmKernel::Generic) return "generic";
+  return tile_of(k).name;
+}
+
+GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t b_sk, uint32_t b_sn, uint32_t M,
+                       uint32_t N, uint32_t K) {
+  // Small products (inference's, the tests') keep the generic kernel, proven on every driver.
+  if (!layout_of(a_sm, a_sk, b_sk, b_sn).ok || uint64_t{M} * N * K < (uint64_t{1} << 24) || M < 32 || N < 32 ||
+      K < 32)
+    return {GemmKernel::Generic, 1};
+  return tile_choice(c, M, N, K);
+}
+
 void gemm_f32_with(GemmChoice ch, Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B,
                    uint32_t b_sk, uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha, float beta) {
   const Layout l = layout_of(a_sm, a_sk, b_sk, b_sn);
@@ -134,35 +178,51 @@ void gemm_f32_with(GemmChoice ch, Batch& b, View C, uint32_t c_sm, View A, uint3
     return;
   }
   const Tile& t = tile_of(ch.kernel);
-  // k per slice: a multiple of BK, every slice non-empty.
-  const uint32_t split = std::min(ch.split, groups(K, t.bk));
-  const uint32_t k_slice = split > 1 ? groups(groups(K, split), t.bk) * t.bk : K;
-  const uint32_t slices = split > 1 ? groups(K, k_slice) : 1;
-  struct {
-    uint32_t M, N, K, a_off, lda, b_off, ldb, c_off, ldc;
-    float alpha, beta;
-    uint32_t k_slice, vec_ok;
-  } p{M, N, K, A.off, l.lda, B.off, l.ldb, C.off, c_sm, alpha, beta, k_slice,
-      (A.off % 4 == 0 && l.lda % 4 == 0 ? 1u : 0u) | (B.off % 4 == 0 && l.ldb % 4 == 0 ? 2u : 0u)};
   const std::string name = std::string("gemm_f32_") + (l.a_t ? "t" : "n") + (l.b_t ? "t" : "n") + "_" + t.name;
-  if (slices == 1) {
-    b.dispatch(name.c_str(), {A.b, B.b, C.b, C.b}, &p, sizeof p, groups(N, t.bn), groups(M, t.bm), 1, 4u | 8u);
-    return;
-  }
-  const Buffer& part = scratch(b.ctx(), size_t{slices} * M * N * sizeof(float));
-  b.dispatch(name.c_str(), {A.b, B.b, C.b, &part}, &p, sizeof p, groups(N, t.bn), groups(M, t.bm), slices, 8u);
-  struct {
-    uint32_t M, N, S, c_off, ldc;
-    float alpha, beta;
-  } r{M, N, slices, C.off, c_sm, alpha, beta};
-  const uint32_t wgs = groups(uint64_t{M} * N, 256);
-  const uint32_t gx = std::min<uint32_t>(wgs, 65535);
-  b.dispatch("gemm_splitk", {&part, C.b}, &r, sizeof r, gx, groups(wgs, gx), 1, 2u);
+  record_tiled(b, name, t, ch.split, C, c_sm, A, l.lda, B, l.ldb, M, N, K, alpha, beta,
+               (A.off % 4 == 0 && l.lda % 4 == 0 ? 1u : 0u) | (B.off % 4 == 0 && l.ldb % 4 == 0 ? 2u : 0u), {0, 0, 0});
 }
 
 void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B, uint32_t b_sk,
               uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha, float beta) {
   gemm_f32_with(forced_choice(), b, C, c_sm, A, a_sm, a_sk, B, b_sk, b_sn, M, N, K, alpha, beta);
+}
+
+GemmChoice qgemm_choice(const Context& c, uint32_t M, uint32_t N, uint32_t K) {
+  static const char* e = std::getenv("EDGELLM_VULKAN_QGEMM");
+  static const GemmChoice forced = parse_choice("EDGELLM_VULKAN_QGEMM", e, true);
+  static const bool every_m = e && std::string(e).rfind("tiled", 0) == 0;  // "tiled": the tiles at every M
+  if (forced.kernel != GemmKernel::Auto) return forced;
+  if (M < kQgemmMinRows && !every_m) return {GemmKernel::Generic, 1};
+  GemmChoice t = tile_choice(c, M, N, K);
+  if (forced.split) t.split = forced.split;
+  return t;
+}
+
+void qgemm_with(GemmChoice ch, Batch& b, View C, uint32_t ldc, View A, uint32_t lda, const QWeight& w, bool w_kn,
+                uint32_t M, uint32_t N, uint32_t K, float beta) {
+  const char* wn = weight_shader_name(w.type);
+  EDGE_CHECK(wn && w.type != DType::F32, "Vulkan qgemm: no dequantizing GEMM for weight type {}", dtype_name(w.type));
+  if (ch.kernel == GemmKernel::Auto) ch = qgemm_choice(b.ctx(), M, N, K);
+  if (ch.kernel == GemmKernel::Generic) {  // gemm.comp: W element by element through load_w
+    struct {
+      uint32_t M, N, K, a_off, a_sm, a_sk, b_off, b_sk, b_sn, c_off, c_sm;
+      float alpha, beta;
+      uint32_t gint_bits, gint_group, b_trans;
+    } p{M, N, K, A.off, lda, 1, w.off, 1, w.row, C.off, ldc, 1.0f, beta, w.gint_bits, w.gint_group, w_kn ? 1u : 0u};
+    const std::string name = std::string("gemm_") + wn;
+    b.dispatch(name.c_str(), {A.b, w.b, C.b}, &p, sizeof p, groups(N, 64), groups(M, 64), 1, 4u);
+    return;
+  }
+  const Tile& t = tile_of(ch.kernel);
+  EDGE_CHECK(t.quantized, "Vulkan qgemm: tile {} is not compiled for quantized weights (64x64_4x4, 128x64_8x4 are)",
+             t.name);
+  // The shader loads W in whole quads along its rows.
+  EDGE_CHECK((w_kn ? N : K) % 4 == 0, "Vulkan qgemm: {} weight rows of {} elements, not a multiple of 4",
+             dtype_name(w.type), w_kn ? N : K);
+  const std::string name = std::string("gemm_") + wn + (w_kn ? "_nn_" : "_nt_") + t.name;
+  record_tiled(b, name, t, ch.split, C, ldc, A, lda, {w.b, w.off}, w.row, M, N, K, 1.0f, beta,
+               A.off % 4 == 0 && lda % 4 == 0 ? 1u : 0u, {w.gint_bits, w.gint_group, w_kn ? 1u : 0u});
 }
 
 }  // namespace edgellm::vk

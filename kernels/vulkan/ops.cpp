@@ -36,6 +36,7 @@ const char* find_wname(DType t) {
 }  // namespace
 
 bool weight_type_supported(DType t) { return find_wname(t) != nullptr; }
+const char* weight_shader_name(DType t) { return find_wname(t); }
 
 namespace {
 struct GemmPush {
@@ -51,6 +52,16 @@ const char* wname(DType t) {
 }  // namespace
 
 namespace {
+// EDGELLM_VULKAN_MATVEC: "words" (the default: 4 lanes per block of Q4_0/Q8_0, a word each) or "blocks" (a lane
+// per block, its words loaded whole: the *_blocks shaders). Read at every recording, so tests can switch it.
+bool matvec_blocks(DType t) {
+  const char* e = std::getenv("EDGELLM_VULKAN_MATVEC");
+  const bool blocks = e && std::string_view(e) == "blocks";
+  EDGE_CHECK(!e || !*e || blocks || std::string_view(e) == "words",
+             "EDGELLM_VULKAN_MATVEC={}: expected words or blocks", e);
+  return blocks && (t == DType::Q4_0 || t == DType::Q8_0);
+}
+
 // Row pitch of a weight with rows of K elements, and the offset, in the shader's units: f32/f16 elements,
 // the block formats bytes.
 void row_units(DType wt, uint32_t K, uint32_t w_byte_off, int gint_bits, int gint_group, uint32_t& row, uint32_t& off) {
@@ -62,7 +73,7 @@ void row_units(DType wt, uint32_t K, uint32_t w_byte_off, int gint_bits, int gin
 }  // namespace
 
 void linear_backward_x(Batch& b, View dx, View dy, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M,
-                       uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group) {
+                       uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group, GemmChoice gemm) {
   uint32_t row, off;
   row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
   if (wt == DType::F32) {  // the generic f32 GEMM: B(n, k) = W[n*K + k]
@@ -70,30 +81,29 @@ void linear_backward_x(Batch& b, View dx, View dy, const Buffer& w, uint32_t w_b
     return;
   }
   // GEMM dims: M x K outputs, reduction over N; B(n, k) = W row n, column k.
-  GemmPush p{M, K, N, dy.off, N, 1, off, 1, row, dx.off, K, 1.0f, beta,
-             static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group), 1};
-  const std::string name = std::string("gemm_") + wname(wt);
-  b.dispatch(name.c_str(), {dy.b, &w, dx.b}, &p, sizeof p, groups(K, 64), groups(M, 64));
+  const QWeight q{&w, off, row, wt, static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group)};
+  qgemm_with(gemm, b, dx, K, dy, N, q, true, M, K, N, beta);
 }
 
 void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt,
-                 uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group) {
+                 uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group, GemmChoice gemm) {
   uint32_t row, off;
   row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
   if (use_gemm && wt == DType::F32) {  // the f32 GEMM's own choice of kernel: B(k, n) = W[n*K + k]
     gemm_f32(b, y, N, x, K, 1, {&w, off}, 1, K, M, N, K, 1.0f, beta);
     return;
   }
+  if (use_gemm) {
+    const QWeight q{&w, off, row, wt, static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group)};
+    qgemm_with(gemm, b, y, N, x, K, q, false, M, N, K, beta);
+    return;
+  }
   GemmPush p{M, N, K, x.off, K, 1, off, 1, row, y.off, N, 1.0f, beta,
              static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group), 0};
-  const std::string name = std::string(use_gemm ? "gemm_" : "matvec_") + wname(wt);
-  if (use_gemm) {
-    b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, groups(N, 64), groups(M, 64), 1, 4u);
-  } else {
-    const uint32_t rows = groups(N, 16);  // 16 rows of W per workgroup
-    const uint32_t gx = std::min<uint32_t>(rows, 65535), gz = groups(rows, 65535);
-    b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, gx, M, gz, 4u);
-  }
+  const std::string name = std::string("matvec_") + wname(wt) + (matvec_blocks(wt) ? "_blocks" : "");
+  const uint32_t rows = groups(N, 16);  // 16 rows of W per workgroup
+  const uint32_t gx = std::min<uint32_t>(rows, 65535), gz = groups(rows, 65535);
+  b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, gx, M, gz, 4u);
 }
 
 void matvec_fused(Batch& b, const FusedMatvec& f) {
@@ -127,17 +137,20 @@ void matvec_fused(Batch& b, const FusedMatvec& f) {
       f.eps, f.beta, 4, 128, 0};
   // Threads per row pair 32·split: enough warps in flight where rows are few (o, down: a workgroup per pair or
   // two), while each thread keeps 8 blocks of 32 or more. EDGELLM_VULKAN_MATVEC_SPLIT (1, 2, 4, 8) forces it.
+  // A lane per block (EDGELLM_VULKAN_MATVEC=blocks): split only while every lane keeps two blocks or more.
   static const char* forced = std::getenv("EDGELLM_VULKAN_MATVEC_SPLIT");
+  const bool blocks = matvec_blocks(f.wt);
   const uint32_t pairs = (N + 1) / 2;
   uint32_t split = 1;
-  while (split < 8 && pairs * split * 2 <= 4096 && f.K >= 256 * split * 2) split *= 2;
+  while (split < 8 && pairs * split * 2 <= 4096 && f.K >= (blocks ? 2048u : 256u) * split * 2) split *= 2;
   if (forced && *forced) split = static_cast<uint32_t>(std::atoi(forced));
   EDGE_CHECK(split == 1 || split == 2 || split == 4 || split == 8, "EDGELLM_VULKAN_MATVEC_SPLIT: 1, 2, 4 or 8, got {}",
              split);
   p.split = split;
   const uint32_t wgs = groups(pairs, 8 / split);  // 8 / split row pairs per workgroup
   const uint32_t gx = std::min<uint32_t>(wgs, 65535), gz = groups(wgs, 65535);
-  const std::string name = std::string(f.norm ? "matvec_fused_norm_" : "matvec_fused_") + wname(f.wt);
+  const std::string name =
+      std::string(f.norm ? "matvec_fused_norm_" : "matvec_fused_") + wname(f.wt) + (blocks ? "_blocks" : "");
   b.dispatch(name.c_str(), {f.x.b, f.norm ? f.norm : f.x.b, f.w, o0.y.b, o1.y.b, o2.y.b, f.step ? f.step : f.x.b},
              &p, sizeof p, gx, 1, gz, 0x38u);
 }

@@ -132,13 +132,32 @@ GemmChoice gemm_choice(const Context& c, uint32_t a_sm, uint32_t a_sk, uint32_t 
 // gemm_f32 with the kernel and split forced (tests, benchmarks); a tile without a unit-stride layout runs Generic.
 void gemm_f32_with(GemmChoice choice, Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a_sk, View B,
                    uint32_t b_sk, uint32_t b_sn, uint32_t M, uint32_t N, uint32_t K, float alpha = 1, float beta = 0);
+// The dequantizing GEMM: C (M, N) = A (M, K) · op(W) (+ beta·C), A with rows lda apart, for a weight W of a type
+// with shaders other than f32: op(W) = Wᵀ for W (N, K) (linear's forward) or, w_kn, W for W (K, N) (its input
+// gradient). Kernels: Generic is gemm.comp (64x64 tiles, W element by element through load_w: the kernel before
+// the tiles); 64x64_4x4 and 128x64_8x4 are gemm_tiled.comp's tiles with W's quads dequantized into shared memory
+// as f32 (split-K as gemm_f32); Auto is qgemm_choice's: EDGELLM_VULKAN_QGEMM=old|tiled|auto|<tile>[:S] (old:
+// Generic; tiled: the tiles at every M; auto, the default: the tiles from 32 rows, gemm_choice's tile and split).
+struct QWeight {
+  const Buffer* b = nullptr;
+  uint32_t off = 0, row = 0;  // W's first row and row pitch in dequant.glsl's units (f16: elements, else bytes)
+  DType type = DType::Q4_0;
+  uint32_t gint_bits = 4, gint_group = 128;
+};
+GemmChoice qgemm_choice(const Context& c, uint32_t M, uint32_t N, uint32_t K);
+void qgemm_with(GemmChoice choice, Batch& b, View C, uint32_t ldc, View A, uint32_t lda, const QWeight& w, bool w_kn,
+                uint32_t M, uint32_t N, uint32_t K, float beta = 0);
+// The shader name of a weight type (gemm_<name>, matvec_<name>), or nullptr.
+const char* weight_shader_name(DType t);
+
 // y (M, N) = x (M, K) · Wᵀ (+ beta·y) for W (N, K) of type wt stored in `w` from byte w_byte_off (rows back to
-// back; GINT needs bits/group). Picks the matvec shader for M <= 2, else the tiled GEMM with dequantized tiles.
+// back; GINT needs bits/group). Picks the matvec shader for M <= 2, else the GEMM (f32: gemm_f32; other types:
+// qgemm_with as qgemm_choice picks).
 void linear(Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M, uint32_t N,
             uint32_t K, float beta = 0, int gint_bits = 4, int gint_group = 128);
-// Forces the shader: gemm (true) or matvec (false); for tests.
+// Forces the shader: gemm (true) or matvec (false), and for a quantized weight the GEMM's kernel; for tests.
 void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt,
-                 uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group);
+                 uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group, GemmChoice gemm = {});
 
 // The decode step's fused matvec (shaders/matvec_fused.comp), one token row: up to three weights of one type
 // stored back to back in `w` (rows of K: q|k|v or gate|up), each segment's rows into its own output, with
@@ -170,8 +189,10 @@ void matvec_fused(Batch& b, const FusedMatvec& f);
 
 // Input gradient of a linear layer: dx (M, K) = dy (M, N) · W (+ beta·dx) for W (N, K) of type wt (the GEMM
 // reading W transposed, dequantizing tiles). With linear(), the rest of matmul's backward is gemm_f32 (dWᵀ·x).
+// `gemm` forces qgemm_with's kernel (tests).
 void linear_backward_x(Batch& b, View dx, View dy, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M,
-                       uint32_t N, uint32_t K, float beta = 0, int gint_bits = 4, int gint_group = 128);
+                       uint32_t N, uint32_t K, float beta = 0, int gint_bits = 4, int gint_group = 128,
+                       GemmChoice gemm = {});
 
 void rmsnorm_forward(Batch& b, View y, const Buffer* rstd, View x, const Buffer& w, uint32_t rows, uint32_t C,
                      float eps);

@@ -2,6 +2,8 @@
 // against double-precision loops over the CPU scalar dequantizers, on ragged shapes.
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include "kernels/kernel_table.h"
 #include "kernels/quant/gint.h"
 #include "kernels/ref/quant.h"
@@ -229,6 +231,81 @@ TEST_CASE("vulkan linear_backward_x: dx = dy·W (+ beta·dx) through every weigh
 
 namespace {
 
+// The dequantizing GEMM forced to `ch` (gemm.comp, or a tile of gemm_tiled.comp with split-K) against double loops
+// over the scalar dequantizers: y = x·Wᵀ (+ beta·y) through linear_with, or dx = dy·W (+ beta·dx) through
+// linear_backward_x. W sits 18 bytes (9 f16) into its buffer, so its rows' words straddle (word_at's second load),
+// and x at 3 floats when x_off (the scalar loads of A).
+void check_qgemm(DType t, vk::GemmChoice ch, uint32_t M, uint32_t N, uint32_t kblocks, bool backward, bool x_off,
+                 float beta, uint32_t seed, int bits = 4, int group = 32) {
+  const uint32_t K = kblocks * (dtype_is_gint(t) ? uint32_t(group) : block_elems(t));
+  const QW w = make_weight(t, N, K, seed, bits, group);
+  const uint32_t out_cols = backward ? K : N, in_cols = backward ? N : K;
+  const auto x = randv(size_t(M) * in_cols, seed + 1), y0 = randv(size_t(M) * out_cols, seed + 2);
+  std::vector<float> want(y0.size());
+  double scale = 0;
+  for (uint32_t m = 0; m < M; ++m)
+    for (uint32_t o = 0; o < out_cols; ++o) {
+      double acc = beta * double(y0[size_t(m) * out_cols + o]), mag = std::fabs(acc);
+      for (uint32_t i = 0; i < in_cols; ++i) {
+        const double wv = backward ? w.deq[size_t(i) * K + o] : w.deq[size_t(o) * K + i];
+        acc += double(x[size_t(m) * in_cols + i]) * wv, mag += std::fabs(double(x[size_t(m) * in_cols + i]) * wv);
+      }
+      want[size_t(m) * out_cols + o] = float(acc);
+      scale = std::max(scale, mag);
+    }
+  const uint32_t w_off = 18;
+  std::vector<uint8_t> raw(w_off, 0);
+  raw.insert(raw.end(), w.raw.begin(), w.raw.end());
+  raw.resize(raw.size() + 8);
+  std::vector<float> xp(x_off ? 3 : 0, 0.0f);
+  xp.insert(xp.end(), x.begin(), x.end());
+  vk::Buffer bw = up(raw), bx = up(xp), by = up(y0);
+  vk::Batch b(ctx());
+  const vk::View xv{&bx, x_off ? 3u : 0u};
+  if (backward)
+    vk::linear_backward_x(b, {&by, 0}, xv, bw, w_off, t, M, N, K, beta, bits, group, ch);
+  else
+    vk::linear_with(true, b, {&by, 0}, xv, bw, w_off, t, M, N, K, beta, bits, group, ch);
+  b.submit();
+  INFO(dtype_name(t) << " bits=" << bits << " " << std::string(vk::gemm_kernel_name(ch.kernel)) << " split=" << ch.split
+                     << " M=" << M << " N=" << N << " K=" << K << " backward=" << backward << " x_off=" << x_off
+                     << " beta=" << beta);
+  CHECK(worst(down(by, want.size()), want, 1e-5 * scale, 0) <= 1);
+}
+
+}  // namespace
+
+TEST_CASE("vulkan dequantizing GEMM: gemm.comp and the tiles with split-K, every weight type, forward and dx") {
+  // M, N ragged against both tiles (64, 128 rows; 64 columns) and K against the 16-wide k-slices and 3 splits.
+  const uint32_t shapes[][3] = {{33, 65, 3}, {130, 17, 5}, {7, 131, 1}};
+  struct T3 { DType t; int bits, group; };
+  uint32_t seed = 900;
+  for (T3 c : {T3{DType::F16, 4, 32}, T3{DType::Q4_0, 4, 32}, T3{DType::Q5_0, 4, 32}, T3{DType::Q5_1, 4, 32},
+               T3{DType::Q8_0, 4, 32}, T3{DType::Q2_K, 4, 32}, T3{DType::Q3_K, 4, 32}, T3{DType::Q4_K, 4, 32},
+               T3{DType::Q6_K, 4, 32}, T3{DType::GINT4_G32, 4, 32}, T3{DType::GINT3_G64, 3, 64}})
+    for (vk::GemmChoice ch : {vk::GemmChoice{vk::GemmKernel::Generic, 1}, vk::GemmChoice{vk::GemmKernel::T64x64_4x4, 1},
+                              vk::GemmChoice{vk::GemmKernel::T128x64_8x4, 1}, vk::GemmChoice{vk::GemmKernel::T64x64_4x4, 3},
+                              vk::GemmChoice{vk::GemmKernel::T128x64_8x4, 3}})
+      for (const auto& s : shapes) {
+        // The super-block types (256 per block) with fewer blocks: the loops stay short on lavapipe.
+        const uint32_t kb = block_elems(c.t) == 256 ? (s[2] + 1) / 2 : s[2];
+        for (bool backward : {false, true}) {
+          check_qgemm(c.t, ch, s[0], s[1], kb, backward, seed / 2 % 2 == 1, seed % 3 == 0 ? 0.5f : 0.0f, seed, c.bits,
+                      c.group);
+          ++seed;
+        }
+      }
+}
+
+TEST_CASE("vulkan qgemm_choice: the tiles from 32 rows of x (a prompt), gemm.comp below") {
+  CHECK(vk::qgemm_choice(ctx(), 3, 2048, 2048).kernel == vk::GemmKernel::Generic);
+  CHECK(vk::qgemm_choice(ctx(), 31, 2048, 2048).kernel == vk::GemmKernel::Generic);
+  const vk::GemmKernel k = vk::qgemm_choice(ctx(), 512, 2048, 2048).kernel;
+  CHECK((k == vk::GemmKernel::T64x64_4x4 || k == vk::GemmKernel::T128x64_8x4));
+}
+
+namespace {
+
 // The decode step's fused matvec against double loops: RMSNorm folded in, segments into their own outputs at a
 // position, RoPE (both pairings) on the marked ones, silu(gate)·up, and the residual add.
 struct FusedCase {
@@ -321,4 +398,17 @@ TEST_CASE("vulkan matvec_fused: RMSNorm prologue, q|k|v segments at a position, 
       for (uint32_t kb : {1u, 3u, 17u})  // 17 blocks: K past 512, where K splits over two warps per row pair
         for (uint32_t HD : {8u, 16u}) check_fused(fc, kb * blk, HD, seed++);
   }
+}
+
+TEST_CASE("vulkan matvec with a lane per block (EDGELLM_VULKAN_MATVEC=blocks): Q4_0, Q8_0, plain and fused") {
+  setenv("EDGELLM_VULKAN_MATVEC", "blocks", 1);
+  check_linear(DType::Q4_0);
+  check_linear(DType::Q8_0);
+  uint32_t seed = 700;
+  for (DType t : {DType::Q4_0, DType::Q8_0})
+    for (const FusedCase& fc : {FusedCase{t, vk::FusedPair::RopeInterleaved, true, 0},
+                                FusedCase{t, vk::FusedPair::Swiglu, true, 0}, FusedCase{t, vk::FusedPair::None, false, 1}})
+      // Fewer blocks than lanes, about two per lane, and enough (K >= 4096) for two warps per row pair.
+      for (uint32_t kb : {3u, 17u, 70u, 140u}) check_fused(fc, kb * 32, 8, seed++);
+  unsetenv("EDGELLM_VULKAN_MATVEC");
 }

@@ -8,6 +8,11 @@ uint byte_at(uint o) { return (wb[o >> 2] >> ((o & 3u) * 8u)) & 0xffu; }
 uint u16_at(uint o) { return (wb[o >> 2] >> ((o & 2u) * 8u)) & 0xffffu; }
 float f16_at(uint o) { return unpackHalf2x16(u16_at(o)).x; }
 int i8_at(uint o) { return int(byte_at(o) << 24) >> 24; }
+// The 32-bit word of the block bytes starting at byte b (b even: the blocks' payloads are 2-byte aligned).
+uint word_at(uint b) {
+  const uint w = b >> 2;
+  return (b & 3u) == 0u ? wb[w] : (wb[w] >> 16) | (wb[w + 1u] << 16);
+}
 
 // Element k of the weight row whose data begins at r (f32/f16: element offset; quantized: byte offset).
 float load_w(uint r, uint k) {

@@ -2,9 +2,13 @@
 // thread as 4x4 blocks, double-buffered BK slices in shared memory read as vec4s, and global loads along each
 // operand's contiguous dimension, compiled once per layout (A_T: A stored (K, M); B_T: B stored (N, K)) and tile.
 // Split-K: workgroup z sums k in [z·k_slice, (z+1)·k_slice) into its slice of `part` (gemm_splitk.comp adds the
-// slices into C). Not the generic-stride or dequantizing GEMM (gemm.comp) and not a tensor-core kernel: plain fp32 FMAs.
+// slices into C). With WTYPE (a dequant.glsl weight type) B is a weight W in its GGUF/GINT layout, dequantized to
+// f32 as its quads are stored to shared memory (dequant_quad.glsl): B_T 1, W (N, K) used as x·Wᵀ (the prompt's
+// linear layers); B_T 0, W (K, N) used as dy·W (their input gradient). Rows of W start ldb units apart from b_off.
+// Not the generic-stride GEMM (gemm.comp) and not a tensor-core kernel: plain fp32 FMAs.
 #version 450
 #extension GL_EXT_control_flow_attributes : enable
+#extension GL_GOOGLE_include_directive : require
 
 // Defines: A_T, B_T (0 or 1), BM, BN, BK, TM, TN (TM, TN multiples of 4).
 #define WX (BN / TN)  // threads along n
@@ -17,8 +21,12 @@ layout(local_size_x = NT) in;
 // Each operand also as vec4s (the same binding): a quad along its contiguous dimension in one load when aligned.
 layout(std430, binding = 0) readonly buffer ABuf { float a[]; };
 layout(std430, binding = 0) readonly buffer ABuf4 { vec4 a4[]; };
+#ifdef WTYPE
+layout(std430, binding = 1) readonly buffer BBuf { uint wb[]; };
+#else
 layout(std430, binding = 1) readonly buffer BBuf { float b[]; };
 layout(std430, binding = 1) readonly buffer BBuf4 { vec4 b4[]; };
+#endif
 layout(std430, binding = 2) buffer CBuf { float c[]; };
 layout(std430, binding = 3) writeonly buffer PBuf { float part[]; };  // (z, M, N) split-K partials
 layout(push_constant) uniform P {
@@ -29,7 +37,14 @@ layout(push_constant) uniform P {
   float alpha, beta;  // beta == 0 never reads C
   uint k_slice;       // k per workgroup z: a multiple of BK
   uint vec_ok;        // bit 0: a_off and lda multiples of 4 (vec4 loads of A); bit 1: the same for B
+#ifdef WTYPE
+  uint gint_bits, gint_group, b_trans;  // dequant.glsl's: b_trans = 1 - B_T
+#endif
 } p;
+#ifdef WTYPE
+#include "dequant.glsl"
+#include "dequant_quad.glsl"
+#endif
 
 // A slice of BK k by BM rows (or BN columns), m (n) contiguous in vec4s; the pad keeps stores along k from
 // landing in one bank and rows 16-byte aligned.
@@ -37,7 +52,13 @@ shared vec4 As[2][BK][BM / 4 + 1];
 shared vec4 Bs[2][BK][BN / 4 + 1];
 
 const uint QA = BM * BK / 4 / NT, QB = BN * BK / 4 / NT;  // quads each thread loads per slice
-vec4 ra[QA], rb[QB];
+vec4 ra[QA];
+#ifdef WTYPE
+uvec4 rb[QB];  // the raw words of W's quads (fetch_w4), decoded by store_slice
+bool rb_ok[QB];
+#else
+vec4 rb[QB];
+#endif
 
 // One operand's quad q of the slice at k0: 4 consecutive elements along the contiguous dimension (rows when the
 // operand is stored k-major (A_T / !B_T), else k), zero outside rows < R and k < kend.
@@ -85,14 +106,34 @@ void load_slice(uint k0, uint kend) {
   }
   [[unroll]] for (uint i = 0; i < QB; ++i) {
     const uint q = tid + i * NT;
+#ifdef WTYPE
+    // Whole quads along W's rows (k for B_T, else n): the host asks K (B_T) or N (else) to be a multiple of 4.
+#if B_T == 1
+    const uint r = q / (BK / 4), k = k0 + q % (BK / 4) * 4;
+    rb_ok[i] = r < p.N - n0 && k < kend;
+    if (rb_ok[i]) rb[i] = fetch_w4(p.b_off + (n0 + r) * p.ldb, k);
+#else
+    const uint r = q % (BN / 4) * 4, k = k0 + q / (BN / 4);
+    rb_ok[i] = r < p.N - n0 && k < kend;
+    if (rb_ok[i]) rb[i] = fetch_w4(p.b_off + k * p.ldb, n0 + r);
+#endif
+#else
     LOAD_QUAD(B_T == 0, b, b4, p.b_off + n0 * (B_T == 0 ? 1u : p.ldb), p.ldb, BN, p.N - n0, vb, q, k0, kend, rb[i]);
+#endif
   }
 }
 
 void store_slice(uint buf) {
   const uint tid = gl_LocalInvocationID.x;
   [[unroll]] for (uint i = 0; i < QA; ++i) STORE_QUAD(A_T == 1, As[buf], BM, tid + i * NT, ra[i]);
+#ifdef WTYPE
+  [[unroll]] for (uint i = 0; i < QB; ++i) {
+    const vec4 v = rb_ok[i] ? decode_w4(rb[i]) : vec4(0.0);
+    STORE_QUAD(B_T == 0, Bs[buf], BN, tid + i * NT, v);
+  }
+#else
   [[unroll]] for (uint i = 0; i < QB; ++i) STORE_QUAD(B_T == 0, Bs[buf], BN, tid + i * NT, rb[i]);
+#endif
 }
 
 void main() {

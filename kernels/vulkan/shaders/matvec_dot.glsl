@@ -7,12 +7,9 @@
 // elements k..k+3 (k a multiple of 4) / element k as the dot product takes them: times the norm weight, or as
 // they are) and SQ(v) (what to add to ss for them: Σ v² for a fused RMSNorm, the 32 lanes seeing every
 // element once; or 0.0).
+// MV_BLOCKS (Q4_0 and Q8_0 variants *_blocks): a lane per block instead, reading the block's bytes as the 5 (Q4_0)
+// or 9 (Q8_0) whole words that cover them, two rows' worth in flight per lane (40 or 72 bytes, not 8 or 12).
 
-// The 32-bit word of the block bytes starting at byte b (b even: the blocks' payloads are 2-byte aligned).
-uint word_at(uint b) {
-  const uint w = b >> 2;
-  return (b & 3u) == 0u ? wb[w] : (wb[w] >> 16) | (wb[w + 1u] << 16);
-}
 // x elements i .. i+3 (any alignment).
 vec4 x4_at(uint i) {
   if ((i & 3u) == 0u) return x4[i >> 2];
@@ -29,9 +26,50 @@ float q4_0_dot(uint q, vec4 lo, vec4 hi) {
 // Q8_0 word q: 4 int8 quants.
 float q8_0_dot(uint q, vec4 v) { return dot(vec4(ivec4(uvec4(q << 24, q << 16, q << 8, q)) >> 24), v); }
 
+#if MV_BLOCKS
+// The block at byte o (even) against its 32 x values xs (already normed): the words covering [o, o + size) are
+// loaded whole; the scale is their first or second half-word, the quants start 2 bytes in (a word boundary when o
+// is 2 mod 4, else straddling two words).
+#if WTYPE == 2
+float block_dot(uint o, vec4 xs[8]) {
+  const uint w = o >> 2;
+  const bool al = (o & 2u) == 0u;
+  uint v[5];
+  for (uint i = 0u; i < 5u; ++i) v[i] = wb[w + i];
+  float acc = 0.0;
+  // Quant word i: bytes 4i .. 4i+3, elements 4i .. 4i+3 (low nibbles) and 16+4i .. 16+4i+3 (high).
+  for (uint i = 0u; i < 4u; ++i) acc += q4_0_dot(al ? (v[i] >> 16) | (v[i + 1u] << 16) : v[i + 1u], xs[i], xs[i + 4u]);
+  return unpackHalf2x16(al ? v[0] : v[0] >> 16).x * acc;
+}
+#else
+float block_dot(uint o, vec4 xs[8]) {
+  const uint w = o >> 2;
+  const bool al = (o & 2u) == 0u;
+  uint v[9];
+  for (uint i = 0u; i < 9u; ++i) v[i] = wb[w + i];
+  float acc = 0.0;
+  for (uint i = 0u; i < 8u; ++i) acc += q8_0_dot(al ? (v[i] >> 16) | (v[i + 1u] << 16) : v[i + 1u], xs[i]);
+  return unpackHalf2x16(al ? v[0] : v[0] >> 16).x * acc;
+}
+#endif
+#endif
+
 vec2 row_dot2(uint r0, uint r1, uint xo, uint lane, uint lanes, inout float ss) {
   vec2 s = vec2(0.0);
-#if WTYPE == 2 || WTYPE == 8
+#if MV_BLOCKS && (WTYPE == 2 || WTYPE == 8)
+  const uint bs = WTYPE == 2 ? 18u : 34u;
+  for (uint b = lane; b < (p.K >> 5); b += lanes) {
+    const uint k = b * 32u;
+    vec4 xs[8];
+    for (uint i = 0u; i < 8u; ++i) {
+      const vec4 v = x4_at(xo + k + 4u * i);
+      ss += SQ(v);
+      xs[i] = XNORM4(v, k + 4u * i);
+    }
+    s.x += block_dot(r0 + b * bs, xs);
+    s.y += block_dot(r1 + b * bs, xs);
+  }
+#elif WTYPE == 2 || WTYPE == 8
   const uint sub = lane & 3u;
   for (uint b = lane >> 2; b < (p.K >> 5); b += lanes >> 2) {
 #if WTYPE == 2
