@@ -16,14 +16,17 @@
 //     planes 0, 1:  [j < 4][slot < 16][e < 2]: plane e of the row in that slot (lut_slot_of_row). Bytes
 //                   (2·slot, 2·slot+1) are one row's two planes, so one byte shuffle looks both up with one table
 //                   and a pairwise multiply-add (maddubs / vpadal) weighs them 1 and 2 and sums them per row.
-//     plane 2 (3-bit only): [h < 2][l < 2][16 bytes] for j = 2h + l; byte 2i is row i, byte 2i+1 row 8+i. The two
-//                   16-byte lanes hold two quad pairs, so x86's per-lane shuffle uses a different table per lane.
+//     plane 2 (3-bit only): [j < 4][16 bytes], byte i the row in slot i for even j, in slot i ^ 8 for odd j (the
+//                   slot halves swapped). x86 loads pairs (2h, 2h+1) as the two 16-byte lanes of one register, a
+//                   different table per lane; interleaving a lookup's low and high bytes (unpack / zip) gives its
+//                   int16 entries in slot order, and the swap lines the two pairs' halves up for one lane swap.
 //   scales [tile][g < ng][s: 16 rows][z: 16 rows] f16, rows in natural order: w[r,k] = s[r,g]·(q[r,k] − z[r,g]).
 //   tables [quad < Kp/4][lo: 16 bytes][hi: 16 bytes]: entry i = Σ_{bit j of i} a[4·quad + j] as int16.
 // The slot order (rows 0-3, 8-11, 4-7, 12-15 in slots 0-15) makes x86's per-128-bit-lane unpacks of the 16-bit
 // row sums come out in natural row order. Bits per weight: bits + 32/group (2.25 at 2 bits, group 128).
 //
-// Q2_K and Q3_K (format Q2_K / Q3_K): the same codes (Q2_K's 2-bit q; Q3_K's q + 4, 3 bits), K a multiple of 256,
+// Q2_K and Q3_K (format Q2_K / Q3_K): the same codes (Q2_K's 2-bit q; Q3_K's low 2 bits of q + 4 in planes 0, 1 and
+// in plane 2 its −4 flag, 1 − the hmask bit, so q = planes01 − 4·plane2 and no bsum term), K a multiple of 256,
 // activations quantized to Q8_K exactly as matmul_quant does, so the integer sums are the vec_dot's and y equals
 // it up to float rounding. Per tile, besides the codes:
 //   sub    [b < nb][r: 16 rows][h < 2] bytes: sub-block 2·(b mod 8) + h of super-block b/8. Q2_K: its scales byte
