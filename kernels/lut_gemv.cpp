@@ -145,16 +145,17 @@ LutWeights lut_pack_kquant(const uint8_t* w, DType type, int64_t N, int64_t K) {
 
 namespace {
 
-// The 8 tables of one 32-block of int8 activations a (32) into tab (8 quads of 32 bytes, layout in lut_gemv.h).
-void lut_tables_of_block(uint8_t* tab, const int* a) {
-  for (int q = 0; q < 8; ++q, tab += 32) {
+// The 8 tables of one 32-block of int8 activations a (32) into tab (256 bytes, layout in lut_gemv.h).
+void lut_tables_of_block(uint8_t* block, const int* a) {
+  for (int q = 0; q < 8; ++q) {
+    uint8_t* tab = block + lut_quad_table(q);
     int16_t e[16];
     e[0] = 0;
     // Entry i adds one activation to the entry without i's lowest set bit: 15 adds per table.
     for (int i = 1; i < 16; ++i) e[i] = static_cast<int16_t>(e[i & (i - 1)] + a[4 * q + __builtin_ctz(i)]);
     for (int i = 0; i < 16; ++i) {
       tab[i] = static_cast<uint8_t>(static_cast<uint16_t>(e[i]) & 0xFF);
-      tab[16 + i] = static_cast<uint8_t>(static_cast<uint16_t>(e[i]) >> 8);
+      tab[32 + i] = static_cast<uint8_t>(static_cast<uint16_t>(e[i]) >> 8);
     }
   }
 }

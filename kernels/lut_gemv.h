@@ -21,7 +21,10 @@
 //                   different table per lane; interleaving a lookup's low and high bytes (unpack / zip) gives its
 //                   int16 entries in slot order, and the swap lines the two pairs' halves up for one lane swap.
 //   scales [tile][g < ng][s: 16 rows][z: 16 rows] f16, rows in natural order: w[r,k] = s[r,g]·(q[r,k] − z[r,g]).
-//   tables [quad < Kp/4][lo: 16 bytes][hi: 16 bytes]: entry i = Σ_{bit j of i} a[4·quad + j] as int16.
+//   tables [b < nb][h < 2][odd < 2][lo/hi < 2][e < 2][16 bytes]: quad 8b + 4h + 2e + odd's low-byte (lo 0) or
+//          high-byte (lo 1) table, entry i = Σ_{bit j of i} a[4·quad + j] as int16. So quad pair j = 2h + e of block
+//          b starts at lut_pair_tables(b, j), its second quad 64 bytes on, each high table 32 after its low one;
+//          and pairs 2h, 2h + 1 sit side by side as the two lanes of one 32-byte load (x86's plane 2).
 // The slot order (rows 0-3, 8-11, 4-7, 12-15 in slots 0-15) makes x86's per-128-bit-lane unpacks of the 16-bit
 // row sums come out in natural row order. Bits per weight: bits + 32/group (2.25 at 2 bits, group 128).
 //
@@ -65,6 +68,12 @@ inline constexpr int64_t lut_block_bytes(int bits) { return 64 * bits; }
 
 // The slot a row of a tile occupies in the codes (see the layout above).
 inline int lut_slot_of_row(int r) { return r < 4 ? r : r < 8 ? r + 4 : r < 12 ? r - 4 : r; }
+
+// Byte offset in the tables of quad pair j (< 4) of 32-block b, and of a quad's low-byte table (see above).
+inline constexpr int64_t lut_pair_tables(int64_t b, int j) { return 256 * b + 128 * (j >> 1) + 16 * (j & 1); }
+inline constexpr int64_t lut_quad_table(int64_t quad) {
+  return lut_pair_tables(quad >> 3, static_cast<int>((quad >> 1) & 3)) + 64 * (quad & 1);
+}
 
 // One row's codes q (Kp, 0 .. 2^bits-1; zeros past K), scales s and zero points z (ng each, stored as f16) for row r.
 using LutRowFn = std::function<void(int64_t r, uint8_t* q, float* s, float* z)>;

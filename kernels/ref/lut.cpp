@@ -15,8 +15,8 @@ namespace {
 // row r's tile.
 int32_t lut_pair_sum(const uint8_t* c, const uint8_t* tables, int64_t b, int j, int r, int bits, int w2 = 4) {
   auto entry = [&](int64_t quad, int i) {
-    const uint8_t* tab = tables + quad * 32;
-    return static_cast<int32_t>(static_cast<int16_t>(static_cast<uint16_t>(tab[i] | (tab[16 + i] << 8))));
+    const uint8_t* tab = tables + lut_quad_table(quad);
+    return static_cast<int32_t>(static_cast<int16_t>(static_cast<uint16_t>(tab[i] | (tab[32 + i] << 8))));
   };
   const int slot = lut_slot_of_row(r);
   int32_t S = 0;

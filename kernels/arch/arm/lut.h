@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/lut_gemv.h"
+
 namespace edgellm::arm {
 
 // The lookups both bodies share. Templates, so each arch build keeps its own copy.
@@ -25,11 +27,11 @@ struct LutLookups {
     return vaddw_s16(vshlq_n_s32(vmovl_s16(h), 8), l);
   }
 
-  // Planes 0, 1 of one quad pair: c its 32 code bytes, tq the pair's tables. Adds each slot's low bytes (unsigned)
-  // and high bytes (signed) of its sum, planes weighed 1 and 2, per half (slots 0-7, 8-15).
+  // Planes 0, 1 of one quad pair: c its 32 code bytes, tq the pair's tables (lut_pair_tables). Adds each slot's
+  // low bytes (unsigned) and high bytes (signed) of its sum, planes weighed 1 and 2, per half (slots 0-7, 8-15).
   static void planes01(const uint8_t* c, const uint8_t* tq, uint16x8_t lo[2], int16x8_t hi[2]) {
     const uint8x16_t nib = vdupq_n_u8(0x0F);
-    const uint8x16_t tl0 = vld1q_u8(tq), th0 = vld1q_u8(tq + 16), tl1 = vld1q_u8(tq + 32), th1 = vld1q_u8(tq + 48);
+    const uint8x16_t tl0 = vld1q_u8(tq), th0 = vld1q_u8(tq + 32), tl1 = vld1q_u8(tq + 64), th1 = vld1q_u8(tq + 96);
     for (int h = 0; h < 2; ++h) {
       const uint8x16_t v = vld1q_u8(c + 16 * h);
       const uint8x16_t n0 = vandq_u8(v, nib), n1 = vshrq_n_u8(v, 4);
@@ -52,8 +54,8 @@ struct LutLookups {
     const uint8x16_t nib = vdupq_n_u8(0x0F);
     const uint8x16_t v = vld1q_u8(c);
     const uint8x16_t n0 = vandq_u8(v, nib), n1 = vshrq_n_u8(v, 4);
-    const uint8x16_t l0 = vqtbl1q_u8(vld1q_u8(tq), n0), h0 = vqtbl1q_u8(vld1q_u8(tq + 16), n0);
-    const uint8x16_t l1 = vqtbl1q_u8(vld1q_u8(tq + 32), n1), h1 = vqtbl1q_u8(vld1q_u8(tq + 48), n1);
+    const uint8x16_t l0 = vqtbl1q_u8(vld1q_u8(tq), n0), h0 = vqtbl1q_u8(vld1q_u8(tq + 32), n0);
+    const uint8x16_t l1 = vqtbl1q_u8(vld1q_u8(tq + 64), n1), h1 = vqtbl1q_u8(vld1q_u8(tq + 96), n1);
     const int16x8_t a = vaddq_s16(vreinterpretq_s16_u8(vzip1q_u8(l0, h0)), vreinterpretq_s16_u8(vzip1q_u8(l1, h1)));
     const int16x8_t b = vaddq_s16(vreinterpretq_s16_u8(vzip2q_u8(l0, h0)), vreinterpretq_s16_u8(vzip2q_u8(l1, h1)));
     T[odd ? 1 : 0] = vaddq_s16(T[odd ? 1 : 0], a);
@@ -79,7 +81,7 @@ struct LutGemvBody {
           // Planes 0, 1 per half (slots 0-7, 8-15): low bytes (unsigned) and high bytes (signed) of the sums.
           uint16x8_t lo[2] = {vdupq_n_u16(0), vdupq_n_u16(0)};
           int16x8_t hi[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
-          for (int j = 0; j < 4; ++j) L::planes01(c + 32 * j, tables + (8 * b + 2 * j) * 32, lo, hi);
+          for (int j = 0; j < 4; ++j) L::planes01(c + 32 * j, tables + lut_pair_tables(b, j), lo, hi);
           // Slots 0-3, 4-7, 8-11, 12-15 hold rows 0-3, 8-11, 4-7, 12-15 (lut_slot_of_row).
           int32x4_t S[4];  // rows 4i..4i+3
           S[0] = L::widen(vreinterpretq_s16_u16(lo[0]), hi[0], 0);
@@ -88,7 +90,7 @@ struct LutGemvBody {
           S[3] = L::widen(vreinterpretq_s16_u16(lo[1]), hi[1], 1);
           if constexpr (kBits == 3) {  // + 4·plane 2; slots 0-3, 4-7, 8-11, 12-15 hold rows 0-3, 8-11, 4-7, 12-15
             int16x8_t T[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
-            for (int j = 0; j < 4; ++j) L::plane2(c + 128 + 16 * j, tables + (8 * b + 2 * j) * 32, T, j & 1);
+            for (int j = 0; j < 4; ++j) L::plane2(c + 128 + 16 * j, tables + lut_pair_tables(b, j), T, j & 1);
             S[0] = vaddq_s32(S[0], vshll_n_s16(vget_low_s16(T[0]), 2));
             S[2] = vaddq_s32(S[2], vshll_n_s16(vget_high_s16(T[0]), 2));
             S[1] = vaddq_s32(S[1], vshll_n_s16(vget_low_s16(T[1]), 2));
@@ -131,21 +133,21 @@ struct LutGemvKquantBody {
         int32x4_t si[4], sm[4];  // Σ sc·P and Σ m·bsum, rows 4i..4i+3
         for (int i = 0; i < 4; ++i) si[i] = sm[i] = vdupq_n_s32(0);
         for (int i = 0; i < 8; ++i, c += 64 * kBits, sb += 32) {
-          const uint8_t* tq = tables + (8 * s + i) * 256;  // the block's 8 quad tables
+          const uint8_t* tq = tables + lut_pair_tables(8 * s + i, 0);  // the block's 8 quad tables
           // The rows' scale bytes: val[0] sub-block A (rows 0-15), val[1] sub-block B.
           const uint8x16x2_t v = vld2q_u8(sb);
           for (int h = 0; h < 2; ++h) {  // sub-block h: quad pairs 2h, 2h + 1
             uint16x8_t lo[2] = {vdupq_n_u16(0), vdupq_n_u16(0)};
             int16x8_t hi[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
             L::planes01(c + 64 * h, tq + 128 * h, lo, hi);
-            L::planes01(c + 64 * h + 32, tq + 128 * h + 64, lo, hi);
+            L::planes01(c + 64 * h + 32, tq + 128 * h + 16, lo, hi);
             // P per slot half: lo + 256·hi in int16 wraps, but the sum it stands for fits.
             int16x8_t P[2];
             for (int k = 0; k < 2; ++k) P[k] = vaddq_s16(vreinterpretq_s16_u16(lo[k]), vshlq_n_s16(hi[k], 8));
             if constexpr (kBits == 3) {  // − 4·plane 2 (the −4 flags): q = planes01 − 4·plane2
               int16x8_t T[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
               L::plane2(c + 128 + 32 * h, tq + 128 * h, T, false);
-              L::plane2(c + 144 + 32 * h, tq + 128 * h + 64, T, true);
+              L::plane2(c + 144 + 32 * h, tq + 128 * h + 16, T, true);
               for (int k = 0; k < 2; ++k) P[k] = vsubq_s16(P[k], vshlq_n_s16(T[k], 2));
             }
             // Scales of rows 0-7 and 8-15; slots 0-3, 4-7, 8-11, 12-15 hold rows 0-3, 8-11, 4-7, 12-15.
