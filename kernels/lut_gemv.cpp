@@ -43,8 +43,8 @@ void lut_put_codes(uint8_t* c, int r, const uint8_t* q, const LutWeights& W) {
         for (int i = 0; i < 8; ++i) byte |= static_cast<uint8_t>(((q[32 * b + 8 * j + i] >> p) & 1) << i);
         if (p < 2)
           c[j * 32 + 2 * slot + p] = byte;
-        else  // plane 2: lane j (16 bytes each), row r at byte 2r (r < 8) or 2(r − 8) + 1
-          c[128 + j * 16 + (r < 8 ? 2 * r : 2 * (r - 8) + 1)] = byte;
+        else  // plane 2: quad pair j's 16 bytes in slot order, the halves swapped for odd j
+          c[128 + j * 16 + (slot ^ (j & 1 ? 8 : 0))] = byte;
       }
 }
 
@@ -115,14 +115,15 @@ LutWeights lut_pack_kquant(const uint8_t* w, DType type, int64_t N, int64_t K) {
         uint8_t* sub = W.sub.data() + t * tile_sub;
         for (int64_t s = 0; s < W.ng; ++s) {
           // Element e: low 2 bits in qs[32·(e/128) + e%32] at bit 2·((e%128)/32); Q3_K's third bit in
-          // hmask[e%32] at bit e/32 (kernels/quant/blocks.h), so code = q + 4 (hmask set means no − 4).
+          // hmask[e%32] at bit e/32 (kernels/quant/blocks.h): hmask set means no − 4, so plane 2 gets the −4
+          // flag (1 − that bit) and q = (code & 3) − 4·(code >> 2).
           const auto* b2 = q2 ? reinterpret_cast<const quant::block_q2_K*>(row) + s : nullptr;
           const auto* b3 = q2 ? nullptr : reinterpret_cast<const quant::block_q3_K*>(row) + s;
           const uint8_t* qs = q2 ? b2->qs : b3->qs;
           uint8_t* qd = q.data() + s * quant::QK_K;
           for (int e = 0; e < quant::QK_K; ++e) {
             const int lo = (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
-            qd[e] = static_cast<uint8_t>(q2 ? lo : lo | (((b3->hmask[e % 32] >> (e / 32)) & 1) << 2));
+            qd[e] = static_cast<uint8_t>(q2 ? lo : lo | ((~b3->hmask[e % 32] >> (e / 32)) & 1) << 2);
           }
           int8_t sc3[16];
           if (q2) {
@@ -144,16 +145,17 @@ LutWeights lut_pack_kquant(const uint8_t* w, DType type, int64_t N, int64_t K) {
 
 namespace {
 
-// The 8 tables of one 32-block of int8 activations a (32) into tab (8 quads of 32 bytes, layout in lut_gemv.h).
-void lut_tables_of_block(uint8_t* tab, const int* a) {
-  for (int q = 0; q < 8; ++q, tab += 32) {
+// The 8 tables of one 32-block of int8 activations a (32) into tab (256 bytes, layout in lut_gemv.h).
+void lut_tables_of_block(uint8_t* block, const int* a) {
+  for (int q = 0; q < 8; ++q) {
+    uint8_t* tab = block + lut_quad_table(q);
     int16_t e[16];
     e[0] = 0;
     // Entry i adds one activation to the entry without i's lowest set bit: 15 adds per table.
     for (int i = 1; i < 16; ++i) e[i] = static_cast<int16_t>(e[i & (i - 1)] + a[4 * q + __builtin_ctz(i)]);
     for (int i = 0; i < 16; ++i) {
       tab[i] = static_cast<uint8_t>(static_cast<uint16_t>(e[i]) & 0xFF);
-      tab[16 + i] = static_cast<uint8_t>(static_cast<uint16_t>(e[i]) >> 8);
+      tab[32 + i] = static_cast<uint8_t>(static_cast<uint16_t>(e[i]) >> 8);
     }
   }
 }

@@ -16,14 +16,20 @@
 //     planes 0, 1:  [j < 4][slot < 16][e < 2]: plane e of the row in that slot (lut_slot_of_row). Bytes
 //                   (2·slot, 2·slot+1) are one row's two planes, so one byte shuffle looks both up with one table
 //                   and a pairwise multiply-add (maddubs / vpadal) weighs them 1 and 2 and sums them per row.
-//     plane 2 (3-bit only): [h < 2][l < 2][16 bytes] for j = 2h + l; byte 2i is row i, byte 2i+1 row 8+i. The two
-//                   16-byte lanes hold two quad pairs, so x86's per-lane shuffle uses a different table per lane.
+//     plane 2 (3-bit only): [j < 4][16 bytes], byte i the row in slot i for even j, in slot i ^ 8 for odd j (the
+//                   slot halves swapped). x86 loads pairs (2h, 2h+1) as the two 16-byte lanes of one register, a
+//                   different table per lane; interleaving a lookup's low and high bytes (unpack / zip) gives its
+//                   int16 entries in slot order, and the swap lines the two pairs' halves up for one lane swap.
 //   scales [tile][g < ng][s: 16 rows][z: 16 rows] f16, rows in natural order: w[r,k] = s[r,g]·(q[r,k] − z[r,g]).
-//   tables [quad < Kp/4][lo: 16 bytes][hi: 16 bytes]: entry i = Σ_{bit j of i} a[4·quad + j] as int16.
+//   tables [b < nb][h < 2][odd < 2][lo/hi < 2][e < 2][16 bytes]: quad 8b + 4h + 2e + odd's low-byte (lo 0) or
+//          high-byte (lo 1) table, entry i = Σ_{bit j of i} a[4·quad + j] as int16. So quad pair j = 2h + e of block
+//          b starts at lut_pair_tables(b, j), its second quad 64 bytes on, each high table 32 after its low one;
+//          and pairs 2h, 2h + 1 sit side by side as the two lanes of one 32-byte load (x86's plane 2).
 // The slot order (rows 0-3, 8-11, 4-7, 12-15 in slots 0-15) makes x86's per-128-bit-lane unpacks of the 16-bit
 // row sums come out in natural row order. Bits per weight: bits + 32/group (2.25 at 2 bits, group 128).
 //
-// Q2_K and Q3_K (format Q2_K / Q3_K): the same codes (Q2_K's 2-bit q; Q3_K's q + 4, 3 bits), K a multiple of 256,
+// Q2_K and Q3_K (format Q2_K / Q3_K): the same codes (Q2_K's 2-bit q; Q3_K's low 2 bits of q + 4 in planes 0, 1 and
+// in plane 2 its −4 flag, 1 − the hmask bit, so q = planes01 − 4·plane2 and no bsum term), K a multiple of 256,
 // activations quantized to Q8_K exactly as matmul_quant does, so the integer sums are the vec_dot's and y equals
 // it up to float rounding. Per tile, besides the codes:
 //   sub    [b < nb][r: 16 rows][h < 2] bytes: sub-block 2·(b mod 8) + h of super-block b/8. Q2_K: its scales byte
@@ -62,6 +68,12 @@ inline constexpr int64_t lut_block_bytes(int bits) { return 64 * bits; }
 
 // The slot a row of a tile occupies in the codes (see the layout above).
 inline int lut_slot_of_row(int r) { return r < 4 ? r : r < 8 ? r + 4 : r < 12 ? r - 4 : r; }
+
+// Byte offset in the tables of quad pair j (< 4) of 32-block b, and of a quad's low-byte table (see above).
+inline constexpr int64_t lut_pair_tables(int64_t b, int j) { return 256 * b + 128 * (j >> 1) + 16 * (j & 1); }
+inline constexpr int64_t lut_quad_table(int64_t quad) {
+  return lut_pair_tables(quad >> 3, static_cast<int>((quad >> 1) & 3)) + 64 * (quad & 1);
+}
 
 // One row's codes q (Kp, 0 .. 2^bits-1; zeros past K), scales s and zero points z (ng each, stored as f16) for row r.
 using LutRowFn = std::function<void(int64_t r, uint8_t* q, float* s, float* z)>;

@@ -11,17 +11,18 @@ namespace edgellm::ref {
 namespace {
 
 // Σ q[r,k]·a[k] over quad pair j (k = 32b + 8j .. 32b + 8j + 7) of 32-block b of row r, plane by plane: each
-// nibble of plane p looks up its quad's table, weighed 2^p. c: the block's codes in row r's tile.
-int32_t lut_pair_sum(const uint8_t* c, const uint8_t* tables, int64_t b, int j, int r, int bits) {
+// nibble of plane p looks up its quad's table, weighed 2^p (plane 2: w2, 4 or Q3_K's −4). c: the block's codes in
+// row r's tile.
+int32_t lut_pair_sum(const uint8_t* c, const uint8_t* tables, int64_t b, int j, int r, int bits, int w2 = 4) {
   auto entry = [&](int64_t quad, int i) {
-    const uint8_t* tab = tables + quad * 32;
-    return static_cast<int32_t>(static_cast<int16_t>(static_cast<uint16_t>(tab[i] | (tab[16 + i] << 8))));
+    const uint8_t* tab = tables + lut_quad_table(quad);
+    return static_cast<int32_t>(static_cast<int16_t>(static_cast<uint16_t>(tab[i] | (tab[32 + i] << 8))));
   };
   const int slot = lut_slot_of_row(r);
   int32_t S = 0;
   for (int p = 0; p < bits; ++p) {
-    const uint8_t byte = p < 2 ? c[j * 32 + 2 * slot + p] : c[128 + j * 16 + (r < 8 ? 2 * r : 2 * r - 15)];
-    S += (entry(8 * b + 2 * j, byte & 15) + entry(8 * b + 2 * j + 1, byte >> 4)) * (1 << p);
+    const uint8_t byte = p < 2 ? c[j * 32 + 2 * slot + p] : c[128 + j * 16 + (slot ^ (j & 1 ? 8 : 0))];
+    S += (entry(8 * b + 2 * j, byte & 15) + entry(8 * b + 2 * j + 1, byte >> 4)) * (p < 2 ? 1 << p : w2);
   }
   return S;
 }
@@ -65,15 +66,16 @@ void lut_gemv_kquant_ref(float* y, const uint8_t* codes, const uint8_t* sub, con
         for (int64_t b = 8 * s; b < 8 * s + 8; ++b) {
           const uint8_t* c = codes + (t * nb + b) * bb;
           for (int h = 0; h < 2; ++h) {  // sub-block 2·(b − 8s) + h: quad pairs 2h, 2h + 1
-            const int32_t P =
-                lut_pair_sum(c, tables, b, 2 * h, r, bits) + lut_pair_sum(c, tables, b, 2 * h + 1, r, bits);
+            // Q3_K: plane 2 is the −4 flag, so P is already Σ q·a.
+            const int32_t P = lut_pair_sum(c, tables, b, 2 * h, r, bits, -4) +
+                              lut_pair_sum(c, tables, b, 2 * h + 1, r, bits, -4);
             const uint8_t v = sub[((t * nb + b) * kLutRows + r) * 2 + h];
             const int32_t bs = bsums[16 * s + 2 * (b - 8 * s) + h];
             if (bits == 2) {
               sumi += (v & 15) * P;
               summ += (v >> 4) * bs;
             } else {
-              sumi += static_cast<int8_t>(v) * (P - 4 * bs);  // q = code − 4
+              sumi += static_cast<int8_t>(v) * P;
             }
           }
         }

@@ -265,3 +265,31 @@ TEST_CASE("lut_pack_kquant: another type or a row length off the super-block is 
   CHECK_THROWS_WITH_AS(lut_pack_kquant(w.data(), DType::Q4_K, 1, 256), doctest::Contains("q4_k"), Error);
   CHECK_THROWS_WITH_AS(lut_pack_kquant(w.data(), DType::Q2_K, 1, 300), doctest::Contains("K is not"), Error);
 }
+
+TEST_CASE("lut_pack: plane 2 in slot order (halves swapped for odd quad pairs); Q3_K's plane 2 is the -4 flag") {
+  // Group-int: only row r has code 4 (plane 2 alone) everywhere; its plane-2 bytes are 0xFF where the layout puts
+  // them and every other plane-2 byte is 0.
+  const int64_t N = 16, K = 32;
+  for (int r = 0; r < N; ++r) {
+    const LutWeights W = lut_pack(N, K, 3, 32, [&](int64_t row, uint8_t* q, float* s, float* z) {
+      for (int64_t k = 0; k < K; ++k) q[k] = row == r ? 4 : 0;
+      s[0] = 1, z[0] = 0;
+    });
+    for (int j = 0; j < 4; ++j)
+      for (int i = 0; i < 16; ++i) {
+        INFO("row ", r, " quad pair ", j, " byte ", i);
+        CHECK(W.codes[128 + 16 * j + i] == (i == (lut_slot_of_row(r) ^ (j & 1 ? 8 : 0)) ? 0xFF : 0));
+      }
+  }
+  // Q3_K: hmask set (q = low bits) leaves plane 2 empty; hmask clear (q = low bits − 4) fills it.
+  for (uint8_t hm : {uint8_t{0xFF}, uint8_t{0x00}}) {
+    auto w = kquant_weight(DType::Q3_K, N, 256, true, 5);
+    for (int64_t i = 0; i < N; ++i) std::memset(reinterpret_cast<quant::block_q3_K*>(w.data())[i].hmask, hm, 32);
+    const LutWeights W = lut_pack_kquant(w.data(), DType::Q3_K, N, 256);
+    for (int64_t b = 0; b < W.nb; ++b)
+      for (int i = 128; i < 192; ++i) {
+        INFO("hmask ", int{hm}, " block ", b, " byte ", i);
+        CHECK(W.codes[b * 192 + i] == (hm ? 0 : 0xFF));
+      }
+  }
+}

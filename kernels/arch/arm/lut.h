@@ -3,7 +3,8 @@
 //
 // Planes 0 and 1, per 16-byte load: 8 slots × 2 planes × 8 codes. Each nibble half indexes a quad's low-byte and
 // high-byte tables (vqtbl1q_u8); vpadal adds a slot's two plane bytes into 16 bits and vsra adds plane 1 once more,
-// which weighs the planes 1 and 2. Plane 2 (3-bit codes) splits even and odd bytes (rows 0-7, 8-15), ×4 at the end.
+// which weighs the planes 1 and 2. Plane 2 (3-bit codes) zips a lookup's low and high bytes into int16 entries in
+// slot order, ×4 at the end (Q3_K: −4, its plane 2 being the −4 flag).
 // The K-quant body keeps a block's two 16-element sub-blocks apart and weighs them with their integer scales
 // (vmlal) before any float.
 #pragma once
@@ -12,6 +13,8 @@
 
 #include <algorithm>
 #include <cstdint>
+
+#include "kernels/lut_gemv.h"
 
 namespace edgellm::arm {
 
@@ -24,11 +27,11 @@ struct LutLookups {
     return vaddw_s16(vshlq_n_s32(vmovl_s16(h), 8), l);
   }
 
-  // Planes 0, 1 of one quad pair: c its 32 code bytes, tq the pair's tables. Adds each slot's low bytes (unsigned)
-  // and high bytes (signed) of its sum, planes weighed 1 and 2, per half (slots 0-7, 8-15).
+  // Planes 0, 1 of one quad pair: c its 32 code bytes, tq the pair's tables (lut_pair_tables). Adds each slot's
+  // low bytes (unsigned) and high bytes (signed) of its sum, planes weighed 1 and 2, per half (slots 0-7, 8-15).
   static void planes01(const uint8_t* c, const uint8_t* tq, uint16x8_t lo[2], int16x8_t hi[2]) {
     const uint8x16_t nib = vdupq_n_u8(0x0F);
-    const uint8x16_t tl0 = vld1q_u8(tq), th0 = vld1q_u8(tq + 16), tl1 = vld1q_u8(tq + 32), th1 = vld1q_u8(tq + 48);
+    const uint8x16_t tl0 = vld1q_u8(tq), th0 = vld1q_u8(tq + 32), tl1 = vld1q_u8(tq + 64), th1 = vld1q_u8(tq + 96);
     for (int h = 0; h < 2; ++h) {
       const uint8x16_t v = vld1q_u8(c + 16 * h);
       const uint8x16_t n0 = vandq_u8(v, nib), n1 = vshrq_n_u8(v, 4);
@@ -44,22 +47,19 @@ struct LutLookups {
     }
   }
 
-  // Plane 2 of one quad pair: c its 16 bytes (byte 2i row i, byte 2i+1 row 8+i), tq the pair's tables. Adds the
-  // low (e/o lo) and high (e/o hi) bytes of the even (rows 0-7) and odd (rows 8-15) rows' sums, not yet weighed 4.
-  static void plane2(const uint8_t* c, const uint8_t* tq, uint16x8_t& elo, uint16x8_t& olo, int16x8_t& ehi,
-                     int16x8_t& ohi) {
+  // Plane 2 of one quad pair: c its 16 bytes (slot order, halves swapped when `odd`), tq the pair's tables. Adds
+  // its int16 sums to T (slots 0-7, 8-15), not yet weighed: zipping a lookup's low bytes with its high bytes gives
+  // its int16 entries.
+  static void plane2(const uint8_t* c, const uint8_t* tq, int16x8_t T[2], bool odd) {
     const uint8x16_t nib = vdupq_n_u8(0x0F);
     const uint8x16_t v = vld1q_u8(c);
     const uint8x16_t n0 = vandq_u8(v, nib), n1 = vshrq_n_u8(v, 4);
-    const uint16x8_t l0 = vreinterpretq_u16_u8(vqtbl1q_u8(vld1q_u8(tq), n0));
-    const uint16x8_t l1 = vreinterpretq_u16_u8(vqtbl1q_u8(vld1q_u8(tq + 32), n1));
-    const int16x8_t h0 = vreinterpretq_s16_u8(vqtbl1q_u8(vld1q_u8(tq + 16), n0));
-    const int16x8_t h1 = vreinterpretq_s16_u8(vqtbl1q_u8(vld1q_u8(tq + 48), n1));
-    const uint16x8_t low = vdupq_n_u16(0xFF);
-    elo = vaddq_u16(elo, vaddq_u16(vandq_u16(l0, low), vandq_u16(l1, low)));
-    olo = vsraq_n_u16(vsraq_n_u16(olo, l0, 8), l1, 8);
-    ehi = vsraq_n_s16(vsraq_n_s16(ehi, vshlq_n_s16(h0, 8), 8), vshlq_n_s16(h1, 8), 8);
-    ohi = vsraq_n_s16(vsraq_n_s16(ohi, h0, 8), h1, 8);
+    const uint8x16_t l0 = vqtbl1q_u8(vld1q_u8(tq), n0), h0 = vqtbl1q_u8(vld1q_u8(tq + 32), n0);
+    const uint8x16_t l1 = vqtbl1q_u8(vld1q_u8(tq + 64), n1), h1 = vqtbl1q_u8(vld1q_u8(tq + 96), n1);
+    const int16x8_t a = vaddq_s16(vreinterpretq_s16_u8(vzip1q_u8(l0, h0)), vreinterpretq_s16_u8(vzip1q_u8(l1, h1)));
+    const int16x8_t b = vaddq_s16(vreinterpretq_s16_u8(vzip2q_u8(l0, h0)), vreinterpretq_s16_u8(vzip2q_u8(l1, h1)));
+    T[odd ? 1 : 0] = vaddq_s16(T[odd ? 1 : 0], a);
+    T[odd ? 0 : 1] = vaddq_s16(T[odd ? 0 : 1], b);
   }
 };
 
@@ -81,21 +81,20 @@ struct LutGemvBody {
           // Planes 0, 1 per half (slots 0-7, 8-15): low bytes (unsigned) and high bytes (signed) of the sums.
           uint16x8_t lo[2] = {vdupq_n_u16(0), vdupq_n_u16(0)};
           int16x8_t hi[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
-          for (int j = 0; j < 4; ++j) L::planes01(c + 32 * j, tables + (8 * b + 2 * j) * 32, lo, hi);
+          for (int j = 0; j < 4; ++j) L::planes01(c + 32 * j, tables + lut_pair_tables(b, j), lo, hi);
           // Slots 0-3, 4-7, 8-11, 12-15 hold rows 0-3, 8-11, 4-7, 12-15 (lut_slot_of_row).
           int32x4_t S[4];  // rows 4i..4i+3
           S[0] = L::widen(vreinterpretq_s16_u16(lo[0]), hi[0], 0);
           S[2] = L::widen(vreinterpretq_s16_u16(lo[0]), hi[0], 1);
           S[1] = L::widen(vreinterpretq_s16_u16(lo[1]), hi[1], 0);
           S[3] = L::widen(vreinterpretq_s16_u16(lo[1]), hi[1], 1);
-          if constexpr (kBits == 3) {
-            uint16x8_t elo = vdupq_n_u16(0), olo = elo;
-            int16x8_t ehi = vdupq_n_s16(0), ohi = ehi;
-            for (int j = 0; j < 4; ++j) L::plane2(c + 128 + 16 * j, tables + (8 * b + 2 * j) * 32, elo, olo, ehi, ohi);
-            S[0] = vaddq_s32(S[0], vshlq_n_s32(L::widen(vreinterpretq_s16_u16(elo), ehi, 0), 2));
-            S[1] = vaddq_s32(S[1], vshlq_n_s32(L::widen(vreinterpretq_s16_u16(elo), ehi, 1), 2));
-            S[2] = vaddq_s32(S[2], vshlq_n_s32(L::widen(vreinterpretq_s16_u16(olo), ohi, 0), 2));
-            S[3] = vaddq_s32(S[3], vshlq_n_s32(L::widen(vreinterpretq_s16_u16(olo), ohi, 1), 2));
+          if constexpr (kBits == 3) {  // + 4·plane 2; slots 0-3, 4-7, 8-11, 12-15 hold rows 0-3, 8-11, 4-7, 12-15
+            int16x8_t T[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
+            for (int j = 0; j < 4; ++j) L::plane2(c + 128 + 16 * j, tables + lut_pair_tables(b, j), T, j & 1);
+            S[0] = vaddq_s32(S[0], vshll_n_s16(vget_low_s16(T[0]), 2));
+            S[2] = vaddq_s32(S[2], vshll_n_s16(vget_high_s16(T[0]), 2));
+            S[1] = vaddq_s32(S[1], vshll_n_s16(vget_low_s16(T[1]), 2));
+            S[3] = vaddq_s32(S[3], vshll_n_s16(vget_high_s16(T[1]), 2));
           }
           const float32x4_t d = vdupq_n_f32(xd[b]);
           for (int i = 0; i < 4; ++i) ga[i] = vfmaq_f32(ga[i], vcvtq_f32_s32(S[i]), d);
@@ -134,27 +133,22 @@ struct LutGemvKquantBody {
         int32x4_t si[4], sm[4];  // Σ sc·P and Σ m·bsum, rows 4i..4i+3
         for (int i = 0; i < 4; ++i) si[i] = sm[i] = vdupq_n_s32(0);
         for (int i = 0; i < 8; ++i, c += 64 * kBits, sb += 32) {
-          const uint8_t* tq = tables + (8 * s + i) * 256;  // the block's 8 quad tables
+          const uint8_t* tq = tables + lut_pair_tables(8 * s + i, 0);  // the block's 8 quad tables
           // The rows' scale bytes: val[0] sub-block A (rows 0-15), val[1] sub-block B.
           const uint8x16x2_t v = vld2q_u8(sb);
           for (int h = 0; h < 2; ++h) {  // sub-block h: quad pairs 2h, 2h + 1
             uint16x8_t lo[2] = {vdupq_n_u16(0), vdupq_n_u16(0)};
             int16x8_t hi[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
             L::planes01(c + 64 * h, tq + 128 * h, lo, hi);
-            L::planes01(c + 64 * h + 32, tq + 128 * h + 64, lo, hi);
+            L::planes01(c + 64 * h + 32, tq + 128 * h + 16, lo, hi);
             // P per slot half: lo + 256·hi in int16 wraps, but the sum it stands for fits.
             int16x8_t P[2];
             for (int k = 0; k < 2; ++k) P[k] = vaddq_s16(vreinterpretq_s16_u16(lo[k]), vshlq_n_s16(hi[k], 8));
-            if constexpr (kBits == 3) {  // + 4·plane 2 into slot order, then q = code − 4: P − 4·bsum
-              uint16x8_t elo = vdupq_n_u16(0), olo = elo;
-              int16x8_t ehi = vdupq_n_s16(0), ohi = ehi;
-              L::plane2(c + 128 + 32 * h, tq + 128 * h, elo, olo, ehi, ohi);
-              L::plane2(c + 144 + 32 * h, tq + 128 * h + 64, elo, olo, ehi, ohi);
-              const int16x8_t e = vaddq_s16(vreinterpretq_s16_u16(elo), vshlq_n_s16(ehi, 8));  // rows 0-7
-              const int16x8_t o = vaddq_s16(vreinterpretq_s16_u16(olo), vshlq_n_s16(ohi, 8));  // rows 8-15
-              const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(4 * bs[2 * i + h]));
-              P[0] = vsubq_s16(vaddq_s16(P[0], vshlq_n_s16(vcombine_s16(vget_low_s16(e), vget_low_s16(o)), 2)), zp);
-              P[1] = vsubq_s16(vaddq_s16(P[1], vshlq_n_s16(vcombine_s16(vget_high_s16(e), vget_high_s16(o)), 2)), zp);
+            if constexpr (kBits == 3) {  // − 4·plane 2 (the −4 flags): q = planes01 − 4·plane2
+              int16x8_t T[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
+              L::plane2(c + 128 + 32 * h, tq + 128 * h, T, false);
+              L::plane2(c + 144 + 32 * h, tq + 128 * h + 16, T, true);
+              for (int k = 0; k < 2; ++k) P[k] = vsubq_s16(P[k], vshlq_n_s16(T[k], 2));
             }
             // Scales of rows 0-7 and 8-15; slots 0-3, 4-7, 8-11, 12-15 hold rows 0-3, 8-11, 4-7, 12-15.
             int16x8_t s0, s1;
