@@ -47,6 +47,8 @@ constexpr uint64_t kMaxPartials = uint64_t{16} << 20;  // 64 MiB
 // The dequantizing GEMM takes the tiles from this many rows of x (a prompt's tokens); fewer keep gemm.comp, whose
 // 64-row tile wastes as much, and M <= 2 (decoding) never gets here (linear() takes the matvec).
 constexpr uint32_t kQgemmMinRows = 32;
+// ... and the unsplit 128x64 tile from this many of its tiles (about one per compute unit of the H100's 132).
+constexpr uint64_t kQgemmFill128 = 128;
 
 struct Layout {
   bool ok = false;
@@ -195,6 +197,12 @@ GemmChoice qgemm_choice(const Context& c, uint32_t M, uint32_t N, uint32_t K) {
   if (forced.kernel != GemmKernel::Auto) return forced;
   if (M < kQgemmMinRows && !every_m) return {GemmKernel::Generic, 1};
   GemmChoice t = tile_choice(c, M, N, K);
+  // A prompt's products are shorter in K than training's: once the 128x64 tile alone gives a workgroup per compute
+  // unit or so, it beats training's rule (split-K towards 1,024 workgroups, or the 64x64 tile). On the H100 at pp512
+  // (bench_gemm_vulkan prompt, bench/RESULTS.md): 1.1B q and o 163 us unsplit against 195 (64x64, split 4), down 415
+  // against 460, 110m gate|up 65 against 81; shapes with fewer tiles (k|v, 110m's q|k|v and down) keep the split.
+  if (c.info().type == "discrete" && uint64_t{groups(M, 128)} * groups(N, 64) >= kQgemmFill128)
+    t = {GemmKernel::T128x64_8x4, 1};
   if (forced.split) t.split = forced.split;
   return t;
 }
