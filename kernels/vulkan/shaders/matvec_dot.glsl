@@ -30,28 +30,24 @@ float q8_0_dot(uint q, vec4 v) { return dot(vec4(ivec4(uvec4(q << 24, q << 16, q
 // The block at byte o (even) against its 32 x values xs (already normed): the words covering [o, o + size) are
 // loaded whole; the scale is their first or second half-word, the quants start 2 bytes in (a word boundary when o
 // is 2 mod 4, else straddling two words).
-#if WTYPE == 2
-float block_dot(uint o, vec4 xs[8]) {
-  const uint w = o >> 2;
-  const bool al = (o & 2u) == 0u;
-  uint v[5];
-  for (uint i = 0u; i < 5u; ++i) v[i] = wb[w + i];
-  float acc = 0.0;
-  // Quant word i: bytes 4i .. 4i+3, elements 4i .. 4i+3 (low nibbles) and 16+4i .. 16+4i+3 (high).
-  for (uint i = 0u; i < 4u; ++i) acc += q4_0_dot(al ? (v[i] >> 16) | (v[i + 1u] << 16) : v[i + 1u], xs[i], xs[i + 4u]);
-  return unpackHalf2x16(al ? v[0] : v[0] >> 16).x * acc;
-}
-#else
-float block_dot(uint o, vec4 xs[8]) {
-  const uint w = o >> 2;
-  const bool al = (o & 2u) == 0u;
-  uint v[9];
-  for (uint i = 0u; i < 9u; ++i) v[i] = wb[w + i];
-  float acc = 0.0;
-  for (uint i = 0u; i < 8u; ++i) acc += q8_0_dot(al ? (v[i] >> 16) | (v[i + 1u] << 16) : v[i + 1u], xs[i]);
-  return unpackHalf2x16(al ? v[0] : v[0] >> 16).x * acc;
-}
+#if WTYPE == 2  // 18-byte blocks: 5 covering words, 4 quant words (low nibbles elements 4i.., high 16+4i..)
+#define MV_BLOCK_WORDS 5u
+#define MV_QUANT_WORDS 4u
+#define MV_QDOT(q, i) q4_0_dot(q, xs[i], xs[i + 4u])
+#else  // Q8_0, 34-byte blocks: 9 covering words, 8 quant words
+#define MV_BLOCK_WORDS 9u
+#define MV_QUANT_WORDS 8u
+#define MV_QDOT(q, i) q8_0_dot(q, xs[i])
 #endif
+float block_dot(uint o, vec4 xs[8]) {
+  const uint w = o >> 2;
+  const bool al = (o & 2u) == 0u;
+  uint v[MV_BLOCK_WORDS];
+  for (uint i = 0u; i < MV_BLOCK_WORDS; ++i) v[i] = wb[w + i];
+  float acc = 0.0;
+  for (uint i = 0u; i < MV_QUANT_WORDS; ++i) acc += MV_QDOT(al ? (v[i] >> 16) | (v[i + 1u] << 16) : v[i + 1u], i);
+  return unpackHalf2x16(al ? v[0] : v[0] >> 16).x * acc;
+}
 #endif
 
 vec2 row_dot2(uint r0, uint r1, uint xo, uint lane, uint lanes, inout float ss) {
