@@ -296,6 +296,10 @@ Buffer Context::alloc(size_t bytes, bool host_visible) {
   uint32_t type = UINT32_MAX;
   bool mapped = host_visible || device_local_is_host_;
   if (device_local_is_host_) type = memory_type(req.memoryTypeBits, host | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+  // Host-visible buffers are the staging of uploads and of read-backs (a token's logits, the loss): on a discrete
+  // GPU the first HOST_VISIBLE|HOST_COHERENT type is usually write-combined, where the CPU's reads are uncached (a
+  // 32,000-logit read-back is 128 KB of them per token); a HOST_CACHED type keeps reads at memory speed, writes too.
+  if (type == UINT32_MAX && host_visible) type = memory_type(req.memoryTypeBits, host | VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
   if (type == UINT32_MAX && host_visible) type = memory_type(req.memoryTypeBits, host);
   if (type == UINT32_MAX && !host_visible) {
     mapped = false;
