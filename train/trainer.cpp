@@ -152,11 +152,11 @@ Trainer::Trainer(LlamaModel& m, RowSource& data, TrainConfig c) : m_(m), data_(d
   for (const auto& [name, v] : std::initializer_list<std::pair<const char*, double>>{{"lr", cfg_.lr}, {"min-lr", cfg_.min_lr},
                                 {"weight-decay", cfg_.weight_decay}, {"momentum", cfg_.momentum}, {"clip", cfg_.clip},
                                 {"epochs", cfg_.epochs}, {"time-budget", cfg_.time_budget},
+                                {"save-every-seconds", cfg_.save_seconds},
                                 {"lora alpha", cfg_.setup.lora_config.alpha}, {"lora dropout", cfg_.setup.lora_config.dropout}})
     if (!std::isfinite(v) || v < 0) fail("--{}: {} is not a finite number >= 0", name, v);
-  if (cfg_.warmup < 0 || cfg_.save_every < 0 || !(cfg_.save_seconds >= 0))
-    fail("--warmup {}, --save-every {} and --save-every-seconds {} must be >= 0", cfg_.warmup, cfg_.save_every,
-         cfg_.save_seconds);
+  if (cfg_.warmup < 0 || cfg_.save_every < 0)
+    fail("--warmup {} and --save-every {} must be >= 0", cfg_.warmup, cfg_.save_every);
   if (cfg_.seq_len > m_.config.max_ctx)
     fail("--seq-len {} is longer than the model's context length {}: positions past it were never trained",
          cfg_.seq_len, m_.config.max_ctx);

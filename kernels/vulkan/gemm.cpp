@@ -201,7 +201,8 @@ GemmChoice qgemm_choice(const Context& c, uint32_t M, uint32_t N, uint32_t K) {
   // unit or so, it beats training's rule (split-K towards 1,024 workgroups, or the 64x64 tile). On the H100 at pp512
   // (bench_gemm_vulkan prompt, bench/RESULTS.md): 1.1B q and o 163 us unsplit against 195 (64x64, split 4), down 415
   // against 460, 110m gate|up 65 against 81; shapes with fewer tiles (k|v, 110m's q|k|v and down) keep the split.
-  if (c.info().type == "discrete" && uint64_t{groups(M, 128)} * groups(N, 64) >= kQgemmFill128)
+  const Tile& big = tile_of(GemmKernel::T128x64_8x4);
+  if (c.info().type == "discrete" && uint64_t{groups(M, big.bm)} * groups(N, big.bn) >= kQgemmFill128)
     t = {GemmKernel::T128x64_8x4, 1};
   if (forced.split) t.split = forced.split;
   return t;

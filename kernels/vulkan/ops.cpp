@@ -328,8 +328,6 @@ const char* attention_path_name(AttentionPath path) {
   return "per-row";
 }
 
-bool attention_tiled(const Context& c, const AttentionDims& d) { return attention_path(c, d) != AttentionPath::PerRow; }
-
 void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v, const AttentionDims& d,
                        uint32_t batch) {
   EDGE_CHECK(d.HD <= 256 && d.KVH > 0 && d.NH % d.KVH == 0, "Vulkan attention: HD {} (max 256), NH {}, KVH {}",

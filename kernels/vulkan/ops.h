@@ -233,8 +233,6 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
 enum class AttentionPath { PerRow, Tiled, Flash };
 AttentionPath attention_path(const Context& c, const AttentionDims& d);
 const char* attention_path_name(AttentionPath path);  // "flash", "tiled", "per-row"
-// attention_path(c, d) != PerRow.
-bool attention_tiled(const Context& c, const AttentionDims& d);
 // One decoded token's attention (the fused decode step): o, q (NH·HD) of head h at offset h·HD; keys and values of
 // group g at row s (0 ..= the position in `step`'s first uint) at k/v.off + s·kv_st + g·HD. Returns false
 // (recording nothing) where the shader does not apply (HD not a multiple of 4 up to 256, or k unaligned for

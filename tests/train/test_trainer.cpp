@@ -373,6 +373,27 @@ TEST_CASE("the time budget and the stop flag end the run after a whole step, wit
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("--save-every-seconds: a checkpoint once that much training time has passed since the last") {
+  OneThread one;
+  const std::string dir = tmpdir("save_seconds");
+  Model m = load_model("builtin:tiny");
+  PackedData d(facts(*m.tokenizer), 32, 0);
+  TrainConfig c = small_config(true, 4, 1e-3);
+  c.out_dir = dir;
+  c.save_seconds = 1e-9;  // every step's time exceeds it: a checkpoint after each step
+  Trainer tr(m.llama, d, c);
+  std::vector<int64_t> on_disk;  // the checkpoint's step when step s is logged (saved after on_step)
+  tr.on_step = [&](const StepLog&) {
+    const std::string ck = dir + "/checkpoint.safetensors";
+    on_disk.push_back(std::filesystem::exists(ck) ? nlohmann::json::parse(checkpoint_metadata(ck)).at("step").get<int64_t>() : 0);
+  };
+  tr.run();
+  CHECK(on_disk == std::vector<int64_t>{0, 1, 2, 3});
+  c.save_seconds = -1;
+  CHECK_THROWS_WITH(Trainer(m.llama, d, c), doctest::Contains("save-every-seconds"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a time budget alone bounds the run: no steps needed, the ETA is the budget left, progress is time") {
   OneThread one;
   Model m = load_model("builtin:tiny");
