@@ -24,6 +24,8 @@
 #define NCL (NT / CL)       // keys per tile
 #define HV (uint(HDM) / 4u) // vec4s of a head row
 #define DV (HV / CL)        // vec4s per lane: lane l holds vec4s l + CL·i of the head
+#define NP (NT / uint(HDM)) // threads per head dim in the final sum over clusters (4 or 2)
+#define RS (HV + 8u / NP)   // vec4 row stride of accs: the NP parts of a warp's reads start 8 (16) banks apart
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) buffer OBuf { float o[]; };
 layout(std430, binding = 1) readonly buffer QBuf { float q[]; };
@@ -45,7 +47,7 @@ layout(push_constant) uniform P {
 } p;
 
 shared float red[2][NT];          // per-subgroup tile maxima, by tile parity (one barrier per tile)
-shared vec4 accs[NCL * (HV + 1u)];  // per-cluster p·V, rows padded by a vec4
+shared vec4 accs[NCL * RS];  // per-cluster p·V
 shared float lsum[NCL];
 shared uint last;
 
@@ -94,24 +96,23 @@ void main() {
     [[unroll]] for (uint i = 0u; i < DV; ++i) acc[i] = acc[i] * alpha + pv * vr[i];
     m = mn;
   }
-  // Σ over clusters: thread d < HD adds dim d of every cluster's p·V, and their sums.
-  [[unroll]] for (uint i = 0u; i < DV; ++i) accs[c * (HV + 1u) + lane + CL * i] = acc[i];
+  // Σ over clusters: NP consecutive threads per dim d (t / NP) each add every NP-th cluster's p·V and sum, then a
+  // butterfly over the NP.
+  [[unroll]] for (uint i = 0u; i < DV; ++i) accs[c * RS + lane + CL * i] = acc[i];
   if (lane == 0u) lsum[c] = l;
   barrier();
+  const uint d = t / NP, np = t % NP;
+  float sa = 0.0, sl = 0.0;
+  if (d < p.HD)
+    for (uint cc = np; cc < NCL; cc += NP) sa += accs[cc * RS + d / 4u][d % 4u], sl += lsum[cc];
+  [[unroll]] for (uint o = 1u; o < NP; o <<= 1) sa += subgroupShuffleXor(sa, o), sl += subgroupShuffleXor(sl, o);
   const uint po = p.part_off + (h * p.nsplit + j) * (p.HD + 2u);
-  if (t < p.HD) {
-    vec4 a = vec4(0.0), ls = vec4(0.0);
-    for (uint cc = 0u; cc < NCL; cc += 4u) {
-      a += vec4(accs[cc * (HV + 1u) + t / 4u][t % 4u], accs[(cc + 1u) * (HV + 1u) + t / 4u][t % 4u],
-                accs[(cc + 2u) * (HV + 1u) + t / 4u][t % 4u], accs[(cc + 3u) * (HV + 1u) + t / 4u][t % 4u]);
-      ls += vec4(lsum[cc], lsum[cc + 1u], lsum[cc + 2u], lsum[cc + 3u]);
-    }
-    const float sa = dot(a, vec4(1.0)), sl = dot(ls, vec4(1.0));
+  if (d < p.HD && np == 0u) {
     if (nact == 1u) {
-      o[p.o_off + h * p.HD + t] = sa / sl;
+      o[p.o_off + h * p.HD + d] = sa / sl;
     } else {
-      part[po + t] = sa;
-      if (t == 0u) part[po + p.HD] = m, part[po + p.HD + 1u] = sl;
+      part[po + d] = sa;
+      if (d == 0u) part[po + p.HD] = m, part[po + p.HD + 1u] = sl;
     }
   }
   if (nact == 1u) return;

@@ -109,32 +109,55 @@ float mw_bytes(uint q, uint mask, float off, vec4 v) {
 }
 uint mw_funnel(uint lo, uint hi) { return (lo >> 16) | (hi << 16); }
 
+// x vec4 index in mw_x of chunk element e (a multiple of 4).
+uint mw_xi(uint e) { return (e >> 2) + (e >> 6); }
+
+// One 64-element unit of both rows (staged at bytes b0, b1 of mw_w), x read from mw_x once per quant word for both.
 #if WTYPE == 2
-// Q4_0 block pair at byte b (36 bytes: f16 d, 16 bytes of nibbles, twice; element j low nibble of byte j, 16 + j
-// high); xv: its 64 x values; two: the second block is inside K.
-float mw_unit(uint b, bool two, vec4 xv[16]) {
-  uint q[9];
-  MW_WORDS(q, 9u, b);
-  vec2 a = vec2(0.0), c = vec2(0.0);
-  [[unroll]] for (uint i = 0u; i < 4u; ++i) a += mw_nib(mw_funnel(q[i], q[i + 1u]), xv[i], xv[4u + i], 8.0);
-  float s = unpackHalf2x16(q[0]).x * (a.x + a.y);
+// Q4_0 block pair (36 bytes: f16 d, 16 bytes of nibbles, twice; element j low nibble of byte j, 16 + j high);
+// x at vec4 xi; two: the second block is inside K.
+vec2 mw_unit2(uint b0, uint b1, uint xi, bool two) {
+  uint q0[9], q1[9];
+  MW_WORDS(q0, 9u, b0);
+  MW_WORDS(q1, 9u, b1);
+  vec2 a0 = vec2(0.0), a1 = vec2(0.0);
+  [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+    const vec4 lo = mw_x[xi + i], hi = mw_x[xi + 4u + i];
+    a0 += mw_nib(mw_funnel(q0[i], q0[i + 1u]), lo, hi, 8.0);
+    a1 += mw_nib(mw_funnel(q1[i], q1[i + 1u]), lo, hi, 8.0);
+  }
+  vec2 s = vec2(unpackHalf2x16(q0[0]).x * (a0.x + a0.y), unpackHalf2x16(q1[0]).x * (a1.x + a1.y));
   if (two) {
-    [[unroll]] for (uint i = 0u; i < 4u; ++i) c += mw_nib(q[5u + i], xv[8u + i], xv[12u + i], 8.0);
-    s = fma(unpackHalf2x16(q[4] >> 16).x, c.x + c.y, s);
+    a0 = a1 = vec2(0.0);
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+      const vec4 lo = mw_x[xi + 8u + i], hi = mw_x[xi + 12u + i];
+      a0 += mw_nib(q0[5u + i], lo, hi, 8.0);
+      a1 += mw_nib(q1[5u + i], lo, hi, 8.0);
+    }
+    s += vec2(unpackHalf2x16(q0[4] >> 16).x * (a0.x + a0.y), unpackHalf2x16(q1[4] >> 16).x * (a1.x + a1.y));
   }
   return s;
 }
 #elif WTYPE == 8
-// Q8_0 block pair at byte b (68 bytes: f16 d, 32 int8, twice); int8 read as its byte XOR 0x80 minus 128.
-float mw_unit(uint b, bool two, vec4 xv[16]) {
-  uint q[17];
-  MW_WORDS(q, 17u, b);
-  float a = 0.0, c = 0.0;
-  [[unroll]] for (uint i = 0u; i < 8u; ++i) a += mw_bytes(mw_funnel(q[i], q[i + 1u]) ^ 0x80808080u, 0xffu, 128.0, xv[i]);
-  float s = unpackHalf2x16(q[0]).x * a;
+// Q8_0 block pair (68 bytes: f16 d, 32 int8, twice); an int8 read as its byte XOR 0x80, minus 128.
+vec2 mw_unit2(uint b0, uint b1, uint xi, bool two) {
+  uint q0[17], q1[17];
+  MW_WORDS(q0, 17u, b0);
+  MW_WORDS(q1, 17u, b1);
+  vec2 a = vec2(0.0);
+  [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+    const vec4 x = mw_x[xi + i];
+    a += vec2(mw_bytes(mw_funnel(q0[i], q0[i + 1u]) ^ 0x80808080u, 0xffu, 128.0, x),
+              mw_bytes(mw_funnel(q1[i], q1[i + 1u]) ^ 0x80808080u, 0xffu, 128.0, x));
+  }
+  vec2 s = vec2(unpackHalf2x16(q0[0]).x, unpackHalf2x16(q1[0]).x) * a;
   if (two) {
-    [[unroll]] for (uint i = 0u; i < 8u; ++i) c += mw_bytes(q[9u + i] ^ 0x80808080u, 0xffu, 128.0, xv[8u + i]);
-    s = fma(unpackHalf2x16(q[8] >> 16).x, c, s);
+    a = vec2(0.0);
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+      const vec4 x = mw_x[xi + 8u + i];
+      a += vec2(mw_bytes(q0[9u + i] ^ 0x80808080u, 0xffu, 128.0, x), mw_bytes(q1[9u + i] ^ 0x80808080u, 0xffu, 128.0, x));
+    }
+    s += vec2(unpackHalf2x16(q0[8] >> 16).x, unpackHalf2x16(q1[8] >> 16).x) * a;
   }
   return s;
 }
@@ -147,46 +170,72 @@ vec2 mw_scale_min(uint s0, uint s1, uint s2, uint j) {
   const uint hi = mw_sb(s0, s1, s2, j + 4u);
   return vec2((hi & 15u) | ((mw_sb(s0, s1, s2, j - 4u) >> 6) << 4), (hi >> 4) | ((mw_sb(s0, s1, s2, j) >> 6) << 4));
 }
-// Q4_K quarter t of the super-block at byte b (144 bytes: f16 d, f16 dmin, 12 bytes of scales, 128 of nibbles):
-// sub-blocks 2t (low nibbles of qs[32t ..]) and 2t + 1 (high), w = d·sc·q − dmin·m; xs: Σ x of each.
-float mw_unit(uint b, uint t, vec4 xv[16], vec2 xs) {
-  uint h[4], q[8];
-  MW_WORDS(h, 4u, b);
-  MW_WORDS(q, 8u, b + 16u + 32u * t);
-  vec2 a = vec2(0.0);
-  [[unroll]] for (uint i = 0u; i < 8u; ++i) a += mw_nib(q[i], xv[i], xv[8u + i], 0.0);
+// One row's quarter t: d·(sc_a·Σ q·x + sc_b·Σ q·x) − dmin·(m_a·Σ x + m_b·Σ x) for sub-blocks 2t and 2t + 1.
+float mw_q4_k_sum(uint h[4], uint t, vec2 a, vec2 xs) {
   const vec2 dm = unpackHalf2x16(h[0]);
   const vec2 sa = mw_scale_min(h[1], h[2], h[3], 2u * t), sb = mw_scale_min(h[1], h[2], h[3], 2u * t + 1u);
   return dm.x * (sa.x * a.x + sb.x * a.y) - dm.y * (sa.y * xs.x + sb.y * xs.y);
 }
+// Q4_K quarter t of the super-blocks at bytes b0, b1 (144 bytes: f16 d, f16 dmin, 12 bytes of scales, 128 of
+// nibbles): sub-blocks 2t (low nibbles of qs[32t ..]) and 2t + 1 (high), w = d·sc·q − dmin·m.
+vec2 mw_unit2(uint b0, uint b1, uint xi, uint t) {
+  uint h0[4], h1[4], q0[8], q1[8];
+  MW_WORDS(h0, 4u, b0);
+  MW_WORDS(h1, 4u, b1);
+  MW_WORDS(q0, 8u, b0 + 16u + 32u * t);
+  MW_WORDS(q1, 8u, b1 + 16u + 32u * t);
+  vec2 a0 = vec2(0.0), a1 = vec2(0.0);
+  vec4 sa = vec4(0.0), sb = vec4(0.0);
+  [[unroll]] for (uint i = 0u; i < 8u; ++i) {
+    const vec4 lo = mw_x[xi + i], hi = mw_x[xi + 8u + i];
+    sa += lo, sb += hi;
+    a0 += mw_nib(q0[i], lo, hi, 0.0);
+    a1 += mw_nib(q1[i], lo, hi, 0.0);
+  }
+  const vec2 xs = vec2(dot(sa, vec4(1.0)), dot(sb, vec4(1.0)));
+  return vec2(mw_q4_k_sum(h0, t, a0, xs), mw_q4_k_sum(h1, t, a1, xs));
+}
 #else
-// Q6_K quarter v of the super-block at byte b (210 bytes: ql[128], qh[64], int8 scales[16], f16 d): half h = v/2,
-// l in [l0, l0 + 16) with l0 = 16·(v & 1), all four 32-element quarters q: element 128h + 32q + l is
+// Q6_K quarter v of the super-blocks at bytes b0, b1 (210 bytes: ql[128], qh[64], int8 scales[16], f16 d): half
+// h = v/2, l in [l0, l0 + 16) with l0 = 16·(v & 1), all four 32-element quarters q: element 128h + 32q + l is
 // (ql[64h + 32(q & 1) + l] >> 4(q >> 1)) & 15 | ((qh[32h + l] >> 2q) & 3) << 4, minus 32, times d·scales[e / 16].
-// xv[4q + i]: x at 128h + 32q + l0 + 4i.
-float mw_unit(uint b, uint v, vec4 xv[16]) {
-  const uint h = v >> 1, l0 = 16u * (v & 1u);
-  uint A[4], B[4], H[4], S[2], dw[1];
-  MW_WORDS_ANY(A, 4u, b + 64u * h + l0);
-  MW_WORDS_ANY(B, 4u, b + 64u * h + 32u + l0);
-  MW_WORDS_ANY(H, 4u, b + 128u + 32u * h + l0);
+// Per quarter q, Σ over 4 l of a word of ql (A: q = 0, 2; B: q = 1, 3) and of qh (H) against x.
+vec4 mw_q6_k_sum(uint A, uint B, uint H, vec4 x0, vec4 x1, vec4 x2, vec4 x3) {
+  return vec4(mw_bytes((A & 0x0f0f0f0fu) | ((H << 4) & 0x30303030u), 0x3fu, 32.0, x0),
+              mw_bytes((B & 0x0f0f0f0fu) | ((H << 2) & 0x30303030u), 0x3fu, 32.0, x1),
+              mw_bytes(((A >> 4) & 0x0f0f0f0fu) | (H & 0x30303030u), 0x3fu, 32.0, x2),
+              mw_bytes(((B >> 4) & 0x0f0f0f0fu) | ((H >> 2) & 0x30303030u), 0x3fu, 32.0, x3));
+}
+// d · Σ_q scales[8h + 2q + (v & 1)] · a[q].
+float mw_q6_k_scale(uint b, uint v, vec4 a) {
+  const uint h = v >> 1, o8 = 8u * (v & 1u);
+  uint S[2], dw[1];
   MW_WORDS_ANY(S, 2u, b + 192u + 8u * h);  // scales 8h .. 8h + 7
   MW_WORDS_ANY(dw, 1u, b + 208u);
-  const uint o8 = 8u * (v & 1u);
   const vec4 sc = vec4(ivec4(uvec4(S[0] >> o8, S[0] >> (o8 + 16u), S[1] >> o8, S[1] >> (o8 + 16u)) << 24) >> 24);
-  vec4 a = vec4(0.0);
-  [[unroll]] for (uint i = 0u; i < 4u; ++i) {
-    a.x += mw_bytes((A[i] & 0x0f0f0f0fu) | ((H[i] << 4) & 0x30303030u), 0x3fu, 32.0, xv[i]);
-    a.y += mw_bytes((B[i] & 0x0f0f0f0fu) | ((H[i] << 2) & 0x30303030u), 0x3fu, 32.0, xv[4u + i]);
-    a.z += mw_bytes(((A[i] >> 4) & 0x0f0f0f0fu) | (H[i] & 0x30303030u), 0x3fu, 32.0, xv[8u + i]);
-    a.w += mw_bytes(((B[i] >> 4) & 0x0f0f0f0fu) | ((H[i] >> 2) & 0x30303030u), 0x3fu, 32.0, xv[12u + i]);
-  }
   return unpackHalf2x16(dw[0]).x * dot(sc, a);
+}
+// e0: the super-block's first element in the chunk.
+vec2 mw_unit2(uint b0, uint b1, uint e0, uint v) {
+  const uint h = v >> 1, l0 = 16u * (v & 1u), e = e0 + 128u * h + l0;
+  uint A0[4], B0[4], H0[4], A1[4], B1[4], H1[4];
+  MW_WORDS_ANY(A0, 4u, b0 + 64u * h + l0);
+  MW_WORDS_ANY(B0, 4u, b0 + 64u * h + 32u + l0);
+  MW_WORDS_ANY(H0, 4u, b0 + 128u + 32u * h + l0);
+  MW_WORDS_ANY(A1, 4u, b1 + 64u * h + l0);
+  MW_WORDS_ANY(B1, 4u, b1 + 64u * h + 32u + l0);
+  MW_WORDS_ANY(H1, 4u, b1 + 128u + 32u * h + l0);
+  vec4 a0 = vec4(0.0), a1 = vec4(0.0);
+  [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+    const vec4 x0 = mw_x[mw_xi(e + 4u * i)], x1 = mw_x[mw_xi(e + 32u + 4u * i)], x2 = mw_x[mw_xi(e + 64u + 4u * i)],
+               x3 = mw_x[mw_xi(e + 96u + 4u * i)];
+    a0 += mw_q6_k_sum(A0[i], B0[i], H0[i], x0, x1, x2, x3);
+    a1 += mw_q6_k_sum(A1[i], B1[i], H1[i], x0, x1, x2, x3);
+  }
+  return vec2(mw_q6_k_scale(b0, v, a0), mw_q6_k_scale(b1, v, a1));
 }
 #endif
 
-// x vec4 index in mw_x of chunk element e (a multiple of 4).
-uint mw_xi(uint e) { return (e >> 2) + (e >> 6); }
 
 // Σ_k W(r0, k)·x'(k) and Σ_k W(r1, k)·x'(k) (x' = XNORM4 of x row xo) for this thread's row pair, and Σ_k x(k)²
 // (SQ) over the whole row: r0, r1 the rows' byte offsets in wb. Every thread of the workgroup calls it (barriers);
@@ -243,24 +292,13 @@ vec3 mw_dot2(uint r0, uint r1, uint xo, bool valid) {
     if (c + 1u < nch) MW_FETCH(c + 1u);  // in flight while this chunk is decoded
     const uint e0 = 64u * lane;          // this thread's unit: chunk elements e0 .. e0 + 63
     if (valid && e0 < kc) {
-      vec4 xv[16];
       const uint b0 = (2u * grp) * MW_RV * 16u + sh[0], b1 = (2u * grp + 1u) * MW_RV * 16u + sh[1];
 #if WTYPE == 2 || WTYPE == 8
-      [[unroll]] for (uint i = 0u; i < 16u; ++i) xv[i] = mw_x[mw_xi(e0) + i];
-      const bool two = e0 + 64u <= kc;
-      s += vec2(mw_unit(b0 + lane * (2u * MW_BB), two, xv), mw_unit(b1 + lane * (2u * MW_BB), two, xv));
+      s += mw_unit2(b0 + lane * (2u * MW_BB), b1 + lane * (2u * MW_BB), mw_xi(e0), e0 + 64u <= kc);
 #elif WTYPE == 12
-      [[unroll]] for (uint i = 0u; i < 16u; ++i) xv[i] = mw_x[mw_xi(e0) + i];
-      vec4 sa = vec4(0.0), sb = vec4(0.0);
-      [[unroll]] for (uint i = 0u; i < 8u; ++i) sa += xv[i], sb += xv[8u + i];
-      const vec2 xs = vec2(dot(sa, vec4(1.0)), dot(sb, vec4(1.0)));
-      const uint sbk = lane >> 2, t = lane & 3u;
-      s += vec2(mw_unit(b0 + sbk * MW_BB, t, xv, xs), mw_unit(b1 + sbk * MW_BB, t, xv, xs));
+      s += mw_unit2(b0 + (lane >> 2) * MW_BB, b1 + (lane >> 2) * MW_BB, mw_xi(e0), lane & 3u);
 #else
-      const uint sbk = lane >> 2, v = lane & 3u, e = 256u * sbk + 128u * (v >> 1) + 16u * (v & 1u);
-      [[unroll]] for (uint q = 0u; q < 4u; ++q)
-        [[unroll]] for (uint i = 0u; i < 4u; ++i) xv[4u * q + i] = mw_x[mw_xi(e + 32u * q + 4u * i)];
-      s += vec2(mw_unit(b0 + sbk * MW_BB, v, xv), mw_unit(b1 + sbk * MW_BB, v, xv));
+      s += mw_unit2(b0 + (lane >> 2) * MW_BB, b1 + (lane >> 2) * MW_BB, e0 - 64u * (lane & 3u), lane & 3u);
 #endif
     }
   }
