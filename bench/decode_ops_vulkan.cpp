@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
               ctx.subgroup_size(), ctx.max_shared_bytes(), d.name, d.C, d.NH, d.HD, d.KVH, d.F, d.V, d.layers);
 
   // Activations: x (C or F), the norm weight, q (NH·HD), the KV rows, the outputs, the step buffer.
-  const uint32_t kv_row = d.KVH * d.HD, most_ctx = 4096;
+  const uint32_t kv_row = d.KVH * d.HD, most_ctx = 2048;  // the cache: 32 splits of 64 keys
   auto filled = [&](size_t floats, float value) {
     vk::Buffer b = ctx.alloc(floats * 4);
     const std::vector<float> z(floats, value);
@@ -112,8 +112,8 @@ int main(int argc, char** argv) {
       DType t;
       uint32_t N, K;  // W (N, K): all rows of the dispatch
     };
-    const Op ops[] = {{"q|k|v", t, d.NH * d.HD + 2 * kv_row, d.C}, {"o", t, d.C, d.NH * d.HD},
-                      {"gate|up", t, 2 * d.F, d.C}, {"down", t, d.C, d.F}, {"head (Q6_K)", DType::Q6_K, d.V, d.C}};
+    const Op ops[] = {{"qkv", t, d.NH * d.HD + 2 * kv_row, d.C}, {"o", t, d.C, d.NH * d.HD},
+                      {"gate_up", t, 2 * d.F, d.C}, {"down", t, d.C, d.F}, {"head (Q6_K)", DType::Q6_K, d.V, d.C}};
     std::vector<std::string> variants = {"words", "wide"};
     if (t == DType::Q4_0 || t == DType::Q8_0) variants.insert(variants.begin() + 1, "blocks");
     std::vector<double> layer(variants.size(), 0.0), head(variants.size(), 0.0);
@@ -127,12 +127,12 @@ int main(int argc, char** argv) {
           vk::FusedMatvec f;
           f.w = &w.buf, f.w_byte_off = w.take(), f.K = op.K, f.wt = op.t, f.eps = 1e-5f, f.HD = d.HD, f.step = &st;
           const std::string n = op.name;
-          if (n == "q|k|v") {
+          if (n == "qkv") {
             f.x = {&x, 0}, f.norm = &nw, f.n_out = 3, f.pair = vk::FusedPair::RopeNeox;
             f.out[0] = {{&q, 0}, d.NH * d.HD, 0, false, true};
             f.out[1] = {{&kc, 0}, kv_row, kv_row, true, true};
             f.out[2] = {{&vc, 0}, kv_row, kv_row, true, false};
-          } else if (n == "gate|up") {
+          } else if (n == "gate_up") {
             f.x = {&x, 0}, f.norm = &nw, f.pair = vk::FusedPair::Swiglu;
             f.out[0] = {{&h, 0}, d.F};
           } else if (n == "o" || n == "down") {
