@@ -56,6 +56,15 @@ foreach(w "q4_0=2" "q8_0=8")
        "matvec_fused_${_n}_blocks|matvec_fused.comp|-DWTYPE=${_id},-DNORM=0,-DMV_BLOCKS=1"
        "matvec_fused_norm_${_n}_blocks|matvec_fused.comp|-DWTYPE=${_id},-DNORM=1,-DMV_BLOCKS=1")
 endforeach()
+# The staged matvecs (matvec_wide.glsl) for Q4_0, Q8_0, Q4_K and Q6_K: EDGELLM_VULKAN_MATVEC=wide (the default).
+foreach(w "q4_0=2" "q8_0=8" "q4_k=12" "q6_k=14")
+  string(REPLACE "=" ";" _p ${w})
+  list(GET _p 0 _n)
+  list(GET _p 1 _id)
+  list(APPEND _variants "matvec_${_n}_wide|matvec.comp|-DWTYPE=${_id},-DMV_WIDE=1"
+       "matvec_fused_${_n}_wide|matvec_fused.comp|-DWTYPE=${_id},-DNORM=0,-DMV_WIDE=1"
+       "matvec_fused_norm_${_n}_wide|matvec_fused.comp|-DWTYPE=${_id},-DNORM=1,-DMV_WIDE=1")
+endforeach()
 # The dequantizing tiled GEMM per weight type (not f32: it takes the f32 GEMM), layout (nt: x·Wᵀ, the forward;
 # nn: dy·W, the input gradient) and the two tiles gemm_choice ever picks: kernels/vulkan/gemm.cpp's linear_gemm.
 foreach(w ${_wtypes})
@@ -76,7 +85,8 @@ foreach(w ${_wtypes})
 endforeach()
 # The tiled and flash attention shaders also for heads of up to 128 dims (smaller tiles; kernels/vulkan/ops.cpp picks
 # by HD).
-foreach(a attention_tiled attention_tiled_dq attention_tiled_dkv attention_flash attention_flash_dq attention_flash_dkv)
+foreach(a attention_tiled attention_tiled_dq attention_tiled_dkv attention_flash attention_flash_dq attention_flash_dkv
+        attention_decode_split)
   list(APPEND _variants "${a}_hd128|${a}.comp|-DHDM=128")
 endforeach()
 file(GLOB _plain CONFIGURE_DEPENDS ${_sh}/*.comp)

@@ -38,44 +38,18 @@ const char* find_wname(DType t) {
 bool weight_type_supported(DType t) { return find_wname(t) != nullptr; }
 const char* weight_shader_name(DType t) { return find_wname(t); }
 
-namespace {
-struct GemmPush {
-  uint32_t M, N, K, a_off, a_sm, a_sk, b_off, b_sk, b_sn, c_off, c_sm;
-  float alpha, beta;
-  uint32_t gint_bits, gint_group, b_trans;
-};
-const char* wname(DType t) {
-  const char* n = find_wname(t);
-  if (!n) fail("Vulkan: no matmul shader for weight type {}", dtype_name(t));
-  return n;
-}
-}  // namespace
-
-namespace {
-// EDGELLM_VULKAN_MATVEC: "words" (the default: 4 lanes per block of Q4_0/Q8_0, a word each) or "blocks" (a lane
-// per block, its words loaded whole: the *_blocks shaders). Read at every recording, so tests can switch it.
-bool matvec_blocks(DType t) {
-  const char* e = std::getenv("EDGELLM_VULKAN_MATVEC");
-  const bool blocks = e && std::string_view(e) == "blocks";
-  EDGE_CHECK(!e || !*e || blocks || std::string_view(e) == "words",
-             "EDGELLM_VULKAN_MATVEC={}: expected words or blocks", e);
-  return blocks && (t == DType::Q4_0 || t == DType::Q8_0);
-}
-
-// Row pitch of a weight with rows of K elements, and the offset, in the shader's units: f32/f16 elements,
-// the block formats bytes.
-void row_units(DType wt, uint32_t K, uint32_t w_byte_off, int gint_bits, int gint_group, uint32_t& row, uint32_t& off) {
+void weight_row_units(DType wt, uint32_t K, uint32_t w_byte_off, int gint_bits, int gint_group, uint32_t& row,
+                      uint32_t& off) {
   if (wt == DType::F32) row = K, off = w_byte_off / 4;
   else if (wt == DType::F16) row = K, off = w_byte_off / 2;
   else if (dtype_is_gint(wt)) row = static_cast<uint32_t>(K * gint_bits / 8 + 4 * (K / gint_group)), off = w_byte_off;
   else row = static_cast<uint32_t>(dtype_row_bytes(wt, K)), off = w_byte_off;
 }
-}  // namespace
 
 void linear_backward_x(Batch& b, View dx, View dy, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M,
                        uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group, GemmChoice gemm) {
   uint32_t row, off;
-  row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
+  weight_row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
   if (wt == DType::F32) {  // the generic f32 GEMM: B(n, k) = W[n*K + k]
     gemm_f32(b, dx, K, dy, N, 1, {&w, off}, K, 1, M, K, N, 1.0f, beta);
     return;
@@ -88,7 +62,7 @@ void linear_backward_x(Batch& b, View dx, View dy, const Buffer& w, uint32_t w_b
 void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt,
                  uint32_t M, uint32_t N, uint32_t K, float beta, int gint_bits, int gint_group, GemmChoice gemm) {
   uint32_t row, off;
-  row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
+  weight_row_units(wt, K, w_byte_off, gint_bits, gint_group, row, off);
   if (use_gemm && wt == DType::F32) {  // the f32 GEMM's own choice of kernel: B(k, n) = W[n*K + k]
     gemm_f32(b, y, N, x, K, 1, {&w, off}, 1, K, M, N, K, 1.0f, beta);
     return;
@@ -98,61 +72,7 @@ void linear_with(bool use_gemm, Batch& b, View y, View x, const Buffer& w, uint3
     qgemm_with(gemm, b, y, N, x, K, q, false, M, N, K, beta);
     return;
   }
-  GemmPush p{M, N, K, x.off, K, 1, off, 1, row, y.off, N, 1.0f, beta,
-             static_cast<uint32_t>(gint_bits), static_cast<uint32_t>(gint_group), 0};
-  const std::string name = std::string("matvec_") + wname(wt) + (matvec_blocks(wt) ? "_blocks" : "");
-  const uint32_t rows = groups(N, 16);  // 16 rows of W per workgroup
-  const uint32_t gx = std::min<uint32_t>(rows, 65535), gz = groups(rows, 65535);
-  b.dispatch(name.c_str(), {x.b, &w, y.b}, &p, sizeof p, gx, M, gz, 4u);
-}
-
-void matvec_fused(Batch& b, const FusedMatvec& f) {
-  EDGE_CHECK(f.n_out >= 1 && f.n_out <= 3 && f.w && (f.pair != FusedPair::Swiglu || f.n_out == 1),
-             "Vulkan matvec_fused: {} outputs", f.n_out);
-  uint32_t row, off;
-  row_units(f.wt, f.K, f.w_byte_off, 4, 128, row, off);
-  const bool paired = f.pair != FusedPair::None;
-  uint32_t N = 0, ends[3] = {}, pos_segs = 0, rope_segs = 0;
-  bool needs_step = false;
-  for (int s = 0; s < f.n_out; ++s) {
-    N += f.out[s].rows * (f.pair == FusedPair::Swiglu ? 2 : 1);
-    ends[s] = N;
-    pos_segs |= f.out[s].at_pos ? 1u << s : 0u;
-    rope_segs |= f.out[s].rope ? 1u << s : 0u;
-    needs_step = needs_step || f.out[s].at_pos || f.out[s].rope;
-  }
-  EDGE_CHECK(!needs_step || f.step, "Vulkan matvec_fused: positions or RoPE without a step buffer");
-  EDGE_CHECK(!paired || (N % 2 == 0 && (f.pair == FusedPair::Swiglu || (f.HD % 2 == 0 && f.HD > 0))),
-             "Vulkan matvec_fused: {} rows cannot pair (HD {})", N, f.HD);
-  const FusedOut& o0 = f.out[0];
-  const FusedOut& o1 = f.out[f.n_out > 1 ? 1 : 0];
-  const FusedOut& o2 = f.out[f.n_out > 2 ? 2 : 0];
-  struct {
-    uint32_t M, N, K, x_off, x_sm, b_off, b_sn, end0, end1, y_off0, y_off1, y_off2, y_st0, y_st1, y_st2;
-    uint32_t pos_segs, rope_segs, pair, HD, split;
-    float eps, beta;
-    uint32_t gint_bits, gint_group, b_trans;
-  } p{1, N, f.K, f.x.off, f.K, off, row, ends[0], f.n_out > 1 ? ends[1] : N, o0.y.off, o1.y.off, o2.y.off,
-      o0.stride, o1.stride, o2.stride, pos_segs, rope_segs, static_cast<uint32_t>(f.pair), f.HD, 1u,
-      f.eps, f.beta, 4, 128, 0};
-  // Threads per row pair 32·split: enough warps in flight where rows are few (o, down: a workgroup per pair or
-  // two), while each thread keeps 8 blocks of 32 or more. EDGELLM_VULKAN_MATVEC_SPLIT (1, 2, 4, 8) forces it.
-  // A lane per block (EDGELLM_VULKAN_MATVEC=blocks): split only while every lane keeps two blocks or more.
-  static const char* forced = std::getenv("EDGELLM_VULKAN_MATVEC_SPLIT");
-  const bool blocks = matvec_blocks(f.wt);
-  const uint32_t pairs = (N + 1) / 2;
-  uint32_t split = 1;
-  while (split < 8 && pairs * split * 2 <= 4096 && f.K >= (blocks ? 2048u : 256u) * split * 2) split *= 2;
-  if (forced && *forced) split = static_cast<uint32_t>(std::atoi(forced));
-  EDGE_CHECK(split == 1 || split == 2 || split == 4 || split == 8, "EDGELLM_VULKAN_MATVEC_SPLIT: 1, 2, 4 or 8, got {}",
-             split);
-  p.split = split;
-  const uint32_t wgs = groups(pairs, 8 / split);  // 8 / split row pairs per workgroup
-  const uint32_t gx = std::min<uint32_t>(wgs, 65535), gz = groups(wgs, 65535);
-  const std::string name =
-      std::string(f.norm ? "matvec_fused_norm_" : "matvec_fused_") + wname(f.wt) + (blocks ? "_blocks" : "");
-  b.dispatch(name.c_str(), {f.x.b, f.norm ? f.norm : f.x.b, f.w, o0.y.b, o1.y.b, o2.y.b, f.step ? f.step : f.x.b},
-             &p, sizeof p, gx, 1, gz, 0x38u);
+  matvec(b, y, x, w, w_byte_off, wt, M, N, K, beta, gint_bits, gint_group);
 }
 
 void linear(Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M, uint32_t N,
@@ -350,18 +270,6 @@ void attention_forward(Batch& b, View o, const Buffer* L, View q, View k, View v
   const AttentionShaders ta = attention_shaders(path, d.HD);
   b.dispatch(tiled ? ta.fwd : "attention", {o.b, L ? L : o.b, q.b, k.b, v.b}, &p, sizeof p,
              static_cast<uint32_t>(d.NH), tiled ? groups(d.T, ta.fwd_rows) : static_cast<uint32_t>(d.T), batch);
-}
-
-bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
-                      uint32_t kv_st, float scale, const Buffer& step) {
-  if (HD == 0 || HD % 4 != 0 || HD > 256 || k.off % 4 != 0 || kv_st % 4 != 0 || KVH == 0 || NH % KVH != 0)
-    return false;
-  struct {
-    uint32_t NH, KVH, HD, kv_st, k_off, v_off, q_off, o_off;
-    float scale;
-  } p{NH, KVH, HD, kv_st, k.off, v.off, q.off, o.off, scale};
-  b.dispatch("attention_decode", {o.b, q.b, k.b, v.b, &step}, &p, sizeof p, NH, 1, 1, 1u);
-  return true;
 }
 
 void attention_backward(Batch& b, const Buffer& dq, const Buffer& dk, const Buffer& dv, const Buffer& dO,

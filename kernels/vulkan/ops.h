@@ -149,6 +149,10 @@ void qgemm_with(GemmChoice choice, Batch& b, View C, uint32_t ldc, View A, uint3
                 uint32_t M, uint32_t N, uint32_t K, float beta = 0);
 // The shader name of a weight type (gemm_<name>, matvec_<name>), or nullptr.
 const char* weight_shader_name(DType t);
+// Row pitch of a weight with rows of K elements, and its offset, in the shaders' units (dequant.glsl): f32/f16
+// elements, the block formats and GINT bytes.
+void weight_row_units(DType wt, uint32_t K, uint32_t w_byte_off, int gint_bits, int gint_group, uint32_t& row,
+                      uint32_t& off);
 
 // y (M, N) = x (M, K) · Wᵀ (+ beta·y) for W (N, K) of type wt stored in `w` from byte w_byte_off (rows back to
 // back; GINT needs bits/group). Picks the matvec shader for M <= 2, else the GEMM (f32: gemm_f32; other types:
@@ -186,6 +190,17 @@ struct FusedMatvec {
   const Buffer* step = nullptr;     // needed by at_pos and RoPE
 };
 void matvec_fused(Batch& b, const FusedMatvec& f);
+// The matvec shaders of a weight type (kernels/vulkan/decode.cpp): Wide (matvec_wide.glsl: Q4_0, Q8_0, Q4_K, Q6_K
+// rows staged through shared memory by 16-byte loads, a 64-element unit per thread; needs subgroup shuffles),
+// Words (matvec_dot.glsl: Q4_0/Q8_0 4 lanes per block, a word each; other types element by element), Blocks (Q4_0/
+// Q8_0 a lane per block). EDGELLM_VULKAN_MATVEC=wide|words|blocks asks for one (read at every recording); a type or
+// device it does not apply to gets Words. Default: Wide where it applies.
+enum class MatvecPath { Words, Blocks, Wide };
+MatvecPath matvec_path(const Context& c, DType t);
+const char* matvec_path_name(MatvecPath path);  // "words", "blocks", "wide"
+// The plain matvec y (M, N) = x (M, K)·Wᵀ (+ beta·y), x rows K apart: linear_with(false, ...)'s shader.
+void matvec(Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M, uint32_t N,
+            uint32_t K, float beta, int gint_bits, int gint_group);
 
 // Input gradient of a linear layer: dx (M, K) = dy (M, N) · W (+ beta·dx) for W (N, K) of type wt (the GEMM
 // reading W transposed, dequantizing tiles). With linear(), the rest of matmul's backward is gemm_f32 (dWᵀ·x).
@@ -234,11 +249,21 @@ enum class AttentionPath { PerRow, Tiled, Flash };
 AttentionPath attention_path(const Context& c, const AttentionDims& d);
 const char* attention_path_name(AttentionPath path);  // "flash", "tiled", "per-row"
 // One decoded token's attention (the fused decode step): o, q (NH·HD) of head h at offset h·HD; keys and values of
-// group g at row s (0 ..= the position in `step`'s first uint) at k/v.off + s·kv_st + g·HD. Returns false
-// (recording nothing) where the shader does not apply (HD not a multiple of 4 up to 256, or k unaligned for
-// vec4 loads).
+// group g at row s (0 ..= the position in `step`'s first uint) at k/v.off + s·kv_st + g·HD. Two shaders
+// (kernels/vulkan/decode.cpp): Split (attention_decode_split.comp: the keys of a head over up to 32 workgroups of
+// one or more 64-key tiles (32 for HD > 64), partials merged by the last workgroup; HD <= 128, subgroup shuffles,
+// a `work` buffer) and Head (attention_decode.comp: one workgroup per head; any HD a multiple of 4 up to 256).
+// EDGELLM_VULKAN_ATTENTION_DECODE=split|head asks for one (a shape or device Split cannot take gets Head);
+// default Split where it applies. max_keys: the most keys a replay may see (the cache's capacity); work: zeroed
+// once, attention_decode_work_bytes(NH, HD, max_keys) or more, used by Split only (the heads' tickets return to
+// zero after each dispatch, so it stays valid across replays), or null (Head). Returns false (recording nothing)
+// where neither applies (HD not a multiple of 4 up to 256, or k/v unaligned for vec4 loads).
+enum class DecodeAttentionPath { Head, Split };
+DecodeAttentionPath attention_decode_path(const Context& c, uint32_t HD);
+const char* attention_decode_path_name(DecodeAttentionPath path);  // "head", "split"
+size_t attention_decode_work_bytes(uint32_t NH, uint32_t HD, uint32_t max_keys);
 bool attention_decode(Batch& b, View o, View q, View k, View v, uint32_t NH, uint32_t KVH, uint32_t HD,
-                      uint32_t kv_st, float scale, const Buffer& step);
+                      uint32_t kv_st, float scale, const Buffer& step, uint32_t max_keys, const Buffer* work);
 // Backward of attention_forward over whole buffers (no offsets): dq, dk, dv += (kernel_table.h's semantics,
 // softmax recomputed from q, k and the forward's L). Two dispatches: dq (per tile of query rows of a head when
 // tiled, else per (t, h)), then dk/dv (per tile of keys of a kv head, else per (s, g)). No window or soft-cap

@@ -125,8 +125,9 @@ class VulkanLlama final : public LlamaBackend {
   std::vector<DevLayer> layers_;
   vk::Buffer out_norm_, out_norm_b_;
   DeviceWeight output_;
-  // Device KV cache (n_layers, capacity, KVH, HD) each, for the host KvCache it mirrors.
-  vk::Buffer kc_, vc_;
+  // Device KV cache (n_layers, capacity, KVH, HD) each, for the host KvCache it mirrors; the decode step's
+  // attention scratch (vk::attention_decode's work: zeroed here, its tickets back at zero after every dispatch).
+  vk::Buffer kc_, vc_, attn_work_;
   const KvCache* owner_ = nullptr;
   int64_t cap_ = 0;
   // Activations for up to tmax_ tokens: x, xn (T, C); q, att (T, NH·HD); gate, up (T, F); tmp (T, C);
@@ -153,6 +154,10 @@ void VulkanLlama::ensure(const LlamaModel& m, const KvCache& cache, uint32_t T) 
     decode_.reset();  // its recording binds the old cache
     kc_ = c_.alloc(bytes), vc_ = c_.alloc(bytes);
     owner_ = &cache, cap_ = cache.capacity;
+    const std::vector<uint8_t> zeros(vk::attention_decode_work_bytes(
+        static_cast<uint32_t>(cf.n_heads), static_cast<uint32_t>(cf.head_dim), static_cast<uint32_t>(cap_)));
+    attn_work_ = c_.alloc(zeros.size());
+    c_.upload(attn_work_, zeros.data(), zeros.size());
   }
   if (!logits_host_.defined()) {  // allocated last: defined means all three are
     step_ = c_.alloc(static_cast<size_t>(4 + cf.head_dim + cf.dim) * 4, true);
@@ -297,7 +302,8 @@ struct VulkanLlama::DecodeOps {
     const AttentionDims ad = attention_dims(1, cf.n_heads, cf.n_kv_heads, cf.head_dim, 0);
     const bool ok = vk::attention_decode(b, o, q, k, v, static_cast<uint32_t>(ad.NH), static_cast<uint32_t>(ad.KVH),
                                          static_cast<uint32_t>(ad.HD), static_cast<uint32_t>(ad.k_stride),
-                                         static_cast<float>(ad.scale), self.dstep_);
+                                         static_cast<float>(ad.scale), self.dstep_, static_cast<uint32_t>(self.cap_),
+                                         &self.attn_work_);
     EDGE_CHECK(ok, "Vulkan decode: attention_decode does not apply to head_dim {}", cf.head_dim);
   }
   void add(vk::View y, vk::View a, vk::View c, int64_t n) {

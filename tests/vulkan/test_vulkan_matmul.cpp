@@ -146,41 +146,47 @@ uint32_t block_elems(DType t) {
   return dtype_info(t).quantized ? static_cast<uint32_t>(dtype_info(t).block) : 32;
 }
 
+// y = x·Wᵀ for one shape through linear_with (the matvec, or the GEMM) against double loops over the scalar
+// dequantizers; W at byte w_off of its buffer (18: rows off a 4-byte boundary), x at 3 floats for odd M (the
+// matvec's vec4 loads of x take their unaligned path).
+void check_linear_shape(DType t, uint32_t M, uint32_t N, uint32_t K, uint32_t w_off, bool use_gemm, uint32_t seed,
+                        int bits = 4, int group = 32) {
+  const QW w = make_weight(t, N, K, seed, bits, group);
+  const auto x = randv(size_t(M) * K, seed + 1);
+  std::vector<float> want(size_t(M) * N);
+  double scale = 0;
+  for (uint32_t m = 0; m < M; ++m)
+    for (uint32_t n = 0; n < N; ++n) {
+      double acc = 0, mag = 0;
+      for (uint32_t k = 0; k < K; ++k)
+        acc += double(x[m * K + k]) * w.deq[size_t(n) * K + k], mag += std::fabs(double(x[m * K + k]) * w.deq[size_t(n) * K + k]);
+      want[m * N + n] = float(acc);
+      scale = std::max(scale, mag);
+    }
+  // Padding past the last row: the GINT loader may read one byte beyond a code straddle.
+  std::vector<uint8_t> raw(w_off, 0);
+  raw.insert(raw.end(), w.raw.begin(), w.raw.end());
+  raw.resize(raw.size() + 8);
+  std::vector<float> xp(3, 0.0f);
+  xp.insert(xp.end(), x.begin(), x.end());
+  vk::Buffer bw = up(raw), bx = up(x), bxp = up(xp), by = ctx().alloc(want.size() * 4);
+  vk::Batch b(ctx());
+  const bool shifted = M % 2 == 1;
+  vk::linear_with(use_gemm, b, {&by, 0}, shifted ? vk::View{&bxp, 3} : vk::View{&bx, 0}, bw, w_off, t, M, N, K, 0,
+                  bits, group);
+  b.submit();
+  INFO(dtype_name(t) << " bits=" << bits << " M=" << M << " N=" << N << " K=" << K << " w_off=" << w_off
+                     << " gemm=" << use_gemm << " matvec=" << vk::matvec_path_name(vk::matvec_path(ctx(), t)));
+  CHECK(worst(down(by, want.size()), want, 1e-5 * scale, 0) <= 1);
+}
+
 void check_linear(DType t, int bits = 4, int group = 32) {
   const uint32_t blk = dtype_is_gint(t) ? uint32_t(group) : block_elems(t);
   const uint32_t shapes[][3] = {{1, 7, 1}, {2, 33, 3}, {7, 65, 2}, {33, 17, 5}, {70, 130, 1}};
   uint32_t seed = 100 + uint32_t(t);
   for (auto& s : shapes) {
-    const uint32_t M = s[0], N = s[1], K = s[2] * blk;
-    const QW w = make_weight(t, N, K, seed++, bits, group);
-    const auto x = randv(size_t(M) * K, seed++);
-    std::vector<float> want(size_t(M) * N);
-    double scale = 0;
-    for (uint32_t m = 0; m < M; ++m)
-      for (uint32_t n = 0; n < N; ++n) {
-        double acc = 0, mag = 0;
-        for (uint32_t k = 0; k < K; ++k)
-          acc += double(x[m * K + k]) * w.deq[size_t(n) * K + k], mag += std::fabs(double(x[m * K + k]) * w.deq[size_t(n) * K + k]);
-        want[m * N + n] = float(acc);
-        scale = std::max(scale, mag);
-      }
-    // Padding past the last row: the GINT loader may read one byte beyond a code straddle.
-    std::vector<uint8_t> raw = w.raw;
-    raw.resize(raw.size() + 8);
-    // x at an offset of 3 floats: the matvec's vec4 loads of x take their unaligned path.
-    std::vector<float> xp(3, 0.0f);
-    xp.insert(xp.end(), x.begin(), x.end());
-    vk::Buffer bw = up(raw), bx = up(x), bxp = up(xp);
-    for (bool use_gemm : {false, true}) {
-      vk::Buffer by = ctx().alloc(want.size() * 4);
-      vk::Batch b(ctx());
-      const bool shifted = M % 2 == 1;
-      vk::linear_with(use_gemm, b, {&by, 0}, shifted ? vk::View{&bxp, 3} : vk::View{&bx, 0}, bw, 0, t, M, N, K, 0,
-                      bits, group);
-      b.submit();
-      INFO(dtype_name(t) << " bits=" << bits << " M=" << M << " N=" << N << " K=" << K << " gemm=" << use_gemm);
-      CHECK(worst(down(by, want.size()), want, 1e-5 * scale, 0) <= 1);
-    }
+    for (bool use_gemm : {false, true}) check_linear_shape(t, s[0], s[1], s[2] * blk, 0, use_gemm, seed, bits, group);
+    seed += 2;
   }
 }
 
@@ -398,6 +404,35 @@ TEST_CASE("vulkan matvec_fused: RMSNorm prologue, q|k|v segments at a position, 
       for (uint32_t kb : {1u, 3u, 17u})  // 17 blocks: K past 512, where K splits over two warps per row pair
         for (uint32_t HD : {8u, 16u}) check_fused(fc, kb * blk, HD, seed++);
   }
+}
+
+// The staged matvec (EDGELLM_VULKAN_MATVEC=wide, the default where it applies) and the words path for the types it
+// takes: K ragged against its 2048-element chunks (one block, odd block counts whose rows start 2 bytes off a word,
+// several chunks with a partial last), rows 18 bytes into the buffer, N odd and single rows, M = 1..4; fused with
+// RMSNorm, RoPE, swiglu and the residual add. On lavapipe (subgroups of 8) a row pair's sums also cross subgroups.
+TEST_CASE("vulkan matvec staged through shared memory (wide) against words: Q4_0, Q8_0, Q4_K, Q6_K, plain and fused") {
+  uint32_t seed = 800;
+  for (const char* mode : {"wide", "words"}) {
+    setenv("EDGELLM_VULKAN_MATVEC", mode, 1);
+    for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+      CHECK(vk::matvec_path(ctx(), t) == (std::string(mode) == "wide" ? vk::MatvecPath::Wide : vk::MatvecPath::Words));
+      const bool kq = block_elems(t) == 256;
+      const std::vector<uint32_t> ks = kq ? std::vector<uint32_t>{256, 768, 2304, 4352}
+                                          : std::vector<uint32_t>{32, 96, 2048, 2080, 4192};
+      const uint32_t ns[] = {1, 7, 33, 130};
+      for (size_t i = 0; i < ks.size(); ++i) {
+        const uint32_t M = 1 + uint32_t(i % 4), N = ns[i % 4];
+        check_linear_shape(t, M, N, ks[i], i % 2 == 1 ? 18 : 0, false, seed);
+        seed += 2;
+      }
+      for (const FusedCase& fc : {FusedCase{t, vk::FusedPair::RopeInterleaved, true, 0},
+                                  FusedCase{t, vk::FusedPair::RopeNeox, true, 0},
+                                  FusedCase{t, vk::FusedPair::Swiglu, true, 0},
+                                  FusedCase{t, vk::FusedPair::None, false, 1}})
+        for (uint32_t K : {ks[1], ks.back()}) check_fused(fc, K, 16, seed++);
+    }
+  }
+  unsetenv("EDGELLM_VULKAN_MATVEC");
 }
 
 TEST_CASE("vulkan matvec with a lane per block (EDGELLM_VULKAN_MATVEC=blocks): Q4_0, Q8_0, plain and fused") {

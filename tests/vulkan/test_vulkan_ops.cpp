@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "kernels/attention.h"
 #include "kernels/kernel_table.h"
@@ -205,30 +207,54 @@ TEST_CASE("vulkan causal attention with online softmax: GQA, KV-cache prefix, st
   }
 }
 
-TEST_CASE("vulkan attention_decode: one token at the step buffer's position, chunks of 256 keys, GQA") {
-  struct Case { int64_t pos, NH, KVH, HD; };
-  for (Case cs : {Case{0, 2, 1, 16}, Case{30, 4, 2, 64}, Case{255, 4, 4, 32}, Case{256, 8, 2, 64},
-                  Case{600, 6, 2, 128}, Case{299, 2, 1, 8}, Case{300, 4, 2, 96}, Case{40, 2, 1, 256}}) {
-    AttentionDims d;
-    d.T = 1, d.S = cs.pos + 1, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = cs.pos;
-    d.q_stride = d.o_stride = d.NH * d.HD, d.k_stride = d.v_stride = d.KVH * d.HD;
-    d.scale = 1.0 / std::sqrt(double(d.HD));
-    const auto q = randv(size_t(d.q_stride), 11, -2, 2), k = randv(size_t((d.S + 3) * d.k_stride), 12, -2, 2),
-               v = randv(size_t((d.S + 3) * d.v_stride), 13);  // 3 rows past the position: must stay unread
-    std::vector<float> o(size_t(d.o_stride)), L(size_t(d.NH)), work(size_t(attention_work_floats(d.HD)));
-    for (int64_t g = 0; g < d.KVH; ++g)
-      S().attention_forward(o.data(), L.data(), q.data(), k.data(), v.data(), d, g, 0, 1, work.data());
-    std::vector<float> step(4, 0.0f);
-    const uint32_t pos = static_cast<uint32_t>(cs.pos);
-    std::memcpy(step.data(), &pos, 4);
-    vk::Buffer bq = up(q), bk = up(k), bv = up(v), bs = up(step), bo = ctx().alloc(o.size() * 4);
-    vk::Batch b(ctx());
-    REQUIRE(vk::attention_decode(b, {&bo, 0}, {&bq, 0}, {&bk, 0}, {&bv, 0}, uint32_t(d.NH), uint32_t(d.KVH),
-                                 uint32_t(d.HD), uint32_t(d.k_stride), float(d.scale), bs));
-    b.submit();
-    INFO("pos=" << cs.pos << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD);
-    CHECK(worst(down(bo, o.size()), o, 1e-5, 1e-4) <= 1);
+// Both decode shaders against the CPU: one recording per case replayed at several positions (the step buffer's),
+// contexts 1, 2, 31, 257, 600 and past 2048 keys (split: one or several 64-key tiles per workgroup, 32 for HD > 64,
+// one split or many merged), GQA, heads of 8 to 128 (split) and 256 (per head in both modes).
+TEST_CASE("vulkan attention_decode: split and per-head shaders, replayed at several positions, GQA") {
+  struct Case {
+    int64_t NH, KVH, HD, cap;
+    std::vector<int64_t> pos;
+  };
+  const Case cases[] = {{2, 1, 16, 40, {0, 1, 30}},           {4, 2, 64, 700, {0, 1, 30, 256, 599, 63, 64}},
+                        {8, 2, 64, 2100, {2099, 127, 128, 5}}, {6, 2, 128, 1100, {600, 31, 1099, 32}},
+                        {2, 1, 8, 300, {299}},                 {4, 2, 96, 301, {300, 0}},
+                        {4, 4, 32, 256, {255}},                {2, 1, 256, 41, {40}}};
+  for (const char* mode : {"split", "head"}) {
+    setenv("EDGELLM_VULKAN_ATTENTION_DECODE", mode, 1);
+    for (const Case& cs : cases) {
+      const bool split = vk::attention_decode_path(ctx(), uint32_t(cs.HD)) == vk::DecodeAttentionPath::Split;
+      CHECK(split == (std::string(mode) == "split" && cs.HD <= 128));  // lavapipe has the subgroups split needs
+      const int64_t kst = cs.KVH * cs.HD;
+      const auto q = randv(size_t(cs.NH * cs.HD), 11, -2, 2), k = randv(size_t((cs.cap + 3) * kst), 12, -2, 2),
+                 v = randv(size_t((cs.cap + 3) * kst), 13);  // 3 rows past the capacity: never read
+      std::vector<uint8_t> zeros(vk::attention_decode_work_bytes(uint32_t(cs.NH), uint32_t(cs.HD), uint32_t(cs.cap)));
+      vk::Buffer bq = up(q), bk = up(k), bv = up(v), bs = up(std::vector<float>(4)), bw = up(zeros),
+                 bo = ctx().alloc(size_t(cs.NH * cs.HD) * 4);
+      vk::Batch b(ctx(), true);
+      REQUIRE(vk::attention_decode(b, {&bo, 0}, {&bq, 0}, {&bk, 0}, {&bv, 0}, uint32_t(cs.NH), uint32_t(cs.KVH),
+                                   uint32_t(cs.HD), uint32_t(kst), float(1.0 / std::sqrt(double(cs.HD))), bs,
+                                   uint32_t(cs.cap), &bw));
+      for (int64_t pos : cs.pos) {
+        AttentionDims d;
+        d.T = 1, d.S = pos + 1, d.NH = cs.NH, d.KVH = cs.KVH, d.HD = cs.HD, d.pos0 = pos;
+        d.q_stride = d.o_stride = d.NH * d.HD, d.k_stride = d.v_stride = kst;
+        d.scale = 1.0 / std::sqrt(double(d.HD));
+        std::vector<float> o(size_t(d.o_stride)), L(size_t(d.NH)), work(size_t(attention_work_floats(d.HD)));
+        for (int64_t g = 0; g < d.KVH; ++g)
+          S().attention_forward(o.data(), L.data(), q.data(), k.data(), v.data(), d, g, 0, 1, work.data());
+        const uint32_t p32 = static_cast<uint32_t>(pos);
+        ctx().upload(bs, &p32, 4);
+        if (b.kept()) b.replay();
+        else b.submit();
+        INFO(std::string(mode) << " pos=" << pos << " NH=" << cs.NH << " KVH=" << cs.KVH << " HD=" << cs.HD << " cap=" << cs.cap);
+        CHECK(worst(down(bo, o.size()), o, 1e-5, 1e-4) <= 1);
+        std::vector<uint32_t> tickets(size_t(cs.NH));
+        ctx().download(bw, tickets.data(), tickets.size() * 4);
+        CHECK(std::count(tickets.begin(), tickets.end(), 0u) == cs.NH);  // back at zero for the next replay
+      }
+    }
   }
+  unsetenv("EDGELLM_VULKAN_ATTENTION_DECODE");
 }
 
 // Every path (flash and tiled for HD <= 128 in two tile sizes each, per-row for 160) on ragged T, a KV prefix, GQA,

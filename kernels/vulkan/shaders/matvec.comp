@@ -1,12 +1,20 @@
 // y (M, N) = alpha · x (M, K) · Wᵀ + beta · y for small M (decoding): a workgroup of 256 threads takes 16 rows
 // of W for one row m of x, a warp of 32 threads per two rows over K (matvec_dot.glsl), then a shared-memory
-// reduction whose barriers are shared by the 16 rows. W in any WTYPE layout (see dequant.glsl).
+// reduction whose barriers are shared by the 16 rows. W in any WTYPE layout (see dequant.glsl). MV_WIDE (Q4_0, Q8_0,
+// Q4_K, Q6_K): 128 threads per 8 rows, the rows staged through shared memory (matvec_wide.glsl).
 // Not for large M: the GEMM (gemm.comp) reuses each weight tile across 64 rows of x.
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#if MV_WIDE
+layout(local_size_x = 128) in;
+#else
 layout(local_size_x = 256) in;
+#endif
 layout(std430, binding = 0) readonly buffer XBuf { vec4 x4[]; };
 layout(std430, binding = 1) readonly buffer WBuf { uint wb[]; };
+#if MV_WIDE
+layout(std430, binding = 1) readonly buffer WBuf4 { uvec4 wb4[]; };  // the same words, 16 bytes at a time
+#endif
 layout(std430, binding = 2) buffer YBuf { float y[]; };
 layout(push_constant) uniform P {
   uint M, N, K;
@@ -22,7 +30,23 @@ layout(push_constant) uniform P {
 #define XNORM1(v, k) (v)
 #define SQ(v) 0.0
 #include "matvec_dot.glsl"
+#if MV_WIDE
+#include "matvec_wide.glsl"
 
+void main() {
+  const uint tid = mw_tid(), grp = tid / MW_TP;
+  const uint n = ((gl_WorkGroupID.x + gl_WorkGroupID.z * 65535u) * MW_PAIRS + grp) * 2u, m = gl_WorkGroupID.y;
+  const bool valid = n < p.N;
+  const vec3 r = mw_dot2(p.b_off + n * p.b_sn, p.b_off + min(n + 1u, p.N - 1u) * p.b_sn, p.x_off + m * p.x_sm,
+                         valid);
+  if (tid % MW_TP != 0u || !valid) return;
+  for (uint i = 0u; i < 2u; ++i) {
+    if (n + i >= p.N) break;
+    const uint yi = p.c_off + m * p.c_sm + n + i;
+    y[yi] = p.alpha * r[i] + (p.beta != 0.0 ? p.beta * y[yi] : 0.0);
+  }
+}
+#else
 shared vec2 red[256];
 
 void main() {
@@ -45,3 +69,4 @@ void main() {
     y[yi] = p.alpha * red[tid][i] + (p.beta != 0.0 ? p.beta * y[yi] : 0.0);
   }
 }
+#endif
