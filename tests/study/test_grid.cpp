@@ -4,6 +4,7 @@
 
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "bench/study/grid.h"
 #include "runtime/error.h"
@@ -55,6 +56,17 @@ TEST_CASE("grid: enumeration is deterministic, duplicate-free and covers every f
     if (!s.checkpoints.empty()) shortest = std::min(shortest, s.checkpoints.front()), longest = std::max(longest, s.checkpoints.back());
   CHECK(shortest == 5);
   CHECK(longest == 400);
+  // Each primary comparison's cells share the center's 20 test users (paired units): finding 3's four cells too.
+  std::map<std::tuple<std::string, std::string, double>, std::set<int>> cell_seeds;
+  for (const auto& s : full)
+    if (s.base == "a.gguf" && s.method == "lora-r8" && s.lr == learning_rate_of("lora-r8"))
+      cell_seeds[{s.compression, s.method, s.data}].insert(s.seed);
+  for (const auto& cell : std::vector<std::pair<std::string, double>>{{"f32", 1.0}, {"f32", 0.25}, {"rtn4", 0.25}, {"rtn4", 1.0}}) {
+    const size_t n = cell_seeds[{cell.first, "lora-r8", cell.second}].size();
+    const std::string what = cell.first + " at data " + std::to_string(cell.second);
+    CHECK_MESSAGE(n == 20, what);
+  }
+  CHECK(cell_seeds[{"gptq4", "lora-r8", 0.25}].size() == 3);  // the other compressions stay at 3
   o.name = "nope";
   CHECK_THROWS_AS(enumerate_grid(o), Error);
 }
@@ -131,9 +143,12 @@ TEST_CASE("grid: the learning rate is swept (3 values per method) and the center
       const size_t n = users[std::make_pair(std::string(m), learning_rate_of(m))].size();
       CHECK_MESSAGE(n >= 20, m);
     }
-    // Off the center: the grid's seeds.
-    for (const auto& s : runs)
-      if (s.compression != "f32" || s.data != 1.0 || s.base != "a.gguf") CHECK(s.seed < 3);
+    // Off the center: the grid's seeds (but in full, finding 3's primary cells: checked in the first test case).
+    for (const auto& s : runs) {
+      const bool f3 = o.name == std::string("full") && s.base == "a.gguf" && s.method == "lora-r8" &&
+                      (s.compression == "rtn4" || s.compression == "f32") && (s.data == 0.25 || s.data == 1.0);
+      if ((s.compression != "f32" || s.data != 1.0 || s.base != "a.gguf") && !f3) CHECK(s.seed < 3);
+    }
   }
   o.name = "quick", o.center_users = 1;
   std::set<int> seeds;
