@@ -27,9 +27,11 @@ EDGELLM_VULKAN_GEMM=128x64_8x4:3 "$B"/tests/test_vulkan -tc='*full training: eve
 # The models' quantized prompts through the dequantizing tiles at every M (their prompts are shorter than the
 # 32 rows that take them by default) and split-K (a few seconds).
 EDGELLM_VULKAN_QGEMM=tiled:3 "$B"/tests/test_vulkan -tc='*logits match*,*kquant models*,*LoRA gradients*,*hold-out*'
-# The models' decode steps through the matvecs with a lane per Q4_0/Q8_0 block, and through the matvecs and the
-# attention of one workgroup per head that the staged matvecs and the split attention replaced as defaults.
+# The models' decode steps through the matvecs with a lane per Q4_0/Q8_0 block, through every type staged (the
+# default stages only the K-quants) and through words everywhere with the attention of one workgroup per head
+# (which the split attention replaced as the default).
 EDGELLM_VULKAN_MATVEC=blocks "$B"/tests/test_vulkan -tc='*logits match*,*fused decode*'
+EDGELLM_VULKAN_MATVEC=wide "$B"/tests/test_vulkan -tc='*logits match*,*fused decode*,*kquant models*'
 EDGELLM_VULKAN_MATVEC=words EDGELLM_VULKAN_ATTENTION_DECODE=head "$B"/tests/test_vulkan \
   -tc='*logits match*,*fused decode*,*kquant models*'
 # The CLI path end to end: perplexity on the device equals the CPU's. The shaders use the dequantized weights in

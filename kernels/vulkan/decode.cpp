@@ -44,8 +44,13 @@ MatvecPath matvec_path(const Context& c, DType t) {
   EDGE_CHECK(m.empty() || m == "wide" || m == "words" || m == "blocks",
              "EDGELLM_VULKAN_MATVEC={}: expected wide, words or blocks", m);
   if (m == "blocks") return t == DType::Q4_0 || t == DType::Q8_0 ? MatvecPath::Blocks : MatvecPath::Words;
-  if (m != "words" && wide_fits(c, t)) return MatvecPath::Wide;
-  return MatvecPath::Words;
+  if (m == "words" || !wide_fits(c, t)) return MatvecPath::Words;
+  if (m == "wide") return MatvecPath::Wide;
+  // Unset: per type, as measured on the H100 (bench_decode_ops_vulkan, bench/RESULTS.md "the decode shaders on
+  // the card"): the K-quants' super-blocks go 3-14x faster staged (Q4_K gate_up 255 -> 51 us, the Q6_K head
+  // 1009 -> 70 us), while Q4_0 and Q8_0 read straight from memory by words stay ahead (Q4_0 gate_up 18.6 against
+  // 24.4 us, Q8_0 18.7 against 43.5): their staging costs more than their loads save.
+  return t == DType::Q4_K || t == DType::Q6_K ? MatvecPath::Wide : MatvecPath::Words;
 }
 
 const char* matvec_path_name(MatvecPath path) {

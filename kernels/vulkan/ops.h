@@ -194,7 +194,8 @@ void matvec_fused(Batch& b, const FusedMatvec& f);
 // rows staged through shared memory by 16-byte loads, a 64-element unit per thread; needs subgroup shuffles),
 // Words (matvec_dot.glsl: Q4_0/Q8_0 4 lanes per block, a word each; other types element by element), Blocks (Q4_0/
 // Q8_0 a lane per block). EDGELLM_VULKAN_MATVEC=wide|words|blocks asks for one (read at every recording); a type or
-// device it does not apply to gets Words. Default: Wide where it applies.
+// device it does not apply to gets Words. Default: Wide for Q4_K and Q6_K where it applies, Words for the rest
+// (measured on the H100: bench/RESULTS.md).
 enum class MatvecPath { Words, Blocks, Wide };
 MatvecPath matvec_path(const Context& c, DType t);
 const char* matvec_path_name(MatvecPath path);  // "words", "blocks", "wide"
