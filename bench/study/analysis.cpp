@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 
+#include "bench/study/benchmark.h"
 #include "bench/study/grid.h"
 
 namespace edgellm::study {
@@ -142,6 +143,38 @@ std::string Analysis::gold_note(const std::string& base, bool with_recipe) const
   const std::string recipe = with_recipe ? recipe_gold_note(base) : "";
   return fmt::format("reader {}: gold-context L1/L2/L3 = {}% (f32, measured in this study{})", short_base(base), s,
                      recipe.empty() ? "" : "; pretraining recipe: " + recipe);
+}
+
+std::vector<LevelVsNone> levels_against_none(const Analysis& a) {
+  std::vector<LevelVsNone> out;
+  const Config none = a.at_ref("none", "f32", 1.0, a.center_base);
+  for (int l = 1; l <= kLevels; ++l) {
+    const auto base_it = a.score.find({none, l});
+    if (base_it == a.score.end()) continue;
+    std::vector<std::pair<std::string, TTest>> tests;
+    for (const auto& m : a.methods) {
+      if (m == "none") continue;
+      const auto it = a.score.find({a.at_ref(m, "f32", 1.0, a.center_base), l});
+      if (it == a.score.end()) continue;
+      std::vector<double> d;
+      for (const auto& [seed, v] : it->second.by_seed)
+        if (const auto b = base_it->second.by_seed.find(seed); b != base_it->second.by_seed.end()) d.push_back(v - b->second);
+      tests.push_back({m, paired_t_test(d)});
+    }
+    if (tests.empty()) continue;
+    std::vector<double> ps;
+    for (const auto& x : tests) ps.push_back(x.second.p);
+    const std::vector<double> adj = holm_adjust(ps);
+    size_t best = 0;
+    auto rank = [&](size_t i) { return std::pair{tests[i].second.estimate > 0 ? -adj[i] : -2.0, tests[i].second.estimate}; };
+    for (size_t i = 1; i < tests.size(); ++i)
+      if (rank(i) > rank(best)) best = i;
+    LevelVsNone r;
+    r.level = l, r.none = base_it->second.ci(), r.method = tests[best].first, r.test = tests[best].second;
+    r.p_holm = adj[best];
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 }  // namespace edgellm::study

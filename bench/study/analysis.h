@@ -41,6 +41,20 @@ struct Analysis {
   std::string gold_note(const std::string& base, bool with_recipe = false) const;
 };
 
+// One level's best method against `none` (the untrained base) at the center point and reference budget: the
+// paired t-test over seeds (method − none, same users), Holm-corrected over the methods compared at that level.
+// "Best" is the most significant method above none, or the largest gain when none is above it.
+struct LevelVsNone {
+  int level = 0;
+  MeanCi none;           // the untrained base's score
+  std::string method;    // the best method
+  TTest test;            // its paired difference (estimate in score units, 0-1)
+  double p_holm = 1;     // Holm-adjusted over the level's methods
+  bool above() const { return p_holm < 0.05 && test.estimate > 0; }
+};
+// Every level that has a `none` cell at the center point and at least one other method there.
+std::vector<LevelVsNone> levels_against_none(const Analysis& a);
+
 // The gold-context accuracy the base's recipe (recipe.md beside the base, written by `edgellm pretrain`)
 // records, as "recipe.md: L1 94.0% ..."; empty when there is none.
 std::string recipe_gold_note(const std::string& base);

@@ -60,7 +60,21 @@ StudyResult run_study(const StudyOptions& o) {
   const std::string csv = o.out + "/results.csv";
   std::vector<RunSpec> runs = shard(enumerate_grid(o.grid), o.shard_i, o.shard_n);
   res.planned = static_cast<int>(runs.size());
-  const std::set<std::string> done = finished_runs(read_results(csv));
+  std::vector<ResultRow> previous = read_results(csv);
+  if (o.retry_failed && !o.dry_run) {  // a failed run is a row like any other: resuming alone would skip it
+    std::set<std::string> mine, dropped;
+    for (const auto& r : runs) mine.insert(r.run_id());
+    std::vector<ResultRow> kept;
+    for (auto& r : previous)
+      if (r.status != "ok" && mine.count(r.run_id)) dropped.insert(r.run_id);
+      else kept.push_back(std::move(r));
+    if (!dropped.empty()) {
+      write_results(csv, kept);
+      log(fmt::format("study: --retry-failed: {} failed run(s) dropped from {}, to run again", dropped.size(), csv));
+    }
+    previous = std::move(kept);
+  }
+  const std::set<std::string> done = finished_runs(previous);
   std::vector<RunSpec> todo;
   for (auto& r : runs)
     if (done.count(r.run_id())) ++res.skipped;

@@ -23,6 +23,7 @@ struct StudyOptions {
   bool in_process = false;       // tests: call run_one here instead of spawning (no crash isolation)
   std::string exe = "/proc/self/exe";
   bool dry_run = false;          // print the plan and the estimate, run nothing
+  bool retry_failed = false;     // drop this shard's failed runs from results.csv and run them again
   std::function<void(const std::string&)> log;
 };
 

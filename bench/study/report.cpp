@@ -191,45 +191,22 @@ struct Writer {
     above_none();
   }
 
-  // Each level's best method against `none` (the untrained base) at the center point: the paired t-test
-  // over seeds, Holm-corrected over the methods compared at that level.
+  // Each level's best method against `none` (levels_against_none: the paired t-test, Holm-corrected).
   void above_none() {
-    const Config none = a.at_ref("none", "f32", 1.0, a.center_base);
     md += "### Each level against the untrained base\n\nPaired t over seeds (method − none, same users), "
           "Holm-corrected over the methods of the level; center point, reference budget.\n\n"
           "| level | task | none | best method | best − none | p (Holm) | above none |\n|---|---|---|---|---|---|---|\n";
     std::string chance_note;
-    for (int l = 1; l <= kLevels; ++l) {
-      const auto base_it = a.score.find({none, l});
-      if (base_it == a.score.end()) continue;
-      std::vector<std::pair<std::string, TTest>> tests;
-      for (const auto& m : a.methods) {
-        if (m == "none") continue;
-        const auto it = a.score.find({a.at_ref(m, "f32", 1.0, a.center_base), l});
-        if (it == a.score.end()) continue;
-        std::vector<double> d;
-        for (const auto& [seed, v] : it->second.by_seed)
-          if (const auto b = base_it->second.by_seed.find(seed); b != base_it->second.by_seed.end()) d.push_back(v - b->second);
-        tests.push_back({m, paired_t_test(d)});
-      }
-      if (tests.empty()) continue;
-      std::vector<double> ps;
-      for (const auto& x : tests) ps.push_back(x.second.p);
-      const std::vector<double> adj = holm_adjust(ps);
-      // The most significant method above none; the largest gain when none is above it.
-      size_t best = 0;
-      auto rank = [&](size_t i) { return std::pair{tests[i].second.estimate > 0 ? -adj[i] : -2.0, tests[i].second.estimate}; };
-      for (size_t i = 1; i < tests.size(); ++i)
-        if (rank(i) > rank(best)) best = i;
-      const TTest& t = tests[best].second;
+    for (const LevelVsNone& r : levels_against_none(a)) {
+      const int l = r.level;
       md += fmt::format("| L{} | {} ({}) | {} | {} | {:+.1f} | {} | {} |\n", l, level_kind(l),
-                        scored_by_rouge(l) ? "ROUGE-L" : "accuracy", pct(base_it->second.ci()), tests[best].first,
-                        100 * t.estimate, adj[best] < 1e-4 ? std::string("< 1e-4") : fmt::format("{:.3g}", adj[best]),
-                        adj[best] < 0.05 && t.estimate > 0 ? "yes" : "no");
+                        scored_by_rouge(l) ? "ROUGE-L" : "accuracy", pct(r.none), r.method, 100 * r.test.estimate,
+                        r.p_holm < 1e-4 ? std::string("< 1e-4") : fmt::format("{:.3g}", r.p_holm),
+                        r.above() ? "yes" : "no");
       if (l == 4) {  // above none is not above chance: a constant great/awful answer scores 50%
-        const MeanCi q = a.level_ci(a.at_ref(tests[best].first, "f32", 1.0, a.center_base), 4);
+        const MeanCi q = a.level_ci(a.at_ref(r.method, "f32", 1.0, a.center_base), 4);
         chance_note = fmt::format("L4's verdicts are balanced, so a constant answer scores 50%: {} scores {} (95% CI {} "
-                                  "50%), which is {}.\n\n", tests[best].first, pct(q), q.lo() > 0.5 ? "above" : "not above",
+                                  "50%), which is {}.\n\n", r.method, pct(q), q.lo() > 0.5 ? "above" : "not above",
                                   q.lo() > 0.5 ? "taste learnt from the history" : "no evidence of taste beyond the answer format");
       }
     }

@@ -279,6 +279,29 @@ TEST_CASE("committed bases match their checksums") {
   CHECK(n >= 1);
 }
 
+// The issue-19 grid's bases (bases/grid/SHA256SUMS) match their sums, and each run's recipe (bases/runs/<size>-<arch>/
+// recipe.md: base-m.gguf is runs/m-llama, base-m-qwen3.gguf runs/m-qwen3) names the same sum.
+TEST_CASE("committed grid bases match their checksums and their runs' recipes") {
+  const auto dir = committed_bases();
+  REQUIRE(std::filesystem::exists(dir / "grid" / "SHA256SUMS"));
+  std::ifstream in(dir / "grid" / "SHA256SUMS");
+  std::string hash, name;
+  int n = 0;
+  while (in >> hash >> name) {
+    CAPTURE(name);
+    CHECK(sha256_file((dir / "grid" / name).string()) == hash);
+    std::string run = name.substr(5, name.size() - 10);  // base-<size>[-<arch>].gguf -> <size>[-<arch>]
+    if (run.find('-') == std::string::npos) run += "-llama";
+    std::ifstream recipe(dir / "runs" / run / "recipe.md");
+    REQUIRE(recipe.good());
+    std::stringstream text;
+    text << recipe.rdbuf();
+    CHECK(text.str().find("| sha256 | `" + hash + "` |") != std::string::npos);
+    ++n;
+  }
+  CHECK(n >= 4);
+}
+
 // A whole tiny run on carried prose: the recipe states the architecture, tokens per parameter, the mix in
 // examples and tokens, and the held-out prose beside the reading; a resume with another mix is refused.
 TEST_CASE("run_pretrain on carried prose: recipe with tokens per parameter and held-out prose; the mix is part of the identity") {

@@ -127,6 +127,8 @@ void add_study_commands(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--run-timeout", o.run_timeout_s, "Seconds before a run is killed and recorded as a timeout");
   cmd->add_flag("--dry-run", o.dry_run, "Print the plan (run count, estimated time) and stop");
+  cmd->add_flag("--retry-failed", o.retry_failed,
+                "Run again the runs that failed, crashed or timed out (their rows leave results.csv first)");
   cmd->require_subcommand(0, 1);
 
   auto* one = cmd->add_subcommand("run-one", "Run one spec (the driver spawns this; rows go to --rows)");
