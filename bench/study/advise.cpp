@@ -108,8 +108,24 @@ std::string advise(const AdviseOptions& o) {
   for (const auto& c : configs(a.score)) {
     if (sized && c.base != proxy) continue;
     if (!sized && !o.base.empty() && c.base != o.base && short_base(c.base) != o.base) continue;
-    const MeanCi q = a.level_ci(c, o.level);
+    MeanCi q = a.level_ci(c, o.level);
     if (q.n == 0) continue;
+    // Seeds that all score the same (common at a floor or with few questions: 3 seeds at 1 of 6) have no spread to
+    // speak of, yet their questions are a sample: as the verdicts do, such a cell's interval is the questions' own
+    // binomial one (the rate pulled half a question from 0 and 1, so 0% and 100% get one too), not ± 0.
+    if (q.n >= 2 && q.half < 1e-9 && !scored_by_rouge(o.level)) {
+      double questions = 0;
+      int rows = 0;
+      for (const auto& r : a.ok)
+        if (r.level == o.level && r.base == c.base && r.method == c.method && r.compression == c.compression &&
+            r.data == c.data && r.steps == c.steps)
+          questions += r.n_questions, ++rows;
+      const double m = rows ? q.n * questions / rows : 0;  // answers behind the mean
+      if (m > 0) {
+        const double p = (q.mean * m + 0.5) / (m + 1);
+        q.half = t_quantile_975(q.n - 1) * std::sqrt(p * (1 - p) / m);
+      }
+    }
     Cand k{c, q, a.mean_of(a.peak, c), a.cost_seconds(c)};
     if (sized) {  // memory and time at the asked model's size; the retrieval index scales with a dense embedder
       const CostPrediction p = predict_cost(cm, *sized, c.compression, c.method, 8, 64, o.base.rfind("builtin:", 0) != 0);

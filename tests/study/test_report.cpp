@@ -76,7 +76,8 @@ TEST_CASE("advise: picks the best configuration that fits and refuses clearly wi
   AdviseOptions o;
   o.results = {path}, o.mem_mib = 512, o.time_s = 60, o.level = 3, o.data = "100";
   std::string out = advise(o);
-  CHECK(out.find("Recommended: lora-r8 on b compressed as rtn4") != std::string::npos);
+  // The flat 30% cell (three seeds at 30% of 5 questions each) keeps a binomial interval: it ties, not loses.
+  CHECK(out.find("Highest lower bound: lora-r8 on b compressed as rtn4") != std::string::npos);
   CHECK(out.find("25 steps") != std::string::npos);
   CHECK(out.find("61.0 ± ") != std::string::npos);
   o.data = "5docs";  // 25% of 20 documents
@@ -138,6 +139,14 @@ TEST_CASE("advise: ranks by the lower bound, calls a tie, budgets CPU seconds, n
   }
   o.base = "b";
   CHECK(advise(o).find("Recommended: lora-r8") != std::string::npos);
+  // Three seeds at the same score (1 of 5 questions each) have no spread, but 15 answers are no certainty: their
+  // interval is the binomial one, so they neither win on a lower bound of 20% nor separate from lora-r8.
+  for (int seed = 0; seed < 3; ++seed) rows.push_back(hand("ft+qa", "f32", 1.0, 25, seed, 0.2, 50, 10));
+  write_results(path, rows);
+  o.base.clear();
+  out = advise(o);
+  CHECK(out.find("ft+qa · f32") != std::string::npos);
+  CHECK(out.find("20.0 ± 0.0") == std::string::npos);
 }
 
 TEST_CASE("study: a tiny grid end to end, resumed, and sharded then merged") {
