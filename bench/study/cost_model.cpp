@@ -34,13 +34,6 @@ double cpu_now() {
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-DType dtype_of(const std::string& compression) {
-  if (compression == "f32") return DType::F32;
-  if (compression == "q8_0") return DType::Q8_0;
-  if (compression == "rtn4" || compression == "gptq4" || compression == "awq4") return DType::Q4_0;
-  if (compression == "gptq3") return DType::GINT3_G32;
-  fail("cost model: unknown compression \"{}\"", compression);
-}
 
 // The (rows, cols) of every matrix: the embedding, the head unless tied, then each layer's seven.
 std::vector<std::pair<int64_t, int64_t>> matrices(const LlamaConfig& c) {
@@ -72,9 +65,12 @@ std::string cost_class(const std::string& method) {
 }
 
 double weight_bytes(const LlamaConfig& c, const std::string& compression) {
-  const DType t = dtype_of(compression);
   double b = 4 * vector_params(c);
-  for (auto [rows, cols] : matrices(c)) {
+  const auto mats = matrices(c);
+  const size_t n_embedding = c.tied_embeddings ? 1 : 2;  // matrices() lists the embedding and the head first
+  for (size_t i = 0; i < mats.size(); ++i) {
+    const auto [rows, cols] = mats[i];
+    const DType t = compressed_type(compression, i < n_embedding);
     const bool fits = cols % dtype_info(t).block == 0;
     b += static_cast<double>(rows) * static_cast<double>(dtype_row_bytes(fits ? t : DType::F16, cols));
   }

@@ -21,6 +21,16 @@ const std::vector<std::string>& compressions() {
   return c;
 }
 
+DType compressed_type(const std::string& compression, bool embedding) {
+  if (compression == "f32") return DType::F32;
+  if (compression == "q8_0") return DType::Q8_0;
+  if (compression == "rtn4" || compression == "gptq4" || compression == "awq4") return DType::Q4_0;
+  if (compression == "gptq3") return embedding ? DType::F32 : gint_dtype(3, 32);
+  if (compression == "gptq2") return gint_dtype(embedding ? 4 : 2, 32);
+  if (compression == "rtn2") return gint_dtype(2, 32);
+  fail("unknown compression \"{}\" (expected one of f32, q8_0, rtn4, gptq4, awq4, gptq3, gptq2, rtn2)", compression);
+}
+
 bool is_training_method(const std::string& m) {
   return m == "full" || m == "lora+rag" || m == "ft+qa" || m.rfind("lora-r", 0) == 0;
 }

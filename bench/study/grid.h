@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/dtype.h"
+
 namespace edgellm::study {
 
 // Compressions: f32 (the base widened), q8_0 and rtn4 (Q4_0; embeddings and output too) by round-to-nearest,
@@ -14,6 +16,9 @@ namespace edgellm::study {
 // (group-int 2-bit g32 asymmetric by GPTQ; the tied embedding/output matrix group-int 4-bit g32), rtn2
 // (every matrix, embedding/output included, group-int 2-bit g32 asymmetric by round-to-nearest).
 const std::vector<std::string>& compressions();
+// The storage type a compression gives a matrix: `embedding` for token_embd/output, else a block linear (gptq3
+// leaves the embedding/output matrix in f32). Fails on a name not in compressions().
+DType compressed_type(const std::string& compression, bool embedding);
 // Methods: none, rag-bm25, rag-dense, rag-hybrid, lora-r<k>, full, lora+rag (LoRA r8 + BM25 top-4),
 // ft+qa (LoRA r8 on the documents plus QA pairs generated from them).
 bool is_training_method(const std::string& method);

@@ -270,8 +270,8 @@ Model load_compressed(const std::string& base, const std::string& compression, c
     // The 2-bit compressions quantize the embedding/output matrices as well (round-to-nearest, asymmetric
     // group-int g32): gptq2 at 4 bits, as llama.cpp keeps those a step above the linears; rtn2 at 2.
     if (o.spec.bits == 2)
-      so.tensor_type = [bits = compression == "rtn2" ? 2 : 4](const std::string& name, DType t) {
-        return name == "token_embd.weight" || name == "output.weight" ? gint_dtype(bits, 32) : t;
+      so.tensor_type = [compression](const std::string& name, DType t) {
+        return name == "token_embd.weight" || name == "output.weight" ? compressed_type(compression, true) : t;
       };
     // A group-int result stays packed (its own GGUF type ids): LoRA then trains on the frozen 3-bit weights.
     if (grid.kind == quant::GridKind::Gint) save_llama_gguf(m, tmp, std::nullopt, so);

@@ -153,6 +153,13 @@ TEST_CASE("cost model: analytic bytes, and the committed fit binds 2 GiB at 1.1B
   CHECK(weight_bytes(c, "f32") == doctest::Approx(4 * model_params(c)));
   CHECK(weight_bytes(c, "rtn4") == doctest::Approx(18.0 / 32 * 4 / 4 * model_params(c)).epsilon(0.01));
   CHECK(weight_bytes(c, "q8_0") == doctest::Approx(34.0 / 32 * model_params(c)).epsilon(0.01));
+  // Every compression of the grid is priced (the committed grid has all eight: advise --base prices each), by the
+  // types compressed_type() gives: 2-bit below 3-bit below 4-bit; gptq2 keeps its embedding/output at 4 bits.
+  for (const auto& comp : compressions()) CHECK_MESSAGE(weight_bytes(c, comp) > 0, comp);
+  CHECK(weight_bytes(c, "rtn2") < weight_bytes(c, "gptq2"));
+  CHECK(weight_bytes(c, "gptq2") < weight_bytes(c, "gptq3"));
+  CHECK(weight_bytes(c, "gptq2") < weight_bytes(c, "rtn4"));
+  CHECK_THROWS_AS(weight_bytes(c, "int5"), Error);
   const CostModel m = load_cost_model(committed_cost_model());
   CHECK(!m.command.empty());
   const double gib2 = 2.0 * (1 << 30);
