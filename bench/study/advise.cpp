@@ -84,7 +84,7 @@ std::string advise(const AdviseOptions& o) {
     int rank = 0;
     // Ranked by the lower end of the 95% interval: a high mean from a noisy or single seed does not win.
     // One seed has no interval, so it ranks below every configuration that has one.
-    double lcb() const { return q.n >= 2 ? q.lo() : -1 + q.mean * 1e-3; }
+    double lcb() const { return q.rank_low(); }
   };
   std::set<std::string> have_bases;
   for (const auto& c : configs(a.score)) have_bases.insert(short_base(c.base));
@@ -108,24 +108,8 @@ std::string advise(const AdviseOptions& o) {
   for (const auto& c : configs(a.score)) {
     if (sized && c.base != proxy) continue;
     if (!sized && !o.base.empty() && c.base != o.base && short_base(c.base) != o.base) continue;
-    MeanCi q = a.level_ci(c, o.level);
+    const MeanCi q = a.ranking_ci(c, o.level);
     if (q.n == 0) continue;
-    // Seeds that all score the same (common at a floor or with few questions: 3 seeds at 1 of 6) have no spread to
-    // speak of, yet their questions are a sample: as the verdicts do, such a cell's interval is the questions' own
-    // binomial one (the rate pulled half a question from 0 and 1, so 0% and 100% get one too), not ± 0.
-    if (q.n >= 2 && q.half < 1e-9 && !scored_by_rouge(o.level)) {
-      double questions = 0;
-      int rows = 0;
-      for (const auto& r : a.ok)
-        if (r.level == o.level && r.base == c.base && r.method == c.method && r.compression == c.compression &&
-            r.data == c.data && r.steps == c.steps)
-          questions += r.n_questions, ++rows;
-      const double m = rows ? q.n * questions / rows : 0;  // answers behind the mean
-      if (m > 0) {
-        const double p = (q.mean * m + 0.5) / (m + 1);
-        q.half = t_quantile_975(q.n - 1) * std::sqrt(p * (1 - p) / m);
-      }
-    }
     Cand k{c, q, a.mean_of(a.peak, c), a.cost_seconds(c)};
     if (sized) {  // memory and time at the asked model's size; the retrieval index scales with a dense embedder
       const CostPrediction p = predict_cost(cm, *sized, c.compression, c.method, 8, 64, o.base.rfind("builtin:", 0) != 0);

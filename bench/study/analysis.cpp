@@ -116,6 +116,23 @@ MeanCi Analysis::level_ci(const Config& c, int level) const {
   return it == score.end() ? MeanCi{} : it->second.ci();
 }
 
+MeanCi Analysis::ranking_ci(const Config& c, int level) const {
+  MeanCi q = level_ci(c, level);
+  if (q.n < 2 || q.half > 1e-9 || scored_by_rouge(level)) return q;
+  double questions = 0;
+  int rows = 0;
+  for (const auto& r : ok)
+    if (r.level == level && r.base == c.base && r.method == c.method && r.compression == c.compression &&
+        r.data == c.data && r.steps == c.steps)
+      questions += r.n_questions, ++rows;
+  const double m = rows ? q.n * questions / rows : 0;  // answers behind the mean
+  if (m > 0) {
+    const double p = (q.mean * m + 0.5) / (m + 1);  // pulled half an answer from 0 and 1: those get an interval too
+    q.half = t_quantile_975(q.n - 1) * std::sqrt(p * (1 - p) / m);
+  }
+  return q;
+}
+
 double Analysis::mean_of(const Table& t, const Config& c) const {
   double s = 0;
   int n = 0;

@@ -32,6 +32,10 @@ struct Analysis {
     return at(method, comp, data, base, ref_steps);
   }
   MeanCi level_ci(const Config& c, int level) const;
+  // The interval configurations are ranked by (the advisor, the best per level): level_ci, except that seeds that
+  // all score the same (common at a floor or with few questions: 3 seeds at 1 of 6) get the binomial interval of
+  // their answers, as the verdicts' standard error does, rather than ± 0.
+  MeanCi ranking_ci(const Config& c, int level) const;
   MeanCi qa_ci(const Config& c) const { return qa_cell(score, c).ci(); }
   double mean_of(const Table& t, const Config& c) const;  // mean over levels and seeds (NaN if absent)
   // The time a configuration costs: CPU seconds where the rows record them, else wall seconds.

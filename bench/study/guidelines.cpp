@@ -131,15 +131,17 @@ std::string crossover(const Analysis& a, std::string& summary) {
 
 std::string further(const Analysis& a, std::string& summary) {
   std::string s = "## Further findings\n\n### Best method per level (any configuration measured)\n\n"
+                  "Ranked by the lower end of the 95% interval, as the advisor ranks (a high mean from three noisy "
+                  "seeds does not win; a single seed ranks last).\n\n"
                   "| level | best configuration | score | runner-up |\n|---|---|---|---|\n";
   for (int l = 1; l <= kLevels; ++l) {
     std::vector<std::pair<MeanCi, Config>> v;
     for (const auto& c : configs(a.score)) {
-      const MeanCi q = a.level_ci(c, l);
+      const MeanCi q = a.ranking_ci(c, l);
       if (q.n) v.push_back({q, c});
     }
     if (v.empty()) continue;
-    std::sort(v.begin(), v.end(), [](const auto& x, const auto& y) { return x.first.mean > y.first.mean; });
+    std::sort(v.begin(), v.end(), [](const auto& x, const auto& y) { return x.first.rank_low() > y.first.rank_low(); });
     s += fmt::format("| L{} | {} | {} | {} |\n", l, v[0].second.label(), pct(v[0].first),
                      v.size() > 1 ? v[1].second.label() + " " + pct(v[1].first) : "–");
     summary += fmt::format("  best at L{}: {} = {}%\n", l, v[0].second.label(), pct(v[0].first));

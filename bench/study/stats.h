@@ -40,6 +40,8 @@ struct MeanCi {
   int n = 0;
   double lo() const { return mean - half; }
   double hi() const { return mean + half; }
+  // The lower end to rank configurations by: a single value (no interval) ranks below every interval.
+  double rank_low() const { return n >= 2 ? lo() : -1 + mean * 1e-3; }
   std::string str(double scale = 100, int digits = 1) const;  // "52.3 ± 4.1 (n=3)"
 };
 MeanCi mean_ci(const std::vector<double>& xs);
