@@ -252,8 +252,7 @@ Model load_compressed(const std::string& base, const std::string& compression, c
   Model m = load_model(base);
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   if (compression == "f32" || compression == "q8_0" || compression == "rtn4") {
-    const DType t = compression == "f32" ? DType::F32 : compression == "q8_0" ? DType::Q8_0 : DType::Q4_0;
-    save_llama_gguf(m, tmp, t);
+    save_llama_gguf(m, tmp, compressed_type(compression, false));
   } else {
     quant::ModelQuantOptions o;
     o.method = compression == "awq4" ? quant::QuantMethod::Awq

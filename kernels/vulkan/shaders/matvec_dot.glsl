@@ -10,6 +10,8 @@
 // MV_BLOCKS (Q4_0 and Q8_0 variants *_blocks): a lane per block instead, reading the block's bytes as the 5 (Q4_0)
 // or 9 (Q8_0) whole words that cover them, two rows' worth in flight per lane (40 or 72 bytes, not 8 or 12).
 
+#include "quant_float.glsl"
+
 // x elements i .. i+3 (any alignment).
 vec4 x4_at(uint i) {
   if ((i & 3u) == 0u) return x4[i >> 2];
@@ -18,30 +20,13 @@ vec4 x4_at(uint i) {
 }
 float x_at(uint i) { return x4[i >> 2][i & 3u]; }
 
-// Quants become floats without int-to-float conversions (a quarter-rate instruction on NVIDIA, and what bounds
-// these matvecs: Q4_0 by words streamed 0.7 TB/s on the H100 where Q8_0 reached 1.3): a field of bits [s, s + n)
-// OR-ed into the bits of 2^(23 − s) reads as 2^(23 − s) + field, and subtracting that power and the format's offset
-// is exact (matvec_wide.glsl does the same). Exponent bits: 2^23 0x4b000000, 2^19 0x49000000, 2^15 0x47000000,
-// 2^11 0x45000000, 2^7 0x43000000.
 // Q4_0 word q holds bytes j..j+3 of a block: elements j..j+3 (low nibbles) and j+16..j+19 (high); w = d·(q − 8).
 float q4_0_dot(uint q, vec4 lo, vec4 hi) {
-  const uint r = q >> 12;
-  const vec4 a = uintBitsToFloat(uvec4(q & 0xfu, q & 0xf00u, q & 0xf0000u, r & 0xf000u) |
-                                 uvec4(0x4b000000u, 0x47000000u, 0x43000000u, 0x45000000u)) -
-                 vec4(8388616.0, 32776.0, 136.0, 2056.0);  // the powers + 8
-  const vec4 b = uintBitsToFloat(uvec4(q & 0xf0u, q & 0xf000u, r & 0xf00u, r & 0xf0000u) |
-                                 uvec4(0x49000000u, 0x45000000u, 0x47000000u, 0x43000000u)) -
-                 vec4(524296.0, 2056.0, 32776.0, 136.0);
-  return dot(a, lo) + dot(b, hi);
+  const vec2 s = quant_nibbles(q, lo, hi, 8.0);
+  return s.x + s.y;
 }
 // Q8_0 word q: 4 int8 quants, each read as its byte XOR 0x80 (an unsigned 0..255) minus 128.
-float q8_0_dot(uint q, vec4 v) {
-  const uint u = q ^ 0x80808080u, r = u >> 16;
-  const vec4 a = uintBitsToFloat(uvec4(u & 0xffu, u & 0xff00u, r & 0xffu, r & 0xff00u) |
-                                 uvec4(0x4b000000u, 0x47000000u, 0x4b000000u, 0x47000000u)) -
-                 vec4(8388736.0, 32896.0, 8388736.0, 32896.0);  // the powers + 128
-  return dot(a, v);
-}
+float q8_0_dot(uint q, vec4 v) { return quant_bytes(q ^ 0x80808080u, 0xffu, 128.0, v); }
 
 #if MV_BLOCKS
 // The block at byte o (even) against its 32 x values xs (already normed): the words covering [o, o + size) are

@@ -12,6 +12,7 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_EXT_control_flow_attributes : require
+#include "quant_float.glsl"
 #ifndef NORM
 #define NORM 0
 #endif
@@ -85,28 +86,6 @@ uint mw_word(uint w) { return mw_w[w >> 2][w & 3u]; }
     }                                                                                       \
   }
 
-// Quants to floats without a conversion instruction: a field of bits [s, s + n) with s + n <= 23, OR-ed into the
-// bits of 2^(23 − s), reads as 2^(23 − s) + field; subtracting that power (and the format's offset) is exact.
-// Exponent bits: 2^23 0x4b000000, 2^19 0x49000000, 2^15 0x47000000, 2^11 0x45000000, 2^7 0x43000000.
-// Σ over the 8 nibbles of word q minus off: low nibbles of bytes 0..3 against lo, high nibbles against hi.
-vec2 mw_nib(uint q, vec4 lo, vec4 hi, float off) {
-  const uint r = q >> 12;
-  const vec4 a = uintBitsToFloat(uvec4(q & 0xfu, q & 0xf00u, q & 0xf0000u, r & 0xf000u) |
-                                 uvec4(0x4b000000u, 0x47000000u, 0x43000000u, 0x45000000u)) -
-                 (vec4(8388608.0, 32768.0, 128.0, 2048.0) + off);
-  const vec4 b = uintBitsToFloat(uvec4(q & 0xf0u, q & 0xf000u, r & 0xf00u, r & 0xf0000u) |
-                                 uvec4(0x49000000u, 0x45000000u, 0x47000000u, 0x43000000u)) -
-                 (vec4(524288.0, 2048.0, 32768.0, 128.0) + off);
-  return vec2(dot(a, lo), dot(b, hi));
-}
-// The 4 bytes of q (each masked to `mask`, at most 8 bits) minus off, against v.
-float mw_bytes(uint q, uint mask, float off, vec4 v) {
-  const uint r = q >> 16, m8 = mask << 8;
-  const vec4 a = uintBitsToFloat(uvec4(q & mask, q & m8, r & mask, r & m8) |
-                                 uvec4(0x4b000000u, 0x47000000u, 0x4b000000u, 0x47000000u)) -
-                 (vec4(8388608.0, 32768.0, 8388608.0, 32768.0) + off);
-  return dot(a, v);
-}
 uint mw_funnel(uint lo, uint hi) { return (lo >> 16) | (hi << 16); }
 
 // x vec4 index in mw_x of chunk element e (a multiple of 4).
@@ -123,16 +102,16 @@ vec2 mw_unit2(uint b0, uint b1, uint xi, bool two) {
   vec2 a0 = vec2(0.0), a1 = vec2(0.0);
   [[unroll]] for (uint i = 0u; i < 4u; ++i) {
     const vec4 lo = mw_x[xi + i], hi = mw_x[xi + 4u + i];
-    a0 += mw_nib(mw_funnel(q0[i], q0[i + 1u]), lo, hi, 8.0);
-    a1 += mw_nib(mw_funnel(q1[i], q1[i + 1u]), lo, hi, 8.0);
+    a0 += quant_nibbles(mw_funnel(q0[i], q0[i + 1u]), lo, hi, 8.0);
+    a1 += quant_nibbles(mw_funnel(q1[i], q1[i + 1u]), lo, hi, 8.0);
   }
   vec2 s = vec2(unpackHalf2x16(q0[0]).x * (a0.x + a0.y), unpackHalf2x16(q1[0]).x * (a1.x + a1.y));
   if (two) {
     a0 = a1 = vec2(0.0);
     [[unroll]] for (uint i = 0u; i < 4u; ++i) {
       const vec4 lo = mw_x[xi + 8u + i], hi = mw_x[xi + 12u + i];
-      a0 += mw_nib(q0[5u + i], lo, hi, 8.0);
-      a1 += mw_nib(q1[5u + i], lo, hi, 8.0);
+      a0 += quant_nibbles(q0[5u + i], lo, hi, 8.0);
+      a1 += quant_nibbles(q1[5u + i], lo, hi, 8.0);
     }
     s += vec2(unpackHalf2x16(q0[4] >> 16).x * (a0.x + a0.y), unpackHalf2x16(q1[4] >> 16).x * (a1.x + a1.y));
   }
@@ -147,15 +126,15 @@ vec2 mw_unit2(uint b0, uint b1, uint xi, bool two) {
   vec2 a = vec2(0.0);
   [[unroll]] for (uint i = 0u; i < 8u; ++i) {
     const vec4 x = mw_x[xi + i];
-    a += vec2(mw_bytes(mw_funnel(q0[i], q0[i + 1u]) ^ 0x80808080u, 0xffu, 128.0, x),
-              mw_bytes(mw_funnel(q1[i], q1[i + 1u]) ^ 0x80808080u, 0xffu, 128.0, x));
+    a += vec2(quant_bytes(mw_funnel(q0[i], q0[i + 1u]) ^ 0x80808080u, 0xffu, 128.0, x),
+              quant_bytes(mw_funnel(q1[i], q1[i + 1u]) ^ 0x80808080u, 0xffu, 128.0, x));
   }
   vec2 s = vec2(unpackHalf2x16(q0[0]).x, unpackHalf2x16(q1[0]).x) * a;
   if (two) {
     a = vec2(0.0);
     [[unroll]] for (uint i = 0u; i < 8u; ++i) {
       const vec4 x = mw_x[xi + 8u + i];
-      a += vec2(mw_bytes(q0[9u + i] ^ 0x80808080u, 0xffu, 128.0, x), mw_bytes(q1[9u + i] ^ 0x80808080u, 0xffu, 128.0, x));
+      a += vec2(quant_bytes(q0[9u + i] ^ 0x80808080u, 0xffu, 128.0, x), quant_bytes(q1[9u + i] ^ 0x80808080u, 0xffu, 128.0, x));
     }
     s += vec2(unpackHalf2x16(q0[8] >> 16).x, unpackHalf2x16(q1[8] >> 16).x) * a;
   }
@@ -189,8 +168,8 @@ vec2 mw_unit2(uint b0, uint b1, uint xi, uint t) {
   [[unroll]] for (uint i = 0u; i < 8u; ++i) {
     const vec4 lo = mw_x[xi + i], hi = mw_x[xi + 8u + i];
     sa += lo, sb += hi;
-    a0 += mw_nib(q0[i], lo, hi, 0.0);
-    a1 += mw_nib(q1[i], lo, hi, 0.0);
+    a0 += quant_nibbles(q0[i], lo, hi, 0.0);
+    a1 += quant_nibbles(q1[i], lo, hi, 0.0);
   }
   const vec2 xs = vec2(dot(sa, vec4(1.0)), dot(sb, vec4(1.0)));
   return vec2(mw_q4_k_sum(h0, t, a0, xs), mw_q4_k_sum(h1, t, a1, xs));
@@ -201,10 +180,10 @@ vec2 mw_unit2(uint b0, uint b1, uint xi, uint t) {
 // (ql[64h + 32(q & 1) + l] >> 4(q >> 1)) & 15 | ((qh[32h + l] >> 2q) & 3) << 4, minus 32, times d·scales[e / 16].
 // Per quarter q, Σ over 4 l of a word of ql (A: q = 0, 2; B: q = 1, 3) and of qh (H) against x.
 vec4 mw_q6_k_sum(uint A, uint B, uint H, vec4 x0, vec4 x1, vec4 x2, vec4 x3) {
-  return vec4(mw_bytes((A & 0x0f0f0f0fu) | ((H << 4) & 0x30303030u), 0x3fu, 32.0, x0),
-              mw_bytes((B & 0x0f0f0f0fu) | ((H << 2) & 0x30303030u), 0x3fu, 32.0, x1),
-              mw_bytes(((A >> 4) & 0x0f0f0f0fu) | (H & 0x30303030u), 0x3fu, 32.0, x2),
-              mw_bytes(((B >> 4) & 0x0f0f0f0fu) | ((H >> 2) & 0x30303030u), 0x3fu, 32.0, x3));
+  return vec4(quant_bytes((A & 0x0f0f0f0fu) | ((H << 4) & 0x30303030u), 0x3fu, 32.0, x0),
+              quant_bytes((B & 0x0f0f0f0fu) | ((H << 2) & 0x30303030u), 0x3fu, 32.0, x1),
+              quant_bytes(((A >> 4) & 0x0f0f0f0fu) | (H & 0x30303030u), 0x3fu, 32.0, x2),
+              quant_bytes(((B >> 4) & 0x0f0f0f0fu) | ((H >> 2) & 0x30303030u), 0x3fu, 32.0, x3));
 }
 // d · Σ_q scales[8h + 2q + (v & 1)] · a[q].
 float mw_q6_k_scale(uint b, uint v, vec4 a) {
