@@ -28,6 +28,14 @@ struct LutLookups {
   }
   static __m256i load(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static __m256 f16x8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  // Decode reads each code once per token from DRAM, and with the hardware prefetcher alone one core streamed the
+  // codes at about half its plain-read rate (bench/RESULTS-quant.md, "software prefetch"): ask kAhead bytes ahead,
+  // kLines lines of 64 bytes (a block's codes). Past a tile's end it touches the next tile's, never a fault.
+  static constexpr int64_t kAhead = 2048;
+  template <int kLines>
+  static void prefetch(const uint8_t* p) {
+    for (int l = 0; l < kLines; ++l) _mm_prefetch(reinterpret_cast<const char*>(p + kAhead + 64 * l), _MM_HINT_T0);
+  }
 
   // Planes 0, 1 of one quad pair: c its 32 code bytes, tq the pair's tables (lut_pair_tables). Adds each slot's
   // low bytes (unsigned) and high bytes (signed) of its int16 sum, planes weighed 1 and 2.
@@ -89,6 +97,7 @@ struct LutGemvBody {
         __m256 g0 = _mm256_setzero_ps(), g1 = _mm256_setzero_ps();
         const int64_t b1 = std::min(nb, (g + 1) * gb);
         for (int64_t b = g * gb; b < b1; ++b, c += 64 * kBits) {
+          L::template prefetch<kBits>(c);
           // Planes 0, 1 (and 2): the block's sum is at most 7·127·32 in size, so lo + 256·hi (+ 4·plane 2) in
           // int16 wraps on the way but ends exact.
           __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
@@ -141,6 +150,10 @@ struct LutGemvKquantBody {
       __m256i si0[kT], si1[kT], sm0[kT], sm1[kT];  // Σ sc·P, Σ m·bsum; rows 0-7, 8-15
       for (int k = 0; k < kT; ++k) si0[k] = si1[k] = sm0[k] = sm1[k] = _mm256_setzero_si256();
       for (int i = 0; i < 8; ++i, c += 64 * kBits, sb += 32) {
+        for (int k = 0; k < kT; ++k) {
+          L::template prefetch<kBits>(c + k * cs);
+          if (i & 1) L::template prefetch<1>(sb + k * ss);  // 32 bytes of sub-block scales a block
+        }
         const uint8_t* tq = tables + lut_pair_tables(8 * s + i, 0);  // the block's 8 quad tables
         // p[k][h]: sub-block h (A: quad pairs 0, 1; B: 2, 3) of tile k. In int16 lo + 256·hi wraps, but the sum
         // it stands for fits.
