@@ -1,7 +1,10 @@
 // Google Benchmark: decode matvec (M = 1) of 2- and 3-bit weights, the LUT GEMV against the dequantizing
 // gint_dot on the same GINT weight, and the Q2_K / Q3_K LUT GEMV against their integer dots on the same weight.
 // Run: build/bench/bench_kernels --benchmark_filter=lowbit  (CPU time is the number to read on a shared machine);
-// path 2 vs 3 is the Q2_K / Q3_K dot vs its LUT.
+// path 2 vs 3 is the Q2_K / Q3_K dot vs its LUT. lowbit_gemv's one matrix stays in the last-level cache between
+// iterations; lowbit_stream cycles through copies of it that together exceed any such cache, so the weight comes
+// from DRAM as in a model's decode (where the two differed 1.7x, the hardware prefetcher was not hiding the
+// stream: bench/RESULTS-quant.md, "software prefetch").
 #include <benchmark/benchmark.h>
 
 #include <map>
@@ -47,29 +50,36 @@ const std::vector<uint8_t>& weights(int bits, bool kquant, int64_t N, int64_t K)
   return w;
 }
 
-// y (M, N) = x (M, K) · Wᵀ by `path`.
-void lowbit_run(benchmark::State& st, Path path, int bits, int threads, int64_t M, int64_t N, int64_t K) {
+// y (M, N) = x (M, K) · Wᵀ by `path`; with stream_bytes > 0, over copies of the weight that together hold at least
+// that many bytes, one per iteration in turn.
+void lowbit_run(benchmark::State& st, Path path, int bits, int threads, int64_t M, int64_t N, int64_t K,
+                int64_t stream_bytes = 0) {
   const bool kquant = path == kKQuant || path == kKQuantLut, lut = path == kLut || path == kKQuantLut;
   const auto& w = weights(bits, kquant, N, K);
   const DType kt = bits == 2 ? DType::Q2_K : DType::Q3_K;
   LutWeights lw;
   if (path == kLut) lw = lut_pack_gint(w.data(), N, K, bits, 128);
   if (path == kKQuantLut) lw = lut_pack_kquant(w.data(), kt, N, K);
+  const size_t bytes = lut ? lw.codes.size() + 2 * lw.scales.size() + lw.sub.size() : w.size();
+  const size_t copies = stream_bytes > 0 ? (static_cast<size_t>(stream_bytes) + bytes - 1) / bytes : 1;
+  std::vector<LutWeights> lws(lut ? copies : 0, lw);
+  std::vector<std::vector<uint8_t>> ws(lut ? 0 : copies, w);
   set_num_threads(threads);
   std::mt19937 rng(3);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::vector<float> x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
   for (auto& v : x) v = nd(rng);
+  size_t i = 0;
   for (auto _ : st) {
+    const size_t c = i++ % copies;
     if (lut)
-      lut_matmul(y.data(), x.data(), M, lw);
+      lut_matmul(y.data(), x.data(), M, lws[c]);
     else if (path == kGintDot)
-      matmul_gint(y.data(), x.data(), w.data(), bits, 128, M, N, K);
+      matmul_gint(y.data(), x.data(), ws[c].data(), bits, 128, M, N, K);
     else
-      matmul_quant(y.data(), x.data(), w.data(), kt, M, N, K);
+      matmul_quant(y.data(), x.data(), ws[c].data(), kt, M, N, K);
     benchmark::DoNotOptimize(y.data());
   }
-  const size_t bytes = lut ? lw.codes.size() + 2 * lw.scales.size() + lw.sub.size() : w.size();
   st.SetBytesProcessed(st.iterations() * static_cast<int64_t>(bytes));
   const KernelTable& kt_ = kernels();
   const std::string what = path == kLut         ? std::string("lut_gemv ") + kt_.lut_gemv_isa
@@ -84,6 +94,11 @@ void lowbit_run(benchmark::State& st, Path path, int bits, int threads, int64_t 
 void lowbit_gemv(benchmark::State& st) {
   lowbit_run(st, static_cast<Path>(st.range(0)), static_cast<int>(st.range(1)), static_cast<int>(st.range(2)), 1,
              st.range(3), st.range(4));
+}
+// args: path, bits, threads (N = 11008, K = 4096), the weight from DRAM: copies of at least 512 MiB in all.
+void lowbit_stream(benchmark::State& st) {
+  lowbit_run(st, static_cast<Path>(st.range(0)), static_cast<int>(st.range(1)), static_cast<int>(st.range(2)), 1,
+             11008, 4096, int64_t{512} << 20);
 }
 // args: path, bits, M (one thread, N = K = 2048): where the LUT stops paying for a few rows.
 void lowbit_small_m(benchmark::State& st) {
@@ -106,4 +121,8 @@ void small_m_args(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(lowbit_gemv)->Name("lowbit_gemv")->Apply(lowbit_args)->ArgNames({"path", "bits", "thr", "N", "K"});
+BENCHMARK(lowbit_stream)
+    ->Name("lowbit_stream")
+    ->ArgsProduct({{kLut, kGintDot, kKQuant, kKQuantLut}, {2, 3}, {1, 2}})
+    ->ArgNames({"path", "bits", "thr"});
 BENCHMARK(lowbit_small_m)->Name("lowbit_small_m")->Apply(small_m_args)->ArgNames({"path", "bits", "M"});
