@@ -3,8 +3,8 @@
 // Run: build/bench/bench_kernels --benchmark_filter=lowbit  (CPU time is the number to read on a shared machine);
 // path 2 vs 3 is the Q2_K / Q3_K dot vs its LUT. lowbit_gemv's one matrix stays in the last-level cache between
 // iterations; lowbit_stream cycles through copies of it that together exceed any such cache, so the weight comes
-// from DRAM as in a model's decode (where the two differed 1.7x, the hardware prefetcher was not hiding the
-// stream: bench/RESULTS-quant.md, "software prefetch").
+// from DRAM as in a model's decode (before the LUT bodies prefetched, the stream took the Q2_K LUT from ~1.1 to
+// 1.7 ms on 11008 x 4096, which lowbit_gemv did not show: bench/RESULTS-quant.md, "software prefetch").
 #include <benchmark/benchmark.h>
 
 #include <map>
