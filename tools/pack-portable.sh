@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Packs a built edgellm for a machine that lacks its Debian libraries (a borrowed GPU machine with another distribution
+# and no package registry): the binary and the shared libraries it links, in one tar.xz. Not a builder, not an installer.
+#
+# Usage: tools/pack-portable.sh [EDGELLM] OUT.tar.xz     (EDGELLM default build/edgellm)
+# On the other machine: tar xJf OUT.tar.xz -C DIR; LD_LIBRARY_PATH=DIR/bin DIR/bin/edgellm ...
+#
+# Left out, on purpose: the C library's own parts (libc, libm, the loader), whose newer versions on the target are
+# backward compatible and must match its loader; libstdc++ and libgcc_s, which a newer target also has (link with
+# -static-libstdc++ -static-libgcc to be independent of them) and which, put on LD_LIBRARY_PATH, would replace a newer
+# target's own for every other program started from that shell; and the Vulkan loader libvulkan.so.1, which must be
+# the one that finds the target's driver (unpack Debian's libvulkan1 there, or use its own).
+# The study's bases also need the general prose on such a machine: `edgellm pretrain --export-prose DIR`, carried.
+set -euo pipefail
+(($# == 1 || $# == 2)) || { sed -n 2,6p "$0" >&2; exit 2; }
+EL=build/edgellm
+(($# == 2)) && { EL=$1; shift; }
+out=$1
+[[ -x $EL ]] || { echo "pack-portable: no edgellm at $EL" >&2; exit 2; }
+[[ $out == *.tar.xz ]] || { echo "pack-portable: $out: the output must end in .tar.xz" >&2; exit 2; }
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir "$stage/bin"
+cp "$EL" "$stage/bin/edgellm"
+strip "$stage/bin/edgellm" 2>/dev/null || true
+ldd "$EL" | awk '/=> \// { print $1, $3 }' | while read -r name path; do
+  case $name in
+    libc.so.* | libm.so.* | ld-linux* | libstdc++.so.* | libgcc_s.so.* | libvulkan.so.*) ;;
+    *) cp -L "$path" "$stage/bin/$name" ;;
+  esac
+done
+if ldd "$EL" | grep -q 'not found'; then
+  echo "pack-portable: $EL links libraries this machine lacks:" >&2
+  ldd "$EL" | grep 'not found' >&2
+  exit 1
+fi
+tar cJf "$out" -C "$stage" bin
+echo "pack-portable: $out ($(du -h "$out" | cut -f1)): $(ls "$stage/bin" | tr '\n' ' ')"
