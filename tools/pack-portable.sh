@@ -18,6 +18,11 @@ EL=build/edgellm
 out=$1
 [[ -x $EL ]] || { echo "pack-portable: no edgellm at $EL" >&2; exit 2; }
 [[ $out == *.tar.xz ]] || { echo "pack-portable: $out: the output must end in .tar.xz" >&2; exit 2; }
+if ldd "$EL" | grep -q 'not found'; then
+  echo "pack-portable: $EL links libraries this machine lacks:" >&2
+  ldd "$EL" | grep 'not found' >&2
+  exit 1
+fi
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir "$stage/bin"
@@ -29,10 +34,5 @@ ldd "$EL" | awk '/=> \// { print $1, $3 }' | while read -r name path; do
     *) cp -L "$path" "$stage/bin/$name" ;;
   esac
 done
-if ldd "$EL" | grep -q 'not found'; then
-  echo "pack-portable: $EL links libraries this machine lacks:" >&2
-  ldd "$EL" | grep 'not found' >&2
-  exit 1
-fi
 tar cJf "$out" -C "$stage" bin
 echo "pack-portable: $out ($(du -h "$out" | cut -f1)): $(ls "$stage/bin" | tr '\n' ' ')"
