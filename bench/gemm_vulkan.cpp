@@ -6,7 +6,9 @@
 //        bench_gemm_vulkan prompt [peak_tflops=66.9] [types=q4_0,q8_0] [tokens=512] [device=-1]
 // The prompt mode: the dequantizing GEMM of a prompt's linear layers (y = x·Wᵀ, W quantized) at the 1.1B
 // (dim 2048, ffn 5632, kv 256) and 110m (dim 768, ffn 2048) shapes: gemm.comp (EDGELLM_VULKAN_QGEMM=old) against
-// the tiles (every tile and split, and what qgemm_choice picks), and the layers' GEMM time per prompt.
+// the tiles (every tile and split, and what qgemm_choice picks), and the layers' GEMM time per prompt. Where the
+// device has cooperative matrices, also the tensor-core tiles (f16 operands: their "best" is not the f32 tiles'
+// precision) and their pick by shape (EDGELLM_VULKAN_QGEMM=coop); pct_peak stays against the fp32 peak given.
 // Time: wall clock of one submit of back-to-back dispatches of the same GEMM (each waits on the last: it writes the
 // same C, as training's chain of products does), best of 3, after a warm-up that builds the pipelines.
 #include <algorithm>
@@ -87,6 +89,13 @@ int prompt_mode(int argc, char** argv) {
   std::vector<vk::GemmChoice> tried = {{K::Generic, 1}};
   for (K k : {K::T64x64_4x4, K::T128x64_8x4})
     for (uint32_t split : {1u, 2u, 4u, 8u}) tried.push_back({k, split});
+  // The tensor-core tiles where the device has them (or their plain-code twin, EDGELLM_VULKAN_COOPMAT=emulate).
+  const vk::Context::Coop coop = ctx.coop();
+  std::printf("tensor-core tiles (VK_NV_cooperative_matrix): %s\n",
+              coop == vk::Context::Coop::Hardware ? "yes" : coop == vk::Context::Coop::Emulated ? "emulated" : "no");
+  if (coop != vk::Context::Coop::None)
+    for (K k : vk::kCoopKernels)
+      for (uint32_t split : {1u, 2u, 4u, 8u}) tried.push_back({k, split});
   std::printf("model,type,shape,M,N,K,kernel,split,us,tflops,pct_peak,speedup_vs_old\n");
   std::vector<std::string> summary;
   for (size_t at = 0; at <= types.size();) {
@@ -129,6 +138,10 @@ int prompt_mode(int argc, char** argv) {
         const vk::GemmChoice a = vk::qgemm_choice(ctx, M, s.N, s.K);
         const double sec = time_with(a);
         report(std::string("auto=") + (a.kernel == K::Generic ? "old" : vk::gemm_kernel_name(a.kernel)), a.split, sec);
+        if (coop != vk::Context::Coop::None) {
+          const double cs = time_with({K::Coop, 0});
+          report("coop=by-shape", 0, cs);
+        }
         layer_old += old * s.per_layer, layer_auto += sec * s.per_layer, layer_best += best * s.per_layer;
         layer_flops += flops * s.per_layer;
       }

@@ -83,6 +83,31 @@ foreach(w ${_wtypes})
          "gemm_${_n}_${_ln}_128x64_8x4|gemm_tiled.comp|-DWTYPE=${_id},-DA_T=0,-DB_T=${_bt},-DBM=128,-DBN=64,-DBK=16,-DTM=8,-DTN=4")
   endforeach()
 endforeach()
+# The tensor-core prompt GEMM (gemm_coop.comp, x·Wᵀ only) per weight type and tile (BMxBN, BK, subgroups SMxSN):
+# kernels/vulkan/gemm.cpp's kTiles, the same names; each also as *_emu (COOP_EMU: plain code in place of the
+# cooperative-matrix operations, for lavapipe, which has none).
+foreach(w ${_wtypes})
+  string(REPLACE "=" ";" _p ${w})
+  list(GET _p 0 _n)
+  list(GET _p 1 _id)
+  if(_n STREQUAL "f32")
+    continue()
+  endif()
+  foreach(t "64x64=64,64,32,2,2" "128x128=128,128,32,2,4")
+    string(REPLACE "=" ";" _tp ${t})
+    list(GET _tp 0 _tn)
+    list(GET _tp 1 _td)
+    string(REPLACE "," ";" _td "${_td}")
+    list(GET _td 0 _bm)
+    list(GET _td 1 _bn)
+    list(GET _td 2 _bk)
+    list(GET _td 3 _sm)
+    list(GET _td 4 _sn)
+    set(_d "-DWTYPE=${_id},-DBM=${_bm},-DBN=${_bn},-DBK=${_bk},-DSM=${_sm},-DSN=${_sn}")
+    list(APPEND _variants "gemm_${_n}_nt_coop_${_tn}|gemm_coop.comp|${_d},-DCOOP_EMU=0"
+         "gemm_${_n}_nt_coop_${_tn}_emu|gemm_coop.comp|${_d},-DCOOP_EMU=1")
+  endforeach()
+endforeach()
 # The tiled and flash attention shaders also for heads of up to 128 dims (smaller tiles; kernels/vulkan/ops.cpp picks
 # by HD).
 foreach(a attention_tiled attention_tiled_dq attention_tiled_dkv attention_flash attention_flash_dq attention_flash_dkv
@@ -92,7 +117,8 @@ endforeach()
 file(GLOB _plain CONFIGURE_DEPENDS ${_sh}/*.comp)
 foreach(f ${_plain})
   get_filename_component(_n ${f} NAME_WE)
-  if(NOT _n STREQUAL "gemm" AND NOT _n STREQUAL "gemm_tiled" AND NOT _n STREQUAL "matvec" AND NOT _n STREQUAL "matvec_fused")
+  if(NOT _n STREQUAL "gemm" AND NOT _n STREQUAL "gemm_tiled" AND NOT _n STREQUAL "gemm_coop" AND NOT _n STREQUAL "matvec"
+     AND NOT _n STREQUAL "matvec_fused")
     list(APPEND _variants "${_n}|${_n}.comp|")
   endif()
 endforeach()

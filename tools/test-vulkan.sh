@@ -27,6 +27,9 @@ EDGELLM_VULKAN_GEMM=128x64_8x4:3 "$B"/tests/test_vulkan -tc='*full training: eve
 # The models' quantized prompts through the dequantizing tiles at every M (their prompts are shorter than the
 # 32 rows that take them by default) and split-K (a few seconds).
 EDGELLM_VULKAN_QGEMM=tiled:3 "$B"/tests/test_vulkan -tc='*logits match*,*kquant models*,*LoRA gradients*,*hold-out*'
+# The tensor-core prompt tiles through their plain-code twin (lavapipe has no cooperative matrices): staging, edges,
+# epilogue and split-K against f16-rounded double loops (about 40 s, most of it lavapipe compiling the twin).
+EDGELLM_VULKAN_COOPMAT=emulate "$B"/tests/test_vulkan -tc='*tensor-core*,*coop by shape*'
 # The models' decode steps through the matvecs with a lane per Q4_0/Q8_0 block, through every type staged (the
 # default stages only the K-quants) and through words everywhere with the attention of one workgroup per head
 # (which the split attention replaced as the default).
@@ -44,6 +47,13 @@ gpu=$("$B"/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" -c 128 --de
 echo "perplexity cpu $cpu vulkan $gpu"
 awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 2e-3) }' ||
   { echo "tools/test-vulkan.sh: perplexity differs between CPU ($cpu) and Vulkan ($gpu)" >&2; exit 1; }
+# The same through the tensor-core tiles' twin (f16 operands; 898.57 against 898.55 here): the prompt's products
+# at the model's shapes, the tile picked by shape.
+coop=$(EDGELLM_VULKAN_COOPMAT=emulate EDGELLM_VULKAN_QGEMM=coop "$B"/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" \
+  -c 128 --device vulkan | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+echo "perplexity cpu $cpu vulkan, tensor-core tiles' twin $coop"
+awk -v a="$cpu" -v b="$coop" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 2e-3) }' ||
+  { echo "tools/test-vulkan.sh: perplexity differs between CPU ($cpu) and the coop tiles ($coop)" >&2; exit 1; }
 # Every family runs on the device: Gemma 2's fixture (soft-caps, sliding windows, GeGLU, post-norms; f32, so both
 # sides multiply in f32) gives the CPU's perplexity to 1e-4 relative.
 fam="$FIXTURES/families/gemma2/model"

@@ -88,6 +88,60 @@ VkInstance make_instance() {
   return inst;
 }
 
+// Tensor cores for the prompt GEMM (gemm_coop.comp) through VK_NV_cooperative_matrix: the extension with a
+// 16x16x16 f16·f16 + f32 shape at subgroup scope for compute shaders, shaderFloat16 and the Vulkan memory model (the
+// GLSL extension's loads and stores use it), and subgroups of 32 (the shader's layout). Fills `s` with the features
+// and extensions to enable at device creation (only what the shader uses), or leaves s.ok false.
+struct CoopSupport {
+  bool ok = false;
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  VkPhysicalDeviceShaderFloat16Int8FeaturesKHR f16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES_KHR};
+  VkPhysicalDeviceVulkanMemoryModelFeaturesKHR vmm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES_KHR};
+  std::vector<const char*> extensions;
+};
+void find_coop_support(VkInstance inst, VkPhysicalDevice phys, uint32_t subgroup_size, CoopSupport& s) {
+  const char* const needed[] = {VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME,
+                                VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME};
+  if (subgroup_size != 32) return;
+  uint32_t n = 0;
+  if (vkEnumerateDeviceExtensionProperties(phys, nullptr, &n, nullptr) != VK_SUCCESS) return;
+  std::vector<VkExtensionProperties> ext(n);
+  if (vkEnumerateDeviceExtensionProperties(phys, nullptr, &n, ext.data()) != VK_SUCCESS) return;
+  for (const char* want : needed)
+    if (std::none_of(ext.begin(), ext.end(), [&](const VkExtensionProperties& e) { return !std::strcmp(e.extensionName, want); }))
+      return;
+  s.coop.pNext = &s.f16, s.f16.pNext = &s.vmm, s.vmm.pNext = nullptr;
+  VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  f2.pNext = &s.coop;
+  vkGetPhysicalDeviceFeatures2(phys, &f2);
+  if (!s.coop.cooperativeMatrix || !s.f16.shaderFloat16 || !s.vmm.vulkanMemoryModel) return;
+  VkPhysicalDeviceCooperativeMatrixPropertiesNV cp{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+  VkPhysicalDeviceProperties2 pr2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  pr2.pNext = &cp;
+  vkGetPhysicalDeviceProperties2(phys, &pr2);
+  if (!(cp.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT)) return;
+  const auto shapes = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
+      vkGetInstanceProcAddr(inst, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
+  if (!shapes) return;
+  uint32_t np = 0;
+  if (shapes(phys, &np, nullptr) != VK_SUCCESS) return;
+  std::vector<VkCooperativeMatrixPropertiesNV> props(np, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+  if (shapes(phys, &np, props.data()) != VK_SUCCESS) return;
+  const bool shape = std::any_of(props.begin(), props.end(), [](const VkCooperativeMatrixPropertiesNV& c) {
+    return c.MSize == 16 && c.NSize == 16 && c.KSize == 16 && c.AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+           c.BType == VK_COMPONENT_TYPE_FLOAT16_NV && c.CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+           c.DType == VK_COMPONENT_TYPE_FLOAT32_NV && c.scope == VK_SCOPE_SUBGROUP_NV;
+  });
+  if (!shape) return;
+  s.coop = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  s.f16 = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES_KHR};
+  s.vmm = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES_KHR};
+  s.coop.cooperativeMatrix = s.f16.shaderFloat16 = s.vmm.vulkanMemoryModel = VK_TRUE;
+  s.coop.pNext = &s.f16, s.f16.pNext = &s.vmm;
+  s.extensions.assign(std::begin(needed), std::end(needed));
+  s.ok = true;
+}
+
 std::vector<VkPhysicalDevice> physical_devices(VkInstance inst) {
   uint32_t n = 0;
   check(vkEnumeratePhysicalDevices(inst, &n, nullptr), "vkEnumeratePhysicalDevices");
@@ -216,6 +270,23 @@ Context::Context(int index) {
   VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
+  // EDGELLM_VULKAN_COOPMAT: unset or "auto" finds the tensor cores (find_coop_support); "off" or "0" leaves them
+  // unused; "emulate" runs the coop tiles' *_emu shaders (plain code in place of the fragment operations) on any
+  // device, for the tests on lavapipe.
+  const char* coop_env = std::getenv("EDGELLM_VULKAN_COOPMAT");
+  const std::string coop_mode = coop_env ? coop_env : "auto";
+  EDGE_CHECK(coop_mode == "auto" || coop_mode == "off" || coop_mode == "0" || coop_mode == "emulate" || coop_mode.empty(),
+             "EDGELLM_VULKAN_COOPMAT: one of auto, off, 0, emulate; got '{}'", coop_mode);
+  CoopSupport coop;
+  if (coop_mode == "auto" || coop_mode.empty()) find_coop_support(instance_, phys_, subgroup_size_, coop);
+  if (coop.ok) {
+    dci.pNext = &coop.coop;
+    dci.enabledExtensionCount = static_cast<uint32_t>(coop.extensions.size());
+    dci.ppEnabledExtensionNames = coop.extensions.data();
+    coop_ = Coop::Hardware;
+  } else if (coop_mode == "emulate") {
+    coop_ = Coop::Emulated;
+  }
   check(vkCreateDevice(phys_, &dci, nullptr, &device_), "vkCreateDevice");
   vkGetDeviceQueue(device_, family, 0, &queue_);
   VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};

@@ -96,6 +96,11 @@ class Context {
   // Compute-stage subgroups: the size (0: none reported) and whether subgroupShuffleXor is supported.
   uint32_t subgroup_size() const { return subgroup_size_; }
   bool subgroup_shuffle() const { return subgroup_shuffle_; }
+  // The tensor-core prompt GEMM (gemm_coop.comp): Hardware where VK_NV_cooperative_matrix has the 16x16x16
+  // f16 → f32 shape (enabled at device creation), Emulated when EDGELLM_VULKAN_COOPMAT=emulate asks for its
+  // plain-code twin (tests on lavapipe), else None.
+  enum class Coop { None, Hardware, Emulated };
+  Coop coop() const { return coop_; }
   // Timestamps (the GPU profile): ns per tick, and the valid bits of the compute queue's (0: none).
   float timestamp_period_ns() const { return timestamp_period_ns_; }
   uint32_t timestamp_bits() const { return timestamp_bits_; }
@@ -125,6 +130,7 @@ class Context {
   uint32_t max_shared_bytes_ = 16384;  // the spec's minimum until the device says
   uint32_t subgroup_size_ = 0;
   bool subgroup_shuffle_ = false;
+  Coop coop_ = Coop::None;
   float timestamp_period_ns_ = 0;
   uint32_t timestamp_bits_ = 0;
   bool device_local_is_host_ = false;

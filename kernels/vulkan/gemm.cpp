@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "kernels/vulkan/ops.h"
 #include "runtime/error.h"
@@ -18,16 +19,19 @@ uint32_t groups(uint64_t n, uint32_t per) { return static_cast<uint32_t>((n + pe
 
 // gemm_tiled.comp's compiled tiles (cmake/vulkan_shaders.cmake's _tiles: the same names and shapes).
 // quantized: also compiled per weight type with the dequantizing loads (the two tiles tile_choice picks).
+// coop: gemm_coop.comp's tensor-core tiles, compiled only per weight type for x·Wᵀ (and as *_emu).
 struct Tile {
   GemmKernel kernel;
   const char* name;
   uint32_t bm, bn, bk;
-  bool quantized;
+  bool quantized, coop;
 };
-constexpr Tile kTiles[] = {{GemmKernel::T64x64_4x4, "64x64_4x4", 64, 64, 16, true},
-                           {GemmKernel::T64x64_8x4, "64x64_8x4", 64, 64, 16, false},
-                           {GemmKernel::T128x64_8x4, "128x64_8x4", 128, 64, 16, true},
-                           {GemmKernel::T128x128_8x8, "128x128_8x8", 128, 128, 8, false}};
+constexpr Tile kTiles[] = {{GemmKernel::T64x64_4x4, "64x64_4x4", 64, 64, 16, true, false},
+                           {GemmKernel::T64x64_8x4, "64x64_8x4", 64, 64, 16, false, false},
+                           {GemmKernel::T128x64_8x4, "128x64_8x4", 128, 64, 16, true, false},
+                           {GemmKernel::T128x128_8x8, "128x128_8x8", 128, 128, 8, false, false},
+                           {GemmKernel::C64x64, "coop_64x64", 64, 64, 32, true, true},
+                           {GemmKernel::C128x128, "coop_128x128", 128, 128, 32, true, true}};
 const Tile& tile_of(GemmKernel k) {
   for (const Tile& t : kTiles)
     if (t.kernel == k) return t;
@@ -120,17 +124,20 @@ void record_tiled(Batch& b, const std::string& name, const Tile& t, uint32_t spl
   b.dispatch("gemm_splitk", {&part, C.b}, &r, sizeof r, gx, groups(wgs, gx), 1, 2u);
 }
 
-// "auto", a kernel's name (gemm_kernel_name) or, for EDGELLM_VULKAN_QGEMM, "old" (the generic kernel) and "tiled"
-// (auto), with ":S" to force S k-slices.
+// "auto", a kernel's name (gemm_kernel_name) or, for EDGELLM_VULKAN_QGEMM, "old" (the generic kernel), "tiled"
+// (auto) and "coop" (the tensor-core tile by shape), with ":S" to force S k-slices.
 GemmChoice parse_choice(const char* var, const char* e, bool quantized) {
   GemmChoice c{GemmKernel::Auto, 0};
   if (!e || !*e) return c;
   const std::string s(e), k = s.substr(0, s.find(':'));
   if (s.find(':') != std::string::npos) c.split = static_cast<uint32_t>(std::atoi(s.c_str() + s.find(':') + 1));
   bool found = k == "auto" || (quantized && k == "tiled");
-  std::string names = quantized ? "old, tiled, auto" : "auto";
+  std::string names = quantized ? "old, tiled, coop, auto" : "auto";
   if (quantized && k == "old") c.kernel = GemmKernel::Generic, found = true;
-  for (GemmKernel g : kGemmKernels) {
+  if (quantized && k == "coop") c.kernel = GemmKernel::Coop, found = true;
+  std::vector<GemmKernel> kernels(std::begin(kGemmKernels), std::end(kGemmKernels));
+  if (quantized) kernels.insert(kernels.end(), std::begin(kCoopKernels), std::end(kCoopKernels));
+  for (GemmKernel g : kernels) {
     if (quantized && (g == GemmKernel::Generic || !tile_of(g).quantized)) continue;
     names += std::string(", ") + gemm_kernel_name(g);
     if (k == gemm_kernel_name(g)) c.kernel = g, found = true;
@@ -151,6 +158,7 @@ GemmChoice forced_choice() {
 const char* gemm_kernel_name(GemmKernel k) {
   if (k == GemmKernel::Auto) return "auto";
   if (k == GemmKernel::Generic) return "generic";
+  if (k == GemmKernel::Coop) return "coop";
   return tile_of(k).name;
 }
 
@@ -179,6 +187,8 @@ void gemm_f32_with(GemmChoice ch, Batch& b, View C, uint32_t c_sm, View A, uint3
     b.dispatch("gemm_f32", {A.b, B.b, C.b}, &p, sizeof p, groups(N, 64), groups(M, 64), 1, 4u);
     return;
   }
+  EDGE_CHECK(ch.kernel != GemmKernel::Coop && !tile_of(ch.kernel).coop,
+             "Vulkan gemm_f32: the tensor-core tiles are the quantized prompt GEMM's (qgemm_with), not the f32 GEMM's");
   const Tile& t = tile_of(ch.kernel);
   const std::string name = std::string("gemm_f32_") + (l.a_t ? "t" : "n") + (l.b_t ? "t" : "n") + "_" + t.name;
   record_tiled(b, name, t, ch.split, C, c_sm, A, l.lda, B, l.ldb, M, N, K, alpha, beta,
@@ -190,10 +200,29 @@ void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a
   gemm_f32_with(forced_choice(), b, C, c_sm, A, a_sm, a_sk, B, b_sk, b_sn, M, N, K, alpha, beta);
 }
 
+// The tensor-core tile for a prompt's x·Wᵀ: 128x128 where it alone gives about a workgroup per compute unit of the
+// H100 (kQgemmFill128: the 1.1B's gate|up at pp512), else 64x64, split-K towards a quarter of kSplitTarget
+// workgroups where even that leaves the GPU half idle (k|v), slices of kMinSliceK or more. Not yet measured.
+GemmChoice coop_choice(uint32_t M, uint32_t N, uint32_t K) {
+  const Tile& big = tile_of(GemmKernel::C128x128);
+  if (uint64_t{groups(M, big.bm)} * groups(N, big.bn) >= kQgemmFill128) return {GemmKernel::C128x128, 1};
+  const Tile& t = tile_of(GemmKernel::C64x64);
+  const uint64_t tiles = uint64_t{groups(M, t.bm)} * groups(N, t.bn), target = kSplitTarget / 4;
+  uint32_t split = 1;
+  if (tiles < kQgemmFill128)
+    split = static_cast<uint32_t>(std::max<uint64_t>(1, std::min<uint64_t>({(target + tiles - 1) / tiles, K / kMinSliceK, kMaxSplit})));
+  return {GemmKernel::C64x64, split};
+}
+
 GemmChoice qgemm_choice(const Context& c, uint32_t M, uint32_t N, uint32_t K) {
   static const char* e = std::getenv("EDGELLM_VULKAN_QGEMM");
   static const GemmChoice forced = parse_choice("EDGELLM_VULKAN_QGEMM", e, true);
   static const bool every_m = e && std::string(e).rfind("tiled", 0) == 0;  // "tiled": the tiles at every M
+  if (forced.kernel == GemmKernel::Coop) {
+    GemmChoice t = coop_choice(M, N, K);
+    if (forced.split) t.split = forced.split;
+    return t;
+  }
   if (forced.kernel != GemmKernel::Auto) return forced;
   if (M < kQgemmMinRows && !every_m) return {GemmKernel::Generic, 1};
   GemmChoice t = tile_choice(c, M, N, K);
@@ -213,6 +242,9 @@ void qgemm_with(GemmChoice ch, Batch& b, View C, uint32_t ldc, View A, uint32_t 
   const char* wn = weight_shader_name(w.type);
   EDGE_CHECK(wn && w.type != DType::F32, "Vulkan qgemm: no dequantizing GEMM for weight type {}", dtype_name(w.type));
   if (ch.kernel == GemmKernel::Auto) ch = qgemm_choice(b.ctx(), M, N, K);
+  if (ch.kernel == GemmKernel::Coop) ch = {coop_choice(M, N, K).kernel, ch.split ? ch.split : coop_choice(M, N, K).split};
+  // The tensor-core tiles are compiled for x·Wᵀ only: the input gradient (dy·W) takes the f32 tiles.
+  if (w_kn && ch.kernel != GemmKernel::Generic && tile_of(ch.kernel).coop) ch = tile_choice(b.ctx(), M, N, K);
   if (ch.kernel == GemmKernel::Generic) {  // gemm.comp: W element by element through load_w
     struct {
       uint32_t M, N, K, a_off, a_sm, a_sk, b_off, b_sk, b_sn, c_off, c_sm;
@@ -229,7 +261,16 @@ void qgemm_with(GemmChoice ch, Batch& b, View C, uint32_t ldc, View A, uint32_t 
   // The shader loads W in whole quads along its rows.
   EDGE_CHECK((w_kn ? N : K) % 4 == 0, "Vulkan qgemm: {} weight rows of {} elements, not a multiple of 4",
              dtype_name(w.type), w_kn ? N : K);
-  const std::string name = std::string("gemm_") + wn + (w_kn ? "_nn_" : "_nt_") + t.name;
+  std::string name = std::string("gemm_") + wn + (w_kn ? "_nn_" : "_nt_") + t.name;
+  if (t.coop) {
+    const Context::Coop coop = b.ctx().coop();
+    EDGE_CHECK(coop != Context::Coop::None,
+               "Vulkan qgemm: the tensor-core tile {} needs VK_NV_cooperative_matrix with 16x16x16 f16 products into "
+               "f32, shaderFloat16, the Vulkan memory model and subgroups of 32; device '{}' lacks them "
+               "(EDGELLM_VULKAN_COOPMAT=emulate runs the tile's plain-code twin)",
+               t.name, b.ctx().info().name);
+    if (coop == Context::Coop::Emulated) name += "_emu";
+  }
   record_tiled(b, name, t, ch.split, C, ldc, A, lda, {w.b, w.off}, w.row, M, N, K, 1.0f, beta,
                A.off % 4 == 0 && lda % 4 == 0 ? 1u : 0u, {w.gint_bits, w.gint_group, w_kn ? 1u : 0u});
 }

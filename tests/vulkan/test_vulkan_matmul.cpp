@@ -303,6 +303,100 @@ TEST_CASE("vulkan dequantizing GEMM: gemm.comp and the tiles with split-K, every
       }
 }
 
+namespace {
+
+// f16's rounding (round to nearest even), as the tensor-core tiles stage both operands.
+double f16_round(double v) { return f16_to_f32(f32_to_f16(static_cast<float>(v))); }
+
+// The tensor-core tile `ch` (gemm_coop.comp) against double loops over x and the dequantized W, both rounded to f16
+// as the shader stages them: what is left is f32 accumulation order, so the bound is that of the f32 tiles and any
+// misplaced element shows. W sits 18 bytes into its buffer and x at 3 floats when x_off (the scalar loads).
+void check_coop(DType t, vk::GemmChoice ch, uint32_t M, uint32_t N, uint32_t kblocks, bool x_off, float beta,
+                uint32_t seed, int bits = 4, int group = 32) {
+  const uint32_t K = kblocks * (dtype_is_gint(t) ? uint32_t(group) : block_elems(t));
+  const QW w = make_weight(t, N, K, seed, bits, group);
+  const auto x = randv(size_t(M) * K, seed + 1), y0 = randv(size_t(M) * N, seed + 2);
+  std::vector<float> want(y0.size());
+  double scale = 0;
+  for (uint32_t m = 0; m < M; ++m)
+    for (uint32_t n = 0; n < N; ++n) {
+      double acc = 0, mag = 0;
+      for (uint32_t k = 0; k < K; ++k) {
+        const double p = f16_round(x[size_t(m) * K + k]) * f16_round(w.deq[size_t(n) * K + k]);
+        acc += p, mag += std::fabs(p);
+      }
+      want[size_t(m) * N + n] = float(acc + beta * double(y0[size_t(m) * N + n]));
+      scale = std::max(scale, mag + std::fabs(beta * double(y0[size_t(m) * N + n])));
+    }
+  const uint32_t w_off = 18;
+  std::vector<uint8_t> raw(w_off, 0);
+  raw.insert(raw.end(), w.raw.begin(), w.raw.end());
+  raw.resize(raw.size() + 8);
+  std::vector<float> xp(x_off ? 3 : 0, 0.0f);
+  xp.insert(xp.end(), x.begin(), x.end());
+  vk::Buffer bw = up(raw), bx = up(xp), by = up(y0);
+  vk::Batch b(ctx());
+  vk::linear_with(true, b, {&by, 0}, {&bx, x_off ? 3u : 0u}, bw, w_off, t, M, N, K, beta, bits, group, ch);
+  b.submit();
+  INFO(dtype_name(t) << " " << std::string(vk::gemm_kernel_name(ch.kernel)) << " split=" << ch.split << " M=" << M
+                     << " N=" << N << " K=" << K << " x_off=" << x_off << " beta=" << beta);
+  // A card converts to f16 in its own rounding mode (SPIR-V leaves OpFConvert's to the driver): there the bound is
+  // f16's half ulp of the row's magnitude, still far below what one misplaced element adds (~scale/√K).
+  const double tol = ctx().coop() == vk::Context::Coop::Emulated ? 1e-5 : 1e-3;
+  CHECK(worst(down(by, want.size()), want, tol * scale, 0) <= 1);
+}
+
+}  // namespace
+
+TEST_CASE("vulkan tensor-core prompt GEMM (gemm_coop.comp): every weight type, ragged tiles, split-K, alpha/beta") {
+  // On lavapipe through EDGELLM_VULKAN_COOPMAT=emulate (tools/test-vulkan.sh); on a card with the NV extension
+  // through its tensor cores.
+  if (ctx().coop() == vk::Context::Coop::None) {
+    MESSAGE("no cooperative matrices on this device (EDGELLM_VULKAN_COOPMAT=emulate checks the tiles' twin)");
+    return;
+  }
+  // M, N ragged against both tiles (64, 128) and K against the 32-wide slices and 3 splits.
+  const uint32_t shapes[][3] = {{33, 65, 3}, {130, 17, 5}, {7, 131, 2}};
+  struct T3 { DType t; int bits, group; };
+  uint32_t seed = 1900;
+  // The types differ only in dequant_quad.glsl's loads, which the f32 tiles' test covers for all of them; the
+  // emulated twin runs slowly on lavapipe (about 1.3 s a product), so it takes a block type, a super-block type,
+  // f16 and a group-int type.
+  const bool every = ctx().coop() == vk::Context::Coop::Hardware;
+  for (T3 c : {T3{DType::F16, 4, 32}, T3{DType::Q4_0, 4, 32}, T3{DType::Q5_1, 4, 32}, T3{DType::Q8_0, 4, 32},
+               T3{DType::Q2_K, 4, 32}, T3{DType::Q3_K, 4, 32}, T3{DType::Q4_K, 4, 32}, T3{DType::Q6_K, 4, 32},
+               T3{DType::GINT3_G64, 3, 64}}) {
+    if (!every && c.t != DType::F16 && c.t != DType::Q4_0 && c.t != DType::Q4_K && c.t != DType::GINT3_G64) continue;
+    for (vk::GemmChoice ch : {vk::GemmChoice{vk::GemmKernel::C64x64, 1}, vk::GemmChoice{vk::GemmKernel::C128x128, 1},
+                              vk::GemmChoice{vk::GemmKernel::C64x64, 3}})
+      for (const auto& s : shapes) {
+        const uint32_t kb = block_elems(c.t) == 256 ? (s[2] + 1) / 2 : s[2];
+        check_coop(c.t, ch, s[0], s[1], kb, seed % 2 == 1, seed % 3 == 0 ? 0.5f : 0.0f, seed, c.bits, c.group);
+        ++seed;
+      }
+  }
+  // The input gradient (dy·W) is not compiled for the tiles: asked for one, it takes the f32 tiles.
+  check_qgemm(DType::Q4_0, {vk::GemmKernel::C64x64, 1}, 33, 65, 3, true, false, 0.0f, 77);
+}
+
+TEST_CASE("vulkan qgemm: coop by shape; the f32 GEMM refuses the tensor-core tiles") {
+  CHECK(std::string(vk::gemm_kernel_name(vk::GemmKernel::C64x64)) == "coop_64x64");
+  CHECK(std::string(vk::gemm_kernel_name(vk::GemmKernel::C128x128)) == "coop_128x128");
+  vk::Buffer a = ctx().alloc(64 * 64 * 4), bb = ctx().alloc(64 * 64 * 4), cc = ctx().alloc(64 * 64 * 4);
+  vk::Batch b(ctx());
+  CHECK_THROWS_WITH(vk::gemm_f32_with({vk::GemmKernel::C64x64, 1}, b, {&cc, 0}, 64, {&a, 0}, 64, 1, {&bb, 0}, 64, 1,
+                                      64, 64, 64),
+                    doctest::Contains("tensor-core tiles"));
+  if (ctx().coop() == vk::Context::Coop::None) {
+    const QW w = make_weight(DType::Q4_0, 64, 64, 5);
+    vk::Buffer bw = up(w.raw), bx = ctx().alloc(64 * 64 * 4), by = ctx().alloc(64 * 64 * 4);
+    vk::Batch b2(ctx());
+    CHECK_THROWS_WITH(vk::linear_with(true, b2, {&by, 0}, {&bx, 0}, bw, 0, DType::Q4_0, 64, 64, 64, 0, 4, 32,
+                                      {vk::GemmKernel::C64x64, 1}),
+                      doctest::Contains("VK_NV_cooperative_matrix"));
+  }
+}
+
 TEST_CASE("vulkan qgemm_choice: the tiles from 32 rows of x (a prompt), gemm.comp below") {
   CHECK(vk::qgemm_choice(ctx(), 3, 2048, 2048).kernel == vk::GemmKernel::Generic);
   CHECK(vk::qgemm_choice(ctx(), 31, 2048, 2048).kernel == vk::GemmKernel::Generic);
