@@ -2,13 +2,15 @@
 // and descriptor sets recorded, the dispatches, barriers and copies submitted, and the submits per token, and
 // tokens/s; once per-op recorded every token (EDGELLM_VULKAN_FUSED=0, the path before the fused step) and once
 // fused and replayed. Not llama-bench's tg (tools/bench-vulkan.sh has that); on lavapipe the t/s mean little.
-// With `ab`: the fused step once more per matvec and attention variant (EDGELLM_VULKAN_MATVEC=words|wide x
-// EDGELLM_VULKAN_ATTENTION_DECODE=head|split), alternating twice, each row with the GPU time per shader of its
-// tokens (timestamps around every dispatch, kernels/vulkan/gpu_profile.h: the profile's own cost is in those runs).
+// With `ab`: the fused step once more per variant (EDGELLM_VULKAN_MATVEC=words|deep|wide, with and without
+// EDGELLM_VULKAN_PREFETCH=32, the split attention; and words with the per-head attention), alternating twice with
+// the order flipped, each row with the GPU time per shader of its tokens (timestamps around every dispatch,
+// kernels/vulkan/gpu_profile.h: the profile's own cost is in those runs).
 // Usage: bench_decode_vulkan MODEL [tokens=32] [prompt=8] [ab]   (MODEL: a .gguf or builtin:<preset>)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -53,33 +55,36 @@ double run(Model& model, bool fused, int tokens, int prompt, const char* label =
 // The fused step per variant: tokens/s without the profile (twice, alternating), then one profiled run each.
 void ab(Model& model, int tokens, int prompt) {
   struct Variant {
-    const char *matvec, *attention;
+    const char *matvec, *attention, *prefetch;
   };
-  const Variant vs[] = {{"words", "head"}, {"wide", "head"}, {"words", "split"}, {"wide", "split"}};
-  std::printf("\nvariants (EDGELLM_VULKAN_MATVEC / EDGELLM_VULKAN_ATTENTION_DECODE):\n\n| decode step            | "
-              "vkCmd* recorded | desc. sets | dispatches | barriers | copies | submits | tokens/s | ms/token |\n"
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  std::string labels[4];
+  const Variant vs[] = {{"words", "head", "0"},  {"words", "split", "0"},  {"deep", "split", "0"},
+                        {"wide", "split", "0"},  {"words", "split", "32"}, {"deep", "split", "32"}};
+  const int n = static_cast<int>(std::size(vs));
+  auto use = [](const Variant& v) {
+    setenv("EDGELLM_VULKAN_MATVEC", v.matvec, 1);
+    setenv("EDGELLM_VULKAN_ATTENTION_DECODE", v.attention, 1);
+    setenv("EDGELLM_VULKAN_PREFETCH", v.prefetch, 1);
+    return std::string(v.matvec) + " / " + v.attention + " / " + v.prefetch;
+  };
+  std::printf("\nvariants (EDGELLM_VULKAN_MATVEC / EDGELLM_VULKAN_ATTENTION_DECODE / EDGELLM_VULKAN_PREFETCH):\n\n"
+              "| decode step            | vkCmd* recorded | desc. sets | dispatches | barriers | copies | submits | "
+              "tokens/s | ms/token |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (int round = 0; round < 2; ++round)
-    for (int i = 0; i < 4; ++i) {
-      const Variant& v = vs[round == 0 ? i : 3 - i];
-      setenv("EDGELLM_VULKAN_MATVEC", v.matvec, 1);
-      setenv("EDGELLM_VULKAN_ATTENTION_DECODE", v.attention, 1);
-      const std::string label = std::string(v.matvec) + " / " + v.attention;
+    for (int i = 0; i < n; ++i) {
+      const std::string label = use(vs[round == 0 ? i : n - 1 - i]);
       run(model, true, tokens, prompt, label.c_str());
     }
   vk::set_gpu_profiling(true);
   for (const Variant& v : vs) {
-    setenv("EDGELLM_VULKAN_MATVEC", v.matvec, 1);
-    setenv("EDGELLM_VULKAN_ATTENTION_DECODE", v.attention, 1);
-    std::printf("\nGPU time per shader, %s / %s, %d tokens:\n", v.matvec,
-                v.attention, tokens);
+    const std::string label = use(v);
+    std::printf("\nGPU time per shader, %s, %d tokens:\n", label.c_str(), tokens);
     run(model, true, tokens, prompt, "profiled");
     vk::print_gpu_profile(stdout);
   }
   vk::set_gpu_profiling(false);
   unsetenv("EDGELLM_VULKAN_MATVEC");
   unsetenv("EDGELLM_VULKAN_ATTENTION_DECODE");
+  unsetenv("EDGELLM_VULKAN_PREFETCH");
 }
 
 }  // namespace

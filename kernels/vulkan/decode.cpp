@@ -34,16 +34,21 @@ bool wide_fits(const Context& c, DType t) {
 constexpr uint32_t kWideRowsPerGroup = 8;  // 4 row pairs of 32 threads
 
 std::string matvec_name(const char* stem, DType t, MatvecPath path) {
-  return std::string(stem) + wname(t) + (path == MatvecPath::Wide ? "_wide" : path == MatvecPath::Blocks ? "_blocks" : "");
+  const char* suffix = path == MatvecPath::Wide     ? "_wide"
+                       : path == MatvecPath::Blocks ? "_blocks"
+                       : path == MatvecPath::Deep   ? "_deep"
+                                                    : "";
+  return std::string(stem) + wname(t) + suffix;
 }
 }  // namespace
 
 MatvecPath matvec_path(const Context& c, DType t) {
   const char* e = std::getenv("EDGELLM_VULKAN_MATVEC");
   const std::string_view m = e ? e : "";
-  EDGE_CHECK(m.empty() || m == "wide" || m == "words" || m == "blocks",
-             "EDGELLM_VULKAN_MATVEC={}: expected wide, words or blocks", m);
+  EDGE_CHECK(m.empty() || m == "wide" || m == "words" || m == "blocks" || m == "deep",
+             "EDGELLM_VULKAN_MATVEC={}: expected wide, words, blocks or deep", m);
   if (m == "blocks") return t == DType::Q4_0 || t == DType::Q8_0 ? MatvecPath::Blocks : MatvecPath::Words;
+  if (m == "deep") return t == DType::Q4_0 || t == DType::Q8_0 ? MatvecPath::Deep : MatvecPath::Words;
   if (m == "words" || !wide_fits(c, t)) return MatvecPath::Words;
   if (m == "wide") return MatvecPath::Wide;
   // Unset: per type, as measured on the H100 (bench_decode_ops_vulkan, bench/RESULTS.md "the decode shaders on
@@ -57,6 +62,7 @@ const char* matvec_path_name(MatvecPath path) {
   switch (path) {
     case MatvecPath::Wide: return "wide";
     case MatvecPath::Blocks: return "blocks";
+    case MatvecPath::Deep: return "deep";
     case MatvecPath::Words: break;
   }
   return "words";
@@ -76,6 +82,32 @@ void matvec(Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DTyp
   const uint32_t per = path == MatvecPath::Wide ? kWideRowsPerGroup : 16;  // rows of W per workgroup
   const uint32_t wgs = groups(N, per), gx = std::min<uint32_t>(wgs, 65535), gz = groups(wgs, 65535);
   b.dispatch(matvec_name("matvec_", wt, path).c_str(), {x.b, &w, y.b}, &p, sizeof p, gx, M, gz, 4u);
+}
+
+uint64_t prefetch_limit_bytes() {
+  const char* e = std::getenv("EDGELLM_VULKAN_PREFETCH");
+  if (!e || !*e) return 0;
+  char* end = nullptr;
+  const double mib = std::strtod(e, &end);
+  EDGE_CHECK(end != e && *end == '\0' && mib >= 0 && mib <= 1 << 20,
+             "EDGELLM_VULKAN_PREFETCH={}: expected the largest weight to prefetch in MiB (0: off)", e);
+  return static_cast<uint64_t>(mib * 1048576.0);
+}
+
+void prefetch_weights(Batch& b, const Buffer& w, uint64_t byte_off, uint64_t bytes) {
+  const uint64_t limit = prefetch_limit_bytes();
+  if (bytes == 0 || bytes > limit) return;
+  // Whole 16-byte units covering the range, within the buffer.
+  const uint64_t first = byte_off / 16, last = std::min<uint64_t>((byte_off + bytes + 15) / 16, w.bytes / 16);
+  if (last <= first) return;
+  struct {
+    uint32_t first, count, never;
+  } p{static_cast<uint32_t>(first), static_cast<uint32_t>(last - first), 0};
+  // About one workgroup per compute unit of a big GPU: the loads, not the threads, are what it needs in flight, and
+  // the dispatch it runs beside keeps the rest. The weights buffer is also the (never written) sink: a buffer the
+  // step writes would make the batch put a barrier first, which is what this must not have.
+  const uint32_t gx = static_cast<uint32_t>(std::min<uint64_t>(128, (p.count + 1023) / 1024));
+  b.dispatch("prefetch", {&w, &w}, &p, sizeof p, gx, 1, 1, 0u);
 }
 
 void matvec_fused(Batch& b, const FusedMatvec& f) {
@@ -127,6 +159,7 @@ void matvec_fused(Batch& b, const FusedMatvec& f) {
   const uint32_t wgs = groups(pairs, per);
   const uint32_t gx = std::min<uint32_t>(wgs, 65535), gz = groups(wgs, 65535);
   const std::string name = matvec_name(f.norm ? "matvec_fused_norm_" : "matvec_fused_", f.wt, path);
+  prefetch_weights(b, *f.w, f.w_byte_off, uint64_t{N} * dtype_row_bytes(f.wt, f.K));
   b.dispatch(name.c_str(), {f.x.b, f.norm ? f.norm : f.x.b, f.w, o0.y.b, o1.y.b, o2.y.b, f.step ? f.step : f.x.b},
              &p, sizeof p, gx, 1, gz, 0x38u);
 }

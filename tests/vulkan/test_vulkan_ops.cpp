@@ -386,3 +386,29 @@ TEST_CASE("vulkan GPU profile: one row per shader, its calls counted once per su
   vk::reset_gpu_profile();
   CHECK(vk::gpu_profile().empty());
 }
+
+TEST_CASE("vulkan prefetch (EDGELLM_VULKAN_PREFETCH): no barrier before it, nothing written, weights over the limit skipped") {
+  const auto wv = randv(8192, 31), av = randv(256, 32);
+  vk::Buffer w = up(wv), a = up(av), y = ctx().alloc(256 * 4), z = ctx().alloc(256 * 4);
+  setenv("EDGELLM_VULKAN_PREFETCH", "0.02", 1);  // 20,971 bytes
+  CHECK(vk::prefetch_limit_bytes() == 20971);
+  const vk::BatchStats before = vk::batch_stats(ctx());
+  {
+    vk::Batch b(ctx());
+    vk::elementwise(b, vk::Ew::Add, {&y, 0}, {&a, 0}, {&a, 0}, 256);
+    vk::prefetch_weights(b, w, 20, 16000);     // recorded: beside the add, no barrier
+    vk::prefetch_weights(b, w, 0, 32768);      // over the limit: not recorded
+    vk::elementwise(b, vk::Ew::Add, {&z, 0}, {&y, 0}, {&a, 0}, 256);  // reads y: the one barrier
+    b.submit();
+  }
+  const vk::BatchStats& after = vk::batch_stats(ctx());
+  CHECK(after.dispatches - before.dispatches == 3);
+  CHECK(after.barriers - before.barriers == 1);
+  CHECK(down(w, wv.size()) == wv);
+  const auto zv = down(z, 256);
+  for (size_t i = 0; i < 256; ++i) CHECK(zv[i] == doctest::Approx(3 * av[i]));
+  setenv("EDGELLM_VULKAN_PREFETCH", "many", 1);
+  CHECK_THROWS_WITH(vk::prefetch_limit_bytes(), doctest::Contains("EDGELLM_VULKAN_PREFETCH=many"));
+  unsetenv("EDGELLM_VULKAN_PREFETCH");
+  CHECK(vk::prefetch_limit_bytes() == 0);
+}

@@ -7,6 +7,7 @@
 // elements k..k+3 (k a multiple of 4) / element k as the dot product takes them: times the norm weight, or as
 // they are) and SQ(v) (what to add to ss for them: Σ v² for a fused RMSNorm, the 32 lanes seeing every
 // element once; or 0.0).
+// MV_DEEP (Q4_0 and Q8_0 variants *_deep): the words path with several steps' loads in flight (row_dot2).
 // MV_BLOCKS (Q4_0 and Q8_0 variants *_blocks): a lane per block instead, reading the block's bytes as the 5 (Q4_0)
 // or 9 (Q8_0) whole words that cover them, two rows' worth in flight per lane (40 or 72 bytes, not 8 or 12).
 
@@ -52,6 +53,45 @@ float block_dot(uint o, vec4 xs[8]) {
 }
 #endif
 
+#if !MV_BLOCKS && (WTYPE == 2 || WTYPE == 8)
+// The words path's step for block b of both rows (bytes r0 + b·bs, r1 + b·bs), from the words already loaded: the
+// lane's quant words (Q8_0: two each) and the scales' half-words.
+#if WTYPE == 2
+#define MV_BS 18u
+#else
+#define MV_BS 34u
+#endif
+void words_step(uint xo, uint b, uint sub, uint q0, uint q0b, uint q1, uint q1b, uint h0, uint h1, inout vec2 s,
+                inout float ss) {
+#if WTYPE == 2
+  // Q4_0: 18 bytes per 32: f16 d, 16 bytes of nibbles; this lane's word is bytes 4·sub .. 4·sub+3.
+  const uint k = b * 32u + 4u * sub;
+  const vec4 lo = x4_at(xo + k), hi = x4_at(xo + k + 16u);
+  ss += SQ(lo) + SQ(hi);
+  const vec4 lon = XNORM4(lo, k), hin = XNORM4(hi, k + 16u);
+  s.x = fma(unpackHalf2x16(h0).x, q4_0_dot(q0, lon, hin), s.x);
+  s.y = fma(unpackHalf2x16(h1).x, q4_0_dot(q1, lon, hin), s.y);
+#else
+  // Q8_0: 34 bytes per 32: f16 d, 32 int8; this lane's are elements 8·sub .. 8·sub+7.
+  const uint k = b * 32u + 8u * sub;
+  const vec4 a = x4_at(xo + k), c = x4_at(xo + k + 4u);
+  ss += SQ(a) + SQ(c);
+  const vec4 an = XNORM4(a, k), cn = XNORM4(c, k + 4u);
+  s.x = fma(unpackHalf2x16(h0).x, q8_0_dot(q0, an) + q8_0_dot(q0b, cn), s.x);
+  s.y = fma(unpackHalf2x16(h1).x, q8_0_dot(q1, an) + q8_0_dot(q1b, cn), s.y);
+#endif
+}
+// The lane's words of block b at byte o (one row): quant words q, qb (Q8_0's second) and the scale's half-word h.
+void words_load(uint o, uint sub, out uint q, out uint qb, out uint h) {
+  h = u16_at(o);
+#if WTYPE == 2
+  q = word_at(o + 2u + 4u * sub), qb = 0u;
+#else
+  q = word_at(o + 2u + 8u * sub), qb = word_at(o + 6u + 8u * sub);
+#endif
+}
+#endif
+
 vec2 row_dot2(uint r0, uint r1, uint xo, uint lane, uint lanes, inout float ss) {
   vec2 s = vec2(0.0);
 #if MV_BLOCKS && (WTYPE == 2 || WTYPE == 8)
@@ -68,26 +108,26 @@ vec2 row_dot2(uint r0, uint r1, uint xo, uint lane, uint lanes, inout float ss) 
     s.y += block_dot(r1 + b * bs, xs);
   }
 #elif WTYPE == 2 || WTYPE == 8
-  const uint sub = lane & 3u;
-  for (uint b = lane >> 2; b < (p.K >> 5); b += lanes >> 2) {
-#if WTYPE == 2
-    // Q4_0: 18 bytes per 32: f16 d, 16 bytes of nibbles; this lane's word is bytes 4·sub .. 4·sub+3.
-    const uint k = b * 32u + 4u * sub, o0 = r0 + b * 18u, o1 = r1 + b * 18u;
-    const vec4 lo = x4_at(xo + k), hi = x4_at(xo + k + 16u);
-    ss += SQ(lo) + SQ(hi);
-    const vec4 lon = XNORM4(lo, k), hin = XNORM4(hi, k + 16u);
-    s.x = fma(f16_at(o0), q4_0_dot(word_at(o0 + 2u + 4u * sub), lon, hin), s.x);
-    s.y = fma(f16_at(o1), q4_0_dot(word_at(o1 + 2u + 4u * sub), lon, hin), s.y);
-#else
-    // Q8_0: 34 bytes per 32: f16 d, 32 int8; this lane's are elements 8·sub .. 8·sub+7.
-    const uint k = b * 32u + 8u * sub, o0 = r0 + b * 34u, o1 = r1 + b * 34u;
-    const vec4 a = x4_at(xo + k), c = x4_at(xo + k + 4u);
-    ss += SQ(a) + SQ(c);
-    const vec4 an = XNORM4(a, k), cn = XNORM4(c, k + 4u);
-    const uint w0 = o0 + 2u + 8u * sub, w1 = o1 + 2u + 8u * sub;
-    s.x = fma(f16_at(o0), q8_0_dot(word_at(w0), an) + q8_0_dot(word_at(w0 + 4u), cn), s.x);
-    s.y = fma(f16_at(o1), q8_0_dot(word_at(w1), an) + q8_0_dot(word_at(w1 + 4u), cn), s.y);
+  const uint sub = lane & 3u, step = lanes >> 2, nb = p.K >> 5;
+  uint b = lane >> 2;
+#if MV_DEEP > 1
+  // MV_DEEP (the *_deep variants): MV_DEEP steps' words of both rows loaded before any is used, so a lane keeps
+  // MV_DEEP times the bytes in flight (decode is bound by how much the GPU has in flight, not by the arithmetic).
+  for (; b + (MV_DEEP - 1u) * step < nb; b += MV_DEEP * step) {
+    uint q0[MV_DEEP], q0b[MV_DEEP], q1[MV_DEEP], q1b[MV_DEEP], h0[MV_DEEP], h1[MV_DEEP];
+    for (uint u = 0u; u < MV_DEEP; ++u) {
+      words_load(r0 + (b + u * step) * MV_BS, sub, q0[u], q0b[u], h0[u]);
+      words_load(r1 + (b + u * step) * MV_BS, sub, q1[u], q1b[u], h1[u]);
+    }
+    for (uint u = 0u; u < MV_DEEP; ++u)
+      words_step(xo, b + u * step, sub, q0[u], q0b[u], q1[u], q1b[u], h0[u], h1[u], s, ss);
+  }
 #endif
+  for (; b < nb; b += step) {
+    uint q0, q0b, q1, q1b, h0, h1;
+    words_load(r0 + b * MV_BS, sub, q0, q0b, h0);
+    words_load(r1 + b * MV_BS, sub, q1, q1b, h1);
+    words_step(xo, b, sub, q0, q0b, q1, q1b, h0, h1, s, ss);
   }
 #else
   for (uint k = lane; k < p.K; k += lanes) {
