@@ -31,6 +31,7 @@ constexpr Tile kTiles[] = {{GemmKernel::T64x64_4x4, "64x64_4x4", 64, 64, 16, tru
                            {GemmKernel::T128x64_8x4, "128x64_8x4", 128, 64, 16, true, false},
                            {GemmKernel::T128x128_8x8, "128x128_8x8", 128, 128, 8, false, false},
                            {GemmKernel::C64x64, "coop_64x64", 64, 64, 32, true, true},
+                           {GemmKernel::C128x64, "coop_128x64", 128, 64, 32, true, true},
                            {GemmKernel::C128x128, "coop_128x128", 128, 128, 32, true, true}};
 const Tile& tile_of(GemmKernel k) {
   for (const Tile& t : kTiles)
@@ -200,17 +201,21 @@ void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a
   gemm_f32_with(forced_choice(), b, C, c_sm, A, a_sm, a_sk, B, b_sk, b_sn, M, N, K, alpha, beta);
 }
 
-// The tensor-core tile for a prompt's x·Wᵀ: 128x128 where it alone gives about a workgroup per compute unit of the
-// H100 (kQgemmFill128: the 1.1B's gate|up at pp512), else 64x64, split-K towards a quarter of kSplitTarget
-// workgroups where even that leaves the GPU half idle (k|v), slices of kMinSliceK or more. Not yet measured.
+// The tensor-core tile for a prompt's x·Wᵀ: the largest of 128x128 and 128x64 (more products per staged slice)
+// that alone gives about a workgroup per compute unit of the H100 (kQgemmFill128: the 1.1B's gate|up, q and o at
+// pp512), else 64x64, split-K towards a quarter of kSplitTarget workgroups where even that leaves the GPU half idle
+// (k|v), slices of kMinSliceK or more. Not yet measured on a card.
 GemmChoice coop_choice(uint32_t M, uint32_t N, uint32_t K) {
-  const Tile& big = tile_of(GemmKernel::C128x128);
-  if (uint64_t{groups(M, big.bm)} * groups(N, big.bn) >= kQgemmFill128) return {GemmKernel::C128x128, 1};
+  for (GemmKernel k : {GemmKernel::C128x128, GemmKernel::C128x64}) {
+    const Tile& t = tile_of(k);
+    if (uint64_t{groups(M, t.bm)} * groups(N, t.bn) >= kQgemmFill128) return {k, 1};
+  }
   const Tile& t = tile_of(GemmKernel::C64x64);
   const uint64_t tiles = uint64_t{groups(M, t.bm)} * groups(N, t.bn), target = kSplitTarget / 4;
   uint32_t split = 1;
   if (tiles < kQgemmFill128)
-    split = static_cast<uint32_t>(std::max<uint64_t>(1, std::min<uint64_t>({(target + tiles - 1) / tiles, K / kMinSliceK, kMaxSplit})));
+    split = static_cast<uint32_t>(
+        std::max<uint64_t>(1, std::min<uint64_t>({(target + tiles - 1) / tiles, K / kMinSliceK, kMaxSplit})));
   return {GemmKernel::C64x64, split};
 }
 

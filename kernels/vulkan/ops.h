@@ -117,12 +117,14 @@ void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a
 // A·Bᵀ, Aᵀ·Bᵀ of contiguous matrices), exact fp32 FMAs too. split > 1 sums K in that many slices into partials
 // and adds them up in a second pass (gemm_splitk.comp): more workgroups where the output has few tiles.
 // Names: tile (BMxBN) and outputs per thread (TMxTN).
-// Coop, C64x64, C128x128: the dequantizing GEMM's tensor-core tiles (gemm_coop.comp, x·Wᵀ only; Coop: the tile
+// Coop, C64x64, C128x64, C128x128: the dequantizing GEMM's tensor-core tiles (gemm_coop.comp, x·Wᵀ only; Coop: the tile
 // qgemm_choice takes for the shape), not kernels of the f32 GEMM.
-enum class GemmKernel : uint32_t { Auto, Generic, T64x64_4x4, T64x64_8x4, T128x64_8x4, T128x128_8x8, Coop, C64x64, C128x128 };
+enum class GemmKernel : uint32_t {
+  Auto, Generic, T64x64_4x4, T64x64_8x4, T128x64_8x4, T128x128_8x8, Coop, C64x64, C128x64, C128x128
+};
 constexpr GemmKernel kGemmKernels[] = {GemmKernel::Generic, GemmKernel::T64x64_4x4, GemmKernel::T64x64_8x4,
                                        GemmKernel::T128x64_8x4, GemmKernel::T128x128_8x8};
-constexpr GemmKernel kCoopKernels[] = {GemmKernel::C64x64, GemmKernel::C128x128};
+constexpr GemmKernel kCoopKernels[] = {GemmKernel::C64x64, GemmKernel::C128x64, GemmKernel::C128x128};
 struct GemmChoice {
   GemmKernel kernel = GemmKernel::Auto;
   uint32_t split = 0;  // 0: gemm_choice's (Auto) or 1
@@ -139,7 +141,7 @@ void gemm_f32_with(GemmChoice choice, Batch& b, View C, uint32_t c_sm, View A, u
 // with shaders other than f32: op(W) = Wᵀ for W (N, K) (linear's forward) or, w_kn, W for W (K, N) (its input
 // gradient). Kernels: Generic is gemm.comp (64x64 tiles, W element by element through load_w: the kernel before
 // the tiles); 64x64_4x4 and 128x64_8x4 are gemm_tiled.comp's tiles with W's quads dequantized into shared memory
-// as f32 (split-K as gemm_f32); coop_64x64 and coop_128x128 are gemm_coop.comp's, the same staging in f16 with
+// as f32 (split-K as gemm_f32); coop_64x64, coop_128x64 and coop_128x128 are gemm_coop.comp's, the same staging in f16 with
 // 16x16x16 products on tensor cores (Context::coop(); the input gradient takes the f32 tiles); Auto is
 // qgemm_choice's: EDGELLM_VULKAN_QGEMM=old|tiled|coop|auto|<tile>[:S] (old: Generic; tiled: the tiles at every M;
 // coop: the tensor-core tile for the shape; auto, the default: the f32 tiles from 32 rows, gemm_choice's tile and
@@ -151,6 +153,8 @@ struct QWeight {
   uint32_t gint_bits = 4, gint_group = 128;
 };
 GemmChoice qgemm_choice(const Context& c, uint32_t M, uint32_t N, uint32_t K);
+// The tensor-core tile and split EDGELLM_VULKAN_QGEMM=coop takes for a shape (kernels/vulkan/gemm.cpp).
+GemmChoice coop_choice(uint32_t M, uint32_t N, uint32_t K);
 void qgemm_with(GemmChoice choice, Batch& b, View C, uint32_t ldc, View A, uint32_t lda, const QWeight& w, bool w_kn,
                 uint32_t M, uint32_t N, uint32_t K, float beta = 0);
 // The shader name of a weight type (gemm_<name>, matvec_<name>), or nullptr.

@@ -367,8 +367,8 @@ TEST_CASE("vulkan tensor-core prompt GEMM (gemm_coop.comp): every weight type, r
                T3{DType::Q2_K, 4, 32}, T3{DType::Q3_K, 4, 32}, T3{DType::Q4_K, 4, 32}, T3{DType::Q6_K, 4, 32},
                T3{DType::GINT3_G64, 3, 64}}) {
     if (!every && c.t != DType::F16 && c.t != DType::Q4_0 && c.t != DType::Q4_K && c.t != DType::GINT3_G64) continue;
-    for (vk::GemmChoice ch : {vk::GemmChoice{vk::GemmKernel::C64x64, 1}, vk::GemmChoice{vk::GemmKernel::C128x128, 1},
-                              vk::GemmChoice{vk::GemmKernel::C64x64, 3}})
+    for (vk::GemmChoice ch : {vk::GemmChoice{vk::GemmKernel::C64x64, 1}, vk::GemmChoice{vk::GemmKernel::C128x64, 1},
+                              vk::GemmChoice{vk::GemmKernel::C128x128, 1}, vk::GemmChoice{vk::GemmKernel::C64x64, 3}})
       for (const auto& s : shapes) {
         const uint32_t kb = block_elems(c.t) == 256 ? (s[2] + 1) / 2 : s[2];
         check_coop(c.t, ch, s[0], s[1], kb, seed % 2 == 1, seed % 3 == 0 ? 0.5f : 0.0f, seed, c.bits, c.group);
@@ -382,6 +382,11 @@ TEST_CASE("vulkan tensor-core prompt GEMM (gemm_coop.comp): every weight type, r
 TEST_CASE("vulkan qgemm: coop by shape; the f32 GEMM refuses the tensor-core tiles") {
   CHECK(std::string(vk::gemm_kernel_name(vk::GemmKernel::C64x64)) == "coop_64x64");
   CHECK(std::string(vk::gemm_kernel_name(vk::GemmKernel::C128x128)) == "coop_128x128");
+  // By shape (EDGELLM_VULKAN_QGEMM=coop), the 1.1B at pp512: gate|up 128x128, q and o 128x64, k|v 64x64 split 8.
+  CHECK(vk::coop_choice(512, 5632, 2048).kernel == vk::GemmKernel::C128x128);
+  CHECK(vk::coop_choice(512, 2048, 2048).kernel == vk::GemmKernel::C128x64);
+  const vk::GemmChoice kv = vk::coop_choice(512, 256, 2048);
+  CHECK((kv.kernel == vk::GemmKernel::C64x64 && kv.split == 8));
   vk::Buffer a = ctx().alloc(64 * 64 * 4), bb = ctx().alloc(64 * 64 * 4), cc = ctx().alloc(64 * 64 * 4);
   vk::Batch b(ctx());
   CHECK_THROWS_WITH(vk::gemm_f32_with({vk::GemmKernel::C64x64, 1}, b, {&cc, 0}, 64, {&a, 0}, 64, 1, {&bb, 0}, 64, 1,
