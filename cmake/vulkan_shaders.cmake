@@ -11,6 +11,22 @@ set(_out ${CMAKE_BINARY_DIR}/vulkan_spv)
 file(MAKE_DIRECTORY ${_out})
 file(GLOB _includes CONFIGURE_DEPENDS ${_sh}/*.glsl)
 
+# A tile spec "NAME=v1,v2,..." against define names "K1;K2;...": NAME into out_name, "-DK1=v1,-DK2=v2,..." into
+# out_defs.
+function(_spec_defines spec keys out_name out_defs)
+  string(REPLACE "=" ";" _p ${spec})
+  list(GET _p 0 _n)
+  list(GET _p 1 _v)
+  string(REPLACE "," ";" _v "${_v}")
+  set(_d)
+  foreach(kv IN ZIP_LISTS keys _v)
+    list(APPEND _d "-D${kv_0}=${kv_1}")
+  endforeach()
+  string(REPLACE ";" "," _d "${_d}")
+  set(${out_name} ${_n} PARENT_SCOPE)
+  set(${out_defs} ${_d} PARENT_SCOPE)
+endfunction()
+
 # name|source|defines(,-separated -D flags): one SPIR-V module each.
 set(_wtypes "f32=0" "f16=1" "q4_0=2" "q5_0=6" "q5_1=7" "q8_0=8" "q2_k=10" "q3_k=11" "q4_k=12" "q6_k=14"
     "gint=1000")
@@ -34,17 +50,8 @@ foreach(l "nn=0,0" "nt=0,1" "tn=1,0" "tt=1,1")
   list(GET _lt 0 _at)
   list(GET _lt 1 _bt)
   foreach(t ${_tiles})
-    string(REPLACE "=" ";" _tp ${t})
-    list(GET _tp 0 _tn)
-    list(GET _tp 1 _td)
-    string(REPLACE "," ";" _td "${_td}")
-    list(GET _td 0 _bm)
-    list(GET _td 1 _bn)
-    list(GET _td 2 _bk)
-    list(GET _td 3 _tm)
-    list(GET _td 4 _tnn)
-    list(APPEND _variants
-         "gemm_f32_${_ln}_${_tn}|gemm_tiled.comp|-DA_T=${_at},-DB_T=${_bt},-DBM=${_bm},-DBN=${_bn},-DBK=${_bk},-DTM=${_tm},-DTN=${_tnn}")
+    _spec_defines(${t} "BM;BN;BK;TM;TN" _tn _td)
+    list(APPEND _variants "gemm_f32_${_ln}_${_tn}|gemm_tiled.comp|-DA_T=${_at},-DB_T=${_bt},${_td}")
   endforeach()
 endforeach()
 # The matvecs with a lane per block (matvec_dot.glsl's MV_BLOCKS) for Q4_0 and Q8_0: EDGELLM_VULKAN_MATVEC=blocks.
@@ -77,6 +84,9 @@ foreach(w "q4_0=2" "q8_0=8" "q4_k=12" "q6_k=14")
 endforeach()
 # The dequantizing tiled GEMM per weight type (not f32: it takes the f32 GEMM), layout (nt: x·Wᵀ, the forward;
 # nn: dy·W, the input gradient) and the two tiles gemm_choice ever picks: kernels/vulkan/gemm.cpp's linear_gemm.
+# With them the tensor-core prompt GEMM (gemm_coop.comp, x·Wᵀ only) per tile (BMxBN, BK, subgroups SMxSN):
+# kTiles' names; each also as *_emu (COOP_EMU: plain code in place of the cooperative-matrix operations, for
+# lavapipe, which has none).
 foreach(w ${_wtypes})
   string(REPLACE "=" ";" _p ${w})
   list(GET _p 0 _n)
@@ -92,30 +102,10 @@ foreach(w ${_wtypes})
          "gemm_${_n}_${_ln}_64x64_4x4|gemm_tiled.comp|-DWTYPE=${_id},-DA_T=0,-DB_T=${_bt},-DBM=64,-DBN=64,-DBK=16,-DTM=4,-DTN=4"
          "gemm_${_n}_${_ln}_128x64_8x4|gemm_tiled.comp|-DWTYPE=${_id},-DA_T=0,-DB_T=${_bt},-DBM=128,-DBN=64,-DBK=16,-DTM=8,-DTN=4")
   endforeach()
-endforeach()
-# The tensor-core prompt GEMM (gemm_coop.comp, x·Wᵀ only) per weight type and tile (BMxBN, BK, subgroups SMxSN):
-# kernels/vulkan/gemm.cpp's kTiles, the same names; each also as *_emu (COOP_EMU: plain code in place of the
-# cooperative-matrix operations, for lavapipe, which has none).
-foreach(w ${_wtypes})
-  string(REPLACE "=" ";" _p ${w})
-  list(GET _p 0 _n)
-  list(GET _p 1 _id)
-  if(_n STREQUAL "f32")
-    continue()
-  endif()
   foreach(t "64x64=64,64,32,2,2" "128x64=128,64,32,2,2" "128x128=128,128,32,2,4")
-    string(REPLACE "=" ";" _tp ${t})
-    list(GET _tp 0 _tn)
-    list(GET _tp 1 _td)
-    string(REPLACE "," ";" _td "${_td}")
-    list(GET _td 0 _bm)
-    list(GET _td 1 _bn)
-    list(GET _td 2 _bk)
-    list(GET _td 3 _sm)
-    list(GET _td 4 _sn)
-    set(_d "-DWTYPE=${_id},-DBM=${_bm},-DBN=${_bn},-DBK=${_bk},-DSM=${_sm},-DSN=${_sn}")
-    list(APPEND _variants "gemm_${_n}_nt_coop_${_tn}|gemm_coop.comp|${_d},-DCOOP_EMU=0"
-         "gemm_${_n}_nt_coop_${_tn}_emu|gemm_coop.comp|${_d},-DCOOP_EMU=1")
+    _spec_defines(${t} "BM;BN;BK;SM;SN" _tn _td)
+    list(APPEND _variants "gemm_${_n}_nt_coop_${_tn}|gemm_coop.comp|-DWTYPE=${_id},${_td},-DCOOP_EMU=0"
+         "gemm_${_n}_nt_coop_${_tn}_emu|gemm_coop.comp|-DWTYPE=${_id},${_td},-DCOOP_EMU=1")
   endforeach()
 endforeach()
 # The tiled and flash attention shaders also for heads of up to 128 dims (smaller tiles; kernels/vulkan/ops.cpp picks

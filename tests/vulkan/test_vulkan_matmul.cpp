@@ -237,6 +237,21 @@ TEST_CASE("vulkan linear_backward_x: dx = dy·W (+ beta·dx) through every weigh
 
 namespace {
 
+// The weight's bytes 18 bytes (9 f16) into their buffer, so that its rows' words straddle (word_at's second load),
+// with 8 bytes of padding past the end; x at 3 floats when x_off (the scalar loads of A).
+constexpr uint32_t kWOff = 18;
+vk::Buffer up_weight(const QW& w) {
+  std::vector<uint8_t> raw(kWOff, 0);
+  raw.insert(raw.end(), w.raw.begin(), w.raw.end());
+  raw.resize(raw.size() + 8);
+  return up(raw);
+}
+vk::Buffer up_x(const std::vector<float>& x, bool x_off) {
+  std::vector<float> xp(x_off ? 3 : 0, 0.0f);
+  xp.insert(xp.end(), x.begin(), x.end());
+  return up(xp);
+}
+
 // The dequantizing GEMM forced to `ch` (gemm.comp, or a tile of gemm_tiled.comp with split-K) against double loops
 // over the scalar dequantizers: y = x·Wᵀ (+ beta·y) through linear_with, or dx = dy·W (+ beta·dx) through
 // linear_backward_x. W sits 18 bytes (9 f16) into its buffer, so its rows' words straddle (word_at's second load),
@@ -259,19 +274,13 @@ void check_qgemm(DType t, vk::GemmChoice ch, uint32_t M, uint32_t N, uint32_t kb
       want[size_t(m) * out_cols + o] = float(acc);
       scale = std::max(scale, mag);
     }
-  const uint32_t w_off = 18;
-  std::vector<uint8_t> raw(w_off, 0);
-  raw.insert(raw.end(), w.raw.begin(), w.raw.end());
-  raw.resize(raw.size() + 8);
-  std::vector<float> xp(x_off ? 3 : 0, 0.0f);
-  xp.insert(xp.end(), x.begin(), x.end());
-  vk::Buffer bw = up(raw), bx = up(xp), by = up(y0);
+  vk::Buffer bw = up_weight(w), bx = up_x(x, x_off), by = up(y0);
   vk::Batch b(ctx());
   const vk::View xv{&bx, x_off ? 3u : 0u};
   if (backward)
-    vk::linear_backward_x(b, {&by, 0}, xv, bw, w_off, t, M, N, K, beta, bits, group, ch);
+    vk::linear_backward_x(b, {&by, 0}, xv, bw, kWOff, t, M, N, K, beta, bits, group, ch);
   else
-    vk::linear_with(true, b, {&by, 0}, xv, bw, w_off, t, M, N, K, beta, bits, group, ch);
+    vk::linear_with(true, b, {&by, 0}, xv, bw, kWOff, t, M, N, K, beta, bits, group, ch);
   b.submit();
   INFO(dtype_name(t) << " bits=" << bits << " " << std::string(vk::gemm_kernel_name(ch.kernel)) << " split=" << ch.split
                      << " M=" << M << " N=" << N << " K=" << K << " backward=" << backward << " x_off=" << x_off
@@ -328,15 +337,9 @@ void check_coop(DType t, vk::GemmChoice ch, uint32_t M, uint32_t N, uint32_t kbl
       want[size_t(m) * N + n] = float(acc + beta * double(y0[size_t(m) * N + n]));
       scale = std::max(scale, mag + std::fabs(beta * double(y0[size_t(m) * N + n])));
     }
-  const uint32_t w_off = 18;
-  std::vector<uint8_t> raw(w_off, 0);
-  raw.insert(raw.end(), w.raw.begin(), w.raw.end());
-  raw.resize(raw.size() + 8);
-  std::vector<float> xp(x_off ? 3 : 0, 0.0f);
-  xp.insert(xp.end(), x.begin(), x.end());
-  vk::Buffer bw = up(raw), bx = up(xp), by = up(y0);
+  vk::Buffer bw = up_weight(w), bx = up_x(x, x_off), by = up(y0);
   vk::Batch b(ctx());
-  vk::linear_with(true, b, {&by, 0}, {&bx, x_off ? 3u : 0u}, bw, w_off, t, M, N, K, beta, bits, group, ch);
+  vk::linear_with(true, b, {&by, 0}, {&bx, x_off ? 3u : 0u}, bw, kWOff, t, M, N, K, beta, bits, group, ch);
   b.submit();
   INFO(dtype_name(t) << " " << std::string(vk::gemm_kernel_name(ch.kernel)) << " split=" << ch.split << " M=" << M
                      << " N=" << N << " K=" << K << " x_off=" << x_off << " beta=" << beta);
