@@ -51,8 +51,8 @@ awk -v a="$cpu" -v b="$gpu" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 
   { echo "tools/test-vulkan.sh: perplexity differs between CPU ($cpu) and Vulkan ($gpu)" >&2; exit 1; }
 # The same through the tensor-core tiles' twin (f16 operands; 898.57 against 898.55 here): the prompt's products
 # at the model's shapes, the tile picked by shape.
-coop=$(EDGELLM_VULKAN_COOPMAT=emulate EDGELLM_VULKAN_QGEMM=coop "$B"/edgellm perplexity -m "$m" -f "$FIXTURES/kquant/eval.txt" \
-  -c 128 --device vulkan | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
+coop=$(EDGELLM_VULKAN_COOPMAT=emulate EDGELLM_VULKAN_QGEMM=coop "$B"/edgellm perplexity -m "$m" \
+  -f "$FIXTURES/kquant/eval.txt" -c 128 --device vulkan | sed -n 's/.*PPL = \([0-9.]*\).*/\1/p')
 echo "perplexity cpu $cpu vulkan, tensor-core tiles' twin $coop"
 awk -v a="$cpu" -v b="$coop" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d / a < 2e-3) }' ||
   { echo "tools/test-vulkan.sh: perplexity differs between CPU ($cpu) and the coop tiles ($coop)" >&2; exit 1; }

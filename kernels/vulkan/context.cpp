@@ -108,7 +108,8 @@ void find_coop_support(VkInstance inst, VkPhysicalDevice phys, uint32_t subgroup
   std::vector<VkExtensionProperties> ext(n);
   if (vkEnumerateDeviceExtensionProperties(phys, nullptr, &n, ext.data()) != VK_SUCCESS) return;
   for (const char* want : needed)
-    if (std::none_of(ext.begin(), ext.end(), [&](const VkExtensionProperties& e) { return !std::strcmp(e.extensionName, want); }))
+    if (std::none_of(ext.begin(), ext.end(),
+                     [&](const VkExtensionProperties& e) { return !std::strcmp(e.extensionName, want); }))
       return;
   s.coop.pNext = &s.f16, s.f16.pNext = &s.vmm, s.vmm.pNext = nullptr;
   VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
@@ -275,7 +276,8 @@ Context::Context(int index) {
   // device, for the tests on lavapipe.
   const char* coop_env = std::getenv("EDGELLM_VULKAN_COOPMAT");
   const std::string coop_mode = coop_env ? coop_env : "auto";
-  EDGE_CHECK(coop_mode == "auto" || coop_mode == "off" || coop_mode == "0" || coop_mode == "emulate" || coop_mode.empty(),
+  EDGE_CHECK(coop_mode.empty() || coop_mode == "auto" || coop_mode == "off" || coop_mode == "0" ||
+                 coop_mode == "emulate",
              "EDGELLM_VULKAN_COOPMAT: one of auto, off, 0, emulate; got '{}'", coop_mode);
   CoopSupport coop;
   if (coop_mode == "auto" || coop_mode.empty()) find_coop_support(instance_, phys_, subgroup_size_, coop);
@@ -287,7 +289,13 @@ Context::Context(int index) {
   } else if (coop_mode == "emulate") {
     coop_ = Coop::Emulated;
   }
-  check(vkCreateDevice(phys_, &dci, nullptr, &device_), "vkCreateDevice");
+  VkResult made = vkCreateDevice(phys_, &dci, nullptr, &device_);
+  if (made != VK_SUCCESS && coop_ == Coop::Hardware) {  // a driver that lists the features but refuses them: go on
+    dci.pNext = nullptr, dci.enabledExtensionCount = 0, dci.ppEnabledExtensionNames = nullptr;
+    coop_ = Coop::None;
+    made = vkCreateDevice(phys_, &dci, nullptr, &device_);
+  }
+  check(made, "vkCreateDevice");
   vkGetDeviceQueue(device_, family, 0, &queue_);
   VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;

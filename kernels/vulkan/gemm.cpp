@@ -247,7 +247,10 @@ void qgemm_with(GemmChoice ch, Batch& b, View C, uint32_t ldc, View A, uint32_t 
   const char* wn = weight_shader_name(w.type);
   EDGE_CHECK(wn && w.type != DType::F32, "Vulkan qgemm: no dequantizing GEMM for weight type {}", dtype_name(w.type));
   if (ch.kernel == GemmKernel::Auto) ch = qgemm_choice(b.ctx(), M, N, K);
-  if (ch.kernel == GemmKernel::Coop) ch = {coop_choice(M, N, K).kernel, ch.split ? ch.split : coop_choice(M, N, K).split};
+  if (ch.kernel == GemmKernel::Coop) {
+    const GemmChoice by_shape = coop_choice(M, N, K);
+    ch = {by_shape.kernel, ch.split ? ch.split : by_shape.split};
+  }
   // The tensor-core tiles are compiled for x·Wᵀ only: the input gradient (dy·W) takes the f32 tiles.
   if (w_kn && ch.kernel != GemmKernel::Generic && tile_of(ch.kernel).coop) ch = tile_choice(b.ctx(), M, N, K);
   if (ch.kernel == GemmKernel::Generic) {  // gemm.comp: W element by element through load_w

@@ -117,8 +117,8 @@ void gemm_f32(Batch& b, View C, uint32_t c_sm, View A, uint32_t a_sm, uint32_t a
 // A·Bᵀ, Aᵀ·Bᵀ of contiguous matrices), exact fp32 FMAs too. split > 1 sums K in that many slices into partials
 // and adds them up in a second pass (gemm_splitk.comp): more workgroups where the output has few tiles.
 // Names: tile (BMxBN) and outputs per thread (TMxTN).
-// Coop, C64x64, C128x64, C128x128: the dequantizing GEMM's tensor-core tiles (gemm_coop.comp, x·Wᵀ only; Coop: the tile
-// qgemm_choice takes for the shape), not kernels of the f32 GEMM.
+// Coop, C64x64, C128x64, C128x128: the dequantizing GEMM's tensor-core tiles (gemm_coop.comp, x·Wᵀ only; Coop: the
+// tile coop_choice takes for the shape), not kernels of the f32 GEMM.
 enum class GemmKernel : uint32_t {
   Auto, Generic, T64x64_4x4, T64x64_8x4, T128x64_8x4, T128x128_8x8, Coop, C64x64, C128x64, C128x128
 };
@@ -141,8 +141,8 @@ void gemm_f32_with(GemmChoice choice, Batch& b, View C, uint32_t c_sm, View A, u
 // with shaders other than f32: op(W) = Wᵀ for W (N, K) (linear's forward) or, w_kn, W for W (K, N) (its input
 // gradient). Kernels: Generic is gemm.comp (64x64 tiles, W element by element through load_w: the kernel before
 // the tiles); 64x64_4x4 and 128x64_8x4 are gemm_tiled.comp's tiles with W's quads dequantized into shared memory
-// as f32 (split-K as gemm_f32); coop_64x64, coop_128x64 and coop_128x128 are gemm_coop.comp's, the same staging in f16 with
-// 16x16x16 products on tensor cores (Context::coop(); the input gradient takes the f32 tiles); Auto is
+// as f32 (split-K as gemm_f32); coop_64x64, coop_128x64 and coop_128x128 are gemm_coop.comp's, the same staging
+// in f16 with 16x16x16 products on tensor cores (Context::coop(); the input gradient takes the f32 tiles); Auto is
 // qgemm_choice's: EDGELLM_VULKAN_QGEMM=old|tiled|coop|auto|<tile>[:S] (old: Generic; tiled: the tiles at every M;
 // coop: the tensor-core tile for the shape; auto, the default: the f32 tiles from 32 rows, gemm_choice's tile and
 // split; the tensor-core tiles are not its pick until measured on a card).

@@ -549,7 +549,8 @@ TEST_CASE("vulkan matvec by words with 4 steps' loads in flight (EDGELLM_VULKAN_
     for (uint32_t kb : {37u, 161u}) check_linear_shape(t, 2, 33, kb * 32, 18, false, seed), seed += 2;
   for (DType t : {DType::Q4_0, DType::Q8_0})
     for (const FusedCase& fc : {FusedCase{t, vk::FusedPair::RopeInterleaved, true, 0},
-                                FusedCase{t, vk::FusedPair::Swiglu, true, 0}, FusedCase{t, vk::FusedPair::None, false, 1}})
+                                FusedCase{t, vk::FusedPair::Swiglu, true, 0},
+                                FusedCase{t, vk::FusedPair::None, false, 1}})
       // Fewer blocks than a deep step covers (the remainder loop alone), one deep step and a remainder, several
       // steps with K split over two warps per row pair.
       for (uint32_t kb : {3u, 37u, 161u}) check_fused(fc, kb * 32, 16, seed++);

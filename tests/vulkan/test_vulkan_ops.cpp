@@ -387,7 +387,7 @@ TEST_CASE("vulkan GPU profile: one row per shader, its calls counted once per su
   CHECK(vk::gpu_profile().empty());
 }
 
-TEST_CASE("vulkan prefetch (EDGELLM_VULKAN_PREFETCH): no barrier before it, nothing written, weights over the limit skipped") {
+TEST_CASE("vulkan prefetch (EDGELLM_VULKAN_PREFETCH): no barrier before it, nothing written, a size limit") {
   const auto wv = randv(8192, 31), av = randv(256, 32);
   vk::Buffer w = up(wv), a = up(av), y = ctx().alloc(256 * 4), z = ctx().alloc(256 * 4);
   setenv("EDGELLM_VULKAN_PREFETCH", "0.02", 1);  // 20,971 bytes

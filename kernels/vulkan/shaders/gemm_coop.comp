@@ -1,14 +1,14 @@
 // A prompt's linear layers on tensor cores: C (M, N) = alpha · A · Wᵀ + beta · C for A (M, K) f32 with rows lda apart
 // and a weight W (N, K) in its GGUF/GINT layout, through GL_NV_cooperative_matrix's 16x16x16 f16 products summed in
-// f32. Each k-slice of BK is staged in shared memory as f16: A's quads converted (clamped to f16's range, so an
-// outlier saturates instead of making inf), W's quads fetched and decoded by dequant_quad.glsl (the raw words of the
-// next slice in flight while this one is multiplied, as gemm_tiled.comp does). A workgroup of SM x SN subgroups of
-// 32 owns a BM x BN tile, each subgroup (BM/SM) x (BN/SN) as FM x FN fragments. The accumulators leave through a
-// per-subgroup 16x16 f32 staging tile, so ragged edges, alpha/beta and split-K partials are written element by
-// element with the same bindings, push constants and split-K semantics as gemm_tiled.comp (kernels/vulkan/gemm.cpp
-// records both). f16 operands cost precision (about 1e-3 relative per product, as llama.cpp's coopmat path): the
-// tests bound it. Needs VK_NV_cooperative_matrix with that shape, shaderFloat16, the Vulkan memory model and
-// subgroups of 32 (Context::coop_matrix()); Debian 12's glslc has GL_NV_cooperative_matrix but not the KHR one.
+// f32. Each k-slice of BK is staged in shared memory as f16: A's quads converted (clamped to f16's range, so an outlier
+// saturates instead of making inf), W's quads fetched and decoded by dequant_quad.glsl (the raw words of the next slice
+// in flight while this one is multiplied, as gemm_tiled.comp does). A workgroup of SM x SN subgroups of 32 owns a BM x
+// BN tile, each subgroup (BM/SM) x (BN/SN) as FM x FN fragments. The accumulators leave through a per-subgroup 16x16
+// f32 staging tile, so ragged edges, alpha/beta and split-K partials are written element by element with the same
+// bindings, push constants and split-K semantics as gemm_tiled.comp (kernels/vulkan/gemm.cpp records both). f16
+// operands cost precision (about 1e-3 relative per product, as llama.cpp's coopmat path): the tests bound it. Needs
+// VK_NV_cooperative_matrix with that shape, shaderFloat16, the Vulkan memory model and subgroups of 32
+// (Context::coop()); Debian 12's glslc has GL_NV_cooperative_matrix but not the KHR one.
 // COOP_EMU: the same tile with the four fragment operations done by plain code (lavapipe, which CI runs, has no
 // cooperative matrices): a fragment of A or B is its offset in shared memory (the slice stays put until its products
 // are done), an accumulator 8 floats per lane (lane l: row l/2, columns (l%2)·8 ..), shared memory f32 holding
