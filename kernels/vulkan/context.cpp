@@ -151,6 +151,25 @@ std::vector<VkPhysicalDevice> physical_devices(VkInstance inst) {
   return v;
 }
 
+// Compute-stage subgroups (Vulkan 1.1 core): the size (0: none reported) and whether shuffles are supported.
+struct Subgroups {
+  uint32_t size = 0;
+  bool shuffle = false;
+};
+Subgroups compute_subgroups(VkPhysicalDevice p) {
+  VkPhysicalDeviceProperties pr;
+  vkGetPhysicalDeviceProperties(p, &pr);
+  Subgroups s;
+  if (pr.apiVersion < VK_API_VERSION_1_1) return s;
+  VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceProperties2 pr2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  pr2.pNext = &sg;
+  vkGetPhysicalDeviceProperties2(p, &pr2);
+  if (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT)
+    s.size = sg.subgroupSize, s.shuffle = (sg.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
+  return s;
+}
+
 DeviceInfo describe(VkPhysicalDevice p, int index) {
   VkPhysicalDeviceProperties pr;
   vkGetPhysicalDeviceProperties(p, &pr);
@@ -179,7 +198,12 @@ std::vector<DeviceInfo> list_devices() {
   VkInstance inst = make_instance();
   std::vector<DeviceInfo> out;
   const auto devs = physical_devices(inst);
-  for (size_t i = 0; i < devs.size(); ++i) out.push_back(describe(devs[i], static_cast<int>(i)));
+  for (size_t i = 0; i < devs.size(); ++i) {
+    out.push_back(describe(devs[i], static_cast<int>(i)));
+    CoopSupport coop;
+    find_coop_support(inst, devs[i], compute_subgroups(devs[i]).size, coop);
+    out.back().coop_matrix = coop.ok;
+  }
   vkDestroyInstance(inst, nullptr);
   return out;
 }
@@ -238,16 +262,8 @@ Context::Context(int index) {
   vkGetPhysicalDeviceProperties(phys_, &pr);
   std::copy(pr.limits.maxComputeWorkGroupCount, pr.limits.maxComputeWorkGroupCount + 3, max_groups_);
   max_shared_bytes_ = pr.limits.maxComputeSharedMemorySize;
-  if (pr.apiVersion >= VK_API_VERSION_1_1) {  // subgroups (Vulkan 1.1 core): the flash attention's cluster sums
-    VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-    VkPhysicalDeviceProperties2 pr2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-    pr2.pNext = &sg;
-    vkGetPhysicalDeviceProperties2(phys_, &pr2);
-    if (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) {
-      subgroup_size_ = sg.subgroupSize;
-      subgroup_shuffle_ = (sg.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
-    }
-  }
+  const Subgroups sg = compute_subgroups(phys_);  // the flash attention's cluster sums, the wide matvecs
+  subgroup_size_ = sg.size, subgroup_shuffle_ = sg.shuffle;
   if (pr.limits.maxPushConstantsSize < kPushBytes)
     fail("Vulkan: device '{}' has {} bytes of push constants, edgellm needs {} (VK_ERROR_FEATURE_NOT_PRESENT)",
          info_.name, pr.limits.maxPushConstantsSize, kPushBytes);

@@ -23,6 +23,7 @@ struct DeviceInfo {
   std::string name, type;       // type: discrete, integrated, virtual, cpu, other
   uint64_t device_local_bytes = 0;  // the largest device-local heap
   uint32_t api_version = 0;
+  bool coop_matrix = false;  // tensor cores the prompt GEMM can use (Context::coop(), without EDGELLM_VULKAN_COOPMAT)
 };
 // Every physical device the loader reports; throws Error when there is no Vulkan loader/driver.
 std::vector<DeviceInfo> list_devices();

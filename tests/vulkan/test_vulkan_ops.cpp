@@ -2,8 +2,8 @@
 // (kernels_for(Isa::Scalar)) on ragged shapes; and the context's budget and error reporting.
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -310,6 +310,10 @@ TEST_CASE("vulkan context: device listed, budget refused with BudgetError naming
   REQUIRE(!devs.empty());
   vk::Context& c = ctx();
   MESSAGE("device: " << c.info().name << " (" << c.info().type << ")");
+  // The listing's tensor cores are the ones the context uses, unless EDGELLM_VULKAN_COOPMAT overrides it.
+  const char* coop_env = std::getenv("EDGELLM_VULKAN_COOPMAT");
+  if (!coop_env || !*coop_env || std::string(coop_env) == "auto")
+    CHECK(devs[static_cast<size_t>(c.info().index)].coop_matrix == (c.coop() == vk::Context::Coop::Hardware));
   const size_t old = c.budget();
   c.set_budget(c.used() + 1000);
   CHECK_THROWS_AS(c.alloc(4096), BudgetError);

@@ -69,9 +69,10 @@ std::string device_report() {
     if (devs.empty()) return s + " none\n";
     s += fmt::format(" {}\n", devs.size());
     for (const auto& d : devs)
-      s += fmt::format("  vulkan:{}  {}  ({}, {} device-local, API {}.{}.{})\n", d.index, d.name, d.type,
+      s += fmt::format("  vulkan:{}  {}  ({}, {} device-local, API {}.{}.{}{})\n", d.index, d.name, d.type,
                        format_bytes(d.device_local_bytes), VK_API_VERSION_MAJOR(d.api_version),
-                       VK_API_VERSION_MINOR(d.api_version), VK_API_VERSION_PATCH(d.api_version));
+                       VK_API_VERSION_MINOR(d.api_version), VK_API_VERSION_PATCH(d.api_version),
+                       d.coop_matrix ? ", tensor cores: VK_NV_cooperative_matrix" : "");
   } catch (const Error& e) {
     s += fmt::format(" none ({})\n", e.what());
   }
