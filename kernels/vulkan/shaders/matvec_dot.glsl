@@ -113,14 +113,18 @@ vec2 row_dot2(uint r0, uint r1, uint xo, uint lane, uint lanes, inout float ss) 
 #if MV_DEEP > 1
   // MV_DEEP (the *_deep variants): MV_DEEP steps' words of both rows loaded before any is used, so a lane keeps
   // MV_DEEP times the bytes in flight (decode is bound by how much the GPU has in flight, not by the arithmetic).
-  for (; b + (MV_DEEP - 1u) * step < nb; b += MV_DEEP * step) {
+  // Steps past the row's end load and add nothing, so the last group overlaps as the others do.
+  for (; b < nb; b += MV_DEEP * step) {
     uint q0[MV_DEEP], q0b[MV_DEEP], q1[MV_DEEP], q1b[MV_DEEP], h0[MV_DEEP], h1[MV_DEEP];
     for (uint u = 0u; u < MV_DEEP; ++u) {
-      words_load(r0 + (b + u * step) * MV_BS, sub, q0[u], q0b[u], h0[u]);
-      words_load(r1 + (b + u * step) * MV_BS, sub, q1[u], q1b[u], h1[u]);
+      q0[u] = q0b[u] = q1[u] = q1b[u] = h0[u] = h1[u] = 0u;
+      if (b + u * step < nb) {
+        words_load(r0 + (b + u * step) * MV_BS, sub, q0[u], q0b[u], h0[u]);
+        words_load(r1 + (b + u * step) * MV_BS, sub, q1[u], q1b[u], h1[u]);
+      }
     }
     for (uint u = 0u; u < MV_DEEP; ++u)
-      words_step(xo, b + u * step, sub, q0[u], q0b[u], q1[u], q1b[u], h0[u], h1[u], s, ss);
+      if (b + u * step < nb) words_step(xo, b + u * step, sub, q0[u], q0b[u], q1[u], q1b[u], h0[u], h1[u], s, ss);
   }
 #endif
   for (; b < nb; b += step) {
