@@ -1,7 +1,7 @@
 // The decode step's shaders one at a time, each variant side by side: the fused matvecs of a layer (q|k|v with the
 // norm and RoPE, o and down adding into the residual, gate|up with the norm and silu·up), the Q6_K head, and one
 // token's attention at several contexts, for the 1.1B or the 110m Llama shapes. Prints µs per call and GB/s of
-// the bytes each must read (weights; K and V rows for attention) for EDGELLM_VULKAN_MATVEC=words|blocks|deep|wide and
+// the bytes each must read (weights; K and V rows for attention) for EDGELLM_VULKAN_MATVEC=words|blocks|deep|deep8|wide and
 // EDGELLM_VULKAN_ATTENTION_DECODE=head|split, and a layer's and a token's sum per variant.
 // Not the whole step (bench_decode_vulkan: tokens/s, the per-shader GPU profile) and not a correctness test.
 // Usage: bench_decode_ops_vulkan [model=1.1b|110m] [types=q4_0] [contexts=128,512,2048] [device=-1]
@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     const Op ops[] = {{"qkv", t, d.NH * d.HD + 2 * kv_row, d.C}, {"o", t, d.C, d.NH * d.HD},
                       {"gate_up", t, 2 * d.F, d.C}, {"down", t, d.C, d.F}, {"head (Q6_K)", DType::Q6_K, d.V, d.C}};
     std::vector<std::string> variants = {"words", "wide"};
-    if (t == DType::Q4_0 || t == DType::Q8_0) variants.insert(variants.begin() + 1, {"blocks", "deep"});
+    if (t == DType::Q4_0 || t == DType::Q8_0) variants.insert(variants.begin() + 1, {"blocks", "deep", "deep8"});
     std::vector<double> layer(variants.size(), 0.0), head(variants.size(), 0.0);
     for (const Op& op : ops) {
       if (op.t == DType::Q6_K && &tn != &types.front()) continue;  // the head once

@@ -2,7 +2,7 @@
 // and descriptor sets recorded, the dispatches, barriers and copies submitted, and the submits per token, and
 // tokens/s; once per-op recorded every token (EDGELLM_VULKAN_FUSED=0, the path before the fused step) and once
 // fused and replayed. Not llama-bench's tg (tools/bench-vulkan.sh has that); on lavapipe the t/s mean little.
-// With `ab`: the fused step once more per variant (EDGELLM_VULKAN_MATVEC=words|deep|wide, with and without
+// With `ab`: the fused step once more per variant (EDGELLM_VULKAN_MATVEC=words|deep|deep8|wide, with and without
 // EDGELLM_VULKAN_PREFETCH=32, the split attention; and words with the per-head attention), alternating twice with
 // the order flipped, each row with the GPU time per shader of its tokens (timestamps around every dispatch,
 // kernels/vulkan/gpu_profile.h: the profile's own cost is in those runs).
@@ -58,7 +58,8 @@ void ab(Model& model, int tokens, int prompt) {
     const char *matvec, *attention, *prefetch;
   };
   const Variant vs[] = {{"words", "head", "0"},  {"words", "split", "0"},  {"deep", "split", "0"},
-                        {"wide", "split", "0"},  {"words", "split", "32"}, {"deep", "split", "32"}};
+                        {"deep8", "split", "0"}, {"wide", "split", "0"},  {"words", "split", "32"},
+                        {"deep", "split", "32"}};
   const int n = static_cast<int>(std::size(vs));
   auto use = [](const Variant& v) {
     setenv("EDGELLM_VULKAN_MATVEC", v.matvec, 1);

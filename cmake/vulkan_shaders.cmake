@@ -63,15 +63,20 @@ foreach(w "q4_0=2" "q8_0=8")
        "matvec_fused_${_n}_blocks|matvec_fused.comp|-DWTYPE=${_id},-DNORM=0,-DMV_BLOCKS=1"
        "matvec_fused_norm_${_n}_blocks|matvec_fused.comp|-DWTYPE=${_id},-DNORM=1,-DMV_BLOCKS=1")
 endforeach()
-# The matvecs by words with 4 steps' loads in flight (matvec_dot.glsl's MV_DEEP) for Q4_0 and Q8_0:
-# EDGELLM_VULKAN_MATVEC=deep.
+# The matvecs by words with 4 or 8 steps' loads in flight (matvec_dot.glsl's MV_DEEP) for Q4_0 and Q8_0:
+# EDGELLM_VULKAN_MATVEC=deep|deep8.
 foreach(w "q4_0=2" "q8_0=8")
   string(REPLACE "=" ";" _p ${w})
   list(GET _p 0 _n)
   list(GET _p 1 _id)
-  list(APPEND _variants "matvec_${_n}_deep|matvec.comp|-DWTYPE=${_id},-DMV_DEEP=4"
-       "matvec_fused_${_n}_deep|matvec_fused.comp|-DWTYPE=${_id},-DNORM=0,-DMV_DEEP=4"
-       "matvec_fused_norm_${_n}_deep|matvec_fused.comp|-DWTYPE=${_id},-DNORM=1,-DMV_DEEP=4")
+  foreach(d "deep=4" "deep8=8")
+    string(REPLACE "=" ";" _dp ${d})
+    list(GET _dp 0 _dn)
+    list(GET _dp 1 _dd)
+    list(APPEND _variants "matvec_${_n}_${_dn}|matvec.comp|-DWTYPE=${_id},-DMV_DEEP=${_dd}"
+         "matvec_fused_${_n}_${_dn}|matvec_fused.comp|-DWTYPE=${_id},-DNORM=0,-DMV_DEEP=${_dd}"
+         "matvec_fused_norm_${_n}_${_dn}|matvec_fused.comp|-DWTYPE=${_id},-DNORM=1,-DMV_DEEP=${_dd}")
+  endforeach()
 endforeach()
 # The staged matvecs (matvec_wide.glsl) for Q4_0, Q8_0, Q4_K and Q6_K: EDGELLM_VULKAN_MATVEC=wide (the default).
 foreach(w "q4_0=2" "q8_0=8" "q4_k=12" "q6_k=14")

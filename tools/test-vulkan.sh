@@ -34,8 +34,10 @@ EDGELLM_VULKAN_COOPMAT=emulate "$B"/tests/test_vulkan -tc='*tensor-core*,*coop b
 # default stages only the K-quants) and through words everywhere with the attention of one workgroup per head
 # (which the split attention replaced as the default).
 EDGELLM_VULKAN_MATVEC=blocks "$B"/tests/test_vulkan -tc='*logits match*,*fused decode*'
-# The words path with 4 steps' loads in flight, with the weights' L2 prefetch recorded beside each dispatch.
-EDGELLM_VULKAN_MATVEC=deep EDGELLM_VULKAN_PREFETCH=64 "$B"/tests/test_vulkan -tc='*logits match*,*fused decode*'
+# The words path with 4 and 8 steps' loads in flight, with the weights' L2 prefetch recorded beside each dispatch.
+for m in deep deep8; do
+  EDGELLM_VULKAN_MATVEC=$m EDGELLM_VULKAN_PREFETCH=64 "$B"/tests/test_vulkan -tc='*logits match*,*fused decode*'
+done
 EDGELLM_VULKAN_MATVEC=wide "$B"/tests/test_vulkan -tc='*logits match*,*fused decode*,*kquant models*'
 EDGELLM_VULKAN_MATVEC=words EDGELLM_VULKAN_ATTENTION_DECODE=head "$B"/tests/test_vulkan \
   -tc='*logits match*,*fused decode*,*kquant models*'

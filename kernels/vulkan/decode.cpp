@@ -37,6 +37,7 @@ std::string matvec_name(const char* stem, DType t, MatvecPath path) {
   const char* suffix = path == MatvecPath::Wide     ? "_wide"
                        : path == MatvecPath::Blocks ? "_blocks"
                        : path == MatvecPath::Deep   ? "_deep"
+                       : path == MatvecPath::Deep8  ? "_deep8"
                                                     : "";
   return std::string(stem) + wname(t) + suffix;
 }
@@ -45,10 +46,11 @@ std::string matvec_name(const char* stem, DType t, MatvecPath path) {
 MatvecPath matvec_path(const Context& c, DType t) {
   const char* e = std::getenv("EDGELLM_VULKAN_MATVEC");
   const std::string_view m = e ? e : "";
-  EDGE_CHECK(m.empty() || m == "wide" || m == "words" || m == "blocks" || m == "deep",
-             "EDGELLM_VULKAN_MATVEC={}: expected wide, words, blocks or deep", m);
+  EDGE_CHECK(m.empty() || m == "wide" || m == "words" || m == "blocks" || m == "deep" || m == "deep8",
+             "EDGELLM_VULKAN_MATVEC={}: expected wide, words, blocks, deep or deep8", m);
   if (m == "blocks") return t == DType::Q4_0 || t == DType::Q8_0 ? MatvecPath::Blocks : MatvecPath::Words;
-  if (m == "deep") return t == DType::Q4_0 || t == DType::Q8_0 ? MatvecPath::Deep : MatvecPath::Words;
+  if (m == "deep" || m == "deep8")
+    return t != DType::Q4_0 && t != DType::Q8_0 ? MatvecPath::Words : m == "deep" ? MatvecPath::Deep : MatvecPath::Deep8;
   if (m == "words" || !wide_fits(c, t)) return MatvecPath::Words;
   if (m == "wide") return MatvecPath::Wide;
   // Unset: per type, as measured on the H100 (bench_decode_ops_vulkan, bench/RESULTS.md "the decode shaders on
@@ -63,6 +65,7 @@ const char* matvec_path_name(MatvecPath path) {
     case MatvecPath::Wide: return "wide";
     case MatvecPath::Blocks: return "blocks";
     case MatvecPath::Deep: return "deep";
+    case MatvecPath::Deep8: return "deep8";
     case MatvecPath::Words: break;
   }
   return "words";

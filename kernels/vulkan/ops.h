@@ -208,13 +208,14 @@ void prefetch_weights(Batch& b, const Buffer& w, uint64_t byte_off, uint64_t byt
 // The matvec shaders of a weight type (kernels/vulkan/decode.cpp): Wide (matvec_wide.glsl: Q4_0, Q8_0, Q4_K, Q6_K
 // rows staged through shared memory by 16-byte loads, a 64-element unit per thread; needs subgroup shuffles),
 // Words (matvec_dot.glsl: Q4_0/Q8_0 4 lanes per block, a word each; other types element by element), Blocks (Q4_0/
-// Q8_0 a lane per block), Deep (Q4_0/Q8_0 as Words with 4 steps' loads issued before any is used: more bytes in
-// flight; not yet measured on a card). EDGELLM_VULKAN_MATVEC=wide|words|blocks|deep asks for one (read at every
-// recording); a type or device it does not apply to gets Words. Default: Wide for Q4_K and Q6_K where it applies,
+// Q8_0 a lane per block), Deep and Deep8 (Q4_0/Q8_0 as Words with 4 or 8 steps' loads issued before any is used:
+// more bytes in flight; not yet measured on a card, so both are there for the card to choose).
+// EDGELLM_VULKAN_MATVEC=wide|words|blocks|deep|deep8 asks for one (read at every recording); a type or device it
+// does not apply to gets Words. Default: Wide for Q4_K and Q6_K where it applies,
 // Words for the rest (measured on the H100: bench/RESULTS.md).
-enum class MatvecPath { Words, Blocks, Wide, Deep };
+enum class MatvecPath { Words, Blocks, Wide, Deep, Deep8 };
 MatvecPath matvec_path(const Context& c, DType t);
-const char* matvec_path_name(MatvecPath path);  // "words", "blocks", "wide", "deep"
+const char* matvec_path_name(MatvecPath path);  // "words", "blocks", "wide", "deep", "deep8"
 // The plain matvec y (M, N) = x (M, K)·Wᵀ (+ beta·y), x rows K apart: linear_with(false, ...)'s shader.
 void matvec(Batch& b, View y, View x, const Buffer& w, uint32_t w_byte_off, DType wt, uint32_t M, uint32_t N,
             uint32_t K, float beta, int gint_bits, int gint_group);

@@ -537,23 +537,27 @@ TEST_CASE("vulkan matvec staged through shared memory (wide) against words: Q4_0
   unsetenv("EDGELLM_VULKAN_MATVEC");
 }
 
-TEST_CASE("vulkan matvec by words with 4 steps' loads in flight (EDGELLM_VULKAN_MATVEC=deep): Q4_0, Q8_0") {
-  setenv("EDGELLM_VULKAN_MATVEC", "deep", 1);
-  CHECK(vk::matvec_path(ctx(), DType::Q4_0) == vk::MatvecPath::Deep);
-  CHECK(vk::matvec_path(ctx(), DType::Q4_K) == vk::MatvecPath::Words);
-  check_linear(DType::Q4_0);
-  check_linear(DType::Q8_0);
+TEST_CASE("vulkan matvec by words with 4 or 8 steps' loads in flight (EDGELLM_VULKAN_MATVEC=deep|deep8): Q4_0, Q8_0") {
   uint32_t seed = 1700;
-  // The plain matvec past one deep step (32 blocks for a warp per row pair), rows 18 bytes in (straddling words).
-  for (DType t : {DType::Q4_0, DType::Q8_0})
-    for (uint32_t kb : {37u, 161u}) check_linear_shape(t, 2, 33, kb * 32, 18, false, seed), seed += 2;
-  for (DType t : {DType::Q4_0, DType::Q8_0})
-    for (const FusedCase& fc : {FusedCase{t, vk::FusedPair::RopeInterleaved, true, 0},
-                                FusedCase{t, vk::FusedPair::Swiglu, true, 0},
-                                FusedCase{t, vk::FusedPair::None, false, 1}})
-      // Fewer blocks than a deep step covers (the remainder loop alone), one deep step and a remainder, several
-      // steps with K split over two warps per row pair.
-      for (uint32_t kb : {3u, 37u, 161u}) check_fused(fc, kb * 32, 16, seed++);
+  for (const char* mode : {"deep", "deep8"}) {
+    setenv("EDGELLM_VULKAN_MATVEC", mode, 1);
+    CHECK(vk::matvec_path(ctx(), DType::Q4_0) ==
+          (std::string(mode) == "deep" ? vk::MatvecPath::Deep : vk::MatvecPath::Deep8));
+    CHECK(vk::matvec_path(ctx(), DType::Q4_K) == vk::MatvecPath::Words);
+    check_linear(DType::Q4_0);
+    check_linear(DType::Q8_0);
+    // The plain matvec past one deep group (32 or 64 blocks for a warp per row pair), rows 18 bytes in
+    // (straddling words).
+    for (DType t : {DType::Q4_0, DType::Q8_0})
+      for (uint32_t kb : {37u, 161u}) check_linear_shape(t, 2, 33, kb * 32, 18, false, seed), seed += 2;
+    for (DType t : {DType::Q4_0, DType::Q8_0})
+      for (const FusedCase& fc : {FusedCase{t, vk::FusedPair::RopeInterleaved, true, 0},
+                                  FusedCase{t, vk::FusedPair::Swiglu, true, 0},
+                                  FusedCase{t, vk::FusedPair::None, false, 1}})
+        // Fewer blocks than one group, one group and part of the next, several groups with K split over two
+        // warps per row pair.
+        for (uint32_t kb : {3u, 37u, 161u}) check_fused(fc, kb * 32, 16, seed++);
+  }
   unsetenv("EDGELLM_VULKAN_MATVEC");
 }
 
