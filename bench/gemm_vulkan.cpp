@@ -139,8 +139,8 @@ int prompt_mode(int argc, char** argv) {
         const double sec = time_with(a);
         report(std::string("auto=") + (a.kernel == K::Generic ? "old" : vk::gemm_kernel_name(a.kernel)), a.split, sec);
         if (coop != vk::Context::Coop::None) {
-          const double cs = time_with({K::Coop, 0});
-          report("coop=by-shape", 0, cs);
+          const vk::GemmChoice c = vk::coop_choice(M, s.N, s.K);
+          report(std::string("coop=") + vk::gemm_kernel_name(c.kernel), c.split, time_with(c));
         }
         layer_old += old * s.per_layer, layer_auto += sec * s.per_layer, layer_best += best * s.per_layer;
         layer_flops += flops * s.per_layer;

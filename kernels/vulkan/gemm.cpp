@@ -219,15 +219,20 @@ GemmChoice coop_choice(uint32_t M, uint32_t N, uint32_t K) {
   return {GemmKernel::C64x64, split};
 }
 
+namespace {
+// "coop" (GemmKernel::Coop) made a tile: coop_choice's, with the asked split if there is one.
+GemmChoice coop_resolved(GemmChoice asked, uint32_t M, uint32_t N, uint32_t K) {
+  GemmChoice t = coop_choice(M, N, K);
+  if (asked.split) t.split = asked.split;
+  return t;
+}
+}  // namespace
+
 GemmChoice qgemm_choice(const Context& c, uint32_t M, uint32_t N, uint32_t K) {
   static const char* e = std::getenv("EDGELLM_VULKAN_QGEMM");
   static const GemmChoice forced = parse_choice("EDGELLM_VULKAN_QGEMM", e, true);
   static const bool every_m = e && std::string(e).rfind("tiled", 0) == 0;  // "tiled": the tiles at every M
-  if (forced.kernel == GemmKernel::Coop) {
-    GemmChoice t = coop_choice(M, N, K);
-    if (forced.split) t.split = forced.split;
-    return t;
-  }
+  if (forced.kernel == GemmKernel::Coop) return coop_resolved(forced, M, N, K);
   if (forced.kernel != GemmKernel::Auto) return forced;
   if (M < kQgemmMinRows && !every_m) return {GemmKernel::Generic, 1};
   GemmChoice t = tile_choice(c, M, N, K);
@@ -247,10 +252,7 @@ void qgemm_with(GemmChoice ch, Batch& b, View C, uint32_t ldc, View A, uint32_t 
   const char* wn = weight_shader_name(w.type);
   EDGE_CHECK(wn && w.type != DType::F32, "Vulkan qgemm: no dequantizing GEMM for weight type {}", dtype_name(w.type));
   if (ch.kernel == GemmKernel::Auto) ch = qgemm_choice(b.ctx(), M, N, K);
-  if (ch.kernel == GemmKernel::Coop) {
-    const GemmChoice by_shape = coop_choice(M, N, K);
-    ch = {by_shape.kernel, ch.split ? ch.split : by_shape.split};
-  }
+  if (ch.kernel == GemmKernel::Coop) ch = coop_resolved(ch, M, N, K);
   // The tensor-core tiles are compiled for x·Wᵀ only: the input gradient (dy·W) takes the f32 tiles.
   if (w_kn && ch.kernel != GemmKernel::Generic && tile_of(ch.kernel).coop) ch = tile_choice(b.ctx(), M, N, K);
   if (ch.kernel == GemmKernel::Generic) {  // gemm.comp: W element by element through load_w

@@ -211,8 +211,8 @@ void prefetch_weights(Batch& b, const Buffer& w, uint64_t byte_off, uint64_t byt
 // Q8_0 a lane per block), Deep and Deep8 (Q4_0/Q8_0 as Words with 4 or 8 steps' loads issued before any is used:
 // more bytes in flight; not yet measured on a card, so both are there for the card to choose).
 // EDGELLM_VULKAN_MATVEC=wide|words|blocks|deep|deep8 asks for one (read at every recording); a type or device it
-// does not apply to gets Words. Default: Wide for Q4_K and Q6_K where it applies,
-// Words for the rest (measured on the H100: bench/RESULTS.md).
+// does not apply to gets Words. Default: Wide for Q4_K and Q6_K where it applies, Words for the rest (measured on
+// the H100: bench/RESULTS.md).
 enum class MatvecPath { Words, Blocks, Wide, Deep, Deep8 };
 MatvecPath matvec_path(const Context& c, DType t);
 const char* matvec_path_name(MatvecPath path);  // "words", "blocks", "wide", "deep", "deep8"
