@@ -319,7 +319,7 @@ double f16_round(double v) { return f16_to_f32(f32_to_f16(static_cast<float>(v))
 
 // The tensor-core tile `ch` (gemm_coop.comp) against double loops over x and the dequantized W, both rounded to f16
 // as the shader stages them: what is left is f32 accumulation order, so the bound is that of the f32 tiles and any
-// misplaced element shows. W sits 18 bytes into its buffer and x at 3 floats when x_off (the scalar loads).
+// misplaced element shows. Buffers as check_qgemm's (up_weight, up_x).
 void check_coop(DType t, vk::GemmChoice ch, uint32_t M, uint32_t N, uint32_t kblocks, bool x_off, float beta,
                 uint32_t seed, int bits = 4, int group = 32) {
   const uint32_t K = kblocks * (dtype_is_gint(t) ? uint32_t(group) : block_elems(t));
@@ -362,8 +362,8 @@ TEST_CASE("vulkan tensor-core prompt GEMM (gemm_coop.comp): every weight type, r
   const uint32_t shapes[][3] = {{33, 65, 3}, {130, 17, 5}, {7, 131, 2}};
   struct T3 { DType t; int bits, group; };
   uint32_t seed = 1900;
-  // The types differ only in dequant_quad.glsl's loads, which the f32 tiles' test covers for all of them; the
-  // emulated twin runs slowly on lavapipe (about 1.3 s a product), so it takes a block type, a super-block type,
+  // The types differ only in dequant_quad.glsl's loads, which the f32 tiles' test covers for all of them; lavapipe
+  // compiles each emulated twin slowly (~5 s a pipeline, cold), so there it takes a block type, a super-block type,
   // f16 and a group-int type.
   const bool every = ctx().coop() == vk::Context::Coop::Hardware;
   for (T3 c : {T3{DType::F16, 4, 32}, T3{DType::Q4_0, 4, 32}, T3{DType::Q5_1, 4, 32}, T3{DType::Q8_0, 4, 32},
